@@ -1,0 +1,58 @@
+/* Reading JSON files written by people: comments allowed, and every error
+ * names the file and where.  Syntax errors carry file:line:col; field errors
+ * carry the JSON path ("sdm120.json: points[3].address: expected ...").
+ *
+ * Comments (// to end of line and C-style blocks) are blanked out character
+ * by character rather than removed, so offsets in the blanked text are
+ * offsets in the original and cJSON's error pointer still maps to a line.
+ * (cJSON_Minify cannot be used: it drops newlines too.) */
+#ifndef FB_JSONFILE_H
+#define FB_JSONFILE_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+#include "diag.h"
+
+/* Parses `path`. Returns the document (caller frees with cJSON_Delete), or
+ * NULL after adding an error that names path (and line:col for syntax). */
+cJSON *fb_json_load_file(const char *path, struct fb_diag *diag);
+
+/* Same for text already in memory; `name` is used in messages. */
+cJSON *fb_json_parse_text(const char *name, const char *text, struct fb_diag *diag);
+
+/* Blanks comments in place (keeps newlines). Returns 0, or -1 with an
+ * error offset in *err_off for an unterminated block comment. */
+int fb_json_strip_comments(char *text, size_t *err_off);
+
+/* Field readers.  `where` is the file name plus path of obj, e.g.
+ * "sdm120.json: points[3]"; messages read "<where>.<key>: expected ...".
+ * Each returns 1 if the key was present and valid (and stores it),
+ * 0 if absent and not required (out untouched), -1 after adding an error. */
+int fb_json_string(const cJSON *obj, const char *key, bool required,
+		   const char *where, struct fb_diag *diag, const char **out);
+/* Integers may also be written as strings "0x1A" or "26" (register maps are
+ * usually printed in hex). */
+int fb_json_int(const cJSON *obj, const char *key, bool required,
+		long long min, long long max,
+		const char *where, struct fb_diag *diag, long long *out);
+int fb_json_number(const cJSON *obj, const char *key, bool required,
+		   const char *where, struct fb_diag *diag, double *out);
+/* Accepts true/false, and "on"/"off" as configuration pages write them. */
+int fb_json_bool(const cJSON *obj, const char *key, bool required,
+		 const char *where, struct fb_diag *diag, bool *out);
+/* One of names[] (NULL-terminated); stores the index. The error lists all
+ * accepted names. */
+int fb_json_enum(const cJSON *obj, const char *key, bool required,
+		 const char *const *names,
+		 const char *where, struct fb_diag *diag, int *out);
+/* Warns about keys not in known[] (NULL-terminated): catches typos such as
+ * "adress" that would otherwise be silently ignored. */
+void fb_json_unknown_keys(const cJSON *obj, const char *const *known,
+			  const char *where, struct fb_diag *diag);
+
+/* Reads a whole file into a NUL-terminated buffer (caller frees).
+ * Returns NULL with errno set. */
+char *fb_read_file(const char *path, size_t *len);
+
+#endif

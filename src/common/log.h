@@ -1,0 +1,32 @@
+/* Logging to stderr with sd-daemon "<N>" priority prefixes, so journald
+ * keeps the severity without us linking libsystemd.
+ * Levels: err = a human must act, warning = degraded, info = a state change,
+ * debug = per transaction.  Never pass secrets to these functions. */
+#ifndef FB_LOG_H
+#define FB_LOG_H
+
+#include <stdarg.h>
+
+enum fb_log_level {
+	FB_LOG_ERR = 3,
+	FB_LOG_WARNING = 4,
+	FB_LOG_NOTICE = 5,
+	FB_LOG_INFO = 6,
+	FB_LOG_DEBUG = 7,
+};
+
+/* Called once by a daemon's main(); tag is borrowed for the process lifetime. */
+void fb_log_init(const char *tag, enum fb_log_level max_level);
+
+void fb_log(enum fb_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Like fb_log, appends ": strerror(errno)" and preserves errno. */
+void fb_log_errno(enum fb_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define fb_err(...) fb_log(FB_LOG_ERR, __VA_ARGS__)
+#define fb_warn(...) fb_log(FB_LOG_WARNING, __VA_ARGS__)
+#define fb_info(...) fb_log(FB_LOG_INFO, __VA_ARGS__)
+#define fb_debug(...) fb_log(FB_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,116 @@
+/* The gateway configuration: one main file (default
+ * /etc/fieldbridge/fieldbridge.json) plus optional per-bus files in
+ * "buses.d/" and per-connection files in "connections.d/" next to it.
+ * Format and every field: docs/configuration.md.
+ *
+ * Memory: fb_config_load returns a config the caller frees with
+ * fb_config_free; all strings inside are owned by it.  Device definitions
+ * are loaded on demand with fb_config_load_definitions. */
+#ifndef FB_CONFIG_H
+#define FB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "model.h"
+
+enum fb_bus_transport { FB_BUS_TCP, FB_BUS_RTU, FB_BUS_RTU_OVER_TCP };
+
+struct fb_device_conf {
+	char *id;             /* unique across the gateway: [a-z0-9_-] */
+	char *definition;     /* definition id, e.g. "eastron-sdm120" */
+	int unit_id;          /* 1..247 (0 allowed for TCP gateways: 0..255) */
+	char *name;           /* shown in Home Assistant; default: model + id */
+	char *area;           /* suggested_area, NULL if none */
+	int poll_interval_ms; /* default: the bus's */
+	struct fb_definition *def; /* set by fb_config_load_definitions; NULL if
+				    * the definition failed (device disabled) */
+};
+
+struct fb_bus_conf {
+	char *name;           /* instance name for --bus, [a-z0-9_-] */
+	char *source;         /* file it came from, for messages */
+	enum fb_bus_transport transport;
+	char *host;           /* TCP */
+	int port;             /* TCP, default 502 */
+	char *device;         /* RTU serial device path */
+	int baud;             /* RTU, default 9600 */
+	char parity;          /* 'N', 'E', 'O'; default 'N' */
+	int data_bits, stop_bits;
+	int response_timeout_ms; /* default 500 */
+	int retries;             /* default 1 */
+	int offline_after;       /* consecutive failures, default 3 */
+	int poll_interval_ms;    /* default 1000 */
+	struct fb_device_conf *devices;
+	size_t ndevices;
+};
+
+enum fb_conn_mode { FB_CONN_SOCKET, FB_CONN_WEBSOCKET };
+enum fb_ssl_mode { FB_SSL_OFF, FB_SSL_ON, FB_SSL_TRUST_ALL };
+
+/* One "Home Assistant MQTT Client" export connection: exactly the seed's
+ * parameters, plus a name and the secrets' optional *_file variants. */
+struct fb_conn_conf {
+	char *name;               /* instance name for --connection */
+	char *source;
+	char *user;               /* account limiting devices and commands */
+	enum fb_conn_mode mode;   /* default socket */
+	char *broker;             /* host or DNS name, no scheme, no port */
+	int port;                 /* 1..65535, default 1883 */
+	char *auth_user;          /* NULL = anonymous */
+	char *auth_password;      /* secret: never log */
+	enum fb_ssl_mode ssl;     /* default off */
+	char *ssl_server_crt;     /* CA file; NULL = system store */
+	char *ssl_client_crt;
+	char *ssl_client_key;
+	char *ssl_client_key_password; /* secret: never log */
+	bool hostname_verification;    /* default on */
+	int qos;                  /* 0..2, default 0 */
+	bool retain;              /* default on */
+	int timeout_s;            /* default 90; 0 = wait forever */
+	int keep_alive_s;         /* default 60; 0 = off */
+	int max_inflight;         /* 1..65000, default 10000 */
+	char *discovery_prefix;   /* default "homeassistant" */
+	char *ws_path;            /* websocket URL path, default "/mqtt" */
+	char *node_id;            /* default "<gateway id>_<name>" */
+};
+
+struct fb_config {
+	char *path;               /* main file */
+	char *gateway_id;         /* default "fieldbridge"; names shm segments */
+	char *gateway_name;       /* default "fieldbridge" */
+	char *state_dir;          /* default FB_DEFAULT_STATE_DIR */
+	char *users_file;         /* NULL = no access control file */
+	char **definition_dirs;   /* searched in order */
+	size_t ndefinition_dirs;
+	struct fb_bus_conf *buses;
+	size_t nbuses;
+	struct fb_conn_conf *conns;
+	size_t nconns;
+};
+
+/* Loads the main file and its buses.d/ and connections.d/ files; adds every
+ * problem to diag.  Returns NULL if any error was found (nothing is
+ * half-started on a bad config).  Definitions are not loaded yet. */
+struct fb_config *fb_config_load(const char *path, struct fb_diag *diag);
+void fb_config_free(struct fb_config *c); /* accepts NULL */
+
+/* Loads the definition of every device of `bus` (or of every bus if NULL).
+ * A device whose definition fails gets def == NULL and an error in diag;
+ * the others still work.  Returns the number of devices disabled. */
+size_t fb_config_load_definitions(struct fb_config *c, struct fb_bus_conf *bus,
+				  struct fb_diag *diag);
+
+struct fb_bus_conf *fb_config_bus(const struct fb_config *c, const char *name);
+struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name);
+
+/* The shm instance name of a bus: "<gateway_id>.<bus>" into buf. */
+void fb_config_table_name(const struct fb_config *c, const struct fb_bus_conf *bus,
+			  char *buf, size_t len);
+
+/* Allowed values of timeout_s and keep_alive_s. */
+bool fb_config_interval_valid(int seconds);
+
+#endif

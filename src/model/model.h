@@ -1,0 +1,165 @@
+/* Device definitions: a drop-in JSON file per supported device model
+ * (devices/*.json) describing its register or GPIO map and how each point
+ * appears in Home Assistant.  The schema is documented in
+ * docs/device-definitions.md.
+ *
+ * Memory: fb_model_load returns a definition the caller frees with
+ * fb_model_free; every string inside is owned by it. */
+#ifndef FB_MODEL_H
+#define FB_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "table.h"
+
+enum fb_reg_table {
+	FB_REG_COIL,
+	FB_REG_DISCRETE_INPUT,
+	FB_REG_INPUT,
+	FB_REG_HOLDING,
+};
+
+enum fb_data_type {
+	FB_TYPE_BOOL,     /* coil/discrete input, or a register != 0 */
+	FB_TYPE_INT16,
+	FB_TYPE_UINT16,
+	FB_TYPE_INT32,
+	FB_TYPE_UINT32,
+	FB_TYPE_INT64,
+	FB_TYPE_UINT64,
+	FB_TYPE_FLOAT32,
+	FB_TYPE_FLOAT64,
+	FB_TYPE_STRING,   /* `length` registers, 2 chars each */
+	FB_TYPE_BIT,      /* bit `bit` of a 16-bit register */
+	FB_TYPE_BCD16,
+	FB_TYPE_BCD32,
+};
+
+/* Byte order of a multi-register value, named by where bytes A (most
+ * significant) .. D land on the wire: ABCD = big endian, high word first;
+ * CDAB = low word first; BADC = bytes swapped in each word; DCBA = little
+ * endian.  For 64-bit values the same rule applies per pair of words. */
+enum fb_byte_order {
+	FB_ORDER_ABCD,
+	FB_ORDER_CDAB,
+	FB_ORDER_BADC,
+	FB_ORDER_DCBA,
+};
+
+enum fb_component {
+	FB_COMP_SENSOR,
+	FB_COMP_BINARY_SENSOR,
+	FB_COMP_SWITCH,
+	FB_COMP_NUMBER,
+	FB_COMP_SELECT,
+	FB_COMP_BUTTON,
+};
+
+enum fb_write_fn {
+	FB_WRITE_NONE,
+	FB_WRITE_FC05, /* write single coil */
+	FB_WRITE_FC06, /* write single register */
+	FB_WRITE_FC15, /* write multiple coils */
+	FB_WRITE_FC16, /* write multiple registers */
+};
+
+enum fb_poll_class {
+	FB_POLL_FAST,    /* interval / 4 */
+	FB_POLL_NORMAL,  /* the device's poll interval */
+	FB_POLL_SLOW,    /* interval * 10 */
+	FB_POLL_ONCE,    /* read once after connect (serial numbers, firmware) */
+};
+
+struct fb_select_option {
+	int64_t raw;       /* register value */
+	char *label;       /* what Home Assistant shows */
+};
+
+struct fb_point_def {
+	char *key;                 /* unique within the definition, [a-z0-9_] */
+	char *name;                /* human name */
+	enum fb_reg_table table;
+	uint16_t address;          /* 0-based protocol address */
+	enum fb_data_type type;
+	uint8_t bit;               /* FB_TYPE_BIT: 0..15 */
+	uint16_t length;           /* FB_TYPE_STRING: registers */
+	enum fb_byte_order order;
+	double scale, offset;      /* value = raw * scale + offset */
+	int precision;             /* -1 = not set; suggested_display_precision */
+	char *unit;                /* NULL if none */
+	enum fb_component component;
+	char *device_class, *state_class, *entity_category, *icon; /* NULL if none */
+	bool writable;
+	enum fb_write_fn write_fn;
+	uint16_t coil_on_raw, coil_off_raw; /* FC05 values, default 0xFF00/0x0000 */
+	int64_t press_raw;         /* button: value written on press */
+	bool has_min, has_max;
+	double min, max, step;
+	struct fb_select_option *options;
+	size_t noptions;
+	enum fb_poll_class poll;
+	bool has_sentinel;
+	int64_t sentinel_raw;      /* raw value meaning "not available" */
+};
+
+struct fb_serial_defaults {
+	int baud;          /* 0 = not given */
+	char parity;       /* 'N', 'E', 'O' */
+	int data_bits, stop_bits;
+};
+
+struct fb_definition {
+	char *id;              /* file stem, e.g. "eastron-sdm120" */
+	char *path;            /* where it was loaded from */
+	char *manufacturer, *model;
+	char *protocol;        /* "modbus" or "gpio" */
+	struct fb_serial_defaults serial;
+	uint16_t max_registers_per_read; /* <= 125 */
+	uint16_t max_bits_per_read;      /* <= 2000 */
+	uint16_t max_gap;                /* registers that may be read through */
+	struct { uint16_t first, last; } *forbidden; /* never read these */
+	size_t nforbidden;
+	struct fb_point_def *points;
+	size_t npoints;
+};
+
+/* Loads and validates one definition file.  Every problem is added to diag
+ * with file and path ("sdm120.json: points[3].address: expected ...").
+ * Returns NULL if there was any error: a bad definition disables the device
+ * that uses it, never the gateway. */
+struct fb_definition *fb_model_load(const char *path, struct fb_diag *diag);
+void fb_model_free(struct fb_definition *def); /* accepts NULL */
+
+/* Looks for "<dirs[i]>/<id>.json" in order; returns the first that exists
+ * loaded as above, or NULL with an error naming every directory searched. */
+struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
+				    size_t ndirs, struct fb_diag *diag);
+
+const struct fb_point_def *fb_model_point(const struct fb_definition *def,
+					  const char *key);
+
+/* Registers (or bits) a point occupies on the wire. */
+uint16_t fb_point_width(const struct fb_point_def *p);
+/* The table value kind a point decodes to. */
+enum fb_value_kind fb_point_value_kind(const struct fb_point_def *p);
+
+/* ---- codec: wire registers <-> values ---- */
+
+/* Decodes `regs` (host-order 16-bit registers as libmodbus returns them, or
+ * one 0/1 per element for bit tables) into v, applying order, scale and
+ * offset and sentinel.  Returns 0, or -1 with errno EINVAL (bad BCD digit). */
+int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
+		    struct fb_value *v);
+/* Encodes a value for writing.  Applies the inverse scale/offset, rounds,
+ * checks the type's range.  Returns the number of registers (or bits) in
+ * regs, or -1 with errno ERANGE/EINVAL. */
+int fb_codec_encode(const struct fb_point_def *p, const struct fb_value *v,
+		    uint16_t *regs, size_t max_regs);
+
+const char *fb_component_name(enum fb_component c);
+const char *fb_data_type_name(enum fb_data_type t);
+
+#endif

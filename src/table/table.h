@@ -1,0 +1,200 @@
+/* The shared-memory state table: one POSIX shm segment per driver instance
+ * (one per bus).  The driver is the only writer of values; exporters attach
+ * read-only to values and push commands through a queue in the same segment.
+ *
+ * Memory: the segment is created and sized by the driver (fb_table_create)
+ * and unlinked when the driver exits cleanly.  Readers map it with
+ * fb_table_attach and must re-attach when fb_table_superseded() says a new
+ * driver generation took over the name.
+ *
+ * Errors: functions returning int give 0 on success and -1 with errno set;
+ * functions returning pointers give NULL with errno set. */
+#ifndef FB_TABLE_H
+#define FB_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FB_TABLE_KEY_MAX 32     /* device id and point id, each incl. NUL */
+#define FB_TABLE_STRING_MAX 48  /* string values, incl. NUL */
+#define FB_TABLE_REASON_MAX 96  /* command failure reasons, incl. NUL */
+#define FB_TABLE_ORIGIN_MAX 32  /* command origin (exporter name), incl. NUL */
+#define FB_TABLE_EVENT_ID_MAX 48
+
+enum fb_value_kind {
+	FB_VALUE_NONE = 0, /* never read, or a sentinel made it unknown */
+	FB_VALUE_BOOL,
+	FB_VALUE_INT,      /* i */
+	FB_VALUE_UINT,     /* u */
+	FB_VALUE_FLOAT,    /* f */
+	FB_VALUE_STRING,   /* s, NUL-terminated */
+};
+
+struct fb_value {
+	uint8_t kind; /* enum fb_value_kind */
+	uint8_t pad[7];
+	union {
+		bool b;
+		int64_t i;
+		uint64_t u;
+		double f;
+		char s[FB_TABLE_STRING_MAX];
+	};
+};
+
+enum fb_quality {
+	FB_QUALITY_NEVER_READ = 0,
+	FB_QUALITY_OK,
+	FB_QUALITY_COMM_ERROR,
+	FB_QUALITY_STALE,
+};
+
+/* A consistent copy of one point, as returned to readers. */
+struct fb_point_snapshot {
+	struct fb_value value;
+	uint8_t quality;          /* enum fb_quality */
+	int64_t read_ts_ms;       /* wall clock of the last read attempt result */
+	int64_t change_ts_ms;     /* wall clock of the last value change */
+};
+
+/* Static description of a point, given at creation. */
+struct fb_point_desc {
+	char device[FB_TABLE_KEY_MAX];
+	char point[FB_TABLE_KEY_MAX];
+	uint8_t kind; /* enum fb_value_kind the driver will store */
+};
+
+struct fb_device_desc {
+	char device[FB_TABLE_KEY_MAX];
+};
+
+/* ---- driver side (the single writer) ---- */
+
+struct fb_table;
+
+/* Creates the segment "/fieldbridge-<instance>" for `points` and `devices`
+ * (both borrowed, copied).  If an older segment of that name exists it is
+ * marked superseded (waking its readers), then replaced; the generation is
+ * the old one + 1.  Caller frees with fb_table_destroy(). */
+struct fb_table *fb_table_create(const char *instance,
+				 const struct fb_device_desc *devices, size_t ndevices,
+				 const struct fb_point_desc *points, size_t npoints);
+/* Unlinks the name (only if it still names our segment) and unmaps.
+ * Accepts NULL. */
+void fb_table_destroy(struct fb_table *t);
+
+/* Store a value/quality for point `index`.  Journals the change when the
+ * value or quality differs; always refreshes read_ts.  Readers are woken by
+ * fb_table_notify(), so a driver can write a whole block and wake once. */
+void fb_table_point_write(struct fb_table *t, uint32_t index,
+			  const struct fb_value *v, enum fb_quality q, int64_t now_ms);
+/* Force a journal entry for `index` even if nothing changed (e.g. after a
+ * command's read-back, so the confirmed state is re-published). */
+void fb_table_point_touch(struct fb_table *t, uint32_t index);
+void fb_table_device_set_online(struct fb_table *t, uint32_t device_index, bool online);
+/* Wakes sleeping readers if anything was journaled since the last call. */
+void fb_table_notify(struct fb_table *t);
+/* Proof of life for readers; call at least once per second. */
+void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms);
+
+/* ---- commands (many producers, the driver consumes) ---- */
+
+struct fb_command {
+	uint32_t point_index;
+	struct fb_value value;
+	char event_id[FB_TABLE_EVENT_ID_MAX];
+	int64_t ts_ms;                     /* when the command was issued */
+	char origin[FB_TABLE_ORIGIN_MAX];  /* which exporter sent it */
+	uint64_t ticket;                   /* assigned by the queue */
+};
+
+enum fb_command_status {
+	FB_COMMAND_DONE = 1,
+	FB_COMMAND_FAILED,
+	FB_COMMAND_SUPERSEDED, /* a later command for the same point won */
+};
+
+struct fb_command_result {
+	uint64_t ticket;
+	uint32_t point_index;
+	uint8_t status; /* enum fb_command_status */
+	char event_id[FB_TABLE_EVENT_ID_MAX];
+	char origin[FB_TABLE_ORIGIN_MAX];
+	char reason[FB_TABLE_REASON_MAX];
+};
+
+/* Driver: takes the next command; returns 1 if one was taken, 0 if the queue
+ * is empty, -1 on error. */
+int fb_table_command_pop(struct fb_table *t, struct fb_command *out);
+/* Driver: publishes a result for readers (wakes them on fb_table_notify). */
+void fb_table_command_result(struct fb_table *t, const struct fb_command_result *r);
+/* Driver: fd that becomes readable when a command was pushed.  Read it
+ * with fb_table_command_fd_drain(). Owned by the table, do not close. */
+int fb_table_command_fd(struct fb_table *t);
+void fb_table_command_fd_drain(struct fb_table *t);
+
+/* ---- reader side ---- */
+
+struct fb_table_reader;
+
+/* Maps "/fieldbridge-<instance>" read-only for values, read-write for the
+ * command queue.  Starts a small waiter thread that turns the segment's
+ * futex into readability of fb_table_reader_fd(), because a futex cannot sit
+ * in poll().  Caller frees with fb_table_detach(). Fails with ENOENT if no
+ * driver created the segment yet. */
+struct fb_table_reader *fb_table_attach(const char *instance);
+void fb_table_detach(struct fb_table_reader *r); /* accepts NULL */
+
+/* Readable when the table changed (or was superseded).  Owned by the
+ * reader, do not close. */
+int fb_table_reader_fd(const struct fb_table_reader *r);
+
+uint32_t fb_table_reader_generation(const struct fb_table_reader *r);
+size_t fb_table_reader_point_count(const struct fb_table_reader *r);
+size_t fb_table_reader_device_count(const struct fb_table_reader *r);
+/* Borrowed, valid until fb_table_detach. */
+const struct fb_point_desc *fb_table_reader_point(const struct fb_table_reader *r, uint32_t i);
+const struct fb_device_desc *fb_table_reader_device(const struct fb_table_reader *r, uint32_t i);
+/* Index of device/point, or -1. */
+long fb_table_reader_find(const struct fb_table_reader *r, const char *device, const char *point);
+long fb_table_reader_find_device(const struct fb_table_reader *r, const char *device);
+
+/* Seqlock read of one point: never returns a torn value. */
+void fb_table_reader_read(const struct fb_table_reader *r, uint32_t index,
+			  struct fb_point_snapshot *out);
+bool fb_table_reader_device_online(const struct fb_table_reader *r, uint32_t device_index);
+
+/* Drains the reader fd and walks the journal since the last call.  Calls
+ * point_cb for every point that changed (possibly more than once) and
+ * device_cb for every device whose availability changed.  If the reader fell
+ * behind the journal, every point and device is reported (full scan).
+ * Returns the number of callbacks made. */
+typedef void (*fb_table_point_cb)(void *ctx, uint32_t point_index);
+typedef void (*fb_table_device_cb)(void *ctx, uint32_t device_index);
+size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb point_cb,
+			       fb_table_device_cb device_cb, void *ctx);
+
+/* Age of the driver's heartbeat in ms (CLOCK_MONOTONIC), or -1 if none yet. */
+int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_t mono_ms);
+/* True once a newer driver generation replaced this segment: detach and
+ * attach again. */
+bool fb_table_reader_superseded(const struct fb_table_reader *r);
+
+/* Pushes a command (ticket assigned on success).  Fails with EAGAIN when the
+ * queue is full.  Safe against producers killed while holding the queue. */
+int fb_table_command_push(struct fb_table_reader *r, struct fb_command *cmd);
+/* Calls cb for every result published since the last call whose origin
+ * equals `origin`. */
+typedef void (*fb_table_result_cb)(void *ctx, const struct fb_command_result *res);
+size_t fb_table_reader_results(struct fb_table_reader *r, const char *origin,
+			       fb_table_result_cb cb, void *ctx);
+
+/* ---- helpers ---- */
+int64_t fb_now_ms(void);       /* CLOCK_REALTIME in ms */
+int64_t fb_mono_ms(void);      /* CLOCK_MONOTONIC in ms */
+bool fb_value_equal(const struct fb_value *a, const struct fb_value *b);
+/* Formats a value as JSON text (number, true/false, quoted string, null). */
+int fb_value_to_json(const struct fb_value *v, char *buf, size_t len);
+
+#endif
