@@ -1,1 +1,351 @@
-/* placeholder: being written */
+/* The main configuration file and its buses.d/ and connections.d/
+ * directories; the gateway section; lookups.  Buses: config_bus.c;
+ * connections: config_conn.c; device definitions: config_defs.c. */
+#include "config.h"
+#include "config-internal.h"
+#include "jsonfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const top_keys[] = { "gateway", "buses", "connections", NULL };
+static const char *const gateway_keys[] = {
+	"id", "name", "state_dir", "users_file", "definition_dirs", NULL,
+};
+
+/* cJSON's syntax error quotes the 20 characters at the error.  On a line
+ * naming a password that quote may be the secret, so it is dropped there;
+ * line:col still points at the spot. */
+static void redact_syntax_errors(struct fb_diag *sub, const char *name, const char *text)
+{
+	size_t nlen = strlen(name);
+
+	for (size_t i = 0; i < sub->count; i++) {
+		char *msg = sub->entries[i].message;
+		char *near = strstr(msg, " near '");
+		int line, col;
+		size_t start = 0, end;
+		char *window;
+
+		if (!near || strncmp(msg, name, nlen) || msg[nlen] != ':' ||
+		    sscanf(msg + nlen + 1, "%d:%d", &line, &col) != 2)
+			continue;
+		for (int l = 1; l < line && text[start]; start++)
+			if (text[start] == '\n')
+				l++;
+		/* The quote may run past the end of the error line. */
+		end = start + (size_t)(col > 0 ? col : 1) + 20;
+		for (size_t k = start; k < end; k++) {
+			if (!text[k]) {
+				end = k;
+				break;
+			}
+		}
+		while (text[end] && text[end] != '\n')
+			end++;
+		window = strndup(text + start, end - start);
+		if (!window || strcasestr(window, "password"))
+			strcpy(near, " (text not quoted: the line may hold a secret)");
+		free(window);
+	}
+}
+
+static cJSON *load_json(struct cfg_ctx *ctx, const char *path)
+{
+	struct fb_diag sub;
+	char *text = fb_read_file(path, NULL);
+	cJSON *doc;
+
+	if (!text) {
+		fb_diag_error(ctx->diag, "%s: cannot read: %s", path, strerror(errno));
+		return NULL;
+	}
+	fb_diag_init(&sub);
+	doc = fb_json_parse_text(path, text, &sub);
+	redact_syntax_errors(&sub, path, text);
+	fb_diag_move(ctx->diag, &sub);
+	free(text);
+	return doc;
+}
+
+static void parse_definition_dirs(struct cfg_ctx *ctx, const cJSON *gw, const char *where)
+{
+	struct fb_config *c = ctx->c;
+	const cJSON *arr = gw ? cJSON_GetObjectItemCaseSensitive(gw, "definition_dirs") : NULL;
+	const cJSON *item;
+	int i = 0;
+
+	if (!arr || cJSON_IsNull(arr)) {
+		c->definition_dirs = calloc(2, sizeof(char *));
+		if (!c->definition_dirs) {
+			ctx->oom = true;
+			return;
+		}
+		c->definition_dirs[0] = cfg_path_join(ctx, ctx->main_dir, "devices");
+		c->definition_dirs[1] = cfg_strdup(ctx, FB_DEFAULT_DEVICES_DIR);
+		c->ndefinition_dirs = 2;
+		return;
+	}
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
+		fb_diag_error(ctx->diag, "%s.definition_dirs: expected a non-empty array of "
+			      "directory paths", where);
+		return;
+	}
+	c->definition_dirs = calloc((size_t)cJSON_GetArraySize(arr), sizeof(char *));
+	if (!c->definition_dirs) {
+		ctx->oom = true;
+		return;
+	}
+	cJSON_ArrayForEach(item, arr) {
+		if (!cJSON_IsString(item) || !item->valuestring[0]) {
+			fb_diag_error(ctx->diag, "%s.definition_dirs[%d]: expected a directory path",
+				      where, i);
+		} else {
+			c->definition_dirs[c->ndefinition_dirs++] =
+				cfg_path_join(ctx, ctx->main_dir, item->valuestring);
+		}
+		i++;
+	}
+}
+
+static void parse_gateway(struct cfg_ctx *ctx, const cJSON *gw, const char *path)
+{
+	struct fb_config *c = ctx->c;
+	char where[CFG_WHERE_MAX];
+	const char *id = "fieldbridge", *name = "fieldbridge";
+	char *p;
+
+	snprintf(where, sizeof(where), "%s: gateway", path);
+	if (gw && !cJSON_IsObject(gw)) {
+		fb_diag_error(ctx->diag, "%s: expected an object", where);
+		gw = NULL;
+	}
+	if (gw) {
+		cfg_json_name(gw, "id", false, "gateway", where, ctx->diag, &id);
+		if (fb_json_string(gw, "name", false, where, ctx->diag, &name) == 1 && !name[0]) {
+			fb_diag_error(ctx->diag, "%s.name: expected a non-empty name", where);
+			name = "fieldbridge";
+		}
+	}
+	c->gateway_id = cfg_strdup(ctx, id);
+	c->gateway_name = cfg_strdup(ctx, name);
+
+	p = NULL;
+	if (gw && cfg_json_path(ctx, gw, "state_dir", ctx->main_dir, where, &p) == 1)
+		c->state_dir = p;
+	else
+		c->state_dir = cfg_strdup(ctx, FB_DEFAULT_STATE_DIR);
+	p = NULL;
+	if (gw && cfg_json_path(ctx, gw, "users_file", ctx->main_dir, where, &p) == 1)
+		c->users_file = p;
+	parse_definition_dirs(ctx, gw, where);
+	if (gw)
+		fb_json_unknown_keys(gw, gateway_keys, where, ctx->diag);
+}
+
+static void parse_array(struct cfg_ctx *ctx, const cJSON *root, const char *key,
+			const char *path, bool buses)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+	const cJSON *item;
+	char where[CFG_WHERE_MAX];
+	int i = 0;
+
+	if (!arr || cJSON_IsNull(arr))
+		return;
+	if (!cJSON_IsArray(arr)) {
+		fb_diag_error(ctx->diag, "%s: %s: expected an array of %s objects", path, key,
+			      buses ? "bus" : "connection");
+		return;
+	}
+	cJSON_ArrayForEach(item, arr) {
+		snprintf(where, sizeof(where), "%s: %s[%d]", path, key, i++);
+		if (buses)
+			cfg_parse_bus(ctx, item, path, ctx->main_dir, where, NULL);
+		else
+			cfg_parse_conn(ctx, item, path, ctx->main_dir, where, NULL);
+	}
+}
+
+static int name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	/* Byte order, not the locale's: the load order must not change with
+	 * LANG. */
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int json_file_filter(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return e->d_name[0] != '.' && n > 5 && !strcmp(e->d_name + n - 5, ".json");
+}
+
+/* Every "<main dir>/<sub>/NAME.json" in byte order: one bus or connection each,
+ * named after the file unless it says otherwise. */
+static void load_dropin_dir(struct cfg_ctx *ctx, const char *main_path, const char *sub,
+			    bool buses)
+{
+	struct dirent **list = NULL;
+	const char *slash = strrchr(main_path, '/');
+	char *disp_dir = NULL, *abs_dir = NULL;
+	int n;
+
+	/* Messages name files the way the main file was named. */
+	if (!slash)
+		n = asprintf(&disp_dir, "%s", sub);
+	else
+		n = asprintf(&disp_dir, "%.*s/%s", (int)(slash - main_path), main_path, sub);
+	if (n < 0 || !(abs_dir = cfg_path_join(ctx, ctx->main_dir, sub))) {
+		ctx->oom = true;
+		free(n < 0 ? NULL : disp_dir);
+		return;
+	}
+	n = scandir(abs_dir, &list, json_file_filter, name_cmp);
+	if (n < 0) {
+		if (errno != ENOENT)
+			fb_diag_error(ctx->diag, "%s: cannot read directory: %s", disp_dir,
+				      strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		char *file = NULL, *abs_file = NULL, *stem = NULL, *where = NULL;
+		struct stat st;
+		cJSON *doc;
+
+		if (asprintf(&file, "%s/%s", disp_dir, list[i]->d_name) < 0 ||
+		    !(abs_file = cfg_path_join(ctx, abs_dir, list[i]->d_name)) ||
+		    !(stem = strndup(list[i]->d_name, strlen(list[i]->d_name) - 5)) ||
+		    asprintf(&where, "%s: %s", file, buses ? "bus" : "connection") < 0) {
+			ctx->oom = true;
+			where = NULL;
+		} else if (stat(abs_file, &st) == 0 && S_ISREG(st.st_mode)) {
+			doc = load_json(ctx, file);
+			if (doc) {
+				if (buses)
+					cfg_parse_bus(ctx, doc, file, abs_dir, where, stem);
+				else
+					cfg_parse_conn(ctx, doc, file, abs_dir, where, stem);
+				cJSON_Delete(doc);
+			}
+		}
+		free(where);
+		free(stem);
+		free(abs_file);
+		free(file);
+		free(list[i]);
+	}
+	free(list);
+out:
+	free(abs_dir);
+	free(disp_dir);
+}
+
+struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
+{
+	struct cfg_ctx ctx;
+	struct fb_config *c;
+	size_t errors_before = diag->errors;
+	cJSON *doc, *gw = NULL;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.diag = diag;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		fb_diag_error(diag, "%s: out of memory", path);
+		return NULL;
+	}
+	ctx.c = c;
+	c->path = cfg_strdup(&ctx, path);
+	ctx.main_dir = cfg_dir_of(path);
+	if (!ctx.main_dir) {
+		fb_diag_error(diag, "%s: out of memory", path);
+		fb_config_free(c);
+		return NULL;
+	}
+
+	doc = load_json(&ctx, path);
+	if (doc && !cJSON_IsObject(doc)) {
+		fb_diag_error(diag, "%s: expected a JSON object at the top level", path);
+		cJSON_Delete(doc);
+		doc = NULL;
+	}
+	if (doc)
+		gw = cJSON_GetObjectItemCaseSensitive(doc, "gateway");
+	/* The gateway section comes first: connections default their node_id
+	 * from its id.  Drop-in files are read even if the main file is
+	 * broken, so one run reports everything. */
+	parse_gateway(&ctx, gw, path);
+	if (doc) {
+		parse_array(&ctx, doc, "buses", path, true);
+		parse_array(&ctx, doc, "connections", path, false);
+		fb_json_unknown_keys(doc, top_keys, path, diag);
+		cJSON_Delete(doc);
+	}
+	load_dropin_dir(&ctx, path, "buses.d", true);
+	load_dropin_dir(&ctx, path, "connections.d", false);
+	if (diag->errors == errors_before && c->nbuses == 0)
+		fb_diag_warn(diag, "%s: no buses configured (\"buses\" or buses.d/)", path);
+	if (diag->errors == errors_before && c->nconns == 0)
+		fb_diag_warn(diag, "%s: no export connections configured "
+			     "(\"connections\" or connections.d/)", path);
+	if (ctx.oom)
+		fb_diag_error(diag, "%s: out of memory while loading", path);
+
+	for (size_t i = 0; i < ctx.nperm_warned; i++)
+		free(ctx.perm_warned[i]);
+	free(ctx.perm_warned);
+	free(ctx.main_dir);
+	if (diag->errors != errors_before) {
+		fb_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void fb_config_free(struct fb_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nbuses; i++)
+		cfg_bus_free_fields(&c->buses[i], c->def_free);
+	free(c->buses);
+	for (size_t i = 0; i < c->nconns; i++)
+		cfg_conn_free_fields(&c->conns[i]);
+	free(c->conns);
+	for (size_t i = 0; i < c->ndefinition_dirs; i++)
+		free(c->definition_dirs[i]);
+	free(c->definition_dirs);
+	free(c->path);
+	free(c->gateway_id);
+	free(c->gateway_name);
+	free(c->state_dir);
+	free(c->users_file);
+	free(c);
+}
+
+struct fb_bus_conf *fb_config_bus(const struct fb_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nbuses; i++)
+		if (c->buses[i].name && !strcmp(c->buses[i].name, name))
+			return &c->buses[i];
+	return NULL;
+}
+
+struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nconns; i++)
+		if (c->conns[i].name && !strcmp(c->conns[i].name, name))
+			return &c->conns[i];
+	return NULL;
+}
+
+void fb_config_table_name(const struct fb_config *c, const struct fb_bus_conf *bus,
+			  char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.%s", c->gateway_id, bus->name);
+}

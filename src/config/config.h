@@ -27,6 +27,9 @@ struct fb_device_conf {
 	int poll_interval_ms; /* default: the bus's */
 	struct fb_definition *def; /* set by fb_config_load_definitions; NULL if
 				    * the definition failed (device disabled) */
+	bool name_default;    /* "name" was not given: name is the id until
+			       * fb_config_load_definitions makes it
+			       * "<model> <id>" */
 };
 
 struct fb_bus_conf {
@@ -89,6 +92,9 @@ struct fb_config {
 	size_t nbuses;
 	struct fb_conn_conf *conns;
 	size_t nconns;
+	/* Frees the devices' definitions; set by fb_config_load_definitions,
+	 * so code that never loads definitions does not link the model. */
+	void (*def_free)(struct fb_definition *def);
 };
 
 /* Loads the main file and its buses.d/ and connections.d/ files; adds every

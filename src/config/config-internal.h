@@ -1,0 +1,84 @@
+/* Shared by the config loader's files: the load context and the field
+ * helpers that know this format's conventions (names, hosts, paths relative
+ * to the containing file, secrets).  Not for other parts. */
+#ifndef FB_CONFIG_INTERNAL_H
+#define FB_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "diag.h"
+
+/* Names of buses, connections and devices: they appear in shm segment names,
+ * --bus/--connection arguments, MQTT topics and the table's 32-byte keys. */
+#define CFG_NAME_MAX 31
+
+/* Room for "<file>: buses[12] (name).devices[3] (id)"; longer is truncated,
+ * which only shortens a message. */
+#define CFG_WHERE_MAX 1024
+
+/* One fb_config_load call.  Nothing here outlives it. */
+struct cfg_ctx {
+	struct fb_config *c;     /* being built; freed by the caller on error */
+	struct fb_diag *diag;    /* borrowed */
+	char *main_dir;          /* absolute directory of the main file */
+	size_t bus_cap, conn_cap;
+	char **perm_warned;      /* files already warned about, so once each */
+	size_t nperm_warned;
+	bool oom;
+};
+
+/* strdup that records an allocation failure in ctx (reported once at the
+ * end) instead of printing.  Accepts NULL (returns NULL). */
+char *cfg_strdup(struct cfg_ctx *ctx, const char *s);
+
+/* Absolute directory containing `path` (caller frees), NULL on ENOMEM. */
+char *cfg_dir_of(const char *path);
+
+/* `path` if absolute, else "<base_dir>/<path>".  Caller frees. */
+char *cfg_path_join(struct cfg_ctx *ctx, const char *base_dir, const char *path);
+
+bool cfg_name_valid(const char *s);
+
+/* Reads key as an instance name ([a-z0-9_-], 1..CFG_NAME_MAX).  Returns like
+ * the fb_json_* readers: 1 stored, 0 absent, -1 error added. */
+int cfg_json_name(const cJSON *obj, const char *key, bool required,
+		  const char *what, const char *where, struct fb_diag *diag,
+		  const char **out);
+
+/* NULL if `s` is a usable host name or address (no scheme, no port, IPv6
+ * without brackets), else what was expected, for "expected %s". */
+const char *cfg_host_problem(const char *s);
+
+/* Reads an optional path field, resolved against base_dir.  Returns like the
+ * fb_json_* readers; *out is owned by the caller. */
+int cfg_json_path(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
+		  const char *base_dir, const char *where, char **out);
+
+/* Reads the secret `key` given inline or as "<key>_file" (path relative to
+ * base_dir; one trailing newline stripped).  Stores a copy in *out (caller
+ * frees).  Warns when the file holding the secret is accessible by group or
+ * others.  The value never reaches a message.  Returns 1 stored, 0 absent,
+ * -1 error added. */
+int cfg_json_secret(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
+		    const char *source, const char *base_dir, const char *where,
+		    char **out);
+
+/* Adds an error unless `path` is a readable regular file. */
+bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
+			const char *path);
+
+/* Per-section parsers; `where` is "<file>: <json path>" of obj.  Each
+ * appends one entry to ctx->c (even when invalid, so later duplicates are
+ * still found) and adds every problem to ctx->diag. */
+void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+		   const char *base_dir, const char *where, const char *default_name);
+void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+		    const char *base_dir, const char *where, const char *default_name);
+
+void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_definition *));
+void cfg_conn_free_fields(struct fb_conn_conf *cc);
+
+#endif

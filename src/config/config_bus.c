@@ -1,0 +1,334 @@
+/* One Modbus bus and its devices, from the main file's "buses" array or a
+ * buses.d/ file. */
+#include "config-internal.h"
+#include "jsonfile.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CFG_BUS_PORT_DEFAULT 502 /* Modbus/TCP, MODBUS Messaging on TCP/IP 1.0b §4.1 */
+
+static const char *const bus_keys[] = {
+	"name", "transport", "host", "port", "device", "baud", "parity",
+	"data_bits", "stop_bits", "response_timeout_ms", "retries",
+	"offline_after", "poll_interval_ms", "devices", NULL,
+};
+
+static const char *const device_keys[] = {
+	"id", "definition", "unit_id", "name", "area", "poll_interval_ms", NULL,
+};
+
+static const char *const transport_names[] = { "tcp", "rtu", "rtu_over_tcp", NULL };
+static const char *const parity_names[] = { "N", "E", "O", NULL };
+
+/* The rates termios offers (Bnnn) that RS-485 adapters commonly run. */
+static const int bauds[] = {
+	300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200,
+	230400, 460800, 921600,
+};
+
+/* Modbus over serial line V1.02 §2.2: 1..247 are unicast addresses.  A
+ * TCP gateway may also be addressed as 0 or 248..255 (MODBUS Messaging on
+ * TCP/IP 1.0b §4.4.2: "unit identifier"). */
+#define CFG_UNIT_RTU_MIN 1
+#define CFG_UNIT_RTU_MAX 247
+#define CFG_UNIT_TCP_MAX 255
+
+/* Poll intervals: below 10 ms a bus is saturated; above a day is a typo. */
+#define CFG_POLL_MIN_MS 10
+#define CFG_POLL_MAX_MS 86400000
+
+static void device_free_fields(struct fb_device_conf *d,
+			       void (*def_free)(struct fb_definition *))
+{
+	free(d->id);
+	free(d->definition);
+	free(d->name);
+	free(d->area);
+	if (d->def && def_free)
+		def_free(d->def);
+}
+
+void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_definition *))
+{
+	for (size_t i = 0; i < b->ndevices; i++)
+		device_free_fields(&b->devices[i], def_free);
+	free(b->devices);
+	free(b->name);
+	free(b->source);
+	free(b->host);
+	free(b->device);
+}
+
+static bool definition_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* It becomes "<dir>/<id>.json": no '/', no leading '.'. */
+	if (n < 1 || n > 63 || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+static int read_int(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
+		    long long min, long long max, const char *where, int *out)
+{
+	long long v;
+	int rc = fb_json_int(obj, key, false, min, max, where, ctx->diag, &v);
+
+	if (rc == 1)
+		*out = (int)v;
+	return rc;
+}
+
+/* Whether a device id is taken by any device parsed before, on any bus
+ * (the current bus is the last one and holds its devices so far). */
+static const struct fb_bus_conf *device_id_owner(const struct fb_config *c,
+						 const char *id)
+{
+	for (size_t i = 0; i < c->nbuses; i++)
+		for (size_t j = 0; j < c->buses[i].ndevices; j++)
+			if (c->buses[i].devices[j].id &&
+			    !strcmp(c->buses[i].devices[j].id, id))
+				return &c->buses[i];
+	return NULL;
+}
+
+static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok,
+			 const cJSON *obj, const char *where_in)
+{
+	struct fb_device_conf *d = &b->devices[b->ndevices];
+	char where[CFG_WHERE_MAX];
+	const cJSON *idv = cJSON_GetObjectItemCaseSensitive(obj, "id");
+	const char *s;
+	const struct fb_bus_conf *owner;
+	long long unit_max = b->transport == FB_BUS_RTU && bus_ok ? CFG_UNIT_RTU_MAX
+								  : CFG_UNIT_TCP_MAX;
+	long long unit_min = b->transport == FB_BUS_RTU && bus_ok ? CFG_UNIT_RTU_MIN : 0;
+
+	memset(d, 0, sizeof(*d));
+	d->unit_id = 1;
+	d->poll_interval_ms = b->poll_interval_ms;
+	if (cJSON_IsString(idv))
+		snprintf(where, sizeof(where), "%s (%s)", where_in, idv->valuestring);
+	else
+		snprintf(where, sizeof(where), "%s", where_in);
+	if (!cJSON_IsObject(obj)) {
+		fb_diag_error(ctx->diag, "%s: expected a device object", where);
+		return;
+	}
+
+	s = NULL;
+	if (cfg_json_name(obj, "id", true, "device", where, ctx->diag, &s) == 1) {
+		owner = device_id_owner(ctx->c, s);
+		if (owner)
+			fb_diag_error(ctx->diag, "%s.id: duplicate device id \"%s\": expected "
+				      "ids unique across the gateway (also on bus %s in %s)",
+				      where, s, owner->name ? owner->name : "?", owner->source);
+		d->id = cfg_strdup(ctx, s);
+	}
+	s = NULL;
+	if (fb_json_string(obj, "definition", true, where, ctx->diag, &s) == 1) {
+		if (!definition_id_valid(s))
+			fb_diag_error(ctx->diag, "%s.definition: expected a definition id "
+				      "(a file name in definition_dirs without \".json\": "
+				      "letters, digits, '.', '_' and '-'), got \"%s\"", where, s);
+		d->definition = cfg_strdup(ctx, s);
+	}
+	if (read_int(ctx, obj, "unit_id", unit_min, unit_max, where, &d->unit_id) == 1) {
+		for (size_t i = 0; i < b->ndevices; i++)
+			if (b->devices[i].unit_id == d->unit_id)
+				fb_diag_warn(ctx->diag, "%s.unit_id: %d is also the unit_id of "
+					     "device %s on this bus", where, d->unit_id,
+					     b->devices[i].id ? b->devices[i].id : "?");
+	}
+	s = NULL;
+	if (fb_json_string(obj, "name", false, where, ctx->diag, &s) == 1 && s[0]) {
+		d->name = cfg_strdup(ctx, s);
+	} else {
+		/* Replaced by "<model> <id>" once the definition is loaded. */
+		d->name = cfg_strdup(ctx, d->id);
+		d->name_default = true;
+	}
+	s = NULL;
+	if (fb_json_string(obj, "area", false, where, ctx->diag, &s) == 1 && s[0])
+		d->area = cfg_strdup(ctx, s);
+	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
+		 &d->poll_interval_ms);
+	fb_json_unknown_keys(obj, device_keys, where, ctx->diag);
+}
+
+static void parse_devices(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok,
+			  const cJSON *obj, const char *where)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "devices");
+	const cJSON *item;
+	char dwhere[CFG_WHERE_MAX];
+	int n, i = 0;
+
+	if (!arr || cJSON_IsNull(arr) || (cJSON_IsArray(arr) && !cJSON_GetArraySize(arr))) {
+		fb_diag_warn(ctx->diag, "%s.devices: no devices: the bus will poll nothing", where);
+		return;
+	}
+	if (!cJSON_IsArray(arr)) {
+		fb_diag_error(ctx->diag, "%s.devices: expected an array of device objects", where);
+		return;
+	}
+	n = cJSON_GetArraySize(arr);
+	b->devices = calloc((size_t)n, sizeof(*b->devices));
+	if (!b->devices) {
+		ctx->oom = true;
+		return;
+	}
+	cJSON_ArrayForEach(item, arr) {
+		snprintf(dwhere, sizeof(dwhere), "%s.devices[%d]", where, i++);
+		parse_device(ctx, b, bus_ok, item, dwhere);
+		b->ndevices++;
+	}
+}
+
+static void check_baud(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON *obj,
+		       const char *where)
+{
+	long long v;
+	char list[256];
+	size_t used = 0;
+
+	if (fb_json_int(obj, "baud", false, 1, INT_MAX, where, ctx->diag, &v) != 1)
+		return;
+	for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++) {
+		if (bauds[i] == v) {
+			b->baud = (int)v;
+			return;
+		}
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%d",
+					 i ? ", " : "", bauds[i]);
+	fb_diag_error(ctx->diag, "%s.baud: expected one of %s, got %lld", where, list, v);
+}
+
+void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+		   const char *base_dir, const char *where_in, const char *default_name)
+{
+	struct fb_config *c = ctx->c;
+	struct fb_bus_conf *b;
+	char where[CFG_WHERE_MAX];
+	const cJSON *namev = cJSON_GetObjectItemCaseSensitive(obj, "name");
+	const char *s, *problem;
+	int t, p;
+	bool has_transport;
+
+	(void)base_dir; /* a bus has no paths yet; kept for symmetry with conns */
+	if (c->nbuses == ctx->bus_cap) {
+		size_t cap = ctx->bus_cap ? ctx->bus_cap * 2 : 4;
+		struct fb_bus_conf *nb = realloc(c->buses, cap * sizeof(*nb));
+
+		if (!nb) {
+			ctx->oom = true;
+			return;
+		}
+		c->buses = nb;
+		ctx->bus_cap = cap;
+	}
+	b = &c->buses[c->nbuses++];
+	memset(b, 0, sizeof(*b));
+	b->source = cfg_strdup(ctx, source);
+	b->port = CFG_BUS_PORT_DEFAULT;
+	b->baud = 9600;
+	b->parity = 'N';
+	b->data_bits = 8;
+	b->stop_bits = 1;
+	b->response_timeout_ms = 500;
+	b->retries = 1;
+	b->offline_after = 3;
+	b->poll_interval_ms = 1000;
+
+	if (cJSON_IsObject(obj) && cJSON_IsString(namev))
+		snprintf(where, sizeof(where), "%s (%s)", where_in, namev->valuestring);
+	else if (default_name)
+		snprintf(where, sizeof(where), "%s (%s)", where_in, default_name);
+	else
+		snprintf(where, sizeof(where), "%s", where_in);
+	if (!cJSON_IsObject(obj)) {
+		fb_diag_error(ctx->diag, "%s: expected a bus object", where);
+		return;
+	}
+
+	s = NULL;
+	if (cfg_json_name(obj, "name", default_name == NULL, "bus", where, ctx->diag, &s) == 0) {
+		s = NULL;
+		if (cfg_name_valid(default_name))
+			s = default_name;
+		else
+			fb_diag_error(ctx->diag, "%s.name: expected a bus name of 1..%d characters "
+				      "from a-z, 0-9, '_' and '-' (taken from the file name "
+				      "unless \"name\" is set), got \"%s\"",
+				      where, CFG_NAME_MAX, default_name);
+	}
+	if (s) {
+		for (size_t i = 0; i + 1 < c->nbuses; i++)
+			if (c->buses[i].name && !strcmp(c->buses[i].name, s))
+				fb_diag_error(ctx->diag, "%s.name: duplicate bus name \"%s\": "
+					      "expected names unique among buses (also in %s)",
+					      where, s, c->buses[i].source);
+		b->name = cfg_strdup(ctx, s);
+	}
+
+	has_transport = fb_json_enum(obj, "transport", true, transport_names, where,
+				     ctx->diag, &t) == 1;
+	if (has_transport)
+		b->transport = (enum fb_bus_transport)t;
+
+	s = NULL;
+	if (fb_json_string(obj, "host", false, where, ctx->diag, &s) == 1) {
+		problem = cfg_host_problem(s);
+		if (problem)
+			fb_diag_error(ctx->diag, "%s.host: expected %s, got \"%s\"", where,
+				      problem, s);
+		b->host = cfg_strdup(ctx, s);
+	}
+	read_int(ctx, obj, "port", 1, 65535, where, &b->port);
+	s = NULL;
+	if (fb_json_string(obj, "device", false, where, ctx->diag, &s) == 1) {
+		if (!s[0])
+			fb_diag_error(ctx->diag, "%s.device: expected a serial device path "
+				      "(e.g. /dev/serial/by-id/...), got an empty string", where);
+		b->device = cfg_strdup(ctx, s);
+	}
+	check_baud(ctx, b, obj, where);
+	if (fb_json_enum(obj, "parity", false, parity_names, where, ctx->diag, &p) == 1)
+		b->parity = parity_names[p][0];
+	read_int(ctx, obj, "data_bits", 5, 8, where, &b->data_bits);
+	read_int(ctx, obj, "stop_bits", 1, 2, where, &b->stop_bits);
+	read_int(ctx, obj, "response_timeout_ms", 1, 60000, where, &b->response_timeout_ms);
+	read_int(ctx, obj, "retries", 0, 10, where, &b->retries);
+	read_int(ctx, obj, "offline_after", 1, 1000, where, &b->offline_after);
+	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
+		 &b->poll_interval_ms);
+
+	if (has_transport && b->transport != FB_BUS_RTU && !b->host)
+		fb_diag_error(ctx->diag, "%s.host: expected a host name or IP address "
+			      "(required for transport %s)", where, transport_names[t]);
+	if (has_transport && b->transport == FB_BUS_RTU && !b->device)
+		fb_diag_error(ctx->diag, "%s.device: expected a serial device path "
+			      "(required for transport rtu)", where);
+	if (has_transport && b->transport == FB_BUS_RTU && b->host)
+		fb_diag_warn(ctx->diag, "%s.host: ignored for transport rtu", where);
+	if (has_transport && b->transport != FB_BUS_RTU && b->device)
+		fb_diag_warn(ctx->diag, "%s.device: ignored for transport %s", where,
+			     transport_names[t]);
+
+	parse_devices(ctx, b, has_transport, obj, where);
+	fb_json_unknown_keys(obj, bus_keys, where, ctx->diag);
+}

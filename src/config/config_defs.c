@@ -1,0 +1,76 @@
+/* Device definitions for configured devices.  Kept apart from the loader
+ * so that only callers of fb_config_load_definitions link the model. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A failed definition disables its device only: the bus keeps polling the
+ * others (STYLE §4: a bad definition never stops the gateway). */
+static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
+		     struct fb_device_conf *d, struct fb_diag *diag)
+{
+	struct fb_diag sub;
+	struct fb_definition *def;
+	char *name;
+
+	fb_diag_init(&sub);
+	def = fb_model_find(d->definition, (const char *const *)c->definition_dirs,
+			    c->ndefinition_dirs, &sub);
+	if (!def) {
+		const char *reason = "definition not found";
+
+		for (size_t i = 0; i < sub.count; i++) {
+			if (sub.entries[i].severity == FB_SEV_ERROR) {
+				reason = sub.entries[i].message;
+				break;
+			}
+		}
+		fb_diag_error(diag, "bus %s: device %s: disabled: %s", b->name, d->id, reason);
+		fb_diag_move(diag, &sub);
+		return false;
+	}
+	fb_diag_move(diag, &sub);
+	/* Only Modbus buses exist so far; a GPIO definition cannot be polled
+	 * over Modbus. */
+	if (!def->protocol || strcmp(def->protocol, "modbus")) {
+		fb_diag_error(diag, "bus %s: device %s: disabled: definition \"%s\" (%s) is "
+			      "for protocol \"%s\": expected a \"modbus\" definition on a "
+			      "Modbus bus", b->name, d->id, d->definition,
+			      def->path ? def->path : "?",
+			      def->protocol ? def->protocol : "(none)");
+		fb_model_free(def);
+		return false;
+	}
+	d->def = def;
+	if (d->name_default && def->model &&
+	    asprintf(&name, "%s %s", def->model, d->id) >= 0) {
+		free(d->name);
+		d->name = name;
+	}
+	return true;
+}
+
+size_t fb_config_load_definitions(struct fb_config *c, struct fb_bus_conf *bus,
+				  struct fb_diag *diag)
+{
+	size_t disabled = 0;
+
+	c->def_free = fb_model_free;
+	for (size_t i = 0; i < c->nbuses; i++) {
+		struct fb_bus_conf *b = &c->buses[i];
+
+		if (bus && b != bus)
+			continue;
+		for (size_t j = 0; j < b->ndevices; j++) {
+			struct fb_device_conf *d = &b->devices[j];
+
+			fb_model_free(d->def);
+			d->def = NULL;
+			if (!load_one(c, b, d, diag))
+				disabled++;
+		}
+	}
+	return disabled;
+}
