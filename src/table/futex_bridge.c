@@ -1,1 +1,150 @@
-/* placeholder: being written */
+/* Turns a futex word in the shared segment into a pollable eventfd.
+ *
+ * Why a thread and an eventfd: every daemon has exactly one poll() loop
+ * (STYLE.md section 5) and a futex cannot sit in a poll set.  The other
+ * designs cost more:
+ *  - the driver writing to per-reader pipes/eventfds would have to know its
+ *    readers (fd passing, registration, cleanup of dead exporters) and could
+ *    block or fail on a slow one;
+ *  - a timer polling the table wakes every process for nothing, and adds
+ *    latency.
+ * With the bridge the driver stays oblivious of readers: it bumps a word and
+ * issues FUTEX_WAKE only when someone sleeps (see fb_futex_signal), so a
+ * fast writer pays no syscall while nobody waits and never blocks on slow
+ * readers.  Each reader's thread does nothing but futex-wait, so the only
+ * sleep is a futex wait; eventfd counters merge, which coalesces a burst of
+ * notifications into one readable event.
+ *
+ * The same bridge serves the driver's command queue (cmd_notify). */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "table-internal.h"
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *timeout)
+{
+	return syscall(SYS_futex, (uint32_t *)word, op, val, timeout, NULL, 0);
+}
+
+void fb_futex_wake_all(_Atomic uint32_t *word)
+{
+	/* Shared (not FUTEX_PRIVATE): the sleepers are in other processes. */
+	futex(word, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+void fb_futex_signal(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
+{
+	/* Pairs with the bridge thread's waiters++ then load(word): both are
+	 * seq_cst, so either the thread sees the new word and does not sleep,
+	 * or we see waiters > 0 and wake it.  FUTEX_WAIT re-checks the word in
+	 * the kernel, closing the gap between its load and its sleep. */
+	atomic_fetch_add(word, 1);
+	if (atomic_load(waiters) > 0)
+		fb_futex_wake_all(word);
+}
+
+static void *bridge_main(void *arg)
+{
+	struct fb_futex_bridge *b = arg;
+	uint32_t seen = atomic_load(b->word);
+	uint64_t one = 1;
+
+	while (!atomic_load(&b->stop)) {
+		uint32_t cur;
+
+		atomic_fetch_add(b->waiters, 1);
+		cur = atomic_load(b->word);
+		if (cur == seen && !atomic_load(&b->stop))
+			futex(b->word, FUTEX_WAIT, seen, NULL);
+		atomic_fetch_sub(b->waiters, 1);
+		cur = atomic_load(b->word);
+		if (cur != seen) {
+			seen = cur;
+			/* Cannot block: the counter would need 2^64-2 writes. */
+			if (write(b->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				break;
+		}
+	}
+	atomic_store(&b->exited, 1);
+	futex(&b->exited, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	return NULL;
+}
+
+int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
+			  _Atomic uint32_t *waiters)
+{
+	sigset_t all, old;
+	int err;
+
+	b->word = word;
+	b->waiters = waiters;
+	b->running = 0;
+	atomic_store(&b->stop, 0);
+	atomic_store(&b->exited, 0);
+	b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->efd < 0)
+		return -1;
+	/* The thread must never take a process signal: daemons block signals
+	 * and read them from a signalfd, which only works if every thread
+	 * blocks them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&b->thread, NULL, bridge_main, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		close(b->efd);
+		b->efd = -1;
+		errno = err;
+		return -1;
+	}
+	b->running = 1;
+	return 0;
+}
+
+void fb_futex_bridge_stop(struct fb_futex_bridge *b)
+{
+	if (b->running) {
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+		atomic_store(&b->stop, 1);
+		/* The thread may check `stop` just before we set it and then
+		 * sleep, missing a single wake-up; so wake it until it says it
+		 * left.  Waking the shared word also wakes other readers'
+		 * threads, which re-check the word and sleep again: harmless. */
+		while (!atomic_load(&b->exited)) {
+			fb_futex_wake_all(b->word);
+			futex(&b->exited, FUTEX_WAIT_PRIVATE, 0, &tick);
+		}
+		pthread_join(b->thread, NULL);
+		b->running = 0;
+	}
+	if (b->efd >= 0) {
+		close(b->efd);
+		b->efd = -1;
+	}
+}
+
+void fb_futex_bridge_drain(struct fb_futex_bridge *b)
+{
+	uint64_t n;
+
+	while (read(b->efd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		;
+}
+
+void fb_futex_bridge_kick(struct fb_futex_bridge *b)
+{
+	uint64_t one = 1;
+
+	if (write(b->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN only: the counter is already readable. */
+	}
+}

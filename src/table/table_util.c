@@ -1,1 +1,271 @@
-/* placeholder: being written */
+/* Clocks, value comparison and JSON formatting, plus the layout arithmetic
+ * shared by the driver and reader sides. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "table-internal.h"
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t fb_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t fb_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+bool fb_value_equal(const struct fb_value *a, const struct fb_value *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case FB_VALUE_NONE:
+		return true;
+	case FB_VALUE_BOOL:
+		return !!a->b == !!b->b;
+	case FB_VALUE_INT:
+		return a->i == b->i;
+	case FB_VALUE_UINT:
+		return a->u == b->u;
+	case FB_VALUE_FLOAT:
+		/* NaN == NaN here, or a sensor stuck at NaN would journal a
+		 * change on every poll; 0.0 and -0.0 count as equal too. */
+		return a->f == b->f || (isnan(a->f) && isnan(b->f));
+	case FB_VALUE_STRING:
+		return strncmp(a->s, b->s, sizeof(a->s)) == 0;
+	default:
+		return false;
+	}
+}
+
+void fb_value_normalize(struct fb_value *dst, const struct fb_value *src)
+{
+	struct fb_value v;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = src->kind;
+	switch (src->kind) {
+	case FB_VALUE_BOOL:
+		v.b = !!src->b;
+		break;
+	case FB_VALUE_INT:
+		v.i = src->i;
+		break;
+	case FB_VALUE_UINT:
+		v.u = src->u;
+		break;
+	case FB_VALUE_FLOAT:
+		v.f = src->f;
+		break;
+	case FB_VALUE_STRING:
+		memcpy(v.s, src->s, strnlen(src->s, sizeof(v.s) - 1));
+		break;
+	case FB_VALUE_NONE:
+		break;
+	default:
+		v.kind = FB_VALUE_NONE;
+		break;
+	}
+	*dst = v;
+}
+
+/* Appends to buf at *pos; -1/ENOSPC if it (plus the NUL) does not fit. */
+static int put(char *buf, size_t len, size_t *pos, const char *s, size_t n)
+{
+	if (len - *pos <= n) {
+		errno = ENOSPC;
+		return -1;
+	}
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	buf[*pos] = '\0';
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most `avail` bytes), or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	size_t n;
+	uint32_t cp, min;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2; cp = s[0] & 0x1f; min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3; cp = s[0] & 0x0f; min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4; cp = s[0] & 0x07; min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* JSON string (RFC 8259 section 7); bytes that are not valid UTF-8, e.g. a
+ * device's padding garbage, become U+FFFD so the document stays valid. */
+static int json_string(const char *s, size_t maxlen, char *buf, size_t len, size_t *pos)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, maxlen);
+	char esc[8];
+
+	if (put(buf, len, pos, "\"", 1) < 0)
+		return -1;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		const char *out = NULL;
+		size_t outlen = 0, adv = 1;
+
+		switch (c) {
+		case '"': out = "\\\""; outlen = 2; break;
+		case '\\': out = "\\\\"; outlen = 2; break;
+		case '\b': out = "\\b"; outlen = 2; break;
+		case '\f': out = "\\f"; outlen = 2; break;
+		case '\n': out = "\\n"; outlen = 2; break;
+		case '\r': out = "\\r"; outlen = 2; break;
+		case '\t': out = "\\t"; outlen = 2; break;
+		default:
+			if (c < 0x20) {
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+				out = esc;
+				outlen = 6;
+			} else {
+				adv = utf8_seq_len(p + i, n - i);
+				if (adv == 0) {
+					out = "\\ufffd";
+					outlen = 6;
+					adv = 1;
+				} else {
+					out = (const char *)p + i;
+					outlen = adv;
+				}
+			}
+		}
+		if (put(buf, len, pos, out, outlen) < 0)
+			return -1;
+		i += adv;
+	}
+	return put(buf, len, pos, "\"", 1);
+}
+
+/* Shortest of %.15g..%.17g that reads back as the same double. */
+static void format_double(double d, char *tmp, size_t len)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, len, "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	/* A daemon that called setlocale() may get "1,5"; JSON needs '.'. */
+	for (char *c = tmp; *c; c++)
+		if (*c == ',')
+			*c = '.';
+}
+
+int fb_value_to_json(const struct fb_value *v, char *buf, size_t len)
+{
+	char tmp[40];
+	const char *s = tmp;
+	size_t pos = 0;
+
+	if (!buf || len == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	buf[0] = '\0';
+	switch (v->kind) {
+	case FB_VALUE_BOOL:
+		s = v->b ? "true" : "false";
+		break;
+	case FB_VALUE_INT:
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)v->i);
+		break;
+	case FB_VALUE_UINT:
+		snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v->u);
+		break;
+	case FB_VALUE_FLOAT:
+		if (isfinite(v->f))
+			format_double(v->f, tmp, sizeof(tmp));
+		else
+			s = "null"; /* JSON has no NaN/Inf */
+		break;
+	case FB_VALUE_STRING:
+		return json_string(v->s, sizeof(v->s), buf, len, &pos);
+	default:
+		s = "null";
+		break;
+	}
+	return put(buf, len, &pos, s, strlen(s));
+}
+
+int fb_shm_name(const char *instance, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!instance || !*instance || strchr(instance, '/')) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = strlen(FB_SHM_NAME_PREFIX) + strlen(instance);
+	if (n > FB_SHM_NAME_MAX || n >= len) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(buf, len, "%s%s", FB_SHM_NAME_PREFIX, instance);
+	return 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+int fb_shm_layout_compute(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out)
+{
+	uint64_t off;
+
+	if (npoints > FB_SHM_POINTS_MAX || ndevices > FB_SHM_DEVICES_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The limits keep every product below far from 2^64. */
+	off = align_up(sizeof(struct fb_shm_header), 64);
+	out->cmdq_off = off;
+	off += sizeof(struct fb_shm_cmdq);
+	out->ro_off = off = align_up(off, FB_SHM_RO_ALIGN);
+	out->journal_off = off;
+	off = align_up(off + sizeof(struct fb_shm_journal), 64);
+	out->results_off = off;
+	off = align_up(off + sizeof(struct fb_shm_results), 64);
+	out->devices_off = off;
+	off = align_up(off + (uint64_t)ndevices * sizeof(struct fb_shm_device), 64);
+	out->pdesc_off = off;
+	off = align_up(off + (uint64_t)npoints * sizeof(struct fb_shm_point_desc), 64);
+	out->points_off = off;
+	off += (uint64_t)npoints * sizeof(struct fb_shm_point);
+	out->total_size = align_up(off, 4096);
+	return 0;
+}
