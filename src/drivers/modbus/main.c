@@ -1,1 +1,18 @@
-int main(void) { return 0; }
+/* fieldbridge-modbus: one process per Modbus bus. */
+#include "daemon.h"
+#include "driver.h"
+#include "log.h"
+
+int main(int argc, char **argv)
+{
+	struct fb_daemon_args args;
+	int rc = fb_daemon_parse_args(argc, argv, "fieldbridge-modbus", "bus", &args);
+
+	if (rc != 0)
+		return rc < 0 ? 2 : 0;
+	if (args.check)
+		return fb_daemon_check(&args, "bus");
+	fb_log_init("fieldbridge-modbus",
+		    args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
+	return mb_driver_run(&args);
+}

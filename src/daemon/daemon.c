@@ -1,0 +1,157 @@
+#include "daemon.h"
+#include "log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#ifndef FB_DEFAULT_CONFIG
+#define FB_DEFAULT_CONFIG "/etc/fieldbridge/fieldbridge.json"
+#endif
+
+static void usage(FILE *out, const char *prog, const char *instance_opt)
+{
+	fprintf(out,
+		"usage: %s [-c PATH] [--%s NAME] [--check] [-v]\n"
+		"  -c, --config PATH   main configuration (default %s)\n"
+		"  --%s NAME%*s which %s this process serves\n"
+		"  --check             validate the configuration and every device\n"
+		"                      definition in use, print all problems, exit\n"
+		"  -v, --verbose       more logging (repeat for per-transaction debug)\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n",
+		prog, instance_opt, FB_DEFAULT_CONFIG, instance_opt,
+		(int)(10 - strlen(instance_opt)), "", instance_opt);
+}
+
+int fb_daemon_parse_args(int argc, char **argv, const char *prog,
+			 const char *instance_opt, struct fb_daemon_args *out)
+{
+	const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ instance_opt, required_argument, NULL, 'i' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(out, 0, sizeof(*out));
+	out->config_path = FB_DEFAULT_CONFIG;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': out->config_path = optarg; break;
+		case 'i': out->instance = optarg; break;
+		case 'k': out->check = true; break;
+		case 'v': out->verbose++; break;
+		case 'h': usage(stdout, prog, instance_opt); return 1;
+		case 'V': printf("%s %s\n", prog, FB_VERSION); return 1;
+		default: usage(stderr, prog, instance_opt); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+		usage(stderr, prog, instance_opt);
+		return -1;
+	}
+	if (!out->check && !out->instance) {
+		fprintf(stderr, "%s: --%s NAME is required (or use --check)\n", prog,
+			instance_opt);
+		return -1;
+	}
+	return 0;
+}
+
+int fb_daemon_check(const struct fb_daemon_args *args, const char *kind)
+{
+	struct fb_diag diag;
+	struct fb_config *cfg;
+	struct fb_bus_conf *bus = NULL;
+	int rc;
+
+	fb_diag_init(&diag);
+	cfg = fb_config_load(args->config_path, &diag);
+	if (cfg && args->instance) {
+		if (!strcmp(kind, "bus")) {
+			bus = fb_config_bus(cfg, args->instance);
+			if (!bus)
+				fb_diag_error(&diag, "%s: no bus named \"%s\"",
+					      cfg->path, args->instance);
+		} else if (!fb_config_conn(cfg, args->instance)) {
+			fb_diag_error(&diag, "%s: no connection named \"%s\"",
+				      cfg->path, args->instance);
+		}
+	}
+	/* A connection exports every bus, so its check covers them all. */
+	if (cfg && (bus || !args->instance || strcmp(kind, "bus")))
+		fb_config_load_definitions(cfg, bus, &diag);
+	fb_diag_print(&diag, stdout);
+	rc = diag.errors ? 1 : 0;
+	if (rc == 0)
+		printf("configuration OK (%zu warning%s)\n", diag.warnings,
+		       diag.warnings == 1 ? "" : "s");
+	else
+		printf("%zu error%s, %zu warning%s\n", diag.errors,
+		       diag.errors == 1 ? "" : "s", diag.warnings,
+		       diag.warnings == 1 ? "" : "s");
+	fb_config_free(cfg);
+	fb_diag_free(&diag);
+	return rc;
+}
+
+int fb_signalfd_open(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int fb_signalfd_read(int fd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+int fb_timerfd_open(void)
+{
+	return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+int fb_timerfd_arm(int fd, int64_t deadline_mono_ms)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	if (deadline_mono_ms > 0) {
+		its.it_value.tv_sec = deadline_mono_ms / 1000;
+		its.it_value.tv_nsec = (deadline_mono_ms % 1000) * 1000000L;
+	}
+	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+void fb_timerfd_drain(int fd)
+{
+	uint64_t n;
+
+	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		;
+}

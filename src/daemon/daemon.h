@@ -1,0 +1,44 @@
+/* What every fieldbridge daemon shares: command-line parsing (-c, the
+ * instance name, --check, -v), the --check run, and the fds that its single
+ * poll() loop sleeps on (signalfd for signals, timerfd for deadlines). */
+#ifndef FB_DAEMON_H
+#define FB_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct fb_daemon_args {
+	const char *config_path; /* -c, default FB_DEFAULT_CONFIG */
+	const char *instance;    /* --bus / --connection; NULL if not given */
+	bool check;              /* --check */
+	int verbose;             /* -v (repeatable) */
+};
+
+/* Parses argv.  `instance_opt` is "bus" or "connection".  Prints usage and
+ * returns -1 on bad arguments; returns 1 after printing help/version. */
+int fb_daemon_parse_args(int argc, char **argv, const char *prog,
+			 const char *instance_opt, struct fb_daemon_args *out);
+
+/* --check: loads the config and the definitions of every device in use
+ * (of one bus, or everything when the instance is NULL), prints every
+ * problem to stdout and "configuration OK" when there is no error.
+ * `kind` is "bus" or "connection" (to validate that the instance exists).
+ * Returns the process exit code (0 or 1). */
+int fb_daemon_check(const struct fb_daemon_args *args, const char *kind);
+
+/* Blocks SIGINT, SIGTERM, SIGHUP (and ignores SIGPIPE), then returns a
+ * signalfd for them; -1 with errno on failure.  Blocking first means no
+ * signal can slip past before the fd exists. */
+int fb_signalfd_open(void);
+/* Reads one signal from the fd; returns the signal number or 0. */
+int fb_signalfd_read(int fd);
+
+/* A CLOCK_MONOTONIC timerfd armed one-shot; deadline in fb_mono_ms() units,
+ * 0 disarms. */
+int fb_timerfd_open(void);
+int fb_timerfd_arm(int fd, int64_t deadline_mono_ms);
+void fb_timerfd_drain(int fd);
+
+#endif

@@ -1,0 +1,228 @@
+/* Commands from Home Assistant: "<base>/<device>/<point>/set".
+ *
+ * A payload is either plain text as Home Assistant sends it for switches
+ * (ON/OFF), numbers ("21.5") and selects (the option label), or a container
+ * {"value": ..., "event_id": "...", "ts": ms}.  Containers make redelivery
+ * safe: an event id already executed is dropped, and so is a command older
+ * than the last one applied to the same point. */
+#include "export-internal.h"
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static struct ex_device *find_device(struct exporter *ex, const char *id, size_t len)
+{
+	for (size_t i = 0; i < ex->ndevices; i++) {
+		const char *d = ex->devices[i].conf->id;
+
+		if (strlen(d) == len && !memcmp(d, id, len))
+			return &ex->devices[i];
+	}
+	return NULL;
+}
+
+static long find_point(const struct ex_device *dev, const char *key)
+{
+	for (size_t i = 0; i < dev->def->npoints; i++)
+		if (!strcmp(dev->def->points[i].key, key))
+			return (long)i;
+	return -1;
+}
+
+/* Text as Home Assistant sends it -> a table value for this point. */
+static int parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v)
+{
+	char *end;
+	double d;
+
+	memset(v, 0, sizeof(*v));
+	switch (p->component) {
+	case FB_COMP_SWITCH:
+		v->kind = FB_VALUE_BOOL;
+		if (!strcasecmp(text, "ON") || !strcmp(text, "1") || !strcasecmp(text, "true"))
+			v->b = true;
+		else if (!strcasecmp(text, "OFF") || !strcmp(text, "0") || !strcasecmp(text, "false"))
+			v->b = false;
+		else
+			return -1;
+		return 0;
+	case FB_COMP_BUTTON:
+		v->kind = FB_VALUE_BOOL;
+		v->b = true;
+		return strcasecmp(text, "PRESS") ? -1 : 0;
+	case FB_COMP_SELECT:
+		for (size_t i = 0; i < p->noptions; i++) {
+			if (!strcmp(text, p->options[i].label)) {
+				v->kind = FB_VALUE_INT;
+				v->i = p->options[i].raw;
+				return 0;
+			}
+		}
+		return -1;
+	case FB_COMP_NUMBER:
+		errno = 0;
+		d = strtod(text, &end);
+		if (errno || end == text || *end || !isfinite(d))
+			return -1;
+		if ((p->has_min && d < p->min) || (p->has_max && d > p->max))
+			return -1;
+		v->kind = FB_VALUE_FLOAT;
+		v->f = d;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static bool dedup_seen(struct ex_dedup *dd, const char *id)
+{
+	for (size_t i = 0; i < EX_DEDUP_WINDOW; i++)
+		if (dd->ids[i][0] && !strcmp(dd->ids[i], id))
+			return true;
+	return false;
+}
+
+static void dedup_remember(struct ex_dedup *dd, const char *id)
+{
+	snprintf(dd->ids[dd->next], sizeof(dd->ids[dd->next]), "%s", id);
+	dd->next = (dd->next + 1) % EX_DEDUP_WINDOW;
+}
+
+/* Unpacks a container; plain payloads leave event_id empty and ts 0.
+ * Returns the value text (borrowed from doc or payload) or NULL. */
+static const char *unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
+			  char *event_id, size_t idlen, int64_t *ts)
+{
+	const cJSON *v, *e, *t;
+
+	*doc = NULL;
+	event_id[0] = '\0';
+	*ts = 0;
+	if (payload[0] != '{')
+		return payload;
+	*doc = cJSON_Parse(payload);
+	if (!*doc || !cJSON_IsObject(*doc))
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(*doc, "value");
+	e = cJSON_GetObjectItemCaseSensitive(*doc, "event_id");
+	t = cJSON_GetObjectItemCaseSensitive(*doc, "ts");
+	if (cJSON_IsString(e))
+		snprintf(event_id, idlen, "%s", e->valuestring);
+	if (cJSON_IsNumber(t))
+		*ts = (int64_t)t->valuedouble;
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (cJSON_IsNumber(v)) {
+		snprintf(numbuf, numlen, "%.17g", v->valuedouble);
+		return numbuf;
+	}
+	if (cJSON_IsBool(v))
+		return cJSON_IsTrue(v) ? "ON" : "OFF";
+	return NULL;
+}
+
+void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg)
+{
+	char payload[1024], numbuf[64], event_id[FB_TABLE_EVENT_ID_MAX], key[FB_TABLE_KEY_MAX];
+	size_t blen = strlen(ex->base);
+	const char *rest, *slash, *text;
+	struct ex_device *dev;
+	struct fb_command cmd;
+	cJSON *doc = NULL;
+	long pi;
+	int64_t ts;
+
+	if (strncmp(msg->topic, ex->base, blen) || msg->topic[blen] != '/')
+		return;
+	if (msg->retain) {
+		/* A retained command would be replayed at every reconnect: never
+		 * execute one, and clear it from the broker. */
+		fb_warn("connection %s: clearing retained command on %s", ex->conn->name,
+			msg->topic);
+		mosquitto_publish(ex->mosq, NULL, msg->topic, 0, NULL, ex->conn->qos, true);
+		return;
+	}
+	if (msg->payloadlen <= 0)
+		return;
+	rest = msg->topic + blen + 1;
+	slash = strchr(rest, '/');
+	if (!slash || (size_t)msg->payloadlen >= sizeof(payload))
+		return;
+	dev = find_device(ex, rest, (size_t)(slash - rest));
+	snprintf(key, sizeof(key), "%.*s", (int)strcspn(slash + 1, "/"), slash + 1);
+	if (!dev || (pi = find_point(dev, key)) < 0) {
+		fb_warn("connection %s: command for unknown point %s", ex->conn->name, msg->topic);
+		return;
+	}
+	memcpy(payload, msg->payload, (size_t)msg->payloadlen);
+	payload[msg->payloadlen] = '\0';
+	text = unpack(payload, &doc, numbuf, sizeof(numbuf), event_id, sizeof(event_id), &ts);
+	memset(&cmd, 0, sizeof(cmd));
+	if (!text || !dev->def->points[pi].writable ||
+	    parse_value(&dev->def->points[pi], text, &cmd.value) < 0) {
+		fb_warn("device %s: command for %s refused: %s", dev->conf->id, key,
+			dev->def->points[pi].writable ? "invalid value" : "point is read-only");
+		goto out;
+	}
+	if (event_id[0] && dedup_seen(&ex->dedup, event_id)) {
+		fb_info("device %s: duplicate command %s for %s dropped", dev->conf->id,
+			event_id, key);
+		goto out;
+	}
+	if (ts && ts < dev->last_cmd_ts[pi]) {
+		fb_info("device %s: command %s for %s is older than the last applied one; dropped",
+			dev->conf->id, event_id, key);
+		goto out;
+	}
+	if (!dev->bus->reader || dev->point_index[pi] < 0) {
+		fb_warn("device %s: command for %s failed: driver for bus %s is not running",
+			dev->conf->id, key, dev->bus->conf->name);
+		goto out;
+	}
+	if (!event_id[0])
+		ex_event_id(ex, event_id, sizeof(event_id));
+	cmd.point_index = (uint32_t)dev->point_index[pi];
+	snprintf(cmd.event_id, sizeof(cmd.event_id), "%s", event_id);
+	cmd.ts_ms = ts ? ts : fb_now_ms();
+	snprintf(cmd.origin, sizeof(cmd.origin), "%s", ex->conn->node_id);
+	if (fb_table_command_push(dev->bus->reader, &cmd) < 0) {
+		fb_log_errno(FB_LOG_WARNING, "device %s: command for %s failed: queue", dev->conf->id, key);
+		goto out;
+	}
+	dedup_remember(&ex->dedup, event_id);
+	if (ts)
+		dev->last_cmd_ts[pi] = ts;
+	fb_debug("device %s: command %s for %s queued", dev->conf->id, event_id, key);
+out:
+	cJSON_Delete(doc);
+}
+
+static void on_result(void *ctx, const struct fb_command_result *res)
+{
+	struct ex_bus *bus = ctx;
+	struct ex_device *dev = res->point_index < bus->npoints ? bus->by_point[res->point_index]
+								: NULL;
+	const char *id = dev ? dev->conf->id : "?";
+
+	if (res->status == FB_COMMAND_DONE) {
+		fb_debug("device %s: command %s done", id, res->event_id);
+		if (dev)
+			dev->dirty = true; /* publish the confirmed state */
+	} else {
+		fb_warn("device %s: command %s %s: %s", id, res->event_id,
+			res->status == FB_COMMAND_SUPERSEDED ? "superseded" : "failed",
+			res->reason);
+	}
+}
+
+void ex_command_results(struct exporter *ex, struct ex_bus *bus)
+{
+	if (bus->reader)
+		fb_table_reader_results(bus->reader, ex->conn->node_id, on_result, bus);
+}

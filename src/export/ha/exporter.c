@@ -1,0 +1,210 @@
+/* Setup and the one poll() loop of fieldbridge-export: signals, one
+ * timerfd for every deadline (1 s tick, reconnect, connect timeout, the
+ * post-birth re-publish), the MQTT socket, and one fd per attached table. */
+#include "export-internal.h"
+#include "daemon.h"
+#include "exporter.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TICK_MS 1000
+
+static void make_boot_id(struct exporter *ex)
+{
+	unsigned char rnd[8] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
+			memset(rnd, 0, sizeof(rnd));
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(ex->boot_id + 2 * i, 3, "%02x", rnd[i]);
+	srandom((unsigned)(rnd[0] | rnd[1] << 8 | rnd[2] << 16) ^ (unsigned)getpid());
+}
+
+static int64_t min_deadline(int64_t a, int64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+static void handle_signal(struct exporter *ex)
+{
+	int sig = fb_signalfd_read(ex->signal_fd);
+
+	if (sig == SIGINT || sig == SIGTERM) {
+		fb_info("connection %s: stopping on signal %d", ex->conn->name, sig);
+		ex->stop = true;
+	} else if (sig == SIGHUP) {
+		fb_info("connection %s: SIGHUP: restart the process to apply a new configuration",
+			ex->conn->name);
+	}
+}
+
+static void on_deadlines(struct exporter *ex, int64_t now, int64_t *next_tick)
+{
+	if (ex->reconnect_at_ms && now >= ex->reconnect_at_ms)
+		ex_mqtt_connect(ex, now);
+	if (ex->connecting && ex->connect_deadline_ms && now >= ex->connect_deadline_ms) {
+		fb_err("connection %s: no answer from broker %s:%d within timeout_s=%d",
+		       ex->conn->name, ex->conn->broker, ex->conn->port, ex->conn->timeout_s);
+		ex_mqtt_lost(ex, MOSQ_ERR_TIMEOUT, now);
+	}
+	if (ex->republish_at_ms && now >= ex->republish_at_ms) {
+		ex->republish_at_ms = 0;
+		ex_discovery_publish_all(ex);
+		for (size_t i = 0; i < ex->ndevices; i++) {
+			ex_avail_publish(ex, &ex->devices[i], true);
+			ex_state_publish(ex, &ex->devices[i]);
+		}
+		ex_gateway_state_publish(ex);
+	}
+	if (now >= *next_tick) {
+		*next_tick = now + TICK_MS;
+		if (ex->connected || ex->connecting)
+			mosquitto_loop_misc(ex->mosq); /* keepalive PINGREQ */
+		ex_tables_maintain(ex, now);
+	}
+}
+
+static int exporter_loop(struct exporter *ex)
+{
+	int64_t next_tick = 0;
+	struct pollfd *pfd = calloc(3 + ex->nbuses, sizeof(*pfd));
+
+	if (!pfd)
+		return -1;
+	ex_mqtt_connect(ex, fb_mono_ms());
+	while (!ex->stop) {
+		int64_t now = fb_mono_ms();
+		int64_t deadline;
+		size_t n = 0;
+		int sock;
+
+		on_deadlines(ex, now, &next_tick);
+		deadline = min_deadline(next_tick, ex->reconnect_at_ms);
+		deadline = min_deadline(deadline, ex->connect_deadline_ms);
+		deadline = min_deadline(deadline, ex->republish_at_ms);
+		fb_timerfd_arm(ex->timer_fd, deadline);
+
+		pfd[n++] = (struct pollfd){ .fd = ex->signal_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ex->timer_fd, .events = POLLIN };
+		sock = (ex->connected || ex->connecting) ? mosquitto_socket(ex->mosq) : -1;
+		pfd[n++] = (struct pollfd){ .fd = sock,
+			.events = (short)(POLLIN | (mosquitto_want_write(ex->mosq) ? POLLOUT : 0)) };
+		for (size_t b = 0; b < ex->nbuses; b++)
+			pfd[n++] = (struct pollfd){
+				.fd = ex->buses[b].reader ? fb_table_reader_fd(ex->buses[b].reader) : -1,
+				.events = POLLIN };
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fb_log_errno(FB_LOG_ERR, "poll");
+			free(pfd);
+			return -1;
+		}
+		now = fb_mono_ms();
+		if (pfd[0].revents & POLLIN)
+			handle_signal(ex);
+		if (pfd[1].revents & POLLIN)
+			fb_timerfd_drain(ex->timer_fd);
+		if (sock >= 0 && pfd[2].revents) {
+			int rc = MOSQ_ERR_SUCCESS;
+
+			if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+				rc = mosquitto_loop_read(ex->mosq, 1);
+			if (rc == MOSQ_ERR_SUCCESS && (pfd[2].revents & POLLOUT))
+				rc = mosquitto_loop_write(ex->mosq, 1);
+			if (rc != MOSQ_ERR_SUCCESS)
+				ex_mqtt_lost(ex, rc, now);
+		}
+		for (size_t b = 0; b < ex->nbuses; b++)
+			if (pfd[3 + b].revents & POLLIN)
+				ex_tables_drain(ex, &ex->buses[b]);
+	}
+	free(pfd);
+	if (ex->connected) {
+		/* A clean stop says offline itself (the LWT only covers crashes). */
+		ex_publish(ex, ex->status_topic, "offline", ex->conn->retain);
+		mosquitto_disconnect(ex->mosq);
+		for (int i = 0; i < 10 && mosquitto_want_write(ex->mosq); i++)
+			mosquitto_loop_write(ex->mosq, 1);
+	}
+	return 0;
+}
+
+int ex_run(const struct fb_daemon_args *args)
+{
+	struct exporter ex;
+	struct fb_diag diag;
+	int rc = 1;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.signal_fd = ex.timer_fd = -1;
+	fb_diag_init(&diag);
+	ex.cfg = fb_config_load(args->config_path, &diag);
+	if (ex.cfg) {
+		ex.conn = fb_config_conn(ex.cfg, args->instance);
+		if (!ex.conn)
+			fb_diag_error(&diag, "%s: no connection named \"%s\"", ex.cfg->path,
+				      args->instance);
+	}
+	if (!ex.conn) {
+		fb_diag_log(&diag);
+		fb_err("configuration has errors; nothing started");
+		goto out;
+	}
+	if (ex.conn->mode == FB_CONN_WEBSOCKET) {
+		fb_err("connection %s: connection_mode websocket is not supported yet",
+		       ex.conn->name);
+		goto out;
+	}
+	/* Bad definitions disable their device only. */
+	fb_config_load_definitions(ex.cfg, NULL, &diag);
+	fb_diag_log(&diag);
+
+	make_boot_id(&ex);
+	snprintf(ex.base, sizeof(ex.base), "fieldbridge/%s", ex.conn->node_id);
+	snprintf(ex.status_topic, sizeof(ex.status_topic), "%s/status", ex.base);
+	snprintf(ex.birth_topic, sizeof(ex.birth_topic), "%s/status",
+		 ex.conn->discovery_prefix);
+	ex.signal_fd = fb_signalfd_open();
+	ex.timer_fd = fb_timerfd_open();
+	if (ex.signal_fd < 0 || ex.timer_fd < 0) {
+		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
+		goto out;
+	}
+	if (ex_tables_build(&ex) < 0) {
+		fb_err("out of memory");
+		goto out;
+	}
+	if (ex_mqtt_init(&ex) < 0)
+		goto out;
+	fb_info("connection %s: exporting %zu device%s to %s:%d as %s", ex.conn->name,
+		ex.ndevices, ex.ndevices == 1 ? "" : "s", ex.conn->broker, ex.conn->port,
+		ex.conn->node_id);
+	rc = exporter_loop(&ex) < 0 ? 1 : 0;
+out:
+	ex_mqtt_free(&ex);
+	ex_tables_free(&ex);
+	if (ex.signal_fd >= 0)
+		close(ex.signal_fd);
+	if (ex.timer_fd >= 0)
+		close(ex.timer_fd);
+	fb_config_free(ex.cfg);
+	fb_diag_free(&diag);
+	return rc;
+}

@@ -1,0 +1,138 @@
+/* State and availability messages.  A device's state is one JSON container
+ * holding every point's current value, plus the node id, a unique event id
+ * and a timestamp, so a retained state message is always complete and a
+ * consumer can drop duplicates. */
+#include "export-internal.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void ex_event_id(struct exporter *ex, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%s-%" PRIu64, ex->conn->node_id, ex->boot_id,
+		 ++ex->event_seq);
+}
+
+/* Appends with snprintf semantics; *used may exceed len on truncation,
+ * which the caller detects once at the end. */
+static void buf_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void buf_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0,
+		      fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+/* Home-Assistant-ready JSON for one point: ON/OFF for booleans, the label
+ * for selects, null when unknown (templates render it as "None", which HA
+ * shows as unknown). */
+static void point_json(const struct fb_point_def *p, const struct fb_value *v,
+		       char *out, size_t len)
+{
+	if (v->kind == FB_VALUE_NONE) {
+		snprintf(out, len, "null");
+		return;
+	}
+	if (v->kind == FB_VALUE_BOOL) {
+		snprintf(out, len, "\"%s\"", v->b ? "ON" : "OFF");
+		return;
+	}
+	if (p->component == FB_COMP_SELECT &&
+	    (v->kind == FB_VALUE_INT || v->kind == FB_VALUE_UINT)) {
+		int64_t raw = v->kind == FB_VALUE_INT ? v->i : (int64_t)v->u;
+
+		for (size_t i = 0; i < p->noptions; i++) {
+			if (p->options[i].raw == raw) {
+				/* labels are validated as plain text at load time */
+				snprintf(out, len, "\"%s\"", p->options[i].label);
+				return;
+			}
+		}
+	}
+	if (fb_value_to_json(v, out, len) < 0)
+		snprintf(out, len, "null");
+}
+
+void ex_state_publish(struct exporter *ex, struct ex_device *dev)
+{
+	char payload[16384], event_id[FB_TABLE_EVENT_ID_MAX], value[128];
+	size_t used = 0;
+	struct fb_table_reader *r = dev->bus->reader;
+
+	dev->dirty = false;
+	if (!r || !ex->connected)
+		return;
+	ex_event_id(ex, event_id, sizeof(event_id));
+	buf_add(payload, sizeof(payload), &used,
+		"{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld", ex->conn->node_id,
+		event_id, (long long)fb_now_ms());
+	for (size_t i = 0; i < dev->def->npoints; i++) {
+		const struct fb_point_def *p = &dev->def->points[i];
+		struct fb_point_snapshot s;
+
+		if (p->component == FB_COMP_BUTTON)
+			continue;
+		if (dev->point_index[i] < 0) {
+			snprintf(value, sizeof(value), "null");
+		} else {
+			fb_table_reader_read(r, (uint32_t)dev->point_index[i], &s);
+			point_json(p, &s.value, value, sizeof(value));
+		}
+		buf_add(payload, sizeof(payload), &used, ",\"%s\":%s", p->key, value);
+	}
+	buf_add(payload, sizeof(payload), &used, "}");
+	if (used >= sizeof(payload)) {
+		fb_err("device %s: state message too large (%zu bytes)", dev->conf->id, used);
+		return;
+	}
+	ex_publish(ex, dev->state_topic, payload, ex->conn->retain);
+}
+
+void ex_state_publish_dirty(struct exporter *ex)
+{
+	for (size_t i = 0; i < ex->ndevices; i++)
+		if (ex->devices[i].dirty)
+			ex_state_publish(ex, &ex->devices[i]);
+}
+
+void ex_avail_publish(struct exporter *ex, struct ex_device *dev, bool force)
+{
+	int online = ex_device_online(dev) ? 1 : 0;
+
+	if (!force && online == dev->published_avail)
+		return;
+	if (!ex->connected)
+		return;
+	dev->published_avail = online;
+	ex_publish(ex, dev->avail_topic, online ? "online" : "offline", ex->conn->retain);
+	fb_info("device %s: %s", dev->conf->id, online ? "online" : "offline");
+}
+
+void ex_gateway_state_publish(struct exporter *ex)
+{
+	char topic[EX_TOPIC_MAX], payload[256], event_id[FB_TABLE_EVENT_ID_MAX];
+	size_t online = 0;
+
+	if (!ex->connected)
+		return;
+	for (size_t i = 0; i < ex->ndevices; i++)
+		online += ex_device_online(&ex->devices[i]);
+	ex_event_id(ex, event_id, sizeof(event_id));
+	snprintf(topic, sizeof(topic), "%s/gateway/state", ex->base);
+	snprintf(payload, sizeof(payload),
+		 "{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld,\"connected\":\"ON\","
+		 "\"devices_online\":%zu,\"devices_total\":%zu}",
+		 ex->conn->node_id, event_id, (long long)fb_now_ms(), online, ex->ndevices);
+	ex_publish(ex, topic, payload, ex->conn->retain);
+}

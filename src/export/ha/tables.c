@@ -1,0 +1,225 @@
+/* The exporter's view of the drivers' shm tables.  A bus whose driver is
+ * not running yet is attached later; a table superseded by a restarted
+ * driver is re-attached; a driver whose heartbeat stops takes its devices
+ * offline. */
+#include "export-internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A driver writes its heartbeat every second; allow for a few slow polls. */
+#define HEARTBEAT_STALE_MIN_MS 5000
+
+int ex_tables_build(struct exporter *ex)
+{
+	size_t ndev = 0;
+
+	ex->nbuses = ex->cfg->nbuses;
+	ex->buses = calloc(ex->nbuses ? ex->nbuses : 1, sizeof(*ex->buses));
+	for (size_t b = 0; b < ex->cfg->nbuses; b++)
+		ndev += ex->cfg->buses[b].ndevices;
+	ex->devices = calloc(ndev ? ndev : 1, sizeof(*ex->devices));
+	if (!ex->buses || !ex->devices)
+		return -1;
+	for (size_t b = 0; b < ex->cfg->nbuses; b++) {
+		struct ex_bus *bus = &ex->buses[b];
+		int slowest = 0;
+
+		bus->conf = &ex->cfg->buses[b];
+		fb_config_table_name(ex->cfg, bus->conf, bus->table_name,
+				     sizeof(bus->table_name));
+		for (size_t i = 0; i < bus->conf->ndevices; i++) {
+			const struct fb_device_conf *dc = &bus->conf->devices[i];
+			struct ex_device *dev;
+			int interval;
+
+			if (!dc->def)
+				continue; /* disabled by a bad definition */
+			dev = &ex->devices[ex->ndevices++];
+			dev->conf = dc;
+			dev->def = dc->def;
+			dev->bus = bus;
+			dev->table_device = -1;
+			dev->published_avail = -1;
+			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
+			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
+			if (!dev->point_index || !dev->last_cmd_ts)
+				return -1;
+			for (size_t p = 0; p < dc->def->npoints; p++)
+				dev->point_index[p] = -1;
+			snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
+				 ex->base, dc->id);
+			snprintf(dev->avail_topic, sizeof(dev->avail_topic),
+				 "%s/%s/availability", ex->base, dc->id);
+			interval = dc->poll_interval_ms > 0 ? dc->poll_interval_ms
+							    : bus->conf->poll_interval_ms;
+			if (interval > slowest)
+				slowest = interval;
+		}
+		bus->stale_after_ms = 3 * (int64_t)slowest;
+		if (bus->stale_after_ms < HEARTBEAT_STALE_MIN_MS)
+			bus->stale_after_ms = HEARTBEAT_STALE_MIN_MS;
+	}
+	return 0;
+}
+
+static void bus_detach(struct exporter *ex, struct ex_bus *bus)
+{
+	fb_table_detach(bus->reader);
+	bus->reader = NULL;
+	free(bus->by_point);
+	bus->by_point = NULL;
+	bus->npoints = 0;
+	bus->alive = false;
+	for (size_t i = 0; i < ex->ndevices; i++) {
+		struct ex_device *dev = &ex->devices[i];
+
+		if (dev->bus != bus)
+			continue;
+		dev->table_device = -1;
+		for (size_t p = 0; p < dev->def->npoints; p++)
+			dev->point_index[p] = -1;
+	}
+}
+
+void ex_tables_free(struct exporter *ex)
+{
+	for (size_t b = 0; b < ex->nbuses; b++)
+		bus_detach(ex, &ex->buses[b]);
+	for (size_t i = 0; i < ex->ndevices; i++) {
+		free(ex->devices[i].point_index);
+		free(ex->devices[i].last_cmd_ts);
+	}
+	free(ex->devices);
+	free(ex->buses);
+}
+
+/* Maps every exported point to its table slot.  The table comes from
+ * another process: a point missing from it (driver running an older
+ * config) simply stays unmapped and reads as unknown. */
+static int bus_attach(struct exporter *ex, struct ex_bus *bus)
+{
+	bus->reader = fb_table_attach(bus->table_name);
+	if (!bus->reader)
+		return -1;
+	bus->npoints = fb_table_reader_point_count(bus->reader);
+	bus->by_point = calloc(bus->npoints ? bus->npoints : 1, sizeof(*bus->by_point));
+	if (!bus->by_point) {
+		fb_table_detach(bus->reader);
+		bus->reader = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < ex->ndevices; i++) {
+		struct ex_device *dev = &ex->devices[i];
+
+		if (dev->bus != bus)
+			continue;
+		dev->table_device = fb_table_reader_find_device(bus->reader, dev->conf->id);
+		for (size_t p = 0; p < dev->def->npoints; p++) {
+			long idx = fb_table_reader_find(bus->reader, dev->conf->id,
+							dev->def->points[p].key);
+
+			dev->point_index[p] = idx;
+			if (idx >= 0 && (size_t)idx < bus->npoints)
+				bus->by_point[idx] = dev;
+		}
+		dev->dirty = true;
+	}
+	fb_info("bus %s: attached to state table generation %u (%zu points)",
+		bus->conf->name, fb_table_reader_generation(bus->reader), bus->npoints);
+	return 0;
+}
+
+bool ex_device_online(const struct ex_device *dev)
+{
+	const struct ex_bus *bus = dev->bus;
+
+	return bus->reader && bus->alive && dev->table_device >= 0 &&
+	       fb_table_reader_device_online(bus->reader, (uint32_t)dev->table_device);
+}
+
+static void bus_availability_changed(struct exporter *ex, struct ex_bus *bus)
+{
+	for (size_t i = 0; i < ex->ndevices; i++)
+		if (ex->devices[i].bus == bus)
+			ex_avail_publish(ex, &ex->devices[i], false);
+	ex_gateway_state_publish(ex);
+}
+
+void ex_tables_maintain(struct exporter *ex, int64_t mono_ms)
+{
+	for (size_t b = 0; b < ex->nbuses; b++) {
+		struct ex_bus *bus = &ex->buses[b];
+		bool alive;
+
+		if (bus->reader && fb_table_reader_superseded(bus->reader)) {
+			fb_info("bus %s: driver restarted, re-attaching", bus->conf->name);
+			bus_detach(ex, bus);
+		}
+		if (!bus->reader && bus_attach(ex, bus) < 0) {
+			if (errno != ENOENT)
+				fb_log_errno(FB_LOG_WARNING, "bus %s: cannot attach to /fieldbridge-%s",
+					     bus->conf->name, bus->table_name);
+			continue;
+		}
+		int64_t age = fb_table_reader_heartbeat_age_ms(bus->reader, mono_ms);
+
+		alive = age >= 0 && age <= bus->stale_after_ms;
+		if (alive != bus->alive) {
+			bus->alive = alive;
+			if (alive)
+				fb_info("bus %s: driver is alive", bus->conf->name);
+			else
+				fb_warn("bus %s: driver heartbeat stopped (%lld ms old)",
+					bus->conf->name, (long long)age);
+			bus_availability_changed(ex, bus);
+		}
+	}
+	ex_state_publish_dirty(ex);
+}
+
+/* The table API's callbacks take one context pointer. */
+struct drain_ctx {
+	struct exporter *ex;
+	struct ex_bus *bus;
+	bool availability_changed;
+};
+
+static void drain_point(void *ctx, uint32_t index)
+{
+	struct ex_bus *bus = ((struct drain_ctx *)ctx)->bus;
+
+	if (index < bus->npoints && bus->by_point[index])
+		bus->by_point[index]->dirty = true;
+}
+
+static void drain_device(void *ctx, uint32_t index)
+{
+	struct drain_ctx *d = ctx;
+
+	for (size_t i = 0; i < d->ex->ndevices; i++) {
+		struct ex_device *dev = &d->ex->devices[i];
+
+		if (dev->bus == d->bus && dev->table_device == (long)index) {
+			ex_avail_publish(d->ex, dev, false);
+			d->availability_changed = true;
+		}
+	}
+}
+
+void ex_tables_drain(struct exporter *ex, struct ex_bus *bus)
+{
+	struct drain_ctx ctx = { ex, bus, false };
+
+	if (!bus->reader)
+		return;
+	fb_table_reader_changes(bus->reader, drain_point, drain_device, &ctx);
+	ex_command_results(ex, bus);
+	if (fb_table_reader_superseded(bus->reader))
+		ex_tables_maintain(ex, fb_mono_ms());
+	ex_state_publish_dirty(ex);
+	if (ctx.availability_changed)
+		ex_gateway_state_publish(ex);
+}
