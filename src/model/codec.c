@@ -1,1 +1,406 @@
-/* placeholder: being written */
+/* Wire registers <-> values.
+ *
+ * Registers arrive as libmodbus returns them: host-order uint16_t, each
+ * holding the two wire bytes high byte first.  A multi-register value is
+ * first put into canonical big-endian word order (see enum fb_byte_order),
+ * then read as the point's type. */
+#include "model.h"
+#include "model-internal.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static uint16_t bswap16(uint16_t w)
+{
+	return (uint16_t)((w << 8) | (w >> 8));
+}
+
+static bool word_order_reversed(enum fb_byte_order o)
+{
+	return o == FB_ORDER_CDAB || o == FB_ORDER_DCBA;
+}
+
+static bool bytes_swapped(enum fb_byte_order o)
+{
+	return o == FB_ORDER_BADC || o == FB_ORDER_DCBA;
+}
+
+/* The i-th most significant word of an n-register value. */
+static uint16_t word_at(const uint16_t *regs, unsigned n, unsigned i, enum fb_byte_order o)
+{
+	uint16_t w = regs[word_order_reversed(o) ? n - 1 - i : i];
+
+	return bytes_swapped(o) ? bswap16(w) : w;
+}
+
+static uint64_t regs_to_bits(const uint16_t *regs, unsigned n, enum fb_byte_order o)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = (v << 16) | word_at(regs, n, i, o);
+	return v;
+}
+
+static void bits_to_regs(uint64_t v, unsigned n, enum fb_byte_order o, uint16_t *regs)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t w = (uint16_t)(v >> (16 * (n - 1 - i)));
+
+		if (bytes_swapped(o))
+			w = bswap16(w);
+		regs[word_order_reversed(o) ? n - 1 - i : i] = w;
+	}
+}
+
+static uint64_t width_mask(unsigned n)
+{
+	return n >= 4 ? UINT64_MAX : (UINT64_C(1) << (16 * n)) - 1;
+}
+
+/* Packed BCD, most significant digit first; -1 on a nibble above 9. */
+static int bcd_decode(uint64_t bits, unsigned digits, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int i = (int)digits - 1; i >= 0; i--) {
+		unsigned nib = (unsigned)(bits >> (4 * i)) & 0xF;
+
+		if (nib > 9)
+			return -1;
+		v = v * 10 + nib;
+	}
+	*out = v;
+	return 0;
+}
+
+static uint64_t bcd_encode(uint64_t v, unsigned digits)
+{
+	uint64_t bits = 0;
+
+	for (unsigned i = 0; i < digits; i++) {
+		bits |= (v % 10) << (4 * i);
+		v /= 10;
+	}
+	return bits;
+}
+
+/* Strings: byte 2i is the high byte of register i (ABCD) or its low byte
+ * (BADC).  Stops at NUL, drops trailing padding, and keeps the result
+ * printable ASCII because it ends up in JSON and in Home Assistant. */
+static void string_decode(const struct fb_point_def *p, const uint16_t *regs,
+			  struct fb_value *v)
+{
+	size_t n = 0, len = (size_t)p->length * 2;
+
+	if (len > FB_TABLE_STRING_MAX - 1)
+		len = FB_TABLE_STRING_MAX - 1;
+	for (size_t i = 0; i < len; i++) {
+		uint16_t w = regs[i / 2];
+		unsigned char c = (i % 2 == 0) != bytes_swapped(p->order)
+				  ? (unsigned char)(w >> 8) : (unsigned char)(w & 0xFF);
+
+		if (c == 0)
+			break;
+		v->s[n++] = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
+	}
+	while (n > 0 && v->s[n - 1] == ' ')
+		n--;
+	v->s[n] = '\0';
+	v->kind = FB_VALUE_STRING;
+}
+
+int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
+		    struct fb_value *v)
+{
+	unsigned n;
+	uint64_t bits, u;
+	double f;
+
+	if (!p || !regs || !v) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(v, 0, sizeof(*v));
+	if (fb_point_is_bit_table(p)) {
+		v->kind = FB_VALUE_BOOL;
+		v->b = regs[0] != 0;
+		return 0;
+	}
+	switch (p->type) {
+	case FB_TYPE_BOOL:
+		v->kind = FB_VALUE_BOOL;
+		v->b = regs[0] != 0;
+		return 0;
+	case FB_TYPE_BIT:
+		v->kind = FB_VALUE_BOOL;
+		v->b = (word_at(regs, 1, 0, p->order) >> p->bit) & 1;
+		return 0;
+	case FB_TYPE_STRING:
+		string_decode(p, regs, v);
+		return 0;
+	default:
+		break;
+	}
+
+	n = fb_point_width(p);
+	bits = regs_to_bits(regs, n, p->order);
+	if (p->has_sentinel && bits == ((uint64_t)p->sentinel_raw & width_mask(n))) {
+		v->kind = FB_VALUE_NONE;
+		return 0;
+	}
+
+	switch (p->type) {
+	case FB_TYPE_INT16:
+		v->kind = FB_VALUE_INT;
+		v->i = (int16_t)(uint16_t)bits;
+		break;
+	case FB_TYPE_INT32:
+		v->kind = FB_VALUE_INT;
+		v->i = (int32_t)(uint32_t)bits;
+		break;
+	case FB_TYPE_INT64:
+		v->kind = FB_VALUE_INT;
+		v->i = (int64_t)bits;
+		break;
+	case FB_TYPE_UINT16:
+	case FB_TYPE_UINT32:
+	case FB_TYPE_UINT64:
+		v->kind = FB_VALUE_UINT;
+		v->u = bits;
+		break;
+	case FB_TYPE_BCD16:
+	case FB_TYPE_BCD32:
+		if (bcd_decode(bits, n * 4, &u) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		v->kind = FB_VALUE_UINT;
+		v->u = u;
+		break;
+	case FB_TYPE_FLOAT32: {
+		uint32_t b32 = (uint32_t)bits;
+		float x;
+
+		memcpy(&x, &b32, sizeof(x));
+		v->kind = FB_VALUE_FLOAT;
+		v->f = x;
+		break;
+	}
+	case FB_TYPE_FLOAT64:
+		memcpy(&f, &bits, sizeof(f));
+		v->kind = FB_VALUE_FLOAT;
+		v->f = f;
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+
+	if (v->kind == FB_VALUE_FLOAT) {
+		/* NaN/inf cannot be published (not JSON); meters send them while
+		 * a value is not available. */
+		if (!isfinite(v->f)) {
+			memset(v, 0, sizeof(*v));
+			v->kind = FB_VALUE_NONE;
+			return 0;
+		}
+		v->f = v->f * p->scale + p->offset;
+	} else if (!fb_model_identity(p)) {
+		f = v->kind == FB_VALUE_INT ? (double)v->i : (double)v->u;
+		memset(v, 0, sizeof(*v));
+		v->kind = FB_VALUE_FLOAT;
+		v->f = f * p->scale + p->offset;
+	}
+	return 0;
+}
+
+/* ---- encode ---- */
+
+static int value_as_bool(const struct fb_value *v, bool *out)
+{
+	switch (v->kind) {
+	case FB_VALUE_BOOL:
+		*out = v->b;
+		return 0;
+	case FB_VALUE_INT:
+		if (v->i != 0 && v->i != 1)
+			break;
+		*out = v->i == 1;
+		return 0;
+	case FB_VALUE_UINT:
+		if (v->u > 1)
+			break;
+		*out = v->u == 1;
+		return 0;
+	case FB_VALUE_FLOAT:
+		if (v->f != 0.0 && v->f != 1.0)
+			break;
+		*out = v->f == 1.0;
+		return 0;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	errno = ERANGE;
+	return -1;
+}
+
+static int value_as_double(const struct fb_value *v, double *out)
+{
+	switch (v->kind) {
+	case FB_VALUE_BOOL: *out = v->b ? 1.0 : 0.0; return 0;
+	case FB_VALUE_INT: *out = (double)v->i; return 0;
+	case FB_VALUE_UINT: *out = (double)v->u; return 0;
+	case FB_VALUE_FLOAT:
+		if (isnan(v->f))
+			break;
+		*out = v->f;
+		return 0;
+	default:
+		break;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* Raw integer for an integer/BCD type, as register bits.  Exact for
+ * unscaled integers of any width; scaled values round to nearest (half away
+ * from zero) before the range check. */
+static int encode_int(const struct fb_point_def *p, const struct fb_value *v,
+		      unsigned n, uint64_t *bits)
+{
+	long double lo, hi, r;
+	bool neg;
+	uint64_t mag;
+
+	fb_model_int_range(p->type, &lo, &hi);
+	if (fb_model_identity(p) && (v->kind == FB_VALUE_INT || v->kind == FB_VALUE_UINT ||
+				     v->kind == FB_VALUE_BOOL)) {
+		if (v->kind == FB_VALUE_INT) {
+			neg = v->i < 0;
+			mag = neg ? (uint64_t)0 - (uint64_t)v->i : (uint64_t)v->i;
+		} else {
+			neg = false;
+			mag = v->kind == FB_VALUE_UINT ? v->u : (uint64_t)v->b;
+		}
+		r = neg ? -(long double)mag : (long double)mag;
+		if (r < lo || r > hi) {
+			errno = ERANGE;
+			return -1;
+		}
+	} else {
+		double x;
+
+		if (value_as_double(v, &x) < 0)
+			return -1;
+		if (!isfinite(x)) {
+			errno = ERANGE;
+			return -1;
+		}
+		r = roundl(((long double)x - p->offset) / p->scale);
+		if (!(r >= lo && r <= hi)) {
+			errno = ERANGE;
+			return -1;
+		}
+		neg = r < 0;
+		mag = (uint64_t)(neg ? -r : r);
+	}
+	if (p->type == FB_TYPE_BCD16 || p->type == FB_TYPE_BCD32) {
+		*bits = bcd_encode(mag, n * 4);
+		return 0;
+	}
+	*bits = (neg ? (uint64_t)0 - mag : mag) & width_mask(n);
+	return 0;
+}
+
+static int encode_string(const struct fb_point_def *p, const struct fb_value *v,
+			 uint16_t *regs)
+{
+	size_t len, cap = (size_t)p->length * 2;
+
+	if (v->kind != FB_VALUE_STRING) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = strnlen(v->s, sizeof(v->s));
+	if (len > cap || len == sizeof(v->s)) {
+		errno = ERANGE;
+		return -1;
+	}
+	for (size_t i = 0; i < p->length; i++) {
+		unsigned char a = 2 * i < len ? (unsigned char)v->s[2 * i] : 0;
+		unsigned char b = 2 * i + 1 < len ? (unsigned char)v->s[2 * i + 1] : 0;
+
+		regs[i] = bytes_swapped(p->order) ? (uint16_t)(b << 8 | a)
+						  : (uint16_t)(a << 8 | b);
+	}
+	return p->length;
+}
+
+int fb_codec_encode(const struct fb_point_def *p, const struct fb_value *v,
+		    uint16_t *regs, size_t max_regs)
+{
+	unsigned n;
+	uint64_t bits;
+	bool b;
+
+	if (!p || !v || !regs) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = fb_point_width(p);
+	if (max_regs < n) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fb_point_is_bit_table(p) || p->type == FB_TYPE_BOOL) {
+		if (value_as_bool(v, &b) < 0)
+			return -1;
+		regs[0] = b ? 1 : 0;
+		return 1;
+	}
+	switch (p->type) {
+	case FB_TYPE_BIT:
+		/* Needs a read-modify-write of the register; definitions reject
+		 * writable bits. */
+		errno = EINVAL;
+		return -1;
+	case FB_TYPE_STRING:
+		return encode_string(p, v, regs);
+	case FB_TYPE_FLOAT32:
+	case FB_TYPE_FLOAT64: {
+		double x, raw;
+
+		if (value_as_double(v, &x) < 0)
+			return -1;
+		raw = (x - p->offset) / p->scale;
+		if (!isfinite(raw) || (p->type == FB_TYPE_FLOAT32 && fabs(raw) > FLT_MAX)) {
+			errno = ERANGE;
+			return -1;
+		}
+		if (p->type == FB_TYPE_FLOAT32) {
+			float fv = (float)raw;
+			uint32_t b32;
+
+			memcpy(&b32, &fv, sizeof(b32));
+			bits = b32;
+		} else {
+			memcpy(&bits, &raw, sizeof(bits));
+		}
+		break;
+	}
+	default:
+		if (!fb_model_type_is_int(p->type)) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (encode_int(p, v, n, &bits) < 0)
+			return -1;
+		break;
+	}
+	bits_to_regs(bits, n, p->order, regs);
+	return (int)n;
+}

@@ -1,5 +1,5 @@
 /* Device definitions: a drop-in JSON file per supported device model
- * (devices/*.json) describing its register or GPIO map and how each point
+ * (devices/NAME.json) describing its register or GPIO map and how each point
  * appears in Home Assistant.  The schema is documented in
  * docs/device-definitions.md.
  *
@@ -41,7 +41,11 @@ enum fb_data_type {
 /* Byte order of a multi-register value, named by where bytes A (most
  * significant) .. D land on the wire: ABCD = big endian, high word first;
  * CDAB = low word first; BADC = bytes swapped in each word; DCBA = little
- * endian.  For 64-bit values the same rule applies per pair of words. */
+ * endian.  For 64-bit values the same rule applies per pair of words.
+ * Spelled out for 64-bit bytes A..H (A most significant), registers in wire
+ * order: ABCD = AB CD EF GH; CDAB = GH EF CD AB (word order reversed);
+ * BADC = BA DC FE HG; DCBA = HG FE DC BA.  A single register is byte-swapped
+ * by BADC/DCBA and left alone by ABCD/CDAB. */
 enum fb_byte_order {
 	FB_ORDER_ABCD,
 	FB_ORDER_CDAB,
@@ -161,5 +165,26 @@ int fb_codec_encode(const struct fb_point_def *p, const struct fb_value *v,
 
 const char *fb_component_name(enum fb_component c);
 const char *fb_data_type_name(enum fb_data_type t);
+
+/* ---- additions (not in the first interface draft) ---- */
+
+/* JSON spellings of the other enums ("holding_register", "CDAB", "fc16",
+ * "slow").  Static strings; "?" for a value outside the enum. */
+const char *fb_reg_table_name(enum fb_reg_table t);
+const char *fb_byte_order_name(enum fb_byte_order o);
+const char *fb_write_fn_name(enum fb_write_fn f); /* FB_WRITE_NONE: "none" */
+const char *fb_poll_class_name(enum fb_poll_class c);
+
+/* True for coils and discrete inputs (one 0/1 per address). */
+bool fb_point_is_bit_table(const struct fb_point_def *p);
+
+/* Checks a point's Home Assistant metadata (device_class, state_class,
+ * unit, entity_category) against the rules Home Assistant enforces for its
+ * component, e.g. that energy is total/total_increasing and in Wh, kWh, ...
+ * `where` prefixes every message ("x.json: points[3] (voltage)", borrowed).
+ * fb_model_load already calls this; it is exported for tools that build
+ * points by hand.  Returns 0, or -1 after adding at least one error. */
+int fb_ha_check_point(const char *where, const struct fb_point_def *p,
+		      struct fb_diag *diag);
 
 #endif
