@@ -141,8 +141,7 @@ static void gateway_discovery(struct exporter *ex)
 	cJSON_AddStringToObject(dev, "mdl", "fieldbridge gateway");
 	cJSON_AddStringToObject(dev, "sw", FB_VERSION);
 	cJSON_AddItemToObject(doc, "o", origin_block());
-	snprintf(buf, sizeof(buf), "%s/gateway/state", ex->base);
-	cJSON_AddStringToObject(doc, "state_topic", buf);
+	cJSON_AddStringToObject(doc, "state_topic", ex->gateway_topic);
 	cJSON_AddItemToObject(doc, "availability", availability_list(ex, NULL));
 	cJSON_AddNumberToObject(doc, "qos", ex->conn->qos);
 	cmps = cJSON_AddObjectToObject(doc, "cmps");

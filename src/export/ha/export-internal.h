@@ -59,6 +59,7 @@ struct exporter {
 	char base[EX_TOPIC_MAX];             /* "fieldbridge/<node_id>" */
 	char status_topic[EX_TOPIC_MAX];     /* LWT, retained */
 	char birth_topic[EX_TOPIC_MAX];      /* "<prefix>/status" */
+	char gateway_topic[EX_TOPIC_MAX];    /* the gateway device's state */
 	struct ex_bus *buses;                /* owned */
 	size_t nbuses;
 	struct ex_device *devices;           /* owned */

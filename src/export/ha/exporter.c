@@ -177,10 +177,17 @@ int ex_run(const struct fb_daemon_args *args)
 	fb_diag_log(&diag);
 
 	make_boot_id(&ex);
-	snprintf(ex.base, sizeof(ex.base), "fieldbridge/%s", ex.conn->node_id);
-	snprintf(ex.status_topic, sizeof(ex.status_topic), "%s/status", ex.base);
-	snprintf(ex.birth_topic, sizeof(ex.birth_topic), "%s/status",
-		 ex.conn->discovery_prefix);
+	if (snprintf(ex.base, sizeof(ex.base), "fieldbridge/%s", ex.conn->node_id) >=
+		    (int)sizeof(ex.base) ||
+	    snprintf(ex.status_topic, sizeof(ex.status_topic), "%s/status", ex.base) >=
+		    (int)sizeof(ex.status_topic) ||
+	    snprintf(ex.gateway_topic, sizeof(ex.gateway_topic), "%s/gateway/state",
+		     ex.base) >= (int)sizeof(ex.gateway_topic) ||
+	    snprintf(ex.birth_topic, sizeof(ex.birth_topic), "%s/status",
+		     ex.conn->discovery_prefix) >= (int)sizeof(ex.birth_topic)) {
+		fb_err("connection %s: node_id or discovery_prefix too long", ex.conn->name);
+		goto out;
+	}
 	ex.signal_fd = fb_signalfd_open();
 	ex.timer_fd = fb_timerfd_open();
 	if (ex.signal_fd < 0 || ex.timer_fd < 0) {

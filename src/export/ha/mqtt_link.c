@@ -36,8 +36,8 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 		ex->conn->port);
 	ex->connected = true;
 	ex->reconnect_backoff_ms = 0;
-	snprintf(topic, sizeof(topic), "%s/+/+/set", ex->base);
-	mosquitto_subscribe(ex->mosq, NULL, topic, ex->conn->qos);
+	if (snprintf(topic, sizeof(topic), "%s/+/+/set", ex->base) < (int)sizeof(topic))
+		mosquitto_subscribe(ex->mosq, NULL, topic, ex->conn->qos);
 	mosquitto_subscribe(ex->mosq, NULL, ex->birth_topic, ex->conn->qos);
 	ex_publish(ex, ex->status_topic, "online", ex->conn->retain);
 	/* A reconnect may follow a broker restart that lost retained

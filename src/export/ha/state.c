@@ -121,7 +121,7 @@ void ex_avail_publish(struct exporter *ex, struct ex_device *dev, bool force)
 
 void ex_gateway_state_publish(struct exporter *ex)
 {
-	char topic[EX_TOPIC_MAX], payload[256], event_id[FB_TABLE_EVENT_ID_MAX];
+	char payload[256], event_id[FB_TABLE_EVENT_ID_MAX];
 	size_t online = 0;
 
 	if (!ex->connected)
@@ -129,10 +129,9 @@ void ex_gateway_state_publish(struct exporter *ex)
 	for (size_t i = 0; i < ex->ndevices; i++)
 		online += ex_device_online(&ex->devices[i]);
 	ex_event_id(ex, event_id, sizeof(event_id));
-	snprintf(topic, sizeof(topic), "%s/gateway/state", ex->base);
 	snprintf(payload, sizeof(payload),
 		 "{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld,\"connected\":\"ON\","
 		 "\"devices_online\":%zu,\"devices_total\":%zu}",
 		 ex->conn->node_id, event_id, (long long)fb_now_ms(), online, ex->ndevices);
-	ex_publish(ex, topic, payload, ex->conn->retain);
+	ex_publish(ex, ex->gateway_topic, payload, ex->conn->retain);
 }

@@ -49,10 +49,12 @@ int ex_tables_build(struct exporter *ex)
 				return -1;
 			for (size_t p = 0; p < dc->def->npoints; p++)
 				dev->point_index[p] = -1;
-			snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
-				 ex->base, dc->id);
-			snprintf(dev->avail_topic, sizeof(dev->avail_topic),
-				 "%s/%s/availability", ex->base, dc->id);
+			if (snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
+				     ex->base, dc->id) >= (int)sizeof(dev->state_topic) ||
+			    snprintf(dev->avail_topic, sizeof(dev->avail_topic),
+				     "%s/%s/availability", ex->base, dc->id) >=
+				    (int)sizeof(dev->avail_topic))
+				return -1; /* ids are at most 31 characters: cannot happen */
 			interval = dc->poll_interval_ms > 0 ? dc->poll_interval_ms
 							    : bus->conf->poll_interval_ms;
 			if (interval > slowest)

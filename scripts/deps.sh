@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages fieldbridge needs to build, test and run the
+# demo.  Idempotent: only calls apt-get when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libssl-dev libwebsockets-dev
+  mosquitto mosquitto-clients
+  python3 python3-pymodbus python3-serial-asyncio socat openssl
+  gpiod procps iproute2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The distribution's mosquitto service is not needed: tests and the demo run
+# their own brokers on free loopback ports.
