@@ -54,7 +54,7 @@ void fb_futex_signal(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
 static void *bridge_main(void *arg)
 {
 	struct fb_futex_bridge *b = arg;
-	uint32_t seen = atomic_load(b->word);
+	uint32_t seen = b->start_value;
 	uint64_t one = 1;
 
 	while (!atomic_load(&b->stop)) {
@@ -89,6 +89,9 @@ int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 	b->running = 0;
 	atomic_store(&b->stop, 0);
 	atomic_store(&b->exited, 0);
+	/* Sampled here, not in the thread: a change between our return and
+	 * the thread's first instruction must still count. */
+	b->start_value = atomic_load(word);
 	b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->efd < 0)
 		return -1;

@@ -224,6 +224,7 @@ struct fb_futex_bridge {
 	pthread_t thread;
 	_Atomic uint32_t stop;       /* set by the owner to end the thread */
 	_Atomic uint32_t exited;     /* set by the thread, private futex word */
+	uint32_t start_value;        /* *word when started, before the thread ran */
 	int running;
 };
 
