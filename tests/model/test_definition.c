@@ -1,0 +1,666 @@
+/* Definition loading: the shipped files load clean, bad files produce the
+ * exact messages, and inline snippets exercise the defaults and rules. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "testlib.h"
+
+#ifndef FB_SOURCE_DIR
+#error "FB_SOURCE_DIR must name the source tree"
+#endif
+
+static char tmpdir[] = "/tmp/fb-test-model-XXXXXX";
+
+/* All messages of a diag list, one per line (caller frees). */
+static char *diag_text(const struct fb_diag *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fb_diag_print(d, f);
+	fclose(f);
+	return buf;
+}
+
+struct loaded {
+	struct fb_definition *def;
+	struct fb_diag diag;
+	char *text;
+};
+
+static void load_path(struct loaded *l, const char *path)
+{
+	fb_diag_init(&l->diag);
+	l->def = fb_model_load(path, &l->diag);
+	l->text = diag_text(&l->diag);
+	if (l->diag.count)
+		fprintf(stderr, "%s", l->text);
+}
+
+static void load_bad(struct loaded *l, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/tests/model/bad/%s", FB_SOURCE_DIR, name);
+	load_path(l, path);
+	CHECK(l->def == NULL);
+	CHECK(l->diag.errors > 0);
+}
+
+/* Writes text to <tmpdir>/<name> and loads it. */
+static void load_text(struct loaded *l, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	load_path(l, path);
+}
+
+static void done(struct loaded *l)
+{
+	fb_model_free(l->def);
+	fb_diag_free(&l->diag);
+	free(l->text);
+}
+
+#define HEADER "{ \"manufacturer\": \"T\", \"model\": \"M\", \"protocol\": \"modbus\",\n"
+
+static void eastron_sdm120_loads_clean(void)
+{
+	struct loaded l;
+	const struct fb_point_def *p;
+
+	load_path(&l, FB_SOURCE_DIR "/devices/eastron-sdm120.json");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	CHECK_EQ_INT(l.diag.warnings, 0);
+	if (!l.def) {
+		done(&l);
+		return;
+	}
+	CHECK(!strcmp(l.def->id, "eastron-sdm120"));
+	CHECK(!strcmp(l.def->manufacturer, "Eastron"));
+	CHECK(!strcmp(l.def->protocol, "modbus"));
+	CHECK_EQ_INT(l.def->serial.baud, 2400);
+	CHECK_EQ_INT(l.def->serial.parity, 'N');
+	CHECK_EQ_INT(l.def->serial.data_bits, 8);
+	CHECK_EQ_INT(l.def->serial.stop_bits, 1);
+	CHECK_EQ_INT(l.def->npoints, 10);
+	static const struct { const char *key; unsigned addr; const char *unit, *dc, *sc; } want[] = {
+		{ "voltage", 0x0000, "V", "voltage", "measurement" },
+		{ "current", 0x0006, "A", "current", "measurement" },
+		{ "active_power", 0x000C, "W", "power", "measurement" },
+		{ "apparent_power", 0x0012, "VA", "apparent_power", "measurement" },
+		{ "reactive_power", 0x0018, "var", "reactive_power", "measurement" },
+		{ "power_factor", 0x001E, NULL, "power_factor", "measurement" },
+		{ "frequency", 0x0046, "Hz", "frequency", "measurement" },
+		{ "import_energy", 0x0048, "kWh", "energy", "total_increasing" },
+		{ "export_energy", 0x004A, "kWh", "energy", "total_increasing" },
+		{ "total_energy", 0x0156, "kWh", "energy", "total_increasing" },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		p = fb_model_point(l.def, want[i].key);
+		CHECK(p != NULL);
+		if (!p)
+			continue;
+		CHECK_EQ_INT(p->address, want[i].addr);
+		CHECK_EQ_INT(p->table, FB_REG_INPUT);
+		CHECK_EQ_INT(p->type, FB_TYPE_FLOAT32);
+		CHECK_EQ_INT(p->order, FB_ORDER_ABCD);
+		CHECK_EQ_INT(p->component, FB_COMP_SENSOR);
+		CHECK_EQ_INT(fb_point_width(p), 2);
+		CHECK_EQ_INT(fb_point_value_kind(p), FB_VALUE_FLOAT);
+		CHECK(!p->writable);
+		CHECK(want[i].unit ? (p->unit && !strcmp(p->unit, want[i].unit)) : !p->unit);
+		CHECK(p->device_class && !strcmp(p->device_class, want[i].dc));
+		CHECK(p->state_class && !strcmp(p->state_class, want[i].sc));
+		CHECK(p->precision >= 0);
+	}
+	CHECK(fb_model_point(l.def, "nope") == NULL);
+	done(&l);
+}
+
+static void waveshare_relay_loads_clean(void)
+{
+	struct loaded l;
+
+	load_path(&l, FB_SOURCE_DIR "/devices/waveshare-relay-8ch.json");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	CHECK_EQ_INT(l.diag.warnings, 0);
+	if (!l.def) {
+		done(&l);
+		return;
+	}
+	CHECK(!strcmp(l.def->id, "waveshare-relay-8ch"));
+	CHECK_EQ_INT(l.def->serial.baud, 9600);
+	CHECK_EQ_INT(l.def->npoints, 8);
+	for (unsigned i = 0; i < 8; i++) {
+		char key[16];
+		const struct fb_point_def *p;
+
+		snprintf(key, sizeof(key), "relay_%u", i + 1);
+		p = fb_model_point(l.def, key);
+		CHECK(p != NULL);
+		if (!p)
+			continue;
+		CHECK_EQ_INT(p->table, FB_REG_COIL);
+		CHECK_EQ_INT(p->address, i);
+		CHECK_EQ_INT(p->component, FB_COMP_SWITCH);
+		CHECK(p->writable);
+		CHECK_EQ_INT(p->write_fn, FB_WRITE_FC05);
+		CHECK_EQ_INT(p->coil_on_raw, 0xFF00);
+		CHECK_EQ_INT(p->coil_off_raw, 0x0000);
+		CHECK_EQ_INT(fb_point_value_kind(p), FB_VALUE_BOOL);
+	}
+	done(&l);
+}
+
+static void syntax_error_after_comments_has_line_and_column(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "syntax-after-comment.json");
+	CHECK_STR_CONTAINS(l.text, "syntax-after-comment.json:7:3: invalid JSON near '\"protocol\"");
+	done(&l);
+	load_bad(&l, "unterminated-comment.json");
+	CHECK_STR_CONTAINS(l.text, "unterminated-comment.json:2:27: unterminated /* comment");
+	done(&l);
+}
+
+static void every_field_error_is_reported_with_point_and_key(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "address-range.json");
+	CHECK_STR_CONTAINS(l.text, "address-range.json: points[3] (voltage).address: "
+			   "expected 0..65535, got 70000");
+	CHECK_STR_CONTAINS(l.text, "address-range.json: points[4] (temp).type: expected one "
+			   "of bool, int16, uint16");
+	CHECK_STR_CONTAINS(l.text, "got \"float16\"");
+	CHECK_STR_CONTAINS(l.text, "address-range.json: points[5].key: expected 1..31 "
+			   "characters of a-z, 0-9 and _, got \"Bad-Key\"");
+	CHECK_STR_CONTAINS(l.text, "points[5] (Bad-Key).table: expected one of coil, "
+			   "discrete_input, input_register, holding_register, got \"inputs\"");
+	CHECK_EQ_INT(l.diag.errors, 4);
+	done(&l);
+}
+
+static void unknown_keys_warn(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "unknown-key.json");
+	CHECK_STR_CONTAINS(l.text, "warning: ");
+	CHECK_STR_CONTAINS(l.text, "unknown-key.json: unknown field \"colour\" ignored");
+	CHECK_STR_CONTAINS(l.text, "unknown-key.json: points[0] (power): unknown field "
+			   "\"adress\" ignored");
+	CHECK_STR_CONTAINS(l.text, "unknown-key.json: points[0] (power).address: required "
+			   "field is missing");
+	CHECK_EQ_INT(l.diag.warnings, 2);
+	CHECK_EQ_INT(l.diag.errors, 1);
+	done(&l);
+}
+
+static void device_class_unit_and_state_class_combinations(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "device-class-unit.json");
+	CHECK_STR_CONTAINS(l.text, "device-class-unit.json: points[0] (voltage).unit: "
+			   "expected one of µV, mV, V, kV, MV for device_class voltage, got \"kWh\"");
+	CHECK_STR_CONTAINS(l.text, "points[1] (energy).state_class: expected total or "
+			   "total_increasing for device_class energy, got \"measurement\"");
+	CHECK_STR_CONTAINS(l.text, "points[2] (door).device_class: expected a binary_sensor "
+			   "device class (battery, ");
+	CHECK_STR_CONTAINS(l.text, "got \"doorbell\"");
+	CHECK_STR_CONTAINS(l.text, "points[3] (mystery).device_class: expected a sensor "
+			   "device class (apparent_power, ");
+	CHECK_EQ_INT(l.diag.errors, 4);
+	done(&l);
+}
+
+static void fc06_is_rejected_for_multi_register_values(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "fc06-float32.json");
+	CHECK_STR_CONTAINS(l.text, "fc06-float32.json: points[0] (setpoint).write_function: "
+			   "expected fc16 for float32 (2 registers), got fc06");
+	CHECK_EQ_INT(l.diag.errors, 1);
+	done(&l);
+}
+
+static void forbidden_range_overlap(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "forbidden-overlap.json");
+	CHECK_STR_CONTAINS(l.text, "forbidden-overlap.json: points[1] (energy).address: "
+			   "registers 0x000F..0x0010 overlap forbidden_ranges[0] (0x0010..0x001F)");
+	CHECK_EQ_INT(l.diag.errors, 1);
+	done(&l);
+}
+
+static void duplicate_keys(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "duplicate-key.json");
+	CHECK_STR_CONTAINS(l.text, "duplicate-key.json: points[2] (power).key: duplicate key "
+			   "\"power\" (first used by points[0])");
+	CHECK_EQ_INT(l.diag.errors, 1);
+	done(&l);
+}
+
+static void cross_field_rules(void)
+{
+	struct loaded l;
+
+	load_bad(&l, "cross-field.json");
+	CHECK_STR_CONTAINS(l.text, "points[0] (coil_float).type: expected bool for table coil, "
+			   "got float32");
+	CHECK_STR_CONTAINS(l.text, "points[1] (ro_write).writable: expected a coil or "
+			   "holding_register point, table input_register is read-only");
+	CHECK_STR_CONTAINS(l.text, "points[2] (switch_ro).component: switch needs "
+			   "\"writable\": true");
+	CHECK_STR_CONTAINS(l.text, "points[3] (mode).options: required for component select");
+	CHECK_STR_CONTAINS(l.text, "points[4] (alarm).component: expected type bool or bit "
+			   "for binary_sensor, got uint16");
+	CHECK_STR_CONTAINS(l.text, "points[5] (wrap).address: expected the point to end by "
+			   "65535, got 65535..65536");
+	CHECK_EQ_INT(l.diag.errors, 6);
+	done(&l);
+}
+
+static void defaults_are_applied(void)
+{
+	struct loaded l;
+	const struct fb_point_def *p;
+
+	load_text(&l, "defaults.json", HEADER
+		  "\"points\": [\n"
+		  " {\"key\": \"c\", \"name\": \"C\", \"table\": \"coil\", \"address\": 1, \"writable\": true},\n"
+		  " {\"key\": \"d\", \"name\": \"D\", \"table\": \"discrete_input\", \"address\": 1},\n"
+		  " {\"key\": \"ro\", \"name\": \"RO\", \"table\": \"coil\", \"address\": 2},\n"
+		  " {\"key\": \"h\", \"name\": \"H\", \"table\": \"holding_register\", \"address\": \"0x10\",\n"
+		  "  \"type\": \"uint16\", \"writable\": true, \"component\": \"number\", \"scale\": 0.5},\n"
+		  " {\"key\": \"f\", \"name\": \"F\", \"table\": \"holding_register\", \"address\": 20,\n"
+		  "  \"type\": \"float32\", \"writable\": true, \"component\": \"number\", \"precision\": 1},\n"
+		  " {\"key\": \"i\", \"name\": \"I\", \"table\": \"input_register\", \"address\": 30, \"type\": \"int16\"}\n"
+		  "]}\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.count, 0);
+	if (!l.def) {
+		done(&l);
+		return;
+	}
+	CHECK(!strcmp(l.def->id, "defaults"));
+	CHECK_EQ_INT(l.def->max_registers_per_read, 125);
+	CHECK_EQ_INT(l.def->max_bits_per_read, 2000);
+	CHECK_EQ_INT(l.def->max_gap, 8);
+	CHECK_EQ_INT(l.def->serial.baud, 0);
+	CHECK_EQ_INT(l.def->serial.parity, 'N');
+	p = fb_model_point(l.def, "c");
+	CHECK_EQ_INT(p->component, FB_COMP_SWITCH);
+	CHECK_EQ_INT(p->write_fn, FB_WRITE_FC05);
+	CHECK_EQ_INT(p->type, FB_TYPE_BOOL);
+	p = fb_model_point(l.def, "d");
+	CHECK_EQ_INT(p->component, FB_COMP_BINARY_SENSOR);
+	CHECK_EQ_INT(p->write_fn, FB_WRITE_NONE);
+	p = fb_model_point(l.def, "ro");
+	CHECK_EQ_INT(p->component, FB_COMP_BINARY_SENSOR);
+	p = fb_model_point(l.def, "h");
+	CHECK_EQ_INT(p->address, 16);
+	CHECK_EQ_INT(p->write_fn, FB_WRITE_FC06);
+	CHECK_NEAR(p->step, 0.5, 0);
+	CHECK_EQ_INT(p->poll, FB_POLL_NORMAL);
+	p = fb_model_point(l.def, "f");
+	CHECK_EQ_INT(p->write_fn, FB_WRITE_FC16);
+	CHECK_NEAR(p->step, 0.1, 1e-12);
+	p = fb_model_point(l.def, "i");
+	CHECK_EQ_INT(p->component, FB_COMP_SENSOR);
+	CHECK_EQ_INT(p->order, FB_ORDER_ABCD);
+	CHECK_NEAR(p->scale, 1, 0);
+	CHECK_NEAR(p->offset, 0, 0);
+	CHECK_EQ_INT(p->precision, -1);
+	CHECK(!p->has_sentinel);
+	done(&l);
+}
+
+static void full_point_parses(void)
+{
+	struct loaded l;
+	const struct fb_point_def *p;
+
+	load_text(&l, "full.json",
+		  "/* every field */\n"
+		  "{ \"manufacturer\": \"T\", \"model\": \"M\", \"protocol\": \"modbus\",\n"
+		  "  \"serial\": {\"baud\": 19200, \"parity\": \"E\", \"data_bits\": 8, \"stop_bits\": 1},\n"
+		  "  \"max_registers_per_read\": 40, \"max_bits_per_read\": 16, \"max_gap\": 0,\n"
+		  "  \"forbidden_ranges\": [[100, 199]],\n"
+		  "  \"_comment\": \"underscore keys are documentation\",\n"
+		  "  \"points\": [\n"
+		  "  {\"key\": \"mode\", \"name\": \"Mode\", \"table\": \"holding_register\", \"address\": 5,\n"
+		  "   \"type\": \"uint16\", \"writable\": true, \"component\": \"select\",\n"
+		  "   \"options\": {\"0\": \"Off\", \"1\": \"Auto\", \"0x10\": \"Boost\"},\n"
+		  "   \"entity_category\": \"config\", \"icon\": \"mdi:fan\", \"poll\": \"slow\"},\n"
+		  "  {\"key\": \"serial_no\", \"name\": \"Serial\", \"table\": \"holding_register\",\n"
+		  "   \"address\": 50, \"type\": \"string\", \"length\": 8, \"order\": \"BADC\",\n"
+		  "   \"poll\": \"once\", \"entity_category\": \"diagnostic\"},\n"
+		  "  {\"key\": \"alarm\", \"name\": \"Alarm\", \"table\": \"input_register\", \"address\": 7,\n"
+		  "   \"type\": \"bit\", \"bit\": 3, \"device_class\": \"problem\", \"component\": \"binary_sensor\"},\n"
+		  "  {\"key\": \"temp\", \"name\": \"Temp\", \"table\": \"input_register\", \"address\": 8,\n"
+		  "   \"type\": \"int16\", \"scale\": 0.1, \"offset\": -40, \"unit\": \"°C\",\n"
+		  "   \"device_class\": \"temperature\", \"state_class\": \"measurement\",\n"
+		  "   \"precision\": 1, \"sentinel\": \"0x8000\", \"poll\": \"fast\"},\n"
+		  "  {\"key\": \"reset\", \"name\": \"Reset\", \"table\": \"holding_register\", \"address\": 9,\n"
+		  "   \"type\": \"uint16\", \"writable\": true, \"component\": \"button\", \"press\": \"0xA5A5\",\n"
+		  "   \"device_class\": \"restart\"},\n"
+		  "  {\"key\": \"toggle\", \"name\": \"Toggle\", \"table\": \"coil\", \"address\": 3,\n"
+		  "   \"writable\": true, \"component\": \"switch\", \"coil_on\": \"0x5500\", \"coil_off\": 0},\n"
+		  "  {\"key\": \"limit\", \"name\": \"Limit\", \"table\": \"holding_register\", \"address\": 10,\n"
+		  "   \"type\": \"int32\", \"order\": \"CDAB\", \"writable\": true, \"component\": \"number\",\n"
+		  "   \"min\": -100, \"max\": 100, \"step\": 5, \"unit\": \"W\", \"device_class\": \"power\"},\n"
+		  "  {\"key\": \"big\", \"name\": \"Big\", \"table\": \"input_register\", \"address\": 12,\n"
+		  "   \"type\": \"uint64\", \"sentinel\": \"0xFFFFFFFFFFFFFFFF\"}\n"
+		  "]}\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.count, 0);
+	if (!l.def) {
+		done(&l);
+		return;
+	}
+	CHECK_EQ_INT(l.def->serial.baud, 19200);
+	CHECK_EQ_INT(l.def->serial.parity, 'E');
+	CHECK_EQ_INT(l.def->max_registers_per_read, 40);
+	CHECK_EQ_INT(l.def->max_bits_per_read, 16);
+	CHECK_EQ_INT(l.def->max_gap, 0);
+	CHECK_EQ_INT(l.def->nforbidden, 1);
+	CHECK_EQ_INT(l.def->forbidden[0].first, 100);
+	CHECK_EQ_INT(l.def->forbidden[0].last, 199);
+	p = fb_model_point(l.def, "mode");
+	CHECK_EQ_INT(p->noptions, 3);
+	CHECK_EQ_INT(p->options[2].raw, 16);
+	CHECK(!strcmp(p->options[2].label, "Boost"));
+	CHECK(!strcmp(p->entity_category, "config"));
+	CHECK(!strcmp(p->icon, "mdi:fan"));
+	CHECK_EQ_INT(p->poll, FB_POLL_SLOW);
+	CHECK_EQ_INT(p->write_fn, FB_WRITE_FC06);
+	p = fb_model_point(l.def, "serial_no");
+	CHECK_EQ_INT(fb_point_width(p), 8);
+	CHECK_EQ_INT(p->order, FB_ORDER_BADC);
+	CHECK_EQ_INT(p->poll, FB_POLL_ONCE);
+	CHECK_EQ_INT(fb_point_value_kind(p), FB_VALUE_STRING);
+	p = fb_model_point(l.def, "alarm");
+	CHECK_EQ_INT(p->bit, 3);
+	p = fb_model_point(l.def, "temp");
+	CHECK(p->has_sentinel);
+	CHECK_EQ_INT(p->sentinel_raw, 0x8000);
+	CHECK_NEAR(p->offset, -40, 0);
+	CHECK_EQ_INT(fb_point_value_kind(p), FB_VALUE_FLOAT);
+	p = fb_model_point(l.def, "reset");
+	CHECK_EQ_INT(p->press_raw, 0xA5A5);
+	p = fb_model_point(l.def, "toggle");
+	CHECK_EQ_INT(p->coil_on_raw, 0x5500);
+	p = fb_model_point(l.def, "limit");
+	CHECK(p->has_min && p->has_max);
+	CHECK_NEAR(p->min, -100, 0);
+	CHECK_NEAR(p->step, 5, 0);
+	CHECK_EQ_INT(p->write_fn, FB_WRITE_FC16);
+	CHECK_EQ_INT(p->order, FB_ORDER_CDAB);
+	p = fb_model_point(l.def, "big");
+	CHECK(p->has_sentinel && (uint64_t)p->sentinel_raw == UINT64_MAX);
+	done(&l);
+}
+
+/* One snippet per rule: each must fail with the given message. */
+static void inline_rules(void)
+{
+	static const struct { const char *points, *want; } cases[] = {
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0}",
+		  "points[0] (a).type: required for table input_register" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"bit\"}",
+		  "points[0] (a).bit: required field is missing" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"bit\",\"bit\":16}",
+		  "points[0] (a).bit: expected 0..15, got 16" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"bit\":1}",
+		  "points[0] (a).bit: only applies to type bit" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"string\"}",
+		  "points[0] (a).length: required field is missing" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"string\",\"length\":24}",
+		  "points[0] (a).length: expected 1..23, got 24" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"string\",\"length\":2,\"order\":\"CDAB\"}",
+		  "points[0] (a).order: expected ABCD or BADC for a string, got CDAB" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"int16\",\"order\":\"XYZW\"}",
+		  "points[0] (a).order: expected one of ABCD, CDAB, BADC, DCBA, got \"XYZW\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"int16\",\"scale\":0}",
+		  "points[0] (a).scale: expected a non-zero number, got 0" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"scale\":2}",
+		  "points[0] (a).scale: only applies to numeric types, not coil" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"bit\",\"bit\":2,\"writable\":true}",
+		  "points[0] (a).writable: not supported for type bit" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"write_function\":\"fc06\"}",
+		  "points[0] (a).write_function: set, but the point is not writable" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"write_function\":\"fc16\"}",
+		  "points[0] (a).write_function: expected fc05 or fc15 for a coil, got fc16" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"write_function\":\"fc05\"}",
+		  "points[0] (a).write_function: expected fc06 or fc16 for a holding_register, got fc05" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"coil_on\":1}",
+		  "points[0] (a).coil_on: only applies to writable coils written with fc05" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"number\",\"max\":70000}",
+		  "points[0] (a).max: expected 0..65535 (what uint16 can hold), got 70000" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"number\",\"min\":5,\"max\":5}",
+		  "points[0] (a).min: expected less than max (5), got 5" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"min\":1}",
+		  "points[0] (a).min: only applies to component number" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"float32\",\"writable\":true,\"component\":\"select\",\"options\":{\"0\":\"x\"}}",
+		  "points[0] (a).component: expected an unscaled integer type for select, got float32" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"select\",\"options\":{\"x\":\"y\"}}",
+		  "points[0] (a).options.\"x\": expected an integer raw value" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"select\",\"options\":{\"-1\":\"y\"}}",
+		  "points[0] (a).options.\"-1\": expected a raw value 0..65535 for uint16" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"options\":{\"1\":\"y\"}}",
+		  "points[0] (a).options: only applies to select, or a sensor with device_class enum" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"press\":1}",
+		  "points[0] (a).press: only applies to component button" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"int16\",\"sentinel\":70000}",
+		  "points[0] (a).sentinel: expected -32768..65535" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"poll\":\"sometimes\"}",
+		  "points[0] (a).poll: expected one of fast, normal, slow, once, got \"sometimes\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"icon\":\"flash\"}",
+		  "points[0] (a).icon: expected \"prefix:name\"" },
+		{ "{\"key\":\"a\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\"}",
+		  "points[0] (a).name: required field is missing" },
+		{ "{\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\"}",
+		  "points[0].key: required field is missing" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"writable\":\"maybe\"}",
+		  "points[0] (a).writable: expected true/false or \"on\"/\"off\", got maybe" },
+		{ "[1]", "points[0]: expected an object, got an array" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"entity_category\":\"config\"}",
+		  "points[0] (a).entity_category: expected diagnostic for a sensor" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"unit\":\"W\"}",
+		  "points[0] (a).unit: only applies to sensor and number, not switch" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"string\",\"length\":2,\"unit\":\"W\"}",
+		  "points[0] (a).unit: only applies to numeric sensors, this one is a string" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"device_class\":\"energy\",\"state_class\":\"total\"}",
+		  "points[0] (a).unit: required for device_class energy (one of J, kJ" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"number\",\"state_class\":\"measurement\"}",
+		  "points[0] (a).state_class: only applies to component sensor, not number" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"device_class\":\"light\"}",
+		  "points[0] (a).device_class: expected a switch device class (outlet, switch), got \"light\"" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct loaded l;
+		char *text = NULL;
+
+		if (asprintf(&text, HEADER "\"points\": [%s]}\n", cases[i].points) < 0)
+			abort();
+		load_text(&l, "rule.json", text);
+		CHECK(l.def == NULL);
+		CHECK_STR_CONTAINS(l.text, cases[i].want);
+		done(&l);
+		free(text);
+	}
+}
+
+static void top_level_rules(void)
+{
+	static const struct { const char *json, *want; } cases[] = {
+		{ "{\"model\":\"M\",\"protocol\":\"modbus\",\"points\":[]}",
+		  "top.json: manufacturer: required field is missing" },
+		{ "{\"manufacturer\":\"T\",\"model\":\"M\",\"protocol\":\"can\",\"points\":[]}",
+		  "top.json: protocol: expected one of modbus, gpio, got \"can\"" },
+		{ HEADER "\"points\":[]}", "top.json: points: expected a non-empty array" },
+		{ HEADER "\"max_registers_per_read\": 126, \"points\":[]}",
+		  "top.json: max_registers_per_read: expected 1..125, got 126" },
+		{ HEADER "\"max_registers_per_read\": 4, \"max_gap\": 4, \"points\":[]}",
+		  "top.json: max_gap: expected less than max_registers_per_read (4), got 4" },
+		{ HEADER "\"serial\": {\"baud\": 1234, \"parity\": \"X\"}, \"points\":[]}",
+		  "top.json: serial.baud: expected one of 1200, 2400" },
+		{ HEADER "\"serial\": {\"baud\": 9600, \"parity\": \"X\"}, \"points\":[]}",
+		  "top.json: serial.parity: expected one of N, E, O, got \"X\"" },
+		{ HEADER "\"forbidden_ranges\": [[5, 1]], \"points\":[]}",
+		  "top.json: forbidden_ranges[0]: expected 0 <= first <= last <= 65535, got [5, 1]" },
+		{ HEADER "\"forbidden_ranges\": [7], \"points\":[]}",
+		  "top.json: forbidden_ranges[0]: expected [first, last]" },
+		{ "{\"manufacturer\":\"T\",\"model\":\"M\",\"protocol\":\"gpio\",\"points\":["
+		  "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\"}]}",
+		  "top.json: points[0] (a).table: expected coil or discrete_input for a gpio definition" },
+		{ "[]", "top.json: expected a JSON object at the top level" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct loaded l;
+
+		load_text(&l, "top.json", cases[i].json);
+		CHECK(l.def == NULL);
+		CHECK_STR_CONTAINS(l.text, cases[i].want);
+		done(&l);
+	}
+}
+
+static void every_problem_is_collected(void)
+{
+	struct loaded l;
+
+	/* Five broken points and a broken top-level field: six errors. */
+	load_text(&l, "many.json",
+		  "{ \"manufacturer\": 5, \"model\": \"M\", \"protocol\": \"modbus\", \"points\": [\n"
+		  " {\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":-1,\"type\":\"uint16\"},\n"
+		  " {\"key\":\"b\",\"name\":\"B\",\"table\":\"input_register\",\"address\":1,\"type\":\"uint8\"},\n"
+		  " {\"key\":\"c\",\"name\":\"C\",\"table\":\"inputs\",\"address\":2,\"type\":\"uint16\"},\n"
+		  " {\"key\":\"d\",\"name\":\"D\",\"table\":\"input_register\",\"address\":3,\"type\":\"uint16\",\"scale\":\"x\"},\n"
+		  " {\"key\":\"e\",\"name\":\"E\",\"table\":\"input_register\",\"address\":4,\"type\":\"uint16\",\"precision\":99}\n"
+		  "]}\n");
+	CHECK(l.def == NULL);
+	CHECK_EQ_INT(l.diag.errors, 6);
+	CHECK_STR_CONTAINS(l.text, "many.json: manufacturer: expected a string, got a number");
+	CHECK_STR_CONTAINS(l.text, "points[0] (a).address: expected 0..65535, got -1");
+	CHECK_STR_CONTAINS(l.text, "points[1] (b).type:");
+	CHECK_STR_CONTAINS(l.text, "points[2] (c).table:");
+	CHECK_STR_CONTAINS(l.text, "points[3] (d).scale: expected a number, got a string");
+	CHECK_STR_CONTAINS(l.text, "points[4] (e).precision: expected 0..15, got 99");
+	done(&l);
+}
+
+static void find_searches_directories_in_order(void)
+{
+	const char *dirs[] = { "/nonexistent-fb-dir", FB_SOURCE_DIR "/devices" };
+	struct fb_diag d;
+	struct fb_definition *def;
+	char *text;
+
+	fb_diag_init(&d);
+	def = fb_model_find("eastron-sdm120", dirs, 2, &d);
+	CHECK(def != NULL);
+	CHECK_EQ_INT(d.count, 0);
+	if (def)
+		CHECK_STR_CONTAINS(def->path, "/devices/eastron-sdm120.json");
+	fb_model_free(def);
+
+	def = fb_model_find("no-such-meter", dirs, 2, &d);
+	CHECK(def == NULL);
+	text = diag_text(&d);
+	CHECK_STR_CONTAINS(text, "definition \"no-such-meter\": no no-such-meter.json in "
+			   "/nonexistent-fb-dir, " FB_SOURCE_DIR "/devices");
+	free(text);
+	fb_diag_free(&d);
+
+	def = fb_model_find("../etc/passwd", dirs, 2, &d);
+	CHECK(def == NULL);
+	text = diag_text(&d);
+	CHECK_STR_CONTAINS(text, "definition \"../etc/passwd\": expected a file stem");
+	free(text);
+	fb_diag_free(&d);
+
+	fb_model_free(NULL);
+}
+
+static void unreadable_file(void)
+{
+	struct loaded l;
+
+	load_path(&l, "/nonexistent-fb-dir/x.json");
+	CHECK(l.def == NULL);
+	CHECK_STR_CONTAINS(l.text, "/nonexistent-fb-dir/x.json: cannot read: No such file");
+	done(&l);
+}
+
+static void enum_names(void)
+{
+	CHECK(!strcmp(fb_component_name(FB_COMP_BINARY_SENSOR), "binary_sensor"));
+	CHECK(!strcmp(fb_data_type_name(FB_TYPE_BCD32), "bcd32"));
+	CHECK(!strcmp(fb_data_type_name((enum fb_data_type)99), "?"));
+	CHECK(!strcmp(fb_reg_table_name(FB_REG_HOLDING), "holding_register"));
+	CHECK(!strcmp(fb_byte_order_name(FB_ORDER_DCBA), "DCBA"));
+	CHECK(!strcmp(fb_write_fn_name(FB_WRITE_NONE), "none"));
+	CHECK(!strcmp(fb_write_fn_name(FB_WRITE_FC16), "fc16"));
+	CHECK(!strcmp(fb_poll_class_name(FB_POLL_ONCE), "once"));
+}
+
+int main(void)
+{
+	char path[600];
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN_TEST(eastron_sdm120_loads_clean);
+	RUN_TEST(waveshare_relay_loads_clean);
+	RUN_TEST(syntax_error_after_comments_has_line_and_column);
+	RUN_TEST(every_field_error_is_reported_with_point_and_key);
+	RUN_TEST(unknown_keys_warn);
+	RUN_TEST(device_class_unit_and_state_class_combinations);
+	RUN_TEST(fc06_is_rejected_for_multi_register_values);
+	RUN_TEST(forbidden_range_overlap);
+	RUN_TEST(duplicate_keys);
+	RUN_TEST(cross_field_rules);
+	RUN_TEST(defaults_are_applied);
+	RUN_TEST(full_point_parses);
+	RUN_TEST(inline_rules);
+	RUN_TEST(top_level_rules);
+	RUN_TEST(every_problem_is_collected);
+	RUN_TEST(find_searches_directories_in_order);
+	RUN_TEST(unreadable_file);
+	RUN_TEST(enum_names);
+
+	static const char *const files[] = {
+		"defaults.json", "full.json", "rule.json", "top.json", "many.json",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+	return fb_test_finish();
+}
