@@ -48,8 +48,17 @@ static void redact_syntax_errors(struct fb_diag *sub, const char *name, const ch
 		while (text[end] && text[end] != '\n')
 			end++;
 		window = strndup(text + start, end - start);
-		if (!window || strcasestr(window, "password"))
-			strcpy(near, " (text not quoted: the line may hold a secret)");
+		if (!window || strcasestr(window, "password")) {
+			char *redacted;
+
+			if (asprintf(&redacted, "%.*s (text not quoted: the line may hold "
+				     "a secret)", (int)(near - msg), msg) >= 0) {
+				free(msg);
+				sub->entries[i].message = redacted;
+			} else {
+				*near = '\0'; /* shorter is always safe */
+			}
+		}
 		free(window);
 	}
 }
