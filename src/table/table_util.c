@@ -185,7 +185,7 @@ static void format_double(double d, char *tmp, size_t len)
 			*c = '.';
 }
 
-int fb_value_to_json(const struct fb_value *v, char *buf, size_t len)
+static int value_to_json(const struct fb_value *v, char *buf, size_t len)
 {
 	char tmp[40];
 	const char *s = tmp;
@@ -219,6 +219,15 @@ int fb_value_to_json(const struct fb_value *v, char *buf, size_t len)
 		break;
 	}
 	return put(buf, len, &pos, s, strlen(s));
+}
+
+int fb_value_to_json(const struct fb_value *v, char *buf, size_t len)
+{
+	int ret = value_to_json(v, buf, len);
+
+	if (ret < 0 && buf && len)
+		buf[0] = '\0'; /* never leave a truncated document behind */
+	return ret;
 }
 
 int fb_shm_name(const char *instance, char *buf, size_t len)
