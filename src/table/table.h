@@ -147,6 +147,9 @@ struct fb_table_reader;
  * in poll().  Caller frees with fb_table_detach(). Fails with ENOENT if no
  * driver created the segment yet. */
 struct fb_table_reader *fb_table_attach(const char *instance);
+/* (Note) Other errno values: EAGAIN while a driver is still creating the
+ * segment (retry), EPROTO/EINVAL for a segment that is not a valid table.
+ * A reader handle (like the driver's fb_table) is used from one thread. */
 void fb_table_detach(struct fb_table_reader *r); /* accepts NULL */
 
 /* Readable when the table changed (or was superseded).  Owned by the
