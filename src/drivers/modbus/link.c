@@ -84,6 +84,8 @@ void mb_link_close(struct mb_driver *d)
 	modbus_close(d->ctx);
 	modbus_free(d->ctx);
 	d->ctx = NULL;
+	/* Try again at once; a failure then backs off. */
+	d->next_connect_ms = fb_mono_ms();
 }
 
 bool mb_link_errno_is_fatal(int err)
