@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint16_t bswap16(uint16_t w)
@@ -112,6 +114,23 @@ static void string_decode(const struct fb_point_def *p, const uint16_t *regs,
 	v->kind = FB_VALUE_STRING;
 }
 
+/* A float32 register value widened to double prints as 230.60000610351562;
+ * the meter meant 230.6.  Take the shortest decimal that reads back as the
+ * same float (at most 9 digits) and store that as the double. */
+static double float_to_shortest_double(float x)
+{
+	char buf[32];
+
+	if (!isfinite(x))
+		return (double)x;
+	for (int prec = 6; prec <= 9; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, (double)x);
+		if (strtof(buf, NULL) == x)
+			break;
+	}
+	return strtod(buf, NULL);
+}
+
 int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 		    struct fb_value *v)
 {
@@ -186,7 +205,7 @@ int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 
 		memcpy(&x, &b32, sizeof(x));
 		v->kind = FB_VALUE_FLOAT;
-		v->f = x;
+		v->f = float_to_shortest_double(x);
 		break;
 	}
 	case FB_TYPE_FLOAT64:

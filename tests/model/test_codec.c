@@ -120,6 +120,20 @@ static void float32_230_5_in_every_order(void)
 	}
 }
 
+static void float32_decodes_to_the_shortest_decimal(void)
+{
+	/* 230.6f = 0x4366999A; widened naively it is 230.60000610351562 */
+	const uint16_t regs[2] = { 0x4366, 0x999A };
+	struct fb_point_def p = reg(FB_TYPE_FLOAT32, FB_ORDER_ABCD);
+	struct fb_value v;
+	char json[64];
+
+	CHECK_EQ_INT(fb_codec_decode(&p, regs, &v), 0);
+	CHECK(v.f == 230.6);
+	CHECK_EQ_INT(fb_value_to_json(&v, json, sizeof(json)), 0);
+	CHECK(strcmp(json, "230.6") == 0);
+}
+
 static void float64_in_every_order(void)
 {
 	/* 230.5 = 0x406CD00000000000 */
@@ -526,6 +540,7 @@ static void widths(void)
 int main(void)
 {
 	RUN_TEST(float32_230_5_in_every_order);
+	RUN_TEST(float32_decodes_to_the_shortest_decimal);
 	RUN_TEST(float64_in_every_order);
 	RUN_TEST(int32_and_uint32_in_every_order);
 	RUN_TEST(int64_and_uint64_in_every_order);
