@@ -59,29 +59,32 @@ PROG="$1"; shift
 [ -f "$PROG" ] || { msg "no such program: $PROG"; exit 2; }
 
 # ---------------------------------------------------------------- the cache
-kdir=""
-find_kdir() {
-	local k="${FB_GPIO_KERNEL:-}"
-	[ -n "$k" ] || { [ -f "$CACHE_ROOT/current" ] && k=$(cat "$CACHE_ROOT/current"); } || true
-	if [ -n "$k" ] && [ -f "$CACHE_ROOT/$k/.prepared" ] && [ -f "$CACHE_ROOT/$k/vmlinuz" ]; then
-		kdir="$CACHE_ROOT/$k"
-	fi
-}
-find_kdir
-tools_ok() { command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null && [ -x /bin/busybox ]; }
-if [ -z "$kdir" ] || ! tools_ok; then
-	msg "kernel cache or host tools missing; running prepare.sh"
-	if ! "$SCRIPT_DIR/prepare.sh" >&2; then
-		skip "prepare.sh failed (see above): cannot build the gpio-sim kernel rig on this machine"
-	fi
-	find_kdir
-	[ -n "$kdir" ] || skip "prepare.sh succeeded but no prepared kernel is in $CACHE_ROOT"
+# prepare.sh is idempotent and quick (~0.2 s, no apt) once the cache is filled;
+# calling it every time keeps its stamp check the only source of truth.
+if ! "$SCRIPT_DIR/prepare.sh" >&2; then
+	skip "prepare.sh failed (see above): cannot build the gpio-sim kernel rig on this machine"
 fi
-tools_ok || skip "qemu-system-x86_64, cpio or /bin/busybox missing after prepare.sh"
+k="${FB_GPIO_KERNEL:-}"
+[ -n "$k" ] || k=$(cat "$CACHE_ROOT/current" 2>/dev/null || true)
+kdir="$CACHE_ROOT/$k"
+[ -n "$k" ] && [ -f "$kdir/.prepared" ] && [ -f "$kdir/vmlinuz" ] ||
+	skip "prepare.sh succeeded but no prepared kernel is in $CACHE_ROOT"
+for t in qemu-system-x86_64 cpio gzip; do
+	command -v "$t" >/dev/null || skip "$t missing after prepare.sh"
+done
+[ -x /bin/busybox ] || skip "/bin/busybox missing after prepare.sh"
 KVER=$(basename "$kdir")
 
 # ---------------------------------------------------------------- qemu and tmp state
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/fb-gpio-guest.XXXXXX")
+TMPBASE="${TMPDIR:-/tmp}"
+# remove work dirs of earlier runs that were SIGKILLed (their pid is gone)
+for d in "$TMPBASE"/fb-gpio-guest.*.*; do
+	[ -d "$d" ] || continue
+	p=${d#"$TMPBASE"/fb-gpio-guest.}; p=${p%%.*}
+	case "$p" in ''|*[!0-9]*) continue;; esac
+	kill -0 "$p" 2>/dev/null || rm -rf "$d"
+done
+WORK=$(mktemp -d "$TMPBASE/fb-gpio-guest.$$.XXXXXX")
 QPID=""; TPID=""
 cleanup() {
 	local rc=$?
@@ -236,7 +239,11 @@ QEMU=(qemu-system-x86_64 "${ACCEL_ARGS[@]}" -cpu max -m "${FB_GUEST_MEM:-512M}" 
 	-kernel "$kdir/vmlinuz" -initrd "$WORK/initrd.gz"
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init")
 msg "booting $KVER in qemu (TCG, timeout ${TIMEOUT}s): $PNAME $*"
-"${QEMU[@]}" < /dev/null > "$WORK/qemu.out" 2>&1 &
+# --pdeathsig: qemu dies with this script even if the script is SIGKILLed
+# (e.g. by a test runner's timeout), so no guest is ever left behind.
+PDEATH=()
+setpriv --pdeathsig KILL true 2>/dev/null && PDEATH=(setpriv --pdeathsig KILL)
+"${PDEATH[@]}" "${QEMU[@]}" < /dev/null > "$WORK/qemu.out" 2>&1 &
 QPID=$!
 if [ "${FB_GUEST_QUIET:-0}" != 1 ]; then
 	tail -n +1 -F -s 0.2 --pid="$QPID" "$LOG" 2>/dev/null | sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' &
@@ -262,7 +269,7 @@ fi
 
 console_tail() {
 	msg "---- last console lines ----"
-	tr -d '\r' < "$LOG" | tail -n "${1:-40}" >&2
+	sed -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' "$LOG" | tail -n "${1:-40}" >&2
 	msg "----"
 }
 rc_line=$(tr -d '\r' < "$LOG" | grep -a -o 'FB_GUEST_EXIT=[0-9]*' | tail -n1 || true)
