@@ -118,9 +118,11 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	memset(d, 0, sizeof(*d));
 	d->unit_id = 1;
 	d->poll_interval_ms = b->poll_interval_ms;
-	if (cJSON_IsString(idv))
-		snprintf(where, sizeof(where), "%s (%s)", where_in, idv->valuestring);
-	else
+	if (cJSON_IsString(idv)) {
+		/* A message path cut at 1 KiB is still readable: ignore truncation. */
+		if (snprintf(where, sizeof(where), "%s (%s)", where_in, idv->valuestring) < 0)
+			where[0] = '\0';
+	} else
 		snprintf(where, sizeof(where), "%s", where_in);
 	if (!cJSON_IsObject(obj)) {
 		fb_diag_error(ctx->diag, "%s: expected a device object", where);
@@ -190,7 +192,8 @@ static void parse_devices(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_o
 		return;
 	}
 	cJSON_ArrayForEach(item, arr) {
-		snprintf(dwhere, sizeof(dwhere), "%s.devices[%d]", where, i++);
+		if (snprintf(dwhere, sizeof(dwhere), "%s.devices[%d]", where, i++) < 0)
+			dwhere[0] = '\0';
 		parse_device(ctx, b, bus_ok, item, dwhere);
 		b->ndevices++;
 	}
