@@ -252,16 +252,19 @@ class Procs:
             ...
         # all children are stopped here, log tails dumped if the block raised
 
-    tmpdir: where logs/configs go (created with mkdtemp if None).  It is removed
-    by close() unless keep=True, FBTEST_KEEP is set or a failure was seen.
+    tmpdir: where logs/configs go (created with mkdtemp if None; a given dir
+    is never removed).  A created dir is removed by close() unless keep=True,
+    or keep=None (default) and FBTEST_KEEP is set or a failure was seen.
+    dump=False suppresses the log dump on failure.
     """
 
-    def __init__(self, tmpdir=None, name="fbtest", keep=None):
+    def __init__(self, tmpdir=None, name="fbtest", keep=None, dump=True):
         _install_safety_net()
         self.owns_tmp = tmpdir is None
         self.tmpdir = tmpdir or tempfile.mkdtemp(prefix=f"{_safe(name)}-")
         os.makedirs(self.tmpdir, exist_ok=True)
-        self.keep = bool(os.environ.get("FBTEST_KEEP")) if keep is None else keep
+        self.keep = keep
+        self.dump = dump
         self.procs = []
         self._counts = {}
         self.failed = False
@@ -354,7 +357,10 @@ class Procs:
                 print(f"fbtest: cleanup error: {exc!r}", file=sys.stderr)
         self.stop_all()
         if self.owns_tmp:
-            if self.keep or self.failed:
+            keep = self.keep
+            if keep is None:
+                keep = self.failed or bool(os.environ.get("FBTEST_KEEP"))
+            if keep:
                 print(f"fbtest: kept temp dir {self.tmpdir}", file=sys.stderr)
             else:
                 shutil.rmtree(self.tmpdir, ignore_errors=True)
@@ -372,7 +378,8 @@ class Procs:
         """Mark as failed: logs get dumped and tmpdir kept at close()."""
         if not self.failed:
             self.failed = True
-            self.dump_logs()
+            if self.dump:
+                self.dump_logs()
 
     def __enter__(self):
         return self
@@ -894,6 +901,7 @@ class Subscriber:
         self.connected = False
         self._eof = False
         self.subscribed_at = None
+        self.subscribe_count = 0     # > 1 after reconnects (broker restarts)
         self.debug_lines = []
         # stdbuf: mosquitto_sub fflush()es message lines but not its -d debug
         # lines, which we need (SUBACK) -- force line buffering on the pipe.
@@ -941,16 +949,20 @@ class Subscriber:
                 if line.startswith("Subscribed (mid"):
                     self.subscribed = True
                     self.subscribed_at = now
+                    self.subscribe_count += 1
                 self.cond.notify_all()
         with self.cond:
             self._eof = True
             self.cond.notify_all()
 
-    def wait_subscribed(self, timeout=10.0):
+    def wait_subscribed(self, timeout=10.0, count=1):
+        """Wait for the count-th SUBACK.  mosquitto_sub reconnects and
+        resubscribes by itself after a broker restart (~1 s later), so
+        wait_subscribed(count=2) waits for the first re-subscription."""
         with self.cond:
-            self.cond.wait_for(lambda: self.subscribed or self._eof,
+            self.cond.wait_for(lambda: self.subscribe_count >= count or self._eof,
                                timeout)
-            return self.subscribed
+            return self.subscribe_count >= count
 
     def error_text(self):
         return self.proc.stderr_text()
@@ -1122,6 +1134,7 @@ class ModbusSlave:
         self.period = period
         self.name = name
         self.extra = list(extra)
+        self._fixed_port = port
         self.port = None if rtu else (port or free_port())
         self.control_port = free_port()
         self.proc = None
@@ -1139,13 +1152,24 @@ class ModbusSlave:
         return a + self.extra
 
     def start(self, timeout=10.0):
-        self.proc = self.procs.start(self.name, self._argv())
-        ok = wait_for(lambda: "READY" in self.proc.stdout_text() or not self.proc.alive(),
-                      timeout, 0.05)
-        if not ok or not self.proc.alive():
-            self.procs.fail()
-            raise RuntimeError(f"modbus_slave did not start:\n{self.proc.log_tail()}")
-        return self
+        """Start; on the first start a port taken meanwhile is re-picked."""
+        for attempt in range(5):
+            self.proc = self.procs.start(self.name, self._argv())
+            ok = wait_for(lambda: "READY" in self.proc.stdout_text()
+                          or not self.proc.alive(), timeout, 0.05)
+            if ok and self.proc.alive():
+                self._started_once = True
+                return self
+            self.proc.stop(grace=1)
+            if (not getattr(self, "_started_once", False) and self._fixed_port is None
+                    and "address already in use" in self.proc.stderr_text().lower()):
+                if not self.rtu:
+                    self.port = free_port()
+                self.control_port = free_port()
+                continue
+            break
+        self.procs.fail()
+        raise RuntimeError(f"modbus_slave did not start:\n{self.proc.log_tail()}")
 
     def stop(self, grace=3.0):
         if self.proc:

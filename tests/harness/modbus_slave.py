@@ -59,6 +59,7 @@ import functools
 import json
 import logging
 import math
+import os
 import signal
 import struct
 import sys
@@ -321,8 +322,15 @@ async def main(args):
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    ready = False
+
+    def on_signal():
+        if ready:
+            stop.set()
+        else:
+            os._exit(1)   # stuck in startup: nothing worth a graceful exit yet
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
 
     ctl = await asyncio.start_server(control_client, "127.0.0.1", args.control)
     ctl_port = ctl.sockets[0].getsockname()[1]
@@ -332,8 +340,14 @@ async def main(args):
         server = ModbusTcpServer(STATE.context, ModbusSocketFramer,
                                  address=("127.0.0.1", args.tcp),
                                  handler=TcpHandler, allow_reuse_address=True)
-        tasks.append(asyncio.create_task(server.serve_forever()))
-        await server.serving
+        serve = asyncio.create_task(server.serve_forever())
+        tasks.append(serve)
+        # serve_forever() binds inside the task: a bind error ends the task
+        # and `serving` would never resolve, so wait for whichever comes first.
+        await asyncio.wait([serve, server.serving],
+                           return_when=asyncio.FIRST_COMPLETED)
+        if serve.done():
+            serve.result()      # re-raise e.g. OSError: address already in use
         where = server.server.sockets[0].getsockname()[1]
     else:
         # The RTU framer must be given explicitly (StartAsyncSerialServer would
@@ -343,10 +357,13 @@ async def main(args):
                                     handler=SerialHandler, auto_reconnect=True,
                                     reconnect_delay=0.5)
         await server.start()
+        if server.transport is None:   # auto_reconnect swallowed the open error
+            raise SystemExit(f"cannot open serial port {args.rtu}")
         where = args.rtu
     if args.changing:
         tasks.append(asyncio.create_task(ticker(args.period)))
 
+    ready = True
     print(f"READY modbus={where} control={ctl_port}", flush=True)
     await stop.wait()
 
