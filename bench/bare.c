@@ -7,6 +7,8 @@
  * libmosquitto: its own poll() loop, loop_read/loop_write, no thread.
  *
  *   --rate R   R point updates/s, one message per update (latency reference)
+ *   --nodelay 0|1  TCP_NODELAY (default 1: the reference is the best a
+ *              libmosquitto client can do; 0 shows what Nagle costs)
  *   --rate 0   flood: every message changes all P points, with at most
  *              --inflight messages not yet written (QoS 0) or not yet
  *              acknowledged (QoS 1) (throughput reference) */
@@ -51,7 +53,7 @@ static void service(struct mosquitto *m, int timeout_ms)
 
 int main(int argc, char **argv)
 {
-	int port = 1883, qos = 0, npoints = 10;
+	int port = 1883, qos = 0, npoints = 10, nodelay = 1;
 	long ndev = 1000, inflight = 10000;
 	double rate = 0, secs = 5;
 	uint64_t *vals, n_pub = 0, seq = 0;
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
 			rate = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--seconds"))
 			secs = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--nodelay"))
+			nodelay = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--inflight"))
 			inflight = atol(argv[i + 1]);
 	}
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
 		return 1;
 	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_max_inflight_messages_set(m, (unsigned)inflight);
+	mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, nodelay);
 	mosquitto_publish_callback_set(m, on_publish);
 	mosquitto_connect_callback_set(m, on_connect);
 	if (mosquitto_connect(m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS) {

@@ -272,6 +272,7 @@ int main(int argc, char **argv)
 	if (!m)
 		return 1;
 	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_callback_set(m, on_connect);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
 	mosquitto_message_callback_set(m, on_message);

@@ -8,8 +8,11 @@
  *
  * Driven by lines on stdin (answers on stdout):
  *   rate R S   write R point updates/s for S s, notify after each write
- *   flood S    write every point in turn as fast as possible for S s,
- *              notify once per 1,000 writes (one poll cycle's block)
+ *   flood S [MS]  every MS ms (default 10) write every point once, then
+ *              notify: 10k points offer 1M updates/s, far above what any
+ *              exporter delivers, while the writer itself stays a few %
+ *              of a core (a spinning writer would steal the CPU being
+ *              measured on a 2-core machine)
  *   quit
  * Between commands it only writes its heartbeat, once a second. */
 #include <errno.h>
@@ -68,20 +71,25 @@ static uint64_t run_rate(struct fb_table *t, uint32_t npoints, double rate, doub
 	return n;
 }
 
-static uint64_t run_flood(struct fb_table *t, uint32_t npoints, double secs)
+static uint64_t run_flood(struct fb_table *t, uint32_t npoints, double secs, double period_ms)
 {
-	int64_t start = mono_ns(), end = start + (int64_t)(secs * 1e9), now = start, hb = start;
+	int64_t start = mono_ns(), end = start + (int64_t)(secs * 1e9), next = start, hb = start;
+	int64_t period = (int64_t)(period_ms * 1e6);
 	uint64_t n = 0;
-	uint32_t idx = 0;
 
-	while (now < end) {
-		for (int k = 0; k < 1000; k++) {
-			write_point(t, idx, (uint64_t)mono_ns());
-			idx = (idx + 1) % npoints;
-		}
-		n += 1000;
+	while (next < end) {
+		struct timespec ts = { (time_t)(next / 1000000000), (long)(next % 1000000000) };
+		int64_t now;
+
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		for (uint32_t i = 0; i < npoints; i++)
+			write_point(t, i, (uint64_t)mono_ns());
+		n += npoints;
 		fb_table_notify(t);
 		now = mono_ns();
+		next += period;
+		if (next < now)
+			next = now; /* a slow pass: no catch-up burst */
 		if (now - hb > 500000000) {
 			fb_table_heartbeat(t, fb_mono_ms());
 			hb = now;
@@ -156,8 +164,8 @@ int main(int argc, char **argv)
 			break;
 		if (sscanf(line, "rate %lf %lf", &a, &b) == 2 && a > 0)
 			n = run_rate(t, npoints, a, b);
-		else if (sscanf(line, "flood %lf", &a) == 1)
-			n = run_flood(t, npoints, a);
+		else if (sscanf(line, "flood %lf %lf", &a, &b) >= 1)
+			n = run_flood(t, npoints, a, b > 0 ? b : 10.0);
 		else {
 			printf("error\n");
 			fflush(stdout);
