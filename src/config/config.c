@@ -4,6 +4,7 @@
 #include "config.h"
 #include "config-internal.h"
 #include "jsonfile.h"
+#include "users.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -154,6 +155,30 @@ static void parse_gateway(struct cfg_ctx *ctx, const cJSON *gw, const char *path
 	parse_definition_dirs(ctx, gw, where);
 	if (gw)
 		fb_json_unknown_keys(gw, gateway_keys, where, ctx->diag);
+}
+
+struct fb_users *fb_config_load_users(const struct fb_config *c,
+				     const struct fb_conn_conf *conn, struct fb_diag *diag)
+{
+	struct fb_users *users;
+
+	if (!c->users_file) {
+		/* Nothing to check against: every user has full rights.  Say so,
+		 * it is the insecure choice. */
+		fb_diag_warn(diag, "%s: gateway.users_file is not set: connection %s's user "
+			     "\"%s\" is not checked and may read and write every device",
+			     c->path, conn->name ? conn->name : "?", conn->user ? conn->user : "");
+		return NULL;
+	}
+	users = fb_users_load(c->users_file, diag);
+	if (users && conn->user && !fb_users_find(users, conn->user)) {
+		fb_diag_error(diag, "%s: connection (%s).user: expected a user defined in %s, "
+			      "got \"%s\"", conn->source ? conn->source : c->path,
+			      conn->name ? conn->name : "?", c->users_file, conn->user);
+		fb_users_free(users);
+		return NULL;
+	}
+	return users;
 }
 
 static void parse_array(struct cfg_ctx *ctx, const cJSON *root, const char *key,

@@ -17,6 +17,12 @@
 #include "model.h"
 
 enum fb_bus_transport { FB_BUS_TCP, FB_BUS_RTU, FB_BUS_RTU_OVER_TCP };
+/* RS-485 line mode through the kernel (TIOCSRS485): auto = try it and carry
+ * on if the port does not support it; on = same, but warn when unsupported. */
+enum fb_rs485_mode { FB_RS485_AUTO, FB_RS485_ON, FB_RS485_OFF };
+/* RTS toggled by the driver around each frame, for adapters without
+ * automatic direction control. */
+enum fb_rts_mode { FB_RTS_NONE, FB_RTS_UP, FB_RTS_DOWN };
 
 struct fb_device_conf {
 	char *id;             /* unique across the gateway: [a-z0-9_-] */
@@ -25,6 +31,11 @@ struct fb_device_conf {
 	char *name;           /* shown in Home Assistant; default: model + id */
 	char *area;           /* suggested_area, NULL if none */
 	int poll_interval_ms; /* default: the bus's */
+	/* Link timing, each defaulting to the bus's value (see fb_bus_conf). */
+	int response_timeout_ms;
+	int byte_timeout_ms;
+	int retries;
+	int guard_time_ms;
 	struct fb_definition *def; /* set by fb_config_load_definitions; NULL if
 				    * the definition failed (device disabled) */
 	bool name_default;    /* "name" was not given: name is the id until
@@ -46,6 +57,13 @@ struct fb_bus_conf {
 	int retries;             /* default 1 */
 	int offline_after;       /* consecutive failures, default 3 */
 	int poll_interval_ms;    /* default 1000 */
+	int byte_timeout_ms;     /* gap allowed inside an answer; 0 = libmodbus'
+				  * default (500 ms) */
+	int guard_time_ms;       /* extra silence after t3.5, default 0 */
+	int backoff_max_ms;      /* offline probe period cap, default 60000 */
+	enum fb_rs485_mode rs485; /* RTU: default auto */
+	enum fb_rts_mode rts;     /* RTU: driver-toggled RTS, default none */
+	int rts_delay_us;         /* RTU: RTS settle time, 0 = libmodbus' */
 	struct fb_device_conf *devices;
 	size_t ndevices;
 };
@@ -115,6 +133,14 @@ struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name)
 /* The shm instance name of a bus: "<gateway_id>.<bus>" into buf. */
 void fb_config_table_name(const struct fb_config *c, const struct fb_bus_conf *bus,
 			  char *buf, size_t len);
+
+/* The users file for `conn` (borrowed): loaded, validated, and checked to
+ * define conn->user.  Returns the users (caller frees with fb_users_free),
+ * or NULL: after an error in diag, or after a warning when the gateway has
+ * no users_file (then every user has full rights). */
+struct fb_users;
+struct fb_users *fb_config_load_users(const struct fb_config *c,
+				     const struct fb_conn_conf *conn, struct fb_diag *diag);
 
 /* Allowed values of timeout_s and keep_alive_s. */
 bool fb_config_interval_valid(int seconds);

@@ -39,7 +39,7 @@ def device(id, definition, unit_id, **extra):
 
 class Gateway:
     def __init__(self, procs, tmp, broker=None, *, buses=(), connections=None,
-                 definition_dirs=(), conn_extra=None):
+                 definition_dirs=(), conn_extra=None, users=None):
         self.procs = procs
         self.dir = os.path.join(tmp, "gateway")
         os.makedirs(self.dir, exist_ok=True)
@@ -59,6 +59,12 @@ class Gateway:
             "buses": list(buses),
             "connections": connections,
         }
+        # users: {"name": {"rights": {...}, "password": "pw"}} -> users.json
+        # (a "password" is hashed with openssl passwd -6); None = no file.
+        self.users_path = os.path.join(self.dir, "users.json")
+        if users is not None:
+            self.config["gateway"]["users_file"] = self.users_path
+            self.write_users(users)
         self.write()
         self.drivers = {}
         self.exporters = {}
@@ -66,6 +72,21 @@ class Gateway:
     def write(self):
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=2)
+
+    def write_users(self, users):
+        """(Re)writes the users file, mode 0600 (it holds password hashes)."""
+        doc = {"users": []}
+        for name, u in users.items():
+            entry = {"name": name, "rights": dict(u.get("rights", {}))}
+            if u.get("password"):
+                entry["password_hash"] = subprocess.run(
+                    ["openssl", "passwd", "-6", "-stdin"], input=u["password"],
+                    capture_output=True, text=True, check=True).stdout.strip()
+            doc["users"].append(entry)
+        tmp = self.users_path + ".tmp"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            json.dump(doc, f, indent=2)
+        os.replace(tmp, self.users_path)
 
     def node_id(self, conn="ha"):
         for c in self.config["connections"]:
@@ -81,8 +102,10 @@ class Gateway:
         self.drivers[bus] = self.procs.start(f"driver-{bus}", argv)
         return self.drivers[bus]
 
-    def start_exporter(self, conn="ha", verbose=True):
+    def start_exporter(self, conn="ha", verbose=True, debug=False):
         argv = [EXPORT, "-c", self.config_path, "--connection", conn] + (["-v"] if verbose else [])
+        if debug:
+            argv.append("-v")
         self.exporters[conn] = self.procs.start(f"export-{conn}", argv)
         return self.exporters[conn]
 

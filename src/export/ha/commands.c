@@ -4,7 +4,19 @@
  * (ON/OFF), numbers ("21.5") and selects (the option label), or a container
  * {"value": ..., "event_id": "...", "ts": ms}.  Containers make redelivery
  * safe: an event id already executed is dropped, and so is a command older
- * than the last one applied to the same point. */
+ * than the last one applied to the same point.
+ *
+ * Rights: a command runs only if our user may write the point (rights.c);
+ * anything else is refused and logged here and never reaches a driver.
+ * A button press is not idempotent, so it is accepted only as a container
+ * with an event id (the discovery command_template makes one); a plain
+ * "PRESS" is refused, because a redelivery could not be recognised.
+ *
+ * Nothing is dropped silently: while a bus's driver is away (restarting),
+ * commands wait here (EX_PENDING_MAX, up to PENDING_EXPIRE_MS) and are sent
+ * when it is back; when they expire, or the queue is full, the failure is
+ * logged and the point's state re-published so Home Assistant shows the
+ * truth again. */
 #include "export-internal.h"
 #include "log.h"
 
@@ -15,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define PENDING_EXPIRE_MS 30000   /* a driver restart takes a few seconds */
+#define RESULT_EXPIRE_MS 60000    /* no result: the driver lost it */
 
 static struct ex_device *find_device(struct exporter *ex, const char *id, size_t len)
 {
@@ -127,11 +142,102 @@ static const char *unpack(const char *payload, cJSON **doc, char *numbuf, size_t
 	return NULL;
 }
 
+static bool idempotent(const struct ex_pending *pc)
+{
+	return pc->dev->def->points[pc->point].component != FB_COMP_BUTTON;
+}
+
+static int pending_add(struct exporter *ex, struct ex_device *dev, size_t point,
+		       const struct fb_command *cmd)
+{
+	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
+		struct ex_pending *pc = &ex->pending[i];
+
+		if (pc->state != EX_PENDING_FREE)
+			continue;
+		*pc = (struct ex_pending){ .state = EX_PENDING_QUEUED, .dev = dev,
+					   .point = point, .cmd = *cmd,
+					   .since_ms = fb_mono_ms() };
+		if (!dev->bus->reader || !dev->bus->alive)
+			fb_info("device %s: command %s for %s waits: driver for bus %s is not "
+				"running", dev->conf->id, cmd->event_id, dev->def->points[point].key,
+				dev->bus->conf->name);
+		return 0;
+	}
+	fb_warn("device %s: command %s for %s failed: %d commands are already waiting",
+		dev->conf->id, cmd->event_id, dev->def->points[point].key, EX_PENDING_MAX);
+	dev->dirty = true;
+	return -1;
+}
+
+static void pending_fail(struct ex_pending *pc, const char *why)
+{
+	fb_warn("device %s: command %s for %s failed: %s", pc->dev->conf->id, pc->cmd.event_id,
+		pc->dev->def->points[pc->point].key, why);
+	pc->dev->dirty = true; /* Home Assistant shows the real state again */
+	pc->state = EX_PENDING_FREE;
+}
+
+void ex_commands_flush(struct exporter *ex, int64_t mono_ms)
+{
+	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
+		struct ex_pending *pc = &ex->pending[i];
+		struct ex_bus *bus = pc->dev ? pc->dev->bus : NULL;
+		long idx;
+
+		if (pc->state == EX_PENDING_SENT && mono_ms - pc->since_ms > RESULT_EXPIRE_MS) {
+			pending_fail(pc, "no result from the driver");
+			continue;
+		}
+		if (pc->state != EX_PENDING_QUEUED)
+			continue;
+		idx = pc->dev->point_index[pc->point];
+		if (!bus->reader || !bus->alive || idx < 0) {
+			if (mono_ms - pc->since_ms > PENDING_EXPIRE_MS)
+				pending_fail(pc, "the driver did not come back within 30 s");
+			continue;
+		}
+		pc->cmd.point_index = (uint32_t)idx;
+		if (fb_table_command_push(bus->reader, &pc->cmd) < 0) {
+			if (errno == EAGAIN && mono_ms - pc->since_ms <= PENDING_EXPIRE_MS)
+				continue; /* queue full: retry on the next tick */
+			pending_fail(pc, errno == EAGAIN ? "the driver's queue stayed full"
+							 : strerror(errno));
+			continue;
+		}
+		pc->state = EX_PENDING_SENT;
+		pc->ticket = pc->cmd.ticket;
+		pc->since_ms = mono_ms;
+		fb_debug("device %s: command %s for %s queued", pc->dev->conf->id,
+			 pc->cmd.event_id, pc->dev->def->points[pc->point].key);
+	}
+}
+
+void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus)
+{
+	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
+		struct ex_pending *pc = &ex->pending[i];
+
+		if (pc->state != EX_PENDING_SENT || pc->dev->bus != bus)
+			continue;
+		/* We cannot know whether the old driver ran it.  Setting a
+		 * value twice is harmless; pressing a button twice is not. */
+		if (idempotent(pc)) {
+			pc->state = EX_PENDING_QUEUED;
+			pc->since_ms = fb_mono_ms();
+		} else {
+			pending_fail(pc, "the driver restarted before confirming it; not "
+				     "repeated because a press is not idempotent");
+		}
+	}
+}
+
 void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg)
 {
 	char payload[1024], numbuf[64], event_id[FB_TABLE_EVENT_ID_MAX], key[FB_TABLE_KEY_MAX];
 	size_t blen = strlen(ex->base);
 	const char *rest, *slash, *text;
+	const struct fb_point_def *p;
 	struct ex_device *dev;
 	struct fb_command cmd;
 	cJSON *doc = NULL;
@@ -162,12 +268,24 @@ void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg
 	}
 	memcpy(payload, msg->payload, (size_t)msg->payloadlen);
 	payload[msg->payloadlen] = '\0';
+	p = &dev->def->points[pi];
+	if (!ex_point_commandable(dev, (size_t)pi)) {
+		fb_warn("device %s: command for %s refused: %s%s%s", dev->conf->id, key,
+			!p->writable ? "point is read-only" : "user ",
+			!p->writable ? "" : ex->conn->user,
+			!p->writable ? "" : " may not write it");
+		return;
+	}
 	text = unpack(payload, &doc, numbuf, sizeof(numbuf), event_id, sizeof(event_id), &ts);
 	memset(&cmd, 0, sizeof(cmd));
-	if (!text || !dev->def->points[pi].writable ||
-	    parse_value(&dev->def->points[pi], text, &cmd.value) < 0) {
-		fb_warn("device %s: command for %s refused: %s", dev->conf->id, key,
-			dev->def->points[pi].writable ? "invalid value" : "point is read-only");
+	if (!text || parse_value(p, text, &cmd.value) < 0) {
+		fb_warn("device %s: command for %s refused: invalid value", dev->conf->id, key);
+		goto out;
+	}
+	if (p->component == FB_COMP_BUTTON && !event_id[0]) {
+		fb_warn("device %s: command for %s refused: a button press must be a container "
+			"with an event_id (a plain payload cannot be told from a redelivery)",
+			dev->conf->id, key);
 		goto out;
 	}
 	if (event_id[0] && dedup_seen(&ex->dedup, event_id)) {
@@ -180,41 +298,46 @@ void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg
 			dev->conf->id, event_id, key);
 		goto out;
 	}
-	if (!dev->bus->reader || dev->point_index[pi] < 0) {
-		fb_warn("device %s: command for %s failed: driver for bus %s is not running",
-			dev->conf->id, key, dev->bus->conf->name);
-		goto out;
-	}
 	if (!event_id[0])
 		ex_event_id(ex, event_id, sizeof(event_id));
-	cmd.point_index = (uint32_t)dev->point_index[pi];
 	snprintf(cmd.event_id, sizeof(cmd.event_id), "%s", event_id);
 	cmd.ts_ms = ts ? ts : fb_now_ms();
 	snprintf(cmd.origin, sizeof(cmd.origin), "%s", ex->conn->node_id);
-	if (fb_table_command_push(dev->bus->reader, &cmd) < 0) {
-		fb_log_errno(FB_LOG_WARNING, "device %s: command for %s failed: queue", dev->conf->id, key);
+	if (pending_add(ex, dev, (size_t)pi, &cmd) < 0)
 		goto out;
-	}
 	dedup_remember(&ex->dedup, event_id);
 	if (ts)
 		dev->last_cmd_ts[pi] = ts;
-	fb_debug("device %s: command %s for %s queued", dev->conf->id, event_id, key);
+	ex_commands_flush(ex, fb_mono_ms());
 out:
 	cJSON_Delete(doc);
 }
 
+struct result_ctx {
+	struct exporter *ex;
+	struct ex_bus *bus;
+};
+
 static void on_result(void *ctx, const struct fb_command_result *res)
 {
-	struct ex_bus *bus = ctx;
+	struct exporter *ex = ((struct result_ctx *)ctx)->ex;
+	struct ex_bus *bus = ((struct result_ctx *)ctx)->bus;
 	struct ex_device *dev = res->point_index < bus->npoints ? bus->by_point[res->point_index]
 								: NULL;
 	const char *id = dev ? dev->conf->id : "?";
+
+	for (size_t i = 0; i < EX_PENDING_MAX; i++)
+		if (ex->pending[i].state == EX_PENDING_SENT && ex->pending[i].ticket == res->ticket &&
+		    ex->pending[i].dev->bus == bus)
+			ex->pending[i].state = EX_PENDING_FREE;
 
 	if (res->status == FB_COMMAND_DONE) {
 		fb_debug("device %s: command %s done", id, res->event_id);
 		if (dev)
 			dev->dirty = true; /* publish the confirmed state */
 	} else {
+		if (dev)
+			dev->dirty = true; /* show the real state again */
 		fb_warn("device %s: command %s %s: %s", id, res->event_id,
 			res->status == FB_COMMAND_SUPERSEDED ? "superseded" : "failed",
 			res->reason);
@@ -223,6 +346,8 @@ static void on_result(void *ctx, const struct fb_command_result *res)
 
 void ex_command_results(struct exporter *ex, struct ex_bus *bus)
 {
+	struct result_ctx ctx = { ex, bus };
+
 	if (bus->reader)
-		fb_table_reader_results(bus->reader, ex->conn->node_id, on_result, bus);
+		fb_table_reader_results(bus->reader, ex->conn->node_id, on_result, &ctx);
 }

@@ -76,8 +76,9 @@ static cJSON *point_component(struct exporter *ex, const struct ex_device *dev,
 		if (p->precision >= 0)
 			cJSON_AddNumberToObject(c, "suggested_display_precision", p->precision);
 	}
-	if (!p->writable || p->component == FB_COMP_SENSOR ||
-	    p->component == FB_COMP_BINARY_SENSOR)
+	/* Read-only for our user: no command topic at all. */
+	if (!ex_point_commandable(dev, (size_t)(p - dev->def->points)) ||
+	    p->component == FB_COMP_SENSOR || p->component == FB_COMP_BINARY_SENSOR)
 		return c;
 
 	snprintf(buf, sizeof(buf), "%s/%s/%s/set", ex->base, dev->conf->id, p->key);
@@ -169,8 +170,16 @@ static void gateway_discovery(struct exporter *ex)
 	publish_doc(ex, topic, doc);
 }
 
-static void device_discovery(struct exporter *ex, const struct ex_device *d)
+void ex_discovery_topic(const struct exporter *ex, const char *object_id, char *buf,
+			size_t len)
 {
+	snprintf(buf, len, "%s/device/%s/config", ex->conn->discovery_prefix, object_id);
+}
+
+void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,
+				 const cJSON *removed)
+{
+	const cJSON *r;
 	cJSON *doc = cJSON_CreateObject(), *dev, *cmps;
 	char topic[EX_TOPIC_MAX], id[128];
 
@@ -189,17 +198,46 @@ static void device_discovery(struct exporter *ex, const struct ex_device *d)
 	cJSON_AddNumberToObject(doc, "qos", ex->conn->qos);
 	cmps = cJSON_AddObjectToObject(doc, "cmps");
 	for (size_t i = 0; i < d->def->npoints; i++)
-		cJSON_AddItemToObject(cmps, d->def->points[i].key,
-				      point_component(ex, d, &d->def->points[i]));
-	snprintf(topic, sizeof(topic), "%s/device/%s/config", ex->conn->discovery_prefix, id);
+		if (ex_point_visible(d, i))
+			cJSON_AddItemToObject(cmps, d->def->points[i].key,
+					      point_component(ex, d, &d->def->points[i]));
+	/* Device-based discovery deletes a component sent as {"p": platform}. */
+	cJSON_ArrayForEach(r, removed) {
+		cJSON *c = cJSON_AddObjectToObject(cmps, r->string);
+
+		if (c)
+			cJSON_AddStringToObject(c, "p", cJSON_GetStringValue(r));
+	}
+	ex_discovery_topic(ex, id, topic, sizeof(topic));
 	publish_doc(ex, topic, doc);
+}
+
+void ex_discovery_remove_device(struct exporter *ex, const struct ex_device *d)
+{
+	char topic[EX_TOPIC_MAX], id[128];
+
+	if (!ex->connected)
+		return;
+	snprintf(id, sizeof(id), "%s_%s", ex->conn->node_id, d->conf->id);
+	ex_discovery_topic(ex, id, topic, sizeof(topic));
+	/* An empty retained message deletes the retained one (and Home
+	 * Assistant deletes the device). */
+	mosquitto_publish(ex->mosq, NULL, topic, 0, NULL, ex->conn->qos, true);
+	mosquitto_publish(ex->mosq, NULL, d->state_topic, 0, NULL, ex->conn->qos, true);
+	mosquitto_publish(ex->mosq, NULL, d->avail_topic, 0, NULL, ex->conn->qos, true);
 }
 
 void ex_discovery_publish_all(struct exporter *ex)
 {
+	size_t n = 0;
+
 	gateway_discovery(ex);
-	for (size_t i = 0; i < ex->ndevices; i++)
-		device_discovery(ex, &ex->devices[i]);
+	for (size_t i = 0; i < ex->ndevices; i++) {
+		if (!ex->devices[i].exported)
+			continue;
+		ex_discovery_publish_device(ex, &ex->devices[i], NULL);
+		n++;
+	}
 	fb_info("connection %s: discovery published for %zu device%s", ex->conn->name,
-		ex->ndevices, ex->ndevices == 1 ? "" : "s");
+		n, n == 1 ? "" : "s");
 }

@@ -10,6 +10,7 @@
 #ifndef FB_EXPORT_INTERNAL_H
 #define FB_EXPORT_INTERNAL_H
 
+#include <cjson/cJSON.h>
 #include <mosquitto.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,9 +19,13 @@
 #include "config.h"
 #include "model.h"
 #include "table.h"
+#include "transport.h"
+#include "users.h"
 
 #define EX_TOPIC_MAX 256
 #define EX_DEDUP_WINDOW 256 /* command event ids remembered */
+#define EX_PENDING_MAX 64    /* commands waiting for a driver or its result */
+#define EX_ERR_MAX 512
 
 struct ex_bus;
 
@@ -33,6 +38,8 @@ struct ex_device {
 	bool dirty;          /* state must be re-published */
 	int published_avail; /* -1 unknown, 0 offline, 1 online (as last sent) */
 	int64_t *last_cmd_ts;/* per def point: ts of the last applied command; owned */
+	uint8_t *access;     /* per def point: enum fb_access for our user; owned */
+	bool exported;       /* at least one point visible to our user */
 	char state_topic[EX_TOPIC_MAX];
 	char avail_topic[EX_TOPIC_MAX];
 };
@@ -52,6 +59,17 @@ struct ex_dedup {
 	size_t next;
 };
 
+/* A command that has not reached a driver yet (QUEUED: the driver is
+ * restarting) or whose result has not come back (SENT). */
+struct ex_pending {
+	enum { EX_PENDING_FREE = 0, EX_PENDING_QUEUED, EX_PENDING_SENT } state;
+	struct ex_device *dev;
+	size_t point;            /* def point index */
+	struct fb_command cmd;   /* value, event id, ts, origin */
+	uint64_t ticket;         /* SENT: the queue's ticket */
+	int64_t since_ms;        /* monotonic: queued or sent at */
+};
+
 struct exporter {
 	struct fb_config *cfg;               /* owned */
 	struct fb_conn_conf *conn;           /* borrowed from cfg */
@@ -65,6 +83,15 @@ struct exporter {
 	struct ex_device *devices;           /* owned */
 	size_t ndevices;
 	struct ex_dedup dedup;
+	struct ex_pending pending[EX_PENDING_MAX];
+	struct fb_users *users;              /* owned; NULL = no users file */
+	const struct fb_user *user;          /* borrowed from users */
+	struct ex_transport transport;       /* where libmosquitto connects */
+	void *ssl_ctx;                       /* SSL_CTX, owned (tls.c) */
+	char tls_problem[EX_ERR_MAX];        /* last TLS failure, for messages */
+	char lib_error[EX_ERR_MAX];          /* libmosquitto's last error log line */
+	char last_logged[EX_ERR_MAX];        /* connection errors are logged per change */
+	int64_t cleanup_until_ms;            /* stale discovery scan window */
 
 	/* connection state machine (mqtt_link.c) */
 	bool connected;        /* CONNACK accepted */
@@ -81,6 +108,10 @@ struct exporter {
 };
 
 /* mqtt_link.c */
+/* Logs a connection problem at err level once; repeats go to debug until
+ * the message changes or a connection succeeds. */
+void ex_conn_error(struct exporter *ex, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int ex_mqtt_init(struct exporter *ex);
 void ex_mqtt_free(struct exporter *ex);
 void ex_mqtt_connect(struct exporter *ex, int64_t now_ms);
@@ -109,9 +140,50 @@ void ex_event_id(struct exporter *ex, char *buf, size_t len);
 
 /* discovery.c */
 void ex_discovery_publish_all(struct exporter *ex);
+/* One device's config; `removed` (borrowed, may be NULL) is an object
+ * {point key: platform} of components Home Assistant must delete. */
+void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,
+				 const cJSON *removed);
+/* Empties the retained config, state and availability of a device that
+ * is no longer exported. */
+void ex_discovery_remove_device(struct exporter *ex, const struct ex_device *d);
+/* Topic of a device's discovery config into buf. */
+void ex_discovery_topic(const struct exporter *ex, const char *object_id, char *buf,
+			size_t len);
+
+/* cleanup.c: stale discovery configs of this node, found at start-up */
+void ex_cleanup_start(struct exporter *ex, int64_t now_ms);
+void ex_cleanup_tick(struct exporter *ex, int64_t now_ms);
+/* True if msg was a discovery config (handled here). */
+bool ex_cleanup_message(struct exporter *ex, const struct mosquitto_message *msg);
+
+/* rights.c */
+/* Point visible (discovered, published) / commandable for our user. */
+bool ex_point_visible(const struct ex_device *d, size_t point);
+bool ex_point_commandable(const struct ex_device *d, size_t point);
+/* Computes every device's access from ex->user (all rights without a
+ * users file). */
+void ex_rights_apply(struct exporter *ex);
+/* SIGHUP: reloads the users file; unpublishes what the user lost and
+ * publishes what it gained.  Keeps the old rights if the file is bad. */
+void ex_rights_reload(struct exporter *ex);
+
+/* tls.c */
+int ex_tls_setup(struct exporter *ex);
+/* Checks the TLS files before each connect: readable, parseable, key
+ * unlocked by the password and matching the certificate.  Returns 0, or
+ * -1 after ex_conn_error naming the parameter. */
+int ex_tls_precheck(struct exporter *ex);
+void ex_tls_free(struct exporter *ex);
 
 /* commands.c */
 void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg);
 void ex_command_results(struct exporter *ex, struct ex_bus *bus);
+/* Sends commands queued while the bus's driver was away; expires old
+ * ones (logged, state re-published so Home Assistant shows the truth). */
+void ex_commands_flush(struct exporter *ex, int64_t mono_ms);
+/* The bus's driver restarted: commands sent to the old table without a
+ * result are re-queued if repeating them is harmless, failed otherwise. */
+void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus);
 
 #endif

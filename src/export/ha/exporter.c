@@ -1,6 +1,7 @@
 /* Setup and the one poll() loop of fieldbridge-export: signals, one
  * timerfd for every deadline (1 s tick, reconnect, connect timeout, the
- * post-birth re-publish), the MQTT socket, and one fd per attached table. */
+ * post-birth re-publish, the transport's own), the MQTT socket, the
+ * transport's fds (websocket bridge), and one fd per attached table. */
 #include "export-internal.h"
 #include "daemon.h"
 #include "exporter.h"
@@ -49,8 +50,9 @@ static void handle_signal(struct exporter *ex)
 		fb_info("connection %s: stopping on signal %d", ex->conn->name, sig);
 		ex->stop = true;
 	} else if (sig == SIGHUP) {
-		fb_info("connection %s: SIGHUP: restart the process to apply a new configuration",
-			ex->conn->name);
+		/* Rights can change at run time (the web page edits the users
+		 * file); the rest of the configuration needs a restart. */
+		ex_rights_reload(ex);
 	}
 }
 
@@ -59,8 +61,9 @@ static void on_deadlines(struct exporter *ex, int64_t now, int64_t *next_tick)
 	if (ex->reconnect_at_ms && now >= ex->reconnect_at_ms)
 		ex_mqtt_connect(ex, now);
 	if (ex->connecting && ex->connect_deadline_ms && now >= ex->connect_deadline_ms) {
-		fb_err("connection %s: no answer from broker %s:%d within timeout_s=%d",
-		       ex->conn->name, ex->conn->broker, ex->conn->port, ex->conn->timeout_s);
+		ex_conn_error(ex, "connection %s: broker %s:%d: no answer within timeout_s=%d "
+			      "(unreachable broker or not an MQTT server)", ex->conn->name,
+			      ex->conn->broker, ex->conn->port, ex->conn->timeout_s);
 		ex_mqtt_lost(ex, MOSQ_ERR_TIMEOUT, now);
 	}
 	if (ex->republish_at_ms && now >= ex->republish_at_ms) {
@@ -72,6 +75,7 @@ static void on_deadlines(struct exporter *ex, int64_t now, int64_t *next_tick)
 		}
 		ex_gateway_state_publish(ex);
 	}
+	ex_cleanup_tick(ex, now);
 	if (now >= *next_tick) {
 		*next_tick = now + TICK_MS;
 		if (ex->connected || ex->connecting)
@@ -82,8 +86,8 @@ static void on_deadlines(struct exporter *ex, int64_t now, int64_t *next_tick)
 
 static int exporter_loop(struct exporter *ex)
 {
-	int64_t next_tick = 0;
-	struct pollfd *pfd = calloc(3 + ex->nbuses, sizeof(*pfd));
+	int64_t next_tick = 0, transport_deadline = 0;
+	struct pollfd *pfd = calloc(3 + ex->nbuses + EX_TRANSPORT_FDS_MAX, sizeof(*pfd));
 
 	if (!pfd)
 		return -1;
@@ -91,13 +95,15 @@ static int exporter_loop(struct exporter *ex)
 	while (!ex->stop) {
 		int64_t now = fb_mono_ms();
 		int64_t deadline;
-		size_t n = 0;
+		size_t n = 0, tfirst, tn;
 		int sock;
 
 		on_deadlines(ex, now, &next_tick);
 		deadline = min_deadline(next_tick, ex->reconnect_at_ms);
 		deadline = min_deadline(deadline, ex->connect_deadline_ms);
 		deadline = min_deadline(deadline, ex->republish_at_ms);
+		deadline = min_deadline(deadline, ex->cleanup_until_ms);
+		deadline = min_deadline(deadline, transport_deadline);
 		fb_timerfd_arm(ex->timer_fd, deadline);
 
 		pfd[n++] = (struct pollfd){ .fd = ex->signal_fd, .events = POLLIN };
@@ -109,6 +115,9 @@ static int exporter_loop(struct exporter *ex)
 			pfd[n++] = (struct pollfd){
 				.fd = ex->buses[b].reader ? fb_table_reader_fd(ex->buses[b].reader) : -1,
 				.events = POLLIN };
+		tfirst = n;
+		tn = ex->transport.add_fds(ex->transport.ctx, pfd + n, EX_TRANSPORT_FDS_MAX);
+		n += tn;
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -134,6 +143,10 @@ static int exporter_loop(struct exporter *ex)
 		for (size_t b = 0; b < ex->nbuses; b++)
 			if (pfd[3 + b].revents & POLLIN)
 				ex_tables_drain(ex, &ex->buses[b]);
+		/* Serviced every pass: the bridge moves bytes between its fds
+		 * and libmosquitto's socket, and has its own timers. */
+		transport_deadline = ex->transport.service(ex->transport.ctx, pfd + tfirst, tn,
+							   fb_mono_ms());
 	}
 	free(pfd);
 	if (ex->connected) {
@@ -167,14 +180,24 @@ int ex_run(const struct fb_daemon_args *args)
 		fb_err("configuration has errors; nothing started");
 		goto out;
 	}
-	if (ex.conn->mode == FB_CONN_WEBSOCKET) {
-		fb_err("connection %s: connection_mode websocket is not supported yet",
-		       ex.conn->name);
-		goto out;
-	}
 	/* Bad definitions disable their device only. */
 	fb_config_load_definitions(ex.cfg, NULL, &diag);
+	ex.users = fb_config_load_users(ex.cfg, ex.conn, &diag);
 	fb_diag_log(&diag);
+	if (ex.cfg->users_file && !ex.users) {
+		fb_err("connection %s: users file %s has errors; nothing started", ex.conn->name,
+		       ex.cfg->users_file);
+		goto out;
+	}
+	ex.user = fb_users_find(ex.users, ex.conn->user);
+	{
+		char err[256];
+
+		if (ex_transport_open(&ex.transport, ex.conn, err, sizeof(err)) < 0) {
+			fb_err("connection %s: %s", ex.conn->name, err);
+			goto out;
+		}
+	}
 
 	make_boot_id(&ex);
 	if (snprintf(ex.base, sizeof(ex.base), "fieldbridge/%s", ex.conn->node_id) >=
@@ -198,6 +221,7 @@ int ex_run(const struct fb_daemon_args *args)
 		fb_err("out of memory");
 		goto out;
 	}
+	ex_rights_apply(&ex);
 	if (ex_mqtt_init(&ex) < 0)
 		goto out;
 	fb_info("connection %s: exporting %zu device%s to %s:%d as %s", ex.conn->name,
@@ -206,12 +230,50 @@ int ex_run(const struct fb_daemon_args *args)
 	rc = exporter_loop(&ex) < 0 ? 1 : 0;
 out:
 	ex_mqtt_free(&ex);
+	if (ex.transport.close)
+		ex.transport.close(ex.transport.ctx);
+	fb_users_free(ex.users);
 	ex_tables_free(&ex);
 	if (ex.signal_fd >= 0)
 		close(ex.signal_fd);
 	if (ex.timer_fd >= 0)
 		close(ex.timer_fd);
 	fb_config_free(ex.cfg);
+	fb_diag_free(&diag);
+	return rc;
+}
+
+int ex_check(const struct fb_daemon_args *args)
+{
+	struct fb_diag diag;
+	struct fb_config *cfg;
+	int rc;
+
+	fb_diag_init(&diag);
+	cfg = fb_config_load(args->config_path, &diag);
+	if (cfg) {
+		/* A connection exports every bus, so its check covers them all. */
+		fb_config_load_definitions(cfg, NULL, &diag);
+		for (size_t i = 0; i < cfg->nconns; i++) {
+			if (args->instance && strcmp(cfg->conns[i].name, args->instance))
+				continue;
+			fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], &diag));
+			if (!cfg->users_file)
+				break; /* one warning is enough */
+		}
+		if (args->instance && !fb_config_conn(cfg, args->instance))
+			fb_diag_error(&diag, "%s: no connection named \"%s\"", cfg->path,
+				      args->instance);
+	}
+	fb_diag_print(&diag, stdout);
+	rc = diag.errors ? 1 : 0;
+	if (rc == 0)
+		printf("configuration OK (%zu warning%s)\n", diag.warnings,
+		       diag.warnings == 1 ? "" : "s");
+	else
+		printf("%zu error%s, %zu warning%s\n", diag.errors, diag.errors == 1 ? "" : "s",
+		       diag.warnings, diag.warnings == 1 ? "" : "s");
+	fb_config_free(cfg);
 	fb_diag_free(&diag);
 	return rc;
 }

@@ -6,5 +6,8 @@
 /* Runs the export connection args->instance until SIGINT/SIGTERM; returns
  * the exit code. */
 int ex_run(const struct fb_daemon_args *args);
+/* --check for an export connection: the common check plus the users
+ * file, which must define the connection's user.  Returns the exit code. */
+int ex_check(const struct fb_daemon_args *args);
 
 #endif

@@ -71,7 +71,7 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 	struct fb_table_reader *r = dev->bus->reader;
 
 	dev->dirty = false;
-	if (!r || !ex->connected)
+	if (!r || !ex->connected || !dev->exported)
 		return;
 	ex_event_id(ex, event_id, sizeof(event_id));
 	buf_add(payload, sizeof(payload), &used,
@@ -81,7 +81,8 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 		const struct fb_point_def *p = &dev->def->points[i];
 		struct fb_point_snapshot s;
 
-		if (p->component == FB_COMP_BUTTON)
+		/* Only what our user may read; buttons have no state. */
+		if (p->component == FB_COMP_BUTTON || !ex_point_visible(dev, i))
 			continue;
 		if (dev->point_index[i] < 0) {
 			snprintf(value, sizeof(value), "null");
@@ -112,7 +113,7 @@ void ex_avail_publish(struct exporter *ex, struct ex_device *dev, bool force)
 
 	if (!force && online == dev->published_avail)
 		return;
-	if (!ex->connected)
+	if (!ex->connected || !dev->exported)
 		return;
 	dev->published_avail = online;
 	ex_publish(ex, dev->avail_topic, online ? "online" : "offline", ex->conn->retain);
@@ -122,16 +123,20 @@ void ex_avail_publish(struct exporter *ex, struct ex_device *dev, bool force)
 void ex_gateway_state_publish(struct exporter *ex)
 {
 	char payload[256], event_id[FB_TABLE_EVENT_ID_MAX];
-	size_t online = 0;
+	size_t online = 0, total = 0;
 
 	if (!ex->connected)
 		return;
-	for (size_t i = 0; i < ex->ndevices; i++)
+	for (size_t i = 0; i < ex->ndevices; i++) {
+		if (!ex->devices[i].exported)
+			continue;
+		total++;
 		online += ex_device_online(&ex->devices[i]);
+	}
 	ex_event_id(ex, event_id, sizeof(event_id));
 	snprintf(payload, sizeof(payload),
 		 "{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld,\"connected\":\"ON\","
 		 "\"devices_online\":%zu,\"devices_total\":%zu}",
-		 ex->conn->node_id, event_id, (long long)fb_now_ms(), online, ex->ndevices);
+		 ex->conn->node_id, event_id, (long long)fb_now_ms(), online, total);
 	ex_publish(ex, ex->gateway_topic, payload, ex->conn->retain);
 }

@@ -45,7 +45,8 @@ int ex_tables_build(struct exporter *ex)
 			dev->published_avail = -1;
 			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
 			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
-			if (!dev->point_index || !dev->last_cmd_ts)
+			dev->access = calloc(dc->def->npoints + 1, 1);
+			if (!dev->point_index || !dev->last_cmd_ts || !dev->access)
 				return -1;
 			for (size_t p = 0; p < dc->def->npoints; p++)
 				dev->point_index[p] = -1;
@@ -69,6 +70,8 @@ int ex_tables_build(struct exporter *ex)
 
 static void bus_detach(struct exporter *ex, struct ex_bus *bus)
 {
+	if (bus->reader)
+		ex_commands_bus_lost(ex, bus);
 	fb_table_detach(bus->reader);
 	bus->reader = NULL;
 	free(bus->by_point);
@@ -93,6 +96,7 @@ void ex_tables_free(struct exporter *ex)
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		free(ex->devices[i].point_index);
 		free(ex->devices[i].last_cmd_ts);
+		free(ex->devices[i].access);
 	}
 	free(ex->devices);
 	free(ex->buses);
@@ -150,6 +154,21 @@ static void bus_availability_changed(struct exporter *ex, struct ex_bus *bus)
 	ex_gateway_state_publish(ex);
 }
 
+/* A driver that exits cleanly unlinks its segment without marking it
+ * superseded, so its successor's table has to be looked for: while our
+ * driver is silent, a live table under the name means it was replaced. */
+static bool replaced(const struct ex_bus *bus, int64_t mono_ms)
+{
+	struct fb_table_reader *r = fb_table_attach(bus->table_name);
+	int64_t age;
+
+	if (!r)
+		return false;
+	age = fb_table_reader_heartbeat_age_ms(r, mono_ms);
+	fb_table_detach(r);
+	return age >= 0 && age <= bus->stale_after_ms;
+}
+
 void ex_tables_maintain(struct exporter *ex, int64_t mono_ms)
 {
 	for (size_t b = 0; b < ex->nbuses; b++) {
@@ -158,6 +177,9 @@ void ex_tables_maintain(struct exporter *ex, int64_t mono_ms)
 
 		if (bus->reader && fb_table_reader_superseded(bus->reader)) {
 			fb_info("bus %s: driver restarted, re-attaching", bus->conf->name);
+			bus_detach(ex, bus);
+		} else if (bus->reader && !bus->alive && replaced(bus, mono_ms)) {
+			fb_info("bus %s: a new driver took over, re-attaching", bus->conf->name);
 			bus_detach(ex, bus);
 		}
 		if (!bus->reader && bus_attach(ex, bus) < 0) {
@@ -179,6 +201,7 @@ void ex_tables_maintain(struct exporter *ex, int64_t mono_ms)
 			bus_availability_changed(ex, bus);
 		}
 	}
+	ex_commands_flush(ex, mono_ms);
 	ex_state_publish_dirty(ex);
 }
 
