@@ -13,12 +13,16 @@
 static const char *const bus_keys[] = {
 	"name", "transport", "host", "port", "device", "baud", "parity",
 	"data_bits", "stop_bits", "response_timeout_ms", "retries",
-	"offline_after", "poll_interval_ms", "devices", NULL,
+	"offline_after", "poll_interval_ms", "devices", "byte_timeout_ms",
+	"guard_time_ms", "backoff_max_ms", "rs485", "rts", "rts_delay_us", NULL,
 };
 
 static const char *const device_keys[] = {
-	"id", "definition", "unit_id", "name", "area", "poll_interval_ms", NULL,
+	"id", "definition", "unit_id", "name", "area", "poll_interval_ms",
+	"response_timeout_ms", "byte_timeout_ms", "retries", "guard_time_ms", NULL,
 };
+static const char *const rs485_names[] = { "auto", "on", "off", NULL };
+static const char *const rts_names[] = { "none", "up", "down", NULL };
 
 static const char *const transport_names[] = { "tcp", "rtu", "rtu_over_tcp", NULL };
 static const char *const parity_names[] = { "N", "E", "O", NULL };
@@ -118,6 +122,10 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	memset(d, 0, sizeof(*d));
 	d->unit_id = 1;
 	d->poll_interval_ms = b->poll_interval_ms;
+	d->response_timeout_ms = b->response_timeout_ms;
+	d->byte_timeout_ms = b->byte_timeout_ms;
+	d->retries = b->retries;
+	d->guard_time_ms = b->guard_time_ms;
 	if (cJSON_IsString(idv)) {
 		/* A message path cut at 1 KiB is still readable: ignore truncation. */
 		if (snprintf(where, sizeof(where), "%s (%s)", where_in, idv->valuestring) < 0)
@@ -166,6 +174,10 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 		d->area = cfg_strdup(ctx, s);
 	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
 		 &d->poll_interval_ms);
+	read_int(ctx, obj, "response_timeout_ms", 1, 60000, where, &d->response_timeout_ms);
+	read_int(ctx, obj, "byte_timeout_ms", 0, 60000, where, &d->byte_timeout_ms);
+	read_int(ctx, obj, "retries", 0, 10, where, &d->retries);
+	read_int(ctx, obj, "guard_time_ms", 0, 1000, where, &d->guard_time_ms);
 	fb_json_unknown_keys(obj, device_keys, where, ctx->diag);
 }
 
@@ -256,6 +268,9 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	b->retries = 1;
 	b->offline_after = 3;
 	b->poll_interval_ms = 1000;
+	b->backoff_max_ms = 60000;
+	b->rs485 = FB_RS485_AUTO;
+	b->rts = FB_RTS_NONE;
 
 	if (cJSON_IsObject(obj) && cJSON_IsString(namev))
 		snprintf(where, sizeof(where), "%s (%s)", where_in, namev->valuestring);
@@ -319,6 +334,14 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	read_int(ctx, obj, "offline_after", 1, 1000, where, &b->offline_after);
 	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
 		 &b->poll_interval_ms);
+	read_int(ctx, obj, "byte_timeout_ms", 0, 60000, where, &b->byte_timeout_ms);
+	read_int(ctx, obj, "guard_time_ms", 0, 1000, where, &b->guard_time_ms);
+	read_int(ctx, obj, "backoff_max_ms", 100, 3600000, where, &b->backoff_max_ms);
+	read_int(ctx, obj, "rts_delay_us", 0, 100000, where, &b->rts_delay_us);
+	if (fb_json_enum(obj, "rs485", false, rs485_names, where, ctx->diag, &p) == 1)
+		b->rs485 = (enum fb_rs485_mode)p;
+	if (fb_json_enum(obj, "rts", false, rts_names, where, ctx->diag, &p) == 1)
+		b->rts = (enum fb_rts_mode)p;
 
 	if (has_transport && b->transport != FB_BUS_RTU && !b->host)
 		fb_diag_error(ctx->diag, "%s.host: expected a host name or IP address "
@@ -328,6 +351,10 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 			      "(required for transport rtu)", where);
 	if (has_transport && b->transport == FB_BUS_RTU && b->host)
 		fb_diag_warn(ctx->diag, "%s.host: ignored for transport rtu", where);
+	if (has_transport && b->transport != FB_BUS_RTU &&
+	    (b->rs485 != FB_RS485_AUTO || b->rts != FB_RTS_NONE))
+		fb_diag_warn(ctx->diag, "%s: rs485/rts: ignored for transport %s (they "
+			     "configure a local serial port)", where, transport_names[t]);
 	if (has_transport && b->transport != FB_BUS_RTU && b->device)
 		fb_diag_warn(ctx->diag, "%s.device: ignored for transport %s", where,
 			     transport_names[t]);

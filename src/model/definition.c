@@ -57,7 +57,7 @@ static const char *const point_keys[] = {
 	"scale", "offset", "precision", "unit", "component", "device_class",
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
-	"sentinel", NULL,
+	"sentinel", "deadband", "heartbeat_s", NULL,
 };
 
 /* Serial speeds termios can set (cfsetspeed) that RS-485 devices use. */
@@ -209,6 +209,33 @@ static void top_move(struct loader *L, struct fb_diag *tmp)
 			fb_diag_add(L->diag, tmp->entries[i].severity, "%s", m);
 	}
 	fb_diag_free(tmp);
+}
+
+/* "deadband": a number (absolute, in the point's unit) or "N%" (of the
+ * last published value). */
+static void read_deadband(const cJSON *obj, const char *where, struct fb_diag *d,
+			  struct fb_point_def *p)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "deadband");
+	char *end;
+
+	if (!v || cJSON_IsNull(v))
+		return;
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && isfinite(v->valuedouble)) {
+		p->deadband = v->valuedouble;
+		return;
+	}
+	if (cJSON_IsString(v)) {
+		double x = strtod(v->valuestring, &end);
+
+		if (end != v->valuestring && !strcmp(end, "%") && x >= 0 && x <= 100) {
+			p->deadband = x;
+			p->deadband_pct = true;
+			return;
+		}
+	}
+	fb_diag_error(d, "%s.deadband: expected a number >= 0 or a percentage "
+		      "string such as \"0.5%%\"", where);
 }
 
 /* An integer that may need all 64 bits either way (sentinels such as
@@ -737,6 +764,9 @@ static void parse_point(struct loader *L, const cJSON *jp, size_t idx,
 		p->poll = (enum fb_poll_class)e;
 	if (read_raw64(jp, "sentinel", where, d, &p->sentinel_raw) == 1)
 		p->has_sentinel = true;
+	read_deadband(jp, where, d, p);
+	if (fb_json_int(jp, "heartbeat_s", false, 1, 86400, where, d, &n) == 1)
+		p->heartbeat_s = (int)n;
 
 	/* Cross-field rules need the fields they relate; if one of those was
 	 * missing or malformed it has been reported already. */

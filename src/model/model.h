@@ -107,6 +107,13 @@ struct fb_point_def {
 	enum fb_poll_class poll;
 	bool has_sentinel;
 	int64_t sentinel_raw;      /* raw value meaning "not available" */
+	/* (Added) Publishing filters, applied by the driver after decoding: a
+	 * numeric value that moved less than the deadband since the last
+	 * published one is not re-published; heartbeat_s re-publishes an
+	 * unchanged value anyway (0 = never). */
+	double deadband;           /* 0 = every change; absolute, or percent */
+	bool deadband_pct;         /* deadband is % of the last published value */
+	int heartbeat_s;
 };
 
 struct fb_serial_defaults {
@@ -186,5 +193,35 @@ bool fb_point_is_bit_table(const struct fb_point_def *p);
  * points by hand.  Returns 0, or -1 after adding at least one error. */
 int fb_ha_check_point(const char *where, const struct fb_point_def *p,
 		      struct fb_diag *diag);
+
+/* (Added) Diagnostic points the Modbus driver adds to every device in the
+ * state table, after the definition's points, under reserved keys that a
+ * definition cannot use (definition keys never start with '_').  Exporters
+ * publish them with entity_category "diagnostic".  Bus-wide figures
+ * (bus_*) are repeated on every device of the bus, because Home Assistant
+ * has no entity for a bus. */
+struct fb_diag_point_desc {
+	const char *key;           /* "_diag_requests" ... */
+	const char *name;          /* "Modbus requests" */
+	const char *unit;          /* NULL if none */
+	const char *state_class;   /* "total_increasing", "measurement" or NULL */
+	const char *device_class;  /* NULL, "duration", "connectivity" */
+	enum fb_value_kind kind;   /* UINT, FLOAT or BOOL */
+	bool binary;               /* a binary_sensor rather than a sensor */
+};
+enum fb_diag_point {
+	FB_DIAG_REQUESTS,
+	FB_DIAG_ERRORS,
+	FB_DIAG_TIMEOUTS,
+	FB_DIAG_CRC_ERRORS,
+	FB_DIAG_LATENCY_MS,
+	FB_DIAG_BUS_UTILISATION,
+	FB_DIAG_BUS_CONNECTED,
+	FB_DIAG_COUNT
+};
+/* The static list, FB_DIAG_COUNT entries in enum order; never freed. */
+const struct fb_diag_point_desc *fb_model_diag_points(size_t *n);
+/* True for a table point key in the reserved diagnostic namespace. */
+bool fb_model_is_diag_key(const char *key);
 
 #endif

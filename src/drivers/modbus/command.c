@@ -1,7 +1,9 @@
 /* Writes from Home Assistant.  Each command is written with the point's
  * write function and then read back, so what reaches the table (and MQTT)
  * is what the device holds, not what was asked for.  Every command gets a
- * result: done, or failed with a reason; none is dropped silently. */
+ * result: done, failed with a reason, or superseded when a later command
+ * for the same point was already queued (latest wins: a slider dragged
+ * across a range sends many values, only the last one matters). */
 #include "modbus-internal.h"
 #include "log.h"
 
@@ -9,6 +11,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Commands taken per call.  Small enough that a result reader keeps up
+ * with the results ring (FB_SHM_RESULTS_SIZE) between two calls. */
+#define CMD_BATCH 64
 
 static void result(struct mb_driver *d, const struct fb_command *cmd,
 		   enum fb_command_status status, const char *fmt, ...)
@@ -32,6 +38,14 @@ static void result(struct mb_driver *d, const struct fb_command *cmd,
 	fb_table_command_result(d->table, &r);
 }
 
+struct write_req {
+	const struct fb_point_def *p;
+	uint16_t regs[MB_MAX_READ_REGISTERS];
+	int n;
+	int unit;
+	bool raw;          /* regs[0] is the raw FC05 value (or FC06 press) */
+};
+
 /* FC05 with a raw value such as 0x5500 (toggle on Waveshare boards):
  * libmodbus's modbus_write_bit only sends 0xFF00/0x0000. */
 static int write_coil_raw(modbus_t *ctx, int unit, uint16_t addr, uint16_t raw)
@@ -45,108 +59,154 @@ static int write_coil_raw(modbus_t *ctx, int unit, uint16_t addr, uint16_t raw)
 	return modbus_receive_confirmation(ctx, rsp) < 0 ? -1 : 1;
 }
 
-static int write_point(struct mb_driver *d, struct mb_device *dev,
-		       const struct fb_point_def *p, const struct fb_value *v)
+static int do_write(modbus_t *ctx, void *arg)
 {
-	uint16_t regs[MB_MAX_READ_REGISTERS];
-	int n;
+	struct write_req *w = arg;
+	const struct fb_point_def *p = w->p;
 
-	modbus_set_slave(d->ctx, dev->conf->unit_id);
+	if (p->table == FB_REG_COIL) {
+		if (w->raw)
+			return write_coil_raw(ctx, w->unit, p->address, w->regs[0]);
+		if (p->write_fn == FB_WRITE_FC15) {
+			uint8_t bits[1] = { w->regs[0] ? 1 : 0 };
+
+			return modbus_write_bits(ctx, p->address, 1, bits);
+		}
+		return modbus_write_bit(ctx, p->address, w->regs[0] ? 1 : 0);
+	}
+	/* Multi-register values always go out as one FC16, so a device never
+	 * holds half of a new 32-bit value. */
+	if (w->n > 1 || p->write_fn == FB_WRITE_FC16)
+		return modbus_write_registers(ctx, p->address, w->n, w->regs);
+	return modbus_write_register(ctx, p->address, w->regs[0]);
+}
+
+/* Fills w from the command; -1 with errno (ERANGE/EINVAL) for a value the
+ * point cannot take. */
+static int encode(const struct mb_device *dev, const struct fb_point_def *p,
+		  const struct fb_value *v, struct write_req *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->p = p;
+	w->unit = dev->conf->unit_id;
 	if (p->component == FB_COMP_BUTTON) {
-		if (p->table == FB_REG_COIL)
-			return write_coil_raw(d->ctx, dev->conf->unit_id, p->address,
-					      (uint16_t)p->press_raw);
-		return modbus_write_register(d->ctx, p->address, (uint16_t)p->press_raw);
+		w->regs[0] = (uint16_t)p->press_raw;
+		w->n = 1;
+		w->raw = p->table == FB_REG_COIL;
+		return 0;
 	}
-	n = fb_codec_encode(p, v, regs, MB_MAX_READ_REGISTERS);
-	if (n < 0)
+	w->n = fb_codec_encode(p, v, w->regs, MB_MAX_READ_REGISTERS);
+	if (w->n < 0)
 		return -1;
-	switch (p->write_fn) {
-	case FB_WRITE_FC05:
-		if (p->coil_on_raw != 0xFF00 || p->coil_off_raw != 0x0000)
-			return write_coil_raw(d->ctx, dev->conf->unit_id, p->address,
-					      regs[0] ? p->coil_on_raw : p->coil_off_raw);
-		return modbus_write_bit(d->ctx, p->address, regs[0] ? 1 : 0);
-	case FB_WRITE_FC15: {
-		uint8_t bits[1] = { regs[0] ? 1 : 0 };
-
-		return modbus_write_bits(d->ctx, p->address, 1, bits);
+	if (p->table == FB_REG_COIL && p->write_fn != FB_WRITE_FC15 &&
+	    (p->coil_on_raw != 0xFF00 || p->coil_off_raw != 0x0000)) {
+		w->regs[0] = w->regs[0] ? p->coil_on_raw : p->coil_off_raw;
+		w->raw = true;
 	}
-	case FB_WRITE_FC06:
-		return modbus_write_register(d->ctx, p->address, regs[0]);
-	case FB_WRITE_FC16:
-		return modbus_write_registers(d->ctx, p->address, n, regs);
-	case FB_WRITE_NONE:
-		break;
-	}
-	errno = EPERM;
-	return -1;
+	return 0;
 }
 
 static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 {
 	struct mb_device *dev;
 	const struct fb_point_def *p;
+	struct write_req w;
 	struct fb_value back;
-	int64_t now = fb_now_ms();
+	char json[FB_TABLE_STRING_MAX + 8];
+	uint32_t pi;
+	int err;
+	enum mb_xact rc;
 
 	if (cmd->point_index >= d->npoints) {
 		result(d, cmd, FB_COMMAND_FAILED, "no such point %u", cmd->point_index);
 		return;
 	}
 	dev = &d->devices[d->point_map[cmd->point_index].device];
-	p = &dev->def->points[d->point_map[cmd->point_index].point];
-	if (!p->writable) {
+	pi = d->point_map[cmd->point_index].point;
+	if (pi >= dev->def->npoints) {
+		result(d, cmd, FB_COMMAND_FAILED, "point %u of device %s is a read-only "
+		       "diagnostic", cmd->point_index, dev->conf->id);
+		return;
+	}
+	p = &dev->def->points[pi];
+	if (!p->writable && p->component != FB_COMP_BUTTON) {
 		result(d, cmd, FB_COMMAND_FAILED, "point %s/%s is read-only",
 		       dev->conf->id, p->key);
 		return;
 	}
 	if (!d->ctx) {
-		result(d, cmd, FB_COMMAND_FAILED, "bus %s is not connected", d->bus->name);
+		result(d, cmd, FB_COMMAND_FAILED, "not sent: bus %s is down (reconnecting)",
+		       d->bus->name);
 		return;
 	}
-	if (!dev->online && dev->failures > 0) {
-		result(d, cmd, FB_COMMAND_FAILED, "device %s is offline", dev->conf->id);
+	if (!dev->online && dev->failures >= d->bus->offline_after) {
+		result(d, cmd, FB_COMMAND_FAILED, "not sent: device %s (unit %d) is offline "
+		       "(no answer to %d polls)", dev->conf->id, dev->conf->unit_id,
+		       dev->failures);
 		return;
 	}
-	if (write_point(d, dev, p, &cmd->value) < 0) {
-		int err = errno;
-
+	if (encode(dev, p, &cmd->value, &w) < 0) {
+		result(d, cmd, FB_COMMAND_FAILED, "value out of range for %s/%s: %s",
+		       dev->conf->id, p->key, strerror(errno));
+		return;
+	}
+	/* A lost answer to a toggle or a button press must not press twice. */
+	rc = mb_xact_run(d, dev, do_write, &w, w.raw || p->component == FB_COMP_BUTTON ? 0 : -1,
+			 false, &err);
+	if (rc != MB_XACT_OK) {
 		fb_warn("device %s: write %s failed: %s", dev->conf->id, p->key,
 			modbus_strerror(err));
-		result(d, cmd, FB_COMMAND_FAILED, "write failed: %s", modbus_strerror(err));
-		if (mb_link_errno_is_fatal(err))
-			mb_link_close(d);
-		else if (d->ctx)
-			modbus_flush(d->ctx);
+		result(d, cmd, FB_COMMAND_FAILED, "write to %s/%s failed: %s",
+		       dev->conf->id, p->key, modbus_strerror(err));
 		return;
 	}
+	/* From here no read that started earlier may store this point. */
+	dev->pstate[pi].written_epoch = ++d->write_epoch;
 	if (p->component == FB_COMP_BUTTON) {
 		result(d, cmd, FB_COMMAND_DONE, "pressed");
 		return;
 	}
-	/* Read-back: publish what the device holds now. */
-	if (mb_read_point(d, dev, p, &back) < 0) {
-		result(d, cmd, FB_COMMAND_FAILED, "written, but read-back failed: %s",
-		       modbus_strerror(errno));
+	rc = mb_read_point(d, dev, p, &back, &err);
+	if (rc != MB_XACT_OK) {
+		result(d, cmd, FB_COMMAND_FAILED, "written, but read-back of %s/%s failed: %s",
+		       dev->conf->id, p->key, modbus_strerror(err));
 		return;
 	}
-	fb_table_point_write(d->table, dev->first_point + d->point_map[cmd->point_index].point,
-			     &back, FB_QUALITY_OK, now);
+	mb_store_point(d, dev, pi, &back, FB_QUALITY_OK, true);
 	fb_table_point_touch(d->table, cmd->point_index);
-	fb_debug("device %s: %s written (event %s)", dev->conf->id, p->key, cmd->event_id);
-	result(d, cmd, FB_COMMAND_DONE, "ok");
+	if (fb_value_to_json(&back, json, sizeof(json)) < 0)
+		snprintf(json, sizeof(json), "?");
+	fb_debug("device %s: %s written, read back %s (event %s)", dev->conf->id, p->key,
+		 json, cmd->event_id);
+	result(d, cmd, FB_COMMAND_DONE, "ok, read back %s", json);
 }
 
 void mb_commands_run(struct mb_driver *d)
 {
-	struct fb_command cmd;
-	bool any = false;
+	struct fb_command batch[CMD_BATCH];
+	size_t n;
 
-	while (fb_table_command_pop(d->table, &cmd) == 1) {
-		run_one(d, &cmd);
-		any = true;
-	}
-	if (any)
-		fb_table_notify(d->table);
+	fb_table_command_fd_drain(d->table);
+	do {
+		n = 0;
+		while (n < CMD_BATCH && fb_table_command_pop(d->table, &batch[n]) == 1)
+			n++;
+		for (size_t i = 0; i < n; i++) {
+			size_t later = 0;
+
+			for (size_t j = i + 1; j < n && !later; j++)
+				if (batch[j].point_index == batch[i].point_index)
+					later = j;
+			if (later) {
+				result(d, &batch[i], FB_COMMAND_SUPERSEDED,
+				       "superseded by a later command for the same point "
+				       "(ticket %llu)", (unsigned long long)batch[later].ticket);
+				continue;
+			}
+			run_one(d, &batch[i]);
+		}
+		/* Wake result readers per batch so none falls a ring behind. */
+		if (n)
+			fb_table_notify(d->table);
+	} while (n == CMD_BATCH);
 }

@@ -6,25 +6,23 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver.h"
 
 #define HEARTBEAT_PERIOD_MS 1000
-#define OFFLINE_BACKOFF_MAX_MS 60000
+/* Transactions per loop pass before signals are looked at again. */
+#define STEPS_PER_PASS 16
 
-static int poll_interval_ms(const struct mb_device *dev, const struct fb_bus_conf *bus)
-{
-	return dev->conf->poll_interval_ms > 0 ? dev->conf->poll_interval_ms
-					       : bus->poll_interval_ms;
-}
-
-static int driver_build(struct mb_driver *d)
+static int driver_build(struct mb_driver *d, int64_t now)
 {
 	struct fb_device_desc *ddesc = NULL;
 	struct fb_point_desc *pdesc = NULL;
+	const struct fb_diag_point_desc *diag = fb_model_diag_points(NULL);
 	char name[128];
 	size_t n = 0;
 
@@ -40,13 +38,21 @@ static int driver_build(struct mb_driver *d)
 		dev = &d->devices[d->ndevices];
 		dev->conf = dc;
 		dev->def = dc->def;
+		dev->interval_ms = dc->poll_interval_ms;
 		dev->table_device = (uint32_t)d->ndevices;
 		dev->first_point = d->npoints;
-		if (mb_plan_device(dev) < 0)
+		dev->first_diag = d->npoints + (uint32_t)dc->def->npoints;
+		dev->pstate = calloc(dc->def->npoints ? dc->def->npoints : 1,
+				     sizeof(*dev->pstate));
+		if (!dev->pstate)
 			return -1;
-		d->npoints += (uint32_t)dc->def->npoints;
+		d->npoints += (uint32_t)(dc->def->npoints + FB_DIAG_COUNT);
 		d->ndevices++;
 	}
+	mb_splits_load(d);
+	for (size_t i = 0; i < d->ndevices; i++)
+		if (mb_plan_device(&d->devices[i], now) < 0)
+			return -1;
 	ddesc = calloc(d->ndevices ? d->ndevices : 1, sizeof(*ddesc));
 	pdesc = calloc(d->npoints ? d->npoints : 1, sizeof(*pdesc));
 	d->point_map = calloc(d->npoints ? d->npoints : 1, sizeof(*d->point_map));
@@ -56,11 +62,15 @@ static int driver_build(struct mb_driver *d)
 		const struct mb_device *dev = &d->devices[i];
 
 		snprintf(ddesc[i].device, sizeof(ddesc[i].device), "%s", dev->conf->id);
-		for (size_t j = 0; j < dev->def->npoints; j++, n++) {
+		for (size_t j = 0; j < dev->def->npoints + FB_DIAG_COUNT; j++, n++) {
+			bool is_diag = j >= dev->def->npoints;
+
 			snprintf(pdesc[n].device, sizeof(pdesc[n].device), "%s", dev->conf->id);
 			snprintf(pdesc[n].point, sizeof(pdesc[n].point), "%s",
-				 dev->def->points[j].key);
-			pdesc[n].kind = (uint8_t)fb_point_value_kind(&dev->def->points[j]);
+				 is_diag ? diag[j - dev->def->npoints].key
+					 : dev->def->points[j].key);
+			pdesc[n].kind = (uint8_t)(is_diag ? diag[j - dev->def->npoints].kind
+							  : fb_point_value_kind(&dev->def->points[j]));
 			d->point_map[n].device = (uint32_t)i;
 			d->point_map[n].point = (uint32_t)j;
 		}
@@ -81,46 +91,22 @@ fail:
 	return -1;
 }
 
-static void device_cycle(struct mb_driver *d, struct mb_device *dev, int64_t now)
+/* Serial line timing, and the airtime budget logged once at start. */
+static void driver_timing(struct mb_driver *d)
 {
-	int interval = poll_interval_ms(dev, d->bus);
+	const struct fb_bus_conf *bus = d->bus;
+	double util;
+	int cycle_ms;
 
-	if (mb_poll_device(d, dev, now) == 0) {
-		dev->failures = 0;
-		dev->backoff_ms = 0;
-		mb_device_set_online(d, dev, true, now);
-		dev->next_poll_ms += interval;
-		/* Fell far behind (e.g. after a reconnect): restart the rhythm
-		 * instead of firing a burst of catch-up polls. */
-		if (dev->next_poll_ms < now)
-			dev->next_poll_ms = now + interval;
+	d->rtu_framing = bus->transport != FB_BUS_TCP;
+	if (!d->rtu_framing)
 		return;
-	}
-	dev->failures++;
-	if (dev->failures >= d->bus->offline_after)
-		mb_device_set_online(d, dev, false, now);
-	if (!dev->online && dev->failures >= d->bus->offline_after) {
-		/* An offline device costs one probe per backoff period, so the
-		 * other slaves on the bus keep their poll rate. */
-		dev->backoff_ms = dev->backoff_ms ? dev->backoff_ms * 2 : interval;
-		if (dev->backoff_ms > OFFLINE_BACKOFF_MAX_MS)
-			dev->backoff_ms = OFFLINE_BACKOFF_MAX_MS;
-		dev->next_poll_ms = now + dev->backoff_ms;
-	} else {
-		dev->next_poll_ms = now + interval;
-	}
-}
-
-static int64_t next_deadline(const struct mb_driver *d, int64_t next_heartbeat)
-{
-	int64_t t = next_heartbeat;
-
-	if (!d->ctx)
-		return d->next_connect_ms < t ? d->next_connect_ms : t;
-	for (size_t i = 0; i < d->ndevices; i++)
-		if (d->devices[i].next_poll_ms < t)
-			t = d->devices[i].next_poll_ms;
-	return t;
+	d->char_us = mb_timing_char_us(bus->baud, bus->parity, bus->data_bits, bus->stop_bits);
+	d->t35_us = mb_timing_t35_us(bus->baud, d->char_us);
+	util = mb_budget_utilisation(bus, d->devices, d->ndevices, &cycle_ms);
+	fb_log(util > 1.0 ? FB_LOG_WARNING : FB_LOG_INFO,
+	       "bus %s: t3.5 = %.2f ms at %d baud; planned reads need %.0f%% of the "
+	       "line's airtime", bus->name, d->t35_us / 1000.0, bus->baud, util * 100.0);
 }
 
 static void handle_signal(struct mb_driver *d)
@@ -136,46 +122,61 @@ static void handle_signal(struct mb_driver *d)
 	}
 }
 
+/* The link went down: every device is unreachable until it is back. */
+static void bus_down(struct mb_driver *d)
+{
+	for (size_t i = 0; i < d->ndevices; i++) {
+		d->devices[i].failures = d->bus->offline_after;
+		mb_device_set_online(d, &d->devices[i], false, "bus down");
+	}
+	mb_stats_publish(d, fb_mono_ms(), true);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
 static int driver_loop(struct mb_driver *d)
 {
 	int64_t next_heartbeat = 0;
 
 	while (!d->stop) {
-		int64_t now = fb_mono_ms();
+		int64_t now = fb_mono_ms(), deadline;
 		struct pollfd pfd[3];
 
-		if (!d->ctx && now >= d->next_connect_ms) {
-			if (mb_link_connect(d, now) == 0)
-				for (size_t i = 0; i < d->ndevices; i++)
-					d->devices[i].next_poll_ms = now;
+		if (!d->ctx && now >= d->next_connect_ms && mb_link_connect(d, now) == 0) {
+			mb_sched_reset(d, now);
+			d->link_was_up = true;
+			mb_stats_publish(d, now, true);
 		}
 		mb_commands_run(d);
-		for (size_t i = 0; i < d->ndevices && d->ctx; i++) {
-			struct mb_device *dev = &d->devices[i];
-
-			if (dev->next_poll_ms <= now) {
-				device_cycle(d, dev, now);
-				now = fb_mono_ms();
-			}
+		for (int i = 0; i < STEPS_PER_PASS && d->ctx; i++) {
+			if (!mb_sched_step(d, fb_mono_ms()))
+				break;
+			/* Writes go out at the next frame boundary. */
+			mb_commands_run(d);
 		}
-		if (!d->ctx) {
-			/* Link down: every device is unreachable until it is back. */
-			for (size_t i = 0; i < d->ndevices; i++) {
-				d->devices[i].failures = d->bus->offline_after;
-				mb_device_set_online(d, &d->devices[i], false, fb_now_ms());
-			}
+		if (!d->ctx && d->link_was_up) {
+			d->link_was_up = false;
+			bus_down(d);
 		}
+		now = fb_mono_ms();
 		if (now >= next_heartbeat) {
 			fb_table_heartbeat(d->table, now);
 			next_heartbeat = now + HEARTBEAT_PERIOD_MS;
 		}
+		mb_stats_publish(d, now, false);
 		fb_table_notify(d->table);
 
-		fb_timerfd_arm(d->timer_fd, next_deadline(d, next_heartbeat));
+		deadline = min64(next_heartbeat, d->next_stats_ms);
+		deadline = min64(deadline, d->ctx ? mb_sched_next_deadline(d) : d->next_connect_ms);
+		/* 0 would disarm the timer: a deadline already passed fires now. */
+		fb_timerfd_arm(d->timer_fd, deadline > now ? deadline : now);
 		pfd[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = d->timer_fd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = fb_table_command_fd(d->table), .events = POLLIN };
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 3, deadline > now ? -1 : 0) < 0) {
 			if (errno == EINTR)
 				continue;
 			fb_log_errno(FB_LOG_ERR, "poll");
@@ -185,25 +186,52 @@ static int driver_loop(struct mb_driver *d)
 			handle_signal(d);
 		if (pfd[1].revents & POLLIN)
 			fb_timerfd_drain(d->timer_fd);
-		if (pfd[2].revents & POLLIN)
-			fb_table_command_fd_drain(d->table);
+		if (fb_table_superseded(d->table)) {
+			fb_warn("bus %s: another driver took over the state table; exiting",
+				d->bus->name);
+			d->stop = true;
+		}
 	}
 	return 0;
 }
 
 static void driver_free(struct mb_driver *d)
 {
-	mb_link_close(d);
+	mb_link_close(d, NULL);
 	fb_table_destroy(d->table);
-	for (size_t i = 0; i < d->ndevices; i++)
+	for (size_t i = 0; d->devices && i < d->ndevices; i++) {
 		mb_plan_free(&d->devices[i]);
+		free(d->devices[i].cuts);
+		free(d->devices[i].pstate);
+	}
 	free(d->devices);
 	free(d->point_map);
+	free(d->splits_path);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	if (d->timer_fd >= 0)
 		close(d->timer_fd);
 	fb_config_free(d->cfg);
+}
+
+/* "<state_dir>/modbus-<bus>.splits.json"; the directory is created if
+ * missing (one level: the state dir itself). */
+static void splits_path_init(struct mb_driver *d)
+{
+	const char *dir = d->cfg->state_dir;
+	size_t len;
+
+	if (!dir)
+		return;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fb_log_errno(FB_LOG_WARNING, "bus %s: state_dir %s: cannot create it; learned "
+			     "splits are kept in memory only", d->bus->name, dir);
+		return;
+	}
+	len = strlen(dir) + strlen(d->bus->name) + 32;
+	d->splits_path = malloc(len);
+	if (d->splits_path)
+		snprintf(d->splits_path, len, "%s/modbus-%s.splits.json", dir, d->bus->name);
 }
 
 int mb_driver_run(const struct fb_daemon_args *args)
@@ -227,10 +255,6 @@ int mb_driver_run(const struct fb_daemon_args *args)
 		fb_err("configuration has errors; nothing started");
 		goto out;
 	}
-	if (d.bus->transport == FB_BUS_RTU_OVER_TCP) {
-		fb_err("bus %s: transport rtu_over_tcp is not supported yet", d.bus->name);
-		goto out;
-	}
 	/* Bad definitions disable their device only; the bus still runs. */
 	fb_config_load_definitions(d.cfg, d.bus, &diag);
 	fb_diag_log(&diag);
@@ -241,8 +265,11 @@ int mb_driver_run(const struct fb_daemon_args *args)
 		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
 		goto out;
 	}
-	if (driver_build(&d) < 0)
+	splits_path_init(&d);
+	d.window_start_ms = fb_mono_ms();
+	if (driver_build(&d, fb_mono_ms()) < 0)
 		goto out;
+	driver_timing(&d);
 	fb_info("bus %s: serving %zu device%s, %u points", d.bus->name, d.ndevices,
 		d.ndevices == 1 ? "" : "s", d.npoints);
 	rc = driver_loop(&d) < 0 ? 1 : 0;

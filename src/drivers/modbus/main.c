@@ -2,6 +2,7 @@
 #include "daemon.h"
 #include "driver.h"
 #include "log.h"
+#include "modbus-internal.h"
 
 int main(int argc, char **argv)
 {
@@ -10,8 +11,9 @@ int main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? 2 : 0;
+	/* Our own check: the shared one plus the bus airtime budget. */
 	if (args.check)
-		return fb_daemon_check(&args, "bus");
+		return mb_check_run(args.config_path, args.instance);
 	fb_log_init("fieldbridge-modbus",
 		    args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
 	return mb_driver_run(&args);

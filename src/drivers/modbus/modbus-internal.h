@@ -1,10 +1,13 @@
 /* fieldbridge-modbus internals: one process serves one bus.
  *
- * Data flow: plan.c turns each device's definition into read blocks; the
- * loop in driver.c wakes on the earliest device deadline (timerfd), a queued
- * command (the table's command fd) or a signal; poll.c reads blocks and
- * writes decoded values into the table; command.c writes to the device and
- * reads the point back before the confirmed value reaches the table. */
+ * Data flow: plan.c turns each device's definition into read blocks (per
+ * register table and poll class, honouring learned splits from splits.c);
+ * the loop in driver.c runs a deadline scheduler (sched.c) that picks the
+ * most overdue block of any online device, or the probe of an offline one;
+ * xact.c performs one transaction with pacing (t3.5 + guard time, timing.c),
+ * retries and statistics; poll.c decodes blocks into the table (deadband,
+ * heartbeat); command.c writes to a device, reads the point back and
+ * publishes the confirmed value; stats.c keeps the diagnostic points. */
 #ifndef FB_MODBUS_INTERNAL_H
 #define FB_MODBUS_INTERNAL_H
 
@@ -12,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "model.h"
@@ -20,13 +24,42 @@
 /* Protocol limits, Modbus Application Protocol v1.1b3 §6.1-6.4. */
 #define MB_MAX_READ_REGISTERS 125
 #define MB_MAX_READ_BITS 2000
+/* Modbus over serial line V1.02 §2.5.1.1: above 19200 baud t3.5 is fixed. */
+#define MB_T35_FIXED_US 1750
+#define MB_T35_FIXED_BAUD 19200
 
-/* One read request: `count` registers/bits of `table` from `start`. */
+/* One read request: `count` registers/bits of `table` from `start`, read
+ * every interval_ms (0: once after connect / coming online). */
 struct mb_block {
 	enum fb_reg_table table;
+	enum fb_poll_class poll;
 	uint16_t start, count;
-	uint32_t *points;  /* indices into the device's definition points */
+	uint32_t *points;  /* owned; indices into the device's definition points */
 	size_t npoints;
+	int interval_ms;
+	int64_t next_due_ms;               /* monotonic; INT64_MAX = not due */
+};
+
+/* A learned split: no block of `table` may contain both address-1 and
+ * address.  Learned from exception 02/03 answers, persisted by splits.c. */
+struct mb_cut {
+	enum fb_reg_table table;
+	uint16_t address;
+};
+
+struct mb_stats {
+	uint64_t requests, errors, timeouts, crc_errors;
+	double latency_ms;                 /* of the last answered request */
+};
+
+/* Publishing state of one definition point (deadband, heartbeat, and the
+ * write epoch that keeps a stale read from overwriting a written value). */
+struct mb_point_state {
+	struct fb_value published;
+	uint8_t quality;                   /* enum fb_quality last written */
+	bool has_published;
+	int64_t published_mono_ms;         /* last journaled (or touched) */
+	uint64_t written_epoch;            /* d->write_epoch of its last write */
 };
 
 struct mb_device {
@@ -34,12 +67,20 @@ struct mb_device {
 	const struct fb_definition *def;     /* borrowed from the config */
 	uint32_t table_device;               /* index in the table's devices */
 	uint32_t first_point;                /* table index of def->points[0] */
+	uint32_t first_diag;                 /* table index of the diag points */
 	struct mb_block *blocks;             /* owned */
 	size_t nblocks;
-	int64_t next_poll_ms;                /* monotonic deadline */
-	int failures;                        /* consecutive failed cycles */
+	struct mb_cut *cuts;                 /* owned, learned splits */
+	size_t ncuts;
+	struct mb_point_state *pstate;       /* owned, def->npoints entries */
+	int interval_ms;                     /* the normal poll interval */
+	int failures;                        /* consecutive failed transactions */
 	bool online;
-	int backoff_ms;                      /* retry period while offline */
+	int backoff_ms;                      /* probe period while offline */
+	int64_t next_probe_ms;
+	uint64_t served;                     /* scheduler turn of its last read */
+	uint32_t plan_gen;                   /* bumped by every (re)plan */
+	struct mb_stats stats;
 };
 
 struct mb_driver {
@@ -47,40 +88,127 @@ struct mb_driver {
 	struct fb_bus_conf *bus;             /* borrowed from cfg */
 	struct fb_table *table;              /* owned */
 	modbus_t *ctx;                       /* NULL while disconnected */
+	bool rtu_framing;                    /* RTU or RTU-over-TCP */
+	dev_t link_rdev;                     /* RTU: what the path named at open */
+	ino_t link_ino;
 	int64_t next_connect_ms;
 	int connect_backoff_ms;
+	bool link_was_up;                    /* for logging once per change */
 	struct mb_device *devices;           /* owned, only enabled devices */
 	size_t ndevices;
 	uint32_t npoints;                    /* table points */
-	struct { uint32_t device, point; } *point_map; /* table index -> owner */
+	/* table index -> owner; point >= def->npoints is a diagnostic point */
+	struct { uint32_t device, point; } *point_map; /* owned */
 	int signal_fd, timer_fd;
 	bool stop;
+	/* pacing (timing.c) */
+	int t35_us, char_us;                 /* 0 for Modbus TCP */
+	int64_t bus_free_ns;                 /* monotonic: line silent enough */
+	/* scheduling and statistics */
+	uint64_t turn;                       /* scheduler turns so far */
+	uint64_t write_epoch;                /* writes so far */
+	int64_t busy_us;                     /* in the current stats window */
+	int64_t window_start_ms;
+	double utilisation_pct;
+	int64_t next_stats_ms;
+	/* learned splits */
+	char *splits_path;                   /* owned; NULL = not persisted */
 };
 
-/* plan.c: computes dev->blocks from the definition and the protocol and
- * device limits.  Returns 0 or -1 (ENOMEM). */
-int mb_plan_device(struct mb_device *dev);
+/* Result of one transaction (xact.c). */
+enum mb_xact {
+	MB_XACT_OK,
+	MB_XACT_EXCEPTION,  /* the device answered with an exception: alive */
+	MB_XACT_NO_ANSWER,  /* timeout, CRC error, garbage: maybe dead */
+	MB_XACT_LINK_DOWN,  /* the link broke or is not connected */
+	MB_XACT_PREEMPTED,  /* a command arrived before the frame went out */
+};
+
+/* plan.c: computes dev->blocks from the definition, the protocol and
+ * device limits and dev->cuts.  Every block is due at `now_ms`.  Returns 0
+ * or -1 (ENOMEM). */
+int mb_plan_device(struct mb_device *dev, int64_t now_ms);
 void mb_plan_free(struct mb_device *dev);
+/* Interval of a poll class for a device whose normal interval is given;
+ * 0 for FB_POLL_ONCE. */
+int mb_plan_interval_ms(enum fb_poll_class c, int normal_ms);
+
+/* splits.c: learned splits in "<state_dir>/modbus-<bus>.splits.json". */
+void mb_splits_load(struct mb_driver *d);
+int mb_splits_save(const struct mb_driver *d);
+/* Records a cut chosen for a block that got exception 02/03; returns true
+ * if it is new (then re-plan and save). */
+bool mb_splits_learn(struct mb_device *dev, const struct mb_block *blk,
+		     uint16_t *cut_out);
+
+/* timing.c: serial line arithmetic (Modbus over serial line V1.02 §2.5). */
+int mb_timing_char_us(int baud, char parity, int data_bits, int stop_bits);
+int mb_timing_t35_us(int baud, int char_us);
+/* Airtime of one read transaction of `count` registers/bits incl. the two
+ * silent intervals and the guard time, in microseconds. */
+int64_t mb_timing_read_us(int char_us, int t35_us, int guard_ms, bool bits,
+			  uint16_t count);
+/* Waits until the line has been silent t3.5 + guard since the last frame.
+ * If `interruptible`, returns 1 as soon as a command is queued (the caller
+ * then runs it first), else 0; sleeps in ppoll(), never spins. */
+int mb_pace_wait(struct mb_driver *d, bool interruptible);
+/* Marks the end of a frame exchange: the next frame may start after
+ * t3.5 + guard_ms from now. */
+void mb_pace_mark(struct mb_driver *d, int guard_ms);
 
 /* link.c: (re)connects with exponential backoff. */
 int mb_link_connect(struct mb_driver *d, int64_t now_ms);
-void mb_link_close(struct mb_driver *d);
+void mb_link_close(struct mb_driver *d, const char *why);
+/* Drops whatever is left in the receive path (a late answer after a
+ * timeout must not be taken as the reply to the next request). */
+void mb_link_flush(struct mb_driver *d);
 /* True if errno after a failed libmodbus call means the link itself is
  * broken (reconnect), rather than one device not answering. */
 bool mb_link_errno_is_fatal(int err);
+/* RTU: true if the configured path no longer names the open device
+ * (adapter unplugged and replugged, pty recreated). */
+bool mb_link_stale(const struct mb_driver *d);
 
-/* poll.c: reads every block of the device, writes the table.  Returns 0 if
- * the device answered, -1 if it did not (or the link broke: d->ctx NULL). */
-int mb_poll_device(struct mb_driver *d, struct mb_device *dev, int64_t now_ms);
-/* Reads one point (for command read-back) into v. */
-int mb_read_point(struct mb_driver *d, struct mb_device *dev,
-		  const struct fb_point_def *p, struct fb_value *v);
-/* Marks a device's availability and its points' quality after failures. */
+/* xact.c: one transaction with the device's timeouts, pacing, retries
+ * (`retries` < 0: the device's) and statistics.  fn does the libmodbus call
+ * and returns < 0 with errno on failure.  *err_out gets the errno. */
+typedef int (*mb_xact_fn)(modbus_t *ctx, void *arg);
+enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
+			 void *arg, int retries, bool interruptible, int *err_out);
+
+/* poll.c: reads one block and writes the table. */
+enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
+			   struct mb_block *blk, int64_t now_ms, bool probe);
+/* Reads one point (command read-back) into v. */
+enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
+			   const struct fb_point_def *p, struct fb_value *v, int *err);
+/* Stores a decoded value for definition point pi (deadband, heartbeat). */
+void mb_store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
+		    const struct fb_value *v, enum fb_quality q, bool force);
+/* Marks a device's availability and its points' quality. */
 void mb_device_set_online(struct mb_driver *d, struct mb_device *dev, bool online,
-			  int64_t now_ms);
+			  const char *why);
 
-/* command.c: executes every queued command.  Called before each poll
- * transaction so a command waits at most one transaction. */
+/* sched.c: runs at most one due transaction; returns true if it did. */
+bool mb_sched_step(struct mb_driver *d, int64_t now_ms);
+/* The earliest monotonic deadline of any block or probe. */
+int64_t mb_sched_next_deadline(const struct mb_driver *d);
+/* After (re)connecting: every device is due now. */
+void mb_sched_reset(struct mb_driver *d, int64_t now_ms);
+
+/* command.c: executes every queued command; latest wins per point. */
 void mb_commands_run(struct mb_driver *d);
+
+/* stats.c: diagnostic points. */
+void mb_stats_account(struct mb_driver *d, struct mb_device *dev, int err,
+		      int64_t elapsed_us, bool answered);
+void mb_stats_publish(struct mb_driver *d, int64_t now_ms, bool force);
+
+/* check.c: --check for the driver, with the airtime budget. */
+int mb_check_run(const char *config_path, const char *bus_name);
+/* Airtime per second (in us per s, i.e. utilisation * 1e6) of the planned
+ * reads of every device of the bus, and the shortest normal interval. */
+double mb_budget_utilisation(const struct fb_bus_conf *bus, struct mb_device *devs,
+			     size_t ndevs, int *cycle_ms);
 
 #endif

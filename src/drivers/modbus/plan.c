@@ -1,15 +1,24 @@
-/* Turns a device definition into the fewest read requests: points of the
- * same register table are merged while the block stays within the protocol
- * limit, the device's max block size, its max gap to read through, and
- * never covers a forbidden address range. */
+/* Turns a device definition into the fewest read requests.  Points of the
+ * same register table and poll class are merged while the block stays
+ * within the protocol limit, the device's max block size and max gap to
+ * read through, never covers a forbidden address range and never crosses a
+ * learned split.
+ *
+ * Why greedy is optimal: blocks read contiguous ranges, so an optimal plan
+ * groups points that are consecutive in address order; every constraint
+ * holds for any sub-run of a valid group (dropping points from either end
+ * never makes a block longer, a gap wider or a forbidden range covered), and
+ * for such "hereditary" partitions extending each block as far as possible
+ * gives the minimum number of blocks (the usual exchange argument). */
 #include "modbus-internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
 struct span {
+	enum fb_poll_class poll;
 	enum fb_reg_table table;
-	uint16_t start, end; /* end exclusive, fits since width >= 1 */
+	uint32_t start, end; /* end exclusive */
 	uint32_t point;
 };
 
@@ -17,6 +26,8 @@ static int span_cmp(const void *a, const void *b)
 {
 	const struct span *x = a, *y = b;
 
+	if (x->poll != y->poll)
+		return (int)x->poll - (int)y->poll;
 	if (x->table != y->table)
 		return (int)x->table - (int)y->table;
 	if (x->start != y->start)
@@ -29,6 +40,17 @@ static bool range_forbidden(const struct fb_definition *def, uint32_t first,
 {
 	for (size_t i = 0; i < def->nforbidden; i++)
 		if (first <= def->forbidden[i].last && last >= def->forbidden[i].first)
+			return true;
+	return false;
+}
+
+/* A block [start, ...) growing to include a point at `at` crosses a cut. */
+static bool crosses_cut(const struct mb_device *dev, enum fb_reg_table t,
+			uint32_t start, uint32_t at)
+{
+	for (size_t i = 0; i < dev->ncuts; i++)
+		if (dev->cuts[i].table == t && start < dev->cuts[i].address &&
+		    dev->cuts[i].address <= at)
 			return true;
 	return false;
 }
@@ -53,7 +75,40 @@ static int block_add_point(struct mb_block *b, uint32_t point)
 	return 0;
 }
 
-int mb_plan_device(struct mb_device *dev)
+int mb_plan_interval_ms(enum fb_poll_class c, int normal_ms)
+{
+	switch (c) {
+	case FB_POLL_FAST:
+		return normal_ms / 4 > 10 ? normal_ms / 4 : 10;
+	case FB_POLL_NORMAL:
+		return normal_ms;
+	case FB_POLL_SLOW:
+		return normal_ms * 10;
+	case FB_POLL_ONCE:
+		break;
+	}
+	return 0;
+}
+
+/* Whether span s may join block cur. */
+static bool can_merge(const struct mb_device *dev, const struct mb_block *cur,
+		      const struct span *s)
+{
+	const struct fb_definition *def = dev->def;
+	uint32_t cur_end = (uint32_t)cur->start + cur->count;
+	uint32_t new_end = s->end > cur_end ? s->end : cur_end;
+	uint32_t gap = s->start > cur_end ? s->start - cur_end : 0;
+
+	if (cur->table != s->table || cur->poll != s->poll)
+		return false;
+	if (gap > def->max_gap || new_end - cur->start > table_limit(def, s->table))
+		return false;
+	if (gap && range_forbidden(def, cur_end, s->start - 1))
+		return false;
+	return !crosses_cut(dev, s->table, cur->start, s->start);
+}
+
+int mb_plan_device(struct mb_device *dev, int64_t now_ms)
 {
 	const struct fb_definition *def = dev->def;
 	struct span *spans = calloc(def->npoints ? def->npoints : 1, sizeof(*spans));
@@ -66,33 +121,29 @@ int mb_plan_device(struct mb_device *dev)
 
 		if (p->component == FB_COMP_BUTTON)
 			continue; /* write-only: nothing to read */
+		spans[nspans].poll = p->poll;
 		spans[nspans].table = p->table;
 		spans[nspans].start = p->address;
-		spans[nspans].end = (uint16_t)(p->address + fb_point_width(p));
+		spans[nspans].end = (uint32_t)p->address + fb_point_width(p);
 		spans[nspans].point = (uint32_t)i;
 		nspans++;
 	}
 	qsort(spans, nspans, sizeof(*spans), span_cmp);
 
-	dev->blocks = NULL;
-	dev->nblocks = 0;
+	mb_plan_free(dev);
+	dev->plan_gen++;
 	for (size_t i = 0; i < nspans; i++) {
 		struct mb_block *cur = dev->nblocks ? &dev->blocks[dev->nblocks - 1] : NULL;
 		const struct span *s = &spans[i];
 
-		if (cur && cur->table == s->table) {
+		if (cur && can_merge(dev, cur, s)) {
 			uint32_t cur_end = (uint32_t)cur->start + cur->count;
-			uint32_t new_end = s->end > cur_end ? s->end : cur_end;
-			uint32_t gap = s->start > cur_end ? s->start - cur_end : 0;
 
-			if (gap <= def->max_gap &&
-			    new_end - cur->start <= table_limit(def, s->table) &&
-			    (gap == 0 || !range_forbidden(def, cur_end, s->start - 1))) {
-				cur->count = (uint16_t)(new_end - cur->start);
-				if (block_add_point(cur, s->point) < 0)
-					goto fail;
-				continue;
-			}
+			if (s->end > cur_end)
+				cur->count = (uint16_t)(s->end - cur->start);
+			if (block_add_point(cur, s->point) < 0)
+				goto fail;
+			continue;
 		}
 		struct mb_block *nb = realloc(dev->blocks, (dev->nblocks + 1) * sizeof(*nb));
 
@@ -101,10 +152,13 @@ int mb_plan_device(struct mb_device *dev)
 		dev->blocks = nb;
 		cur = &dev->blocks[dev->nblocks++];
 		cur->table = s->table;
-		cur->start = s->start;
+		cur->poll = s->poll;
+		cur->start = (uint16_t)s->start;
 		cur->count = (uint16_t)(s->end - s->start);
 		cur->points = NULL;
 		cur->npoints = 0;
+		cur->interval_ms = mb_plan_interval_ms(s->poll, dev->interval_ms);
+		cur->next_due_ms = now_ms;
 		if (block_add_point(cur, s->point) < 0)
 			goto fail;
 	}

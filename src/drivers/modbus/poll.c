@@ -1,48 +1,101 @@
-/* Reading: one transaction per planned block, decoded into the table. */
+/* Reading: one transaction per planned block, decoded into the table.
+ * Values pass the point's deadband before they are published, and a
+ * heartbeat re-publishes unchanged values. */
 #include "modbus-internal.h"
 #include "log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
-static int read_raw(modbus_t *ctx, enum fb_reg_table table, uint16_t start,
-		    uint16_t count, uint16_t *regs)
+struct read_req {
+	enum fb_reg_table table;
+	uint16_t start, count;
+	uint16_t *regs;  /* borrowed, room for count */
+};
+
+static int read_raw(modbus_t *ctx, void *arg)
 {
+	struct read_req *r = arg;
 	uint8_t bits[MB_MAX_READ_BITS];
 	int n;
 
-	switch (table) {
+	switch (r->table) {
 	case FB_REG_COIL:
 	case FB_REG_DISCRETE_INPUT:
-		n = table == FB_REG_COIL ? modbus_read_bits(ctx, start, count, bits)
-					 : modbus_read_input_bits(ctx, start, count, bits);
+		n = r->table == FB_REG_COIL
+			    ? modbus_read_bits(ctx, r->start, r->count, bits)
+			    : modbus_read_input_bits(ctx, r->start, r->count, bits);
 		for (int i = 0; i < n; i++)
-			regs[i] = bits[i];
+			r->regs[i] = bits[i];
 		return n;
 	case FB_REG_INPUT:
-		return modbus_read_input_registers(ctx, start, count, regs);
+		return modbus_read_input_registers(ctx, r->start, r->count, r->regs);
 	case FB_REG_HOLDING:
-		return modbus_read_registers(ctx, start, count, regs);
+		return modbus_read_registers(ctx, r->start, r->count, r->regs);
 	}
 	errno = EINVAL;
 	return -1;
 }
 
-/* After a failed transaction: a broken link is closed (reconnect later);
- * a timeout may leave a late answer in the socket, which must not be taken
- * as the reply to the next request. */
-static void after_failure(struct mb_driver *d, int err)
+static bool numeric(const struct fb_value *v)
 {
-	if (mb_link_errno_is_fatal(err)) {
-		fb_warn("bus %s: link lost: %s", d->bus->name, modbus_strerror(err));
-		mb_link_close(d);
-	} else if (d->ctx) {
-		modbus_flush(d->ctx);
+	return v->kind == FB_VALUE_INT || v->kind == FB_VALUE_UINT || v->kind == FB_VALUE_FLOAT;
+}
+
+static double as_double(const struct fb_value *v)
+{
+	return v->kind == FB_VALUE_INT ? (double)v->i
+	     : v->kind == FB_VALUE_UINT ? (double)v->u : v->f;
+}
+
+/* True if v moved less than the deadband from the published value. */
+static bool within_deadband(const struct fb_point_def *p, const struct mb_point_state *ps,
+			    const struct fb_value *v)
+{
+	double last, diff, band;
+
+	if (p->deadband <= 0 || !ps->has_published || ps->quality != FB_QUALITY_OK ||
+	    !numeric(v) || ps->published.kind != v->kind)
+		return false;
+	last = as_double(&ps->published);
+	diff = fabs(as_double(v) - last);
+	band = p->deadband_pct ? fabs(last) * p->deadband / 100.0 : p->deadband;
+	return diff < band;
+}
+
+void mb_store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
+		    const struct fb_value *v, enum fb_quality q, bool force)
+{
+	const struct fb_point_def *p = &dev->def->points[pi];
+	struct mb_point_state *ps = &dev->pstate[pi];
+	int64_t mono = fb_mono_ms();
+	uint32_t index = dev->first_point + pi;
+
+	if (!force && q == FB_QUALITY_OK && within_deadband(p, ps, v)) {
+		/* Same value again: refreshes read_ts without a journal entry. */
+		fb_table_point_write(d->table, index, &ps->published, q, fb_now_ms());
+	} else {
+		bool changed = !ps->has_published || ps->quality != q ||
+			       !fb_value_equal(&ps->published, v);
+
+		fb_table_point_write(d->table, index, v, q, fb_now_ms());
+		ps->published = *v;
+		ps->quality = (uint8_t)q;
+		ps->has_published = true;
+		if (changed) {
+			ps->published_mono_ms = mono;
+			return;
+		}
+	}
+	if (p->heartbeat_s && mono - ps->published_mono_ms >= (int64_t)p->heartbeat_s * 1000) {
+		fb_table_point_touch(d->table, index);
+		ps->published_mono_ms = mono;
 	}
 }
 
-static void store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
-			const uint16_t *regs, int64_t now_ms)
+static void decode_store(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
+			 const uint16_t *regs)
 {
 	const struct fb_point_def *p = &dev->def->points[pi];
 	struct fb_value v;
@@ -52,87 +105,102 @@ static void store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
 		fb_debug("device %s: point %s: undecodable value", dev->conf->id, p->key);
 		v.kind = FB_VALUE_NONE;
 	}
-	fb_table_point_write(d->table, dev->first_point + pi, &v, FB_QUALITY_OK, now_ms);
+	mb_store_point(d, dev, pi, &v, FB_QUALITY_OK, false);
 }
 
-/* Points whose value is unknown now: no value, quality communication error.
- * Either every point from first to last, or only those listed in `only`. */
-static void mark_points_failed(struct mb_driver *d, struct mb_device *dev,
-			       size_t first, size_t count, const uint32_t *only,
-			       int64_t now_ms)
+static void mark_failed(struct mb_driver *d, struct mb_device *dev, const uint32_t *pts,
+			size_t n)
 {
 	struct fb_value none;
 
 	memset(&none, 0, sizeof(none));
-	for (size_t i = 0; i < count; i++) {
-		uint32_t pi = only ? only[i] : (uint32_t)(first + i);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t pi = pts ? pts[i] : (uint32_t)i;
 
-		fb_table_point_write(d->table, dev->first_point + pi, &none,
-				     FB_QUALITY_COMM_ERROR, now_ms);
+		mb_store_point(d, dev, pi, &none, FB_QUALITY_COMM_ERROR, true);
 	}
 }
 
-int mb_poll_device(struct mb_driver *d, struct mb_device *dev, int64_t now_ms)
+/* Exception 02/03 on a block of several points: split it where the fault
+ * most likely is, remember the split, and read the parts next. */
+static void split_block(struct mb_driver *d, struct mb_device *dev,
+			const struct mb_block *blk, int64_t now_ms)
+{
+	uint16_t cut;
+
+	if (!mb_splits_learn(dev, blk, &cut))
+		return;
+	fb_info("device %s: unit %d rejects reading %s %u..%u: split at %u (learned, "
+		"kept in %s)", dev->conf->id, dev->conf->unit_id, fb_reg_table_name(blk->table),
+		blk->start, blk->start + blk->count - 1, cut,
+		d->splits_path ? d->splits_path : "memory only");
+	if (mb_plan_device(dev, now_ms) < 0)
+		fb_err("device %s: out of memory re-planning reads", dev->conf->id);
+	if (mb_splits_save(d) < 0)
+		fb_log_errno(FB_LOG_WARNING, "bus %s: cannot save learned splits to %s",
+			     d->bus->name, d->splits_path);
+}
+
+enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
+			   struct mb_block *blk, int64_t now_ms, bool probe)
 {
 	uint16_t regs[MB_MAX_READ_BITS];
+	struct read_req req = { blk->table, blk->start, blk->count, regs };
+	uint64_t epoch = d->write_epoch;
+	enum mb_xact rc;
+	int err;
 
-	for (size_t b = 0; b < dev->nblocks; b++) {
-		const struct mb_block *blk = &dev->blocks[b];
-
-		/* A queued command goes out at the next frame boundary. */
-		mb_commands_run(d);
-		if (!d->ctx)
-			return -1;
-		modbus_set_slave(d->ctx, dev->conf->unit_id);
-		if (read_raw(d->ctx, blk->table, blk->start, blk->count, regs) < 0) {
-			int err = errno;
-
-			fb_debug("device %s: read %u+%u failed: %s", dev->conf->id,
-				 blk->start, blk->count, modbus_strerror(err));
-			after_failure(d, err);
-			/* An exception reply proves the device is alive: only this
-			 * block's points are unknown. */
-			if (err > MODBUS_ENOBASE && err <= EMBXGTAR) {
-				mark_points_failed(d, dev, 0, blk->npoints, blk->points, now_ms);
-				continue;
-			}
-			/* Skip the device's other blocks: a dead slave costs one
-			 * timeout per cycle, not one per block. */
-			return -1;
-		}
+	rc = mb_xact_run(d, dev, read_raw, &req, probe ? 0 : -1, true, &err);
+	switch (rc) {
+	case MB_XACT_OK:
 		for (size_t i = 0; i < blk->npoints; i++) {
 			uint32_t pi = blk->points[i];
 			const struct fb_point_def *p = &dev->def->points[pi];
 
-			store_point(d, dev, pi, regs + (p->address - blk->start), now_ms);
+			/* Read before a write to this point finished: the written
+			 * (and read back) value stands. */
+			if (dev->pstate[pi].written_epoch > epoch)
+				continue;
+			decode_store(d, dev, pi, regs + (p->address - blk->start));
 		}
+		break;
+	case MB_XACT_EXCEPTION:
+		fb_debug("device %s: read %s %u+%u: %s", dev->conf->id,
+			 fb_reg_table_name(blk->table), blk->start, blk->count,
+			 modbus_strerror(err));
+		if ((err == EMBXILADD || err == EMBXILVAL) && blk->npoints > 1) {
+			split_block(d, dev, blk, now_ms);
+			return rc; /* blk is freed by the re-plan */
+		}
+		/* One point the device refuses: unknown, the others go on. */
+		mark_failed(d, dev, blk->points, blk->npoints);
+		break;
+	default:
+		break;
 	}
-	return 0;
+	return rc;
 }
 
-int mb_read_point(struct mb_driver *d, struct mb_device *dev,
-		  const struct fb_point_def *p, struct fb_value *v)
+static int read_one(modbus_t *ctx, void *arg)
+{
+	return read_raw(ctx, arg);
+}
+
+enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
+			   const struct fb_point_def *p, struct fb_value *v, int *err)
 {
 	uint16_t regs[MB_MAX_READ_REGISTERS];
+	struct read_req req = { p->table, p->address, fb_point_width(p), regs };
+	enum mb_xact rc = mb_xact_run(d, dev, read_one, &req, -1, false, err);
 
-	if (!d->ctx) {
-		errno = ENOTCONN;
-		return -1;
-	}
-	modbus_set_slave(d->ctx, dev->conf->unit_id);
-	if (read_raw(d->ctx, p->table, p->address, fb_point_width(p), regs) < 0) {
-		int err = errno;
-
-		after_failure(d, err);
-		errno = err;
-		return -1;
-	}
 	memset(v, 0, sizeof(*v));
-	return fb_codec_decode(p, regs, v);
+	if (rc == MB_XACT_OK && fb_codec_decode(p, regs, v) < 0)
+		v->kind = FB_VALUE_NONE;
+	return rc;
 }
 
 void mb_device_set_online(struct mb_driver *d, struct mb_device *dev, bool online,
-			  int64_t now_ms)
+			  const char *why)
 {
 	if (dev->online == online)
 		return;
@@ -142,7 +210,6 @@ void mb_device_set_online(struct mb_driver *d, struct mb_device *dev, bool onlin
 		fb_info("device %s (unit %d): online", dev->conf->id, dev->conf->unit_id);
 		return;
 	}
-	fb_warn("device %s (unit %d): offline after %d failed polls", dev->conf->id,
-		dev->conf->unit_id, dev->failures);
-	mark_points_failed(d, dev, 0, dev->def->npoints, NULL, now_ms);
+	fb_warn("device %s (unit %d): offline: %s", dev->conf->id, dev->conf->unit_id, why);
+	mark_failed(d, dev, NULL, dev->def->npoints);
 }

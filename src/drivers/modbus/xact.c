@@ -1,0 +1,76 @@
+/* One Modbus transaction: the device's timeouts, the silent interval before
+ * the frame, retries on a missing or corrupt answer (never on an exception:
+ * the device has spoken), statistics, and the link's health afterwards. */
+#include "modbus-internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <time.h>
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool is_exception(int err)
+{
+	return err > MODBUS_ENOBASE && err <= EMBXGTAR;
+}
+
+static void set_timeouts(modbus_t *ctx, const struct mb_device *dev)
+{
+	int rt = dev->conf->response_timeout_ms, bt = dev->conf->byte_timeout_ms;
+
+	modbus_set_response_timeout(ctx, (uint32_t)(rt / 1000), (uint32_t)(rt % 1000) * 1000);
+	if (bt > 0)
+		modbus_set_byte_timeout(ctx, (uint32_t)(bt / 1000), (uint32_t)(bt % 1000) * 1000);
+}
+
+enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
+			 void *arg, int retries, bool interruptible, int *err_out)
+{
+	int err = 0;
+
+	if (retries < 0)
+		retries = dev->conf->retries;
+	for (int attempt = 0; attempt <= retries; attempt++) {
+		int64_t t0, elapsed;
+		int rc;
+
+		if (!d->ctx) {
+			*err_out = ENOTCONN;
+			return MB_XACT_LINK_DOWN;
+		}
+		if (mb_pace_wait(d, interruptible && attempt == 0) > 0)
+			return MB_XACT_PREEMPTED;
+		modbus_set_slave(d->ctx, dev->conf->unit_id);
+		set_timeouts(d->ctx, dev);
+		t0 = mono_us();
+		rc = fn(d->ctx, arg);
+		err = rc < 0 ? errno : 0;
+		elapsed = mono_us() - t0;
+		mb_pace_mark(d, dev->conf->guard_time_ms);
+		d->busy_us += elapsed;
+		mb_stats_account(d, dev, err, elapsed, rc >= 0 || is_exception(err));
+		*err_out = err;
+		if (rc >= 0)
+			return MB_XACT_OK;
+		if (is_exception(err))
+			return MB_XACT_EXCEPTION;
+		if (mb_link_errno_is_fatal(err)) {
+			mb_link_close(d, modbus_strerror(err));
+			return MB_XACT_LINK_DOWN;
+		}
+		/* A late answer must not be taken as the reply to the retry. */
+		mb_link_flush(d);
+		if (mb_link_stale(d)) {
+			mb_link_close(d, "serial device path now names another device "
+				    "(adapter replugged?)");
+			return MB_XACT_LINK_DOWN;
+		}
+	}
+	return MB_XACT_NO_ANSWER;
+}
