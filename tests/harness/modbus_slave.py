@@ -30,6 +30,9 @@ Profiles (per unit):
   relay8   8 coils at 0x0000..0x0007 (all off), 8 discrete inputs; no registers.
   holding  200 holding registers 0..199 (zeros), plus 200 input registers,
            200 coils and 200 discrete inputs, for generic tests.
+  holes    like holding, but holding registers 20..29 and 60..63 do not exist:
+           any read touching them gets exception 2 (a register map with
+           undeclared holes, for learned block splits).
 Addresses outside a block get exception 2 (illegal data address).
 
 Control channel (--control PORT, 127.0.0.1): one JSON object per line in,
@@ -46,6 +49,10 @@ Tables: "hr" holding, "ir" input, "co" coils, "di" discrete inputs.
   {"cmd":"clear_events"}
   {"cmd":"mute","unit":1,"on":true}                unit stops answering (logged)
   {"cmd":"delay","seconds":0.2}                    delay every response
+  {"cmd":"clamp","unit":1,"table":"hr","address":5,"max":100}
+                                                   writes above max store max
+                                                   (a device that limits a set
+                                                   point; read-back shows it)
 Each event: {"seq","t" (time.monotonic(), CLOCK_MONOTONIC => comparable with
 the test process), "kind" read|write|readwrite|other, "fc", "unit", "address",
 "count", "values" (writes), "muted"}.  One event per request decoded from the
@@ -55,7 +62,6 @@ is one "write" event even though pymodbus reads the coil back internally).
 
 import argparse
 import asyncio
-import functools
 import json
 import logging
 import math
@@ -87,6 +93,9 @@ READ_FC = {1, 2, 3, 4}
 WRITE_FC = {5, 6, 15, 16, 22}
 
 
+HOLES = [(20, 29), (60, 63)]   # "holes" profile: missing holding registers
+
+
 class Block(ModbusSequentialDataBlock):
     """Sequential block starting at protocol address 0; may be empty (the
     pymodbus base class cannot be constructed with no values)."""
@@ -96,6 +105,16 @@ class Block(ModbusSequentialDataBlock):
             super().__init__(0, [value] * size)
         else:
             self.address, self.values, self.default_value = 0, [], value
+
+
+class HoleBlock(Block):
+    """A block whose addresses in HOLES do not exist (exception 2)."""
+
+    def validate(self, address, count=1):
+        last = address + count - 1
+        if any(address <= h1 and last >= h0 for h0, h1 in HOLES):
+            return False
+        return super().validate(address, count)
 
 
 def sdm120_values(n, unit):
@@ -132,6 +151,7 @@ class State:
         self.seq = 0
         self.muted = set()
         self.delay = 0.0
+        self.clamps = []                   # (unit, table, address, max)
         slaves = {}
         for uid, prof in units.items():
             if prof == "sdm120":
@@ -142,6 +162,9 @@ class State:
                               di=Block(8, False))
             elif prof == "holding":
                 blocks = dict(ir=Block(200), hr=Block(200), co=Block(200, False),
+                              di=Block(200, False))
+            elif prof == "holes":
+                blocks = dict(ir=Block(200), hr=HoleBlock(200), co=Block(200, False),
                               di=Block(200, False))
             else:
                 raise SystemExit(f"unknown profile {prof!r}")
@@ -164,6 +187,12 @@ class State:
             blk = self.block(uid, "ir")
             for name, val in sdm120_values(self.n, uid).items():
                 blk.setValues(SDM120[name], f2regs(val))
+
+    def apply_clamps(self):
+        for unit, table, addr, mx in self.clamps:
+            blk = self.block(unit, table)
+            if blk.validate(addr, 1) and blk.getValues(addr, 1)[0] > mx:
+                blk.setValues(addr, [mx])
 
     def log_request(self, req):
         fc = req.function_code
@@ -252,6 +281,10 @@ class State:
             unit = int(req["unit"])
             (self.muted.add if req.get("on", True) else self.muted.discard)(unit)
             return {"muted": sorted(self.muted)}
+        if cmd == "clamp":
+            self.clamps.append((int(req["unit"]), req.get("table", "hr"),
+                                int(req["address"]), int(req["max"])))
+            return {}
         if cmd == "delay":
             self.delay = float(req.get("seconds", 0))
             return {}
@@ -268,7 +301,12 @@ class LoggingMixin:
         STATE.log_request(request)
         if request.unit_id in STATE.muted:
             return                       # like a device that is off the bus
-        run = functools.partial(super().execute, request, *addr)
+        execute = super().execute
+
+        def run():
+            execute(request, *addr)
+            if STATE.clamps and request.function_code in WRITE_FC:
+                STATE.apply_clamps()
         if STATE.delay > 0:
             asyncio.get_running_loop().call_later(STATE.delay, run)
         else:

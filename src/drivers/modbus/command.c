@@ -15,6 +15,12 @@
 /* Commands taken per call.  Small enough that a result reader keeps up
  * with the results ring (FB_SHM_RESULTS_SIZE) between two calls. */
 #define CMD_BATCH 64
+/* A flood of commands makes a flood of results, and a reader that falls a
+ * whole results ring behind loses some: after this many batches in a row
+ * the driver lets readers catch up for CMD_RESUME_MS (a 256-result ring
+ * then allows >= 6,000 results/s, far above what the bus can write). */
+#define CMD_BATCHES_PER_CALL 2
+#define CMD_RESUME_MS 20
 
 static void result(struct mb_driver *d, const struct fb_command *cmd,
 		   enum fb_command_status status, const char *fmt, ...)
@@ -181,12 +187,15 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 	result(d, cmd, FB_COMMAND_DONE, "ok, read back %s", json);
 }
 
-void mb_commands_run(struct mb_driver *d)
+bool mb_commands_run(struct mb_driver *d)
 {
 	struct fb_command batch[CMD_BATCH];
 	size_t n;
+	int batches = 0;
 
 	fb_table_command_fd_drain(d->table);
+	if (fb_mono_ms() < d->commands_resume_ms)
+		return true;
 	do {
 		n = 0;
 		while (n < CMD_BATCH && fb_table_command_pop(d->table, &batch[n]) == 1)
@@ -208,5 +217,10 @@ void mb_commands_run(struct mb_driver *d)
 		/* Wake result readers per batch so none falls a ring behind. */
 		if (n)
 			fb_table_notify(d->table);
-	} while (n == CMD_BATCH);
+	} while (n == CMD_BATCH && ++batches < CMD_BATCHES_PER_CALL);
+	if (n == CMD_BATCH) {
+		d->commands_resume_ms = fb_mono_ms() + CMD_RESUME_MS;
+		return true;
+	}
+	return false;
 }

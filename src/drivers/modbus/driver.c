@@ -144,18 +144,19 @@ static int driver_loop(struct mb_driver *d)
 	while (!d->stop) {
 		int64_t now = fb_mono_ms(), deadline;
 		struct pollfd pfd[3];
+		bool more_commands;
 
 		if (!d->ctx && now >= d->next_connect_ms && mb_link_connect(d, now) == 0) {
 			mb_sched_reset(d, now);
 			d->link_was_up = true;
 			mb_stats_publish(d, now, true);
 		}
-		mb_commands_run(d);
+		more_commands = mb_commands_run(d);
 		for (int i = 0; i < STEPS_PER_PASS && d->ctx; i++) {
 			if (!mb_sched_step(d, fb_mono_ms()))
 				break;
 			/* Writes go out at the next frame boundary. */
-			mb_commands_run(d);
+			more_commands = mb_commands_run(d);
 		}
 		if (!d->ctx && d->link_was_up) {
 			d->link_was_up = false;
@@ -171,6 +172,8 @@ static int driver_loop(struct mb_driver *d)
 
 		deadline = min64(next_heartbeat, d->next_stats_ms);
 		deadline = min64(deadline, d->ctx ? mb_sched_next_deadline(d) : d->next_connect_ms);
+		if (more_commands)
+			deadline = min64(deadline, d->commands_resume_ms);
 		/* 0 would disarm the timer: a deadline already passed fires now. */
 		fb_timerfd_arm(d->timer_fd, deadline > now ? deadline : now);
 		pfd[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };

@@ -107,6 +107,7 @@ struct mb_driver {
 	/* scheduling and statistics */
 	uint64_t turn;                       /* scheduler turns so far */
 	uint64_t write_epoch;                /* writes so far */
+	int64_t commands_resume_ms;          /* command flood: pause until */
 	int64_t busy_us;                     /* in the current stats window */
 	int64_t window_start_ms;
 	double utilisation_pct;
@@ -196,8 +197,10 @@ int64_t mb_sched_next_deadline(const struct mb_driver *d);
 /* After (re)connecting: every device is due now. */
 void mb_sched_reset(struct mb_driver *d, int64_t now_ms);
 
-/* command.c: executes every queued command; latest wins per point. */
-void mb_commands_run(struct mb_driver *d);
+/* command.c: executes queued commands, latest wins per point.  Returns true
+ * if more may be queued (it stops after a few batches so result readers
+ * keep up with the results ring): call again soon. */
+bool mb_commands_run(struct mb_driver *d);
 
 /* stats.c: diagnostic points. */
 void mb_stats_account(struct mb_driver *d, struct mb_device *dev, int err,
