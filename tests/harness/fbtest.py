@@ -639,14 +639,15 @@ class Broker:
     'expired'); require_certificate=True makes that listener demand a client
     cert signed by certs.ca.  websockets=True adds a plain websockets listener
     .ws_port; ws_tls=True adds a TLS websockets listener .wss_port (cert of
-    `tls` kind, default 'server').  users={'name': 'pw'} writes a password
+    `tls` kind, default 'server'); ws_require_certificate=True makes that
+    listener demand a client cert signed by certs.ca.  users={'name': 'pw'} writes a password
     file (mosquitto_passwd); allow_anonymous applies to all listeners.
     extra_conf is appended verbatim (global options belong before listeners:
     use extra_global_conf for those).
     """
 
     def __init__(self, procs, tmpdir=None, *, tls=None, require_certificate=False,
-                 websockets=False, ws_tls=False, users=None, allow_anonymous=True,
+                 websockets=False, ws_tls=False, ws_require_certificate=False, users=None, allow_anonymous=True,
                  certs=None, extra_conf="", extra_global_conf="", name="mosquitto",
                  start=True):
         self.procs = procs
@@ -657,6 +658,7 @@ class Broker:
         self.require_certificate = require_certificate
         self.websockets = websockets
         self.ws_tls = ws_tls
+        self.ws_require_certificate = ws_require_certificate
         self.users = dict(users or {})
         self.allow_anonymous = allow_anonymous
         self.extra_conf = extra_conf
@@ -725,6 +727,8 @@ class Broker:
             g += ["", f"listener {self.wss_port} 127.0.0.1", "socket_domain ipv4",
                   "protocol websockets", f"cafile {self.certs.ca}",
                   f"certfile {cert}", f"keyfile {key}"]
+            if self.ws_require_certificate:
+                g += ["require_certificate true"]
         if self.extra_conf:
             g += ["", self.extra_conf]
         return "\n".join(g) + "\n"

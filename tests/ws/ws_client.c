@@ -230,6 +230,8 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	}
 }
 
+static void lost(struct app *a, int rc, const char *why);
+
 static void do_connect(struct app *a)
 {
 	const char *host = a->bridge ? fb_ws_bridge_socket_path(a->bridge) : a->conn.broker;
@@ -240,8 +242,7 @@ static void do_connect(struct app *a)
 	a->subscribed = false;
 	rc = mosquitto_connect_async(a->mosq, host, port, a->conn.keep_alive_s);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		printf("LOST connect: %s\n", mosquitto_strerror(rc));
-		a->reconnect_at = now_ms() + 200;
+		lost(a, rc, NULL);
 		return;
 	}
 	a->connecting = true;
@@ -396,7 +397,10 @@ static int run(struct app *a)
 
 static int pw_cb(char *buf, int size, int rwflag, void *userdata)
 {
-	const char *pw = userdata;
+	/* libmosquitto 2.0 passes its struct mosquitto here, not the
+	 * mosquitto_new obj. */
+	const struct app *a = mosquitto_userdata(userdata);
+	const char *pw = a->conn.ssl_client_key_password;
 
 	(void)rwflag;
 	snprintf(buf, (size_t)size, "%s", pw);
@@ -411,9 +415,9 @@ static int socket_tls(struct app *a)
 		return 0;
 	mosquitto_user_data_set(a->mosq, a);
 	if (mosquitto_tls_set(a->mosq, c->ssl_server_crt, c->ssl_server_crt ? NULL : "/etc/ssl/certs",
-			      c->ssl_client_crt, c->ssl_client_key, NULL))
+			      c->ssl_client_crt, c->ssl_client_key,
+			      c->ssl_client_key_password ? pw_cb : NULL))
 		return -1;
-	(void)pw_cb;
 	if (c->ssl == FB_SSL_TRUST_ALL) {
 		mosquitto_tls_opts_set(a->mosq, 0, NULL, NULL);
 		mosquitto_tls_insecure_set(a->mosq, true);
