@@ -647,11 +647,16 @@ void fb_ws_bridge_free(struct fb_ws_bridge *b)
 		free(l);
 	}
 	if (b->ctx)
-		lws_context_destroy(b->ctx); /* closes every wsi: links go */
+		lws_context_destroy(b->ctx); /* closes every wsi */
 	if (b->listen_poll_ok)
 		uv_close((uv_handle_t *)&b->listen_poll, NULL);
 	if (b->loop_ok) {
-		/* Let lws and our handle finish closing, then the loop is empty. */
+		/* With a foreign loop lws can only close its uv handles
+		 * asynchronously: run the loop until they are closed, then
+		 * a second lws_context_destroy frees the rest of the context. */
+		uv_run(&b->loop, UV_RUN_DEFAULT);
+		if (b->ctx)
+			lws_context_destroy(b->ctx);
 		uv_run(&b->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&b->loop);
 	}
