@@ -81,7 +81,12 @@ class ModbusTcpE2E(fbtest.TestCase):
         self.assertEqual([a["topic"] for a in doc["availability"]],
                          [f"{self.base}/status", f"{self.base}/meter/availability"])
         self.assertEqual(doc["state_topic"], f"{self.base}/meter/state")
-        self.assertEqual(set(doc["cmps"]), set(SDM_POINTS))
+        # plus the driver's statistics as diagnostic entities (issue 3)
+        diag = {k for k in doc["cmps"] if k.startswith("_diag_")}
+        self.assertEqual(set(doc["cmps"]) - diag, set(SDM_POINTS))
+        self.assertIn("_diag_requests", diag)
+        for k in diag:
+            self.assertEqual(doc["cmps"][k]["entity_category"], "diagnostic")
         v = doc["cmps"]["voltage"]
         self.assertEqual((v["p"], v["device_class"], v["unit_of_measurement"], v["state_class"]),
                          ("sensor", "voltage", "V", "measurement"))
@@ -93,7 +98,8 @@ class ModbusTcpE2E(fbtest.TestCase):
             self.assertNotIn("command_topic", c)  # read-only meter
 
         doc = relays.json()
-        self.assertEqual(set(doc["cmps"]), set(RELAYS))
+        self.assertEqual({k for k in doc["cmps"] if not k.startswith("_diag_")},
+                         set(RELAYS))
         r = doc["cmps"]["relay_3"]
         self.assertEqual(r["p"], "switch")
         self.assertEqual(r["command_topic"], f"{self.base}/relays/relay_3/set")

@@ -98,7 +98,8 @@ int mb_check_run(const char *config_path, const char *bus_name)
 		fb_config_load_definitions(cfg, bus, &diag);
 		for (size_t i = 0; i < cfg->nbuses; i++)
 			if ((!bus || bus == &cfg->buses[i]) &&
-			    cfg->buses[i].transport != FB_BUS_TCP)
+			    (cfg->buses[i].transport == FB_BUS_RTU ||
+			     cfg->buses[i].transport == FB_BUS_RTU_OVER_TCP))
 				check_budget(&cfg->buses[i], &diag);
 	}
 	fb_diag_print(&diag, stdout);

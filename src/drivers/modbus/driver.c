@@ -258,6 +258,12 @@ int mb_driver_run(const struct fb_daemon_args *args)
 		fb_err("configuration has errors; nothing started");
 		goto out;
 	}
+	if (d.bus->transport != FB_BUS_TCP && d.bus->transport != FB_BUS_RTU &&
+	    d.bus->transport != FB_BUS_RTU_OVER_TCP) {
+		fb_err("bus %s: not a Modbus bus (transport tcp, rtu or rtu_over_tcp "
+		       "expected): another driver serves it", d.bus->name);
+		goto out;
+	}
 	/* Bad definitions disable their device only; the bus still runs. */
 	fb_config_load_definitions(d.cfg, d.bus, &diag);
 	fb_diag_log(&diag);

@@ -148,6 +148,8 @@ static modbus_t *link_open(struct mb_driver *d)
 			goto fail;
 		modbus_set_socket(ctx, fd);
 		return ctx;
+	default:
+		break; /* not a Modbus transport */
 	}
 	errno = ENOTSUP;
 	return NULL;

@@ -5,6 +5,7 @@
  * appear or change together.  Shared options (state topic, availability,
  * qos, origin) are stated once per device and inherited by components. */
 #include "export-internal.h"
+#include "diagnostics.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -75,6 +76,17 @@ static cJSON *point_component(struct exporter *ex, const struct ex_device *dev,
 		add_str(c, "state_class", p->state_class);
 		if (p->precision >= 0)
 			cJSON_AddNumberToObject(c, "suggested_display_precision", p->precision);
+	}
+	if (p->component == FB_COMP_EVENT) { /* (GPIO) presses of an input */
+		/* The state container repeats the last press until the driver
+		 * clears it; an empty rendering is ignored by Home Assistant, so
+		 * only a set value fires the event. */
+		snprintf(buf, sizeof(buf), "{%% if value_json.%s %%}{\"event_type\":"
+			 "\"{{ value_json.%s }}\"}{%% endif %%}", p->key, p->key);
+		cJSON_ReplaceItemInObject(c, "value_template", cJSON_CreateString(buf));
+		cJSON_AddItemToObject(c, "event_types", cJSON_CreateStringArray(
+			(const char *[]){ "single", "double", "long" }, 3));
+		return c;
 	}
 	/* Read-only for our user: no command topic at all. */
 	if (!ex_point_commandable(dev, (size_t)(p - dev->def->points)) ||
@@ -201,6 +213,7 @@ void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,
 		if (ex_point_visible(d, i))
 			cJSON_AddItemToObject(cmps, d->def->points[i].key,
 					      point_component(ex, d, &d->def->points[i]));
+	ex_diag_discovery_add(ex, d, cmps); /* Modbus statistics (diagnostics.c) */
 	/* Device-based discovery deletes a component sent as {"p": platform}. */
 	cJSON_ArrayForEach(r, removed) {
 		cJSON *c = cJSON_AddObjectToObject(cmps, r->string);

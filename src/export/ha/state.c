@@ -3,6 +3,7 @@
  * and a timestamp, so a retained state message is always complete and a
  * consumer can drop duplicates. */
 #include "export-internal.h"
+#include "diagnostics.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -92,6 +93,7 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 		}
 		buf_add(payload, sizeof(payload), &used, ",\"%s\":%s", p->key, value);
 	}
+	ex_diag_state_add(dev, payload, sizeof(payload), &used); /* diagnostics.c */
 	buf_add(payload, sizeof(payload), &used, "}");
 	if (used >= sizeof(payload)) {
 		fb_err("device %s: state message too large (%zu bytes)", dev->conf->id, used);

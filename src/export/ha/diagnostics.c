@@ -1,0 +1,74 @@
+/* Diagnostic entities of Modbus devices (see diagnostics.h).  Only devices
+ * whose definition speaks Modbus get them: the GPIO driver keeps no such
+ * statistics. */
+#include "diagnostics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+
+static bool has_diag(const struct ex_device *dev)
+{
+	return dev->def && dev->def->protocol && !strcmp(dev->def->protocol, "modbus");
+}
+
+void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *dev,
+			   cJSON *cmps)
+{
+	size_t n;
+	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+	char buf[256];
+
+	if (!has_diag(dev))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *c = cJSON_AddObjectToObject(cmps, dp[i].key);
+
+		if (!c)
+			return;
+		cJSON_AddStringToObject(c, "p", dp[i].binary ? "binary_sensor" : "sensor");
+		snprintf(buf, sizeof(buf), "%s_%s%s", ex->conn->node_id, dev->conf->id, dp[i].key);
+		cJSON_AddStringToObject(c, "unique_id", buf);
+		cJSON_AddStringToObject(c, "name", dp[i].name);
+		cJSON_AddStringToObject(c, "entity_category", "diagnostic");
+		if (dp[i].device_class)
+			cJSON_AddStringToObject(c, "device_class", dp[i].device_class);
+		if (dp[i].unit)
+			cJSON_AddStringToObject(c, "unit_of_measurement", dp[i].unit);
+		if (dp[i].state_class)
+			cJSON_AddStringToObject(c, "state_class", dp[i].state_class);
+		if (dp[i].binary)
+			snprintf(buf, sizeof(buf), "{{ 'ON' if value_json.%s else 'OFF' }}",
+				 dp[i].key);
+		else
+			snprintf(buf, sizeof(buf), "{{ value_json.%s }}", dp[i].key);
+		cJSON_AddStringToObject(c, "value_template", buf);
+	}
+}
+
+void ex_diag_state_add(const struct ex_device *dev, char *buf, size_t len, size_t *used)
+{
+	size_t n;
+	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+	struct fb_table_reader *r = dev->bus ? dev->bus->reader : NULL;
+	char value[64];
+
+	if (!r || !has_diag(dev))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		long idx = fb_table_reader_find(r, dev->conf->id, dp[i].key);
+		struct fb_point_snapshot s;
+		int k;
+
+		if (idx < 0)
+			continue;
+		fb_table_reader_read(r, (uint32_t)idx, &s);
+		if (fb_value_to_json(&s.value, value, sizeof(value)) < 0)
+			snprintf(value, sizeof(value), "null");
+		k = snprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0,
+			     ",\"%s\":%s", dp[i].key, value);
+		if (k > 0)
+			*used += (size_t)k;
+	}
+}

@@ -1,0 +1,22 @@
+/* Diagnostic entities of Modbus devices: the statistics the driver keeps as
+ * extra table points (fb_model_diag_points) published as Home Assistant
+ * entities with entity_category "diagnostic".  Kept apart from discovery.c
+ * and state.c, which call in with one line each. */
+#ifndef FB_EXPORT_DIAGNOSTICS_H
+#define FB_EXPORT_DIAGNOSTICS_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "export-internal.h"
+
+/* Adds the diagnostic components of a Modbus device to its discovery
+ * "cmps" object (borrowed). */
+void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *dev,
+			   cJSON *cmps);
+/* Appends ",\"_diag_x\":value" for each diagnostic point present in the
+ * device's table to buf, advancing *used like snprintf (a result >= len
+ * means the buffer was too small). */
+void ex_diag_state_add(const struct ex_device *dev, char *buf, size_t len, size_t *used);
+
+#endif
