@@ -627,6 +627,10 @@ static void parse_point(struct loader *L, const cJSON *jp, size_t idx,
 		if (!key_ok(s))
 			fb_diag_error(d, "%s.key: expected 1..%d characters of a-z, 0-9 and _, "
 				      "got \"%s\"", base, FB_TABLE_KEY_MAX - 1, s);
+		else if (fb_model_is_diag_key(s))
+			fb_diag_error(d, "%s.key: expected a key not starting with \"_diag_\" "
+				      "(reserved for the driver's diagnostic points), got \"%s\"",
+				      base, s);
 		p->key = dup_or_oom(L, s);
 		if (asprintf(&where, "%s (%.40s)", base, s) < 0)
 			where = NULL;
