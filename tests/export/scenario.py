@@ -165,7 +165,11 @@ class ExportScenario:
             tc.assertEqual(snap.get(m.topic), m.payload, "discovery must be retained")
         p = panel.json()
         tc.assertEqual(p["dev"]["via_device"], self.node)
-        tc.assertEqual(set(p["cmps"]), set(PANEL))
+        # _diag_* are the driver's statistics (diagnostics.c), always diagnostic
+        tc.assertEqual({k for k in p["cmps"] if not k.startswith("_diag_")}, set(PANEL))
+        for k, c in p["cmps"].items():
+            if k.startswith("_diag_"):
+                tc.assertEqual(c["entity_category"], "diagnostic", k)
         tc.assertEqual(p["cmps"]["errors"]["entity_category"], "diagnostic")
         tc.assertEqual(p["cmps"]["setpoint"]["p"], "number")
         tc.assertIn("event_id", p["cmps"]["setpoint"]["command_template"])

@@ -77,6 +77,17 @@ static cJSON *point_component(struct exporter *ex, const struct ex_device *dev,
 		if (p->precision >= 0)
 			cJSON_AddNumberToObject(c, "suggested_display_precision", p->precision);
 	}
+	if (p->component == FB_COMP_EVENT) { /* (GPIO) presses of an input */
+		/* The state container repeats the last press until the driver
+		 * clears it; an empty rendering is ignored by Home Assistant, so
+		 * only a set value fires the event. */
+		snprintf(buf, sizeof(buf), "{%% if value_json.%s %%}{\"event_type\":"
+			 "\"{{ value_json.%s }}\"}{%% endif %%}", p->key, p->key);
+		cJSON_ReplaceItemInObject(c, "value_template", cJSON_CreateString(buf));
+		cJSON_AddItemToObject(c, "event_types", cJSON_CreateStringArray(
+			(const char *[]){ "single", "double", "long" }, 3));
+		return c;
+	}
 	/* Read-only for our user: no command topic at all. */
 	if (!ex_point_commandable(dev, (size_t)(p - dev->def->points)) ||
 	    p->component == FB_COMP_SENSOR || p->component == FB_COMP_BINARY_SENSOR)

@@ -87,7 +87,8 @@ struct exporter {
 	struct fb_users *users;              /* owned; NULL = no users file */
 	const struct fb_user *user;          /* borrowed from users */
 	struct ex_transport transport;       /* where libmosquitto connects */
-	void *ssl_ctx;                       /* SSL_CTX, owned (tls.c) */
+	bool tls_warned;                     /* insecure-setting warnings given */
+	bool session_used;                   /* mosq has been connected before */
 	char tls_problem[EX_ERR_MAX];        /* last TLS failure, for messages */
 	char lib_error[EX_ERR_MAX];          /* libmosquitto's last error log line */
 	char last_logged[EX_ERR_MAX];        /* connection errors are logged per change */
@@ -174,7 +175,11 @@ int ex_tls_setup(struct exporter *ex);
  * unlocked by the password and matching the certificate.  Returns 0, or
  * -1 after ex_conn_error naming the parameter. */
 int ex_tls_precheck(struct exporter *ex);
-void ex_tls_free(struct exporter *ex);
+/* While connecting: a reference to libmosquitto's SSL object (or NULL)
+ * taken before loop_read/loop_write, and released by ex_tls_explain,
+ * which (if the step failed) records why the handshake failed. */
+void *ex_tls_hold(struct exporter *ex);
+void ex_tls_explain(struct exporter *ex, void *held, bool failed);
 
 /* commands.c */
 void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg);

@@ -132,11 +132,15 @@ static int exporter_loop(struct exporter *ex)
 			fb_timerfd_drain(ex->timer_fd);
 		if (sock >= 0 && pfd[2].revents) {
 			int rc = MOSQ_ERR_SUCCESS;
+			/* During the handshake: keep the SSL object alive past a
+			 * failure, to say why it failed. */
+			void *held = ex->connecting ? ex_tls_hold(ex) : NULL;
 
 			if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 				rc = mosquitto_loop_read(ex->mosq, 1);
 			if (rc == MOSQ_ERR_SUCCESS && (pfd[2].revents & POLLOUT))
 				rc = mosquitto_loop_write(ex->mosq, 1);
+			ex_tls_explain(ex, held, rc != MOSQ_ERR_SUCCESS);
 			if (rc != MOSQ_ERR_SUCCESS)
 				ex_mqtt_lost(ex, rc, now);
 		}

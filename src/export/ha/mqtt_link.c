@@ -65,9 +65,11 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	}
 	fb_info("connection %s: connected to %s:%d (%s%s)", ex->conn->name, ex->conn->broker,
 		ex->conn->port, ex->transport.name,
-		ex->conn->ssl == FB_SSL_OFF ? "" : ex->conn->ssl == FB_SSL_ON ? ", TLS verified" :
-		", TLS NOT verified");
+		ex->conn->ssl == FB_SSL_OFF ? "" : ex->conn->ssl == FB_SSL_TRUST_ALL ?
+		", TLS NOT verified" : ex->conn->hostname_verification ? ", TLS verified" :
+		", TLS verified without hostname check");
 	ex->connected = true;
+	ex->session_used = true;
 	ex->reconnect_backoff_ms = 0;
 	ex->last_logged[0] = ex->tls_problem[0] = ex->lib_error[0] = '\0';
 	if (snprintf(topic, sizeof(topic), "%s/+/+/set", ex->base) < (int)sizeof(topic))
@@ -92,7 +94,9 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 	struct exporter *ex = obj;
 
 	(void)m;
-	if (ex->stop)
+	/* While connecting, the loop sees the failure too and first asks
+	 * the TLS layer why (ex_tls_explain). */
+	if (ex->stop || ex->connecting)
 		return;
 	ex_mqtt_lost(ex, rc ? rc : MOSQ_ERR_CONN_LOST, fb_mono_ms());
 }
@@ -116,11 +120,17 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	ex_command_message(ex, msg);
 }
 
-int ex_mqtt_init(struct exporter *ex)
+/* A fresh client for every session: libmosquitto re-sends QoS > 0
+ * messages left in flight by the previous connection after the new
+ * CONNACK -- old states that would overwrite the fresh ones we publish on
+ * connect.  A new handle has no such queue. */
+static int client_new(struct exporter *ex)
 {
 	const struct fb_conn_conf *c = ex->conn;
 
-	mosquitto_lib_init();
+	if (ex->mosq)
+		mosquitto_destroy(ex->mosq);
+	ex->session_used = false;
 	ex->mosq = mosquitto_new(c->node_id, true, ex);
 	if (!ex->mosq) {
 		fb_log_errno(FB_LOG_ERR, "connection %s: cannot create MQTT client", c->name);
@@ -141,12 +151,17 @@ int ex_mqtt_init(struct exporter *ex)
 	return ex_tls_setup(ex);
 }
 
+int ex_mqtt_init(struct exporter *ex)
+{
+	mosquitto_lib_init();
+	return client_new(ex);
+}
+
 void ex_mqtt_free(struct exporter *ex)
 {
 	if (ex->mosq)
 		mosquitto_destroy(ex->mosq);
 	ex->mosq = NULL;
-	ex_tls_free(ex);
 	mosquitto_lib_cleanup();
 }
 
@@ -159,6 +174,11 @@ void ex_mqtt_connect(struct exporter *ex, int64_t now_ms)
 
 	ex->reconnect_at_ms = 0;
 	ex->tls_problem[0] = ex->lib_error[0] = '\0';
+	if (ex->session_used && client_new(ex) < 0) {
+		ex_conn_error(ex, "connection %s: cannot create a new MQTT client", c->name);
+		ex_mqtt_lost(ex, MOSQ_ERR_NOMEM, now_ms);
+		return;
+	}
 	if (ex_tls_precheck(ex) < 0) {
 		ex_mqtt_lost(ex, MOSQ_ERR_TLS, now_ms);
 		return;

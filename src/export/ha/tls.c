@@ -7,10 +7,12 @@
  * - mosquitto_tls_set needs a cafile or capath even for "trust all";
  * - verification is switched off with tls_opts_set(cert_reqs = 0) plus
  *   tls_insecure_set;
- * - with MOSQ_OPT_SSL_CTX + MOSQ_OPT_SSL_CTX_WITH_DEFAULTS it still applies
- *   every tls_set option to our SSL_CTX, which lets us add an info
- *   callback: on a fatal alert the SSL's verify result says what was wrong
- *   (expired, unknown CA, hostname) while the SSL object still exists. */
+ * - the key password callback gets the mosquitto handle as userdata;
+ * - a handshake failure frees the SSL object inside mosquitto_loop_read, so
+ *   while connecting we hold a reference (ex_tls_hold/ex_tls_explain) to
+ *   read its verify result afterwards: expired, unknown CA, hostname.
+ *   (A user SSL_CTX with MOSQ_OPT_SSL_CTX_WITH_DEFAULTS would be simpler,
+ *   but 2.0.11's verify callback then fails every certificate.) */
 #include "export-internal.h"
 #include "log.h"
 
@@ -25,7 +27,7 @@
 
 #define SYSTEM_CA_PATH "/etc/ssl/certs"
 
-/* Our SSL_CTX's password callback: userdata is the exporter. */
+/* The key password, for OpenSSL while reading the key (precheck). */
 static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
 {
 	const struct exporter *ex = userdata;
@@ -40,6 +42,12 @@ static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
 		return 0;
 	memcpy(buf, pw, n);
 	return (int)n;
+}
+
+/* The same for libmosquitto, whose userdata is its own handle. */
+static int mosq_password_cb(char *buf, int size, int rwflag, void *userdata)
+{
+	return key_password_cb(buf, size, rwflag, mosquitto_userdata(userdata));
 }
 
 static const char *ca_name(const struct fb_conn_conf *c, char *buf, size_t len)
@@ -88,37 +96,45 @@ static void describe_verify(struct exporter *ex, long vr)
 	}
 }
 
-static void info_cb(const SSL *ssl, int where, int ret)
+void *ex_tls_hold(struct exporter *ex)
 {
-	struct exporter *ex = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-	const char *desc;
+	SSL *ssl;
 
-	if (!ex || !(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
+	if (ex->conn->ssl == FB_SSL_OFF || ex->transport.tls_in_transport)
+		return NULL;
+	ssl = mosquitto_ssl_get(ex->mosq);
+	if (ssl && !SSL_up_ref(ssl))
+		ssl = NULL;
+	return ssl;
+}
+
+void ex_tls_explain(struct exporter *ex, void *held, bool failed)
+{
+	SSL *ssl = held;
+	long vr;
+
+	if (!ssl)
 		return;
-	desc = SSL_alert_desc_string_long(ret);
-	if (where & SSL_CB_WRITE) {
-		long vr = SSL_get_verify_result(ssl);
-
-		if (vr != X509_V_OK)
+	vr = SSL_get_verify_result(ssl);
+	if (failed && !ex->tls_problem[0]) {
+		if (vr != X509_V_OK && vr != X509_V_ERR_UNSPECIFIED)
 			describe_verify(ex, vr);
-		else if (ex->conn->hostname_verification && ex->conn->ssl == FB_SSL_ON &&
-			 !strcmp(desc, "certificate unknown"))
-			/* libmosquitto's own hostname check fails the handshake
-			 * without a verify code. */
+		else if (vr == X509_V_ERR_UNSPECIFIED && ex->conn->ssl == FB_SSL_ON &&
+			 ex->conn->hostname_verification)
+			/* libmosquitto's verify callback refuses the name without
+			 * saying why. */
 			describe_verify(ex, X509_V_ERR_HOSTNAME_MISMATCH);
-		else
+		else if (strstr(ex->lib_error, "alert certificate required") ||
+			 (!ex->conn->ssl_client_crt && strstr(ex->lib_error, "alert")))
 			snprintf(ex->tls_problem, sizeof(ex->tls_problem),
-				 "TLS handshake aborted by us: %s", desc);
-	} else if (ex->conn->ssl_client_crt) {
-		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
-			 "the broker refused our client certificate ssl_client_crt %s (TLS alert: %s)",
-			 ex->conn->ssl_client_crt, desc);
-	} else {
-		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
-			 "the broker aborted the TLS handshake (TLS alert: %s)%s", desc,
-			 strstr(desc, "certificate") ?
-				 "; it probably requires a client certificate (ssl_client_crt, ssl_client_key)" : "");
+				 "the broker requires a client certificate: set ssl_client_crt and "
+				 "ssl_client_key (%.200s)", ex->lib_error);
+		else if (strstr(ex->lib_error, "alert"))
+			snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+				 "the broker refused our client certificate ssl_client_crt %.200s (%.200s)",
+				 ex->conn->ssl_client_crt, ex->lib_error);
 	}
+	SSL_free(ssl);
 }
 
 static const char *ssl_err_text(char *buf, size_t len)
@@ -162,11 +178,25 @@ static int check_cert_file(struct exporter *ex, const char *key, const char *pat
 	return 0;
 }
 
+/* PKCS#8 "ENCRYPTED PRIVATE KEY" or a legacy "Proc-Type: 4,ENCRYPTED"
+ * header.  Rewinds f. */
+static bool key_is_encrypted(FILE *f)
+{
+	char line[256];
+	bool enc = false;
+
+	while (!enc && fgets(line, sizeof(line), f))
+		enc = strstr(line, "ENCRYPTED") != NULL;
+	rewind(f);
+	return enc;
+}
+
 int ex_tls_precheck(struct exporter *ex)
 {
 	const struct fb_conn_conf *c = ex->conn;
 	X509 *crt = NULL;
 	EVP_PKEY *pkey;
+	bool encrypted;
 	char err[256];
 	FILE *f;
 	int rc = -1;
@@ -186,17 +216,16 @@ int ex_tls_precheck(struct exporter *ex)
 		goto out;
 	}
 	ERR_clear_error();
+	encrypted = key_is_encrypted(f);
 	pkey = PEM_read_PrivateKey(f, NULL, key_password_cb, ex);
 	fclose(f);
 	if (!pkey) {
 		unsigned long e = ERR_peek_last_error();
-		bool bad_pw = ERR_GET_REASON(e) == PEM_R_BAD_DECRYPT ||
-			      ERR_GET_REASON(e) == EVP_R_BAD_DECRYPT ||
+		bool bad_pw = encrypted || ERR_GET_REASON(e) == PEM_R_BAD_DECRYPT ||
 			      ERR_GET_REASON(e) == PEM_R_BAD_PASSWORD_READ ||
 			      ERR_GET_REASON(e) == PEM_R_PROBLEMS_GETTING_PASSWORD;
 
-		if (c->ssl_client_key_password && (bad_pw || ERR_GET_LIB(e) == ERR_LIB_EVP ||
-						   ERR_GET_LIB(e) == ERR_LIB_PROV))
+		if (c->ssl_client_key_password && bad_pw)
 			ex_conn_error(ex, "connection %s: ssl_client_key %s: cannot decrypt the key: "
 				      "wrong ssl_client_key_password", c->name, c->ssl_client_key);
 		else if (!c->ssl_client_key_password && bad_pw)
@@ -227,55 +256,35 @@ int ex_tls_setup(struct exporter *ex)
 	const struct fb_conn_conf *c = ex->conn;
 	const char *cafile = c->ssl_server_crt;
 	const char *capath = NULL;
-	SSL_CTX *ctx;
 	int rc;
 
 	if (c->ssl == FB_SSL_OFF || ex->transport.tls_in_transport)
 		return 0;
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx) {
-		fb_err("connection %s: ssl: cannot create a TLS context", c->name);
-		return -1;
-	}
-	ex->ssl_ctx = ctx;
-	SSL_CTX_set_app_data(ctx, ex);
-	SSL_CTX_set_info_callback(ctx, info_cb);
-	/* libmosquitto only installs a password callback if given one, so
-	 * ours (with the exporter as userdata) stays in place. */
-	SSL_CTX_set_default_passwd_cb(ctx, key_password_cb);
-	SSL_CTX_set_default_passwd_cb_userdata(ctx, ex);
-	if (mosquitto_void_option(ex->mosq, MOSQ_OPT_SSL_CTX, ctx) != MOSQ_ERR_SUCCESS ||
-	    mosquitto_int_option(ex->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 1) != MOSQ_ERR_SUCCESS) {
-		fb_err("connection %s: ssl: libmosquitto refused the TLS context", c->name);
-		return -1;
-	}
 	/* "trust all" and the system store still need a CA location for
 	 * libmosquitto 2.0 to enable TLS at all. */
 	if (!cafile)
 		capath = SYSTEM_CA_PATH;
 	rc = mosquitto_tls_set(ex->mosq, cafile, capath, c->ssl_client_crt, c->ssl_client_key,
-			       NULL);
+			       c->ssl_client_key_password ? mosq_password_cb : NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		fb_err("connection %s: ssl settings refused by libmosquitto (ssl_server_crt, "
 		       "ssl_client_crt, ssl_client_key): %s", c->name, mosquitto_strerror(rc));
 		return -1;
 	}
 	if (c->ssl == FB_SSL_TRUST_ALL) {
-		fb_warn("connection %s: ssl \"trust_all\": the broker's certificate is NOT "
-			"verified; anyone on the path can read and change the traffic", c->name);
+		if (!ex->tls_warned)
+			fb_warn("connection %s: ssl \"trust_all\": the broker's certificate is NOT "
+				"verified; anyone on the path can read and change the traffic",
+				c->name);
 		mosquitto_tls_opts_set(ex->mosq, 0 /* SSL_VERIFY_NONE */, NULL, NULL);
 		mosquitto_tls_insecure_set(ex->mosq, true);
 	} else if (!c->hostname_verification) {
-		fb_warn("connection %s: hostname_verification is off: any certificate signed "
-			"by the CA is accepted for %s", c->name, c->broker);
+		if (!ex->tls_warned)
+			fb_warn("connection %s: hostname_verification is off: any certificate "
+				"signed by the CA is accepted for %s", c->name, c->broker);
 		mosquitto_tls_insecure_set(ex->mosq, true);
 	}
+	ex->tls_warned = true;
 	return 0;
 }
 
-void ex_tls_free(struct exporter *ex)
-{
-	/* libmosquitto holds its own reference (MOSQ_OPT_SSL_CTX up-refs). */
-	SSL_CTX_free(ex->ssl_ctx);
-	ex->ssl_ctx = NULL;
-}
