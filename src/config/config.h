@@ -17,6 +17,28 @@
 #include "model.h"
 
 enum fb_bus_transport { FB_BUS_TCP, FB_BUS_RTU, FB_BUS_RTU_OVER_TCP };
+/* (GPIO) Lines of one chip, served by fieldbridge-gpio.  A value of the enum
+ * rather than an enumerator for now, so that the Modbus driver's exhaustive
+ * switches over its three transports keep compiling; it becomes an
+ * enumerator once fieldbridge-modbus refuses gpio buses explicitly. */
+#define FB_BUS_GPIO ((enum fb_bus_transport)3)
+
+/* ---- GPIO (config_gpio.c; docs/configuration.md, "GPIO buses") ----
+ * A device's "lines" entry binds one point of its gpio definition to a line
+ * of the bus's chip, and may override the definition's electrical fields.
+ * -1 in an int field means "as the definition says". */
+struct fb_gpio_line_conf {
+	char *point;        /* point key in the definition */
+	char *line;         /* line name, or NULL if given as an offset */
+	int offset;         /* line offset, -1 if given by name */
+	int active_low;     /* -1, 0, 1 */
+	int bias;           /* -1 or enum fb_gpio_bias */
+	int debounce_ms;    /* -1 or 0..10000 */
+	int initial;        /* -1, 0, 1 */
+	int on_exit;        /* -1 or enum fb_gpio_exit */
+	int pulse_ms;       /* -1 or 1..60000 */
+	double impulses_per_unit; /* 0 = as the definition says */
+};
 /* RS-485 line mode through the kernel (TIOCSRS485): auto = try it and carry
  * on if the port does not support it; on = same, but warn when unsupported. */
 enum fb_rs485_mode { FB_RS485_AUTO, FB_RS485_ON, FB_RS485_OFF };
@@ -41,6 +63,8 @@ struct fb_device_conf {
 	bool name_default;    /* "name" was not given: name is the id until
 			       * fb_config_load_definitions makes it
 			       * "<model> <id>" */
+	struct fb_gpio_line_conf *gpio_lines; /* (GPIO) "lines", gpio buses only */
+	size_t ngpio_lines;
 };
 
 struct fb_bus_conf {
@@ -66,6 +90,8 @@ struct fb_bus_conf {
 	int rts_delay_us;         /* RTU: RTS settle time, 0 = libmodbus' */
 	struct fb_device_conf *devices;
 	size_t ndevices;
+	char *gpio_chip;          /* (GPIO) chip label, e.g. "pinctrl-rp1" */
+	int gpio_persist_interval_s; /* (GPIO) counter state writes, default 60 */
 };
 
 enum fb_conn_mode { FB_CONN_SOCKET, FB_CONN_WEBSOCKET };
@@ -141,6 +167,14 @@ void fb_config_table_name(const struct fb_config *c, const struct fb_bus_conf *b
 struct fb_users;
 struct fb_users *fb_config_load_users(const struct fb_config *c,
 				     const struct fb_conn_conf *conn, struct fb_diag *diag);
+
+/* (GPIO) The effective settings of gpio point `p` of device `d`: the
+ * definition's, overridden by the device's "lines" entry for it.  Returns
+ * the entry (borrowed) or NULL if the device binds no line to the point. */
+const struct fb_gpio_line_conf *fb_config_gpio_line(const struct fb_device_conf *d,
+						    const char *point);
+void fb_config_gpio_effective(const struct fb_device_conf *d,
+			      const struct fb_point_def *p, struct fb_gpio_point *out);
 
 /* Allowed values of timeout_s and keep_alive_s. */
 bool fb_config_interval_valid(int seconds);

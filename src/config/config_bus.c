@@ -1,6 +1,7 @@
 /* One Modbus bus and its devices, from the main file's "buses" array or a
  * buses.d/ file. */
 #include "config-internal.h"
+#include "config_gpio.h"
 #include "jsonfile.h"
 
 #include <limits.h>
@@ -14,17 +15,19 @@ static const char *const bus_keys[] = {
 	"name", "transport", "host", "port", "device", "baud", "parity",
 	"data_bits", "stop_bits", "response_timeout_ms", "retries",
 	"offline_after", "poll_interval_ms", "devices", "byte_timeout_ms",
-	"guard_time_ms", "backoff_max_ms", "rs485", "rts", "rts_delay_us", NULL,
+	"guard_time_ms", "backoff_max_ms", "rs485", "rts", "rts_delay_us",
+	"chip", "persist_interval_s", /* (GPIO) config_gpio.c */ NULL,
 };
 
 static const char *const device_keys[] = {
 	"id", "definition", "unit_id", "name", "area", "poll_interval_ms",
-	"response_timeout_ms", "byte_timeout_ms", "retries", "guard_time_ms", NULL,
+	"response_timeout_ms", "byte_timeout_ms", "retries", "guard_time_ms",
+	"lines", /* (GPIO) config_gpio.c */ NULL,
 };
 static const char *const rs485_names[] = { "auto", "on", "off", NULL };
 static const char *const rts_names[] = { "none", "up", "down", NULL };
 
-static const char *const transport_names[] = { "tcp", "rtu", "rtu_over_tcp", NULL };
+static const char *const transport_names[] = { "tcp", "rtu", "rtu_over_tcp", "gpio", NULL };
 static const char *const parity_names[] = { "N", "E", "O", NULL };
 
 /* The rates termios offers (Bnnn) that RS-485 adapters commonly run. */
@@ -64,6 +67,7 @@ void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_defin
 	free(b->source);
 	free(b->host);
 	free(b->device);
+	cfg_gpio_free_bus(b);
 }
 
 static bool definition_id_valid(const char *s)
@@ -343,7 +347,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	if (fb_json_enum(obj, "rts", false, rts_names, where, ctx->diag, &p) == 1)
 		b->rts = (enum fb_rts_mode)p;
 
-	if (has_transport && b->transport != FB_BUS_RTU && !b->host)
+	if (has_transport && b->transport != FB_BUS_RTU && b->transport != FB_BUS_GPIO &&
+	    !b->host)
 		fb_diag_error(ctx->diag, "%s.host: expected a host name or IP address "
 			      "(required for transport %s)", where, transport_names[t]);
 	if (has_transport && b->transport == FB_BUS_RTU && !b->device)
@@ -360,5 +365,6 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 			     transport_names[t]);
 
 	parse_devices(ctx, b, has_transport, obj, where);
+	cfg_gpio_parse_bus(ctx, b, obj, where);
 	fb_json_unknown_keys(obj, bus_keys, where, ctx->diag);
 }

@@ -1,6 +1,7 @@
 /* Device definitions for configured devices.  Kept apart from the loader
  * so that only callers of fb_config_load_definitions link the model. */
 #include "config.h"
+#include "config_gpio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,14 +33,22 @@ static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
 		return false;
 	}
 	fb_diag_move(diag, &sub);
-	/* Only Modbus buses exist so far; a GPIO definition cannot be polled
-	 * over Modbus. */
-	if (!def->protocol || strcmp(def->protocol, "modbus")) {
+	/* A gpio definition cannot be polled over Modbus, nor the reverse. */
+	if (!def->protocol ||
+	    strcmp(def->protocol, b->transport == FB_BUS_GPIO ? "gpio" : "modbus")) {
 		fb_diag_error(diag, "bus %s: device %s: disabled: definition \"%s\" (%s) is "
-			      "for protocol \"%s\": expected a \"modbus\" definition on a "
-			      "Modbus bus", b->name, d->id, d->definition,
+			      "for protocol \"%s\": expected a \"%s\" definition on a "
+			      "%s bus", b->name, d->id, d->definition,
 			      def->path ? def->path : "?",
-			      def->protocol ? def->protocol : "(none)");
+			      def->protocol ? def->protocol : "(none)",
+			      b->transport == FB_BUS_GPIO ? "gpio" : "modbus",
+			      b->transport == FB_BUS_GPIO ? "GPIO" : "Modbus");
+		fb_model_free(def);
+		return false;
+	}
+	if (b->transport == FB_BUS_GPIO && !cfg_gpio_check_device(b, d, def, diag)) {
+		fb_diag_error(diag, "bus %s: device %s: disabled: its lines do not match "
+			      "definition \"%s\"", b->name, d->id, d->definition);
 		fb_model_free(def);
 		return false;
 	}

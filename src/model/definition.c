@@ -33,7 +33,7 @@ static const char *const type_names[] = {
 };
 static const char *const order_names[] = { "ABCD", "CDAB", "BADC", "DCBA", NULL };
 static const char *const component_names[] = {
-	"sensor", "binary_sensor", "switch", "number", "select", "button", NULL,
+	"sensor", "binary_sensor", "switch", "number", "select", "button", "event", NULL,
 };
 /* JSON spelling; index + 1 is the enum value (FB_WRITE_NONE is not spelt). */
 static const char *const write_fn_names[] = { "fc05", "fc06", "fc15", "fc16", NULL };
@@ -511,6 +511,10 @@ static void check_point_rules(struct loader *L, const char *where,
 			fb_diag_error(d, "%s.component: expected bool or an integer type for "
 				      "button, got %s", where, type_str(p));
 		break;
+	case FB_COMP_EVENT:
+		fb_diag_error(d, "%s.component: event is only available in protocol gpio "
+			      "definitions", where);
+		break;
 	}
 	if (p->component >= FB_COMP_SWITCH && !p->writable)
 		fb_diag_error(d, "%s.component: %s needs \"writable\": true", where,
@@ -791,6 +795,7 @@ static void free_point(struct fb_point_def *p)
 	for (size_t i = 0; i < p->noptions; i++)
 		free(p->options[i].label);
 	free(p->options);
+	fb_model_gpio_free_point(p);
 }
 
 void fb_model_free(struct fb_definition *def)
@@ -989,7 +994,10 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	size_t i = 0;
 
 	cJSON_ArrayForEach(jp, pts) {
-		parse_point(L, jp, i, &def->points[i], def, is_gpio);
+		if (is_gpio) /* GPIO points: definition_gpio.c */
+			fb_model_gpio_parse_point(L->file, jp, i, &def->points[i], L->diag);
+		else
+			parse_point(L, jp, i, &def->points[i], def, is_gpio);
 		def->npoints = ++i;
 	}
 	for (i = 0; i < def->npoints; i++) {
@@ -1006,6 +1014,8 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 			}
 		}
 	}
+	if (is_gpio)
+		fb_model_gpio_check(def, L->diag);
 }
 
 struct fb_definition *fb_model_load(const char *path, struct fb_diag *diag)

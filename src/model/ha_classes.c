@@ -402,6 +402,8 @@ int fb_ha_check_point(const char *where, const struct fb_point_def *p,
 	case FB_COMP_SELECT:
 		check_plain(where, p, NULL, diag);
 		break;
+	case FB_COMP_EVENT: /* (GPIO) classes checked by definition_gpio.c */
+		break;
 	}
 	/* Home Assistant refuses read-only entities in the config category:
 	 * config is for settings a user changes. */

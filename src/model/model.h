@@ -60,6 +60,7 @@ enum fb_component {
 	FB_COMP_NUMBER,
 	FB_COMP_SELECT,
 	FB_COMP_BUTTON,
+	FB_COMP_EVENT,   /* (GPIO) presses: single, double, long; protocol gpio only */
 };
 
 enum fb_write_fn {
@@ -80,6 +81,52 @@ enum fb_poll_class {
 struct fb_select_option {
 	int64_t raw;       /* register value */
 	char *label;       /* what Home Assistant shows */
+};
+
+/* ---- GPIO (protocol "gpio" definitions, docs/device-definitions.md) ----
+ * A gpio point is one role on one line.  The definition may name a default
+ * line; the configuration binds every line-using point to a line of the
+ * bus's chip ("lines" in docs/configuration.md) and may override the
+ * electrical fields.  Parsed by definition_gpio.c. */
+enum fb_gpio_role {
+	FB_GPIO_NONE = 0,     /* not a gpio point (a modbus definition) */
+	FB_GPIO_INPUT,        /* binary_sensor: a debounced input line */
+	FB_GPIO_OUTPUT,       /* switch: drives an output line */
+	FB_GPIO_PULSE_OUTPUT, /* button: drives the line active for pulse_ms */
+	FB_GPIO_COUNTER,      /* total_increasing sensor: pulses / impulses_per_unit */
+	FB_GPIO_RATE,         /* sensor: rate from the pulse interval of `source` */
+	FB_GPIO_EVENT,        /* event: presses of the input `source` */
+};
+
+enum fb_gpio_bias {
+	FB_GPIO_BIAS_AS_IS,      /* leave the line's bias alone */
+	FB_GPIO_BIAS_DISABLED,
+	FB_GPIO_BIAS_PULL_UP,
+	FB_GPIO_BIAS_PULL_DOWN,
+};
+
+/* What an output does when the driver exits: keep its value, or drive a
+ * safe value (logical off/on) before the line is released. */
+enum fb_gpio_exit { FB_GPIO_EXIT_KEEP, FB_GPIO_EXIT_OFF, FB_GPIO_EXIT_ON };
+
+struct fb_gpio_point {
+	enum fb_gpio_role role;
+	char *line;              /* default line name, NULL if none */
+	int line_offset;         /* default line offset, -1 if none */
+	bool active_low;         /* the logical value is the inverse of the level */
+	enum fb_gpio_bias bias;
+	uint32_t debounce_ms;    /* inputs and counters: level stable this long */
+	bool initial;            /* outputs: logical value at start ... */
+	bool restore;            /* ... unless the state dir has the last one */
+	enum fb_gpio_exit on_exit;
+	uint32_t pulse_ms;       /* pulse outputs: how long the line is active */
+	double impulses_per_unit; /* counters: e.g. 1000 impulses per kWh */
+	char *source;            /* rate, event: key of the counter / input */
+	double rate_scale;       /* rate = units per rate_period_s * rate_scale */
+	uint32_t rate_period_s;  /* 3600: units per hour (kWh -> kW) */
+	uint32_t rate_timeout_s; /* rate drops to 0 after this long without pulses */
+	uint32_t double_ms;      /* event: max gap between two presses of a double */
+	uint32_t long_ms;        /* event: held this long = a long press */
 };
 
 struct fb_point_def {
@@ -114,6 +161,7 @@ struct fb_point_def {
 	double deadband;           /* 0 = every change; absolute, or percent */
 	bool deadband_pct;         /* deadband is % of the last published value */
 	int heartbeat_s;
+	struct fb_gpio_point gpio; /* (GPIO) role FB_GPIO_NONE in modbus definitions */
 };
 
 struct fb_serial_defaults {
@@ -223,5 +271,24 @@ enum fb_diag_point {
 const struct fb_diag_point_desc *fb_model_diag_points(size_t *n);
 /* True for a table point key in the reserved diagnostic namespace. */
 bool fb_model_is_diag_key(const char *key);
+
+/* ---- GPIO (definition_gpio.c) ---- */
+
+struct cJSON;
+/* Parses points[idx] of a protocol "gpio" definition into p (fields owned by
+ * p, freed by fb_model_free).  `file` names messages; every problem goes to
+ * diag.  Called by the definition loader. */
+void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t idx,
+			       struct fb_point_def *p, struct fb_diag *diag);
+/* Checks what needs every point: sources exist and have the right role.
+ * Called by the loader after all points were parsed. */
+void fb_model_gpio_check(const struct fb_definition *def, struct fb_diag *diag);
+/* Frees the gpio fields of p (not p). */
+void fb_model_gpio_free_point(struct fb_point_def *p);
+/* JSON spellings: "input", "pull_up", "keep" ...; "?" outside the enum. */
+const char *fb_gpio_role_name(enum fb_gpio_role r);
+const char *fb_gpio_bias_name(enum fb_gpio_bias b);
+/* True for roles that use a line of their own. */
+bool fb_gpio_role_has_line(enum fb_gpio_role r);
 
 #endif

@@ -1,0 +1,73 @@
+/* fieldbridge-gpio's own types; not for other parts. */
+#ifndef FB_GPIO_INTERNAL_H
+#define FB_GPIO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "gpio_backend.h"
+#include "gpio_logic.h"
+#include "table.h"
+
+/* One point of one device: a table point, and for line roles a requested
+ * line.  Everything borrowed points into the driver's config. */
+struct gl_point {
+	const struct fb_device_conf *dev;  /* borrowed */
+	const struct fb_point_def *def;    /* borrowed */
+	struct fb_gpio_point cfg;          /* effective: definition + "lines" */
+	uint32_t index;                    /* table point */
+	uint32_t device;                   /* table device */
+	int offset;                        /* resolved line offset, -1 if none */
+	struct gpio_line *line;            /* NULL: no line, or device disabled */
+	int source;                        /* rate/event: index of its source point */
+	struct gpio_debounce db;           /* inputs, counters */
+	struct gpio_counter ctr;           /* counters */
+	struct gpio_gesture gest;          /* events */
+	bool value;                        /* outputs: logical value driven */
+	int64_t until_ms;                  /* pulse end / event clear, 0 = none */
+	double rate;                       /* rate: last published */
+};
+
+struct gl_driver {
+	struct fb_config *cfg;             /* owned */
+	struct fb_bus_conf *bus;           /* borrowed from cfg */
+	struct fb_table *table;
+	struct gpio_chip *chip;
+	char chip_path[64];
+	struct gl_point *points;
+	size_t npoints;
+	const struct fb_device_conf **devices; /* table device i */
+	bool *device_ok;
+	size_t ndevices;
+	int signal_fd, timer_fd;
+	char *state_path;                  /* NULL: nothing persisted */
+	bool persist_dirty;                /* something changed since the last write */
+	bool persist_now;                  /* an output changed: write at once */
+	int64_t persist_next_ms;           /* earliest next counter write */
+	bool stop;
+};
+
+/* chip.c: finds the chip labelled `label` among /dev/gpiochip*.  On failure
+ * writes a message naming the labels that exist into err. */
+struct gpio_chip *gl_chip_find(const char *label, char *path, size_t path_len,
+			       char *err, size_t err_len);
+/* Resolves a point's line (name or offset) to an offset; on failure writes
+ * a message naming the lines that exist. */
+int gl_line_resolve(struct gpio_chip *c, const struct fb_gpio_point *g, char *err,
+		    size_t err_len);
+/* Requests the line of p; on EBUSY the message names the consumer. */
+int gl_line_open(struct gl_driver *d, struct gl_point *p, bool initial, char *err,
+		 size_t err_len);
+
+/* persist.c: "<state_dir>/gpio-<bus>.json" holds counter totals and output
+ * values.  Loading applies them to the points; saving is atomic (write a
+ * temporary file, fsync, rename). */
+void gl_persist_init(struct gl_driver *d);
+void gl_persist_load(struct gl_driver *d);
+int gl_persist_save(struct gl_driver *d);
+
+int gl_driver_run(const struct fb_daemon_args *args);
+
+#endif
