@@ -6,6 +6,7 @@
  *   mbtool cmd   INSTANCE DEVICE POINT VALUE [TIMEOUT_MS]
  *   mbtool flood INSTANCE DEVICE POINT N      values 1..N as fast as the queue takes them
  *   mbtool watch INSTANCE DEVICE POINT MS     every value the point showed meanwhile
+ *   mbtool journal INSTANCE DEVICE POINT MS   journal entries (re-publications) meanwhile
  */
 #include <errno.h>
 #include <poll.h>
@@ -246,6 +247,35 @@ static int watch(struct fb_table_reader *r, long index, int ms)
 	return 0;
 }
 
+struct count_ctx {
+	long index;
+	size_t n;
+};
+
+static void count_point(void *ctx, uint32_t point_index)
+{
+	struct count_ctx *c = ctx;
+
+	if ((long)point_index == c->index)
+		c->n++;
+}
+
+static int journal(struct fb_table_reader *r, long index, int ms)
+{
+	struct count_ctx c = { index, 0 };
+	int64_t until = fb_mono_ms() + ms;
+
+	fb_table_reader_changes(r, NULL, NULL, NULL); /* the initial full scan */
+	while (fb_mono_ms() < until) {
+		struct pollfd p = { .fd = fb_table_reader_fd(r), .events = POLLIN };
+
+		poll(&p, 1, 20);
+		fb_table_reader_changes(r, count_point, NULL, &c);
+	}
+	printf("{\"entries\":%zu}\n", c.n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct fb_table_reader *r;
@@ -271,6 +301,8 @@ int main(int argc, char **argv)
 		rc = commands(r, index, argv[5], 0, argc > 6 ? atoi(argv[6]) : 10000);
 	else if (!strcmp(argv[1], "flood") && argc == 6)
 		rc = commands(r, index, NULL, atol(argv[5]), 60000);
+	else if (!strcmp(argv[1], "journal") && argc == 6)
+		rc = journal(r, index, atoi(argv[5]));
 	else if (!strcmp(argv[1], "watch") && argc == 6)
 		rc = watch(r, index, atoi(argv[5]));
 	fb_table_detach(r);

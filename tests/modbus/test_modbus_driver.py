@@ -414,7 +414,42 @@ class ModbusDriver(fbtest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIn("configuration OK", r.stdout)
 
+    # ------------------------------------------------------------ timing
+    def test_poll_classes_and_inter_frame_silence(self):
+        pair = self.serial()
+        slave = fbtest.ModbusSlave(self.procs, {1: "holding"}, rtu=pair.b, baud=19200)
+        guard_ms, poll_ms = 25, 400
+        self.start(self.rtu_bus(pair.a, [gateway.device("c", "test-classes", 1)],
+                                poll_interval_ms=poll_ms, guard_time_ms=guard_ms))
+        self.wait_online("c")
+        self.assertIsNotNone(slave.wait_request(lambda e: e["address"] == 30))
+        t0 = time.monotonic()
+        time.sleep(4.0)
+        reads = self.reads(slave, 1, t0, time.monotonic())
+        n = {a: sum(1 for e in reads if e["address"] == a) for a in (0, 10, 20, 30)}
+        self.assertGreaterEqual(n[0], 3.2 * n[10], n)    # fast: interval / 4
+        self.assertLessEqual(n[20], 1, n)                 # slow: interval x 10
+        self.assertEqual(n[30], 0, n)                     # once: only after connect
+        self.assertEqual(sum(1 for e in slave.requests("read", 1) if e["address"] == 30), 1)
+        # t3.5 (1.75 ms at 19200 baud) + guard time between frames, enforced
+        # by the driver (the pty itself has no timing)
+        ts = sorted(e["t"] for e in slave.requests(unit=1))
+        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        self.assertGreaterEqual(min(gaps), (guard_ms + 1.75) / 1000 - 0.001, min(gaps))
+
     # ------------------------------------------------------------ values
+    def test_heartbeat_republishes_unchanged_values(self):
+        slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
+        slave.set_registers(1, "hr", 0, [100, 100, 1, 2])
+        self.start(gateway.tcp_bus(slave.port, [gateway.device("f", "test-filters", 1)],
+                                   name="b", poll_interval_ms=100))
+        self.wait_table(lambda d: d["points"]["f/hb"]["v"] == 1, what="first values")
+        hb = self.tool("journal", "f", "hb", 3500)["entries"]
+        self.assertGreaterEqual(hb, 2, "heartbeat_s 1: unchanged value not re-published")
+        self.assertLessEqual(hb, 5)
+        self.assertEqual(self.tool("journal", "f", "abs", 1500)["entries"], 0,
+                         "an unchanged value without heartbeat was re-published")
+
     def test_deadband_and_sentinel(self):
         slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
         slave.set_registers(1, "hr", 0, [100, 100, 1, 0xFFFF])
