@@ -1,0 +1,446 @@
+/* The real fieldbridge-gpio against the kernel's gpio-sim chip "fb-sim",
+ * in one guest boot (run-in-guest.sh): inputs with bounce, edges faster
+ * than the debounce, outputs switched through the table's command queue
+ * (the path fieldbridge-export uses for MQTT commands) and read back from
+ * the sim, a pulse output, press events, output state across a restart,
+ * 10,000 counted pulses with a restart in the middle, and the errors for a
+ * line in use, a missing chip and a missing line.
+ *
+ * Usage (in the guest): gpio_driver_test /extra/fieldbridge-gpio
+ *   /extra/gpio-test.json; the definitions are in /extra/devices. */
+#include <errno.h>
+#include <gpiod.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "table.h"
+#include "testlib.h"
+
+#define TABLE "fbtest.gpio"
+#define LOG "/tmp/fb-gpio.log"
+#define PULSES 10000
+
+/* sim offsets (run-in-guest.sh's fixed layout) */
+enum { IN_BOUNCE = 0, IN_FAST = 1, IN_BUTTON = 2, IN_PULSES = 3,
+       OUT_RELAY = 8, OUT_RELAY_INV = 9, OUT_BELL = 10, OUT_R1 = 12, OUT_R3 = 14 };
+
+struct ctx {
+	const char *bin, *config, *sysfs;
+	pid_t pid;
+	struct fb_table_reader *r;
+	size_t changes[64];        /* change callbacks per point since the last reset */
+	char events[256];          /* press values seen, space separated */
+	long press_index;
+};
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void sim_set(struct ctx *c, unsigned off, bool high)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sim_gpio%u/pull", c->sysfs, off);
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "open %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fputs(high ? "pull-up" : "pull-down", f);
+	fclose(f);
+}
+
+static int sim_get(struct ctx *c, unsigned off)
+{
+	char path[512], buf[8] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sim_gpio%u/value", c->sysfs, off);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '?';
+	fclose(f);
+	return buf[0] == '1' ? 1 : buf[0] == '0' ? 0 : -1;
+}
+
+static void on_point(void *arg, uint32_t i)
+{
+	struct ctx *c = arg;
+	struct fb_point_snapshot s;
+
+	if (i < 64)
+		c->changes[i]++;
+	if ((long)i == c->press_index) {
+		fb_table_reader_read(c->r, i, &s);
+		if (s.value.kind == FB_VALUE_STRING && strlen(c->events) + 12 < sizeof(c->events)) {
+			strcat(c->events, s.value.s);
+			strcat(c->events, " ");
+		}
+	}
+}
+
+static void drain(struct ctx *c)
+{
+	if (c->r)
+		fb_table_reader_changes(c->r, on_point, NULL, c);
+}
+
+static void reset_changes(struct ctx *c)
+{
+	drain(c);
+	memset(c->changes, 0, sizeof(c->changes));
+	c->events[0] = '\0';
+}
+
+/* Waits `ms`, collecting table changes every 5 ms. */
+static void wait_ms(struct ctx *c, long ms)
+{
+	for (long t = 0; t < ms; t += 5) {
+		sleep_us(5000);
+		drain(c);
+	}
+}
+
+static long idx(struct ctx *c, const char *dev, const char *key)
+{
+	return c->r ? fb_table_reader_find(c->r, dev, key) : -1;
+}
+
+static struct fb_point_snapshot point(struct ctx *c, const char *dev, const char *key)
+{
+	struct fb_point_snapshot s;
+	long i = idx(c, dev, key);
+
+	memset(&s, 0, sizeof(s));
+	if (i >= 0)
+		fb_table_reader_read(c->r, (uint32_t)i, &s);
+	return s;
+}
+
+static void stop_driver(struct ctx *c)
+{
+	int st;
+
+	if (c->pid > 0) {
+		kill(c->pid, SIGTERM);
+		waitpid(c->pid, &st, 0);
+	}
+	c->pid = 0;
+	fb_table_detach(c->r);
+	c->r = NULL;
+}
+
+/* Starts the driver with `config` and waits until its table is up and the
+ * device `dev` is online.  Returns false if the driver exited first. */
+static bool start_driver(struct ctx *c, const char *config, const char *dev)
+{
+	int st;
+
+	c->pid = fork();
+	if (c->pid == 0) {
+		freopen(LOG, "a", stderr);
+		execl(c->bin, "fieldbridge-gpio", "-c", config, "--bus", "gpio", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
+			c->pid = 0;
+			return false;
+		}
+		if (!c->r)
+			c->r = fb_table_attach(TABLE);
+		if (c->r && fb_table_reader_superseded(c->r)) {
+			fb_table_detach(c->r);
+			c->r = NULL;
+		}
+		if (c->r) {
+			long d = fb_table_reader_find_device(c->r, dev);
+
+			if (d >= 0 && fb_table_reader_device_online(c->r, (uint32_t)d)) {
+				c->press_index = idx(c, "board", "press");
+				drain(c);
+				return true;
+			}
+		}
+		sleep_us(10000);
+	}
+	return false;
+}
+
+static int push(struct ctx *c, const char *dev, const char *key, bool on)
+{
+	struct fb_command cmd;
+	long i = idx(c, dev, key);
+
+	memset(&cmd, 0, sizeof(cmd));
+	if (i < 0)
+		return -1;
+	cmd.point_index = (uint32_t)i;
+	cmd.value.kind = FB_VALUE_BOOL;
+	cmd.value.b = on;
+	snprintf(cmd.event_id, sizeof(cmd.event_id), "test-%s-%d", key, on);
+	cmd.ts_ms = fb_now_ms();
+	snprintf(cmd.origin, sizeof(cmd.origin), "gpio-test");
+	return fb_table_command_push(c->r, &cmd);
+}
+
+/* Waits up to ms for sim line `off` to read `want`. */
+static bool sim_wait(struct ctx *c, unsigned off, int want, long ms)
+{
+	for (long t = 0; t <= ms; t += 5) {
+		if (sim_get(c, off) == want)
+			return true;
+		wait_ms(c, 5);
+	}
+	return false;
+}
+
+static bool log_contains(const char *needle)
+{
+	FILE *f = fopen(LOG, "r");
+	char line[2048];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	if (!found)
+		fprintf(stderr, "log %s lacks \"%s\"\n", LOG, needle);
+	return found;
+}
+
+static void press(struct ctx *c, long hold_ms)
+{
+	sim_set(c, IN_BUTTON, true);
+	wait_ms(c, hold_ms);
+	sim_set(c, IN_BUTTON, false);
+}
+
+static void test_inputs(struct ctx *c)
+{
+	long b = idx(c, "board", "bounce"), f = idx(c, "board", "fast");
+
+	CHECK(b >= 0 && f >= 0);
+	CHECK(point(c, "board", "bounce").value.b == false);
+	reset_changes(c);
+	/* 9 edges 2 ms apart (contact bounce), ending high: one change. */
+	for (int i = 0; i < 9; i++) {
+		sim_set(c, IN_BOUNCE, i % 2 == 0);
+		sleep_us(2000);
+	}
+	wait_ms(c, 300);
+	CHECK(point(c, "board", "bounce").value.b == true);
+	CHECK_EQ_INT(c->changes[b], 1);
+
+	/* A 5 ms pulse and a burst, both shorter than the 50 ms window. */
+	reset_changes(c);
+	sim_set(c, IN_FAST, true);
+	sleep_us(5000);
+	sim_set(c, IN_FAST, false);
+	for (int i = 0; i < 20; i++) {
+		sim_set(c, IN_FAST, i % 2 == 0);
+		sleep_us(1000);
+	}
+	sim_set(c, IN_FAST, false);
+	wait_ms(c, 300);
+	CHECK(point(c, "board", "fast").value.b == false);
+	CHECK_EQ_INT(c->changes[f], 0);
+}
+
+static void test_events(struct ctx *c)
+{
+	reset_changes(c);
+	press(c, 60);
+	wait_ms(c, 700);
+	CHECK_STR_CONTAINS(c->events, "single");
+	reset_changes(c);
+	press(c, 60);
+	wait_ms(c, 100);
+	press(c, 60);
+	wait_ms(c, 700);
+	CHECK(strcmp(c->events, "double ") == 0);
+	reset_changes(c);
+	press(c, 1100);
+	wait_ms(c, 500);
+	CHECK(strcmp(c->events, "long ") == 0);
+	fprintf(stderr, "events: \"%s\"\n", c->events);
+}
+
+static void test_outputs(struct ctx *c)
+{
+	/* Initial values: relay off; relay_inv on (active low: line 0);
+	 * Waveshare relays off (active low: line 1). */
+	CHECK_EQ_INT(sim_get(c, OUT_RELAY), 0);
+	CHECK_EQ_INT(sim_get(c, OUT_RELAY_INV), 0);
+	CHECK_EQ_INT(sim_get(c, OUT_R1), 1);
+	CHECK_EQ_INT(sim_get(c, OUT_R3), 1);
+	CHECK(point(c, "board", "relay_inv").value.b == true);
+
+	CHECK(push(c, "board", "relay", true) == 0);
+	CHECK(sim_wait(c, OUT_RELAY, 1, 2000));
+	wait_ms(c, 50);
+	CHECK(point(c, "board", "relay").value.b == true);
+	CHECK(push(c, "board", "relay_inv", false) == 0);
+	CHECK(sim_wait(c, OUT_RELAY_INV, 1, 2000));
+	CHECK(push(c, "relays", "relay1", true) == 0);
+	CHECK(sim_wait(c, OUT_R1, 0, 2000));
+
+	/* The bell: a 200 ms pulse. */
+	CHECK(push(c, "board", "bell", true) == 0);
+	CHECK(sim_wait(c, OUT_BELL, 1, 500));
+	CHECK(sim_wait(c, OUT_BELL, 0, 1500));
+}
+
+static void test_restart_outputs(struct ctx *c)
+{
+	stop_driver(c);
+	CHECK(start_driver(c, c->config, "board"));
+	/* Restored from the state dir, not the configured initial values. */
+	CHECK_EQ_INT(sim_get(c, OUT_RELAY), 1);
+	CHECK_EQ_INT(sim_get(c, OUT_RELAY_INV), 1);
+	CHECK_EQ_INT(sim_get(c, OUT_R1), 0);
+	CHECK(point(c, "board", "relay").value.b == true);
+	CHECK(point(c, "board", "relay_inv").value.b == false);
+}
+
+static void pulses(struct ctx *c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		sim_set(c, IN_PULSES, true);
+		sleep_us(300);
+		sim_set(c, IN_PULSES, false);
+		sleep_us(300);
+	}
+}
+
+static double wait_count(struct ctx *c, double want)
+{
+	double v = -1;
+
+	for (int i = 0; i < 400; i++) {
+		v = point(c, "board", "pulses").value.f;
+		if (v >= want)
+			break;
+		wait_ms(c, 10);
+	}
+	return v;
+}
+
+static void test_counter(struct ctx *c)
+{
+	double base = point(c, "board", "pulses").value.f, v;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pulses(c, PULSES / 2);
+	v = wait_count(c, base + PULSES / 2);
+	fprintf(stderr, "counter after %d pulses: %.0f\n", PULSES / 2, v - base);
+	CHECK(point(c, "board", "rate").value.f > 0);
+	stop_driver(c);
+	CHECK(start_driver(c, c->config, "board"));
+	CHECK_NEAR(point(c, "board", "pulses").value.f, v, 0.5);
+	pulses(c, PULSES / 2);
+	v = wait_count(c, base + PULSES);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "counter after %d pulses and a restart: %.0f (%.1f s)\n", PULSES,
+		v - base, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* Debounce 0 on this line: exact, within one pulse. */
+	CHECK_NEAR(v - base, PULSES, 1.0);
+}
+
+static bool write_config(const char *path, const char *chip, const char *lines)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return false;
+	fprintf(f, "{ \"gateway\": { \"id\": \"fbtest\", \"state_dir\": \"/tmp/fb-state2\", "
+		"\"definition_dirs\": [\"/extra/devices\"] }, \"buses\": [ { \"name\": \"gpio\", "
+		"\"transport\": \"gpio\", \"chip\": \"%s\", \"devices\": [ { \"id\": \"relays\", "
+		"\"definition\": \"waveshare-rpi-relay-board\", \"lines\": %s } ] } ] }\n",
+		chip, lines);
+	return fclose(f) == 0;
+}
+
+static void test_errors(struct ctx *c)
+{
+	struct gpiod_chip *chip = NULL;
+	struct gpiod_line *line;
+	char path[32];
+
+	stop_driver(c);
+	for (int i = 0; i < 8 && !chip; i++) {
+		snprintf(path, sizeof(path), "/dev/gpiochip%d", i);
+		chip = gpiod_chip_open(path);
+		if (chip && strcmp(gpiod_chip_label(chip), "fb-sim")) {
+			gpiod_chip_close(chip);
+			chip = NULL;
+		}
+	}
+	CHECK(chip != NULL);
+	if (!chip)
+		return;
+	line = gpiod_chip_get_line(chip, OUT_R1);
+	CHECK(line && gpiod_line_request_output(line, "squatter", 0) == 0);
+	CHECK(write_config("/tmp/c-busy.json", "fb-sim",
+			   "{ \"relay1\": \"out4\", \"relay2\": \"out5\", \"relay3\": \"out6\" }"));
+	CHECK(!start_driver(c, "/tmp/c-busy.json", "relays"));
+	CHECK(log_contains("is in use by \"squatter\""));
+	gpiod_line_release(line);
+	gpiod_chip_close(chip);
+
+	CHECK(write_config("/tmp/c-chip.json", "no-such-chip", "{ \"relay1\": \"out4\", "
+			   "\"relay2\": \"out5\", \"relay3\": \"out6\" }"));
+	CHECK(!start_driver(c, "/tmp/c-chip.json", "relays"));
+	CHECK(log_contains("no GPIO chip labelled \"no-such-chip\"; chips found: gpiochip"));
+	CHECK(log_contains("\"fb-sim\" (16 lines)"));
+
+	CHECK(write_config("/tmp/c-line.json", "fb-sim", "{ \"relay1\": \"nope\", "
+			   "\"relay2\": \"out5\", \"relay3\": \"out6\" }"));
+	CHECK(!start_driver(c, "/tmp/c-line.json", "relays"));
+	CHECK(log_contains("no line named \"nope\" on chip \"fb-sim\"; its lines: in0, in1"));
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .bin = argv[1], .config = argv[2], .sysfs = getenv("FB_SIM_SYSFS"),
+			 .press_index = -1 };
+
+	if (argc < 3 || !c.sysfs) {
+		printf("SKIP: needs the gpio-sim guest (run-in-guest.sh) and "
+		       "<fieldbridge-gpio> <config>\n");
+		return 77;
+	}
+	for (unsigned i = 0; i < 8; i++)
+		sim_set(&c, i, false);
+	if (!start_driver(&c, c.config, "board")) {
+		fprintf(stderr, "driver did not start; log:\n");
+		system("cat " LOG);
+		return 1;
+	}
+	test_inputs(&c);
+	test_events(&c);
+	test_outputs(&c);
+	test_restart_outputs(&c);
+	test_counter(&c);
+	test_errors(&c);
+	stop_driver(&c);
+	if (fb_test_counts_.failed)
+		system("tail -n 40 " LOG);
+	printf("%d passed, %d failed\n", fb_test_counts_.passed, fb_test_counts_.failed);
+	return fb_test_counts_.failed ? 1 : 0;
+}
