@@ -60,6 +60,8 @@ static void device_free_fields(struct fb_device_conf *d,
 
 void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_definition *))
 {
+	/* The GPIO part reads b->devices: free it while they still exist. */
+	cfg_gpio_free_bus(b);
 	for (size_t i = 0; i < b->ndevices; i++)
 		device_free_fields(&b->devices[i], def_free);
 	free(b->devices);
@@ -67,7 +69,6 @@ void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_defin
 	free(b->source);
 	free(b->host);
 	free(b->device);
-	cfg_gpio_free_bus(b);
 }
 
 static bool definition_id_valid(const char *s)
