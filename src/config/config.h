@@ -20,7 +20,8 @@ enum fb_bus_transport { FB_BUS_TCP, FB_BUS_RTU, FB_BUS_RTU_OVER_TCP };
 /* (GPIO) Lines of one chip, served by fieldbridge-gpio.  A value of the enum
  * rather than an enumerator for now, so that the Modbus driver's exhaustive
  * switches over its three transports keep compiling; it becomes an
- * enumerator once fieldbridge-modbus refuses gpio buses explicitly. */
+ * enumerator once link.c's transport switch has a gpio case (fieldbridge-modbus
+ * already refuses gpio buses). */
 #define FB_BUS_GPIO ((enum fb_bus_transport)3)
 
 /* ---- GPIO (config_gpio.c; docs/configuration.md, "GPIO buses") ----

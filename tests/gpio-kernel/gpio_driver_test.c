@@ -26,7 +26,7 @@
 #define PULSES 10000
 
 /* sim offsets (run-in-guest.sh's fixed layout) */
-enum { IN_BOUNCE = 0, IN_FAST = 1, IN_BUTTON = 2, IN_PULSES = 3,
+enum { IN_BOUNCE = 0, IN_FAST = 1, IN_BUTTON = 2, IN_PULSES = 3, IN_METER = 4,
        OUT_RELAY = 8, OUT_RELAY_INV = 9, OUT_BELL = 10, OUT_R1 = 12, OUT_R3 = 14 };
 
 struct ctx {
@@ -362,6 +362,35 @@ static void test_counter(struct ctx *c)
 	CHECK_NEAR(v - base, PULSES, 1.0);
 }
 
+/* S0-like pulses with contact bounce on a counter with a 10 ms window:
+ * each bounced pulse counts once, and a glitch shorter than the window
+ * never counts. */
+static void test_counter_debounced(struct ctx *c)
+{
+	double base = point(c, "board", "meter").value.f, v = 0;
+
+	for (int i = 0; i < 150; i++) {
+		for (int b = 0; b < 3; b++) {
+			sim_set(c, IN_METER, true);
+			sleep_us(300);
+			sim_set(c, IN_METER, false);
+			sleep_us(300);
+		}
+		/* Levels held 4x the window: TCG scheduling jitter stays inside. */
+		sim_set(c, IN_METER, true);
+		sleep_us(40000);
+		sim_set(c, IN_METER, false);
+		sleep_us(40000);
+	}
+	for (int i = 0; i < 100 && v < base + 1.5; i++) {
+		wait_ms(c, 10);
+		v = point(c, "board", "meter").value.f;
+	}
+	fprintf(stderr, "debounced counter: %.0f pulses of 150\n", (v - base) * 100);
+	/* 100 impulses per unit: 150 pulses = 1.50 units. */
+	CHECK_NEAR(v - base, 1.5, 0.011);
+}
+
 static bool write_config(const char *path, const char *chip, const char *lines)
 {
 	FILE *f = fopen(path, "w");
@@ -437,6 +466,7 @@ int main(int argc, char **argv)
 	test_outputs(&c);
 	test_restart_outputs(&c);
 	test_counter(&c);
+	test_counter_debounced(&c);
 	test_errors(&c);
 	stop_driver(&c);
 	if (fb_test_counts_.failed)

@@ -124,6 +124,14 @@ static int64_t run_deadlines(struct gl_driver *d, int64_t now_ms, int64_t now_ns
 		if (is_input(p) && p->db.deadline_ns != GPIO_NEVER) {
 			int64_t edge_ns = p->db.deadline_ns - p->db.window_ns;
 
+			/* Edges the kernel queued since poll() returned move the
+			 * window: take them before deciding it has ended. */
+			if (now_ns >= p->db.deadline_ns) {
+				struct pollfd q = { .fd = gpio_line_fd(p->line), .events = POLLIN };
+
+				if (poll(&q, 1, 0) > 0)
+					read_edges(d, p);
+			}
 			if (now_ns >= p->db.deadline_ns) {
 				int level = gpio_line_get(p->line);
 

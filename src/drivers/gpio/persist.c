@@ -83,7 +83,8 @@ int gl_persist_save(struct gl_driver *d)
 		const struct gl_point *p = &d->points[i];
 		cJSON *dev;
 
-		if (!persisted(p) || !p->line)
+		/* Points of a disabled device keep what was loaded for them. */
+		if (!persisted(p))
 			continue;
 		dev = cJSON_GetObjectItemCaseSensitive(root, p->dev->id);
 		if (!dev)
