@@ -193,7 +193,12 @@ bool mb_commands_run(struct mb_driver *d)
 	size_t n;
 	int batches = 0;
 
-	fb_table_command_fd_drain(d->table);
+	/* The queue is checked without a syscall; the fd is only drained
+	 * once poll()/ppoll() saw it readable, so it does not wake us again. */
+	if (d->command_fd_ready) {
+		fb_table_command_fd_drain(d->table);
+		d->command_fd_ready = false;
+	}
 	if (fb_mono_ms() < d->commands_resume_ms)
 		return true;
 	do {

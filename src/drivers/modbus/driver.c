@@ -189,6 +189,8 @@ static int driver_loop(struct mb_driver *d)
 			handle_signal(d);
 		if (pfd[1].revents & POLLIN)
 			fb_timerfd_drain(d->timer_fd);
+		if (pfd[2].revents & POLLIN)
+			d->command_fd_ready = true;
 		if (fb_table_superseded(d->table)) {
 			fb_warn("bus %s: another driver took over the state table; exiting",
 				d->bus->name);

@@ -108,6 +108,7 @@ struct mb_driver {
 	uint64_t turn;                       /* scheduler turns so far */
 	uint64_t write_epoch;                /* writes so far */
 	int64_t commands_resume_ms;          /* command flood: pause until */
+	bool command_fd_ready;               /* seen readable: drain it once */
 	int64_t busy_us;                     /* in the current stats window */
 	int64_t window_start_ms;
 	double utilisation_pct;

@@ -67,8 +67,10 @@ int mb_pace_wait(struct mb_driver *d, bool interruptible)
 		ts.tv_sec = left / 1000000000;
 		ts.tv_nsec = left % 1000000000;
 		rc = ppoll(interruptible ? &pfd : NULL, interruptible ? 1 : 0, &ts, NULL);
-		if (rc > 0)
+		if (rc > 0) {
+			d->command_fd_ready = true;
 			return 1;
+		}
 		if (rc < 0 && errno != EINTR)
 			return 0;
 	}
