@@ -277,6 +277,7 @@ int ex_check(const struct fb_daemon_args *args)
 	else
 		printf("%zu error%s, %zu warning%s\n", diag.errors, diag.errors == 1 ? "" : "s",
 		       diag.warnings, diag.warnings == 1 ? "" : "s");
+	fflush(stdout); /* the verdict is out even if cleanup went wrong */
 	fb_config_free(cfg);
 	fb_diag_free(&diag);
 	return rc;
