@@ -123,13 +123,13 @@ static void mark_failed(struct mb_driver *d, struct mb_device *dev, const uint32
 
 /* Exception 02/03 on a block of several points: split it where the fault
  * most likely is, remember the split, and read the parts next. */
-static void split_block(struct mb_driver *d, struct mb_device *dev,
+static bool split_block(struct mb_driver *d, struct mb_device *dev,
 			const struct mb_block *blk, int64_t now_ms)
 {
 	uint16_t cut;
 
 	if (!mb_splits_learn(dev, blk, &cut))
-		return;
+		return false;
 	fb_info("device %s: unit %d rejects reading %s %u..%u: split at %u (learned, "
 		"kept in %s)", dev->conf->id, dev->conf->unit_id, fb_reg_table_name(blk->table),
 		blk->start, blk->start + blk->count - 1, cut,
@@ -139,6 +139,7 @@ static void split_block(struct mb_driver *d, struct mb_device *dev,
 	if (mb_splits_save(d) < 0)
 		fb_log_errno(FB_LOG_WARNING, "bus %s: cannot save learned splits to %s",
 			     d->bus->name, d->splits_path);
+	return true;
 }
 
 enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
@@ -168,10 +169,9 @@ enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
 		fb_debug("device %s: read %s %u+%u: %s", dev->conf->id,
 			 fb_reg_table_name(blk->table), blk->start, blk->count,
 			 modbus_strerror(err));
-		if ((err == EMBXILADD || err == EMBXILVAL) && blk->npoints > 1) {
-			split_block(d, dev, blk, now_ms);
-			return rc; /* blk is freed by the re-plan */
-		}
+		if ((err == EMBXILADD || err == EMBXILVAL) && blk->npoints > 1 &&
+		    split_block(d, dev, blk, now_ms))
+			return rc; /* blk was freed by the re-plan */
 		/* One point the device refuses: unknown, the others go on. */
 		mark_failed(d, dev, blk->points, blk->npoints);
 		break;

@@ -22,10 +22,12 @@ static void advance(struct mb_block *blk, int64_t now_ms)
 		return;
 	}
 	blk->next_due_ms += blk->interval_ms;
-	/* Missed a whole period (after an outage or overload): restart the
-	 * rhythm instead of firing a burst of catch-up reads. */
+	/* Missed a whole period (after an outage, or the bus is overloaded):
+	 * due now, i.e. behind every block that has been waiting longer.  No
+	 * burst of catch-up reads, and an overloaded bus degrades round-robin
+	 * for everyone instead of starving whoever fell behind. */
 	if (blk->next_due_ms + blk->interval_ms <= now_ms)
-		blk->next_due_ms = now_ms + blk->interval_ms;
+		blk->next_due_ms = now_ms;
 }
 
 static void all_due(struct mb_device *dev, int64_t now_ms)
@@ -46,6 +48,9 @@ static void went_silent(struct mb_driver *d, struct mb_device *dev, int64_t now_
 	if (dev->failures < d->bus->offline_after)
 		return;
 	snprintf(why, sizeof(why), "no answer to %d consecutive requests", dev->failures);
+	if (!dev->online && dev->failures == d->bus->offline_after)
+		fb_warn("device %s (unit %d): %s since start or reconnect; probing with "
+			"backoff", dev->conf->id, dev->conf->unit_id, why);
 	mb_device_set_online(d, dev, false, why);
 	dev->backoff_ms = dev->interval_ms > 1000 ? dev->interval_ms : 1000;
 	if (dev->backoff_ms > d->bus->backoff_max_ms)
