@@ -150,9 +150,9 @@ class ModbusDriver(fbtest.TestCase):
                 "relays/relay_1": True, "relays/relay_2": False, "relays/relay_3": True}
         self.wait_table(lambda d: all(d["points"][k]["v"] == v for k, v in want.items()),
                         what="slave values in the table")
-        # statistics are diagnostic points of every device, refreshed every 5 s
+        # statistics are diagnostic points of every device, refreshed every 10 s
         d = self.wait_table(lambda d: (d["points"]["simple/_diag_requests"]["v"] or 0) > 0,
-                            timeout=12, what="diagnostic request counter")
+                            timeout=20, what="diagnostic request counter")
         self.assertIs(d["points"]["simple/_diag_bus_connected"]["v"], True)
         self.assertEqual(d["points"]["simple/_diag_timeouts"]["v"], 0)
         self.assertIsNotNone(d["points"]["relays/_diag_latency_ms"]["v"])

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define STATS_PERIOD_MS 5000
+#define STATS_PERIOD_MS 10000
 
 void mb_stats_account(struct mb_driver *d, struct mb_device *dev, int err,
 		      int64_t elapsed_us, bool answered)

@@ -47,6 +47,21 @@ void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *de
 	}
 }
 
+void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev)
+{
+	size_t n;
+	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+
+	if (!bus->reader || !has_diag(dev))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		long idx = fb_table_reader_find(bus->reader, dev->conf->id, dp[i].key);
+
+		if (idx >= 0 && (size_t)idx < bus->npoints)
+			bus->by_point[idx] = dev;
+	}
+}
+
 void ex_diag_state_add(const struct ex_device *dev, char *buf, size_t len, size_t *used)
 {
 	size_t n;

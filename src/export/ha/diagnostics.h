@@ -14,6 +14,9 @@
  * "cmps" object (borrowed). */
 void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *dev,
 			   cJSON *cmps);
+/* Maps the device's diagnostic table points to it in bus->by_point, so a
+ * statistics update re-publishes the device's state like any change. */
+void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev);
 /* Appends ",\"_diag_x\":value" for each diagnostic point present in the
  * device's table to buf, advancing *used like snprintf (a result >= len
  * means the buffer was too small). */

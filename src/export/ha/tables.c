@@ -3,6 +3,7 @@
  * driver is re-attached; a driver whose heartbeat stops takes its devices
  * offline. */
 #include "export-internal.h"
+#include "diagnostics.h"
 #include "log.h"
 
 #include <errno.h>
@@ -131,6 +132,7 @@ static int bus_attach(struct exporter *ex, struct ex_bus *bus)
 			if (idx >= 0 && (size_t)idx < bus->npoints)
 				bus->by_point[idx] = dev;
 		}
+		ex_diag_map_points(bus, dev); /* statistics refresh the state too */
 		dev->dirty = true;
 	}
 	fb_info("bus %s: attached to state table generation %u (%zu points)",
