@@ -158,6 +158,33 @@ class ModbusDriver(fbtest.TestCase):
         self.assertIsNotNone(d["points"]["relays/_diag_latency_ms"]["v"])
         self.assertGreaterEqual(d["points"]["relays/_diag_bus_utilisation"]["v"], 0)
 
+    def test_diagnostics_reach_home_assistant(self):
+        broker = fbtest.Broker(self.procs, self.tmp)
+        slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
+        gw = gateway.Gateway(self.procs, self.tmp, broker, definition_dirs=[DEFS], buses=[
+            gateway.tcp_bus(slave.port, [gateway.device("simple", "test-simple", 1)],
+                            name="b", poll_interval_ms=200)])
+        sub = fbtest.Subscriber(broker, ["homeassistant/#", "fieldbridge/#"])
+        gw.start_driver("b")
+        gw.start_exporter("ha")
+        node, base = gw.node_id(), gw.base()
+        disc = sub.wait_message(f"homeassistant/device/{node}_simple/config", timeout=15)
+        cmps = disc.json()["cmps"]
+        for key in ("_diag_requests", "_diag_errors", "_diag_timeouts", "_diag_crc_errors",
+                    "_diag_latency_ms", "_diag_bus_utilisation", "_diag_bus_connected"):
+            self.assertEqual(cmps[key]["entity_category"], "diagnostic", key)
+        self.assertEqual(cmps["_diag_bus_connected"]["p"], "binary_sensor")
+        self.assertEqual(cmps["_diag_latency_ms"]["unit_of_measurement"], "ms")
+
+        def counted():
+            m = sub.latest(f"{base}/simple/state")
+            return m is not None and (m.json().get("_diag_requests") or 0) > 0
+        self.assertTrue(fbtest.wait_for(counted, 25, 0.2),
+                        "no state message with a request count")
+        st = sub.latest(f"{base}/simple/state").json()
+        self.assertIs(st["_diag_bus_connected"], True)
+        self.assertGreaterEqual(st["_diag_bus_utilisation"], 0)
+
     def test_rtu_several_units_on_one_line(self):
         pair = self.serial()
         slave = fbtest.ModbusSlave(self.procs, {1: "holding", 2: "holding", 3: "holding"},
