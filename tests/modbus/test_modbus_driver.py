@@ -208,16 +208,24 @@ class ModbusDriver(fbtest.TestCase):
         self.procs.start("serial-server", ["socat", "-d", "-d", f"pty,raw,echo=0,link={pty}",
                                            f"tcp-listen:{port},reuseaddr,bind=127.0.0.1"])
         self.assertTrue(fbtest.wait_for(lambda: os.path.exists(pty), 5))
-        slave = fbtest.ModbusSlave(self.procs, {5: "holding"}, rtu=pty, baud=19200)
+        slave = fbtest.ModbusSlave(self.procs, {5: "holding", 6: "holding"}, rtu=pty,
+                                   baud=19200)
         slave.set_registers(5, "hr", 0, [7, 8, 9, 10])
         self.start({"name": "b", "transport": "rtu_over_tcp", "host": "127.0.0.1",
                     "port": port, "baud": 19200, "poll_interval_ms": 300,
                     "response_timeout_ms": 300,
-                    "devices": [gateway.device("far", "test-simple", 5)]})
+                    "devices": [gateway.device("far", "test-simple", 5),
+                                gateway.device("farrw", "test-rw", 6)]})
         self.wait_table(lambda d: [d["points"][f"far/h{i}"]["v"] for i in range(4)]
                         == [7, 8, 9, 10], what="values over RTU-over-TCP")
         r = self.tool("cmd", "far", "h0", 1)  # read-only point: refused, not sent
         self.assertEqual(r["last_status"], "failed")
+        self.assertIn("read-only", r["last_reason"])
+        self.wait_online("farrw")
+        r = self.tool("cmd", "farrw", "counter32", 123456)  # FC16, read back
+        self.assertEqual(r["last_status"], "done", r)
+        self.assertEqual(slave.get_registers(6, "hr", 10, 2), [1, 123456 - 65536])
+        self.assertEqual(self.value("farrw", "counter32"), 123456)
 
     # ------------------------------------------------------------ batching
     def test_requests_per_cycle_equal_the_optimum(self):
