@@ -281,6 +281,8 @@ int mb_driver_run(const struct fb_daemon_args *args)
 	if (driver_build(&d, fb_mono_ms()) < 0)
 		goto out;
 	driver_timing(&d);
+	/* Diagnostics exist from the start: "bus connected: off" until it is. */
+	mb_stats_publish(&d, fb_mono_ms(), true);
 	fb_info("bus %s: serving %zu device%s, %u points", d.bus->name, d.ndevices,
 		d.ndevices == 1 ? "" : "s", d.npoints);
 	rc = driver_loop(&d) < 0 ? 1 : 0;
