@@ -9,11 +9,13 @@
  * Usage (in the guest): gpio_driver_test /extra/fieldbridge-gpio
  *   /extra/gpio-test.json; the definitions are in /extra/devices. */
 #include <errno.h>
+#include <glob.h>
 #include <gpiod.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,10 +307,104 @@ static void test_outputs(struct ctx *c)
 	CHECK(sim_wait(c, OUT_BELL, 0, 1500));
 }
 
+/* The kernel's gpio trace events record every value gpiolib drives onto a
+ * line, including the value an output is requested with; so they show
+ * whether a restart made a line chatter, and what the exit policy drove
+ * before the line was released (gpio-sim then reverts it to its pull, so
+ * sampling the sim cannot see that). */
+#define TRACEFS "/sys/kernel/tracing"
+
+static bool write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool ok = f && fputs(text, f) >= 0;
+
+	if (f)
+		ok = fclose(f) == 0 && ok;
+	return ok;
+}
+
+static bool trace_start(void)
+{
+	mount("nodev", TRACEFS, "tracefs", 0, NULL);
+	return write_file(TRACEFS "/events/gpio/gpio_value/enable", "1") &&
+	       write_file(TRACEFS "/trace", "");
+}
+
+/* The global GPIO number of the sim chip's line 0. */
+static int sim_base(void)
+{
+	glob_t g;
+	int base = -1;
+
+	if (glob("/sys/class/gpio/gpiochip*/label", 0, NULL, &g) != 0)
+		return -1;
+	for (size_t i = 0; i < g.gl_pathc && base < 0; i++) {
+		char buf[64] = "", path[512];
+		FILE *f = fopen(g.gl_pathv[i], "r");
+
+		if (f && fgets(buf, sizeof(buf), f) && !strncmp(buf, "fb-sim", 6)) {
+			fclose(f);
+			snprintf(path, sizeof(path), "%.*sbase",
+				 (int)(strlen(g.gl_pathv[i]) - strlen("label")), g.gl_pathv[i]);
+			f = fopen(path, "r");
+			if (f && fscanf(f, "%d", &base) != 1)
+				base = -1;
+		}
+		if (f)
+			fclose(f);
+	}
+	globfree(&g);
+	return base;
+}
+
+/* The values set on sim line `off` since trace_start, as "1 0 ...". */
+static void trace_sets(int base, unsigned off, char *out, size_t len)
+{
+	FILE *f = fopen(TRACEFS "/trace", "r");
+	char line[512], want[32];
+	size_t used = 0;
+
+	out[0] = '\0';
+	snprintf(want, sizeof(want), "gpio_value: %u set ", (unsigned)base + off);
+	while (f && fgets(line, sizeof(line), f)) {
+		char *m = strstr(line, want);
+
+		if (m && used + 3 < len)
+			used += (size_t)snprintf(out + used, len - used, "%s%c", used ? " " : "",
+						 m[strlen(want)]);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Across a restart: outputs come back at their last value without a
+ * glitch (requested with it, never requested then set), and the exit
+ * policy drives relay3's safe value (off) before the line is released. */
 static void test_restart_outputs(struct ctx *c)
 {
+	int base = sim_base();
+	char sets[64];
+
+	CHECK(base >= 0);
+	CHECK(push(c, "relays", "relay3", true) == 0);
+	CHECK(sim_wait(c, OUT_R3, 0, 2000));
+	CHECK(trace_start());
 	stop_driver(c);
 	CHECK(start_driver(c, c->config, "board"));
+	/* Physical levels driven: relay on; relay_inv off (active low: 1);
+	 * relays.relay1 on (active low: 0) and kept at exit; relays.relay3 on,
+	 * driven off (1) at exit, back on (0) at start. */
+	trace_sets(base, OUT_RELAY, sets, sizeof(sets));
+	CHECK(!strcmp(sets, "1"));
+	trace_sets(base, OUT_RELAY_INV, sets, sizeof(sets));
+	CHECK(!strcmp(sets, "1"));
+	trace_sets(base, OUT_R1, sets, sizeof(sets));
+	CHECK(!strcmp(sets, "0"));
+	trace_sets(base, OUT_R3, sets, sizeof(sets));
+	fprintf(stderr, "relay3 levels driven across the restart: %s\n", sets);
+	CHECK(!strcmp(sets, "1 0"));
+	write_file(TRACEFS "/events/gpio/gpio_value/enable", "0");
 	/* Restored from the state dir, not the configured initial values. */
 	CHECK_EQ_INT(sim_get(c, OUT_RELAY), 1);
 	CHECK_EQ_INT(sim_get(c, OUT_RELAY_INV), 1);
@@ -362,21 +458,40 @@ static void test_counter(struct ctx *c)
 	CHECK_NEAR(v - base, PULSES, 1.0);
 }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* S0-like pulses with contact bounce on a counter with a 10 ms window:
  * each bounced pulse counts once, and a glitch shorter than the window
  * never counts. */
 static void test_counter_debounced(struct ctx *c)
 {
 	double base = point(c, "board", "meter").value.f, v = 0;
+	int uncertain = 0;
 
 	for (int i = 0; i < 150; i++) {
+		int64_t last = now_us(), gap = 0;
+
 		for (int b = 0; b < 3; b++) {
 			sim_set(c, IN_METER, true);
 			sleep_us(300);
 			sim_set(c, IN_METER, false);
 			sleep_us(300);
+			if (now_us() - last > gap)
+				gap = now_us() - last;
+			last = now_us();
 		}
-		/* Levels held 4x the window: TCG scheduling jitter stays inside. */
+		/* When the guest itself stalled (qemu descheduled on a busy host)
+		 * inside a burst, a bounce level really was stable for the window
+		 * and counting it is right: allow one extra count per such burst. */
+		if (gap >= 8000)
+			uncertain++;
+		/* Levels held 4x the window. */
 		sim_set(c, IN_METER, true);
 		sleep_us(40000);
 		sim_set(c, IN_METER, false);
@@ -386,9 +501,10 @@ static void test_counter_debounced(struct ctx *c)
 		wait_ms(c, 10);
 		v = point(c, "board", "meter").value.f;
 	}
-	fprintf(stderr, "debounced counter: %.0f pulses of 150\n", (v - base) * 100);
+	fprintf(stderr, "debounced counter: %.0f pulses of 150 (%d bursts stalled)\n",
+		(v - base) * 100, uncertain);
 	/* 100 impulses per unit: 150 pulses = 1.50 units. */
-	CHECK_NEAR(v - base, 1.5, 0.011);
+	CHECK((v - base) * 100 >= 149.5 && (v - base) * 100 <= 150.5 + uncertain);
 }
 
 static bool write_config(const char *path, const char *chip, const char *lines)
