@@ -14,8 +14,8 @@ static void failing_definitions_disable_their_device_only(void)
 	fb_diag_init(&d2);
 	td_write(&t, "devices/gpio-relay.json",
 		 "{ \"manufacturer\": \"Test\", \"model\": \"GPIO relay\", \"protocol\": \"gpio\",\n"
-		 "  \"points\": [ { \"key\": \"relay_1\", \"name\": \"Relay 1\", \"table\": \"coil\",\n"
-		 "    \"address\": 0, \"writable\": true, \"component\": \"switch\", \"write_function\": \"fc05\" } ] }\n",
+		 "  \"points\": [ { \"key\": \"relay_1\", \"name\": \"Relay 1\", \"role\": \"output\",\n"
+		 "    \"line\": 0 } ] }\n",
 		 0644, NULL, 0);
 	td_write(&t, "devices/broken.json", "{ \"manufacturer\": ", 0644, NULL, 0);
 	snprintf(text, sizeof(text),

@@ -148,7 +148,7 @@ static const struct bad_case conn_cases[] = {
 
 static const struct bad_case bus_cases[] = {
 	{ "\"name\": \"b\", \"transport\": \"udp\", \"host\": \"h\"",
-	  BUS_WHERE ".transport: expected one of tcp, rtu, rtu_over_tcp, got \"udp\"" },
+	  BUS_WHERE ".transport: expected one of tcp, rtu, rtu_over_tcp, gpio, got \"udp\"" },
 	{ "\"name\": \"b\", \"host\": \"h\"", BUS_WHERE ".transport: required field is missing" },
 	{ "\"name\": \"b\", \"transport\": \"tcp\"",
 	  BUS_WHERE ".host: expected a host name or IP address (required for transport tcp)" },

@@ -535,7 +535,7 @@ static void top_level_rules(void)
 		  "top.json: forbidden_ranges[0]: expected [first, last]" },
 		{ "{\"manufacturer\":\"T\",\"model\":\"M\",\"protocol\":\"gpio\",\"points\":["
 		  "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\"}]}",
-		  "top.json: points[0] (a).table: expected coil or discrete_input for a gpio definition" },
+		  "top.json: points[0] (a).table: unknown field for a gpio point" },
 		{ "[]", "top.json: expected a JSON object at the top level" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
