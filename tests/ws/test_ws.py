@@ -220,8 +220,10 @@ class TestKeepalive(WsBase):
         self.assertEqual(rc, 0, out)
         m = re.search(r"dropped after ([\d.]+) s", out)
         self.assertIsNotNone(m, out)
-        # mosquitto drops after 1.5 x keepalive (libmosquitto's minimum is 5 s).
-        self.assertLess(float(m.group(1)), 12.0, out)
+        # mosquitto drops after 1.5 x keepalive (libmosquitto's minimum is 5 s),
+        # checked on its own coarse timer, so allow slack on a loaded machine;
+        # a session kept alive by anything else would last the whole 20 s.
+        self.assertLess(float(m.group(1)), 18.0, out)
         self.assertGreaterEqual(float(m.group(1)), 7.0, out)
         log = broker.log_text()
         self.assertNotIn("Received PINGREQ", log)

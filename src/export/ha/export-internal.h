@@ -180,6 +180,8 @@ int ex_tls_precheck(struct exporter *ex);
  * which (if the step failed) records why the handshake failed. */
 void *ex_tls_hold(struct exporter *ex);
 void ex_tls_explain(struct exporter *ex, void *held, bool failed);
+/* Puts the words for an X509_V_ERR_* verdict into ex->tls_problem. */
+void ex_tls_describe_verify(struct exporter *ex, long vr);
 
 /* commands.c */
 void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg);

@@ -197,6 +197,10 @@ int ex_run(const struct fb_daemon_args *args)
 	{
 		char err[256];
 
+		/* The WebSocket bridge reads the TLS files now: say precisely
+		 * which file or password is wrong before it does. */
+		if (ex.conn->mode == FB_CONN_WEBSOCKET && ex_tls_precheck(&ex) < 0)
+			goto out;
 		if (ex_transport_open(&ex.transport, ex.conn, err, sizeof(err)) < 0) {
 			fb_err("connection %s: %s", ex.conn->name, err);
 			goto out;

@@ -212,7 +212,16 @@ static void describe_loss(struct exporter *ex, int rc, int err, bool was_connect
 	if (rc == MOSQ_ERR_CONN_REFUSED || rc == MOSQ_ERR_TIMEOUT)
 		return; /* already said precisely */
 	if (terr) {
-		ex_conn_error(ex, "%s: %s transport: %s", where, ex->transport.name, terr);
+		long vr = ex->transport.tls_verify_error ?
+			  ex->transport.tls_verify_error(ex->transport.ctx) : 0;
+
+		if (vr) {
+			ex_tls_describe_verify(ex, vr);
+			ex_conn_error(ex, "%s: %s transport: %s: %s", where, ex->transport.name,
+				      terr, ex->tls_problem);
+		} else {
+			ex_conn_error(ex, "%s: %s transport: %s", where, ex->transport.name, terr);
+		}
 	} else if (ex->tls_problem[0]) {
 		ex_conn_error(ex, "%s: TLS: %s", where, ex->tls_problem);
 	} else if (rc == MOSQ_ERR_TLS) {

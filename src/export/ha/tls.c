@@ -60,7 +60,7 @@ static const char *ca_name(const struct fb_conn_conf *c, char *buf, size_t len)
 }
 
 /* Turns a failed verification into words naming the cause. */
-static void describe_verify(struct exporter *ex, long vr)
+void ex_tls_describe_verify(struct exporter *ex, long vr)
 {
 	const struct fb_conn_conf *c = ex->conn;
 	char ca[300];
@@ -75,6 +75,7 @@ static void describe_verify(struct exporter *ex, long vr)
 			 "the broker's certificate is not valid yet (check the clock)");
 		break;
 	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
 			 "hostname mismatch: the broker's certificate is not issued for \"%s\" "
 			 "(broker; hostname_verification is on)", c->broker);
@@ -118,12 +119,12 @@ void ex_tls_explain(struct exporter *ex, void *held, bool failed)
 	vr = SSL_get_verify_result(ssl);
 	if (failed && !ex->tls_problem[0]) {
 		if (vr != X509_V_OK && vr != X509_V_ERR_UNSPECIFIED)
-			describe_verify(ex, vr);
+			ex_tls_describe_verify(ex, vr);
 		else if (vr == X509_V_ERR_UNSPECIFIED && ex->conn->ssl == FB_SSL_ON &&
 			 ex->conn->hostname_verification)
 			/* libmosquitto's verify callback refuses the name without
 			 * saying why. */
-			describe_verify(ex, X509_V_ERR_HOSTNAME_MISMATCH);
+			ex_tls_describe_verify(ex, X509_V_ERR_HOSTNAME_MISMATCH);
 		else if (strstr(ex->lib_error, "alert certificate required") ||
 			 (!ex->conn->ssl_client_crt && strstr(ex->lib_error, "alert")))
 			snprintf(ex->tls_problem, sizeof(ex->tls_problem),

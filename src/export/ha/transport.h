@@ -39,6 +39,9 @@ struct ex_transport {
 	/* Why the last connection failed at the transport level (e.g. "HTTP
 	 * 401 from /mqtt"), or NULL; borrowed. */
 	const char *(*last_error)(void *ctx);
+	/* With tls_in_transport: OpenSSL's X509_V_ERR_* verdict on the
+	 * broker's certificate after a refused handshake, 0 if none. */
+	long (*tls_verify_error)(void *ctx);
 	void (*close)(void *ctx);  /* accepts a NULL ctx */
 };
 

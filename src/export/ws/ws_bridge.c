@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 #include <uv.h>
 
 #define SOCKET_NAME "mqtt.sock"
@@ -75,6 +76,7 @@ struct fb_ws_bridge {
 	char err[ERR_MAX];
 	enum fb_ws_error err_kind;
 	int http_status;
+	long tls_verify_error;   /* X509_V_ERR_* of the last refused handshake */
 	struct fb_ws_bridge_stats st;
 	/* A fresh buffer with LWS_PRE headroom for lws_write. */
 	unsigned char tx[LWS_PRE + CHUNK_BYTES];
@@ -163,7 +165,11 @@ static void connection_error(struct fb_ws_bridge *b, struct lws *wsi, const char
 		set_error(b, FB_WS_ERR_HTTP, status, NULL);
 	else if (contains_ci(why, "cert") || contains_ci(why, "tls") ||
 		 contains_ci(why, "ssl") || contains_ci(why, "x509"))
-		set_error(b, FB_WS_ERR_TLS, 0, why);
+		/* lws's own text is an opaque OpenSSL code when the certificate
+		 * was refused; the verdict (fb_ws_bridge_tls_verify_error) says
+		 * why. */
+		set_error(b, FB_WS_ERR_TLS, 0,
+			  b->tls_verify_error ? "certificate verification failed" : why);
 	else if (why && !strncmp(why, "HS:", 3))
 		set_error(b, FB_WS_ERR_PROTOCOL, 0, why);
 	else
@@ -222,6 +228,7 @@ static int link_connect_ws(struct link *l)
 	ci.pwsi = &l->ws;
 	/* HTTP/1.1 upgrade only: never negotiate h2 over ALPN. */
 	ci.alpn = "http/1.1";
+	b->tls_verify_error = 0; /* a verdict belongs to one attempt */
 	if (!lws_client_connect_via_info(&ci)) {
 		/* CLIENT_CONNECTION_ERROR has been delivered if a wsi existed;
 		 * make sure an error is recorded either way. */
@@ -365,6 +372,14 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct link *l = lws_get_opaque_user_data(wsi);
 
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* OpenSSL's verdict on the broker's certificate: lws later
+		 * reports only an opaque handshake error, so keep the reason
+		 * (hostname mismatch, expired, unknown CA).  Returning 0 leaves
+		 * the verdict to OpenSSL. */
+		if (l && !len && user)
+			l->b->tls_verify_error = X509_STORE_CTX_get_error(user);
+		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (!l)
 			return 0;
@@ -379,6 +394,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (!l)
 			return -1;
 		l->ws_up = true;
+		l->b->tls_verify_error = 0;
 		l->b->st.ws_established++;
 		l->b->err[0] = '\0';
 		l->b->err_kind = FB_WS_ERR_NONE;
@@ -719,4 +735,9 @@ int fb_ws_bridge_http_status(const struct fb_ws_bridge *b)
 void fb_ws_bridge_stats(const struct fb_ws_bridge *b, struct fb_ws_bridge_stats *out)
 {
 	*out = b->st;
+}
+
+long fb_ws_bridge_tls_verify_error(const struct fb_ws_bridge *b)
+{
+	return b->err_kind == FB_WS_ERR_TLS ? b->tls_verify_error : 0;
 }

@@ -94,6 +94,10 @@ void fb_ws_bridge_service(struct fb_ws_bridge *b);
 const char *fb_ws_bridge_last_error(const struct fb_ws_bridge *b);
 enum fb_ws_error fb_ws_bridge_last_error_kind(const struct fb_ws_bridge *b);
 int fb_ws_bridge_http_status(const struct fb_ws_bridge *b); /* 0 if none */
+/* After a TLS failure: OpenSSL's X509_V_ERR_* verdict on the broker's
+ * certificate (e.g. X509_V_ERR_HOSTNAME_MISMATCH), or 0 if the handshake
+ * failed for another reason. */
+long fb_ws_bridge_tls_verify_error(const struct fb_ws_bridge *b);
 
 /* Counters, for tests and diagnostics. */
 struct fb_ws_bridge_stats {
