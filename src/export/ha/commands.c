@@ -166,7 +166,7 @@ static int pending_add(struct exporter *ex, struct ex_device *dev, size_t point,
 	}
 	fb_warn("device %s: command %s for %s failed: %d commands are already waiting",
 		dev->conf->id, cmd->event_id, dev->def->points[point].key, EX_PENDING_MAX);
-	dev->dirty = true;
+	ex_mark_dirty(dev);
 	return -1;
 }
 
@@ -174,7 +174,7 @@ static void pending_fail(struct ex_pending *pc, const char *why)
 {
 	fb_warn("device %s: command %s for %s failed: %s", pc->dev->conf->id, pc->cmd.event_id,
 		pc->dev->def->points[pc->point].key, why);
-	pc->dev->dirty = true; /* Home Assistant shows the real state again */
+	ex_mark_dirty(pc->dev); /* Home Assistant shows the real state again */
 	pc->state = EX_PENDING_FREE;
 }
 
@@ -334,10 +334,10 @@ static void on_result(void *ctx, const struct fb_command_result *res)
 	if (res->status == FB_COMMAND_DONE) {
 		fb_debug("device %s: command %s done", id, res->event_id);
 		if (dev)
-			dev->dirty = true; /* publish the confirmed state */
+			ex_mark_dirty(dev); /* publish the confirmed state */
 	} else {
 		if (dev)
-			dev->dirty = true; /* show the real state again */
+			ex_mark_dirty(dev); /* show the real state again */
 		fb_warn("device %s: command %s %s: %s", id, res->event_id,
 			res->status == FB_COMMAND_SUPERSEDED ? "superseded" : "failed",
 			res->reason);

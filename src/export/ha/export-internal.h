@@ -35,7 +35,8 @@ struct ex_device {
 	struct ex_bus *bus;
 	long *point_index;   /* def point -> table index, -1 if absent; owned */
 	long table_device;   /* -1 until attached */
-	bool dirty;          /* state must be re-published */
+	bool dirty;          /* state must be re-published (ex_mark_dirty) */
+	bool in_dirty_list;  /* listed in bus->dirty */
 	int published_avail; /* -1 unknown, 0 offline, 1 online (as last sent) */
 	int64_t *last_cmd_ts;/* per def point: ts of the last applied command; owned */
 	uint8_t *access;     /* per def point: enum fb_access for our user; owned */
@@ -50,8 +51,14 @@ struct ex_bus {
 	struct fb_table_reader *reader;      /* NULL until the driver runs */
 	struct ex_device **by_point;         /* table index -> device; owned */
 	size_t npoints;
+	struct ex_device **by_device;        /* table device index -> device; owned */
+	size_t ntable_devices;
 	bool alive;                          /* heartbeat fresh */
 	int64_t stale_after_ms;
+	/* Devices to re-publish, so a wake costs O(changed devices), not
+	 * O(all devices).  Owned; capacity = the bus's exported devices. */
+	struct ex_device **dirty;
+	size_t ndirty;
 };
 
 struct ex_dedup {
@@ -129,6 +136,8 @@ void ex_tables_free(struct exporter *ex);
  * checks heartbeats.  Called on the 1 s tick. */
 void ex_tables_maintain(struct exporter *ex, int64_t mono_ms);
 void ex_tables_drain(struct exporter *ex, struct ex_bus *bus);
+/* Queues dev's state for publishing by ex_state_publish_dirty. */
+void ex_mark_dirty(struct ex_device *dev);
 bool ex_device_online(const struct ex_device *dev);
 
 /* state.c */

@@ -143,6 +143,8 @@ static int exporter_loop(struct exporter *ex)
 			ex_tls_explain(ex, held, rc != MOSQ_ERR_SUCCESS);
 			if (rc != MOSQ_ERR_SUCCESS)
 				ex_mqtt_lost(ex, rc, now);
+			else if ((pfd[2].revents & POLLOUT) && !mosquitto_want_write(ex->mosq))
+				ex_state_publish_dirty(ex); /* the socket drained: resume */
 		}
 		for (size_t b = 0; b < ex->nbuses; b++)
 			if (pfd[3 + b].revents & POLLIN)

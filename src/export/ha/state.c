@@ -102,11 +102,29 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 	ex_publish(ex, dev->state_topic, payload, ex->conn->retain);
 }
 
+/* Publishes the queued devices.  Back-pressure: while libmosquitto still
+ * holds unsent bytes (the socket is full), stop and keep the rest queued;
+ * the loop calls again once the socket drained.  A device's state is read
+ * when it is published, so a slow broker sees fewer, newer states instead
+ * of an ever-growing queue of old ones. */
 void ex_state_publish_dirty(struct exporter *ex)
 {
-	for (size_t i = 0; i < ex->ndevices; i++)
-		if (ex->devices[i].dirty)
-			ex_state_publish(ex, &ex->devices[i]);
+	for (size_t b = 0; b < ex->nbuses; b++) {
+		struct ex_bus *bus = &ex->buses[b];
+		size_t i = 0;
+
+		for (; i < bus->ndirty; i++) {
+			struct ex_device *dev = bus->dirty[i];
+
+			if (ex->connected && mosquitto_want_write(ex->mosq))
+				break;
+			dev->in_dirty_list = false;
+			if (dev->dirty)
+				ex_state_publish(ex, dev);
+		}
+		memmove(bus->dirty, bus->dirty + i, (bus->ndirty - i) * sizeof(*bus->dirty));
+		bus->ndirty -= i;
+	}
 }
 
 void ex_avail_publish(struct exporter *ex, struct ex_device *dev, bool force)

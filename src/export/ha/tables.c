@@ -62,6 +62,9 @@ int ex_tables_build(struct exporter *ex)
 			if (interval > slowest)
 				slowest = interval;
 		}
+		bus->dirty = calloc(bus->conf->ndevices + 1, sizeof(*bus->dirty));
+		if (!bus->dirty)
+			return -1;
 		bus->stale_after_ms = 3 * (int64_t)slowest;
 		if (bus->stale_after_ms < HEARTBEAT_STALE_MIN_MS)
 			bus->stale_after_ms = HEARTBEAT_STALE_MIN_MS;
@@ -78,6 +81,9 @@ static void bus_detach(struct exporter *ex, struct ex_bus *bus)
 	free(bus->by_point);
 	bus->by_point = NULL;
 	bus->npoints = 0;
+	free(bus->by_device);
+	bus->by_device = NULL;
+	bus->ntable_devices = 0;
 	bus->alive = false;
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		struct ex_device *dev = &ex->devices[i];
@@ -92,8 +98,10 @@ static void bus_detach(struct exporter *ex, struct ex_bus *bus)
 
 void ex_tables_free(struct exporter *ex)
 {
-	for (size_t b = 0; b < ex->nbuses; b++)
+	for (size_t b = 0; b < ex->nbuses; b++) {
 		bus_detach(ex, &ex->buses[b]);
+		free(ex->buses[b].dirty);
+	}
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		free(ex->devices[i].point_index);
 		free(ex->devices[i].last_cmd_ts);
@@ -103,19 +111,43 @@ void ex_tables_free(struct exporter *ex)
 	free(ex->buses);
 }
 
+/* A driver lays its table out in config order, so the next point is almost
+ * always at *guess: check there before searching (attach stays linear in
+ * the number of points instead of quadratic). */
+static long find_point(const struct fb_table_reader *r, size_t npoints, size_t *guess,
+		       const char *device, const char *key)
+{
+	long idx;
+
+	if (*guess < npoints) {
+		const struct fb_point_desc *d = fb_table_reader_point(r, (uint32_t)*guess);
+
+		if (!strcmp(d->device, device) && !strcmp(d->point, key))
+			return (long)(*guess)++;
+	}
+	idx = fb_table_reader_find(r, device, key);
+	if (idx >= 0)
+		*guess = (size_t)idx + 1;
+	return idx;
+}
+
 /* Maps every exported point to its table slot.  The table comes from
  * another process: a point missing from it (driver running an older
  * config) simply stays unmapped and reads as unknown. */
 static int bus_attach(struct exporter *ex, struct ex_bus *bus)
 {
+	size_t guess = 0;
+
 	bus->reader = fb_table_attach(bus->table_name);
 	if (!bus->reader)
 		return -1;
 	bus->npoints = fb_table_reader_point_count(bus->reader);
 	bus->by_point = calloc(bus->npoints ? bus->npoints : 1, sizeof(*bus->by_point));
-	if (!bus->by_point) {
-		fb_table_detach(bus->reader);
-		bus->reader = NULL;
+	bus->ntable_devices = fb_table_reader_device_count(bus->reader);
+	bus->by_device = calloc(bus->ntable_devices ? bus->ntable_devices : 1,
+				sizeof(*bus->by_device));
+	if (!bus->by_point || !bus->by_device) {
+		bus_detach(ex, bus);
 		return -1;
 	}
 	for (size_t i = 0; i < ex->ndevices; i++) {
@@ -124,16 +156,18 @@ static int bus_attach(struct exporter *ex, struct ex_bus *bus)
 		if (dev->bus != bus)
 			continue;
 		dev->table_device = fb_table_reader_find_device(bus->reader, dev->conf->id);
+		if (dev->table_device >= 0 && (size_t)dev->table_device < bus->ntable_devices)
+			bus->by_device[dev->table_device] = dev;
 		for (size_t p = 0; p < dev->def->npoints; p++) {
-			long idx = fb_table_reader_find(bus->reader, dev->conf->id,
-							dev->def->points[p].key);
+			long idx = find_point(bus->reader, bus->npoints, &guess, dev->conf->id,
+					      dev->def->points[p].key);
 
 			dev->point_index[p] = idx;
 			if (idx >= 0 && (size_t)idx < bus->npoints)
 				bus->by_point[idx] = dev;
 		}
 		ex_diag_map_points(bus, dev); /* statistics refresh the state too */
-		dev->dirty = true;
+		ex_mark_dirty(dev);
 	}
 	fb_info("bus %s: attached to state table generation %u (%zu points)",
 		bus->conf->name, fb_table_reader_generation(bus->reader), bus->npoints);
@@ -219,20 +253,28 @@ static void drain_point(void *ctx, uint32_t index)
 	struct ex_bus *bus = ((struct drain_ctx *)ctx)->bus;
 
 	if (index < bus->npoints && bus->by_point[index])
-		bus->by_point[index]->dirty = true;
+		ex_mark_dirty(bus->by_point[index]);
 }
 
 static void drain_device(void *ctx, uint32_t index)
 {
 	struct drain_ctx *d = ctx;
+	struct ex_device *dev = index < d->bus->ntable_devices ? d->bus->by_device[index] : NULL;
 
-	for (size_t i = 0; i < d->ex->ndevices; i++) {
-		struct ex_device *dev = &d->ex->devices[i];
+	if (dev) {
+		ex_avail_publish(d->ex, dev, false);
+		d->availability_changed = true;
+	}
+}
 
-		if (dev->bus == d->bus && dev->table_device == (long)index) {
-			ex_avail_publish(d->ex, dev, false);
-			d->availability_changed = true;
-		}
+void ex_mark_dirty(struct ex_device *dev)
+{
+	struct ex_bus *bus = dev->bus;
+
+	dev->dirty = true;
+	if (!dev->in_dirty_list) {
+		dev->in_dirty_list = true;
+		bus->dirty[bus->ndirty++] = dev;
 	}
 }
 
