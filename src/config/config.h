@@ -16,13 +16,12 @@
 #include "diag.h"
 #include "model.h"
 
-enum fb_bus_transport { FB_BUS_TCP, FB_BUS_RTU, FB_BUS_RTU_OVER_TCP };
-/* (GPIO) Lines of one chip, served by fieldbridge-gpio.  A value of the enum
- * rather than an enumerator for now, so that the Modbus driver's exhaustive
- * switches over its three transports keep compiling; it becomes an
- * enumerator once link.c's transport switch has a gpio case (fieldbridge-modbus
- * already refuses gpio buses). */
-#define FB_BUS_GPIO ((enum fb_bus_transport)3)
+enum fb_bus_transport {
+	FB_BUS_TCP,
+	FB_BUS_RTU,
+	FB_BUS_RTU_OVER_TCP,
+	FB_BUS_GPIO,   /* lines of one chip, served by fieldbridge-gpio */
+};
 
 /* ---- GPIO (config_gpio.c; docs/configuration.md, "GPIO buses") ----
  * A device's "lines" entry binds one point of its gpio definition to a line

@@ -148,8 +148,8 @@ static modbus_t *link_open(struct mb_driver *d)
 			goto fail;
 		modbus_set_socket(ctx, fd);
 		return ctx;
-	default:
-		break; /* not a Modbus transport */
+	case FB_BUS_GPIO:
+		break; /* fieldbridge-gpio's bus; refused before we get here */
 	}
 	errno = ENOTSUP;
 	return NULL;
