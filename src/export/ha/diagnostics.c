@@ -4,6 +4,7 @@
 #include "diagnostics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -47,16 +48,36 @@ void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *de
 	}
 }
 
+/* The driver puts a device's statistics right after its own points: look
+ * there first, so attaching stays linear in the table size. */
+static long find_near(const struct fb_table_reader *r, size_t npoints, size_t from,
+		      const char *device, const char *key)
+{
+	for (size_t i = from; i < npoints && i < from + 64; i++) {
+		const struct fb_point_desc *d = fb_table_reader_point(r, (uint32_t)i);
+
+		if (!strcmp(d->point, key) && !strcmp(d->device, device))
+			return (long)i;
+	}
+	return fb_table_reader_find(r, device, key);
+}
+
 void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev)
 {
-	size_t n;
+	size_t n, from = 0;
 	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
 
 	if (!bus->reader || !has_diag(dev))
 		return;
+	if (!dev->diag_index && !(dev->diag_index = calloc(n, sizeof(long))))
+		return;
+	for (size_t p = 0; p < dev->def->npoints; p++)
+		if (dev->point_index[p] >= (long)from)
+			from = (size_t)dev->point_index[p] + 1;
 	for (size_t i = 0; i < n; i++) {
-		long idx = fb_table_reader_find(bus->reader, dev->conf->id, dp[i].key);
+		long idx = find_near(bus->reader, bus->npoints, from, dev->conf->id, dp[i].key);
 
+		dev->diag_index[i] = idx;
 		if (idx >= 0 && (size_t)idx < bus->npoints)
 			bus->by_point[idx] = dev;
 	}
@@ -69,10 +90,10 @@ void ex_diag_state_add(const struct ex_device *dev, char *buf, size_t len, size_
 	struct fb_table_reader *r = dev->bus ? dev->bus->reader : NULL;
 	char value[64];
 
-	if (!r || !has_diag(dev))
+	if (!r || !has_diag(dev) || !dev->diag_index)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		long idx = fb_table_reader_find(r, dev->conf->id, dp[i].key);
+		long idx = dev->diag_index[i]; /* found once, at attach */
 		struct fb_point_snapshot s;
 		int k;
 

@@ -37,6 +37,8 @@ struct ex_device {
 	long table_device;   /* -1 until attached */
 	bool dirty;          /* state must be re-published (ex_mark_dirty) */
 	bool in_dirty_list;  /* listed in bus->dirty */
+	long *diag_index;    /* fb_model_diag_points() -> table index, -1 if
+			      * absent; owned, set at attach (diagnostics.c) */
 	int published_avail; /* -1 unknown, 0 offline, 1 online (as last sent) */
 	int64_t *last_cmd_ts;/* per def point: ts of the last applied command; owned */
 	uint8_t *access;     /* per def point: enum fb_access for our user; owned */

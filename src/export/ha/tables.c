@@ -106,6 +106,7 @@ void ex_tables_free(struct exporter *ex)
 		free(ex->devices[i].point_index);
 		free(ex->devices[i].last_cmd_ts);
 		free(ex->devices[i].access);
+		free(ex->devices[i].diag_index);
 	}
 	free(ex->devices);
 	free(ex->buses);
