@@ -94,18 +94,42 @@ int fb_daemon_check(const struct fb_daemon_args *args, const char *kind)
 	/* A connection exports every bus, so its check covers them all. */
 	if (cfg && (bus || !args->instance || strcmp(kind, "bus")))
 		fb_config_load_definitions(cfg, bus, &diag);
-	fb_diag_print(&diag, stdout);
-	rc = diag.errors ? 1 : 0;
-	if (rc == 0)
-		printf("configuration OK (%zu warning%s)\n", diag.warnings,
-		       diag.warnings == 1 ? "" : "s");
-	else
-		printf("%zu error%s, %zu warning%s\n", diag.errors,
-		       diag.errors == 1 ? "" : "s", diag.warnings,
-		       diag.warnings == 1 ? "" : "s");
+	rc = fb_daemon_check_report(&diag);
 	fb_config_free(cfg);
 	fb_diag_free(&diag);
 	return rc;
+}
+
+int fb_daemon_check_report(const struct fb_diag *diag)
+{
+	fb_diag_print(diag, stdout);
+	if (!diag->errors)
+		printf("configuration OK (%zu warning%s)\n", diag->warnings,
+		       diag->warnings == 1 ? "" : "s");
+	else
+		printf("%zu error%s, %zu warning%s\n", diag->errors,
+		       diag->errors == 1 ? "" : "s", diag->warnings,
+		       diag->warnings == 1 ? "" : "s");
+	fflush(stdout); /* the verdict is out even if cleanup goes wrong */
+	return diag->errors ? 1 : 0;
+}
+
+bool fb_daemon_signal_stop(int fd, const char *kind, const char *name, bool *hup)
+{
+	int sig = fb_signalfd_read(fd);
+
+	if (sig == SIGINT || sig == SIGTERM) {
+		fb_info("%s %s: stopping on signal %d", kind, name, sig);
+		return true;
+	}
+	if (sig == SIGHUP) {
+		if (hup)
+			*hup = true;
+		else
+			fb_info("%s %s: SIGHUP: restart the process to apply a new configuration",
+				kind, name);
+	}
+	return false;
 }
 
 int fb_signalfd_open(void)

@@ -28,6 +28,17 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
  * Returns the process exit code (0 or 1). */
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind);
 
+/* Prints every problem in diag and the verdict ("configuration OK (N
+ * warnings)" or "N errors, N warnings") to stdout; returns the --check exit
+ * code (0, or 1 if there was an error). */
+int fb_daemon_check_report(const struct fb_diag *diag);
+
+/* Reads one signal from the daemon's signalfd and logs it for "<kind>
+ * <name>" (e.g. "bus meters").  Returns true for SIGINT/SIGTERM: the loop
+ * must stop.  On SIGHUP sets *hup if hup is given (the daemon reloads
+ * something); otherwise says that a restart applies a new configuration. */
+bool fb_daemon_signal_stop(int fd, const char *kind, const char *name, bool *hup);
+
 /* Blocks SIGINT, SIGTERM, SIGHUP (and ignores SIGPIPE), then returns a
  * signalfd for them; -1 with errno on failure.  Blocking first means no
  * signal can slip past before the fd exists. */

@@ -10,6 +10,7 @@
  * Above 100% the intervals cannot be met (error); above 80% there is little
  * room left for writes and retries (warning). */
 #include "modbus-internal.h"
+#include "daemon.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,15 +103,7 @@ int mb_check_run(const char *config_path, const char *bus_name)
 			     cfg->buses[i].transport == FB_BUS_RTU_OVER_TCP))
 				check_budget(&cfg->buses[i], &diag);
 	}
-	fb_diag_print(&diag, stdout);
-	rc = diag.errors ? 1 : 0;
-	if (rc == 0)
-		printf("configuration OK (%zu warning%s)\n", diag.warnings,
-		       diag.warnings == 1 ? "" : "s");
-	else
-		printf("%zu error%s, %zu warning%s\n", diag.errors,
-		       diag.errors == 1 ? "" : "s", diag.warnings,
-		       diag.warnings == 1 ? "" : "s");
+	rc = fb_daemon_check_report(&diag);
 	fb_config_free(cfg);
 	fb_diag_free(&diag);
 	return rc;

@@ -111,15 +111,8 @@ static void driver_timing(struct mb_driver *d)
 
 static void handle_signal(struct mb_driver *d)
 {
-	int sig = fb_signalfd_read(d->signal_fd);
-
-	if (sig == SIGINT || sig == SIGTERM) {
-		fb_info("bus %s: stopping on signal %d", d->bus->name, sig);
+	if (fb_daemon_signal_stop(d->signal_fd, "bus", d->bus->name, NULL))
 		d->stop = true;
-	} else if (sig == SIGHUP) {
-		fb_info("bus %s: SIGHUP: restart the process to apply a new configuration",
-			d->bus->name);
-	}
 }
 
 /* The link went down: every device is unreachable until it is back. */

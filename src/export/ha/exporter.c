@@ -44,16 +44,14 @@ static int64_t min_deadline(int64_t a, int64_t b)
 
 static void handle_signal(struct exporter *ex)
 {
-	int sig = fb_signalfd_read(ex->signal_fd);
+	bool hup = false;
 
-	if (sig == SIGINT || sig == SIGTERM) {
-		fb_info("connection %s: stopping on signal %d", ex->conn->name, sig);
+	if (fb_daemon_signal_stop(ex->signal_fd, "connection", ex->conn->name, &hup))
 		ex->stop = true;
-	} else if (sig == SIGHUP) {
+	else if (hup)
 		/* Rights can change at run time (the web page edits the users
 		 * file); the rest of the configuration needs a restart. */
 		ex_rights_reload(ex);
-	}
 }
 
 static void on_deadlines(struct exporter *ex, int64_t now, int64_t *next_tick)
@@ -275,15 +273,7 @@ int ex_check(const struct fb_daemon_args *args)
 			fb_diag_error(&diag, "%s: no connection named \"%s\"", cfg->path,
 				      args->instance);
 	}
-	fb_diag_print(&diag, stdout);
-	rc = diag.errors ? 1 : 0;
-	if (rc == 0)
-		printf("configuration OK (%zu warning%s)\n", diag.warnings,
-		       diag.warnings == 1 ? "" : "s");
-	else
-		printf("%zu error%s, %zu warning%s\n", diag.errors, diag.errors == 1 ? "" : "s",
-		       diag.warnings, diag.warnings == 1 ? "" : "s");
-	fflush(stdout); /* the verdict is out even if cleanup went wrong */
+	rc = fb_daemon_check_report(&diag);
 	fb_config_free(cfg);
 	fb_diag_free(&diag);
 	return rc;
