@@ -44,6 +44,11 @@ bool cfg_name_valid(const char *s);
 
 /* Reads key as an instance name ([a-z0-9_-], 1..CFG_NAME_MAX).  Returns like
  * the fb_json_* readers: 1 stored, 0 absent, -1 error added. */
+/* The "name" of a bus or connection (`kind`), or default_name (the file
+ * stem of a buses.d/connections.d file) when absent.  Returns the name,
+ * borrowed from obj or default_name, or NULL after adding an error. */
+const char *cfg_instance_name(struct cfg_ctx *ctx, const cJSON *obj,
+			      const char *default_name, const char *kind, const char *where);
 int cfg_json_name(const cJSON *obj, const char *key, bool required,
 		  const char *what, const char *where, struct fb_diag *diag,
 		  const char **out);

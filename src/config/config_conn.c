@@ -236,18 +236,7 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		return;
 	}
 
-	s = NULL;
-	if (cfg_json_name(obj, "name", default_name == NULL, "connection", where,
-			  ctx->diag, &s) == 0) {
-		s = NULL;
-		if (cfg_name_valid(default_name))
-			s = default_name;
-		else
-			fb_diag_error(ctx->diag, "%s.name: expected a connection name of 1..%d "
-				      "characters from a-z, 0-9, '_' and '-' (taken from the "
-				      "file name unless \"name\" is set), got \"%s\"",
-				      where, CFG_NAME_MAX, default_name);
-	}
+	s = cfg_instance_name(ctx, obj, default_name, "connection", where);
 	if (s) {
 		for (size_t i = 0; i + 1 < c->nconns; i++)
 			if (c->conns[i].name && !strcmp(c->conns[i].name, s))

@@ -340,3 +340,18 @@ bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 	close(fd);
 	return true;
 }
+
+const char *cfg_instance_name(struct cfg_ctx *ctx, const cJSON *obj,
+			      const char *default_name, const char *kind, const char *where)
+{
+	const char *s = NULL;
+
+	if (cfg_json_name(obj, "name", default_name == NULL, kind, where, ctx->diag, &s) != 0)
+		return s;
+	if (cfg_name_valid(default_name))
+		return default_name;
+	fb_diag_error(ctx->diag, "%s.name: expected a %s name of 1..%d characters from a-z, "
+		      "0-9, '_' and '-' (taken from the file name unless \"name\" is set), "
+		      "got \"%s\"", where, kind, CFG_NAME_MAX, default_name);
+	return NULL;
+}
