@@ -160,11 +160,16 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 		d->definition = cfg_strdup(ctx, s);
 	}
 	if (read_int(ctx, obj, "unit_id", unit_min, unit_max, where, &d->unit_id) == 1) {
-		for (size_t i = 0; i < b->ndevices; i++)
-			if (b->devices[i].unit_id == d->unit_id)
+		/* One warning per device, naming the first one it collides
+		 * with: n devices on one id must not make n^2 messages. */
+		for (size_t i = 0; i < b->ndevices; i++) {
+			if (b->devices[i].unit_id == d->unit_id) {
 				fb_diag_warn(ctx->diag, "%s.unit_id: %d is also the unit_id of "
 					     "device %s on this bus", where, d->unit_id,
 					     b->devices[i].id ? b->devices[i].id : "?");
+				break;
+			}
+		}
 	}
 	s = NULL;
 	if (fb_json_string(obj, "name", false, where, ctx->diag, &s) == 1 && s[0]) {
