@@ -346,7 +346,10 @@ void fb_config_free(struct fb_config *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->nbuses; i++)
-		cfg_bus_free_fields(&c->buses[i], c->def_free);
+		cfg_bus_free_fields(&c->buses[i], NULL); /* devices borrow c->defs */
+	for (size_t i = 0; i < c->ndefs; i++)
+		c->def_free(c->defs[i]);
+	free(c->defs);
 	free(c->buses);
 	for (size_t i = 0; i < c->nconns; i++)
 		cfg_conn_free_fields(&c->conns[i]);

@@ -136,9 +136,14 @@ struct fb_config {
 	size_t nbuses;
 	struct fb_conn_conf *conns;
 	size_t nconns;
-	/* Frees the devices' definitions; set by fb_config_load_definitions,
+	/* Frees the definitions in defs; set by fb_config_load_definitions,
 	 * so code that never loads definitions does not link the model. */
 	void (*def_free)(struct fb_definition *def);
+	/* Every definition loaded by fb_config_load_definitions, once per id:
+	 * devices of the same model share one (their def is borrowed from
+	 * here).  Owned; freed with def_free. */
+	struct fb_definition **defs;
+	size_t ndefs;
 };
 
 /* Loads the main file and its buses.d/ and connections.d/ files; adds every

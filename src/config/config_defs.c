@@ -7,6 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A definition is parsed once per id, however many devices use it: a
+ * gateway with 1000 meters of one model keeps one copy.  A definition that
+ * failed is not cached, so every device using it reports why. */
+static struct fb_definition *find_cached(struct fb_config *c, const char *id,
+					 struct fb_diag *sub)
+{
+	struct fb_definition *def, **defs;
+
+	for (size_t i = 0; i < c->ndefs; i++)
+		if (!strcmp(c->defs[i]->id, id))
+			return c->defs[i];
+	def = fb_model_find(id, (const char *const *)c->definition_dirs,
+			    c->ndefinition_dirs, sub);
+	if (!def)
+		return NULL;
+	defs = realloc(c->defs, (c->ndefs + 1) * sizeof(*defs));
+	if (!defs) {
+		fb_model_free(def);
+		fb_diag_error(sub, "%s: out of memory", id);
+		return NULL;
+	}
+	c->defs = defs;
+	c->defs[c->ndefs++] = def;
+	return def;
+}
+
 /* A failed definition disables its device only: the bus keeps polling the
  * others (STYLE §4: a bad definition never stops the gateway). */
 static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
@@ -17,8 +43,7 @@ static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
 	char *name;
 
 	fb_diag_init(&sub);
-	def = fb_model_find(d->definition, (const char *const *)c->definition_dirs,
-			    c->ndefinition_dirs, &sub);
+	def = find_cached(c, d->definition, &sub);
 	if (!def) {
 		const char *reason = "definition not found";
 
@@ -43,13 +68,11 @@ static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
 			      def->protocol ? def->protocol : "(none)",
 			      b->transport == FB_BUS_GPIO ? "gpio" : "modbus",
 			      b->transport == FB_BUS_GPIO ? "GPIO" : "Modbus");
-		fb_model_free(def);
 		return false;
 	}
 	if (b->transport == FB_BUS_GPIO && !cfg_gpio_check_device(b, d, def, diag)) {
 		fb_diag_error(diag, "bus %s: device %s: disabled: its lines do not match "
 			      "definition \"%s\"", b->name, d->id, d->definition);
-		fb_model_free(def);
 		return false;
 	}
 	d->def = def;
@@ -75,8 +98,7 @@ size_t fb_config_load_definitions(struct fb_config *c, struct fb_bus_conf *bus,
 		for (size_t j = 0; j < b->ndevices; j++) {
 			struct fb_device_conf *d = &b->devices[j];
 
-			fb_model_free(d->def);
-			d->def = NULL;
+			d->def = NULL; /* borrowed from c->defs */
 			if (!load_one(c, b, d, diag))
 				disabled++;
 		}
