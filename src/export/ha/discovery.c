@@ -253,4 +253,5 @@ void ex_discovery_publish_all(struct exporter *ex)
 	}
 	fb_info("connection %s: discovery published for %zu device%s", ex->conn->name,
 		n, n == 1 ? "" : "s");
+	ex->trim_after_burst = true;
 }

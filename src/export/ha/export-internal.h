@@ -111,6 +111,9 @@ struct exporter {
 	int reconnect_backoff_ms;
 	int64_t republish_at_ms;      /* after a Home Assistant birth */
 
+	/* A discovery burst queues megabytes in libmosquitto for a moment;
+	 * once sent, the heap is handed back to the system (exporter.c). */
+	bool trim_after_burst;
 	uint64_t event_seq;
 	char boot_id[17];      /* random per process start: event ids stay unique */
 	int signal_fd, timer_fd;

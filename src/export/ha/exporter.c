@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,6 +77,10 @@ static void on_deadlines(struct exporter *ex, int64_t now, int64_t *next_tick)
 	ex_cleanup_tick(ex, now);
 	if (now >= *next_tick) {
 		*next_tick = now + TICK_MS;
+		if (ex->trim_after_burst && !(ex->mosq && mosquitto_want_write(ex->mosq))) {
+			ex->trim_after_burst = false;
+			malloc_trim(0);
+		}
 		if (ex->connected || ex->connecting)
 			mosquitto_loop_misc(ex->mosq); /* keepalive PINGREQ */
 		ex_tables_maintain(ex, now);
