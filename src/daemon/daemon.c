@@ -100,6 +100,22 @@ int fb_daemon_check(const struct fb_daemon_args *args, const char *kind)
 	return rc;
 }
 
+struct fb_table *fb_daemon_table_create(const struct fb_config *cfg,
+					const struct fb_bus_conf *bus,
+					const struct fb_device_desc *devices, size_t ndevices,
+					const struct fb_point_desc *points, size_t npoints)
+{
+	char name[128];
+	struct fb_table *t;
+
+	fb_config_table_name(cfg, bus, name, sizeof(name));
+	t = fb_table_create(name, devices, ndevices, points, npoints);
+	if (!t)
+		fb_log_errno(FB_LOG_ERR, "bus %s: cannot create state table /fieldbridge-%s",
+			     bus->name, name);
+	return t;
+}
+
 int fb_daemon_check_report(const struct fb_diag *diag)
 {
 	fb_diag_print(diag, stdout);

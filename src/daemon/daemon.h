@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "table.h"
 
 struct fb_daemon_args {
 	const char *config_path; /* -c, default FB_DEFAULT_CONFIG */
@@ -27,6 +28,14 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
  * `kind` is "bus" or "connection" (to validate that the instance exists).
  * Returns the process exit code (0 or 1). */
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind);
+
+/* Creates the bus's state table "/fieldbridge-<gateway>.<bus>" (see
+ * fb_table_create: descriptions borrowed and copied); logs why if it
+ * cannot.  Caller frees with fb_table_destroy. */
+struct fb_table *fb_daemon_table_create(const struct fb_config *cfg,
+					const struct fb_bus_conf *bus,
+					const struct fb_device_desc *devices, size_t ndevices,
+					const struct fb_point_desc *points, size_t npoints);
 
 /* Prints every problem in diag and the verdict ("configuration OK (N
  * warnings)" or "N errors, N warnings") to stdout; returns the --check exit

@@ -311,7 +311,6 @@ static int driver_build(struct gl_driver *d)
 	struct fb_device_desc *ddesc = NULL;
 	struct fb_point_desc *pdesc = NULL;
 	size_t np = 0;
-	char name[128];
 
 	for (size_t i = 0; i < d->bus->ndevices; i++)
 		if (d->bus->devices[i].def)
@@ -352,13 +351,9 @@ static int driver_build(struct gl_driver *d)
 		}
 		d->devices[d->ndevices++] = dc;
 	}
-	fb_config_table_name(d->cfg, d->bus, name, sizeof(name));
-	d->table = fb_table_create(name, ddesc, d->ndevices, pdesc, d->npoints);
-	if (!d->table) {
-		fb_log_errno(FB_LOG_ERR, "bus %s: cannot create state table /fieldbridge-%s",
-			     d->bus->name, name);
+	d->table = fb_daemon_table_create(d->cfg, d->bus, ddesc, d->ndevices, pdesc, d->npoints);
+	if (!d->table)
 		goto fail;
-	}
 	free(ddesc);
 	free(pdesc);
 	return 0;

@@ -23,7 +23,6 @@ static int driver_build(struct mb_driver *d, int64_t now)
 	struct fb_device_desc *ddesc = NULL;
 	struct fb_point_desc *pdesc = NULL;
 	const struct fb_diag_point_desc *diag = fb_model_diag_points(NULL);
-	char name[128];
 	size_t n = 0;
 
 	d->devices = calloc(d->bus->ndevices ? d->bus->ndevices : 1, sizeof(*d->devices));
@@ -75,13 +74,9 @@ static int driver_build(struct mb_driver *d, int64_t now)
 			d->point_map[n].point = (uint32_t)j;
 		}
 	}
-	fb_config_table_name(d->cfg, d->bus, name, sizeof(name));
-	d->table = fb_table_create(name, ddesc, d->ndevices, pdesc, d->npoints);
-	if (!d->table) {
-		fb_log_errno(FB_LOG_ERR, "bus %s: cannot create state table /fieldbridge-%s",
-			     d->bus->name, name);
+	d->table = fb_daemon_table_create(d->cfg, d->bus, ddesc, d->ndevices, pdesc, d->npoints);
+	if (!d->table)
 		goto fail;
-	}
 	free(ddesc);
 	free(pdesc);
 	return 0;
