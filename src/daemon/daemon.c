@@ -71,7 +71,8 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 	return 0;
 }
 
-int fb_daemon_check(const struct fb_daemon_args *args, const char *kind)
+int fb_daemon_check(const struct fb_daemon_args *args, const char *kind,
+		    fb_daemon_extra_check extra)
 {
 	struct fb_diag diag;
 	struct fb_config *cfg;
@@ -92,8 +93,11 @@ int fb_daemon_check(const struct fb_daemon_args *args, const char *kind)
 		}
 	}
 	/* A connection exports every bus, so its check covers them all. */
-	if (cfg && (bus || !args->instance || strcmp(kind, "bus")))
+	if (cfg && (bus || !args->instance || strcmp(kind, "bus"))) {
 		fb_config_load_definitions(cfg, bus, &diag);
+		if (extra && (bus || !args->instance || fb_config_conn(cfg, args->instance)))
+			extra(cfg, args->instance, &diag);
+	}
 	rc = fb_daemon_check_report(&diag);
 	fb_config_free(cfg);
 	fb_diag_free(&diag);

@@ -11,7 +11,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? 2 : 0;
 	if (args.check)
-		return fb_daemon_check(&args, "bus");
+		return fb_daemon_check(&args, "bus", NULL);
 	fb_log_init("fieldbridge-gpio", args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
 	return gl_driver_run(&args);
 }

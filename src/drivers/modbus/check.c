@@ -81,30 +81,13 @@ static void check_budget(struct fb_bus_conf *bus, struct fb_diag *diag)
 	free(devs);
 }
 
-int mb_check_run(const char *config_path, const char *bus_name)
+void mb_check_budget(struct fb_config *cfg, const char *bus_name, struct fb_diag *diag)
 {
-	struct fb_diag diag;
-	struct fb_config *cfg;
-	struct fb_bus_conf *bus = NULL;
-	int rc;
+	for (size_t i = 0; i < cfg->nbuses; i++) {
+		struct fb_bus_conf *b = &cfg->buses[i];
 
-	fb_diag_init(&diag);
-	cfg = fb_config_load(config_path, &diag);
-	if (cfg && bus_name) {
-		bus = fb_config_bus(cfg, bus_name);
-		if (!bus)
-			fb_diag_error(&diag, "%s: no bus named \"%s\"", cfg->path, bus_name);
+		if ((!bus_name || !strcmp(b->name, bus_name)) &&
+		    (b->transport == FB_BUS_RTU || b->transport == FB_BUS_RTU_OVER_TCP))
+			check_budget(b, diag);
 	}
-	if (cfg && (bus || !bus_name)) {
-		fb_config_load_definitions(cfg, bus, &diag);
-		for (size_t i = 0; i < cfg->nbuses; i++)
-			if ((!bus || bus == &cfg->buses[i]) &&
-			    (cfg->buses[i].transport == FB_BUS_RTU ||
-			     cfg->buses[i].transport == FB_BUS_RTU_OVER_TCP))
-				check_budget(&cfg->buses[i], &diag);
-	}
-	rc = fb_daemon_check_report(&diag);
-	fb_config_free(cfg);
-	fb_diag_free(&diag);
-	return rc;
 }

@@ -11,9 +11,9 @@ int main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? 2 : 0;
-	/* Our own check: the shared one plus the bus airtime budget. */
+	/* The shared check plus the bus airtime budget. */
 	if (args.check)
-		return mb_check_run(args.config_path, args.instance);
+		return fb_daemon_check(&args, "bus", mb_check_budget);
 	fb_log_init("fieldbridge-modbus",
 		    args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
 	return mb_driver_run(&args);

@@ -208,8 +208,9 @@ void mb_stats_account(struct mb_driver *d, struct mb_device *dev, int err,
 		      int64_t elapsed_us, bool answered);
 void mb_stats_publish(struct mb_driver *d, int64_t now_ms, bool force);
 
-/* check.c: --check for the driver, with the airtime budget. */
-int mb_check_run(const char *config_path, const char *bus_name);
+/* check.c: fieldbridge-modbus's own part of --check (an fb_daemon_extra_check):
+ * the airtime budget of the bus named, or of every serial bus. */
+void mb_check_budget(struct fb_config *cfg, const char *bus_name, struct fb_diag *diag);
 /* Airtime per second (in us per s, i.e. utilisation * 1e6) of the planned
  * reads of every device of the bus, and the shortest normal interval. */
 double mb_budget_utilisation(const struct fb_bus_conf *bus, struct mb_device *devs,

@@ -256,30 +256,13 @@ out:
 	return rc;
 }
 
-int ex_check(const struct fb_daemon_args *args)
+void ex_check_users(struct fb_config *cfg, const char *conn_name, struct fb_diag *diag)
 {
-	struct fb_diag diag;
-	struct fb_config *cfg;
-	int rc;
-
-	fb_diag_init(&diag);
-	cfg = fb_config_load(args->config_path, &diag);
-	if (cfg) {
-		/* A connection exports every bus, so its check covers them all. */
-		fb_config_load_definitions(cfg, NULL, &diag);
-		for (size_t i = 0; i < cfg->nconns; i++) {
-			if (args->instance && strcmp(cfg->conns[i].name, args->instance))
-				continue;
-			fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], &diag));
-			if (!cfg->users_file)
-				break; /* one warning is enough */
-		}
-		if (args->instance && !fb_config_conn(cfg, args->instance))
-			fb_diag_error(&diag, "%s: no connection named \"%s\"", cfg->path,
-				      args->instance);
+	for (size_t i = 0; i < cfg->nconns; i++) {
+		if (conn_name && strcmp(cfg->conns[i].name, conn_name))
+			continue;
+		fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], diag));
+		if (!cfg->users_file)
+			break; /* one warning is enough */
 	}
-	rc = fb_daemon_check_report(&diag);
-	fb_config_free(cfg);
-	fb_diag_free(&diag);
-	return rc;
 }

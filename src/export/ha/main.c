@@ -12,7 +12,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? 2 : 0;
 	if (args.check)
-		return ex_check(&args);
+		return fb_daemon_check(&args, "connection", ex_check_users);
 	fb_log_init("fieldbridge-export", args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
 	return ex_run(&args);
 }
