@@ -44,6 +44,10 @@ bool cfg_name_valid(const char *s);
 
 /* Reads key as an instance name ([a-z0-9_-], 1..CFG_NAME_MAX).  Returns like
  * the fb_json_* readers: 1 stored, 0 absent, -1 error added. */
+/* The path used in messages about a bus or connection: "<where_in>
+ * (<name>)", the name from obj's "name" or else default_name. */
+void cfg_instance_where(char *where, size_t len, const char *where_in, const cJSON *obj,
+			const char *default_name);
 /* The "name" of a bus or connection (`kind`), or default_name (the file
  * stem of a buses.d/connections.d file) when absent.  Returns the name,
  * borrowed from obj or default_name, or NULL after adding an error. */

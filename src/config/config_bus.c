@@ -249,7 +249,6 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	struct fb_config *c = ctx->c;
 	struct fb_bus_conf *b;
 	char where[CFG_WHERE_MAX];
-	const cJSON *namev = cJSON_GetObjectItemCaseSensitive(obj, "name");
 	const char *s, *problem;
 	int t, p;
 	bool has_transport;
@@ -282,12 +281,7 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	b->rs485 = FB_RS485_AUTO;
 	b->rts = FB_RTS_NONE;
 
-	if (cJSON_IsObject(obj) && cJSON_IsString(namev))
-		snprintf(where, sizeof(where), "%s (%s)", where_in, namev->valuestring);
-	else if (default_name)
-		snprintf(where, sizeof(where), "%s (%s)", where_in, default_name);
-	else
-		snprintf(where, sizeof(where), "%s", where_in);
+	cfg_instance_where(where, sizeof(where), where_in, obj, default_name);
 	if (!cJSON_IsObject(obj)) {
 		fb_diag_error(ctx->diag, "%s: expected a bus object", where);
 		return;

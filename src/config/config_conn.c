@@ -205,7 +205,6 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	struct fb_config *c = ctx->c;
 	struct fb_conn_conf *cc = conn_append(ctx);
 	char where[CFG_WHERE_MAX];
-	const cJSON *namev = cJSON_GetObjectItemCaseSensitive(obj, "name");
 	const char *s, *problem;
 	long long v;
 	int m;
@@ -225,12 +224,7 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	cc->keep_alive_s = 60;
 	cc->max_inflight = 10000;
 
-	if (cJSON_IsObject(obj) && cJSON_IsString(namev))
-		snprintf(where, sizeof(where), "%s (%s)", where_in, namev->valuestring);
-	else if (default_name)
-		snprintf(where, sizeof(where), "%s (%s)", where_in, default_name);
-	else
-		snprintf(where, sizeof(where), "%s", where_in);
+	cfg_instance_where(where, sizeof(where), where_in, obj, default_name);
 	if (!cJSON_IsObject(obj)) {
 		fb_diag_error(ctx->diag, "%s: expected a connection object", where);
 		return;

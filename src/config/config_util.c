@@ -355,3 +355,17 @@ const char *cfg_instance_name(struct cfg_ctx *ctx, const cJSON *obj,
 		      "got \"%s\"", where, kind, CFG_NAME_MAX, default_name);
 	return NULL;
 }
+
+void cfg_instance_where(char *where, size_t len, const char *where_in, const cJSON *obj,
+			const char *default_name)
+{
+	const cJSON *namev = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "name")
+						 : NULL;
+
+	if (cJSON_IsString(namev))
+		snprintf(where, len, "%s (%s)", where_in, namev->valuestring);
+	else if (default_name)
+		snprintf(where, len, "%s (%s)", where_in, default_name);
+	else
+		snprintf(where, len, "%s", where_in);
+}
