@@ -295,7 +295,7 @@ static int encode_int(const struct fb_point_def *p, const struct fb_value *v,
 	bool neg;
 	uint64_t mag;
 
-	fb_model_int_range(p->type, &lo, &hi);
+	fb_point_int_range(p->type, &lo, &hi);
 	if (fb_model_identity(p) && (v->kind == FB_VALUE_INT || v->kind == FB_VALUE_UINT ||
 				     v->kind == FB_VALUE_BOOL)) {
 		if (v->kind == FB_VALUE_INT) {

@@ -4,6 +4,7 @@
  * which of the electrical fields apply.  Like the Modbus loader, every
  * problem is reported with file, point and field, and loading goes on. */
 #include "model.h"
+#include "model-internal.h"
 #include "jsonfile.h"
 
 #include <math.h>
@@ -30,10 +31,6 @@ static const char *const bias_names[] = {
 	"as_is", "disabled", "pull_up", "pull_down", NULL,
 };
 static const char *const exit_names[] = { "keep", "off", "on", NULL };
-static const char *const category_names[] = { "config", "diagnostic", NULL };
-static const char *const state_class_names[] = {
-	"measurement", "total", "total_increasing", NULL,
-};
 /* Home Assistant's event device classes (homeassistant/components/event). */
 static const char *const event_classes[] = { "button", "doorbell", "motion", NULL };
 
@@ -82,25 +79,6 @@ bool fb_gpio_role_has_line(enum fb_gpio_role r)
 	return (R_LINE & R(r)) != 0;
 }
 
-static char *dup_or_oom(const char *file, const char *s, struct fb_diag *d)
-{
-	char *c = s ? strdup(s) : NULL;
-
-	if (s && !c)
-		fb_diag_error(d, "%s: out of memory", file);
-	return c;
-}
-
-static bool key_ok(const char *k)
-{
-	if (!*k || strlen(k) >= FB_TABLE_KEY_MAX || k[0] == '_')
-		return false;
-	for (const char *c = k; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
-			return false;
-	return true;
-}
-
 static void read_u32(const cJSON *jp, const char *key, long long min, long long max,
 		     const char *where, struct fb_diag *d, uint32_t *out)
 {
@@ -119,7 +97,7 @@ static void read_line(const char *file, const cJSON *jp, const char *where,
 	if (!v || cJSON_IsNull(v))
 		return;
 	if (cJSON_IsString(v) && v->valuestring[0])
-		p->gpio.line = dup_or_oom(file, v->valuestring, d);
+		p->gpio.line = fb_point_dup(file, v->valuestring, d);
 	else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 65535 &&
 		 v->valuedouble == floor(v->valuedouble))
 		p->gpio.line_offset = (int)v->valuedouble;
@@ -197,18 +175,13 @@ void fb_model_gpio_parse_point(const char *file, const cJSON *jp, size_t idx,
 		fb_diag_error(d, "%s: expected an object", where);
 		return;
 	}
-	if (fb_json_string(jp, "key", true, where, d, &s) == 1) {
-		if (!key_ok(s))
-			fb_diag_error(d, "%s.key: expected 1..%d characters of a-z, 0-9 and _ "
-				      "(not starting with _), got \"%s\"", where,
-				      FB_TABLE_KEY_MAX - 1, s);
-		p->key = dup_or_oom(file, s, d);
+	s = fb_point_read_key(file, jp, where, d, &p->key);
+	if (s)
 		snprintf(where, sizeof(where), "%s: points[%zu] (%.40s)", file, idx, s);
-	}
 	if (fb_json_string(jp, "name", true, where, d, &s) == 1) {
 		if (!s[0])
 			fb_diag_error(d, "%s.name: expected a non-empty string", where);
-		p->name = dup_or_oom(file, s, d);
+		p->name = fb_point_dup(file, s, d);
 	}
 	if (fb_json_enum(jp, "role", true, role_names + 1, where, d, &e) == 1)
 		p->gpio.role = (enum fb_gpio_role)(e + 1);
@@ -245,7 +218,7 @@ void fb_model_gpio_parse_point(const char *file, const cJSON *jp, size_t idx,
 			      "for 1000 imp/kWh), got %g", where, p->gpio.impulses_per_unit);
 	if (fb_json_string(jp, "source", p->gpio.role == FB_GPIO_RATE ||
 			   p->gpio.role == FB_GPIO_EVENT, where, d, &s) == 1)
-		p->gpio.source = dup_or_oom(file, s, d);
+		p->gpio.source = fb_point_dup(file, s, d);
 	if (fb_json_number(jp, "rate_scale", false, where, d, &p->gpio.rate_scale) == 1 &&
 	    !(p->gpio.rate_scale > 0 && isfinite(p->gpio.rate_scale)))
 		fb_diag_error(d, "%s.rate_scale: expected a number > 0, got %g", where,
@@ -256,19 +229,19 @@ void fb_model_gpio_parse_point(const char *file, const cJSON *jp, size_t idx,
 	read_u32(jp, "long_ms", 50, 60000, where, d, &p->gpio.long_ms);
 
 	if (fb_json_string(jp, "unit", false, where, d, &s) == 1 && s[0])
-		p->unit = dup_or_oom(file, s, d);
+		p->unit = fb_point_dup(file, s, d);
 	if (fb_json_string(jp, "device_class", false, where, d, &s) == 1)
-		p->device_class = dup_or_oom(file, s, d);
-	if (fb_json_enum(jp, "state_class", false, state_class_names, where, d, &e) == 1)
-		p->state_class = dup_or_oom(file, state_class_names[e], d);
-	else if (p->gpio.role == FB_GPIO_COUNTER)
-		p->state_class = dup_or_oom(file, "total_increasing", d);
-	else if (p->gpio.role == FB_GPIO_RATE)
-		p->state_class = dup_or_oom(file, "measurement", d);
-	if (fb_json_enum(jp, "entity_category", false, category_names, where, d, &e) == 1)
-		p->entity_category = dup_or_oom(file, category_names[e], d);
+		p->device_class = fb_point_dup(file, s, d);
+	/* Counts and rates are never angles: no measurement_angle. */
+	if (fb_point_read_state_class(file, jp, false, where, d, &p->state_class) != 1) {
+		if (p->gpio.role == FB_GPIO_COUNTER)
+			p->state_class = fb_point_dup(file, "total_increasing", d);
+		else if (p->gpio.role == FB_GPIO_RATE)
+			p->state_class = fb_point_dup(file, "measurement", d);
+	}
+	fb_point_read_category(file, jp, where, d, &p->entity_category);
 	if (fb_json_string(jp, "icon", false, where, d, &s) == 1)
-		p->icon = dup_or_oom(file, s, d);
+		p->icon = fb_point_dup(file, s, d);
 	if (fb_json_int(jp, "precision", false, 0, 15, where, d, &n) == 1)
 		p->precision = (int)n;
 
@@ -287,7 +260,7 @@ void fb_model_gpio_parse_point(const char *file, const cJSON *jp, size_t idx,
 			fb_diag_error(d, "%s.double_ms: expected less than long_ms (%u), got %u",
 				      where, p->gpio.long_ms, p->gpio.double_ms);
 	} else {
-		fb_ha_check_point(where, p, d);
+		fb_model_check_ha(where, p, d);
 	}
 }
 
@@ -308,11 +281,4 @@ void fb_model_gpio_check(const struct fb_definition *def, struct fb_diag *d)
 				      p->key ? p->key : "?", fb_gpio_role_name(want),
 				      p->gpio.source, src ? " (wrong role)" : " (no such point)");
 	}
-}
-
-void fb_model_gpio_free_point(struct fb_point_def *p)
-{
-	free(p->gpio.line);
-	free(p->gpio.source);
-	p->gpio.line = p->gpio.source = NULL;
 }

@@ -378,7 +378,7 @@ static void check_plain(const char *where, const struct fb_point_def *p,
 			      where, comp, join(list, sizeof(list), classes), p->device_class);
 }
 
-int fb_ha_check_point(const char *where, const struct fb_point_def *p,
+int fb_model_check_ha(const char *where, const struct fb_point_def *p,
 		      struct fb_diag *diag)
 {
 	size_t before = diag->errors;
@@ -402,7 +402,7 @@ int fb_ha_check_point(const char *where, const struct fb_point_def *p,
 	case FB_COMP_SELECT:
 		check_plain(where, p, NULL, diag);
 		break;
-	case FB_COMP_EVENT: /* (GPIO) classes checked by definition_gpio.c */
+	case FB_COMP_EVENT: /* classes checked by definition_gpio.c */
 		break;
 	}
 	/* Home Assistant refuses read-only entities in the config category:

@@ -1,4 +1,10 @@
-/* Shared between the model's own files; not for other parts. */
+/* Shared between the model's own files; not for other parts.
+ *
+ * Floors (each file calls only the files below it):
+ *   definition.c                           the file loader, protocol dispatch
+ *   definition_modbus.c, definition_gpio.c one point parser per protocol
+ *   ha_classes.c, codec.c                  Home Assistant's rules; the codec
+ *   point.c, diag_points.c                 what a point is; the driver's points */
 #ifndef FB_MODEL_INTERNAL_H
 #define FB_MODEL_INTERNAL_H
 
@@ -7,9 +13,7 @@
 
 #include "model.h"
 
-/* Raw value range of an integer or BCD type (the register bits read as
- * that type).  Returns false for non-integer types. */
-bool fb_model_int_range(enum fb_data_type t, long double *min, long double *max);
+struct cJSON;
 
 /* True when scale/offset leave the raw value as it is. */
 static inline bool fb_model_identity(const struct fb_point_def *p)
@@ -33,5 +37,67 @@ static inline bool fb_model_type_is_numeric(enum fb_data_type t)
 {
 	return fb_model_type_is_int(t) || fb_model_type_is_float(t);
 }
+
+/* ---- point.c ---- */
+
+/* JSON spellings, NULL-terminated, in enum order (write functions start at
+ * FB_WRITE_FC05: index + 1 is the enum value). */
+extern const char *const fb_point_table_names[];
+extern const char *const fb_point_type_names[];
+extern const char *const fb_point_order_names[];
+extern const char *const fb_point_component_names[];
+extern const char *const fb_point_write_fn_names[];
+extern const char *const fb_point_poll_names[];
+
+/* Raw value range of an integer or BCD type (the register bits read as
+ * that type).  Returns false for non-integer types. */
+bool fb_point_int_range(enum fb_data_type t, long double *min, long double *max);
+
+/* Frees every string and array p owns (not p itself). */
+void fb_point_clear(struct fb_point_def *p);
+
+/* strdup that reports "<file>: out of memory" to d on failure.  NULL for
+ * NULL.  Caller frees. */
+char *fb_point_dup(const char *file, const char *s, struct fb_diag *d);
+
+/* A whole string read as a decimal or 0x integer. */
+bool fb_point_int_text(const char *s, long long *out);
+
+/* The point key rule (docs/device-definitions.md, "Point keys"). */
+bool fb_point_key_ok(const char *key);
+
+/* Point field readers for both protocols.  `where` names the point in
+ * messages ("x.json: points[3]"), `file` the out-of-memory message.  The
+ * copy stored in *out is owned by the point.
+ *
+ * fb_point_read_key reads the required "key" and checks the key rule;
+ * returns the key as written (borrowed from jp) or NULL if absent or not
+ * a string. */
+const char *fb_point_read_key(const char *file, const struct cJSON *jp,
+			      const char *where, struct fb_diag *d, char **out);
+/* "state_class" and "entity_category"; `angle` admits measurement_angle.
+ * Return 1 (read), 0 (absent) or -1 (error reported), as fb_json_enum. */
+int fb_point_read_state_class(const char *file, const struct cJSON *jp, bool angle,
+			      const char *where, struct fb_diag *d, char **out);
+int fb_point_read_category(const char *file, const struct cJSON *jp,
+			   const char *where, struct fb_diag *d, char **out);
+
+/* ---- definition_modbus.c, definition_gpio.c: the point parsers ----
+ *
+ * Each parses points[idx] of its protocol's definition into p (fields owned
+ * by p, freed by fb_point_clear), reporting every problem to d with `file`,
+ * the point and the field. */
+
+/* `def` holds the top-level fields already read (read limits, forbidden
+ * ranges), against which a point is checked. */
+void fb_model_modbus_parse_point(const char *file, const struct cJSON *jp, size_t idx,
+				 const struct fb_definition *def,
+				 struct fb_point_def *p, struct fb_diag *d);
+
+void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t idx,
+			       struct fb_point_def *p, struct fb_diag *d);
+/* What needs every point: sources exist and have the right role.  Called
+ * once all points were parsed. */
+void fb_model_gpio_check(const struct fb_definition *def, struct fb_diag *d);
 
 #endif

@@ -15,6 +15,11 @@
 #include "diag.h"
 #include "table.h"
 
+/* Modbus Application Protocol v1.1b3 §6.1-6.4: one read returns at most
+ * 125 registers or 2000 bits. */
+#define MB_MAX_READ_REGISTERS 125
+#define MB_MAX_READ_BITS 2000
+
 enum fb_reg_table {
 	FB_REG_COIL,
 	FB_REG_DISCRETE_INPUT,
@@ -60,7 +65,7 @@ enum fb_component {
 	FB_COMP_NUMBER,
 	FB_COMP_SELECT,
 	FB_COMP_BUTTON,
-	FB_COMP_EVENT,   /* (GPIO) presses: single, double, long; protocol gpio only */
+	FB_COMP_EVENT,   /* presses: single, double, long; protocol gpio only */
 };
 
 enum fb_write_fn {
@@ -130,7 +135,8 @@ struct fb_gpio_point {
 };
 
 struct fb_point_def {
-	char *key;                 /* unique within the definition, [a-z0-9_] */
+	char *key;                 /* unique within the definition; the rule is in
+				    * docs/device-definitions.md, "Point keys" */
 	char *name;                /* human name */
 	enum fb_reg_table table;
 	uint16_t address;          /* 0-based protocol address */
@@ -154,14 +160,14 @@ struct fb_point_def {
 	enum fb_poll_class poll;
 	bool has_sentinel;
 	int64_t sentinel_raw;      /* raw value meaning "not available" */
-	/* (Added) Publishing filters, applied by the driver after decoding: a
+	/* Publishing filters, applied by the driver after decoding: a
 	 * numeric value that moved less than the deadband since the last
 	 * published one is not re-published; heartbeat_s re-publishes an
 	 * unchanged value anyway (0 = never). */
 	double deadband;           /* 0 = every change; absolute, or percent */
 	bool deadband_pct;         /* deadband is % of the last published value */
 	int heartbeat_s;
-	struct fb_gpio_point gpio; /* (GPIO) role FB_GPIO_NONE in modbus definitions */
+	struct fb_gpio_point gpio; /* role FB_GPIO_NONE in modbus definitions */
 };
 
 struct fb_serial_defaults {
@@ -176,14 +182,16 @@ struct fb_definition {
 	char *manufacturer, *model;
 	char *protocol;        /* "modbus" or "gpio" */
 	struct fb_serial_defaults serial;
-	uint16_t max_registers_per_read; /* <= 125 */
-	uint16_t max_bits_per_read;      /* <= 2000 */
+	uint16_t max_registers_per_read; /* <= MB_MAX_READ_REGISTERS */
+	uint16_t max_bits_per_read;      /* <= MB_MAX_READ_BITS */
 	uint16_t max_gap;                /* registers that may be read through */
 	struct { uint16_t first, last; } *forbidden; /* never read these */
 	size_t nforbidden;
 	struct fb_point_def *points;
 	size_t npoints;
 };
+
+/* ---- the file loader (definition.c) ---- */
 
 /* Loads and validates one definition file.  Every problem is added to diag
  * with file and path ("sdm120.json: points[3].address: expected ...").
@@ -197,15 +205,31 @@ void fb_model_free(struct fb_definition *def); /* accepts NULL */
 struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 				    size_t ndirs, struct fb_diag *diag);
 
+/* ---- what a point is (point.c) ---- */
+
+/* The point of def with this key, or NULL (also for a NULL def or key).
+ * Borrowed from def. */
 const struct fb_point_def *fb_model_point(const struct fb_definition *def,
 					  const char *key);
 
+/* True for coils and discrete inputs (one 0/1 per address). */
+bool fb_point_is_bit_table(const struct fb_point_def *p);
 /* Registers (or bits) a point occupies on the wire. */
 uint16_t fb_point_width(const struct fb_point_def *p);
 /* The table value kind a point decodes to. */
 enum fb_value_kind fb_point_value_kind(const struct fb_point_def *p);
 
-/* ---- codec: wire registers <-> values ---- */
+/* JSON spellings of the enums ("sensor", "float32", "holding_register",
+ * "CDAB", "fc16", "slow").  Static strings; "?" for a value outside the
+ * enum. */
+const char *fb_component_name(enum fb_component c);
+const char *fb_data_type_name(enum fb_data_type t);
+const char *fb_reg_table_name(enum fb_reg_table t);
+const char *fb_byte_order_name(enum fb_byte_order o);
+const char *fb_write_fn_name(enum fb_write_fn f); /* FB_WRITE_NONE: "none" */
+const char *fb_poll_class_name(enum fb_poll_class c);
+
+/* ---- wire registers <-> values (codec.c) ---- */
 
 /* Decodes `regs` (host-order 16-bit registers as libmodbus returns them, or
  * one 0/1 per element for bit tables) into v, applying order, scale and
@@ -218,20 +242,7 @@ int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 int fb_codec_encode(const struct fb_point_def *p, const struct fb_value *v,
 		    uint16_t *regs, size_t max_regs);
 
-const char *fb_component_name(enum fb_component c);
-const char *fb_data_type_name(enum fb_data_type t);
-
-/* ---- additions (not in the first interface draft) ---- */
-
-/* JSON spellings of the other enums ("holding_register", "CDAB", "fc16",
- * "slow").  Static strings; "?" for a value outside the enum. */
-const char *fb_reg_table_name(enum fb_reg_table t);
-const char *fb_byte_order_name(enum fb_byte_order o);
-const char *fb_write_fn_name(enum fb_write_fn f); /* FB_WRITE_NONE: "none" */
-const char *fb_poll_class_name(enum fb_poll_class c);
-
-/* True for coils and discrete inputs (one 0/1 per address). */
-bool fb_point_is_bit_table(const struct fb_point_def *p);
+/* ---- Home Assistant's rules (ha_classes.c) ---- */
 
 /* Checks a point's Home Assistant metadata (device_class, state_class,
  * unit, entity_category) against the rules Home Assistant enforces for its
@@ -239,12 +250,14 @@ bool fb_point_is_bit_table(const struct fb_point_def *p);
  * `where` prefixes every message ("x.json: points[3] (voltage)", borrowed).
  * fb_model_load already calls this; it is exported for tools that build
  * points by hand.  Returns 0, or -1 after adding at least one error. */
-int fb_ha_check_point(const char *where, const struct fb_point_def *p,
+int fb_model_check_ha(const char *where, const struct fb_point_def *p,
 		      struct fb_diag *diag);
 
-/* (Added) Diagnostic points the Modbus driver adds to every device in the
- * state table, after the definition's points, under reserved keys that a
- * definition cannot use (definition keys never start with '_').  Exporters
+/* ---- the Modbus driver's diagnostic points (diag_points.c) ----
+ *
+ * Points the Modbus driver adds to every device in the state table, after
+ * the definition's points, under keys starting with "_diag_", which the
+ * point key rule keeps out of definitions.  Exporters
  * publish them with entity_category "diagnostic".  Bus-wide figures
  * (bus_*) are repeated on every device of the bus, because Home Assistant
  * has no entity for a bus. */
@@ -272,19 +285,8 @@ const struct fb_diag_point_desc *fb_model_diag_points(size_t *n);
 /* True for a table point key in the reserved diagnostic namespace. */
 bool fb_model_is_diag_key(const char *key);
 
-/* ---- GPIO (definition_gpio.c) ---- */
+/* ---- GPIO points (definition_gpio.c) ---- */
 
-struct cJSON;
-/* Parses points[idx] of a protocol "gpio" definition into p (fields owned by
- * p, freed by fb_model_free).  `file` names messages; every problem goes to
- * diag.  Called by the definition loader. */
-void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t idx,
-			       struct fb_point_def *p, struct fb_diag *diag);
-/* Checks what needs every point: sources exist and have the right role.
- * Called by the loader after all points were parsed. */
-void fb_model_gpio_check(const struct fb_definition *def, struct fb_diag *diag);
-/* Frees the gpio fields of p (not p). */
-void fb_model_gpio_free_point(struct fb_point_def *p);
 /* JSON spellings: "input", "pull_up", "keep" ...; "?" outside the enum. */
 const char *fb_gpio_role_name(enum fb_gpio_role r);
 const char *fb_gpio_bias_name(enum fb_gpio_bias b);

@@ -188,7 +188,7 @@ static void every_field_error_is_reported_with_point_and_key(void)
 			   "of bool, int16, uint16");
 	CHECK_STR_CONTAINS(l.text, "got \"float16\"");
 	CHECK_STR_CONTAINS(l.text, "address-range.json: points[5].key: expected 1..31 "
-			   "characters of a-z, 0-9 and _, got \"Bad-Key\"");
+			   "characters of a-z, 0-9 and _ (not starting with _), got \"Bad-Key\"");
 	CHECK_STR_CONTAINS(l.text, "points[5] (Bad-Key).table: expected one of coil, "
 			   "discrete_input, input_register, holding_register, got \"inputs\"");
 	CHECK_EQ_INT(l.diag.errors, 4);
@@ -513,6 +513,62 @@ static void inline_rules(void)
 	}
 }
 
+/* Loads one point of each protocol with the given key into key.json. */
+static void load_key(struct loaded *modbus, struct loaded *gpio, const char *key)
+{
+	char *text = NULL;
+
+	if (asprintf(&text, HEADER "\"points\": [{\"key\": \"%s\", \"name\": \"A\", "
+		     "\"table\": \"input_register\", \"address\": 0, \"type\": \"uint16\"}]}\n",
+		     key) < 0)
+		abort();
+	load_text(modbus, "key.json", text);
+	free(text);
+	if (asprintf(&text, "{ \"manufacturer\": \"T\", \"model\": \"M\", \"protocol\": "
+		     "\"gpio\",\n\"points\": [{\"key\": \"%s\", \"name\": \"A\", "
+		     "\"role\": \"input\"}]}\n", key) < 0)
+		abort();
+	load_text(gpio, "key.json", text);
+	free(text);
+}
+
+/* One key rule for both protocols, refused with one message: a leading '_'
+ * is reserved for comments and the driver's "_diag_*" points. */
+static void key_rule_is_the_same_for_both_protocols(void)
+{
+	static const char *const bad[] = {
+		"_x", "_diag_requests", "Upper", "a-b", "",
+		"abcdefghijklmnopqrstuvwxyz012345", /* 32: one more than the table holds */
+	};
+	static const char *const good[] = {
+		"x", "x_", "a_b_2", "abcdefghijklmnopqrstuvwxyz01234", /* 31 */
+	};
+	struct loaded m, g;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[200];
+
+		load_key(&m, &g, bad[i]);
+		snprintf(want, sizeof(want), "key.json: points[0].key: expected 1..31 characters "
+			 "of a-z, 0-9 and _ (not starting with _), got \"%s\"", bad[i]);
+		CHECK(m.def == NULL && g.def == NULL);
+		CHECK_STR_CONTAINS(m.text, want);
+		CHECK_EQ_INT(m.diag.errors, 1);
+		CHECK_EQ_INT(g.diag.errors, 1);
+		CHECK(m.text && g.text && !strcmp(m.text, g.text));
+		done(&m);
+		done(&g);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		load_key(&m, &g, good[i]);
+		CHECK(m.def != NULL && g.def != NULL);
+		CHECK(m.def && !strcmp(m.def->points[0].key, good[i]));
+		CHECK(g.def && !strcmp(g.def->points[0].key, good[i]));
+		done(&m);
+		done(&g);
+	}
+}
+
 static void top_level_rules(void)
 {
 	static const struct { const char *json, *want; } cases[] = {
@@ -648,6 +704,7 @@ int main(void)
 	RUN_TEST(defaults_are_applied);
 	RUN_TEST(full_point_parses);
 	RUN_TEST(inline_rules);
+	RUN_TEST(key_rule_is_the_same_for_both_protocols);
 	RUN_TEST(top_level_rules);
 	RUN_TEST(every_problem_is_collected);
 	RUN_TEST(find_searches_directories_in_order);
@@ -655,7 +712,7 @@ int main(void)
 	RUN_TEST(enum_names);
 
 	static const char *const files[] = {
-		"defaults.json", "full.json", "rule.json", "top.json", "many.json",
+		"defaults.json", "full.json", "rule.json", "top.json", "many.json", "key.json",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);

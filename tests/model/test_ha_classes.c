@@ -1,5 +1,5 @@
 /* Home Assistant device_class / state_class / unit rules, checked on points
- * built by hand (fb_ha_check_point). */
+ * built by hand (fb_model_check_ha). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +34,7 @@ static int check(const struct fb_point_def *p, char **text)
 	int rc;
 
 	fb_diag_init(&d);
-	rc = fb_ha_check_point("x.json: points[0] (p)", p, &d);
+	rc = fb_model_check_ha("x.json: points[0] (p)", p, &d);
 	f = open_memstream(&buf, &len);
 	fb_diag_print(&d, f);
 	fclose(f);
