@@ -430,15 +430,176 @@ static void check_point_rules(const char *where, const struct fb_point_def *p,
 	fb_model_check_ha(where, p, d);
 }
 
+/* One point while its fields are read. */
+struct reading {
+	const char *file;      /* for the out-of-memory message, borrowed */
+	const char *where;     /* "x.json: points[3] (voltage)", borrowed */
+	const cJSON *jp;       /* the point's JSON object, borrowed */
+	struct fb_diag *d;
+	bool have_table, have_type; /* read without error (or defaulted) */
+};
+
+/* Where the value is and how its registers become a number. */
+static void read_layout(struct reading *r, struct fb_point_def *p)
+{
+	const char *where = r->where;
+	const cJSON *jp = r->jp;
+	struct fb_diag *d = r->d;
+	long long n;
+	int e, rc;
+
+	if (fb_json_enum(jp, "table", true, fb_point_table_names, where, d, &e) == 1) {
+		p->table = (enum fb_reg_table)e;
+		r->have_table = true;
+	}
+	if (fb_json_int(jp, "address", true, 0, 65535, where, d, &n) == 1)
+		p->address = (uint16_t)n;
+
+	rc = fb_json_enum(jp, "type", false, fb_point_type_names, where, d, &e);
+	if (rc == 1) {
+		p->type = (enum fb_data_type)e;
+		r->have_type = true;
+	} else if (rc == 0 && r->have_table) {
+		if (fb_point_is_bit_table(p)) {
+			p->type = FB_TYPE_BOOL;
+			r->have_type = true;
+		} else {
+			fb_diag_error(d, "%s.type: required for table %s (one of int16, uint16, "
+				      "float32, ...)", where, fb_reg_table_name(p->table));
+		}
+	}
+
+	if (r->have_type && p->type == FB_TYPE_BIT) {
+		if (fb_json_int(jp, "bit", true, 0, 15, where, d, &n) == 1)
+			p->bit = (uint8_t)n;
+	} else if (present(jp, "bit")) {
+		fb_diag_error(d, "%s.bit: only applies to type bit", where);
+	}
+	if (r->have_type && p->type == FB_TYPE_STRING) {
+		if (fb_json_int(jp, "length", true, 1, MAX_STRING_REGISTERS, where, d, &n) == 1)
+			p->length = (uint16_t)n;
+		else
+			p->length = 1;
+	} else if (present(jp, "length")) {
+		fb_diag_error(d, "%s.length: only applies to type string", where);
+	}
+
+	if (fb_json_enum(jp, "order", false, fb_point_order_names, where, d, &e) == 1)
+		p->order = (enum fb_byte_order)e;
+	if (fb_json_number(jp, "scale", false, where, d, &p->scale) == 1 &&
+	    (p->scale == 0 || !isfinite(p->scale))) {
+		fb_diag_error(d, "%s.scale: expected a non-zero number, got %g", where, p->scale);
+		p->scale = 1.0;
+	}
+	if (fb_json_number(jp, "offset", false, where, d, &p->offset) == 1 &&
+	    !isfinite(p->offset))
+		p->offset = 0.0;
+	if (fb_json_int(jp, "precision", false, 0, 15, where, d, &n) == 1)
+		p->precision = (int)n;
+}
+
+/* How Home Assistant shows the value. */
+static void read_presentation(struct reading *r, struct fb_point_def *p)
+{
+	const char *where = r->where, *s;
+	const cJSON *jp = r->jp;
+	struct fb_diag *d = r->d;
+
+	if (fb_json_string(jp, "unit", false, where, d, &s) == 1) {
+		if (!s[0])
+			fb_diag_error(d, "%s.unit: expected a unit or no field, got \"\"", where);
+		else
+			p->unit = fb_point_dup(r->file, s, d);
+	}
+	if (fb_json_string(jp, "device_class", false, where, d, &s) == 1)
+		p->device_class = fb_point_dup(r->file, s, d);
+	fb_point_read_state_class(r->file, jp, true, where, d, &p->state_class);
+	fb_point_read_category(r->file, jp, where, d, &p->entity_category);
+	if (fb_json_string(jp, "icon", false, where, d, &s) == 1) {
+		const char *colon = strchr(s, ':');
+
+		if (!colon || colon == s || !colon[1])
+			fb_diag_error(d, "%s.icon: expected \"prefix:name\" such as "
+				      "\"mdi:flash\", got \"%s\"", where, s);
+		else
+			p->icon = fb_point_dup(r->file, s, d);
+	}
+}
+
+/* The component, and how a command reaches the device. */
+static void read_control(struct reading *r, struct fb_point_def *p)
+{
+	const char *where = r->where;
+	const cJSON *jp = r->jp;
+	struct fb_diag *d = r->d;
+	long long n;
+	int e;
+
+	fb_json_bool(jp, "writable", false, where, d, &p->writable);
+
+	if (fb_json_enum(jp, "component", false, fb_point_component_names, where, d, &e) == 1) {
+		p->component = (enum fb_component)e;
+	} else if (r->have_table) {
+		if (p->table == FB_REG_COIL && p->writable)
+			p->component = FB_COMP_SWITCH;
+		else if (fb_point_is_bit_table(p))
+			p->component = FB_COMP_BINARY_SENSOR;
+		else
+			p->component = FB_COMP_SENSOR;
+	}
+
+	if (fb_json_enum(jp, "write_function", false, fb_point_write_fn_names, where, d, &e) == 1)
+		p->write_fn = (enum fb_write_fn)(e + 1);
+	else if (p->writable && r->have_table)
+		p->write_fn = p->table == FB_REG_COIL ? FB_WRITE_FC05
+			    : fb_point_width(p) > 1 ? FB_WRITE_FC16 : FB_WRITE_FC06;
+
+	if (fb_json_int(jp, "coil_on", false, 0, 65535, where, d, &n) == 1)
+		p->coil_on_raw = (uint16_t)n;
+	if (fb_json_int(jp, "coil_off", false, 0, 65535, where, d, &n) == 1)
+		p->coil_off_raw = (uint16_t)n;
+	read_raw64(jp, "press", where, d, &p->press_raw);
+
+	if (fb_json_number(jp, "min", false, where, d, &p->min) == 1)
+		p->has_min = true;
+	if (fb_json_number(jp, "max", false, where, d, &p->max) == 1)
+		p->has_max = true;
+	if (fb_json_number(jp, "step", false, where, d, &p->step) != 1) {
+		/* Home Assistant's number default is 1; a scaled register moves in
+		 * steps of its scale, a float in steps of its display precision. */
+		if (r->have_type && fb_model_type_is_int(p->type))
+			p->step = fabs(p->scale);
+		else if (r->have_type && fb_model_type_is_float(p->type) && p->precision >= 0)
+			p->step = pow(10, -p->precision);
+		else
+			p->step = 1.0;
+	}
+
+	parse_options(r->file, jp, where, d, p);
+}
+
+/* When the value is read and when it is published. */
+static void read_publishing(struct reading *r, struct fb_point_def *p)
+{
+	long long n;
+	int e;
+
+	if (fb_json_enum(r->jp, "poll", false, fb_point_poll_names, r->where, r->d, &e) == 1)
+		p->poll = (enum fb_poll_class)e;
+	if (read_raw64(r->jp, "sentinel", r->where, r->d, &p->sentinel_raw) == 1)
+		p->has_sentinel = true;
+	read_deadband(r->jp, r->where, r->d, p);
+	if (fb_json_int(r->jp, "heartbeat_s", false, 1, 86400, r->where, r->d, &n) == 1)
+		p->heartbeat_s = (int)n;
+}
+
 void fb_model_modbus_parse_point(const char *file, const cJSON *jp, size_t idx,
 				 const struct fb_definition *def,
 				 struct fb_point_def *p, struct fb_diag *d)
 {
+	struct reading r = { .file = file, .jp = jp, .d = d };
 	char *base = NULL, *where = NULL;
-	const char *s = NULL;
-	long long n;
-	int e, rc;
-	bool have_table = false, have_type = false, have_component = false;
+	const char *s;
 
 	/* Defaults. */
 	p->order = FB_ORDER_ABCD;
@@ -449,7 +610,7 @@ void fb_model_modbus_parse_point(const char *file, const cJSON *jp, size_t idx,
 	p->coil_off_raw = 0x0000;
 	p->press_raw = 1;
 	p->poll = FB_POLL_NORMAL;
-	p->step = 0; /* set below once the type is known */
+	p->step = 0; /* set once the type is known */
 
 	if (asprintf(&base, "%s: points[%zu]", file, idx) < 0) {
 		fb_diag_error(d, "%s: out of memory", file);
@@ -471,138 +632,22 @@ void fb_model_modbus_parse_point(const char *file, const cJSON *jp, size_t idx,
 		return;
 	}
 	free(base);
+	r.where = where;
 
 	fb_json_unknown_keys(jp, point_keys, where, d);
-
 	if (fb_json_string(jp, "name", true, where, d, &s) == 1) {
 		if (!s[0])
 			fb_diag_error(d, "%s.name: expected a non-empty string, got \"\"", where);
 		p->name = fb_point_dup(file, s, d);
 	}
-	if (fb_json_enum(jp, "table", true, fb_point_table_names, where, d, &e) == 1) {
-		p->table = (enum fb_reg_table)e;
-		have_table = true;
-	}
-	if (fb_json_int(jp, "address", true, 0, 65535, where, d, &n) == 1)
-		p->address = (uint16_t)n;
-
-	rc = fb_json_enum(jp, "type", false, fb_point_type_names, where, d, &e);
-	if (rc == 1) {
-		p->type = (enum fb_data_type)e;
-		have_type = true;
-	} else if (rc == 0 && have_table) {
-		if (fb_point_is_bit_table(p)) {
-			p->type = FB_TYPE_BOOL;
-			have_type = true;
-		} else {
-			fb_diag_error(d, "%s.type: required for table %s (one of int16, uint16, "
-				      "float32, ...)", where, fb_reg_table_name(p->table));
-		}
-	}
-
-	if (have_type && p->type == FB_TYPE_BIT) {
-		if (fb_json_int(jp, "bit", true, 0, 15, where, d, &n) == 1)
-			p->bit = (uint8_t)n;
-	} else if (present(jp, "bit")) {
-		fb_diag_error(d, "%s.bit: only applies to type bit", where);
-	}
-	if (have_type && p->type == FB_TYPE_STRING) {
-		if (fb_json_int(jp, "length", true, 1, MAX_STRING_REGISTERS, where, d, &n) == 1)
-			p->length = (uint16_t)n;
-		else
-			p->length = 1;
-	} else if (present(jp, "length")) {
-		fb_diag_error(d, "%s.length: only applies to type string", where);
-	}
-
-	if (fb_json_enum(jp, "order", false, fb_point_order_names, where, d, &e) == 1)
-		p->order = (enum fb_byte_order)e;
-	if (fb_json_number(jp, "scale", false, where, d, &p->scale) == 1 &&
-	    (p->scale == 0 || !isfinite(p->scale))) {
-		fb_diag_error(d, "%s.scale: expected a non-zero number, got %g", where, p->scale);
-		p->scale = 1.0;
-	}
-	if (fb_json_number(jp, "offset", false, where, d, &p->offset) == 1 &&
-	    !isfinite(p->offset))
-		p->offset = 0.0;
-	if (fb_json_int(jp, "precision", false, 0, 15, where, d, &n) == 1)
-		p->precision = (int)n;
-
-	if (fb_json_string(jp, "unit", false, where, d, &s) == 1) {
-		if (!s[0])
-			fb_diag_error(d, "%s.unit: expected a unit or no field, got \"\"", where);
-		else
-			p->unit = fb_point_dup(file, s, d);
-	}
-	if (fb_json_string(jp, "device_class", false, where, d, &s) == 1)
-		p->device_class = fb_point_dup(file, s, d);
-	fb_point_read_state_class(file, jp, true, where, d, &p->state_class);
-	fb_point_read_category(file, jp, where, d, &p->entity_category);
-	if (fb_json_string(jp, "icon", false, where, d, &s) == 1) {
-		const char *colon = strchr(s, ':');
-
-		if (!colon || colon == s || !colon[1])
-			fb_diag_error(d, "%s.icon: expected \"prefix:name\" such as "
-				      "\"mdi:flash\", got \"%s\"", where, s);
-		else
-			p->icon = fb_point_dup(file, s, d);
-	}
-
-	fb_json_bool(jp, "writable", false, where, d, &p->writable);
-
-	if (fb_json_enum(jp, "component", false, fb_point_component_names, where, d, &e) == 1) {
-		p->component = (enum fb_component)e;
-		have_component = true;
-	}
-	if (!have_component && have_table) {
-		if (p->table == FB_REG_COIL && p->writable)
-			p->component = FB_COMP_SWITCH;
-		else if (fb_point_is_bit_table(p))
-			p->component = FB_COMP_BINARY_SENSOR;
-		else
-			p->component = FB_COMP_SENSOR;
-	}
-
-	if (fb_json_enum(jp, "write_function", false, fb_point_write_fn_names, where, d, &e) == 1)
-		p->write_fn = (enum fb_write_fn)(e + 1);
-	else if (p->writable && have_table)
-		p->write_fn = p->table == FB_REG_COIL ? FB_WRITE_FC05
-			    : fb_point_width(p) > 1 ? FB_WRITE_FC16 : FB_WRITE_FC06;
-
-	if (fb_json_int(jp, "coil_on", false, 0, 65535, where, d, &n) == 1)
-		p->coil_on_raw = (uint16_t)n;
-	if (fb_json_int(jp, "coil_off", false, 0, 65535, where, d, &n) == 1)
-		p->coil_off_raw = (uint16_t)n;
-	read_raw64(jp, "press", where, d, &p->press_raw);
-
-	if (fb_json_number(jp, "min", false, where, d, &p->min) == 1)
-		p->has_min = true;
-	if (fb_json_number(jp, "max", false, where, d, &p->max) == 1)
-		p->has_max = true;
-	if (fb_json_number(jp, "step", false, where, d, &p->step) != 1) {
-		/* Home Assistant's number default is 1; a scaled register moves in
-		 * steps of its scale, a float in steps of its display precision. */
-		if (have_type && fb_model_type_is_int(p->type))
-			p->step = fabs(p->scale);
-		else if (have_type && fb_model_type_is_float(p->type) && p->precision >= 0)
-			p->step = pow(10, -p->precision);
-		else
-			p->step = 1.0;
-	}
-
-	parse_options(file, jp, where, d, p);
-
-	if (fb_json_enum(jp, "poll", false, fb_point_poll_names, where, d, &e) == 1)
-		p->poll = (enum fb_poll_class)e;
-	if (read_raw64(jp, "sentinel", where, d, &p->sentinel_raw) == 1)
-		p->has_sentinel = true;
-	read_deadband(jp, where, d, p);
-	if (fb_json_int(jp, "heartbeat_s", false, 1, 86400, where, d, &n) == 1)
-		p->heartbeat_s = (int)n;
+	read_layout(&r, p);
+	read_presentation(&r, p);
+	read_control(&r, p);
+	read_publishing(&r, p);
 
 	/* Cross-field rules need the fields they relate; if one of those was
 	 * missing or malformed it has been reported already. */
-	if (have_table && have_type)
+	if (r.have_table && r.have_type)
 		check_point_rules(where, p, def, jp, d);
 	free(where);
 }
