@@ -1,4 +1,12 @@
-/* fieldbridge-gpio's own types; not for other parts. */
+/* fieldbridge-gpio internals: one process serves one bus (one chip); not
+ * for other parts.
+ *
+ * Floors, each file calling only those below it: driver.c sets up (table
+ * layout, line requests), runs the poll() loop and applies the exit policy;
+ * command.c executes commands; points.c turns edges and deadlines into
+ * table values; chip.c finds the chip and lines, persist.c keeps counters
+ * and outputs across restarts; at the bottom gpio-backend.h (libgpiod,
+ * gpio_backend_v1.c or _v2.c) and gpio-logic.h (logic.c, no I/O). */
 #ifndef FB_GPIO_INTERNAL_H
 #define FB_GPIO_INTERNAL_H
 
