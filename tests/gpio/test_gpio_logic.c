@@ -1,101 +1,101 @@
 /* The debounce, counter and gesture logic of fieldbridge-gpio on made-up
  * timelines (no kernel needed). */
-#include "gpio_logic.h"
+#include "gpio-logic.h"
 #include "testlib.h"
 
 #define MS 1000000LL
 
 static void debounce_bounce_is_one_change(void)
 {
-	struct gpio_debounce d;
+	struct gl_debounce d;
 	int changes = 0;
 
-	gpio_debounce_init(&d, false, 20);
+	gl_debounce_init(&d, false, 20);
 	for (int i = 0; i < 9; i++)
-		CHECK(!gpio_debounce_edge(&d, i * 2 * MS, i % 2 == 0));
+		CHECK(!gl_debounce_edge(&d, i * 2 * MS, i % 2 == 0));
 	CHECK_EQ_INT(d.deadline_ns, 16 * MS + 20 * MS);
-	changes += gpio_debounce_settle(&d, 35 * MS, true); /* not yet due */
-	changes += gpio_debounce_settle(&d, 36 * MS, true);
+	changes += gl_debounce_settle(&d, 35 * MS, true); /* not yet due */
+	changes += gl_debounce_settle(&d, 36 * MS, true);
 	CHECK_EQ_INT(changes, 1);
 	CHECK(d.stable);
-	CHECK_EQ_INT(d.deadline_ns, GPIO_NEVER);
+	CHECK_EQ_INT(d.deadline_ns, GL_NEVER);
 }
 
 static void debounce_pulse_shorter_than_window_is_dropped(void)
 {
-	struct gpio_debounce d;
+	struct gl_debounce d;
 
-	gpio_debounce_init(&d, false, 50);
-	gpio_debounce_edge(&d, 0, true);
-	gpio_debounce_edge(&d, 5 * MS, false);
-	CHECK(!gpio_debounce_settle(&d, 55 * MS, false));
+	gl_debounce_init(&d, false, 50);
+	gl_debounce_edge(&d, 0, true);
+	gl_debounce_edge(&d, 5 * MS, false);
+	CHECK(!gl_debounce_settle(&d, 55 * MS, false));
 	CHECK(!d.stable);
 }
 
 static void debounce_window_zero_takes_every_edge(void)
 {
-	struct gpio_debounce d;
+	struct gl_debounce d;
 
-	gpio_debounce_init(&d, false, 0);
-	CHECK(gpio_debounce_edge(&d, 1, true));
-	CHECK(!gpio_debounce_edge(&d, 2, true)); /* same level twice: one change */
-	CHECK(gpio_debounce_edge(&d, 3, false));
-	CHECK_EQ_INT(d.deadline_ns, GPIO_NEVER);
+	gl_debounce_init(&d, false, 0);
+	CHECK(gl_debounce_edge(&d, 1, true));
+	CHECK(!gl_debounce_edge(&d, 2, true)); /* same level twice: one change */
+	CHECK(gl_debounce_edge(&d, 3, false));
+	CHECK_EQ_INT(d.deadline_ns, GL_NEVER);
 }
 
 static void counter_total_and_rate(void)
 {
-	struct gpio_counter c = { .pulses = 41 };
+	struct gl_counter c = { .pulses = 41 };
 
 	/* 1000 imp/kWh, one pulse every 3.6 s = 1 kW; W with scale 1000. */
-	CHECK_NEAR(gpio_counter_rate(&c, 0, 1000, 3600, 1000, 600), 0, 1e-9);
-	gpio_counter_pulse(&c, 10000 * MS);
-	CHECK_NEAR(gpio_counter_rate(&c, 10000 * MS, 1000, 3600, 1000, 600), 0, 1e-9);
-	gpio_counter_pulse(&c, 13600 * MS);
+	CHECK_NEAR(gl_counter_rate(&c, 0, 1000, 3600, 1000, 600), 0, 1e-9);
+	gl_counter_pulse(&c, 10000 * MS);
+	CHECK_NEAR(gl_counter_rate(&c, 10000 * MS, 1000, 3600, 1000, 600), 0, 1e-9);
+	gl_counter_pulse(&c, 13600 * MS);
 	CHECK_EQ_INT(c.pulses, 43);
-	CHECK_NEAR(gpio_counter_total(&c, 1000), 0.043, 1e-12);
-	CHECK_NEAR(gpio_counter_rate(&c, 13600 * MS, 1000, 3600, 1000, 600), 1000, 1e-6);
+	CHECK_NEAR(gl_counter_total(&c, 1000), 0.043, 1e-12);
+	CHECK_NEAR(gl_counter_rate(&c, 13600 * MS, 1000, 3600, 1000, 600), 1000, 1e-6);
 	/* No pulse for 7.2 s: at most one pulse per 7.2 s = 500 W. */
-	CHECK_NEAR(gpio_counter_rate(&c, 20800 * MS, 1000, 3600, 1000, 600), 500, 1e-6);
+	CHECK_NEAR(gl_counter_rate(&c, 20800 * MS, 1000, 3600, 1000, 600), 500, 1e-6);
 	/* Past the timeout: 0. */
-	CHECK_NEAR(gpio_counter_rate(&c, 13600 * MS + 601000 * MS, 1000, 3600, 1000, 600), 0,
+	CHECK_NEAR(gl_counter_rate(&c, 13600 * MS + 601000 * MS, 1000, 3600, 1000, 600), 0,
 		   1e-9);
 }
 
-static enum gpio_press tap(struct gpio_gesture *g, int64_t at, int64_t hold)
+static enum gl_press tap(struct gl_gesture *g, int64_t at, int64_t hold)
 {
-	enum gpio_press p = gpio_gesture_input(g, true, at * MS);
+	enum gl_press p = gl_gesture_input(g, true, at * MS);
 
-	if (p == GPIO_PRESS_NONE && g->deadline_ns <= (at + hold) * MS)
-		p = gpio_gesture_timeout(g, g->deadline_ns);
-	if (p != GPIO_PRESS_NONE)
+	if (p == GL_PRESS_NONE && g->deadline_ns <= (at + hold) * MS)
+		p = gl_gesture_timeout(g, g->deadline_ns);
+	if (p != GL_PRESS_NONE)
 		return p;
-	return gpio_gesture_input(g, false, (at + hold) * MS);
+	return gl_gesture_input(g, false, (at + hold) * MS);
 }
 
 static void gestures(void)
 {
-	struct gpio_gesture g;
+	struct gl_gesture g;
 
-	gpio_gesture_init(&g, 300, 800);
-	CHECK_EQ_INT(tap(&g, 0, 50), GPIO_PRESS_NONE);
-	CHECK_EQ_INT(gpio_gesture_timeout(&g, 349 * MS), GPIO_PRESS_NONE);
-	CHECK_EQ_INT(gpio_gesture_timeout(&g, 350 * MS), GPIO_PRESS_SINGLE);
+	gl_gesture_init(&g, 300, 800);
+	CHECK_EQ_INT(tap(&g, 0, 50), GL_PRESS_NONE);
+	CHECK_EQ_INT(gl_gesture_timeout(&g, 349 * MS), GL_PRESS_NONE);
+	CHECK_EQ_INT(gl_gesture_timeout(&g, 350 * MS), GL_PRESS_SINGLE);
 
-	CHECK_EQ_INT(tap(&g, 1000, 50), GPIO_PRESS_NONE);
-	CHECK_EQ_INT(tap(&g, 1150, 50), GPIO_PRESS_DOUBLE);
-	CHECK_EQ_INT(g.deadline_ns, GPIO_NEVER);
+	CHECK_EQ_INT(tap(&g, 1000, 50), GL_PRESS_NONE);
+	CHECK_EQ_INT(tap(&g, 1150, 50), GL_PRESS_DOUBLE);
+	CHECK_EQ_INT(g.deadline_ns, GL_NEVER);
 
-	CHECK_EQ_INT(gpio_gesture_input(&g, true, 2000 * MS), GPIO_PRESS_NONE);
-	CHECK_EQ_INT(gpio_gesture_timeout(&g, 2800 * MS), GPIO_PRESS_LONG);
+	CHECK_EQ_INT(gl_gesture_input(&g, true, 2000 * MS), GL_PRESS_NONE);
+	CHECK_EQ_INT(gl_gesture_timeout(&g, 2800 * MS), GL_PRESS_LONG);
 	/* Releasing after a long press is not another press. */
-	CHECK_EQ_INT(gpio_gesture_input(&g, false, 3500 * MS), GPIO_PRESS_NONE);
-	CHECK_EQ_INT(g.deadline_ns, GPIO_NEVER);
-	CHECK(!strcmp(gpio_press_name(GPIO_PRESS_DOUBLE), "double"));
+	CHECK_EQ_INT(gl_gesture_input(&g, false, 3500 * MS), GL_PRESS_NONE);
+	CHECK_EQ_INT(g.deadline_ns, GL_NEVER);
+	CHECK(!strcmp(gl_press_name(GL_PRESS_DOUBLE), "double"));
 
 	/* double_ms 0: every short press is a single at once. */
-	gpio_gesture_init(&g, 0, 800);
-	CHECK_EQ_INT(tap(&g, 0, 50), GPIO_PRESS_SINGLE);
+	gl_gesture_init(&g, 0, 800);
+	CHECK_EQ_INT(tap(&g, 0, 50), GL_PRESS_SINGLE);
 }
 
 int main(void)

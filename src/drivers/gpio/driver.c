@@ -1,7 +1,9 @@
-/* Setup and the one poll() loop of fieldbridge-gpio: a signalfd, a timerfd
- * for the earliest deadline (debounce windows, press gestures, pulse ends,
- * rate decay, heartbeat, counter writes), the table's command fd and one
- * edge-event fd per input line.  Nothing polls a line's level. */
+/* fieldbridge-gpio's setup, its one poll() loop and its exit policy.  The
+ * loop sleeps on a signalfd, a timerfd for the earliest deadline (debounce
+ * windows, press gestures, pulse ends, rate decay, heartbeat, counter
+ * writes), the table's command fd and one edge-event fd per input line;
+ * nothing polls a line's level.  What a wake-up does to the points is in
+ * points.c, commands are in command.c. */
 #include "gpio-internal.h"
 #include "log.h"
 
@@ -11,218 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HEARTBEAT_PERIOD_MS 1000
-#define RATE_REFRESH_MS 1000
-/* How long an event entity's value stays set before it is cleared, so a
- * later state message of the device does not repeat the press. */
-#define EVENT_HOLD_MS 300
-#define EDGES_PER_READ 16
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static bool is_input(const struct gl_point *p)
-{
-	return p->cfg.role == FB_GPIO_INPUT || p->cfg.role == FB_GPIO_COUNTER;
-}
-
-static void write_bool(struct gl_driver *d, struct gl_point *p, bool b)
-{
-	struct fb_value v = { .kind = FB_VALUE_BOOL, .b = b };
-
-	fb_table_point_write(d->table, p->index, &v, FB_QUALITY_OK, fb_now_ms());
-}
-
-static void write_float(struct gl_driver *d, struct gl_point *p, double f)
-{
-	struct fb_value v = { .kind = FB_VALUE_FLOAT, .f = f };
-
-	fb_table_point_write(d->table, p->index, &v, FB_QUALITY_OK, fb_now_ms());
-}
-
-static void publish_rates(struct gl_driver *d, const struct gl_point *counter, int64_t now_ns)
-{
-	for (size_t i = 0; i < d->npoints; i++) {
-		struct gl_point *r = &d->points[i];
-
-		if (r->cfg.role != FB_GPIO_RATE || &d->points[r->source] != counter)
-			continue;
-		r->rate = gpio_counter_rate(&counter->ctr, now_ns, counter->cfg.impulses_per_unit,
-					    r->cfg.rate_period_s, r->cfg.rate_scale,
-					    r->cfg.rate_timeout_s);
-		write_float(d, r, r->rate);
-	}
-}
-
-static void event_fire(struct gl_driver *d, struct gl_point *e, enum gpio_press press)
-{
-	struct fb_value v = { .kind = FB_VALUE_STRING };
-
-	if (press == GPIO_PRESS_NONE)
-		return;
-	snprintf(v.s, sizeof(v.s), "%s", gpio_press_name(press));
-	fb_table_point_write(d->table, e->index, &v, FB_QUALITY_OK, fb_now_ms());
-	e->until_ms = fb_mono_ms() + EVENT_HOLD_MS;
-	fb_debug("device %s: %s: %s press", e->dev->id, e->def->key, v.s);
-}
-
-/* The debounced level of an input or counter changed at ts_ns. */
-static void level_changed(struct gl_driver *d, struct gl_point *p, bool active, int64_t ts_ns)
-{
-	if (p->cfg.role == FB_GPIO_COUNTER) {
-		if (!active)
-			return;
-		gpio_counter_pulse(&p->ctr, ts_ns);
-		write_float(d, p, gpio_counter_total(&p->ctr, p->cfg.impulses_per_unit));
-		publish_rates(d, p, ts_ns);
-		d->persist_dirty = true;
-		return;
-	}
-	write_bool(d, p, active);
-	for (size_t i = 0; i < d->npoints; i++) {
-		struct gl_point *e = &d->points[i];
-
-		if (e->cfg.role == FB_GPIO_EVENT && &d->points[e->source] == p)
-			event_fire(d, e, gpio_gesture_input(&e->gest, active, ts_ns));
-	}
-}
-
-static void read_edges(struct gl_driver *d, struct gl_point *p)
-{
-	struct gpio_edge ev[EDGES_PER_READ];
-	int n = gpio_line_read_edges(p->line, ev, EDGES_PER_READ);
-
-	if (n < 0) {
-		fb_log_errno(FB_LOG_WARNING, "device %s: %s: reading edge events", p->dev->id,
-			     p->def->key);
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		if (gpio_debounce_edge(&p->db, ev[i].ts_ns, ev[i].active))
-			level_changed(d, p, ev[i].active, ev[i].ts_ns);
-}
-
-/* Runs everything due by now; returns the next deadline (fb_mono_ms). */
-static int64_t run_deadlines(struct gl_driver *d, int64_t now_ms, int64_t now_ns)
-{
-	int64_t next = INT64_MAX;
-
-	for (size_t i = 0; i < d->npoints; i++) {
-		struct gl_point *p = &d->points[i];
-		int64_t dl = INT64_MAX;
-
-		if (!p->line && p->cfg.role != FB_GPIO_RATE && p->cfg.role != FB_GPIO_EVENT)
-			continue;
-		if (is_input(p) && p->db.deadline_ns != GPIO_NEVER) {
-			int64_t edge_ns = p->db.deadline_ns - p->db.window_ns;
-
-			/* Edges the kernel queued since poll() returned move the
-			 * window: take them before deciding it has ended. */
-			if (now_ns >= p->db.deadline_ns) {
-				struct pollfd q = { .fd = gpio_line_fd(p->line), .events = POLLIN };
-
-				if (poll(&q, 1, 0) > 0)
-					read_edges(d, p);
-			}
-			if (now_ns >= p->db.deadline_ns) {
-				int level = gpio_line_get(p->line);
-
-				if (level >= 0 && gpio_debounce_settle(&p->db, now_ns, level))
-					level_changed(d, p, level, edge_ns);
-			}
-			if (p->db.deadline_ns != GPIO_NEVER)
-				dl = p->db.deadline_ns / 1000000 + 1;
-		}
-		if (p->cfg.role == FB_GPIO_EVENT) {
-			if (now_ns >= p->gest.deadline_ns)
-				event_fire(d, p, gpio_gesture_timeout(&p->gest, now_ns));
-			if (p->gest.deadline_ns != GPIO_NEVER)
-				dl = p->gest.deadline_ns / 1000000 + 1;
-		}
-		if (p->until_ms && now_ms >= p->until_ms) {
-			p->until_ms = 0;
-			if (p->cfg.role == FB_GPIO_PULSE_OUTPUT) {
-				if (gpio_line_set(p->line, false) < 0)
-					fb_log_errno(FB_LOG_ERR, "device %s: %s: ending the pulse",
-						     p->dev->id, p->def->key);
-			} else if (p->cfg.role == FB_GPIO_EVENT) {
-				struct fb_value none = { .kind = FB_VALUE_NONE };
-
-				fb_table_point_write(d->table, p->index, &none, FB_QUALITY_OK,
-						     fb_now_ms());
-			}
-		}
-		if (p->until_ms && p->until_ms < dl)
-			dl = p->until_ms;
-		/* A rate with no new pulse decays: refresh it while it is not 0. */
-		if (p->cfg.role == FB_GPIO_RATE && p->rate > 0) {
-			publish_rates(d, &d->points[p->source], now_ns);
-			if (p->rate > 0 && now_ms + RATE_REFRESH_MS < dl)
-				dl = now_ms + RATE_REFRESH_MS;
-		}
-		if (dl < next)
-			next = dl;
-	}
-	return next;
-}
-
-static void command_run(struct gl_driver *d, const struct fb_command *cmd)
-{
-	struct fb_command_result r = { .ticket = cmd->ticket, .point_index = cmd->point_index,
-				       .status = FB_COMMAND_FAILED };
-	struct gl_point *p = cmd->point_index < d->npoints ? &d->points[cmd->point_index] : NULL;
-	const struct fb_value *v = &cmd->value;
-	bool on = v->kind == FB_VALUE_BOOL ? v->b : v->kind == FB_VALUE_INT ? v->i != 0
-		: v->kind == FB_VALUE_UINT ? v->u != 0 : v->kind == FB_VALUE_FLOAT && v->f != 0;
-	int got;
-
-	snprintf(r.event_id, sizeof(r.event_id), "%s", cmd->event_id);
-	snprintf(r.origin, sizeof(r.origin), "%s", cmd->origin);
-	if (!p) {
-		snprintf(r.reason, sizeof(r.reason), "no point %u in this table", cmd->point_index);
-	} else if (!p->line) {
-		snprintf(r.reason, sizeof(r.reason), "device %s is disabled", p->dev->id);
-	} else if (p->cfg.role == FB_GPIO_OUTPUT) {
-		if (gpio_line_set(p->line, on) < 0 || (got = gpio_line_get(p->line)) < 0) {
-			snprintf(r.reason, sizeof(r.reason), "line %d: %s", p->offset,
-				 strerror(errno));
-		} else {
-			/* The read-back is what gets published. */
-			p->value = got;
-			write_bool(d, p, p->value);
-			fb_table_point_touch(d->table, p->index);
-			d->persist_now = d->persist_dirty = true;
-			r.status = got == on ? FB_COMMAND_DONE : FB_COMMAND_FAILED;
-			if (got != on)
-				snprintf(r.reason, sizeof(r.reason), "line %d reads back %d",
-					 p->offset, got);
-			fb_info("device %s: %s %s", p->dev->id, p->def->key, got ? "on" : "off");
-		}
-	} else if (p->cfg.role == FB_GPIO_PULSE_OUTPUT) {
-		if (gpio_line_set(p->line, true) < 0) {
-			snprintf(r.reason, sizeof(r.reason), "line %d: %s", p->offset,
-				 strerror(errno));
-		} else {
-			/* A press during a pulse extends it. */
-			p->until_ms = fb_mono_ms() + p->cfg.pulse_ms;
-			r.status = FB_COMMAND_DONE;
-			fb_info("device %s: %s pulse %u ms", p->dev->id, p->def->key,
-				p->cfg.pulse_ms);
-		}
-	} else {
-		snprintf(r.reason, sizeof(r.reason), "%s.%s is read-only (role %s)", p->dev->id,
-			 p->def->key, fb_gpio_role_name(p->cfg.role));
-	}
-	fb_table_command_result(d->table, &r);
-}
 
 static void handle_signal(struct gl_driver *d)
 {
@@ -247,7 +40,7 @@ static int driver_loop(struct gl_driver *d)
 		struct fb_command cmd;
 		size_t n = 3;
 
-		deadline = run_deadlines(d, now, mono_ns());
+		deadline = gl_points_run_deadlines(d, now);
 		if (now >= next_heartbeat) {
 			fb_table_heartbeat(d->table, now);
 			next_heartbeat = now + HEARTBEAT_PERIOD_MS;
@@ -267,9 +60,9 @@ static int driver_loop(struct gl_driver *d)
 		pfd[1] = (struct pollfd){ .fd = d->timer_fd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = fb_table_command_fd(d->table), .events = POLLIN };
 		for (size_t i = 0; i < d->npoints; i++) {
-			if (!d->points[i].line || !is_input(&d->points[i]))
+			if (!d->points[i].line || !gl_points_is_input(&d->points[i]))
 				continue;
-			pfd[n] = (struct pollfd){ .fd = gpio_line_fd(d->points[i].line),
+			pfd[n] = (struct pollfd){ .fd = gl_line_fd(d->points[i].line),
 						  .events = POLLIN };
 			owner[n++] = i;
 		}
@@ -283,7 +76,7 @@ static int driver_loop(struct gl_driver *d)
 		/* Edges first: a debounce window that ends now must see them. */
 		for (size_t i = 3; i < n; i++)
 			if (pfd[i].revents & POLLIN)
-				read_edges(d, &d->points[owner[i]]);
+				gl_points_read_edges(d, &d->points[owner[i]]);
 		if (pfd[0].revents & POLLIN)
 			handle_signal(d);
 		if (pfd[1].revents & POLLIN)
@@ -291,7 +84,7 @@ static int driver_loop(struct gl_driver *d)
 		if (pfd[2].revents & POLLIN) {
 			fb_table_command_fd_drain(d->table);
 			while (fb_table_command_pop(d->table, &cmd) == 1)
-				command_run(d, &cmd);
+				gl_command_run(d, &cmd);
 		}
 		if (fb_table_superseded(d->table)) {
 			fb_warn("bus %s: another driver took over the state table; exiting",
@@ -343,7 +136,7 @@ static int driver_build(struct gl_driver *d)
 			src = p->cfg.source ? fb_model_point(dc->def, p->cfg.source) : NULL;
 			p->source = src ? (int)(first + (size_t)(src - dc->def->points)) : -1;
 			if (p->cfg.role == FB_GPIO_EVENT)
-				gpio_gesture_init(&p->gest, p->cfg.double_ms, p->cfg.long_ms);
+				gl_gesture_init(&p->gest, p->cfg.double_ms, p->cfg.long_ms);
 			snprintf(pdesc[d->npoints].device, sizeof(pdesc[0].device), "%s", dc->id);
 			snprintf(pdesc[d->npoints].point, sizeof(pdesc[0].point), "%s", p->def->key);
 			pdesc[d->npoints].kind = (uint8_t)fb_point_value_kind(p->def);
@@ -385,50 +178,20 @@ static bool device_open(struct gl_driver *d, uint32_t dev)
 			       p->dev->id, p->def->key, err);
 			goto fail;
 		}
-		if (is_input(p)) {
-			level = gpio_line_get(p->line);
-			gpio_debounce_init(&p->db, level > 0, p->cfg.debounce_ms);
+		if (gl_points_is_input(p)) {
+			level = gl_line_get(p->line);
+			gl_debounce_init(&p->db, level > 0, p->cfg.debounce_ms);
 		}
 	}
 	return true;
 fail:
 	for (size_t i = 0; i < d->npoints; i++) {
 		if (d->points[i].device == dev) {
-			gpio_line_release(d->points[i].line);
+			gl_line_release(d->points[i].line);
 			d->points[i].line = NULL;
 		}
 	}
 	return false;
-}
-
-static void publish_initial(struct gl_driver *d)
-{
-	int64_t now_ns = mono_ns();
-
-	for (size_t i = 0; i < d->npoints; i++) {
-		struct gl_point *p = &d->points[i];
-
-		if (!d->device_ok[p->device])
-			continue;
-		switch (p->cfg.role) {
-		case FB_GPIO_INPUT: write_bool(d, p, p->db.stable); break;
-		case FB_GPIO_OUTPUT: {
-			int got = gpio_line_get(p->line);
-
-			write_bool(d, p, got >= 0 ? got : p->value);
-			break;
-		}
-		case FB_GPIO_COUNTER:
-			write_float(d, p, gpio_counter_total(&p->ctr, p->cfg.impulses_per_unit));
-			publish_rates(d, p, now_ns);
-			break;
-		default:
-			break;
-		}
-	}
-	for (size_t i = 0; i < d->ndevices; i++)
-		fb_table_device_set_online(d->table, (uint32_t)i, d->device_ok[i]);
-	fb_table_notify(d->table);
 }
 
 /* Exit policy: drive the safe value of outputs that have one, end pulses,
@@ -441,15 +204,15 @@ static void driver_free(struct gl_driver *d)
 		if (!p->line)
 			continue;
 		if (p->cfg.role == FB_GPIO_PULSE_OUTPUT && p->until_ms)
-			gpio_line_set(p->line, false);
+			gl_line_set(p->line, false);
 		if (p->cfg.role == FB_GPIO_OUTPUT && p->cfg.on_exit != FB_GPIO_EXIT_KEEP)
-			gpio_line_set(p->line, p->cfg.on_exit == FB_GPIO_EXIT_ON);
+			gl_line_set(p->line, p->cfg.on_exit == FB_GPIO_EXIT_ON);
 	}
 	if (d->table && d->points)
 		gl_persist_save(d);
 	for (size_t i = 0; d->points && i < d->npoints; i++)
-		gpio_line_release(d->points[i].line);
-	gpio_chip_close(d->chip);
+		gl_line_release(d->points[i].line);
+	gl_chip_close(d->chip);
 	fb_table_destroy(d->table);
 	free(d->points);
 	free(d->devices);
@@ -511,9 +274,9 @@ int gl_driver_run(const struct fb_daemon_args *args)
 	gl_persist_load(&d);
 	for (uint32_t i = 0; i < d.ndevices; i++)
 		ok += d.device_ok[i] = device_open(&d, i);
-	publish_initial(&d);
+	gl_points_publish_initial(&d);
 	fb_info("bus %s: chip \"%s\" (%s, %s): %zu of %zu device%s running, %zu points",
-		d.bus->name, d.bus->gpio_chip, d.chip_path, gpio_backend_name(), ok, d.ndevices,
+		d.bus->name, d.bus->gpio_chip, d.chip_path, gl_backend_name(), ok, d.ndevices,
 		d.ndevices == 1 ? "" : "s", d.npoints);
 	if (!ok && d.ndevices) {
 		fb_err("bus %s: no device could start", d.bus->name);

@@ -1,4 +1,12 @@
-/* fieldbridge-gpio's own types; not for other parts. */
+/* fieldbridge-gpio internals: one process serves one bus (one chip); not
+ * for other parts.
+ *
+ * Floors, each file calling only those below it: driver.c sets up (table
+ * layout, line requests), runs the poll() loop and applies the exit policy;
+ * command.c executes commands; points.c turns edges and deadlines into
+ * table values; chip.c finds the chip and lines, persist.c keeps counters
+ * and outputs across restarts; at the bottom gpio-backend.h (libgpiod,
+ * gpio_backend_v1.c or _v2.c) and gpio-logic.h (logic.c, no I/O). */
 #ifndef FB_GPIO_INTERNAL_H
 #define FB_GPIO_INTERNAL_H
 
@@ -7,8 +15,8 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "gpio_backend.h"
-#include "gpio_logic.h"
+#include "gpio-backend.h"
+#include "gpio-logic.h"
 #include "table.h"
 
 /* One point of one device: a table point, and for line roles a requested
@@ -20,11 +28,11 @@ struct gl_point {
 	uint32_t index;                    /* table point */
 	uint32_t device;                   /* table device */
 	int offset;                        /* resolved line offset, -1 if none */
-	struct gpio_line *line;            /* NULL: no line, or device disabled */
+	struct gl_line *line;            /* NULL: no line, or device disabled */
 	int source;                        /* rate/event: index of its source point */
-	struct gpio_debounce db;           /* inputs, counters */
-	struct gpio_counter ctr;           /* counters */
-	struct gpio_gesture gest;          /* events */
+	struct gl_debounce db;           /* inputs, counters */
+	struct gl_counter ctr;           /* counters */
+	struct gl_gesture gest;          /* events */
 	bool value;                        /* outputs: logical value driven */
 	int64_t until_ms;                  /* pulse end / event clear, 0 = none */
 	double rate;                       /* rate: last published */
@@ -34,7 +42,7 @@ struct gl_driver {
 	struct fb_config *cfg;             /* owned */
 	struct fb_bus_conf *bus;           /* borrowed from cfg */
 	struct fb_table *table;
-	struct gpio_chip *chip;
+	struct gl_chip *chip;
 	char chip_path[64];
 	struct gl_point *points;
 	size_t npoints;
@@ -51,11 +59,11 @@ struct gl_driver {
 
 /* chip.c: finds the chip labelled `label` among /dev/gpiochip*.  On failure
  * writes a message naming the labels that exist into err. */
-struct gpio_chip *gl_chip_find(const char *label, char *path, size_t path_len,
-			       char *err, size_t err_len);
+struct gl_chip *gl_chip_find(const char *label, char *path, size_t path_len,
+			     char *err, size_t err_len);
 /* Resolves a point's line (name or offset) to an offset; on failure writes
  * a message naming the lines that exist. */
-int gl_line_resolve(struct gpio_chip *c, const struct fb_gpio_point *g, char *err,
+int gl_line_resolve(struct gl_chip *c, const struct fb_gpio_point *g, char *err,
 		    size_t err_len);
 /* Requests the line of p; on EBUSY the message names the consumer. */
 int gl_line_open(struct gl_driver *d, struct gl_point *p, bool initial, char *err,
@@ -68,6 +76,21 @@ void gl_persist_init(struct gl_driver *d);
 void gl_persist_load(struct gl_driver *d);
 int gl_persist_save(struct gl_driver *d);
 
+/* points.c: table writes, edges -> debounced level -> input, counter and
+ * rates, or gesture and event; the deadline pass; the first publish. */
+bool gl_points_is_input(const struct gl_point *p);
+void gl_points_write_bool(struct gl_driver *d, struct gl_point *p, bool b);
+/* Takes the edges queued on p's line (never blocks). */
+void gl_points_read_edges(struct gl_driver *d, struct gl_point *p);
+/* Runs everything due by now_ms; returns the next deadline (fb_mono_ms). */
+int64_t gl_points_run_deadlines(struct gl_driver *d, int64_t now_ms);
+/* Publishes the started devices' values and every device's online state. */
+void gl_points_publish_initial(struct gl_driver *d);
+
+/* command.c: executes one command and writes its result. */
+void gl_command_run(struct gl_driver *d, const struct fb_command *cmd);
+
+/* driver.c: runs the daemon for args->instance; returns the exit code. */
 int gl_driver_run(const struct fb_daemon_args *args);
 
 #endif

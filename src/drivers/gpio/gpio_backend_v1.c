@@ -1,6 +1,6 @@
-/* gpio_backend.h on libgpiod 1.6 (bookworm): a struct gpiod_line is both
+/* gpio-backend.h on libgpiod 1.6 (bookworm): a struct gpiod_line is both
  * the line and its request. */
-#include "gpio_backend.h"
+#include "gpio-backend.h"
 
 #include <errno.h>
 #include <gpiod.h>
@@ -8,23 +8,23 @@
 #include <stdlib.h>
 #include <time.h>
 
-struct gpio_chip {
+struct gl_chip {
 	struct gpiod_chip *chip;
 };
 
-struct gpio_line {
+struct gl_line {
 	struct gpiod_line *line;  /* owned by the chip; we own the request */
 	int fd;                   /* event fd, -1 for outputs */
 };
 
-const char *gpio_backend_name(void)
+const char *gl_backend_name(void)
 {
 	return "libgpiod 1.6";
 }
 
-struct gpio_chip *gpio_chip_open(const char *path)
+struct gl_chip *gl_chip_open(const char *path)
 {
-	struct gpio_chip *c = calloc(1, sizeof(*c));
+	struct gl_chip *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
@@ -36,7 +36,7 @@ struct gpio_chip *gpio_chip_open(const char *path)
 	return c;
 }
 
-void gpio_chip_close(struct gpio_chip *c)
+void gl_chip_close(struct gl_chip *c)
 {
 	if (!c)
 		return;
@@ -44,17 +44,17 @@ void gpio_chip_close(struct gpio_chip *c)
 	free(c);
 }
 
-const char *gpio_chip_label(const struct gpio_chip *c)
+const char *gl_chip_label(const struct gl_chip *c)
 {
 	return gpiod_chip_label(c->chip);
 }
 
-unsigned gpio_chip_num_lines(const struct gpio_chip *c)
+unsigned gl_chip_num_lines(const struct gl_chip *c)
 {
 	return gpiod_chip_num_lines(c->chip);
 }
 
-int gpio_chip_find_line(struct gpio_chip *c, const char *name)
+int gl_chip_find_line(struct gl_chip *c, const char *name)
 {
 	struct gpiod_line *l = gpiod_chip_find_line(c->chip, name);
 
@@ -65,8 +65,8 @@ int gpio_chip_find_line(struct gpio_chip *c, const char *name)
 	return (int)gpiod_line_offset(l);
 }
 
-int gpio_chip_line_info(struct gpio_chip *c, unsigned offset, char *name, size_t name_len,
-			bool *used, char *consumer, size_t consumer_len)
+int gl_chip_line_info(struct gl_chip *c, unsigned offset, char *name, size_t name_len,
+		      bool *used, char *consumer, size_t consumer_len)
 {
 	struct gpiod_line *l = gpiod_chip_get_line(c->chip, offset);
 	const char *s;
@@ -82,10 +82,10 @@ int gpio_chip_line_info(struct gpio_chip *c, unsigned offset, char *name, size_t
 	return 0;
 }
 
-struct gpio_line *gpio_line_request(struct gpio_chip *c, const struct gpio_line_req *req)
+struct gl_line *gl_line_request(struct gl_chip *c, const struct gl_line_req *req)
 {
 	struct gpiod_line_request_config cfg = { .consumer = req->consumer };
-	struct gpio_line *l;
+	struct gl_line *l;
 	int err;
 
 	if (req->output)
@@ -119,7 +119,7 @@ struct gpio_line *gpio_line_request(struct gpio_chip *c, const struct gpio_line_
 	return l;
 }
 
-void gpio_line_release(struct gpio_line *l)
+void gl_line_release(struct gl_line *l)
 {
 	if (!l)
 		return;
@@ -127,22 +127,22 @@ void gpio_line_release(struct gpio_line *l)
 	free(l);
 }
 
-int gpio_line_fd(const struct gpio_line *l)
+int gl_line_fd(const struct gl_line *l)
 {
 	return l->fd;
 }
 
-int gpio_line_get(struct gpio_line *l)
+int gl_line_get(struct gl_line *l)
 {
 	return gpiod_line_get_value(l->line);
 }
 
-int gpio_line_set(struct gpio_line *l, bool active)
+int gl_line_set(struct gl_line *l, bool active)
 {
 	return gpiod_line_set_value(l->line, active ? 1 : 0);
 }
 
-int gpio_line_read_edges(struct gpio_line *l, struct gpio_edge *out, size_t n)
+int gl_line_read_edges(struct gl_line *l, struct gl_edge *out, size_t n)
 {
 	struct gpiod_line_event ev[16];
 	int got;

@@ -1,6 +1,6 @@
-/* gpio_backend.h on libgpiod 2.x (trixie): chip info, line settings, a line
+/* gpio-backend.h on libgpiod 2.x (trixie): chip info, line settings, a line
  * config and a request config make one request. */
-#include "gpio_backend.h"
+#include "gpio-backend.h"
 
 #include <errno.h>
 #include <gpiod.h>
@@ -10,26 +10,26 @@
 
 #define EDGE_BUFFER 16
 
-struct gpio_chip {
+struct gl_chip {
 	struct gpiod_chip *chip;
 	char *label;
 	unsigned num_lines;
 };
 
-struct gpio_line {
+struct gl_line {
 	struct gpiod_line_request *req;
 	struct gpiod_edge_event_buffer *events; /* NULL for outputs */
 	unsigned offset;
 };
 
-const char *gpio_backend_name(void)
+const char *gl_backend_name(void)
 {
 	return "libgpiod 2";
 }
 
-struct gpio_chip *gpio_chip_open(const char *path)
+struct gl_chip *gl_chip_open(const char *path)
 {
-	struct gpio_chip *c = calloc(1, sizeof(*c));
+	struct gl_chip *c = calloc(1, sizeof(*c));
 	struct gpiod_chip_info *info;
 
 	if (!c)
@@ -39,7 +39,7 @@ struct gpio_chip *gpio_chip_open(const char *path)
 	if (!info) {
 		int err = errno;
 
-		gpio_chip_close(c);
+		gl_chip_close(c);
 		errno = err;
 		return NULL;
 	}
@@ -47,14 +47,14 @@ struct gpio_chip *gpio_chip_open(const char *path)
 	c->num_lines = (unsigned)gpiod_chip_info_get_num_lines(info);
 	gpiod_chip_info_free(info);
 	if (!c->label) {
-		gpio_chip_close(c);
+		gl_chip_close(c);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return c;
 }
 
-void gpio_chip_close(struct gpio_chip *c)
+void gl_chip_close(struct gl_chip *c)
 {
 	if (!c)
 		return;
@@ -64,17 +64,17 @@ void gpio_chip_close(struct gpio_chip *c)
 	free(c);
 }
 
-const char *gpio_chip_label(const struct gpio_chip *c)
+const char *gl_chip_label(const struct gl_chip *c)
 {
 	return c->label;
 }
 
-unsigned gpio_chip_num_lines(const struct gpio_chip *c)
+unsigned gl_chip_num_lines(const struct gl_chip *c)
 {
 	return c->num_lines;
 }
 
-int gpio_chip_find_line(struct gpio_chip *c, const char *name)
+int gl_chip_find_line(struct gl_chip *c, const char *name)
 {
 	int off = gpiod_chip_get_line_offset_from_name(c->chip, name);
 
@@ -83,8 +83,8 @@ int gpio_chip_find_line(struct gpio_chip *c, const char *name)
 	return off;
 }
 
-int gpio_chip_line_info(struct gpio_chip *c, unsigned offset, char *name, size_t name_len,
-			bool *used, char *consumer, size_t consumer_len)
+int gl_chip_line_info(struct gl_chip *c, unsigned offset, char *name, size_t name_len,
+		      bool *used, char *consumer, size_t consumer_len)
 {
 	struct gpiod_line_info *info = gpiod_chip_get_line_info(c->chip, offset);
 	const char *s;
@@ -111,12 +111,12 @@ static enum gpiod_line_bias bias_of(enum fb_gpio_bias b)
 	return GPIOD_LINE_BIAS_AS_IS;
 }
 
-struct gpio_line *gpio_line_request(struct gpio_chip *c, const struct gpio_line_req *req)
+struct gl_line *gl_line_request(struct gl_chip *c, const struct gl_line_req *req)
 {
 	struct gpiod_line_settings *s = gpiod_line_settings_new();
 	struct gpiod_line_config *lc = gpiod_line_config_new();
 	struct gpiod_request_config *rc = gpiod_request_config_new();
-	struct gpio_line *l = calloc(1, sizeof(*l));
+	struct gl_line *l = calloc(1, sizeof(*l));
 	int err = ENOMEM;
 
 	if (!s || !lc || !rc || !l)
@@ -152,7 +152,7 @@ struct gpio_line *gpio_line_request(struct gpio_chip *c, const struct gpio_line_
 fail_errno:
 	err = errno;
 fail:
-	gpio_line_release(l);
+	gl_line_release(l);
 	gpiod_line_settings_free(s);
 	gpiod_line_config_free(lc);
 	gpiod_request_config_free(rc);
@@ -160,7 +160,7 @@ fail:
 	return NULL;
 }
 
-void gpio_line_release(struct gpio_line *l)
+void gl_line_release(struct gl_line *l)
 {
 	if (!l)
 		return;
@@ -170,25 +170,25 @@ void gpio_line_release(struct gpio_line *l)
 	free(l);
 }
 
-int gpio_line_fd(const struct gpio_line *l)
+int gl_line_fd(const struct gl_line *l)
 {
 	return l->events ? gpiod_line_request_get_fd(l->req) : -1;
 }
 
-int gpio_line_get(struct gpio_line *l)
+int gl_line_get(struct gl_line *l)
 {
 	enum gpiod_line_value v = gpiod_line_request_get_value(l->req, l->offset);
 
 	return v == GPIOD_LINE_VALUE_ERROR ? -1 : v == GPIOD_LINE_VALUE_ACTIVE;
 }
 
-int gpio_line_set(struct gpio_line *l, bool active)
+int gl_line_set(struct gl_line *l, bool active)
 {
 	return gpiod_line_request_set_value(l->req, l->offset, active ? GPIOD_LINE_VALUE_ACTIVE
 									 : GPIOD_LINE_VALUE_INACTIVE);
 }
 
-int gpio_line_read_edges(struct gpio_line *l, struct gpio_edge *out, size_t n)
+int gl_line_read_edges(struct gl_line *l, struct gl_edge *out, size_t n)
 {
 	int got;
 

@@ -1,16 +1,16 @@
-/* Debounce, counter and gesture logic (gpio_logic.h). */
-#include "gpio_logic.h"
+/* Debounce, counter and gesture logic (gpio-logic.h). */
+#include "gpio-logic.h"
 
 #define NS_PER_MS 1000000LL
 
-void gpio_debounce_init(struct gpio_debounce *d, bool level, uint32_t window_ms)
+void gl_debounce_init(struct gl_debounce *d, bool level, uint32_t window_ms)
 {
 	d->stable = level;
 	d->window_ns = (int64_t)window_ms * NS_PER_MS;
-	d->deadline_ns = GPIO_NEVER;
+	d->deadline_ns = GL_NEVER;
 }
 
-bool gpio_debounce_edge(struct gpio_debounce *d, int64_t ts_ns, bool level)
+bool gl_debounce_edge(struct gl_debounce *d, int64_t ts_ns, bool level)
 {
 	if (d->window_ns == 0) {
 		bool changed = level != d->stable;
@@ -22,19 +22,19 @@ bool gpio_debounce_edge(struct gpio_debounce *d, int64_t ts_ns, bool level)
 	return false;
 }
 
-bool gpio_debounce_settle(struct gpio_debounce *d, int64_t now_ns, bool level)
+bool gl_debounce_settle(struct gl_debounce *d, int64_t now_ns, bool level)
 {
 	bool changed;
 
-	if (d->deadline_ns == GPIO_NEVER || now_ns < d->deadline_ns)
+	if (d->deadline_ns == GL_NEVER || now_ns < d->deadline_ns)
 		return false;
-	d->deadline_ns = GPIO_NEVER;
+	d->deadline_ns = GL_NEVER;
 	changed = level != d->stable;
 	d->stable = level;
 	return changed;
 }
 
-void gpio_counter_pulse(struct gpio_counter *c, int64_t ts_ns)
+void gl_counter_pulse(struct gl_counter *c, int64_t ts_ns)
 {
 	c->pulses++;
 	if (c->last_ns && ts_ns > c->last_ns)
@@ -42,13 +42,13 @@ void gpio_counter_pulse(struct gpio_counter *c, int64_t ts_ns)
 	c->last_ns = ts_ns;
 }
 
-double gpio_counter_total(const struct gpio_counter *c, double impulses_per_unit)
+double gl_counter_total(const struct gl_counter *c, double impulses_per_unit)
 {
 	return (double)c->pulses / impulses_per_unit;
 }
 
-double gpio_counter_rate(const struct gpio_counter *c, int64_t now_ns,
-			 double impulses_per_unit, uint32_t period_s, double scale,
+double gl_counter_rate(const struct gl_counter *c, int64_t now_ns,
+		       double impulses_per_unit, uint32_t period_s, double scale,
 			 uint32_t timeout_s)
 {
 	int64_t since, iv;
@@ -64,65 +64,65 @@ double gpio_counter_rate(const struct gpio_counter *c, int64_t now_ns,
 
 enum { G_IDLE, G_PRESSED, G_WAIT_SECOND };
 
-void gpio_gesture_init(struct gpio_gesture *g, uint32_t double_ms, uint32_t long_ms)
+void gl_gesture_init(struct gl_gesture *g, uint32_t double_ms, uint32_t long_ms)
 {
 	g->state = G_IDLE;
 	g->presses = 0;
 	g->long_fired = false;
 	g->double_ns = (int64_t)double_ms * NS_PER_MS;
 	g->long_ns = (int64_t)long_ms * NS_PER_MS;
-	g->deadline_ns = GPIO_NEVER;
+	g->deadline_ns = GL_NEVER;
 }
 
-enum gpio_press gpio_gesture_input(struct gpio_gesture *g, bool active, int64_t ts_ns)
+enum gl_press gl_gesture_input(struct gl_gesture *g, bool active, int64_t ts_ns)
 {
 	if (active) {
 		if (g->state == G_PRESSED)
-			return GPIO_PRESS_NONE; /* two presses without a release */
+			return GL_PRESS_NONE; /* two presses without a release */
 		g->presses = g->state == G_WAIT_SECOND ? 2 : 1;
 		g->state = G_PRESSED;
 		g->long_fired = false;
 		g->deadline_ns = ts_ns + g->long_ns;
-		return GPIO_PRESS_NONE;
+		return GL_PRESS_NONE;
 	}
 	if (g->state != G_PRESSED)
-		return GPIO_PRESS_NONE;
+		return GL_PRESS_NONE;
 	if (g->long_fired || g->presses == 2 || g->double_ns == 0) {
-		enum gpio_press p = g->long_fired ? GPIO_PRESS_NONE
-				  : g->presses == 2 ? GPIO_PRESS_DOUBLE : GPIO_PRESS_SINGLE;
+		enum gl_press p = g->long_fired ? GL_PRESS_NONE
+				  : g->presses == 2 ? GL_PRESS_DOUBLE : GL_PRESS_SINGLE;
 
 		g->state = G_IDLE;
-		g->deadline_ns = GPIO_NEVER;
+		g->deadline_ns = GL_NEVER;
 		return p;
 	}
 	g->state = G_WAIT_SECOND;
 	g->deadline_ns = ts_ns + g->double_ns;
-	return GPIO_PRESS_NONE;
+	return GL_PRESS_NONE;
 }
 
-enum gpio_press gpio_gesture_timeout(struct gpio_gesture *g, int64_t now_ns)
+enum gl_press gl_gesture_timeout(struct gl_gesture *g, int64_t now_ns)
 {
-	if (g->deadline_ns == GPIO_NEVER || now_ns < g->deadline_ns)
-		return GPIO_PRESS_NONE;
-	g->deadline_ns = GPIO_NEVER;
+	if (g->deadline_ns == GL_NEVER || now_ns < g->deadline_ns)
+		return GL_PRESS_NONE;
+	g->deadline_ns = GL_NEVER;
 	if (g->state == G_PRESSED) {
 		g->long_fired = true;
-		return GPIO_PRESS_LONG;
+		return GL_PRESS_LONG;
 	}
 	if (g->state == G_WAIT_SECOND) {
 		g->state = G_IDLE;
-		return GPIO_PRESS_SINGLE;
+		return GL_PRESS_SINGLE;
 	}
-	return GPIO_PRESS_NONE;
+	return GL_PRESS_NONE;
 }
 
-const char *gpio_press_name(enum gpio_press p)
+const char *gl_press_name(enum gl_press p)
 {
 	switch (p) {
-	case GPIO_PRESS_SINGLE: return "single";
-	case GPIO_PRESS_DOUBLE: return "double";
-	case GPIO_PRESS_LONG: return "long";
-	case GPIO_PRESS_NONE: break;
+	case GL_PRESS_SINGLE: return "single";
+	case GL_PRESS_DOUBLE: return "double";
+	case GL_PRESS_LONG: return "long";
+	case GL_PRESS_NONE: break;
 	}
 	return "";
 }

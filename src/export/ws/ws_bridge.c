@@ -288,23 +288,55 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		link_close(l);
 }
 
-/* Moves up to CHUNK_BYTES of q out through wsi. */
-static int flush_one(struct fb_ws_bridge *b, struct lws *wsi, struct queue *q,
-		     enum lws_write_protocol proto)
+/* ---- pumping ----
+ * Both directions of a link move bytes alike: what the source delivers is
+ * queued for the other side, which is asked for WRITEABLE; a queue over
+ * QUEUE_HIGH_BYTES pauses its source (*src_paused, the source's flag in
+ * the link), and draining below half of that resumes it. */
+
+/* Queues len bytes that src delivered, for dst (NULL once closed: -1).
+ * dst_up: dst can be written now; the WebSocket cannot before the upgrade,
+ * and CLIENT_ESTABLISHED asks for WRITEABLE then. */
+static int pump_in(struct lws *src, const void *in, size_t len, struct queue *q,
+		   struct lws *dst, bool dst_up, bool *src_paused, uint64_t *bytes)
+{
+	if (!dst)
+		return -1;
+	if (queue_push(q, in, len) < 0)
+		return -1;
+	*bytes += len;
+	if (dst_up)
+		lws_callback_on_writable(dst);
+	if (q->len > QUEUE_HIGH_BYTES && !*src_paused) {
+		lws_rx_flow_control(src, 0);
+		*src_paused = true;
+	}
+	return 0;
+}
+
+/* Moves up to CHUNK_BYTES of q out through dst, then resumes src (NULL
+ * once closed) if q has drained enough. */
+static int pump_out(struct fb_ws_bridge *b, struct lws *dst, struct queue *q,
+		    enum lws_write_protocol proto, struct lws *src, bool *src_paused)
 {
 	size_t n = q->len < CHUNK_BYTES ? q->len : CHUNK_BYTES;
 
-	if (!n)
-		return 0;
-	memcpy(b->tx + LWS_PRE, q->p + q->off, n);
-	/* lws keeps any part the kernel did not take and delays the next
-	 * WRITEABLE until it is out, so a short count never loses bytes. */
-	if (lws_write(wsi, b->tx + LWS_PRE, n, proto) < (int)n)
-		return -1;
-	queue_pop(q, n);
-	if (q->len)
-		lws_callback_on_writable(wsi);
-	return (int)n;
+	if (n) {
+		memcpy(b->tx + LWS_PRE, q->p + q->off, n);
+		/* lws keeps any part the kernel did not take and delays the
+		 * next WRITEABLE until it is out, so a short count never loses
+		 * bytes. */
+		if (lws_write(dst, b->tx + LWS_PRE, n, proto) < (int)n)
+			return -1;
+		queue_pop(q, n);
+		if (q->len)
+			lws_callback_on_writable(dst);
+	}
+	if (*src_paused && src && q->len < QUEUE_HIGH_BYTES / 2) {
+		lws_rx_flow_control(src, 1);
+		*src_paused = false;
+	}
+	return 0;
 }
 
 static int cb_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -314,28 +346,14 @@ static int cb_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX:
-		if (!l || !l->ws)
+		if (!l)
 			return -1;
-		if (queue_push(&l->to_ws, in, len) < 0)
-			return -1;
-		l->b->st.bytes_to_broker += len;
-		if (l->ws_up)
-			lws_callback_on_writable(l->ws);
-		if (l->to_ws.len > QUEUE_HIGH_BYTES && !l->raw_paused) {
-			lws_rx_flow_control(wsi, 0);
-			l->raw_paused = true;
-		}
-		return 0;
+		return pump_in(wsi, in, len, &l->to_ws, l->ws, l->ws_up, &l->raw_paused,
+			       &l->b->st.bytes_to_broker);
 	case LWS_CALLBACK_RAW_WRITEABLE:
 		if (!l)
 			return -1;
-		if (flush_one(l->b, wsi, &l->to_raw, LWS_WRITE_RAW) < 0)
-			return -1;
-		if (l->ws_paused && l->ws && l->to_raw.len < QUEUE_HIGH_BYTES / 2) {
-			lws_rx_flow_control(l->ws, 1);
-			l->ws_paused = false;
-		}
-		return 0;
+		return pump_out(l->b, wsi, &l->to_raw, LWS_WRITE_RAW, l->ws, &l->ws_paused);
 	case LWS_CALLBACK_WSI_DESTROY:
 		/* Backstop: every path that frees a wsi ends here. */
 		if (l && l->raw == wsi) {
@@ -407,27 +425,14 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (!l || !l->raw)
+		if (!l)
 			return -1;
-		if (queue_push(&l->to_raw, in, len) < 0)
-			return -1;
-		l->b->st.bytes_from_broker += len;
-		lws_callback_on_writable(l->raw);
-		if (l->to_raw.len > QUEUE_HIGH_BYTES && !l->ws_paused) {
-			lws_rx_flow_control(wsi, 0);
-			l->ws_paused = true;
-		}
-		return 0;
+		return pump_in(wsi, in, len, &l->to_raw, l->raw, true, &l->ws_paused,
+			       &l->b->st.bytes_from_broker);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (!l)
 			return -1;
-		if (flush_one(l->b, wsi, &l->to_ws, LWS_WRITE_BINARY) < 0)
-			return -1;
-		if (l->raw_paused && l->raw && l->to_ws.len < QUEUE_HIGH_BYTES / 2) {
-			lws_rx_flow_control(l->raw, 1);
-			l->raw_paused = false;
-		}
-		return 0;
+		return pump_out(l->b, wsi, &l->to_ws, LWS_WRITE_BINARY, l->raw, &l->raw_paused);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (l && !l->closing) {
 			char why[64] = "";

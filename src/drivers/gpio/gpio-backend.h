@@ -19,10 +19,10 @@
 
 #include "model.h"
 
-struct gpio_chip;   /* an open chip; opaque */
-struct gpio_line;   /* one requested line; opaque */
+struct gl_chip;   /* an open chip; opaque */
+struct gl_line;   /* one requested line; opaque */
 
-struct gpio_line_req {
+struct gl_line_req {
 	unsigned offset;
 	const char *consumer;     /* shown by gpioinfo; borrowed */
 	bool output;
@@ -32,37 +32,37 @@ struct gpio_line_req {
 	bool edges;               /* inputs: report both edges */
 };
 
-struct gpio_edge {
+struct gl_edge {
 	int64_t ts_ns;            /* CLOCK_MONOTONIC */
 	bool active;              /* logical level after the edge */
 };
 
 /* "libgpiod 1.6.3" / "libgpiod 2.x"; static string. */
-const char *gpio_backend_name(void);
+const char *gl_backend_name(void);
 
 /* Opens a chip by path ("/dev/gpiochip0").  Caller frees with
- * gpio_chip_close (which accepts NULL). */
-struct gpio_chip *gpio_chip_open(const char *path);
-void gpio_chip_close(struct gpio_chip *c);
-const char *gpio_chip_label(const struct gpio_chip *c);   /* borrowed */
-unsigned gpio_chip_num_lines(const struct gpio_chip *c);
+ * gl_chip_close (which accepts NULL). */
+struct gl_chip *gl_chip_open(const char *path);
+void gl_chip_close(struct gl_chip *c);
+const char *gl_chip_label(const struct gl_chip *c);   /* borrowed */
+unsigned gl_chip_num_lines(const struct gl_chip *c);
 /* Offset of the line called `name`, or -1 with errno ENOENT. */
-int gpio_chip_find_line(struct gpio_chip *c, const char *name);
+int gl_chip_find_line(struct gl_chip *c, const char *name);
 /* Name (empty if unnamed) and consumer (empty if unused) of a line. */
-int gpio_chip_line_info(struct gpio_chip *c, unsigned offset, char *name, size_t name_len,
-			bool *used, char *consumer, size_t consumer_len);
+int gl_chip_line_info(struct gl_chip *c, unsigned offset, char *name, size_t name_len,
+		      bool *used, char *consumer, size_t consumer_len);
 
 /* Requests one line; an output is driven to req->initial by the request
  * itself, so it never shows another value first.  Caller frees with
- * gpio_line_release (accepts NULL), before closing the chip. */
-struct gpio_line *gpio_line_request(struct gpio_chip *c, const struct gpio_line_req *req);
-void gpio_line_release(struct gpio_line *l);
+ * gl_line_release (accepts NULL), before closing the chip. */
+struct gl_line *gl_line_request(struct gl_chip *c, const struct gl_line_req *req);
+void gl_line_release(struct gl_line *l);
 /* Readable when edge events are waiting.  Owned by the line. */
-int gpio_line_fd(const struct gpio_line *l);
+int gl_line_fd(const struct gl_line *l);
 /* Logical value 0/1, or -1. */
-int gpio_line_get(struct gpio_line *l);
-int gpio_line_set(struct gpio_line *l, bool active);
+int gl_line_get(struct gl_line *l);
+int gl_line_set(struct gl_line *l, bool active);
 /* Reads up to n queued edges without blocking; returns how many, or -1. */
-int gpio_line_read_edges(struct gpio_line *l, struct gpio_edge *out, size_t n);
+int gl_line_read_edges(struct gl_line *l, struct gl_edge *out, size_t n);
 
 #endif
