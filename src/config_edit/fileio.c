@@ -1,0 +1,212 @@
+/* Writing files so that a reader (a daemon starting, another tool) sees the
+ * old file or the new one, never half of one: temp file in the same
+ * directory, fsync, rename, fsync of the directory.  The temp name starts
+ * with '.' so the loader skips it if we die before the rename. */
+#include "config_edit-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int ce_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	char *copy = strdup(path), *copy2 = strdup(path), *tmp = NULL;
+	const char *dir, *base;
+	int fd = -1, rc = -1, err;
+	size_t off = 0;
+
+	if (!copy || !copy2)
+		goto out;
+	dir = dirname(copy);
+	base = basename(copy2);
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
+		tmp = NULL;
+		goto out;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto out;
+	/* mkstemp makes 0600; widen only after creation, so a key never
+	 * exists with a looser mode. */
+	if (fchmod(fd, mode) < 0)
+		goto out_unlink;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out_unlink;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto out_unlink;
+	rc = fsync_dir(dir);
+	goto out;
+out_unlink:
+	err = errno;
+	unlink(tmp);
+	errno = err;
+out:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(copy);
+	free(copy2);
+	errno = err;
+	return rc;
+}
+
+int ce_mkdirs(const char *dir, mode_t mode)
+{
+	char *p = strdup(dir);
+
+	if (!p)
+		return -1;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST) {
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int ce_rm_tree(const char *path)
+{
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int ce_plan_add(struct ce_plan *p, const char *rel, char *content, size_t len, mode_t mode)
+{
+	struct ce_write *w;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (!strcmp(p->w[i].rel, rel)) {
+			if (p->w[i].content) {
+				explicit_bzero(p->w[i].content, p->w[i].len);
+				free(p->w[i].content);
+			}
+			p->w[i].content = content;
+			p->w[i].len = len;
+			p->w[i].mode = mode;
+			return 0;
+		}
+	}
+	w = realloc(p->w, (p->n + 1) * sizeof(*w));
+	if (!w) {
+		free(content);
+		return -1;
+	}
+	p->w = w;
+	w = &p->w[p->n];
+	w->rel = strdup(rel);
+	if (!w->rel) {
+		free(content);
+		return -1;
+	}
+	w->content = content;
+	w->len = len;
+	w->mode = mode;
+	p->n++;
+	return 0;
+}
+
+void ce_plan_free(struct ce_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->w[i].rel);
+		if (p->w[i].content) {
+			explicit_bzero(p->w[i].content, p->w[i].len);
+			free(p->w[i].content);
+		}
+	}
+	free(p->w);
+	for (size_t i = 0; i < p->nrm_dirs; i++)
+		free(p->rm_dirs[i]);
+	free(p->rm_dirs);
+	memset(p, 0, sizeof(*p));
+}
+
+/* secrets/ and certs/ hold keys: only the owner may list them. */
+static mode_t dir_mode_for(const char *rel)
+{
+	return !strncmp(rel, "secrets/", 8) || !strncmp(rel, "certs/", 6) ? 0700 : 0755;
+}
+
+int ce_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ce_write *w = &p->w[i];
+		char *path = ce_join(e->dir, w->rel), *d, *dir;
+
+		if (!path)
+			return -1;
+		if (w->content) {
+			d = strdup(path);
+			dir = d ? dirname(d) : NULL;
+			if (!dir || ce_mkdirs(dir, dir_mode_for(w->rel)) < 0 ||
+			    ce_write_atomic(path, w->content, w->len, w->mode) < 0) {
+				fb_diag_error(diag, "%s: cannot write: %s", path, strerror(errno));
+				free(d);
+				free(path);
+				return -1;
+			}
+			free(d);
+		} else if (unlink(path) < 0 && errno != ENOENT) {
+			fb_diag_error(diag, "%s: cannot remove: %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	for (size_t i = 0; i < p->nrm_dirs; i++) {
+		char *path = ce_join(e->dir, p->rm_dirs[i]);
+
+		if (path && access(path, F_OK) == 0)
+			ce_rm_tree(path);
+		free(path);
+	}
+	return 0;
+}
