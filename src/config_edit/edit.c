@@ -486,11 +486,24 @@ static enum fb_edit_rc run(struct fb_edit *e, enum fb_edit_kind kind, const char
 			   const char *name, bool create, const struct fb_edit_change *changes,
 			   size_t n, bool del, struct fb_diag *diag)
 {
-	struct edit_ctx c = { .e = e, .kind = kind, .name = name, .diag = diag };
-	enum fb_edit_rc rc = begin(&c);
+	/* name and bus may be borrowed from e's tree, which begin() re-reads. */
+	char *name_copy = strdup(name), *bus_copy = bus ? strdup(bus) : NULL;
+	struct edit_ctx c = { .e = e, .kind = kind, .name = name_copy, .diag = diag };
+	enum fb_edit_rc rc;
 
-	if (rc)
+	if (!name_copy || (bus && !bus_copy)) {
+		free(name_copy);
+		free(bus_copy);
+		return FB_EDIT_FAILED;
+	}
+	name = name_copy;
+	bus = bus_copy;
+	rc = begin(&c);
+	if (rc) {
+		free(name_copy);
+		free(bus_copy);
 		return rc;
+	}
 	if (kind == FB_EDIT_USER)
 		rc = set_users(&c, name, create, changes, n, del);
 	else if (kind == FB_EDIT_DEVICE)
@@ -498,6 +511,8 @@ static enum fb_edit_rc run(struct fb_edit *e, enum fb_edit_kind kind, const char
 	else
 		rc = set_object(&c, name, create, changes, n, del);
 	ce_plan_free(&c.plan);
+	free(name_copy);
+	free(bus_copy);
 	return rc;
 }
 

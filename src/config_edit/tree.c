@@ -354,5 +354,14 @@ char *fb_edit_obj_path(const struct fb_edit_obj *obj, const char *field)
 	dir = dirname(tmp);
 	out = ce_join(dir, v->valuestring);
 	free(tmp);
+	/* "connections.d/../certs/x" reads better as "certs/x". */
+	if (out) {
+		char *real = realpath(out, NULL);
+
+		if (real) {
+			free(out);
+			out = real;
+		}
+	}
 	return out;
 }
