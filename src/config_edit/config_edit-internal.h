@@ -45,12 +45,14 @@ int ce_plan_add(struct ce_plan *p, const char *rel, char *content, size_t len, m
 void ce_plan_free(struct ce_plan *p);
 
 /* stage.c: validates the plan against a mirror of the config dir; adds
- * the errors the plan introduces to diag (paths as in the real dir) and
- * returns their number, or -1 after an I/O error in diag. */
+ * the errors and warnings the plan introduces to diag (paths as in the
+ * real dir) and returns the number of errors, or -1 after an I/O error in diag. */
 long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag);
 /* fileio.c */
 int ce_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
-int ce_mkdirs(const char *dir, mode_t mode);
+/* The same, owned by uid:gid ((uid_t)-1 = as created). */
+int ce_write_atomic_owned(const char *path, const char *data, size_t len, mode_t mode,
+			  uid_t uid, gid_t gid);
 int ce_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag);
 int ce_rm_tree(const char *path);
 char *ce_join(const char *a, const char *b); /* "a/b", caller frees; NULL on OOM */

@@ -371,6 +371,11 @@ static enum fb_edit_rc set_device(struct edit_ctx *c, const char *bus, const cha
 	enum fb_edit_rc rc;
 	int idx = 0;
 
+	if (!create && (!cur || strcmp(cur->bus, bus))) {
+		fb_diag_error(c->diag, "device %s: not found%s%s", name, *bus ? " on bus " : "",
+			      bus);
+		return FB_EDIT_NOT_FOUND;
+	}
 	if (!b) {
 		fb_diag_error(c->diag, "bus %s: not found", bus);
 		return FB_EDIT_NOT_FOUND;
@@ -379,10 +384,6 @@ static enum fb_edit_rc set_device(struct edit_ctx *c, const char *bus, const cha
 		fb_diag_error(c->diag, "device %s exists already (bus %s, %s): device ids are "
 			      "unique across the gateway", name, cur->bus, cur->file);
 		return FB_EDIT_CONFLICT;
-	}
-	if (!create && (!cur || strcmp(cur->bus, bus))) {
-		fb_diag_error(c->diag, "device %s: not found on bus %s", name, bus);
-		return FB_EDIT_NOT_FOUND;
 	}
 	if (b->in_main)
 		return refuse_in_main(c, cur ? cur : b);

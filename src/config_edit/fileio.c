@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,12 @@ static int fsync_dir(const char *dir)
 
 int ce_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
+	return ce_write_atomic_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+}
+
+int ce_write_atomic_owned(const char *path, const char *data, size_t len, mode_t mode,
+			  uid_t uid, gid_t gid)
+{
 	char *copy = strdup(path), *copy2 = strdup(path), *tmp = NULL;
 	const char *dir, *base;
 	int fd = -1, rc = -1, err;
@@ -47,6 +54,8 @@ int ce_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	/* mkstemp makes 0600; widen only after creation, so a key never
 	 * exists with a looser mode. */
 	if (fchmod(fd, mode) < 0)
+		goto out_unlink;
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
 		goto out_unlink;
 	while (off < len) {
 		ssize_t w = write(fd, data + off, len - off);
@@ -80,30 +89,6 @@ out:
 	free(copy2);
 	errno = err;
 	return rc;
-}
-
-int ce_mkdirs(const char *dir, mode_t mode)
-{
-	char *p = strdup(dir);
-
-	if (!p)
-		return -1;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST) {
-		free(p);
-		return -1;
-	}
-	free(p);
-	return 0;
 }
 
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -175,25 +160,74 @@ static mode_t dir_mode_for(const char *rel)
 	return !strncmp(rel, "secrets/", 8) || !strncmp(rel, "certs/", 6) ? 0700 : 0755;
 }
 
+/* Who owns a private file (mode 0600: secrets, keys, the users file): the
+ * daemons run as user fieldbridge and must read it, and the loader warns
+ * when group or others can.  So: the owner of the file it replaces; for a
+ * new file written by root, user fieldbridge if that account exists. */
+static void private_owner(const char *path, mode_t mode, uid_t *uid, gid_t *gid)
+{
+	struct stat st;
+	struct passwd *pw;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (mode & 077)
+		return;
+	if (stat(path, &st) == 0) {
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+	} else if (geteuid() == 0 && (pw = getpwnam("fieldbridge"))) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	}
+}
+
+/* Creates the directories of a private file; the ones created here get the
+ * file's owner, so the daemon can reach the file. */
+static int private_dirs(const char *root, const char *rel, mode_t mode, uid_t uid, gid_t gid)
+{
+	char *r = strdup(rel);
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	for (char *s = strchr(r, '/'); s && !rc; s = strchr(s + 1, '/')) {
+		char *dir;
+		bool existed;
+
+		*s = '\0';
+		dir = ce_join(root, r);
+		existed = dir && access(dir, F_OK) == 0;
+		if (!dir || (!existed && mkdir(dir, mode) < 0 && errno != EEXIST))
+			rc = -1;
+		else if (!existed && uid != (uid_t)-1 && chown(dir, uid, gid) < 0)
+			rc = -1;
+		free(dir);
+		*s = '/';
+	}
+	free(r);
+	return rc;
+}
+
 int ce_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct ce_write *w = &p->w[i];
-		char *path = ce_join(e->dir, w->rel), *d, *dir;
+		char *path = ce_join(e->dir, w->rel);
+		uid_t uid;
+		gid_t gid;
 
 		if (!path)
 			return -1;
 		if (w->content) {
-			d = strdup(path);
-			dir = d ? dirname(d) : NULL;
-			if (!dir || ce_mkdirs(dir, dir_mode_for(w->rel)) < 0 ||
-			    ce_write_atomic(path, w->content, w->len, w->mode) < 0) {
+			private_owner(path, w->mode, &uid, &gid);
+			if (private_dirs(e->dir, w->rel, dir_mode_for(w->rel), uid, gid) < 0 ||
+			    ce_write_atomic_owned(path, w->content, w->len, w->mode, uid,
+						  gid) < 0) {
 				fb_diag_error(diag, "%s: cannot write: %s", path, strerror(errno));
-				free(d);
 				free(path);
 				return -1;
 			}
-			free(d);
 		} else if (unlink(path) < 0 && errno != ENOENT) {
 			fb_diag_error(diag, "%s: cannot remove: %s", path, strerror(errno));
 			free(path);

@@ -118,10 +118,10 @@ static char *replace_all(const char *s, const char *from, const char *to)
 	return out;
 }
 
-static bool diag_has(const struct fb_diag *d, const char *msg)
+static bool diag_has(const struct fb_diag *d, enum fb_severity sev, const char *msg)
 {
 	for (size_t i = 0; i < d->count; i++)
-		if (d->entries[i].severity == FB_SEV_ERROR && !strcmp(d->entries[i].message, msg))
+		if (d->entries[i].severity == sev && !strcmp(d->entries[i].message, msg))
 			return true;
 	return false;
 }
@@ -183,9 +183,13 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
 
 		if (!msg)
 			continue;
-		if (cand.entries[i].severity == FB_SEV_ERROR && !diag_has(&now, msg)) {
+		if (diag_has(&now, cand.entries[i].severity, msg)) {
+			/* already there before the edit */
+		} else if (cand.entries[i].severity == FB_SEV_ERROR) {
 			fb_diag_error(diag, "%s", msg);
 			added++;
+		} else {
+			fb_diag_warn(diag, "%s", msg);
 		}
 		free(msg);
 	}

@@ -303,6 +303,23 @@ class Ctl(fbtest.TestCase):
             drop = json.load(f)
         self.assertEqual(drop["auth_password_file"], "../secrets/ha.auth_password")
         self.assertNotIn("auth_password", drop)
+        # A replaced secret keeps its owner (the daemon's account must read it).
+        if os.geteuid() == 0:
+            path = os.path.join(self.dir, "secrets/ha.auth_password")
+            os.chown(path, 65534, 65534)
+            self.ok("connection", "modify", "ha", "auth_password=-", input="next\n")
+            st = os.stat(path)
+            self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                             (65534, 65534, 0o600))
+
+    def test_new_warnings_of_an_edit_are_reported(self):
+        certs = fbtest.Certs(os.path.join(self.tmp, "pki"))
+        r = self.ok("connection", "add", "ha", "user=ha", "broker=127.0.0.1",
+                    f"ssl_server_crt={certs.ca}")
+        self.assertIn("warning: ", r.stderr)
+        self.assertIn("ssl_server_crt: ignored because ssl is off", r.stderr)
+        r = self.ok("connection", "modify", "ha", "qos=1")
+        self.assertNotIn("warning", r.stderr)  # only warnings the edit adds
 
     def test_config_check_byte_identical_to_daemons_check(self):
         self.ok("connection", "add", "ha", "user=ha", "broker=127.0.0.1")
