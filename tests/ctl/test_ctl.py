@@ -359,10 +359,11 @@ class Ctl(fbtest.TestCase):
                   "printf 'pw\\n' | \"$CTL\" -c \"$MAIN\" user add \"$P$i\" rights='*:read' "
                   "password=- >/dev/null || exit 1; "
                   "\"$CTL\" -c \"$MAIN\" device add shared \"d$P$i\" "
-                  "definition=waveshare-relay-8ch unit_id=$((i+1)) >/dev/null || exit 1; "
+                  "definition=waveshare-relay-8ch unit_id=$((i+1+OFF)) >/dev/null || exit 1; "
                   "done" % (n - 1))
         procs = [subprocess.Popen(["sh", "-c", script], env=dict(
-            os.environ, CTL=CTL, MAIN=self.main, P=p)) for p in ("a", "b")]
+            os.environ, CTL=CTL, MAIN=self.main, P=p, OFF=off))
+            for p, off in (("a", "0"), ("b", "100"))]
         for p in procs:
             self.assertEqual(p.wait(timeout=240), 0)
         users = {u["name"] for u in json.loads(self.ok("--json", "user", "list").stdout)["users"]}
@@ -373,10 +374,32 @@ class Ctl(fbtest.TestCase):
                 self.assertIn(f"{p}{i}", users)
                 self.assertIn(f"d{p}{i}", devs)
         self.assertEqual(len(devs), 2 * n)
-        # Unit ids collide between the two writers (a warning, not an error).
-        self.assertEqual(self.ctl("config", "check").returncode, 0)
+        r = self.ctl("config", "check")
+        self.assertEqual((r.returncode, r.stdout.splitlines()[-1]),
+                         (0, "configuration OK (0 warnings)"), r.stdout)
         leftovers = [n for n in os.listdir(self.dir) if n.startswith(".fieldbridge-edit")]
         self.assertEqual(leftovers, [])
+
+    def test_read_only_commands_for_others_changes_refused_with_exit_5(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the tool as another user")
+        self.ok("connection", "add", "ha", "user=ha", "broker=127.0.0.1")
+        for d in (self.tmp, self.dir, os.path.join(self.dir, "connections.d")):
+            os.chmod(d, 0o755)
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                     CTL, "-c", self.main]
+        r = subprocess.run(as_nobody + ["--json", "connection", "show", "ha"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["connection"]["fields"]["broker"], "127.0.0.1")
+        before = self.snapshot()
+        for args in (["connection", "modify", "ha", "qos=1"],
+                     ["connection", "add", "x", "user=ha", "broker=192.0.2.4"],
+                     ["connection", "delete", "ha"]):
+            r = subprocess.run(as_nobody + args, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+            self.assertIn("need write access", r.stderr)
+        self.assertEqual(self.snapshot(), before)
 
     def test_object_in_main_file_refused_with_move_to_dropin(self):
         for args in (["connection", "modify", "main", "qos=1"],
