@@ -37,25 +37,27 @@ struct ce_plan {
 	size_t nrm_dirs;
 };
 
+/* fileio.c.  Plans: adding takes ownership of content (NULL = remove). */
+int ce_file_plan_add(struct ce_plan *p, const char *rel, char *content, size_t len, mode_t mode);
+void ce_file_plan_free(struct ce_plan *p);
+char *ce_file_join(const char *a, const char *b); /* "a/b", caller frees; NULL on OOM */
+int ce_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* The same, owned by uid:gid ((uid_t)-1 = as created). */
+int ce_file_write_owned(const char *path, const char *data, size_t len, mode_t mode,
+			uid_t uid, gid_t gid);
+/* Writes and removes the plan's files in the real config dir. */
+int ce_file_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag);
+int ce_file_rm_tree(const char *path);
+
+/* tree.c */
 void ce_tree_free(struct fb_edit *e);
 int ce_tree_read(struct fb_edit *e, struct fb_diag *diag);
-
-/* Plans: adding takes ownership of content (may be NULL = remove). */
-int ce_plan_add(struct ce_plan *p, const char *rel, char *content, size_t len, mode_t mode);
-void ce_plan_free(struct ce_plan *p);
+bool ce_tree_name_valid(const char *s); /* bus, connection, device names */
 
 /* stage.c: validates the plan against a mirror of the config dir; adds
  * the errors and warnings the plan introduces to diag (paths as in the
- * real dir) and returns the number of errors, or -1 after an I/O error in diag. */
+ * real dir) and returns the number of errors, or -1 after an I/O error
+ * in diag. */
 long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag);
-/* fileio.c */
-int ce_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
-/* The same, owned by uid:gid ((uid_t)-1 = as created). */
-int ce_write_atomic_owned(const char *path, const char *data, size_t len, mode_t mode,
-			  uid_t uid, gid_t gid);
-int ce_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag);
-int ce_rm_tree(const char *path);
-char *ce_join(const char *a, const char *b); /* "a/b", caller frees; NULL on OOM */
-bool ce_name_valid(const char *s);
 
 #endif

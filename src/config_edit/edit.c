@@ -52,7 +52,7 @@ static enum fb_edit_rc plan_json(struct edit_ctx *c, const char *rel, const cJSO
 		return FB_EDIT_FAILED;
 	}
 	free(text);
-	return ce_plan_add(&c->plan, rel, out, strlen(out), mode) ? FB_EDIT_FAILED : FB_EDIT_OK;
+	return ce_file_plan_add(&c->plan, rel, out, strlen(out), mode) ? FB_EDIT_FAILED : FB_EDIT_OK;
 }
 
 static enum fb_edit_rc set_secret(struct edit_ctx *c, cJSON *obj, const struct fb_field *f,
@@ -87,10 +87,10 @@ static enum fb_edit_rc set_secret(struct edit_ctx *c, cJSON *obj, const struct f
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, f->name);
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, fk);
 	if (!*value)
-		return ce_plan_add(&c->plan, rel, NULL, 0, 0) ? FB_EDIT_FAILED : FB_EDIT_OK;
+		return ce_file_plan_add(&c->plan, rel, NULL, 0, 0) ? FB_EDIT_FAILED : FB_EDIT_OK;
 	if (asprintf(&content, "%s\n", value) < 0)
 		return FB_EDIT_FAILED;
-	if (ce_plan_add(&c->plan, rel, content, strlen(content), 0600))
+	if (ce_file_plan_add(&c->plan, rel, content, strlen(content), 0600))
 		return FB_EDIT_FAILED;
 	snprintf(ref, sizeof(ref), "../%s", rel);
 	cJSON_AddStringToObject(obj, fk, ref);
@@ -131,7 +131,7 @@ static enum fb_edit_rc set_file(struct edit_ctx *c, cJSON *obj, const struct fb_
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, f->name);
 	snprintf(rel, sizeof(rel), "certs/%s/%s.pem", c->name, f->name);
 	if (!*src)
-		return ce_plan_add(&c->plan, rel, NULL, 0, 0) ? FB_EDIT_FAILED : FB_EDIT_OK;
+		return ce_file_plan_add(&c->plan, rel, NULL, 0, 0) ? FB_EDIT_FAILED : FB_EDIT_OK;
 	if (f->type == FB_FIELD_CERT) {
 		rc = fb_cert_check(src, NULL, err, sizeof(err));
 	} else {
@@ -151,7 +151,7 @@ static enum fb_edit_rc set_file(struct edit_ctx *c, cJSON *obj, const struct fb_
 		fb_diag_error(c->diag, "%s: %s: cannot read: %s", f->name, src, strerror(errno));
 		return FB_EDIT_FAILED;
 	}
-	if (ce_plan_add(&c->plan, rel, data, len, f->type == FB_FIELD_KEY ? 0600 : 0644))
+	if (ce_file_plan_add(&c->plan, rel, data, len, f->type == FB_FIELD_KEY ? 0600 : 0644))
 		return FB_EDIT_FAILED;
 	snprintf(ref, sizeof(ref), "../%s", rel);
 	cJSON_AddStringToObject(obj, f->name, ref);
@@ -259,7 +259,7 @@ static enum fb_edit_rc validate_commit(struct edit_ctx *c)
 		return FB_EDIT_FAILED;
 	if (added > 0)
 		return FB_EDIT_INVALID;
-	if (ce_commit(c->e, &c->plan, c->diag))
+	if (ce_file_commit(c->e, &c->plan, c->diag))
 		return errno == EACCES || errno == EPERM ? FB_EDIT_DENIED : FB_EDIT_FAILED;
 	fb_edit_reload(c->e, c->diag);
 	return FB_EDIT_OK;
@@ -387,7 +387,7 @@ static enum fb_edit_rc set_device(struct edit_ctx *c, const char *bus, const cha
 	}
 	if (b->in_main)
 		return refuse_in_main(c, cur ? cur : b);
-	if (create && !ce_name_valid(name)) {
+	if (create && !ce_tree_name_valid(name)) {
 		fb_diag_error(c->diag, "device %s: expected 1..31 characters from a-z, 0-9, "
 			      "'_' and '-'", name);
 		return FB_EDIT_INVALID;
@@ -439,7 +439,7 @@ static enum fb_edit_rc set_object(struct edit_ctx *c, const char *name, bool cre
 	}
 	if (cur && cur->in_main)
 		return refuse_in_main(c, cur);
-	if (create && !ce_name_valid(name)) {
+	if (create && !ce_tree_name_valid(name)) {
 		fb_diag_error(c->diag, "%s %s: expected a name of 1..31 characters from a-z, "
 			      "0-9, '_' and '-'", fb_edit_kind_name(c->kind), name);
 		return FB_EDIT_INVALID;
@@ -449,16 +449,16 @@ static enum fb_edit_rc set_object(struct edit_ctx *c, const char *name, bool cre
 	else
 		snprintf(rel, sizeof(rel), "%s/%s.json", dir, name);
 	if (del) {
-		if (ce_plan_add(&c->plan, rel, NULL, 0, 0))
+		if (ce_file_plan_add(&c->plan, rel, NULL, 0, 0))
 			return FB_EDIT_FAILED;
 		if (c->kind == FB_EDIT_CONN) {
 			char s[160];
 			char **rm = malloc(sizeof(*rm));
 
 			snprintf(s, sizeof(s), "secrets/%s.auth_password", name);
-			ce_plan_add(&c->plan, s, NULL, 0, 0);
+			ce_file_plan_add(&c->plan, s, NULL, 0, 0);
 			snprintf(s, sizeof(s), "secrets/%s.ssl_client_key_password", name);
-			ce_plan_add(&c->plan, s, NULL, 0, 0);
+			ce_file_plan_add(&c->plan, s, NULL, 0, 0);
 			snprintf(s, sizeof(s), "certs/%s", name);
 			if (rm && (rm[0] = strdup(s))) {
 				c->plan.rm_dirs = rm;
@@ -511,7 +511,7 @@ static enum fb_edit_rc run(struct fb_edit *e, enum fb_edit_kind kind, const char
 		rc = set_device(&c, bus, name, create, changes, n, del);
 	else
 		rc = set_object(&c, name, create, changes, n, del);
-	ce_plan_free(&c.plan);
+	ce_file_plan_free(&c.plan);
 	free(name_copy);
 	free(bus_copy);
 	return rc;
@@ -555,10 +555,10 @@ enum fb_edit_rc fb_edit_replace_text(struct fb_edit *e, enum fb_edit_kind kind,
 		return FB_EDIT_INVALID;
 	cJSON_Delete(doc);
 	copy = strdup(text);
-	if (!copy || ce_plan_add(&c.plan, rel_of(e, cur->file), copy, strlen(copy), 0644))
+	if (!copy || ce_file_plan_add(&c.plan, rel_of(e, cur->file), copy, strlen(copy), 0644))
 		rc = FB_EDIT_FAILED;
 	else
 		rc = validate_commit(&c);
-	ce_plan_free(&c.plan);
+	ce_file_plan_free(&c.plan);
 	return rc;
 }

@@ -15,6 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+char *ce_file_join(const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		return NULL;
+	return s;
+}
+
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -27,13 +36,13 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-int ce_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+int ce_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
-	return ce_write_atomic_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+	return ce_file_write_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1);
 }
 
-int ce_write_atomic_owned(const char *path, const char *data, size_t len, mode_t mode,
-			  uid_t uid, gid_t gid)
+int ce_file_write_owned(const char *path, const char *data, size_t len, mode_t mode,
+			uid_t uid, gid_t gid)
 {
 	char *copy = strdup(path), *copy2 = strdup(path), *tmp = NULL;
 	const char *dir, *base;
@@ -98,12 +107,12 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-int ce_rm_tree(const char *path)
+int ce_file_rm_tree(const char *path)
 {
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int ce_plan_add(struct ce_plan *p, const char *rel, char *content, size_t len, mode_t mode)
+int ce_file_plan_add(struct ce_plan *p, const char *rel, char *content, size_t len, mode_t mode)
 {
 	struct ce_write *w;
 
@@ -138,7 +147,7 @@ int ce_plan_add(struct ce_plan *p, const char *rel, char *content, size_t len, m
 	return 0;
 }
 
-void ce_plan_free(struct ce_plan *p)
+void ce_file_plan_free(struct ce_plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->w[i].rel);
@@ -196,7 +205,7 @@ static int private_dirs(const char *root, const char *rel, mode_t mode, uid_t ui
 		bool existed;
 
 		*s = '\0';
-		dir = ce_join(root, r);
+		dir = ce_file_join(root, r);
 		existed = dir && access(dir, F_OK) == 0;
 		if (!dir || (!existed && mkdir(dir, mode) < 0 && errno != EEXIST))
 			rc = -1;
@@ -209,11 +218,11 @@ static int private_dirs(const char *root, const char *rel, mode_t mode, uid_t ui
 	return rc;
 }
 
-int ce_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
+int ce_file_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct ce_write *w = &p->w[i];
-		char *path = ce_join(e->dir, w->rel);
+		char *path = ce_file_join(e->dir, w->rel);
 		uid_t uid;
 		gid_t gid;
 
@@ -222,7 +231,7 @@ int ce_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
 		if (w->content) {
 			private_owner(path, w->mode, &uid, &gid);
 			if (private_dirs(e->dir, w->rel, dir_mode_for(w->rel), uid, gid) < 0 ||
-			    ce_write_atomic_owned(path, w->content, w->len, w->mode, uid,
+			    ce_file_write_owned(path, w->content, w->len, w->mode, uid,
 						  gid) < 0) {
 				fb_diag_error(diag, "%s: cannot write: %s", path, strerror(errno));
 				free(path);
@@ -236,10 +245,10 @@ int ce_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
 		free(path);
 	}
 	for (size_t i = 0; i < p->nrm_dirs; i++) {
-		char *path = ce_join(e->dir, p->rm_dirs[i]);
+		char *path = ce_file_join(e->dir, p->rm_dirs[i]);
 
 		if (path && access(path, F_OK) == 0)
-			ce_rm_tree(path);
+			ce_file_rm_tree(path);
 		free(path);
 	}
 	return 0;

@@ -50,8 +50,8 @@ static int mirror_dir(const char *src, const char *dst)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    !strcmp(de->d_name, ".lock") || !strncmp(de->d_name, ".fieldbridge-edit.", 18))
 			continue;
-		s = ce_join(src, de->d_name);
-		t = ce_join(dst, de->d_name);
+		s = ce_file_join(src, de->d_name);
+		t = ce_file_join(dst, de->d_name);
 		if (!s || !t || symlink(s, t) < 0)
 			rc = -1;
 		free(s);
@@ -76,8 +76,8 @@ static int materialize(const char *real, const char *mirror, const char *rel)
 		struct stat st;
 
 		*s = '\0';
-		m = ce_join(mirror, r);
-		src = ce_join(real, r);
+		m = ce_file_join(mirror, r);
+		src = ce_file_join(real, r);
 		if (!m || !src) {
 			rc = -1;
 		} else if (lstat(m, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -135,11 +135,11 @@ static int apply_plan(const char *real, const char *mirror, const struct ce_plan
 
 		if (materialize(real, mirror, w->rel) < 0)
 			return -1;
-		path = ce_join(mirror, w->rel);
+		path = ce_file_join(mirror, w->rel);
 		if (!path)
 			return -1;
 		unlink(path);
-		rc = w->content ? ce_write_atomic(path, w->content, w->len, w->mode) : 0;
+		rc = w->content ? ce_file_write_atomic(path, w->content, w->len, w->mode) : 0;
 		free(path);
 		if (rc < 0)
 			return -1;
@@ -171,7 +171,7 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
 		fb_diag_error(diag, "%s: cannot stage the change: %s", mirror, strerror(errno));
 		goto out;
 	}
-	mirror_main = ce_join(mirror, basename(main_copy));
+	mirror_main = ce_file_join(mirror, basename(main_copy));
 	if (asprintf(&from, "%s/", mirror) < 0 || asprintf(&to, "%s/", e->dir) < 0)
 		goto out;
 
@@ -195,7 +195,7 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
 	}
 out:
 	if (mirror)
-		ce_rm_tree(mirror);
+		ce_file_rm_tree(mirror);
 	free(mirror);
 	free(mirror_main);
 	free(main_copy);

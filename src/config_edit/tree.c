@@ -15,16 +15,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-char *ce_join(const char *a, const char *b)
-{
-	char *s;
-
-	if (asprintf(&s, "%s/%s", a, b) < 0)
-		return NULL;
-	return s;
-}
-
-bool ce_name_valid(const char *s)
+bool ce_tree_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -113,7 +104,7 @@ static int json_file_filter(const struct dirent *d)
 static void read_dropins(struct fb_edit *e, const char *sub, enum fb_edit_kind kind,
 			 struct fb_diag *diag)
 {
-	char *dir = ce_join(e->dir, sub);
+	char *dir = ce_file_join(e->dir, sub);
 	struct dirent **list;
 	int n;
 
@@ -121,7 +112,7 @@ static void read_dropins(struct fb_edit *e, const char *sub, enum fb_edit_kind k
 		return;
 	n = scandir(dir, &list, json_file_filter, alphasort);
 	for (int i = 0; i < n; i++) {
-		char *path = ce_join(dir, list[i]->d_name);
+		char *path = ce_file_join(dir, list[i]->d_name);
 		struct ce_doc *d = path ? doc_add(e, path, diag) : NULL;
 
 		if (d && d->json) {
@@ -210,7 +201,7 @@ int ce_tree_read(struct fb_edit *e, struct fb_diag *diag)
 		uf = cJSON_GetObjectItemCaseSensitive(gw, "users_file");
 		if (cJSON_IsString(uf) && uf->valuestring[0])
 			e->users_path = uf->valuestring[0] == '/' ? strdup(uf->valuestring)
-							       : ce_join(e->dir, uf->valuestring);
+							       : ce_file_join(e->dir, uf->valuestring);
 	}
 	read_dropins(e, "buses.d", FB_EDIT_BUS, diag);
 	read_dropins(e, "connections.d", FB_EDIT_CONN, diag);
@@ -231,7 +222,7 @@ struct fb_edit *fb_edit_open(const char *main_path, struct fb_diag *diag)
 	if (strchr(main_path, '/'))
 		e->main_path = strdup(main_path);
 	else
-		e->main_path = ce_join(".", main_path);
+		e->main_path = ce_file_join(".", main_path);
 	tmp = e->main_path ? strdup(e->main_path) : NULL;
 	if (!e->main_path || !tmp) {
 		free(tmp);
@@ -266,7 +257,7 @@ int fb_edit_lock(struct fb_edit *e)
 
 	if (e->lock_fd >= 0)
 		return 0;
-	path = ce_join(e->dir, ".lock");
+	path = ce_file_join(e->dir, ".lock");
 	if (!path)
 		return -1;
 	e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -352,7 +343,7 @@ char *fb_edit_obj_path(const struct fb_edit_obj *obj, const char *field)
 	if (!tmp)
 		return NULL;
 	dir = dirname(tmp);
-	out = ce_join(dir, v->valuestring);
+	out = ce_file_join(dir, v->valuestring);
 	free(tmp);
 	/* "connections.d/../certs/x" reads better as "certs/x". */
 	if (out) {
