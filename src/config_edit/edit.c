@@ -279,6 +279,7 @@ static enum fb_edit_rc begin(struct edit_ctx *c)
 			      strerror(errno));
 		return errno == EACCES ? FB_EDIT_DENIED : FB_EDIT_FAILED;
 	}
+	ce_stage_sweep(c->e);
 	/* Start from what the previous lock holder committed. */
 	fb_diag_init(&scratch);
 	fb_edit_reload(c->e, &scratch);

@@ -147,6 +147,26 @@ static int apply_plan(const char *real, const char *mirror, const struct ce_plan
 	return 0;
 }
 
+void ce_stage_sweep(struct fb_edit *e)
+{
+	DIR *d = opendir(e->dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *path;
+
+		if (strncmp(de->d_name, ".fieldbridge-edit.", 18))
+			continue;
+		path = ce_file_join(e->dir, de->d_name);
+		if (path)
+			ce_file_rm_tree(path);
+		free(path);
+	}
+	closedir(d);
+}
+
 long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
 {
 	char *mirror = NULL, *main_copy = strdup(e->main_path), *mirror_main = NULL;

@@ -379,6 +379,11 @@ class Ctl(fbtest.TestCase):
                          (0, "configuration OK (0 warnings)"), r.stdout)
         leftovers = [n for n in os.listdir(self.dir) if n.startswith(".fieldbridge-edit")]
         self.assertEqual(leftovers, [])
+        # A mirror left by a killed writer is swept by the next one.
+        stale = os.path.join(self.dir, ".fieldbridge-edit.dead01")
+        os.makedirs(os.path.join(stale, "connections.d"))
+        self.ok("user", "modify", "a0", "role=viewer")
+        self.assertFalse(os.path.exists(stale))
 
     def test_read_only_commands_for_others_changes_refused_with_exit_5(self):
         if os.geteuid() != 0:
