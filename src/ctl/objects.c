@@ -4,8 +4,10 @@
 #include "ctl.h"
 #include "jsonfile.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *plural(enum fb_edit_kind k)
 {
@@ -386,6 +388,13 @@ int ctl_objects(const struct ctl *c, enum fb_edit_kind kind)
 	if (!strcmp(c->verb, "fields"))
 		return fields(c, kind);
 	fb_diag_init(&d);
+	if (access(c->config_path, R_OK) != 0) {
+		rc = errno == ENOENT ? CTL_NOT_FOUND : errno == EACCES ? CTL_DENIED : CTL_FAILED;
+		fb_diag_error(&d, "%s: %s", c->config_path, strerror(errno));
+		ctl_fail(c, &d, rc);
+		fb_diag_free(&d);
+		return rc;
+	}
 	e = fb_edit_open(c->config_path, &d);
 	if (!e) {
 		fb_diag_error(&d, "%s: cannot read the configuration directory", c->config_path);
