@@ -32,7 +32,8 @@ struct fb_users {
 
 static const char *const access_names[] = { "none", "read", "write", NULL };
 static const char *const top_keys[] = { "users", NULL };
-static const char *const user_keys[] = { "name", "password_hash", "rights", NULL };
+/* "role" is for the web page (admin, operator, viewer); the exporters ignore it. */
+static const char *const user_keys[] = { "name", "password_hash", "rights", "role", NULL };
 
 const char *fb_access_name(enum fb_access a)
 {

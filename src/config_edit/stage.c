@@ -1,0 +1,227 @@
+/* Validation by the daemons' own loader: the candidate files are laid over
+ * a mirror of the config dir (a hidden directory inside it, of symlinks to
+ * the real files, so relative paths such as "../secrets/ha.auth_password"
+ * or the default "devices" resolve as they will after the commit), and
+ * the mirror is loaded exactly as --check loads it.  Messages name the
+ * mirror's paths; they are rewritten to the real ones. */
+#include "config_edit-internal.h"
+#include "config.h"
+#include "users.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+size_t fb_edit_validate_path(const char *main_path, struct fb_diag *diag)
+{
+	size_t before = diag->errors;
+	struct fb_config *cfg = fb_config_load(main_path, diag);
+
+	if (cfg) {
+		fb_config_load_definitions(cfg, NULL, diag);
+		/* The exporter's check of every connection's user. */
+		for (size_t i = 0; i < cfg->nconns; i++) {
+			fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], diag));
+			if (!cfg->users_file)
+				break;
+		}
+	}
+	fb_config_free(cfg);
+	return diag->errors - before;
+}
+
+/* Symlinks every entry of src into dst (an empty directory). */
+static int mirror_dir(const char *src, const char *dst)
+{
+	DIR *d = opendir(src);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d))) {
+		char *s, *t;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, ".lock") || !strncmp(de->d_name, ".fieldbridge-edit.", 18))
+			continue;
+		s = ce_file_join(src, de->d_name);
+		t = ce_file_join(dst, de->d_name);
+		if (!s || !t || symlink(s, t) < 0)
+			rc = -1;
+		free(s);
+		free(t);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Makes every directory on the way to rel (inside the mirror) a real
+ * directory, so a write there never goes through a symlink into the real
+ * config dir. */
+static int materialize(const char *real, const char *mirror, const char *rel)
+{
+	char *r = strdup(rel);
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	for (char *s = strchr(r, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+		char *m, *src;
+		struct stat st;
+
+		*s = '\0';
+		m = ce_file_join(mirror, r);
+		src = ce_file_join(real, r);
+		if (!m || !src) {
+			rc = -1;
+		} else if (lstat(m, &st) == 0 && S_ISLNK(st.st_mode)) {
+			if (unlink(m) < 0 || mkdir(m, 0700) < 0 || mirror_dir(src, m) < 0)
+				rc = -1;
+		} else if (lstat(m, &st) < 0 && mkdir(m, 0700) < 0) {
+			rc = -1;
+		}
+		free(m);
+		free(src);
+		*s = '/';
+	}
+	free(r);
+	return rc;
+}
+
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t nf = strlen(from), nt = strlen(to), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = s; (p = strstr(p, from)); p += nf)
+		n++;
+	out = malloc(strlen(s) + n * (nt > nf ? nt - nf : 0) + 1);
+	if (!out)
+		return NULL;
+	for (o = out; *s;) {
+		if (!strncmp(s, from, nf)) {
+			memcpy(o, to, nt);
+			o += nt;
+			s += nf;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static bool diag_has(const struct fb_diag *d, enum fb_severity sev, const char *msg)
+{
+	for (size_t i = 0; i < d->count; i++)
+		if (d->entries[i].severity == sev && !strcmp(d->entries[i].message, msg))
+			return true;
+	return false;
+}
+
+static int apply_plan(const char *real, const char *mirror, const struct ce_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ce_write *w = &p->w[i];
+		char *path;
+		int rc;
+
+		if (materialize(real, mirror, w->rel) < 0)
+			return -1;
+		path = ce_file_join(mirror, w->rel);
+		if (!path)
+			return -1;
+		unlink(path);
+		rc = w->content ? ce_file_write_atomic(path, w->content, w->len, w->mode) : 0;
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void ce_stage_sweep(struct fb_edit *e)
+{
+	DIR *d = opendir(e->dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *path;
+
+		if (strncmp(de->d_name, ".fieldbridge-edit.", 18))
+			continue;
+		path = ce_file_join(e->dir, de->d_name);
+		if (path)
+			ce_file_rm_tree(path);
+		free(path);
+	}
+	closedir(d);
+}
+
+long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
+{
+	char *mirror = NULL, *main_copy = strdup(e->main_path), *mirror_main = NULL;
+	char *from = NULL, *to = NULL;
+	struct fb_diag now, cand;
+	long added = -1;
+
+	fb_diag_init(&now);
+	fb_diag_init(&cand);
+	if (!main_copy || asprintf(&mirror, "%s/.fieldbridge-edit.XXXXXX", e->dir) < 0) {
+		mirror = NULL;
+		goto out;
+	}
+	if (!mkdtemp(mirror)) {
+		fb_diag_error(diag, "%s: cannot create a staging directory: %s", e->dir,
+			      strerror(errno));
+		free(mirror);
+		mirror = NULL;
+		goto out;
+	}
+	if (mirror_dir(e->dir, mirror) < 0 || apply_plan(e->dir, mirror, p) < 0) {
+		fb_diag_error(diag, "%s: cannot stage the change: %s", mirror, strerror(errno));
+		goto out;
+	}
+	mirror_main = ce_file_join(mirror, basename(main_copy));
+	if (asprintf(&from, "%s/", mirror) < 0 || asprintf(&to, "%s/", e->dir) < 0)
+		goto out;
+
+	fb_edit_validate_path(e->main_path, &now);
+	fb_edit_validate_path(mirror_main, &cand);
+	added = 0;
+	for (size_t i = 0; i < cand.count; i++) {
+		char *msg = replace_all(cand.entries[i].message, from, to);
+
+		if (!msg)
+			continue;
+		if (diag_has(&now, cand.entries[i].severity, msg)) {
+			/* already there before the edit */
+		} else if (cand.entries[i].severity == FB_SEV_ERROR) {
+			fb_diag_error(diag, "%s", msg);
+			added++;
+		} else {
+			fb_diag_warn(diag, "%s", msg);
+		}
+		free(msg);
+	}
+out:
+	if (mirror)
+		ce_file_rm_tree(mirror);
+	free(mirror);
+	free(mirror_main);
+	free(main_copy);
+	free(from);
+	free(to);
+	fb_diag_free(&now);
+	fb_diag_free(&cand);
+	return added;
+}

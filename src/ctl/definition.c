@@ -1,0 +1,334 @@
+/* `definition list|show|decode`: the device definitions the gateway would
+ * load, and raw register words decoded by the model's own codec. */
+#include "ctl.h"
+#include "config.h"
+#include "model.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct dirs {
+	char **v;
+	size_t n;
+	struct fb_config *cfg;
+	char *fallback[2];
+};
+
+/* The configuration's definition_dirs, or the defaults if it does not load. */
+static void dirs_get(const struct ctl *c, struct dirs *d)
+{
+	struct fb_diag diag;
+	char *dir, *slash;
+
+	fb_diag_init(&diag);
+	d->cfg = fb_config_load(c->config_path, &diag);
+	fb_diag_free(&diag);
+	if (d->cfg) {
+		d->v = d->cfg->definition_dirs;
+		d->n = d->cfg->ndefinition_dirs;
+		return;
+	}
+	dir = strdup(c->config_path);
+	slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash)
+		*slash = '\0';
+	if (asprintf(&d->fallback[0], "%s/devices", slash ? dir : ".") < 0)
+		d->fallback[0] = NULL;
+	d->fallback[1] = strdup(FB_DEFAULT_DEVICES_DIR);
+	free(dir);
+	d->v = d->fallback;
+	d->n = 2;
+}
+
+static void dirs_free(struct dirs *d)
+{
+	fb_config_free(d->cfg);
+	free(d->fallback[0]);
+	free(d->fallback[1]);
+}
+
+static int json_filter(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".json");
+}
+
+static int list(const struct ctl *c, struct dirs *d)
+{
+	cJSON *doc = ctl_doc_new(c), *arr = cJSON_AddArrayToObject(doc, "definitions");
+	cJSON *seen = cJSON_CreateObject();
+
+	for (size_t i = 0; i < d->n; i++) {
+		struct dirent **list;
+		int n = d->v[i] ? scandir(d->v[i], &list, json_filter, alphasort) : -1;
+
+		for (int k = 0; k < n; k++) {
+			char *id = list[k]->d_name, path[4096];
+
+			id[strlen(id) - 5] = '\0';
+			snprintf(path, sizeof(path), "%s/%s.json", d->v[i], id);
+			/* The first directory wins, as in the loader's lookup. */
+			if (!cJSON_GetObjectItemCaseSensitive(seen, id)) {
+				cJSON *j = cJSON_CreateObject();
+
+				cJSON_AddTrueToObject(seen, id);
+				cJSON_AddStringToObject(j, "id", id);
+				cJSON_AddStringToObject(j, "path", path);
+				cJSON_AddItemToArray(arr, j);
+				if (!c->json)
+					printf("%s\t%s\n", id, path);
+			}
+			free(list[k]);
+		}
+		if (n >= 0)
+			free(list);
+	}
+	cJSON_Delete(seen);
+	if (c->json)
+		ctl_doc_print(doc);
+	else
+		cJSON_Delete(doc);
+	return CTL_OK;
+}
+
+static struct fb_definition *load(const struct ctl *c, struct dirs *d, const char *which,
+				  struct fb_diag *diag)
+{
+	size_t n = strlen(which);
+
+	if (strchr(which, '/') || (n > 5 && !strcmp(which + n - 5, ".json")))
+		return fb_model_load(which, diag);
+	(void)c;
+	return fb_model_find(which, (const char *const *)d->v, d->n, diag);
+}
+
+static int show(const struct ctl *c, const struct fb_definition *def)
+{
+	cJSON *doc = ctl_doc_new(c), *j = cJSON_AddObjectToObject(doc, "definition");
+	cJSON *pts = cJSON_CreateArray();
+
+	cJSON_AddStringToObject(j, "id", def->id);
+	cJSON_AddStringToObject(j, "path", def->path);
+	cJSON_AddStringToObject(j, "manufacturer", def->manufacturer ? def->manufacturer : "");
+	cJSON_AddStringToObject(j, "model", def->model ? def->model : "");
+	cJSON_AddStringToObject(j, "protocol", def->protocol ? def->protocol : "");
+	cJSON_AddItemToObject(j, "points", pts);
+	if (!c->json)
+		printf("%s: %s %s (%s)\n  file: %s\n", def->id, def->manufacturer ?
+		       def->manufacturer : "", def->model ? def->model : "",
+		       def->protocol ? def->protocol : "", def->path);
+	for (size_t i = 0; i < def->npoints; i++) {
+		const struct fb_point_def *p = &def->points[i];
+		cJSON *pj = cJSON_CreateObject();
+		bool modbus = p->gpio.role == FB_GPIO_NONE;
+
+		cJSON_AddStringToObject(pj, "key", p->key);
+		cJSON_AddStringToObject(pj, "name", p->name ? p->name : "");
+		if (modbus) {
+			cJSON_AddStringToObject(pj, "table", fb_reg_table_name(p->table));
+			cJSON_AddNumberToObject(pj, "address", p->address);
+			cJSON_AddStringToObject(pj, "type", fb_data_type_name(p->type));
+		}
+		if (p->unit)
+			cJSON_AddStringToObject(pj, "unit", p->unit);
+		cJSON_AddStringToObject(pj, "component", fb_component_name(p->component));
+		cJSON_AddItemToArray(pts, pj);
+		if (!c->json && modbus)
+			printf("  %-28s %s:%u %s%s%s\n", p->key, fb_reg_table_name(p->table),
+			       p->address, fb_data_type_name(p->type), p->unit ? " " : "",
+			       p->unit ? p->unit : "");
+		else if (!c->json)
+			printf("  %-28s %s\n", p->key, fb_gpio_role_name(p->gpio.role));
+	}
+	if (c->json)
+		ctl_doc_print(doc);
+	else
+		cJSON_Delete(doc);
+	return CTL_OK;
+}
+
+/* "input", "holding", "coil", "discrete" or the JSON spelling. */
+static int table_of(const char *s, size_t n)
+{
+	static const char *const shorts[] = { "coil", "discrete", "input", "holding" };
+
+	for (int t = FB_REG_COIL; t <= FB_REG_HOLDING; t++) {
+		const char *full = fb_reg_table_name((enum fb_reg_table)t);
+
+		if ((strlen(shorts[t]) == n && !strncmp(s, shorts[t], n)) ||
+		    (strlen(full) == n && !strncmp(s, full, n)))
+			return t;
+	}
+	return -1;
+}
+
+static cJSON *value_json(const struct fb_point_def *p, const struct fb_value *v,
+			 char *text, size_t len)
+{
+	switch (v->kind) {
+	case FB_VALUE_BOOL:
+		snprintf(text, len, "%s", v->b ? "true" : "false");
+		return cJSON_CreateBool(v->b);
+	case FB_VALUE_INT:
+		snprintf(text, len, "%lld", (long long)v->i);
+		return cJSON_CreateNumber((double)v->i);
+	case FB_VALUE_UINT:
+		snprintf(text, len, "%llu", (unsigned long long)v->u);
+		return cJSON_CreateNumber((double)v->u);
+	case FB_VALUE_FLOAT:
+		if (p->precision >= 0)
+			snprintf(text, len, "%.*f", p->precision, v->f);
+		else
+			snprintf(text, len, "%.10g", v->f);
+		return cJSON_CreateNumber(v->f);
+	case FB_VALUE_STRING:
+		snprintf(text, len, "%s", v->s);
+		return cJSON_CreateString(v->s);
+	default:
+		snprintf(text, len, "unavailable");
+		return cJSON_CreateNull();
+	}
+}
+
+static int decode(const struct ctl *c, const struct fb_definition *def, const char *which,
+		  char **words, int nwords)
+{
+	uint16_t regs[256];
+	const char *colon = strchr(which, ':');
+	int table = -1;
+	long addr = -1;
+	size_t found = 0;
+	cJSON *doc = ctl_doc_new(c), *arr = cJSON_AddArrayToObject(doc, "points");
+
+	if (nwords > 256) {
+		cJSON_Delete(doc);
+		return ctl_usage_error(c, "decode: at most 256 words");
+	}
+	for (int i = 0; i < nwords; i++) {
+		char *end;
+		unsigned long w;
+
+		errno = 0;
+		w = strtoul(words[i], &end, 0);
+		if (errno || *end || !*words[i] || w > 0xFFFF) {
+			cJSON_Delete(doc);
+			return ctl_usage_error(c, "decode: %s: expected a 16-bit word (decimal "
+					       "or 0x hex)", words[i]);
+		}
+		regs[i] = (uint16_t)w;
+	}
+	if (colon) {
+		char *end;
+
+		table = table_of(which, (size_t)(colon - which));
+		addr = strtol(colon + 1, &end, 0);
+		if (table < 0 || *end || addr < 0 || addr > 65535) {
+			cJSON_Delete(doc);
+			return ctl_usage_error(c, "decode: %s: expected a point key or TABLE:ADDRESS "
+					       "(input:26, holding:40083, coil:0)", which);
+		}
+	}
+	for (size_t i = 0; i < def->npoints; i++) {
+		const struct fb_point_def *p = &def->points[i];
+		struct fb_value v;
+		char text[512];
+		cJSON *j;
+
+		if (p->gpio.role != FB_GPIO_NONE)
+			continue;
+		if (colon ? (int)p->table != table || p->address != addr : strcmp(p->key, which))
+			continue;
+		found++;
+		if (fb_point_width(p) > nwords) {
+			cJSON_Delete(doc);
+			return ctl_usage_error(c, "decode: point %s (%s) needs %u word%s, got %d",
+					       p->key, fb_data_type_name(p->type), fb_point_width(p),
+					       fb_point_width(p) == 1 ? "" : "s", nwords);
+		}
+		memset(&v, 0, sizeof(v));
+		if (fb_codec_decode(p, regs, &v) < 0) {
+			struct fb_diag d;
+
+			fb_diag_init(&d);
+			fb_diag_error(&d, "decode: point %s: the words are not a valid %s",
+				      p->key, fb_data_type_name(p->type));
+			ctl_fail(c, &d, CTL_FAILED);
+			fb_diag_free(&d);
+			cJSON_Delete(doc);
+			return CTL_FAILED;
+		}
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "key", p->key);
+		cJSON_AddItemToObject(j, "value", value_json(p, &v, text, sizeof(text)));
+		if (p->unit)
+			cJSON_AddStringToObject(j, "unit", p->unit);
+		else
+			cJSON_AddNullToObject(j, "unit");
+		for (size_t k = 0; k < p->noptions && v.kind != FB_VALUE_NONE; k++) {
+			int64_t raw = v.kind == FB_VALUE_UINT ? (int64_t)v.u : v.kind ==
+				      FB_VALUE_FLOAT ? (int64_t)v.f : v.i;
+
+			if (p->options[k].raw == raw)
+				cJSON_AddStringToObject(j, "option", p->options[k].label);
+		}
+		cJSON_AddItemToArray(arr, j);
+		if (!c->json)
+			printf("%s = %s%s%s\n", p->key, text, p->unit ? " " : "",
+			       p->unit ? p->unit : "");
+	}
+	if (!found) {
+		struct fb_diag d;
+
+		cJSON_Delete(doc);
+		fb_diag_init(&d);
+		fb_diag_error(&d, "%s: no point %s %s", def->id, colon ? "at" : "", which);
+		ctl_fail(c, &d, CTL_NOT_FOUND);
+		fb_diag_free(&d);
+		return CTL_NOT_FOUND;
+	}
+	if (c->json)
+		ctl_doc_print(doc);
+	else
+		cJSON_Delete(doc);
+	return CTL_OK;
+}
+
+int ctl_definition(const struct ctl *c)
+{
+	struct dirs d = { 0 };
+	struct fb_diag diag;
+	struct fb_definition *def = NULL;
+	int rc;
+
+	if (!c->verb)
+		return ctl_usage_error(c, "definition: expected list, show or decode");
+	if (!strcmp(c->verb, "list") && c->argc == 0) {
+		dirs_get(c, &d);
+		rc = list(c, &d);
+		dirs_free(&d);
+		return rc;
+	}
+	if (!(!strcmp(c->verb, "show") && c->argc == 1) &&
+	    !(!strcmp(c->verb, "decode") && c->argc >= 3))
+		return ctl_usage_error(c, "definition: expected list, show DEFINITION or "
+				       "decode DEFINITION POINT WORD...");
+	dirs_get(c, &d);
+	fb_diag_init(&diag);
+	def = load(c, &d, c->argv[0], &diag);
+	if (!def) {
+		rc = ctl_fail(c, &diag, access(c->argv[0], F_OK) == 0 ? CTL_INVALID
+									: CTL_NOT_FOUND);
+	} else if (!strcmp(c->verb, "show")) {
+		rc = show(c, def);
+	} else {
+		rc = decode(c, def, c->argv[1], c->argv + 2, c->argc - 2);
+	}
+	fb_model_free(def);
+	fb_diag_free(&diag);
+	dirs_free(&d);
+	return rc;
+}
