@@ -1,10 +1,13 @@
-/* The exporter's view of the drivers' shm tables.  A bus whose driver is
- * not running yet is attached later; a table superseded by a restarted
- * driver is re-attached; a driver whose heartbeat stops takes its devices
+/* The exporter's view of the buses: one table follower per bus
+ * (table_follower.h) whose handlers map the table's points and devices to
+ * ours and turn changes into dirty marks.  A bus whose driver is not
+ * running yet is attached later; a table superseded by a restarted driver
+ * is re-attached; a driver whose heartbeat stops takes its devices
  * offline. */
 #include "export-internal.h"
 #include "diagnostics.h"
 #include "log.h"
+#include "table_follower.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,7 +16,9 @@
 /* A driver writes its heartbeat every second; allow for a few slow polls. */
 #define HEARTBEAT_STALE_MIN_MS 5000
 
-int ex_tables_build(struct exporter *ex)
+static const struct fb_table_follower_handlers follow;
+
+int ex_bus_view_build(struct exporter *ex)
 {
 	size_t ndev = 0;
 
@@ -28,6 +33,7 @@ int ex_tables_build(struct exporter *ex)
 		struct ex_bus *bus = &ex->buses[b];
 		int slowest = 0;
 
+		bus->ex = ex;
 		bus->conf = &ex->cfg->buses[b];
 		fb_config_table_name(ex->cfg, bus->conf, bus->table_name,
 				     sizeof(bus->table_name));
@@ -44,6 +50,7 @@ int ex_tables_build(struct exporter *ex)
 			dev->bus = bus;
 			dev->table_device = -1;
 			dev->published_avail = -1;
+			dev->logged_avail = -1;
 			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
 			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
 			dev->access = calloc(dc->def->npoints + 1, 1);
@@ -68,15 +75,26 @@ int ex_tables_build(struct exporter *ex)
 		bus->stale_after_ms = 3 * (int64_t)slowest;
 		if (bus->stale_after_ms < HEARTBEAT_STALE_MIN_MS)
 			bus->stale_after_ms = HEARTBEAT_STALE_MIN_MS;
+		bus->follower = fb_table_follower_new(bus->table_name, bus->stale_after_ms,
+						      &follow, bus);
+		if (!bus->follower)
+			return -1;
 	}
 	return 0;
 }
 
-static void bus_detach(struct exporter *ex, struct ex_bus *bus)
+/* The table is going away: our indices into it are void. */
+static void on_detaching(void *ctx, struct fb_table_reader *r, enum fb_table_follower_why why)
 {
-	if (bus->reader)
-		ex_commands_bus_lost(ex, bus);
-	fb_table_detach(bus->reader);
+	struct ex_bus *bus = ctx;
+	struct exporter *ex = bus->ex;
+
+	(void)r;
+	if (why == FB_FOLLOWER_SUPERSEDED)
+		fb_info("bus %s: driver restarted, re-attaching", bus->conf->name);
+	else if (why == FB_FOLLOWER_REPLACED)
+		fb_info("bus %s: a new driver took over, re-attaching", bus->conf->name);
+	bus->lost = true; /* commands sent to it are in doubt (session.c) */
 	bus->reader = NULL;
 	free(bus->by_point);
 	bus->by_point = NULL;
@@ -96,13 +114,13 @@ static void bus_detach(struct exporter *ex, struct ex_bus *bus)
 	}
 }
 
-void ex_tables_free(struct exporter *ex)
+void ex_bus_view_free(struct exporter *ex)
 {
-	for (size_t b = 0; b < ex->nbuses; b++) {
-		bus_detach(ex, &ex->buses[b]);
+	for (size_t b = 0; ex->buses && b < ex->nbuses; b++) {
+		fb_table_follower_free(ex->buses[b].follower);
 		free(ex->buses[b].dirty);
 	}
-	for (size_t i = 0; i < ex->ndevices; i++) {
+	for (size_t i = 0; ex->devices && i < ex->ndevices; i++) {
 		free(ex->devices[i].point_index);
 		free(ex->devices[i].last_cmd_ts);
 		free(ex->devices[i].access);
@@ -135,20 +153,21 @@ static long find_point(const struct fb_table_reader *r, size_t npoints, size_t *
 /* Maps every exported point to its table slot.  The table comes from
  * another process: a point missing from it (driver running an older
  * config) simply stays unmapped and reads as unknown. */
-static int bus_attach(struct exporter *ex, struct ex_bus *bus)
+static int on_attached(void *ctx, struct fb_table_reader *r)
 {
+	struct ex_bus *bus = ctx;
+	struct exporter *ex = bus->ex;
 	size_t guess = 0;
 
-	bus->reader = fb_table_attach(bus->table_name);
-	if (!bus->reader)
-		return -1;
-	bus->npoints = fb_table_reader_point_count(bus->reader);
+	bus->npoints = fb_table_reader_point_count(r);
 	bus->by_point = calloc(bus->npoints ? bus->npoints : 1, sizeof(*bus->by_point));
-	bus->ntable_devices = fb_table_reader_device_count(bus->reader);
+	bus->ntable_devices = fb_table_reader_device_count(r);
 	bus->by_device = calloc(bus->ntable_devices ? bus->ntable_devices : 1,
 				sizeof(*bus->by_device));
+	bus->reader = r;
 	if (!bus->by_point || !bus->by_device) {
-		bus_detach(ex, bus);
+		on_detaching(bus, r, FB_FOLLOWER_CLOSED);
+		errno = ENOMEM;
 		return -1;
 	}
 	for (size_t i = 0; i < ex->ndevices; i++) {
@@ -156,11 +175,11 @@ static int bus_attach(struct exporter *ex, struct ex_bus *bus)
 
 		if (dev->bus != bus)
 			continue;
-		dev->table_device = fb_table_reader_find_device(bus->reader, dev->conf->id);
+		dev->table_device = fb_table_reader_find_device(r, dev->conf->id);
 		if (dev->table_device >= 0 && (size_t)dev->table_device < bus->ntable_devices)
 			bus->by_device[dev->table_device] = dev;
 		for (size_t p = 0; p < dev->def->npoints; p++) {
-			long idx = find_point(bus->reader, bus->npoints, &guess, dev->conf->id,
+			long idx = find_point(r, bus->npoints, &guess, dev->conf->id,
 					      dev->def->points[p].key);
 
 			dev->point_index[p] = idx;
@@ -168,128 +187,89 @@ static int bus_attach(struct exporter *ex, struct ex_bus *bus)
 				bus->by_point[idx] = dev;
 		}
 		ex_diag_map_points(bus, dev); /* statistics refresh the state too */
-		ex_mark_dirty(dev);
+		ex_device_mark_dirty(dev);
 	}
 	fb_info("bus %s: attached to state table generation %u (%zu points)",
-		bus->conf->name, fb_table_reader_generation(bus->reader), bus->npoints);
+		bus->conf->name, fb_table_reader_generation(r), bus->npoints);
 	return 0;
 }
 
-bool ex_device_online(const struct ex_device *dev)
+static void on_attach_failed(void *ctx, int err)
 {
-	const struct ex_bus *bus = dev->bus;
+	struct ex_bus *bus = ctx;
 
-	return bus->reader && bus->alive && dev->table_device >= 0 &&
-	       fb_table_reader_device_online(bus->reader, (uint32_t)dev->table_device);
+	errno = err;
+	fb_log_errno(FB_LOG_WARNING, "bus %s: cannot attach to /fieldbridge-%s",
+		     bus->conf->name, bus->table_name);
 }
 
-static void bus_availability_changed(struct exporter *ex, struct ex_bus *bus)
+static void on_liveness(void *ctx, bool alive, int64_t age_ms)
 {
+	struct ex_bus *bus = ctx;
+	struct exporter *ex = bus->ex;
+
+	bus->alive = alive;
+	if (alive)
+		fb_info("bus %s: driver is alive", bus->conf->name);
+	else
+		fb_warn("bus %s: driver heartbeat stopped (%lld ms old)", bus->conf->name,
+			(long long)age_ms);
 	for (size_t i = 0; i < ex->ndevices; i++)
 		if (ex->devices[i].bus == bus)
-			ex_avail_publish(ex, &ex->devices[i], false);
-	ex_gateway_state_publish(ex);
+			ex_device_mark_avail(&ex->devices[i]);
+	bus->avail_changed = true;
 }
 
-/* A driver that exits cleanly unlinks its segment without marking it
- * superseded, so its successor's table has to be looked for: while our
- * driver is silent, a live table under the name means it was replaced. */
-static bool replaced(const struct ex_bus *bus, int64_t mono_ms)
+static void on_point(void *ctx, uint32_t index)
 {
-	struct fb_table_reader *r = fb_table_attach(bus->table_name);
-	int64_t age;
-
-	if (!r)
-		return false;
-	age = fb_table_reader_heartbeat_age_ms(r, mono_ms);
-	fb_table_detach(r);
-	return age >= 0 && age <= bus->stale_after_ms;
-}
-
-void ex_tables_maintain(struct exporter *ex, int64_t mono_ms)
-{
-	for (size_t b = 0; b < ex->nbuses; b++) {
-		struct ex_bus *bus = &ex->buses[b];
-		bool alive;
-
-		if (bus->reader && fb_table_reader_superseded(bus->reader)) {
-			fb_info("bus %s: driver restarted, re-attaching", bus->conf->name);
-			bus_detach(ex, bus);
-		} else if (bus->reader && !bus->alive && replaced(bus, mono_ms)) {
-			fb_info("bus %s: a new driver took over, re-attaching", bus->conf->name);
-			bus_detach(ex, bus);
-		}
-		if (!bus->reader && bus_attach(ex, bus) < 0) {
-			if (errno != ENOENT)
-				fb_log_errno(FB_LOG_WARNING, "bus %s: cannot attach to /fieldbridge-%s",
-					     bus->conf->name, bus->table_name);
-			continue;
-		}
-		int64_t age = fb_table_reader_heartbeat_age_ms(bus->reader, mono_ms);
-
-		alive = age >= 0 && age <= bus->stale_after_ms;
-		if (alive != bus->alive) {
-			bus->alive = alive;
-			if (alive)
-				fb_info("bus %s: driver is alive", bus->conf->name);
-			else
-				fb_warn("bus %s: driver heartbeat stopped (%lld ms old)",
-					bus->conf->name, (long long)age);
-			bus_availability_changed(ex, bus);
-		}
-	}
-	ex_commands_flush(ex, mono_ms);
-	ex_state_publish_dirty(ex);
-}
-
-/* The table API's callbacks take one context pointer. */
-struct drain_ctx {
-	struct exporter *ex;
-	struct ex_bus *bus;
-	bool availability_changed;
-};
-
-static void drain_point(void *ctx, uint32_t index)
-{
-	struct ex_bus *bus = ((struct drain_ctx *)ctx)->bus;
+	struct ex_bus *bus = ctx;
 
 	if (index < bus->npoints && bus->by_point[index])
-		ex_mark_dirty(bus->by_point[index]);
+		ex_device_mark_dirty(bus->by_point[index]);
 }
 
-static void drain_device(void *ctx, uint32_t index)
+static void on_device(void *ctx, uint32_t index)
 {
-	struct drain_ctx *d = ctx;
-	struct ex_device *dev = index < d->bus->ntable_devices ? d->bus->by_device[index] : NULL;
+	struct ex_bus *bus = ctx;
+	struct ex_device *dev = index < bus->ntable_devices ? bus->by_device[index] : NULL;
 
 	if (dev) {
-		ex_avail_publish(d->ex, dev, false);
-		d->availability_changed = true;
+		ex_device_mark_avail(dev);
+		bus->avail_changed = true;
 	}
 }
 
-void ex_mark_dirty(struct ex_device *dev)
+/* Results come with the same wake-up as changes. */
+static void on_drained(void *ctx, struct fb_table_reader *r)
 {
-	struct ex_bus *bus = dev->bus;
+	struct ex_bus *bus = ctx;
 
-	dev->dirty = true;
-	if (!dev->in_dirty_list) {
-		dev->in_dirty_list = true;
-		bus->dirty[bus->ndirty++] = dev;
-	}
+	(void)r;
+	ex_commands_results(bus->ex, bus);
 }
 
-void ex_tables_drain(struct exporter *ex, struct ex_bus *bus)
-{
-	struct drain_ctx ctx = { ex, bus, false };
+static const struct fb_table_follower_handlers follow = {
+	.attached = on_attached,
+	.detaching = on_detaching,
+	.attach_failed = on_attach_failed,
+	.liveness = on_liveness,
+	.point_changed = on_point,
+	.device_changed = on_device,
+	.drained = on_drained,
+};
 
-	if (!bus->reader)
-		return;
-	fb_table_reader_changes(bus->reader, drain_point, drain_device, &ctx);
-	ex_command_results(ex, bus);
-	if (fb_table_reader_superseded(bus->reader))
-		ex_tables_maintain(ex, fb_mono_ms());
-	ex_state_publish_dirty(ex);
-	if (ctx.availability_changed)
-		ex_gateway_state_publish(ex);
+void ex_bus_view_maintain(struct exporter *ex, int64_t mono_ms)
+{
+	for (size_t b = 0; b < ex->nbuses; b++)
+		fb_table_follower_maintain(ex->buses[b].follower, mono_ms);
+}
+
+int ex_bus_view_fd(const struct ex_bus *bus)
+{
+	return fb_table_follower_fd(bus->follower);
+}
+
+void ex_bus_view_drain(struct ex_bus *bus, int64_t mono_ms)
+{
+	fb_table_follower_drain(bus->follower, mono_ms);
 }
