@@ -16,73 +16,6 @@
 /* A driver writes its heartbeat every second; allow for a few slow polls. */
 #define HEARTBEAT_STALE_MIN_MS 5000
 
-static const struct fb_table_follower_handlers follow;
-
-int ex_bus_view_build(struct exporter *ex)
-{
-	size_t ndev = 0;
-
-	ex->nbuses = ex->cfg->nbuses;
-	ex->buses = calloc(ex->nbuses ? ex->nbuses : 1, sizeof(*ex->buses));
-	for (size_t b = 0; b < ex->cfg->nbuses; b++)
-		ndev += ex->cfg->buses[b].ndevices;
-	ex->devices = calloc(ndev ? ndev : 1, sizeof(*ex->devices));
-	if (!ex->buses || !ex->devices)
-		return -1;
-	for (size_t b = 0; b < ex->cfg->nbuses; b++) {
-		struct ex_bus *bus = &ex->buses[b];
-		int slowest = 0;
-
-		bus->ex = ex;
-		bus->conf = &ex->cfg->buses[b];
-		fb_config_table_name(ex->cfg, bus->conf, bus->table_name,
-				     sizeof(bus->table_name));
-		for (size_t i = 0; i < bus->conf->ndevices; i++) {
-			const struct fb_device_conf *dc = &bus->conf->devices[i];
-			struct ex_device *dev;
-			int interval;
-
-			if (!dc->def)
-				continue; /* disabled by a bad definition */
-			dev = &ex->devices[ex->ndevices++];
-			dev->conf = dc;
-			dev->def = dc->def;
-			dev->bus = bus;
-			dev->table_device = -1;
-			dev->published_avail = -1;
-			dev->logged_avail = -1;
-			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
-			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
-			dev->access = calloc(dc->def->npoints + 1, 1);
-			if (!dev->point_index || !dev->last_cmd_ts || !dev->access)
-				return -1;
-			for (size_t p = 0; p < dc->def->npoints; p++)
-				dev->point_index[p] = -1;
-			if (snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
-				     ex->base, dc->id) >= (int)sizeof(dev->state_topic) ||
-			    snprintf(dev->avail_topic, sizeof(dev->avail_topic),
-				     "%s/%s/availability", ex->base, dc->id) >=
-				    (int)sizeof(dev->avail_topic))
-				return -1; /* ids are at most 31 characters: cannot happen */
-			interval = dc->poll_interval_ms > 0 ? dc->poll_interval_ms
-							    : bus->conf->poll_interval_ms;
-			if (interval > slowest)
-				slowest = interval;
-		}
-		bus->dirty = calloc(bus->conf->ndevices + 1, sizeof(*bus->dirty));
-		if (!bus->dirty)
-			return -1;
-		bus->stale_after_ms = 3 * (int64_t)slowest;
-		if (bus->stale_after_ms < HEARTBEAT_STALE_MIN_MS)
-			bus->stale_after_ms = HEARTBEAT_STALE_MIN_MS;
-		bus->follower = fb_table_follower_new(bus->table_name, bus->stale_after_ms,
-						      &follow, bus);
-		if (!bus->follower)
-			return -1;
-	}
-	return 0;
-}
-
 /* The table is going away: our indices into it are void. */
 static void on_detaching(void *ctx, struct fb_table_reader *r, enum fb_table_follower_why why)
 {
@@ -257,6 +190,71 @@ static const struct fb_table_follower_handlers follow = {
 	.device_changed = on_device,
 	.drained = on_drained,
 };
+
+int ex_bus_view_build(struct exporter *ex)
+{
+	size_t ndev = 0;
+
+	ex->nbuses = ex->cfg->nbuses;
+	ex->buses = calloc(ex->nbuses ? ex->nbuses : 1, sizeof(*ex->buses));
+	for (size_t b = 0; b < ex->cfg->nbuses; b++)
+		ndev += ex->cfg->buses[b].ndevices;
+	ex->devices = calloc(ndev ? ndev : 1, sizeof(*ex->devices));
+	if (!ex->buses || !ex->devices)
+		return -1;
+	for (size_t b = 0; b < ex->cfg->nbuses; b++) {
+		struct ex_bus *bus = &ex->buses[b];
+		int slowest = 0;
+
+		bus->ex = ex;
+		bus->conf = &ex->cfg->buses[b];
+		fb_config_table_name(ex->cfg, bus->conf, bus->table_name,
+				     sizeof(bus->table_name));
+		for (size_t i = 0; i < bus->conf->ndevices; i++) {
+			const struct fb_device_conf *dc = &bus->conf->devices[i];
+			struct ex_device *dev;
+			int interval;
+
+			if (!dc->def)
+				continue; /* disabled by a bad definition */
+			dev = &ex->devices[ex->ndevices++];
+			dev->conf = dc;
+			dev->def = dc->def;
+			dev->bus = bus;
+			dev->table_device = -1;
+			dev->published_avail = -1;
+			dev->logged_avail = -1;
+			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
+			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
+			dev->access = calloc(dc->def->npoints + 1, 1);
+			if (!dev->point_index || !dev->last_cmd_ts || !dev->access)
+				return -1;
+			for (size_t p = 0; p < dc->def->npoints; p++)
+				dev->point_index[p] = -1;
+			if (snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
+				     ex->base, dc->id) >= (int)sizeof(dev->state_topic) ||
+			    snprintf(dev->avail_topic, sizeof(dev->avail_topic),
+				     "%s/%s/availability", ex->base, dc->id) >=
+				    (int)sizeof(dev->avail_topic))
+				return -1; /* ids are at most 31 characters: cannot happen */
+			interval = dc->poll_interval_ms > 0 ? dc->poll_interval_ms
+							    : bus->conf->poll_interval_ms;
+			if (interval > slowest)
+				slowest = interval;
+		}
+		bus->dirty = calloc(bus->conf->ndevices + 1, sizeof(*bus->dirty));
+		if (!bus->dirty)
+			return -1;
+		bus->stale_after_ms = 3 * (int64_t)slowest;
+		if (bus->stale_after_ms < HEARTBEAT_STALE_MIN_MS)
+			bus->stale_after_ms = HEARTBEAT_STALE_MIN_MS;
+		bus->follower = fb_table_follower_new(bus->table_name, bus->stale_after_ms,
+						      &follow, bus);
+		if (!bus->follower)
+			return -1;
+	}
+	return 0;
+}
 
 void ex_bus_view_maintain(struct exporter *ex, int64_t mono_ms)
 {

@@ -96,6 +96,14 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 		l->handlers.on_message(l->ctx, msg);
 }
 
+/* A client option libmosquitto refused: the link still works, less well. */
+static void option_ok(const struct ex_link *l, const char *what, int rc)
+{
+	if (rc != MOSQ_ERR_SUCCESS)
+		fb_warn("connection %s: libmosquitto refused %s: %s", l->conn->name, what,
+			mosquitto_strerror(rc));
+}
+
 /* A fresh client for every session: libmosquitto re-sends QoS > 0
  * messages left in flight by the previous connection after the new
  * CONNACK -- old states that would overwrite the fresh ones we publish on
@@ -112,11 +120,13 @@ static int client_new(struct ex_link *l)
 		fb_log_errno(FB_LOG_ERR, "connection %s: cannot create MQTT client", c->name);
 		return -1;
 	}
-	mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-	mosquitto_max_inflight_messages_set(l->mosq, (unsigned)c->max_inflight);
+	option_ok(l, "protocol version 3.1.1",
+		  mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311));
+	option_ok(l, "max_inflight",
+		  mosquitto_max_inflight_messages_set(l->mosq, (unsigned)c->max_inflight));
 	/* Small state messages must leave now, not wait for Nagle's timer
 	 * (measured: p99 table-to-broker latency 44 ms -> 7 ms). */
-	mosquitto_int_option(l->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	option_ok(l, "TCP_NODELAY", mosquitto_int_option(l->mosq, MOSQ_OPT_TCP_NODELAY, 1));
 	mosquitto_connect_callback_set(l->mosq, on_connect);
 	mosquitto_disconnect_callback_set(l->mosq, on_disconnect);
 	mosquitto_message_callback_set(l->mosq, on_message);
@@ -261,7 +271,8 @@ void ex_link_close(struct ex_link *l, const char *payload)
 	if (!l->connected)
 		return;
 	ex_link_publish(l, l->will_topic, payload);
-	mosquitto_disconnect(l->mosq);
+	if (mosquitto_disconnect(l->mosq) != MOSQ_ERR_SUCCESS)
+		return; /* the socket is gone already: nothing to flush */
 	for (int i = 0; i < 10 && mosquitto_want_write(l->mosq); i++)
 		mosquitto_loop_write(l->mosq, 1);
 }
@@ -321,7 +332,8 @@ static void link_lost(struct ex_link *l, int rc, int64_t now_ms)
 	if (l->reconnect_at_ms)
 		return; /* already handled */
 	describe_loss(l, rc, err, was_connected);
-	mosquitto_disconnect(l->mosq);
+	/* Closes the socket; NO_CONN when it is closed already. */
+	(void)mosquitto_disconnect(l->mosq);
 	l->reconnect_backoff_ms = l->reconnect_backoff_ms ? l->reconnect_backoff_ms * 2
 							  : RECONNECT_BACKOFF_MIN_MS;
 	if (l->reconnect_backoff_ms > RECONNECT_BACKOFF_MAX_MS)

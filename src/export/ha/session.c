@@ -86,20 +86,25 @@ int ex_session_open(struct exporter *ex)
 			    ex);
 }
 
-/* The tables changed shape or liveness (bus_view.c left marks on the bus). */
-static void tables_settle(struct exporter *ex, int64_t now_ms)
+/* After the tables were read or maintained (bus_view.c left marks on the
+ * buses).  Queued commands are sent on the tick, or at once when a table
+ * was re-attached. */
+static void tables_settle(struct exporter *ex, int64_t now_ms, bool tick)
 {
-	bool avail_changed = false;
+	bool avail_changed = false, flush = tick;
 
 	for (size_t b = 0; b < ex->nbuses; b++) {
 		struct ex_bus *bus = &ex->buses[b];
 
-		if (bus->lost)
+		if (bus->lost) {
 			ex_commands_bus_lost(ex, bus);
+			flush = true;
+		}
 		avail_changed |= bus->avail_changed;
 		bus->lost = bus->avail_changed = false;
 	}
-	ex_commands_flush(ex, now_ms);
+	if (flush)
+		ex_commands_flush(ex, now_ms);
 	ex_state_publish_dirty(ex);
 	if (avail_changed)
 		ex_state_publish_gateway(ex);
@@ -108,7 +113,7 @@ static void tables_settle(struct exporter *ex, int64_t now_ms)
 void ex_session_table_readable(struct exporter *ex, struct ex_bus *bus)
 {
 	ex_bus_view_drain(bus, fb_mono_ms());
-	tables_settle(ex, fb_mono_ms());
+	tables_settle(ex, fb_mono_ms(), false);
 }
 
 void ex_session_link_drained(struct exporter *ex)
@@ -204,7 +209,7 @@ int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 		}
 		ex_link_misc(&ex->link);
 		ex_bus_view_maintain(ex, now_ms);
-		tables_settle(ex, now_ms);
+		tables_settle(ex, now_ms, true);
 	}
 	deadline = min_deadline(deadline, ex->next_tick_ms);
 	deadline = min_deadline(deadline, ex->republish_at_ms);

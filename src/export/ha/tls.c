@@ -278,13 +278,19 @@ int ex_tls_setup(struct ex_link *l)
 			fb_warn("connection %s: ssl \"trust_all\": the broker's certificate is NOT "
 				"verified; anyone on the path can read and change the traffic",
 				c->name);
-		mosquitto_tls_opts_set(l->mosq, 0 /* SSL_VERIFY_NONE */, NULL, NULL);
-		mosquitto_tls_insecure_set(l->mosq, true);
+		rc = mosquitto_tls_opts_set(l->mosq, 0 /* SSL_VERIFY_NONE */, NULL, NULL);
+		if (rc == MOSQ_ERR_SUCCESS)
+			rc = mosquitto_tls_insecure_set(l->mosq, true);
 	} else if (!c->hostname_verification) {
 		if (!l->tls_warned)
 			fb_warn("connection %s: hostname_verification is off: any certificate "
 				"signed by the CA is accepted for %s", c->name, c->broker);
-		mosquitto_tls_insecure_set(l->mosq, true);
+		rc = mosquitto_tls_insecure_set(l->mosq, true);
+	}
+	if (rc != MOSQ_ERR_SUCCESS) {
+		fb_err("connection %s: ssl settings refused by libmosquitto (ssl, "
+		       "hostname_verification): %s", c->name, mosquitto_strerror(rc));
+		return -1;
 	}
 	l->tls_warned = true;
 	return 0;
