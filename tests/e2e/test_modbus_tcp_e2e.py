@@ -6,11 +6,7 @@ mosquitto_pub as Home Assistant's side."""
 
 import json
 import os
-import re
-import signal
-import sys
 import time
-import unittest
 
 import fbtest
 import gateway
@@ -233,4 +229,4 @@ class ModbusTcpE2E(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    fbtest.main(tools=fbtest.MQTT_TOOLS)

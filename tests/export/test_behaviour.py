@@ -8,10 +8,8 @@ import os
 import re
 import signal
 import time
-import unittest
 
 import fbtest
-import gateway
 import scenario
 from scenario import container
 
@@ -313,4 +311,4 @@ class Behaviour(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main(tools=fbtest.MQTT_TOOLS + ("openssl",))

@@ -107,6 +107,38 @@ def which_or_skip(*tools):
         raise unittest.SkipTest("missing tools: " + ", ".join(missing))
 
 
+SKIP_EXIT = 77      # ctest's SKIP_RETURN_CODE for every test
+# What Broker, Subscriber and publish() run.
+MQTT_TOOLS = ("mosquitto", "mosquitto_sub", "mosquitto_pub")
+
+
+def skip_module(reason):
+    """Exit 77 (ctest: skipped) after printing why; for a module that cannot
+    run at all (a helper program not built, a tool not installed)."""
+    print(f"SKIP: {reason}", flush=True)
+    sys.exit(SKIP_EXIT)
+
+
+def main(tools=(), argv=None):
+    """Run the calling module's unittest cases and exit the way ctest reads it:
+    77 when every selected case was skipped (each skip's reason printed),
+    1 when one failed or none ran, 0 otherwise.  `tools` are executables the
+    whole module needs; a missing one skips it."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        skip_module("missing tools: " + ", ".join(missing))
+    prog = unittest.main(module="__main__", argv=argv, exit=False, verbosity=2)
+    r = prog.result
+    if not r.wasSuccessful():
+        sys.exit(1)
+    # A skip raised in setUpClass is counted in r.skipped but not in testsRun.
+    if r.skipped and len(r.skipped) >= r.testsRun:
+        for case, why in r.skipped:
+            print(f"SKIP: {case.id()}: {why}", flush=True)
+        sys.exit(SKIP_EXIT)
+    sys.exit(0 if r.testsRun else 1)
+
+
 def topic_matches(filt, topic):
     """MQTT topic-filter match ('+' = one level, '#' = rest, incl. parent).
     Like brokers do, wildcards at the first level do not match '$' topics."""

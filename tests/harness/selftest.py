@@ -10,17 +10,15 @@ self-signed, expired), client-certificate listeners, websockets upgrade (ws and
 wss), broker restart on the same ports, the pymodbus slave over TCP (SDM120
 float at address 0, coil writes in the event log, changing values, mute,
 restart) and over RTU through a socat pty pair with two unit ids.
-Exit code 0 when everything passed; 77 if the required tools are missing.
+Exit code 0 when everything passed, 1 on a failure, 77 if the required tools are missing.
 """
 
 import os
 import socket
 import ssl
-import struct
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fbtest  # noqa: E402
@@ -358,21 +356,9 @@ class T06ModbusRtu(fbtest.TestCase):
         self.assertEqual([e["unit"] for e in s.requests()], [1, 2, 7])
 
 
-def main():
-    try:
-        fbtest.which_or_skip(*TOOLS)
-        import pymodbus  # noqa: F401
-    except (unittest.SkipTest, ImportError) as exc:
-        print(f"selftest: SKIP ({exc})")
-        return 77
-    argv = [sys.argv[0]] + sys.argv[1:]
-    prog = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2)
-    r = prog.result
-    print(f"\nselftest summary: ran {r.testsRun}, failures {len(r.failures)}, "
-          f"errors {len(r.errors)}, skipped {len(r.skipped)} -> "
-          f"{'OK' if r.wasSuccessful() else 'FAILED'}")
-    return 0 if r.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        import pymodbus  # noqa: F401
+    except ImportError as exc:
+        fbtest.skip_module(f"pymodbus: {exc}")
+    fbtest.main(tools=TOOLS)

@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import time
-import unittest
 
 import fbtest
 import gateway
@@ -20,14 +19,6 @@ DEFS = os.path.join(HERE, "devices")
 MBTOOL = os.path.join(gateway.BUILD, "tests", "modbus", "mbtool")
 HOLES = [(20, 29), (60, 63)]      # modbus_slave.py "holes" profile
 READ_FC = {"coil": 1, "discrete_input": 2, "holding_register": 3, "input_register": 4}
-
-
-def which_or_skip(*tools):
-    for t in tools:
-        if not any(os.access(os.path.join(d, t), os.X_OK)
-                   for d in os.environ.get("PATH", "").split(":")):
-            print(f"SKIP: {t} not installed")
-            raise SystemExit(77)
 
 
 def load_def(name):
@@ -123,7 +114,7 @@ class ModbusDriver(fbtest.TestCase):
                                f"{dev} {'online' if online else 'offline'}")
 
     def serial(self):
-        which_or_skip("socat")
+        fbtest.which_or_skip("socat")
         return fbtest.SerialPair(self.procs)
 
     @staticmethod
@@ -202,7 +193,7 @@ class ModbusDriver(fbtest.TestCase):
         self.assertIn("RS-485 mode not supported by this port", drv.stderr_text())
 
     def test_rtu_over_tcp_through_a_serial_server(self):
-        which_or_skip("socat")
+        fbtest.which_or_skip("socat")
         port = fbtest.free_port()
         pty = os.path.join(self.tmp, "rtu-server-pty")
         # socat opens the pty first, then waits for the driver: a TCP serial
@@ -505,4 +496,4 @@ class ModbusDriver(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main()
