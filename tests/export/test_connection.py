@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """fieldbridge-export against a real mosquitto on loopback: every connection
-parameter (issue 4's table), one test per behaviour.  The shared scenario
-(scenario.py) takes the connection settings, so the WebSocket tests can run
-the same code in websocket mode."""
+parameter (docs/configuration.md), one test per behaviour.  The shared
+scenario (scenario.py) takes the connection settings, so the WebSocket tests
+can run the same code in websocket mode."""
 
 import os
 import re

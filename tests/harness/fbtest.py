@@ -37,7 +37,11 @@ Linux that is CLOCK_MONOTONIC, shared by all processes, so times recorded by the
 slave process can be compared with times taken in the test.
 
 Environment: FBTEST_KEEP=1 keeps temp dirs even on success (they are always
-kept, and their path printed, when a test fails).
+kept, and their path printed, when a test fails); FB_SANITIZE=ON (set by
+ctest in a sanitizer build) widens slack().
+
+A test module ends with fbtest.main(tools=(...)): exit 77 (ctest: skipped)
+when every case skipped or a tool is missing, 1 on a failure, 0 otherwise.
 """
 
 import atexit
@@ -66,6 +70,16 @@ MODBUS_SLAVE = os.path.join(HERE, "modbus_slave.py")
 # --------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------
+
+# ctest passes FB_SANITIZE=ON for the ASan/UBSan build, whose daemons run
+# several times slower: latency bounds get their slack through slack().
+SANITIZED = os.environ.get("FB_SANITIZE", "").upper() in ("1", "ON", "TRUE", "YES")
+
+
+def slack(seconds):
+    """A latency allowance of `seconds`, four times larger under sanitizers."""
+    return seconds * (4 if SANITIZED else 1)
+
 
 def free_port():
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
