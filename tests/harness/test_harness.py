@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""selftest.py -- exercises the fbtest harness against the real tools.
+"""test_harness.py -- exercises the fbtest harness against the real tools.
 
-    PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/harness/selftest.py [-v] [Test.name]
+    PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/harness/test_harness.py [-v] [Test.name]
 
 Covers: process registry cleanup (incl. grandchildren, exceptions), plain
 broker retained/non-retained flags and QoS, retained snapshots and clearing,
@@ -14,10 +14,12 @@ Exit code 0 when everything passed, 1 on a failure, 77 if the required tools are
 """
 
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,12 +65,12 @@ def ws_upgrade(port, use_tls=False, cafile=None):
 class CertsMixin:
     @classmethod
     def setUpClass(cls):
-        cls._certdir = fbtest.tempfile.mkdtemp(prefix="fbtest-certs-")
+        cls._certdir = tempfile.mkdtemp(prefix="fbtest-certs-")
         cls.certs = fbtest.Certs(cls._certdir)
 
     @classmethod
     def tearDownClass(cls):
-        fbtest.shutil.rmtree(cls._certdir, ignore_errors=True)
+        shutil.rmtree(cls._certdir, ignore_errors=True)
 
 
 class T01Procs(fbtest.TestCase):
@@ -250,7 +252,7 @@ class T04Websockets(CertsMixin, fbtest.TestCase):
         self.assertTrue(resp.startswith("HTTP/1.1 101"), resp)
         # listeners are bound to 127.0.0.1 only
         out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout \
-            if fbtest.shutil.which("ss") else ""
+            if shutil.which("ss") else ""
         for line in out.splitlines():
             if f":{b.ws_port} " in line:
                 self.assertIn("127.0.0.1:", line)
