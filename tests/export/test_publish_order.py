@@ -69,4 +69,4 @@ class PublishOrder(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main(tools=fbtest.MQTT_TOOLS)
