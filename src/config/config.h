@@ -173,6 +173,24 @@ struct fb_users;
 struct fb_users *fb_config_load_users(const struct fb_config *c,
 				     const struct fb_conn_conf *conn, struct fb_diag *diag);
 
+/* What fb_config_check runs beyond loading the config and the definitions
+ * in use.  A daemon asks for its own checks; a program that shows the whole
+ * gateway asks for all of them. */
+struct fb_config_checks {
+	bool airtime; /* Modbus serial buses: the planned reads fit the line */
+	bool users;   /* the users file defines each connection's user */
+};
+
+/* --check without printing: loads the config at `path` and the definitions
+ * of every device in use, then runs `checks` (NULL: none), adding every
+ * problem to diag.  `instance` names a bus when `kind` is "bus" (only its
+ * devices and budget are checked; the users check is skipped), a connection
+ * when `kind` is "connection" (a connection exports every bus, so every
+ * definition and budget is checked), or is NULL for everything.  An unknown
+ * instance is an error in diag. */
+void fb_config_check(const char *path, const char *kind, const char *instance,
+		     const struct fb_config_checks *checks, struct fb_diag *diag);
+
 /* (GPIO) The effective settings of gpio point `p` of device `d`: the
  * definition's, overridden by the device's "lines" entry for it.  Returns
  * the entry (borrowed) or NULL if the device binds no line to the point. */

@@ -72,34 +72,14 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 }
 
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind,
-		    fb_daemon_extra_check extra)
+		    const struct fb_config_checks *checks)
 {
 	struct fb_diag diag;
-	struct fb_config *cfg;
-	struct fb_bus_conf *bus = NULL;
 	int rc;
 
 	fb_diag_init(&diag);
-	cfg = fb_config_load(args->config_path, &diag);
-	if (cfg && args->instance) {
-		if (!strcmp(kind, "bus")) {
-			bus = fb_config_bus(cfg, args->instance);
-			if (!bus)
-				fb_diag_error(&diag, "%s: no bus named \"%s\"",
-					      cfg->path, args->instance);
-		} else if (!fb_config_conn(cfg, args->instance)) {
-			fb_diag_error(&diag, "%s: no connection named \"%s\"",
-				      cfg->path, args->instance);
-		}
-	}
-	/* A connection exports every bus, so its check covers them all. */
-	if (cfg && (bus || !args->instance || strcmp(kind, "bus"))) {
-		fb_config_load_definitions(cfg, bus, &diag);
-		if (extra && (bus || !args->instance || fb_config_conn(cfg, args->instance)))
-			extra(cfg, args->instance, &diag);
-	}
+	fb_config_check(args->config_path, kind, args->instance, checks, &diag);
 	rc = fb_daemon_check_report(&diag);
-	fb_config_free(cfg);
 	fb_diag_free(&diag);
 	return rc;
 }

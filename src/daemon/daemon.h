@@ -22,20 +22,11 @@ struct fb_daemon_args {
 int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 			 const char *instance_opt, struct fb_daemon_args *out);
 
-/* A daemon's own checks (the Modbus airtime budget, the export's users),
- * run by fb_daemon_check after the config and every definition loaded
- * without a fatal error.  instance is NULL for "everything". */
-typedef void (*fb_daemon_extra_check)(struct fb_config *cfg, const char *instance,
-				      struct fb_diag *diag);
-
-/* --check: loads the config and the definitions of every device in use
- * (of one bus, or everything when the instance is NULL; a connection
- * exports every bus, so its check covers them all), runs `extra` (may be
- * NULL), prints every problem to stdout and the verdict.  `kind` is "bus"
- * or "connection" (to validate that the instance exists).  Returns the
- * process exit code (0 or 1). */
+/* --check: fb_config_check(args, kind, checks) (see there; checks may be
+ * NULL), then prints every problem to stdout and the verdict.  `kind` is
+ * "bus" or "connection".  Returns the process exit code (0 or 1). */
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind,
-		    fb_daemon_extra_check extra);
+		    const struct fb_config_checks *checks);
 
 /* Creates the bus's state table "/fieldbridge-<gateway>.<bus>" (see
  * fb_table_create: descriptions borrowed and copied); logs why if it

@@ -46,7 +46,7 @@ static void result(struct mb_driver *d, const struct fb_command *cmd,
 
 struct write_req {
 	const struct fb_point_def *p;
-	uint16_t regs[MB_MAX_READ_REGISTERS];
+	uint16_t regs[FB_PLAN_MAX_READ_REGISTERS];
 	int n;
 	int unit;
 	bool raw;          /* regs[0] is the raw FC05 value (or FC06 press) */
@@ -101,7 +101,7 @@ static int encode(const struct mb_device *dev, const struct fb_point_def *p,
 		w->raw = p->table == FB_REG_COIL;
 		return 0;
 	}
-	w->n = fb_codec_encode(p, v, w->regs, MB_MAX_READ_REGISTERS);
+	w->n = fb_codec_encode(p, v, w->regs, FB_PLAN_MAX_READ_REGISTERS);
 	if (w->n < 0)
 		return -1;
 	if (p->table == FB_REG_COIL && p->write_fn != FB_WRITE_FC15 &&

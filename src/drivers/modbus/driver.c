@@ -90,15 +90,16 @@ fail:
 static void driver_timing(struct mb_driver *d)
 {
 	const struct fb_bus_conf *bus = d->bus;
-	double util;
-	int cycle_ms;
+	double util = 0;
 
 	d->rtu_framing = bus->transport != FB_BUS_TCP;
 	if (!d->rtu_framing)
 		return;
-	d->char_us = mb_timing_char_us(bus->baud, bus->parity, bus->data_bits, bus->stop_bits);
-	d->t35_us = mb_timing_t35_us(bus->baud, d->char_us);
-	util = mb_budget_utilisation(bus, d->devices, d->ndevices, &cycle_ms);
+	d->char_us = fb_plan_char_us(bus->baud, bus->parity, bus->data_bits, bus->stop_bits);
+	d->t35_us = fb_plan_t35_us(bus->baud, d->char_us);
+	for (size_t i = 0; i < d->ndevices; i++)
+		util += fb_plan_airtime_share(bus, d->devices[i].conf->guard_time_ms,
+					      d->devices[i].blocks, d->devices[i].nblocks);
 	fb_log(util > 1.0 ? FB_LOG_WARNING : FB_LOG_INFO,
 	       "bus %s: t3.5 = %.2f ms at %d baud; planned reads need %.0f%% of the "
 	       "line's airtime", bus->name, d->t35_us / 1000.0, bus->baud, util * 100.0);

@@ -17,7 +17,7 @@ struct read_req {
 static int read_raw(modbus_t *ctx, void *arg)
 {
 	struct read_req *r = arg;
-	uint8_t bits[MB_MAX_READ_BITS];
+	uint8_t bits[FB_PLAN_MAX_READ_BITS];
 	int n;
 
 	switch (r->table) {
@@ -124,7 +124,7 @@ static void mark_failed(struct mb_driver *d, struct mb_device *dev, const uint32
 /* Exception 02/03 on a block of several points: split it where the fault
  * most likely is, remember the split, and read the parts next. */
 static bool split_block(struct mb_driver *d, struct mb_device *dev,
-			const struct mb_block *blk, int64_t now_ms)
+			const struct fb_plan_block *blk, int64_t now_ms)
 {
 	uint16_t cut;
 
@@ -143,9 +143,9 @@ static bool split_block(struct mb_driver *d, struct mb_device *dev,
 }
 
 enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
-			   struct mb_block *blk, int64_t now_ms, bool probe)
+			   struct fb_plan_block *blk, int64_t now_ms, bool probe)
 {
-	uint16_t regs[MB_MAX_READ_BITS];
+	uint16_t regs[FB_PLAN_MAX_READ_BITS];
 	struct read_req req = { blk->table, blk->start, blk->count, regs };
 	uint64_t epoch = d->write_epoch;
 	enum mb_xact rc;
@@ -189,7 +189,7 @@ static int read_one(modbus_t *ctx, void *arg)
 enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
 			   const struct fb_point_def *p, struct fb_value *v, int *err)
 {
-	uint16_t regs[MB_MAX_READ_REGISTERS];
+	uint16_t regs[FB_PLAN_MAX_READ_REGISTERS];
 	struct read_req req = { p->table, p->address, fb_point_width(p), regs };
 	enum mb_xact rc = mb_xact_run(d, dev, read_one, &req, -1, false, err);
 

@@ -255,14 +255,3 @@ out:
 	fb_diag_free(&diag);
 	return rc;
 }
-
-void ex_check_users(struct fb_config *cfg, const char *conn_name, struct fb_diag *diag)
-{
-	for (size_t i = 0; i < cfg->nconns; i++) {
-		if (conn_name && strcmp(cfg->conns[i].name, conn_name))
-			continue;
-		fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], diag));
-		if (!cfg->users_file)
-			break; /* one warning is enough */
-	}
-}
