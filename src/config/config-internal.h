@@ -42,6 +42,11 @@ char *cfg_path_join(struct cfg_ctx *ctx, const char *base_dir, const char *path)
 
 bool cfg_name_valid(const char *s);
 
+/* "<bus path>.devices[<index of d>]" into buf: d's JSON path in b->source,
+ * for fb_diag_add_at. */
+void cfg_device_path(const struct fb_bus_conf *b, const struct fb_device_conf *d,
+		     char *buf, size_t len);
+
 /* Reads key as an instance name ([a-z0-9_-], 1..CFG_NAME_MAX).  Returns like
  * the fb_json_* readers: 1 stored, 0 absent, -1 error added. */
 /* The path used in messages about a bus or connection: "<where_in>

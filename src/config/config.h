@@ -70,6 +70,8 @@ struct fb_device_conf {
 struct fb_bus_conf {
 	char *name;           /* instance name for --bus, [a-z0-9_-] */
 	char *source;         /* file it came from, for messages */
+	char *path;           /* JSON path in source: "buses[2]", "" for a
+			       * buses.d file; for fb_diag_entry.path */
 	enum fb_bus_transport transport;
 	char *host;           /* TCP */
 	int port;             /* TCP, default 502 */
@@ -97,11 +99,12 @@ struct fb_bus_conf {
 enum fb_conn_mode { FB_CONN_SOCKET, FB_CONN_WEBSOCKET };
 enum fb_ssl_mode { FB_SSL_OFF, FB_SSL_ON, FB_SSL_TRUST_ALL };
 
-/* One "Home Assistant MQTT Client" export connection: exactly the seed's
- * parameters, plus a name and the secrets' optional *_file variants. */
+/* One "Home Assistant MQTT Client" export connection: its broker
+ * parameters, a name and the secrets' optional *_file variants. */
 struct fb_conn_conf {
 	char *name;               /* instance name for --connection */
 	char *source;
+	char *path;               /* as fb_bus_conf.path */
 	char *user;               /* account limiting devices and commands */
 	enum fb_conn_mode mode;   /* default socket */
 	char *broker;             /* host or DNS name, no scheme, no port */

@@ -67,6 +67,7 @@ void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_defin
 	free(b->devices);
 	free(b->name);
 	free(b->source);
+	free(b->path);
 	free(b->host);
 	free(b->device);
 }
@@ -138,7 +139,7 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	} else
 		snprintf(where, sizeof(where), "%s", where_in);
 	if (!cJSON_IsObject(obj)) {
-		fb_diag_error(ctx->diag, "%s: expected a device object", where);
+		fb_json_error(ctx->diag, where, NULL, "%s: expected a device object", where);
 		return;
 	}
 
@@ -146,7 +147,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	if (cfg_json_name(obj, "id", true, "device", where, ctx->diag, &s) == 1) {
 		owner = device_id_owner(ctx->c, s);
 		if (owner)
-			fb_diag_error(ctx->diag, "%s.id: duplicate device id \"%s\": expected "
+			fb_json_error(ctx->diag, where, "id",
+				      "%s.id: duplicate device id \"%s\": expected "
 				      "ids unique across the gateway (also on bus %s in %s)",
 				      where, s, owner->name ? owner->name : "?", owner->source);
 		d->id = cfg_strdup(ctx, s);
@@ -154,7 +156,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	s = NULL;
 	if (fb_json_string(obj, "definition", true, where, ctx->diag, &s) == 1) {
 		if (!definition_id_valid(s))
-			fb_diag_error(ctx->diag, "%s.definition: expected a definition id "
+			fb_json_error(ctx->diag, where, "definition",
+				      "%s.definition: expected a definition id "
 				      "(a file name in definition_dirs without \".json\": "
 				      "letters, digits, '.', '_' and '-'), got \"%s\"", where, s);
 		d->definition = cfg_strdup(ctx, s);
@@ -164,7 +167,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 		 * with: n devices on one id must not make n^2 messages. */
 		for (size_t i = 0; i < b->ndevices; i++) {
 			if (b->devices[i].unit_id == d->unit_id) {
-				fb_diag_warn(ctx->diag, "%s.unit_id: %d is also the unit_id of "
+				fb_json_warn(ctx->diag, where, "unit_id",
+					     "%s.unit_id: %d is also the unit_id of "
 					     "device %s on this bus", where, d->unit_id,
 					     b->devices[i].id ? b->devices[i].id : "?");
 				break;
@@ -200,11 +204,13 @@ static void parse_devices(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_o
 	int n, i = 0;
 
 	if (!arr || cJSON_IsNull(arr) || (cJSON_IsArray(arr) && !cJSON_GetArraySize(arr))) {
-		fb_diag_warn(ctx->diag, "%s.devices: no devices: the bus will poll nothing", where);
+		fb_json_warn(ctx->diag, where, "devices",
+			     "%s.devices: no devices: the bus will poll nothing", where);
 		return;
 	}
 	if (!cJSON_IsArray(arr)) {
-		fb_diag_error(ctx->diag, "%s.devices: expected an array of device objects", where);
+		fb_json_error(ctx->diag, where, "devices",
+			      "%s.devices: expected an array of device objects", where);
 		return;
 	}
 	n = cJSON_GetArraySize(arr);
@@ -240,7 +246,8 @@ static void check_baud(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON *
 	for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%d",
 					 i ? ", " : "", bauds[i]);
-	fb_diag_error(ctx->diag, "%s.baud: expected one of %s, got %lld", where, list, v);
+	fb_json_error(ctx->diag, where, "baud",
+		      "%s.baud: expected one of %s, got %lld", where, list, v);
 }
 
 void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
@@ -268,6 +275,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	b = &c->buses[c->nbuses++];
 	memset(b, 0, sizeof(*b));
 	b->source = cfg_strdup(ctx, source);
+	b->path = fb_json_where_path(where_in);
+	ctx->oom |= !b->path;
 	b->port = CFG_BUS_PORT_DEFAULT;
 	b->baud = 9600;
 	b->parity = 'N';
@@ -283,7 +292,7 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 
 	cfg_instance_where(where, sizeof(where), where_in, obj, default_name);
 	if (!cJSON_IsObject(obj)) {
-		fb_diag_error(ctx->diag, "%s: expected a bus object", where);
+		fb_json_error(ctx->diag, where, NULL, "%s: expected a bus object", where);
 		return;
 	}
 
@@ -291,7 +300,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	if (s) {
 		for (size_t i = 0; i + 1 < c->nbuses; i++)
 			if (c->buses[i].name && !strcmp(c->buses[i].name, s))
-				fb_diag_error(ctx->diag, "%s.name: duplicate bus name \"%s\": "
+				fb_json_error(ctx->diag, where, "name",
+					      "%s.name: duplicate bus name \"%s\": "
 					      "expected names unique among buses (also in %s)",
 					      where, s, c->buses[i].source);
 		b->name = cfg_strdup(ctx, s);
@@ -306,7 +316,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	if (fb_json_string(obj, "host", false, where, ctx->diag, &s) == 1) {
 		problem = cfg_host_problem(s);
 		if (problem)
-			fb_diag_error(ctx->diag, "%s.host: expected %s, got \"%s\"", where,
+			fb_json_error(ctx->diag, where, "host",
+				      "%s.host: expected %s, got \"%s\"", where,
 				      problem, s);
 		b->host = cfg_strdup(ctx, s);
 	}
@@ -314,7 +325,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	s = NULL;
 	if (fb_json_string(obj, "device", false, where, ctx->diag, &s) == 1) {
 		if (!s[0])
-			fb_diag_error(ctx->diag, "%s.device: expected a serial device path "
+			fb_json_error(ctx->diag, where, "device",
+				      "%s.device: expected a serial device path "
 				      "(e.g. /dev/serial/by-id/...), got an empty string", where);
 		b->device = cfg_strdup(ctx, s);
 	}
@@ -339,19 +351,23 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 
 	if (has_transport && b->transport != FB_BUS_RTU && b->transport != FB_BUS_GPIO &&
 	    !b->host)
-		fb_diag_error(ctx->diag, "%s.host: expected a host name or IP address "
+		fb_json_error(ctx->diag, where, "host",
+			      "%s.host: expected a host name or IP address "
 			      "(required for transport %s)", where, transport_names[t]);
 	if (has_transport && b->transport == FB_BUS_RTU && !b->device)
-		fb_diag_error(ctx->diag, "%s.device: expected a serial device path "
+		fb_json_error(ctx->diag, where, "device",
+			      "%s.device: expected a serial device path "
 			      "(required for transport rtu)", where);
 	if (has_transport && b->transport == FB_BUS_RTU && b->host)
-		fb_diag_warn(ctx->diag, "%s.host: ignored for transport rtu", where);
+		fb_json_warn(ctx->diag, where, "host", "%s.host: ignored for transport rtu", where);
 	if (has_transport && b->transport != FB_BUS_RTU &&
 	    (b->rs485 != FB_RS485_AUTO || b->rts != FB_RTS_NONE))
-		fb_diag_warn(ctx->diag, "%s: rs485/rts: ignored for transport %s (they "
+		fb_json_warn(ctx->diag, where, NULL,
+			     "%s: rs485/rts: ignored for transport %s (they "
 			     "configure a local serial port)", where, transport_names[t]);
 	if (has_transport && b->transport != FB_BUS_RTU && b->device)
-		fb_diag_warn(ctx->diag, "%s.device: ignored for transport %s", where,
+		fb_json_warn(ctx->diag, where, "device",
+			     "%s.device: ignored for transport %s", where,
 			     transport_names[t]);
 
 	parse_devices(ctx, b, has_transport, obj, where);

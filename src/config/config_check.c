@@ -46,14 +46,15 @@ static void check_budget(const struct fb_bus_conf *bus, struct fb_diag *diag)
 		fb_plan_free(&blocks, &nblocks);
 	}
 	if (util > 1.0 || util > BUDGET_WARN)
-		fb_diag_add(diag, util > 1.0 ? FB_SEV_ERROR : FB_SEV_WARNING,
-			    "%s: bus %s: airtime budget: needs %.2f s per cycle at %d baud, "
-			    "intervals ask for %.2f s (%zu reads planned for %zu devices, "
-			    "%.0f%% of the line%s)", bus->source, bus->name,
-			    util * cycle_ms / 1000.0, bus->baud, cycle_ms / 1000.0, reads, n,
-			    util * 100.0, util > 1.0 ? ": lengthen poll_interval_ms, use slow "
-			    "poll classes or raise the baud rate" : ", little room for writes "
-			    "and retries");
+		fb_diag_add_at(diag, util > 1.0 ? FB_SEV_ERROR : FB_SEV_WARNING, bus->source,
+			       bus->path, "poll_interval_ms",
+			       "%s: bus %s: airtime budget: needs %.2f s per cycle at %d baud, "
+			       "intervals ask for %.2f s (%zu reads planned for %zu devices, "
+			       "%.0f%% of the line%s)", bus->source, bus->name,
+			       util * cycle_ms / 1000.0, bus->baud, cycle_ms / 1000.0, reads, n,
+			       util * 100.0, util > 1.0 ? ": lengthen poll_interval_ms, use slow "
+			       "poll classes or raise the baud rate" : ", little room for writes "
+			       "and retries");
 }
 
 /* The airtime budget of the bus named, or of every serial bus. */
@@ -97,12 +98,13 @@ void fb_config_check(const char *path, const char *kind, const char *instance,
 		bus = fb_config_bus(cfg, instance);
 		found = bus != NULL;
 		if (!bus)
-			fb_diag_error(diag, "%s: no bus named \"%s\"", cfg->path, instance);
+			fb_diag_add_at(diag, FB_SEV_ERROR, cfg->path, NULL, NULL,
+				       "%s: no bus named \"%s\"", cfg->path, instance);
 	} else if (instance) {
 		found = fb_config_conn(cfg, instance) != NULL;
 		if (!found)
-			fb_diag_error(diag, "%s: no connection named \"%s\"", cfg->path,
-				      instance);
+			fb_diag_add_at(diag, FB_SEV_ERROR, cfg->path, NULL, NULL,
+				       "%s: no connection named \"%s\"", cfg->path, instance);
 	}
 	/* A connection exports every bus, so its check covers them all. */
 	if (bus || !instance || !is_bus)
