@@ -202,8 +202,6 @@ size_t fb_table_reader_results(struct fb_table_reader *r, const char *origin,
 			       fb_table_result_cb cb, void *ctx);
 
 /* ---- helpers ---- */
-int64_t fb_now_ms(void);       /* CLOCK_REALTIME in ms */
-int64_t fb_mono_ms(void);      /* CLOCK_MONOTONIC in ms */
 bool fb_value_equal(const struct fb_value *a, const struct fb_value *b);
 /* Formats a value as JSON text (number, true/false, quoted string, null). */
 int fb_value_to_json(const struct fb_value *v, char *buf, size_t len);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "table-internal.h"
+#include "clock.h"
 
 /* fb_table_reader_read gives up on a point whose seqlock stays odd this
  * long (a driver killed mid-update leaves it odd forever).  Far above any

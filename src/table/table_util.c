@@ -1,4 +1,4 @@
-/* Clocks, value comparison and JSON formatting, plus the layout arithmetic
+/* Value comparison and JSON formatting, plus the layout arithmetic
  * shared by the driver and reader sides. */
 #include <errno.h>
 #include <math.h>
@@ -8,24 +8,6 @@
 #include <time.h>
 
 #include "table-internal.h"
-
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t fb_now_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-int64_t fb_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
 
 bool fb_value_equal(const struct fb_value *a, const struct fb_value *b)
 {

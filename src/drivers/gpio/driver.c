@@ -3,6 +3,7 @@
  * rate decay, heartbeat, counter writes), the table's command fd and one
  * edge-event fd per input line.  Nothing polls a line's level. */
 #include "gpio-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

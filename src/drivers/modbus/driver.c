@@ -1,5 +1,6 @@
 /* Setup and the one poll() loop of fieldbridge-modbus. */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 

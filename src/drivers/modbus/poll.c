@@ -2,6 +2,7 @@
  * Values pass the point's deadband before they are published, and a
  * heartbeat re-publishes unchanged values. */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

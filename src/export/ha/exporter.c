@@ -3,6 +3,7 @@
  * post-birth re-publish, the transport's own), the MQTT socket, the
  * transport's fds (websocket bridge), and one fd per attached table. */
 #include "export-internal.h"
+#include "clock.h"
 #include "daemon.h"
 #include "exporter.h"
 #include "log.h"

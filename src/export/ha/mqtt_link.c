@@ -6,6 +6,7 @@
  * Every connection problem is logged once with its parameter and cause
  * (ex_conn_error), then retried with exponential backoff, 1 s to 60 s. */
 #include "export-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

@@ -3,6 +3,7 @@
  * driver is re-attached; a driver whose heartbeat stops takes its devices
  * offline. */
 #include "export-internal.h"
+#include "clock.h"
 #include "diagnostics.h"
 #include "log.h"
 
