@@ -3,6 +3,7 @@
  * connections: config_conn.c; device definitions: config_defs.c. */
 #include "config.h"
 #include "config-internal.h"
+#include "fb_defaults.h"
 #include "jsonfile.h"
 #include "users.h"
 

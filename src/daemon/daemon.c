@@ -1,4 +1,5 @@
 #include "daemon.h"
+#include "fb_defaults.h"
 #include "log.h"
 
 #include <errno.h>
@@ -10,10 +11,6 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
-
-#ifndef FB_DEFAULT_CONFIG
-#define FB_DEFAULT_CONFIG "/etc/fieldbridge/fieldbridge.json"
-#endif
 
 static void usage(FILE *out, const char *prog, const char *instance_opt)
 {
