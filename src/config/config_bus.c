@@ -5,6 +5,7 @@
 #include "jsonfile.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,29 @@ static const int bauds[] = {
 /* Poll intervals: below 10 ms a bus is saturated; above a day is a typo. */
 #define CFG_POLL_MIN_MS 10
 #define CFG_POLL_MAX_MS 86400000
+
+/* The link-timing fields: set on the bus, each device may override them
+ * within the same range. */
+static const struct link_field {
+	const char *key;
+	int min, max;
+	size_t bus_off, dev_off; /* of the int in fb_bus_conf / fb_device_conf */
+} link_fields[] = {
+#define LINK_FIELD(k, lo, hi) \
+	{ #k, lo, hi, offsetof(struct fb_bus_conf, k), offsetof(struct fb_device_conf, k) }
+	LINK_FIELD(poll_interval_ms, CFG_POLL_MIN_MS, CFG_POLL_MAX_MS),
+	LINK_FIELD(response_timeout_ms, 1, 60000),
+	LINK_FIELD(byte_timeout_ms, 0, 60000),
+	LINK_FIELD(retries, 0, 10),
+	LINK_FIELD(guard_time_ms, 0, 1000),
+#undef LINK_FIELD
+};
+#define NLINK_FIELDS (sizeof(link_fields) / sizeof(link_fields[0]))
+
+static int *link_int(void *conf, size_t off)
+{
+	return (int *)((char *)conf + off);
+}
 
 static void device_free_fields(struct fb_device_conf *d,
 			       void (*def_free)(struct fb_definition *))
@@ -127,11 +151,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 
 	memset(d, 0, sizeof(*d));
 	d->unit_id = 1;
-	d->poll_interval_ms = b->poll_interval_ms;
-	d->response_timeout_ms = b->response_timeout_ms;
-	d->byte_timeout_ms = b->byte_timeout_ms;
-	d->retries = b->retries;
-	d->guard_time_ms = b->guard_time_ms;
+	for (size_t i = 0; i < NLINK_FIELDS; i++)
+		*link_int(d, link_fields[i].dev_off) = *link_int(b, link_fields[i].bus_off);
 	if (cJSON_IsString(idv)) {
 		/* A message path cut at 1 KiB is still readable: ignore truncation. */
 		if (snprintf(where, sizeof(where), "%s (%s)", where_in, idv->valuestring) < 0)
@@ -186,12 +207,9 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	s = NULL;
 	if (fb_json_string(obj, "area", false, where, ctx->diag, &s) == 1 && s[0])
 		d->area = cfg_strdup(ctx, s);
-	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
-		 &d->poll_interval_ms);
-	read_int(ctx, obj, "response_timeout_ms", 1, 60000, where, &d->response_timeout_ms);
-	read_int(ctx, obj, "byte_timeout_ms", 0, 60000, where, &d->byte_timeout_ms);
-	read_int(ctx, obj, "retries", 0, 10, where, &d->retries);
-	read_int(ctx, obj, "guard_time_ms", 0, 1000, where, &d->guard_time_ms);
+	for (size_t i = 0; i < NLINK_FIELDS; i++)
+		read_int(ctx, obj, link_fields[i].key, link_fields[i].min, link_fields[i].max,
+			 where, link_int(d, link_fields[i].dev_off));
 	fb_json_unknown_keys(obj, device_keys, where, ctx->diag);
 }
 
@@ -297,15 +315,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	}
 
 	s = cfg_instance_name(ctx, obj, default_name, "bus", where);
-	if (s) {
-		for (size_t i = 0; i + 1 < c->nbuses; i++)
-			if (c->buses[i].name && !strcmp(c->buses[i].name, s))
-				fb_json_error(ctx->diag, where, "name",
-					      "%s.name: duplicate bus name \"%s\": "
-					      "expected names unique among buses (also in %s)",
-					      where, s, c->buses[i].source);
+	if (s)
 		b->name = cfg_strdup(ctx, s);
-	}
 
 	has_transport = fb_json_enum(obj, "transport", true, transport_names, where,
 				     ctx->diag, &t) == 1;
@@ -335,13 +346,10 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		b->parity = parity_names[p][0];
 	read_int(ctx, obj, "data_bits", 5, 8, where, &b->data_bits);
 	read_int(ctx, obj, "stop_bits", 1, 2, where, &b->stop_bits);
-	read_int(ctx, obj, "response_timeout_ms", 1, 60000, where, &b->response_timeout_ms);
-	read_int(ctx, obj, "retries", 0, 10, where, &b->retries);
+	for (size_t i = 0; i < NLINK_FIELDS; i++)
+		read_int(ctx, obj, link_fields[i].key, link_fields[i].min, link_fields[i].max,
+			 where, link_int(b, link_fields[i].bus_off));
 	read_int(ctx, obj, "offline_after", 1, 1000, where, &b->offline_after);
-	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
-		 &b->poll_interval_ms);
-	read_int(ctx, obj, "byte_timeout_ms", 0, 60000, where, &b->byte_timeout_ms);
-	read_int(ctx, obj, "guard_time_ms", 0, 1000, where, &b->guard_time_ms);
 	read_int(ctx, obj, "backoff_max_ms", 100, 3600000, where, &b->backoff_max_ms);
 	read_int(ctx, obj, "rts_delay_us", 0, 100000, where, &b->rts_delay_us);
 	if (fb_json_enum(obj, "rs485", false, rs485_names, where, ctx->diag, &p) == 1)

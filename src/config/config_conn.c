@@ -22,8 +22,9 @@ static const char *const conn_keys[] = {
 
 static const char *const mode_names[] = { "socket", "websocket", NULL };
 
-/* The choices the seed's configuration page offered for timeout and keep
- * alive, in seconds; 0 = wait forever / no keep alive. */
+/* The allowed timeout and keep alive values, in seconds, as a
+ * configuration page offers them in a list; 0 = wait forever / no keep
+ * alive (docs/configuration.md). */
 static const int intervals_s[] = {
 	0, 10, 15, 30, 60, 90, 120, 150, 180, 300, 600, 1200, 1800, 3600,
 };
@@ -241,15 +242,8 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	}
 
 	s = cfg_instance_name(ctx, obj, default_name, "connection", where);
-	if (s) {
-		for (size_t i = 0; i + 1 < c->nconns; i++)
-			if (c->conns[i].name && !strcmp(c->conns[i].name, s))
-				fb_json_error(ctx->diag, where, "name",
-					      "%s.name: duplicate connection name "
-					      "\"%s\": expected names unique among connections "
-					      "(also in %s)", where, s, c->conns[i].source);
+	if (s)
 		cc->name = cfg_strdup(ctx, s);
-	}
 
 	s = NULL;
 	if (fb_json_string(obj, "user", true, where, ctx->diag, &s) == 1) {

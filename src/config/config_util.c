@@ -346,20 +346,46 @@ bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 	return true;
 }
 
+/* Every earlier bus or connection (`kind`) named `name` is an error: the
+ * one being parsed is the last of its list. */
+static void instance_duplicates(struct cfg_ctx *ctx, const char *kind, const char *name,
+				const char *where)
+{
+	const struct fb_config *c = ctx->c;
+	bool bus = !strcmp(kind, "bus");
+	size_t n = bus ? c->nbuses : c->nconns;
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		const char *other = bus ? c->buses[i].name : c->conns[i].name;
+
+		if (other && !strcmp(other, name))
+			fb_json_error(ctx->diag, where, "name",
+				      "%s.name: duplicate %s name \"%s\": expected names unique "
+				      "among %s (also in %s)", where, kind, name,
+				      bus ? "buses" : "connections",
+				      bus ? c->buses[i].source : c->conns[i].source);
+	}
+}
+
 const char *cfg_instance_name(struct cfg_ctx *ctx, const cJSON *obj,
 			      const char *default_name, const char *kind, const char *where)
 {
 	const char *s = NULL;
 
-	if (cfg_json_name(obj, "name", default_name == NULL, kind, where, ctx->diag, &s) != 0)
-		return s;
-	if (cfg_name_valid(default_name))
-		return default_name;
-	fb_json_error(ctx->diag, where, "name",
-		      "%s.name: expected a %s name of 1..%d characters from a-z, "
-		      "0-9, '_' and '-' (taken from the file name unless \"name\" is set), "
-		      "got \"%s\"", where, kind, CFG_NAME_MAX, default_name);
-	return NULL;
+	if (cfg_json_name(obj, "name", default_name == NULL, kind, where, ctx->diag, &s) == 0) {
+		if (!cfg_name_valid(default_name)) {
+			fb_json_error(ctx->diag, where, "name",
+				      "%s.name: expected a %s name of 1..%d characters from a-z, "
+				      "0-9, '_' and '-' (taken from the file name unless \"name\" "
+				      "is set), got \"%s\"", where, kind, CFG_NAME_MAX,
+				      default_name);
+			return NULL;
+		}
+		s = default_name;
+	}
+	if (s)
+		instance_duplicates(ctx, kind, s, where);
+	return s;
 }
 
 void cfg_instance_where(char *where, size_t len, const char *where_in, const cJSON *obj,

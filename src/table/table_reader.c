@@ -135,18 +135,13 @@ fail:
 	err = errno;
 	if (fd >= 0)
 		close(fd);
-	if (r) {
-		if (r->base)
-			munmap(r->base, r->size);
-		free(r->pdesc);
-		free(r->ddesc);
-		free(r->jbuf);
-		free(r);
-	}
+	fb_table_detach(r);
 	errno = err;
 	return NULL;
 }
 
+/* Also frees a reader that fb_table_attach built only in part: no bridge
+ * yet (efd -1), no mapping yet (base NULL), descriptions not copied. */
 void fb_table_detach(struct fb_table_reader *r)
 {
 	int err = errno;
@@ -154,7 +149,8 @@ void fb_table_detach(struct fb_table_reader *r)
 	if (!r)
 		return;
 	fb_futex_bridge_stop(&r->bridge);
-	munmap(r->base, r->size);
+	if (r->base)
+		munmap(r->base, r->size);
 	free(r->pdesc);
 	free(r->ddesc);
 	free(r->jbuf);

@@ -61,7 +61,7 @@ static void defaults_of_every_field(void)
 	CHECK(dv->area == NULL);
 	CHECK_EQ_INT(dv->poll_interval_ms, 1000);
 	CHECK(dv->def == NULL);
-	/* connection: the seed's defaults */
+	/* connection: the documented defaults */
 	CHECK_EQ_INT(c->nconns, 1);
 	struct fb_conn_conf *cc = &c->conns[0];
 	CHECK(!strcmp(cc->name, "ha"));
