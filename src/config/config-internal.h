@@ -30,6 +30,9 @@ struct cfg_ctx {
 	bool oom;
 };
 
+/* ---- config_util.c: the field helpers every config file uses (the bare
+ * cfg_ prefix: they are the floor the other files stand on) ---- */
+
 /* strdup that records an allocation failure in ctx (reported once at the
  * end) instead of printing.  Accepts NULL (returns NULL). */
 char *cfg_strdup(struct cfg_ctx *ctx, const char *s);
@@ -85,12 +88,14 @@ int cfg_json_secret(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 			const char *path);
 
+/* ---- config_bus.c and config_conn.c ---- */
+
 /* Per-section parsers; `where` is "<file>: <json path>" of obj.  Each
  * appends one entry to ctx->c (even when invalid, so later duplicates are
  * still found) and adds every problem to ctx->diag. */
-void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_bus_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		   const char *base_dir, const char *where, const char *default_name);
-void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_conn_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		    const char *base_dir, const char *where, const char *default_name);
 
 void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_definition *));

@@ -209,9 +209,9 @@ static void parse_array(struct cfg_ctx *ctx, const cJSON *root, const char *key,
 	cJSON_ArrayForEach(item, arr) {
 		snprintf(where, sizeof(where), "%s: %s[%d]", path, key, i++);
 		if (buses)
-			cfg_parse_bus(ctx, item, path, ctx->main_dir, where, NULL);
+			cfg_bus_parse(ctx, item, path, ctx->main_dir, where, NULL);
 		else
-			cfg_parse_conn(ctx, item, path, ctx->main_dir, where, NULL);
+			cfg_conn_parse(ctx, item, path, ctx->main_dir, where, NULL);
 	}
 }
 
@@ -272,9 +272,9 @@ static void load_dropin_dir(struct cfg_ctx *ctx, const char *main_path, const ch
 			doc = load_json(ctx, file);
 			if (doc) {
 				if (buses)
-					cfg_parse_bus(ctx, doc, file, abs_dir, where, stem);
+					cfg_bus_parse(ctx, doc, file, abs_dir, where, stem);
 				else
-					cfg_parse_conn(ctx, doc, file, abs_dir, where, stem);
+					cfg_conn_parse(ctx, doc, file, abs_dir, where, stem);
 				cJSON_Delete(doc);
 			}
 		}

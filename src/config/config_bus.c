@@ -268,7 +268,7 @@ static void check_baud(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON *
 		      "%s.baud: expected one of %s, got %lld", where, list, v);
 }
 
-void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_bus_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		   const char *base_dir, const char *where_in, const char *default_name)
 {
 	struct fb_config *c = ctx->c;

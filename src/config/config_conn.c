@@ -208,7 +208,7 @@ static struct fb_conn_conf *conn_append(struct cfg_ctx *ctx)
 	return &c->conns[c->nconns++];
 }
 
-void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_conn_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		    const char *base_dir, const char *where_in, const char *default_name)
 {
 	struct fb_config *c = ctx->c;

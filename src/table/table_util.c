@@ -33,7 +33,7 @@ bool fb_value_equal(const struct fb_value *a, const struct fb_value *b)
 	}
 }
 
-void fb_value_normalize(struct fb_value *dst, const struct fb_value *src)
+void fb_table_util_normalize(struct fb_value *dst, const struct fb_value *src)
 {
 	struct fb_value v;
 
@@ -212,7 +212,7 @@ int fb_value_to_json(const struct fb_value *v, char *buf, size_t len)
 	return ret;
 }
 
-int fb_shm_name(const char *instance, char *buf, size_t len)
+int fb_table_util_shm_name(const char *instance, char *buf, size_t len)
 {
 	size_t n;
 
@@ -234,7 +234,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-int fb_shm_layout_compute(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out)
+int fb_table_util_layout(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out)
 {
 	uint64_t off;
 
