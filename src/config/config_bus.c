@@ -49,7 +49,7 @@ static const int bauds[] = {
 #define CFG_POLL_MAX_MS 86400000
 
 /* The link-timing fields: set on the bus, each device may override them
- * within the same range. */
+ * within the same range.  A device reads them in this order. */
 static const struct link_field {
 	const char *key;
 	int min, max;
@@ -122,6 +122,16 @@ static int read_int(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 	if (rc == 1)
 		*out = (int)v;
 	return rc;
+}
+
+/* Reads the bus's value of link_fields' `key`. */
+static void read_bus_link(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
+			  const char *where, struct fb_bus_conf *b)
+{
+	for (size_t i = 0; i < NLINK_FIELDS; i++)
+		if (!strcmp(link_fields[i].key, key))
+			read_int(ctx, obj, key, link_fields[i].min, link_fields[i].max, where,
+				 link_int(b, link_fields[i].bus_off));
 }
 
 /* Whether a device id is taken by any device parsed before, on any bus
@@ -346,10 +356,12 @@ void cfg_bus_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		b->parity = parity_names[p][0];
 	read_int(ctx, obj, "data_bits", 5, 8, where, &b->data_bits);
 	read_int(ctx, obj, "stop_bits", 1, 2, where, &b->stop_bits);
-	for (size_t i = 0; i < NLINK_FIELDS; i++)
-		read_int(ctx, obj, link_fields[i].key, link_fields[i].min, link_fields[i].max,
-			 where, link_int(b, link_fields[i].bus_off));
+	read_bus_link(ctx, obj, "response_timeout_ms", where, b);
+	read_bus_link(ctx, obj, "retries", where, b);
 	read_int(ctx, obj, "offline_after", 1, 1000, where, &b->offline_after);
+	read_bus_link(ctx, obj, "poll_interval_ms", where, b);
+	read_bus_link(ctx, obj, "byte_timeout_ms", where, b);
+	read_bus_link(ctx, obj, "guard_time_ms", where, b);
 	read_int(ctx, obj, "backoff_max_ms", 100, 3600000, where, &b->backoff_max_ms);
 	read_int(ctx, obj, "rts_delay_us", 0, 100000, where, &b->rts_delay_us);
 	if (fb_json_enum(obj, "rs485", false, rs485_names, where, ctx->diag, &p) == 1)

@@ -1,7 +1,8 @@
 /* fieldbridge-modbus internals: one process serves one bus.
  *
- * Data flow: plan.c turns each device's definition into read blocks (per
- * register table and poll class, honouring learned splits from splits.c);
+ * Data flow: plan.c turns each device's definition into read blocks with
+ * fb_plan_reads (per register table and poll class, honouring learned
+ * splits from splits.c);
  * the loop in driver.c runs a deadline scheduler (sched.c) that picks the
  * most overdue block of any online device, or the probe of an offline one;
  * xact.c performs one transaction with pacing (t3.5 + guard time, timing.c),
