@@ -1,5 +1,6 @@
 /* What every fieldbridge daemon shares: command-line parsing (-c, the
- * instance name, --check, -v), the --check run, and the fds that its single
+ * instance name, --check, -v), the --check run, the start-up (config,
+ * instance, definitions), a bus's state table, and the fds that its single
  * poll() loop sleeps on (signalfd for signals, timerfd for deadlines). */
 #ifndef FB_DAEMON_H
 #define FB_DAEMON_H
