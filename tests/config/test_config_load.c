@@ -1,6 +1,7 @@
 /* Loading valid configurations: defaults, explicit values, buses.d/ and
  * connections.d/, paths relative to their file, and the shipped example. */
 #include "config_testutil.h"
+#include "fb_defaults.h"
 
 static void defaults_of_every_field(void)
 {

@@ -5,6 +5,7 @@
  * nothing polls a line's level.  What a wake-up does to the points is in
  * points.c, commands are in command.c. */
 #include "gpio-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

@@ -5,6 +5,7 @@
  * is re-attached; a driver whose heartbeat stops takes its devices
  * offline. */
 #include "export-internal.h"
+#include "clock.h"
 #include "diagnostics.h"
 #include "log.h"
 #include "table_follower.h"

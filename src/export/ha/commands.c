@@ -18,6 +18,7 @@
  * logged and the point's state re-published so Home Assistant shows the
  * truth again. */
 #include "export-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>

@@ -6,6 +6,7 @@
  * qos, origin) are stated once per device and inherited by components. */
 #include "export-internal.h"
 #include "diagnostics.h"
+#include "fb_defaults.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>

@@ -3,6 +3,7 @@
  * socket, the transport's fds (websocket bridge), and one fd per attached
  * table.  Each readiness is handed to the session (session.c). */
 #include "export-internal.h"
+#include "clock.h"
 #include "daemon.h"
 #include "exporter.h"
 #include "log.h"
@@ -187,15 +188,4 @@ out:
 	fb_config_free(ex.cfg);
 	fb_diag_free(&diag);
 	return rc;
-}
-
-void ex_check_users(struct fb_config *cfg, const char *conn_name, struct fb_diag *diag)
-{
-	for (size_t i = 0; i < cfg->nconns; i++) {
-		if (conn_name && strcmp(cfg->conns[i].name, conn_name))
-			continue;
-		fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], diag));
-		if (!cfg->users_file)
-			break; /* one warning is enough */
-	}
 }

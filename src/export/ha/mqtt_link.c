@@ -3,6 +3,7 @@
  * Every connection problem is logged once with its parameter and cause
  * (ex_link_error), then retried with exponential backoff, 1 s to 60 s. */
 #include "mqtt_link.h"
+#include "clock.h"
 #include "log.h"
 #include "table.h"
 

@@ -3,6 +3,7 @@
  * and a timestamp, so a retained state message is always complete and a
  * consumer can drop duplicates. */
 #include "export-internal.h"
+#include "clock.h"
 #include "diagnostics.h"
 #include "log.h"
 
