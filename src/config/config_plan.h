@@ -12,9 +12,7 @@
 #include "config.h"
 #include "model.h"
 
-/* Protocol limits, Modbus Application Protocol v1.1b3 §6.1-6.4. */
-#define FB_PLAN_MAX_READ_REGISTERS 125
-#define FB_PLAN_MAX_READ_BITS 2000
+/* Protocol limits: MB_MAX_READ_REGISTERS and MB_MAX_READ_BITS (model.h). */
 /* Modbus over serial line V1.02 §2.5.1.1: above 19200 baud t3.5 is fixed. */
 #define FB_PLAN_T35_FIXED_US 1750
 #define FB_PLAN_T35_FIXED_BAUD 19200

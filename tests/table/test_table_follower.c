@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "table.h"
 #include "table_follower.h"
 #include "testlib.h"

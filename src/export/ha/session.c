@@ -5,6 +5,7 @@
  * both go through the dirty marks (devices.c), drained with back-pressure
  * by ex_state_publish_dirty. */
 #include "export-internal.h"
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 
