@@ -6,7 +6,6 @@
  * mirror's paths; they are rewritten to the real ones. */
 #include "config_edit-internal.h"
 #include "config.h"
-#include "users.h"
 
 #include <dirent.h>
 #include <errno.h>

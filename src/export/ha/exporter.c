@@ -99,26 +99,20 @@ static int exporter_loop(struct exporter *ex)
 int ex_run(const struct fb_daemon_args *args)
 {
 	struct exporter ex;
+	struct fb_daemon_setup setup;
 	struct fb_diag diag;
 	int rc = 1;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.signal_fd = ex.timer_fd = -1;
 	fb_diag_init(&diag);
-	ex.cfg = fb_config_load(args->config_path, &diag);
-	if (ex.cfg) {
-		ex.conn = fb_config_conn(ex.cfg, args->instance);
-		if (!ex.conn)
-			fb_diag_error(&diag, "%s: no connection named \"%s\"", ex.cfg->path,
-				      args->instance);
-	}
-	if (!ex.conn) {
-		fb_diag_log(&diag);
-		fb_err("configuration has errors; nothing started");
-		goto out;
-	}
 	/* Bad definitions disable their device only. */
-	fb_config_load_definitions(ex.cfg, NULL, &diag);
+	if (fb_daemon_start(args, "connection", NULL, &setup) < 0)
+		goto out;
+	ex.cfg = setup.cfg;
+	ex.conn = setup.conn;
+	ex.signal_fd = setup.signal_fd;
+	ex.timer_fd = setup.timer_fd;
 	ex.users = fb_config_load_users(ex.cfg, ex.conn, &diag);
 	fb_diag_log(&diag);
 	if (ex.cfg->users_file && !ex.users) {
@@ -156,12 +150,6 @@ int ex_run(const struct fb_daemon_args *args)
 	    snprintf(ex.birth_topic, sizeof(ex.birth_topic), "%s/status",
 		     ex.conn->discovery_prefix) >= (int)sizeof(ex.birth_topic)) {
 		fb_err("connection %s: node_id or discovery_prefix too long", ex.conn->name);
-		goto out;
-	}
-	ex.signal_fd = fb_signalfd_open();
-	ex.timer_fd = fb_timerfd_open();
-	if (ex.signal_fd < 0 || ex.timer_fd < 0) {
-		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
 		goto out;
 	}
 	if (ex_bus_view_build(&ex) < 0) {
