@@ -96,8 +96,8 @@ static int read_tolerance(const cJSON *obj, const char *where, struct fb_diag *d
 static bool read_word(const cJSON *w, long long *out)
 {
 	if (cJSON_IsNumber(w)) {
-		if (w->valuedouble != floor(w->valuedouble) || w->valuedouble < -1 ||
-		    w->valuedouble > 1e6)
+		if (w->valuedouble != floor(w->valuedouble) || w->valuedouble < 0 ||
+		    w->valuedouble > 65535)
 			return false;
 		*out = (long long)w->valuedouble;
 		return true;
