@@ -110,12 +110,17 @@ fi
   bad "the upgrade changed users.json"
 expect_stat /etc/fieldbridge/fieldbridge.json "600 fieldbridge:fieldbridge"
 
+# An instance enabled as an admin would; purge must not leave its link.
+in_root systemctl enable fieldbridge-modbus@meters.service >/dev/null 2>&1
+wants=/etc/systemd/system/multi-user.target.wants/fieldbridge-modbus@meters.service
+[ -L "$root$wants" ] && ok || bad "systemctl enable fieldbridge-modbus@meters made no link"
+
 # remove keeps the configuration; purge removes it and the state.
 in_root dpkg -r fieldbridge >"$tmp/remove.log" 2>&1 && ok || { cat "$tmp/remove.log"; bad "dpkg -r failed"; }
 [ -f "$root/etc/fieldbridge/fieldbridge.json" ] && ok || bad "dpkg -r removed /etc/fieldbridge"
 in_root dpkg -P fieldbridge >"$tmp/purge.log" 2>&1 && ok || { cat "$tmp/purge.log"; bad "dpkg -P failed"; }
 for p in /etc/fieldbridge /var/lib/fieldbridge /usr/share/fieldbridge /usr/bin/fieldbridge-modbus \
-         /etc/systemd/system/multi-user.target.wants/fieldbridge.target; do
+         /etc/systemd/system/multi-user.target.wants/fieldbridge.target "$wants"; do
   [ -e "$root$p" ] || [ -L "$root$p" ] && bad "$p left after purge" || ok
 done
 in_root dpkg-query -W fieldbridge >/dev/null 2>&1 && bad "dpkg still knows fieldbridge after purge" || ok
