@@ -30,6 +30,7 @@ has -rw-r--r-- /lib/udev/rules.d/60-fieldbridge.rules
 has -rw-r--r-- /usr/share/fieldbridge/conf/fieldbridge.json
 has -rw-r--r-- /usr/share/fieldbridge/conf/users.json
 has -rw-r--r-- /usr/share/fieldbridge/devices/eastron-sdm120.json
+has -rw-r--r-- /usr/share/man/man5/fieldbridge.json.5.gz
 has -rw-r--r-- /usr/share/doc/fieldbridge/copyright
 has -rw-r--r-- /usr/share/doc/fieldbridge/operations.md.gz
 
