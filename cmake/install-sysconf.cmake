@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run by `cmake --install` (install(CODE) in the top CMakeLists.txt) with
 # fb_src (the shipped defaults), fb_etc (DESTDIR + the configuration
 # directory) and fb_sysusers set.  Copies a default only where the file is

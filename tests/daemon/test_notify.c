@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The sd_notify module against a real listener: the test binds its own
  * datagram socket (a path, then an abstract name), points NOTIFY_SOCKET at
  * it and reads what arrives, as systemd would. */

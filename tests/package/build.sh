@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian packages (dpkg-buildpackage -b, offline) from a copy of
 # the source tree into OUT, and reuses OUT when the files that go into the
 # package are unchanged (their content hash is kept in OUT/source.sha256).

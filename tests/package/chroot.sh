@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the package into a throwaway Debian bookworm chroot and checks
 # what a user gets: the system user, /etc/fieldbridge with its owners and
 # modes, `--check` passing on the defaults, an upgrade (the same version
@@ -25,7 +26,7 @@ if [ -z "$mirror" ]; then
   mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
            awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ && u !~ /security/ { print u; exit }')
 fi
-mirror=${mirror:-http://deb.debian.org/debian}
+[ -n "$mirror" ] || skip "no Debian bookworm mirror in the apt sources"
 
 # The package's run-time dependencies, first alternative, no versions.
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' |
@@ -44,7 +45,8 @@ if [ ! -f "$base" ]; then
     tail -n 5 "$tmp/debootstrap.log"
     skip "debootstrap from $mirror failed (no network or mirror?)"
   fi
-  tar -C "$root" -cf "$base.part" . && mv "$base.part" "$base"
+  # A private partial name: another build tree may be caching at once.
+  tar -C "$root" -cf "$base.$$.part" . && mv "$base.$$.part" "$base"
 else
   tar -C "$root" -xf "$base"
 fi

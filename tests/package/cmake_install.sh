@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `cmake --install` keeps what the user changed in the configuration
 # directory: the defaults land in share/fieldbridge/conf, and are copied to
 # /etc only where a file is missing, users.json private (0600).  Installs

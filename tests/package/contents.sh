@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What the .deb holds (dpkg-deb -c) and declares (dpkg-deb -f/-I): the
 # daemons, their units, the sysusers and udev files, a man page for every
 # binary, the defaults under /usr/share, and nothing under /etc: the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # lintian on every built package (the .changes names them, dbgsym too):
 # no error and no warning.  Usage: lintian.sh PACKAGE_DIR
 set -uo pipefail

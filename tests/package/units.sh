@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The packaged units: `systemd-analyze verify` (silent and rc 0) and
 # `systemd-analyze security --offline=yes` under the agreed exposure (3.0
 # for the exporter, 4.5 for the drivers, which need devices), plus the
