@@ -28,15 +28,18 @@ if [ -z "$mirror" ]; then
 fi
 [ -n "$mirror" ] || skip "no Debian bookworm mirror in the apt sources"
 
-# The package's run-time dependencies, first alternative, no versions.
-deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' |
+# The package's run-time dependencies, first alternative, no versions, and
+# udev to parse the package's rules.
+deps=$( { dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g'; echo udev; } |
        grep -v '^$' | sort -u | paste -sd, -)
 key=$(printf '%s %s\n' "$mirror" "$deps" | sha256sum | cut -c1-16)
 base="$cache/bookworm-$key.tar"
 
 tmp=$(mktemp -d)
 root="$tmp/root"
-trap 'rm -rf "$tmp"' EXIT
+# sysfs may be mounted in the chroot below: unmount it first, and never
+# cross into another file system while deleting.
+trap 'umount "$root/sys" 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT
 mkdir -p "$cache/debs" "$root"
 if [ ! -f "$base" ]; then
   echo "chroot: debootstrap bookworm from $mirror with $deps (cached as $base)"
@@ -87,6 +90,22 @@ conffiles=$(in_root dpkg-query -W -f='${Conffiles}' fieldbridge)
 [ -z "$conffiles" ] && ok || bad "conffiles shipped: $conffiles"
 [ -L "$root/etc/systemd/system/multi-user.target.wants/fieldbridge.target" ] && ok ||
   bad "fieldbridge.target is not enabled"
+
+# udev parses the rules without complaint (with the gpio group in place).
+# bookworm's udevadm has no "verify"; "test" on any tty parses every rule.
+if mount -t sysfs sysfs "$root/sys" 2>/dev/null; then
+  dev=$(ls -d "$root"/sys/class/tty/* 2>/dev/null | head -n1)
+  if [ -n "$dev" ]; then
+    out=$(in_root udevadm test --action=add "${dev#"$root"}" 2>&1 |
+          grep 'fieldbridge.rules' | grep -v 'Reading rules file')
+    [ -z "$out" ] && ok || bad "udev: $out"
+  else
+    echo "note: no tty in sysfs, udev rules not parsed"
+  fi
+  umount "$root/sys"
+else
+  echo "note: cannot mount sysfs in the chroot, udev rules not parsed"
+fi
 
 # --check on the defaults, as the daemons' user (what ExecStartPre runs).
 # `fieldbridgectl config check` joins this list once the tool is packaged.
