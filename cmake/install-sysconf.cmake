@@ -36,8 +36,6 @@ macro(fb_own path owner)
   endif()
 endmacro()
 
-set(fb_dir_perms OWNER_READ OWNER_WRITE OWNER_EXECUTE
-    GROUP_READ GROUP_WRITE GROUP_EXECUTE SETGID)
 foreach(dir "" buses.d connections.d devices certs)
   if(NOT EXISTS "${fb_etc}/${dir}")
     message(STATUS "Creating: ${fb_etc}/${dir}")
