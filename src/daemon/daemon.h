@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What every fieldbridge daemon shares: command-line parsing (-c, the
  * instance name, --check, -v), the --check run, and the fds that its single
  * poll() loop sleeps on (signalfd for signals, timerfd for deadlines). */

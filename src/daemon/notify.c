@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sd_notify by hand (why: notify.h). */
 #include "notify.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The systemd service notification protocol (sd_notify(3)): one datagram of
  * "KEY=VALUE\n" lines to the AF_UNIX socket named by $NOTIFY_SOCKET, a path
  * or, with a leading '@', an abstract socket.  Written by hand instead of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --check for fieldbridge-modbus: the shared configuration check plus the
  * bus airtime budget.  A serial line carries one frame at a time, so the
  * planned reads of all devices must fit into their poll intervals:

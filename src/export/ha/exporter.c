@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Setup and the one poll() loop of fieldbridge-export: signals, one
  * timerfd for every deadline (1 s tick, reconnect, connect timeout, the
  * post-birth re-publish, the transport's own), the MQTT socket, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The exporter's view of the drivers' shm tables.  A bus whose driver is
  * not running yet is attached later; a table superseded by a restarted
  * driver is re-attached; a driver whose heartbeat stops takes its devices
