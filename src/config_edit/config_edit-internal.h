@@ -63,4 +63,34 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
  * edit lock is held, so call it right after taking the lock. */
 void ce_stage_sweep(struct fb_edit *e);
 
+/* slice.c: a daemon's slice (see config_edit.h), NULL if `name` is not
+ * in the files.  cfg (with definitions) gives the definition files; may be
+ * NULL.  Digests: hex SHA-256 of salt + data, caller frees. */
+struct fb_config;
+cJSON *ce_slice_build(const struct fb_edit *e, const struct fb_config *cfg,
+		      enum fb_edit_kind kind, const char *name, const char *salt);
+char *ce_slice_digest(const char *salt, const void *data, size_t len);
+
+/* loaded.c: the records daemons wrote. */
+struct ce_record {
+	enum fb_edit_kind kind;
+	char *name, *unit, *salt;
+	int pid;
+	long long since;
+	bool systemd, alive;
+	cJSON *doc;        /* the whole record */
+	cJSON *slice;      /* borrowed from doc */
+};
+/* Reads every record in "<state_dir>/loaded/"; unreadable ones are warnings. */
+int ce_loaded_read(const char *state_dir, struct ce_record **out, size_t *n,
+		   struct fb_diag *diag);
+void ce_loaded_free(struct ce_record *r, size_t n);
+/* Whether pid is still the process that wrote the record. */
+bool ce_loaded_alive(int pid, long long starttime_ticks);
+char *ce_loaded_unit(enum fb_edit_kind kind, const char *name, bool gpio);
+
+/* snapshot.c: the tool-written files of the config dir (relative paths,
+ * sorted), for snapshots and rollback. */
+int ce_snapshot_files(const struct fb_edit *e, char ***rel, size_t *n);
+
 #endif

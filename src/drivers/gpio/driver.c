@@ -5,6 +5,7 @@
  * nothing polls a line's level.  What a wake-up does to the points is in
  * points.c, commands are in command.c. */
 #include "gpio-internal.h"
+#include "config_edit.h"
 #include "log.h"
 
 #include <errno.h>
@@ -282,6 +283,7 @@ int gl_driver_run(const struct fb_daemon_args *args)
 		fb_err("bus %s: no device could start", d.bus->name);
 		goto out;
 	}
+	fb_edit_record_loaded(d.cfg, FB_EDIT_BUS, d.bus->name);
 	rc = driver_loop(&d) < 0 ? 1 : 0;
 out:
 	fb_diag_free(&diag);

@@ -1,6 +1,7 @@
 /* Setup and the one poll() loop of fieldbridge-modbus. */
 #include "modbus-internal.h"
 #include "daemon.h"
+#include "config_edit.h"
 #include "log.h"
 
 #include <errno.h>
@@ -273,6 +274,7 @@ int mb_driver_run(const struct fb_daemon_args *args)
 	mb_stats_publish(&d, fb_mono_ms(), true);
 	fb_info("bus %s: serving %zu device%s, %u points", d.bus->name, d.ndevices,
 		d.ndevices == 1 ? "" : "s", d.npoints);
+	fb_edit_record_loaded(d.cfg, FB_EDIT_BUS, d.bus->name);
 	rc = driver_loop(&d) < 0 ? 1 : 0;
 out:
 	fb_diag_free(&diag);

@@ -5,6 +5,7 @@
 #include "export-internal.h"
 #include "daemon.h"
 #include "exporter.h"
+#include "config_edit.h"
 #include "log.h"
 
 #include <errno.h>
@@ -240,6 +241,7 @@ int ex_run(const struct fb_daemon_args *args)
 	fb_info("connection %s: exporting %zu device%s to %s:%d as %s", ex.conn->name,
 		ex.ndevices, ex.ndevices == 1 ? "" : "s", ex.conn->broker, ex.conn->port,
 		ex.conn->node_id);
+	fb_edit_record_loaded(ex.cfg, FB_EDIT_CONN, ex.conn->name);
 	rc = exporter_loop(&ex) < 0 ? 1 : 0;
 out:
 	ex_mqtt_free(&ex);

@@ -4,6 +4,7 @@
  * A command topic exists only with write access on a writable point.
  * Without a users file every user has every right (config warns). */
 #include "export-internal.h"
+#include "config_edit.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -102,6 +103,7 @@ void ex_rights_reload(struct exporter *ex)
 	ex->users = users;
 	ex->user = fb_users_find(users, ex->conn->user);
 	fb_info("connection %s: SIGHUP: reloaded %s", ex->conn->name, ex->cfg->users_file);
+	fb_edit_record_reloaded_users(ex->cfg, ex->conn->name);
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		struct ex_device *d = &ex->devices[i];
 		uint8_t *old = malloc(d->def->npoints + 1);
