@@ -81,6 +81,14 @@ static int write_record(const char *path, const cJSON *doc)
 	slash = dir ? strrchr(dir, '/') : NULL;
 	if (slash) {
 		*slash = '\0';
+		slash = strrchr(dir, '/');
+		/* The state dir itself, as the drivers create it when systemd
+		 * (StateDirectory=) did not. */
+		if (slash) {
+			*slash = '\0';
+			mkdir(dir, 0755);
+			*slash = '/';
+		}
 		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
 			rc = ce_file_write_atomic(path, text, strlen(text), 0600);
 	}

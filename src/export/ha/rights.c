@@ -102,8 +102,8 @@ void ex_rights_reload(struct exporter *ex)
 	fb_users_free(ex->users);
 	ex->users = users;
 	ex->user = fb_users_find(users, ex->conn->user);
-	fb_info("connection %s: SIGHUP: reloaded %s", ex->conn->name, ex->cfg->users_file);
 	fb_edit_record_reloaded_users(ex->cfg, ex->conn->name);
+	fb_info("connection %s: SIGHUP: reloaded %s", ex->conn->name, ex->cfg->users_file);
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		struct ex_device *d = &ex->devices[i];
 		uint8_t *old = malloc(d->def->npoints + 1);
