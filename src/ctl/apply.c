@@ -3,6 +3,7 @@
  * --no-apply: printing what config_edit computes and does. */
 #include "ctl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,8 +139,15 @@ static int apply(const struct ctl *c, struct fb_edit *e, bool dry_run, cJSON *ex
 {
 	struct fb_apply_plan *p = NULL;
 	unsigned snap = 0;
-	int rc = (int)fb_apply_plan_make(c->config_path, &p, d);
+	int rc;
 
+	/* Plan and snapshot the same files: no edit may come between. */
+	if (!dry_run && fb_edit_lock(e) < 0) {
+		fb_diag_error(d, "%s/.lock: cannot take the edit lock: %s", fb_edit_dir(e),
+			      strerror(errno));
+		return errno == EACCES ? CTL_DENIED : CTL_FAILED;
+	}
+	rc = (int)fb_apply_plan_make(c->config_path, &p, d);
 	if (rc)
 		return rc;
 	if (!c->json)
