@@ -73,6 +73,7 @@ static bool is_secret_field(enum fb_edit_kind kind, const char *name)
 /* "auth_password_file" -> the secret field it stands for, or NULL. */
 static const struct fb_field *secret_file_field(enum fb_edit_kind kind, const char *name)
 {
+	const struct fb_field *f;
 	size_t n = strlen(name);
 	char base[64];
 
@@ -80,7 +81,7 @@ static const struct fb_field *secret_file_field(enum fb_edit_kind kind, const ch
 		return NULL;
 	memcpy(base, name, n - 5);
 	base[n - 5] = '\0';
-	const struct fb_field *f = fb_edit_field(kind, base);
+	f = fb_edit_field(kind, base);
 	return f && f->type == FB_FIELD_SECRET ? f : NULL;
 }
 
@@ -156,12 +157,17 @@ static void add_devices(cJSON *slice, const struct fb_edit *e, const struct fb_c
 	}
 	for (size_t i = 0; b && i < b->ndevices; i++) {
 		const struct fb_device_conf *d = &b->devices[i];
+		cJSON *v;
 
 		if (!d->definition)
 			continue;
-		add_obj(slice, "definition", d->definition,
-			d->def && d->def->path ? file_ref(d->def->path, d->def->path, salt)
-					       : file_ref("(not loaded)", NULL, salt));
+		/* {"file": {"file": PATH, "sha256": ...}}: one field, shown as
+		 * "PATH (content changed)" when only the bytes differ. */
+		v = cJSON_CreateObject();
+		cJSON_AddItemToObject(v, "file", d->def && d->def->path
+				      ? file_ref(d->def->path, d->def->path, salt)
+				      : file_ref("(not loaded)", NULL, salt));
+		add_obj(slice, "definition", d->definition, v);
 	}
 }
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import stat
 import subprocess
@@ -38,10 +39,13 @@ class Apply(fbtest.TestCase):
         # Shared memory names carry the gateway id: one per test process,
         # so tests running in parallel never share a bus's table.
         self.gw = f"t{os.getpid()}"
+        # A copy of the shipped definitions, so a test may change one.
+        self.defs = os.path.join(self.tmp, "devices")
+        shutil.copytree(DEVICES, self.defs)
         self.write("fieldbridge.json", """// hand-written
 { "gateway": { "id": "%s", "state_dir": "%s", "users_file": "users.json",
                "definition_dirs": ["%s"] } }
-""" % (self.gw, self.state, os.path.abspath(DEVICES)))
+""" % (self.gw, self.state, self.defs))
         closed = fbtest.free_port()  # nothing listens: the drivers just retry
         for bus, dev, unit in (("meters", "m1", 1), ("spare", "m2", 2)):
             self.write(f"buses.d/{bus}.json", json.dumps(
@@ -174,6 +178,23 @@ class Apply(fbtest.TestCase):
         self.ok("--no-apply", "device", "modify", "m1", "area=")
         self.assertEqual(self.plan(), {})
 
+        # A definition file in use, changed behind the same path: every bus
+        # using it, and the exporter.
+        sdm = os.path.join(self.defs, "eastron-sdm120.json")
+        with open(sdm) as f:
+            orig = f.read()
+        with open(sdm, "a") as f:
+            f.write("\n")
+        self.assertEqual(self.plan(), {"fieldbridge-modbus@meters.service": "restart",
+                                       "fieldbridge-modbus@spare.service": "restart",
+                                       "fieldbridge-export@main.service": "restart"})
+        r = self.ok("config", "diff")
+        self.assertIn(f"definition eastron-sdm120: file: {sdm} -> {sdm} (content changed)",
+                      r.stdout)
+        with open(sdm, "w") as f:
+            f.write(orig)
+        self.assertEqual(self.plan(), {})
+
         # A bus link parameter: that bus only (the exporter does not use it).
         self.ok("--no-apply", "bus", "modify", "spare", "response_timeout_ms=800")
         self.assertEqual(self.plan(), {"fieldbridge-modbus@spare.service": "restart"})
@@ -275,7 +296,7 @@ class Apply(fbtest.TestCase):
 { "gateway": { "id": "%s", "state_dir": "%s", "users_file": "users.json",
                "definition_dirs": ["%s"] },
   "connections": [ { "name": "extra", "user": "ha", "broker": "192.0.2.9" } ] }
-""" % (self.gw, self.state, os.path.abspath(DEVICES)))
+""" % (self.gw, self.state, self.defs))
         self.ok("config", "check")
         before = self.files()
         r = self.ctl("config", "rollback", str(with_extra))
