@@ -234,8 +234,18 @@ class Apply(fbtest.TestCase):
 
     def test_apply_sighups_the_exporter_when_only_users_changed(self):
         self.start_broker()
+        os.makedirs(os.path.join(self.dir, "secrets"), mode=0o700)
+        self.write("secrets/main.auth_password", SECRET + "\n", 0o600)
+        self.write("connections.d/main.json", json.dumps(
+            {"user": "ha", "broker": "127.0.0.1", "port": self.broker.port,
+             "auth_user": "fb", "auth_password_file": "../secrets/main.auth_password"}) + "\n")
         procs = self.start_daemons(buses=())
         ex = procs["main"]
+        # What the exporter recorded holds a digest of its secret, never the secret.
+        with open(os.path.join(self.state, "loaded", "connection-main.json")) as f:
+            rec = f.read()
+        self.assertNotIn(SECRET, rec)
+        self.assertIn('"secret"', rec)
         # The edit applies by default: the plan first, then the SIGHUP.
         r = self.ok("user", "modify", "ha", "rights=*:none,m1:read")
         self.assertIn("reload   fieldbridge-export@main.service", r.stdout)
