@@ -270,7 +270,9 @@ enum fb_edit_rc fb_apply_run(struct fb_edit *e, struct fb_apply_plan *p, const c
  * "<state_dir>/snapshots/<id>/": a copy of buses.d/, connections.d/, the
  * users file, secrets/ and certs/ with their modes (directory 0700, so the
  * 0600 copies stay private) and meta.json (time, user).  The newest 50
- * are kept. */
+ * are kept.  The snapshots directory must belong to the calling user and
+ * be private, else taking and restoring refuse (FB_EDIT_DENIED): the state
+ * dir is writable by the daemons' account. */
 struct fb_snapshot {
 	unsigned id;             /* increasing */
 	long long time;          /* Unix seconds */

@@ -117,6 +117,30 @@ static char *snap_root(const struct fb_edit *e)
 	return r;
 }
 
+/* The state dir belongs to the daemons' account; a snapshot restored by
+ * root must not be something that account could have written.  So the
+ * snapshots directory must be ours and private (it is, as created here). */
+static int root_trusted(const char *root, struct fb_diag *diag)
+{
+	struct stat st;
+
+	if (lstat(root, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		fb_diag_error(diag, "%s: %s", root, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		fb_diag_error(diag, "%s: not a private directory of uid %u: snapshots there are "
+			      "not trusted", root, (unsigned)geteuid());
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates path and its missing parents; only path itself gets `mode` (the
+ * state dir above it stays readable for the daemons' other files). */
 static int mkdirs(const char *path, mode_t mode)
 {
 	char *p = strdup(path);
@@ -126,7 +150,7 @@ static int mkdirs(const char *path, mode_t mode)
 		return -1;
 	for (char *s = strchr(p + 1, '/'); s && !rc; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
 			rc = -1;
 		*s = '/';
 	}
@@ -220,6 +244,10 @@ enum fb_edit_rc fb_snapshot_take(struct fb_edit *e, const char *user, unsigned *
 		return rc;
 	rc = FB_EDIT_FAILED;
 	root = snap_root(e);
+	if (root && root_trusted(root, diag) < 0) {
+		rc = FB_EDIT_DENIED;
+		goto out;
+	}
 	if (!root || mkdirs(root, 0700) < 0 || list_ids(root, &ids, &nids) < 0) {
 		fb_diag_error(diag, "%s: cannot create snapshots: %s", root ? root : "state_dir",
 			      strerror(errno));
@@ -458,8 +486,10 @@ enum fb_edit_rc fb_snapshot_restore(struct fb_edit *e, unsigned id, unsigned *re
 		return rc;
 	rc = FB_EDIT_FAILED;
 	root = snap_root(e);
-	if (!root || list_ids(root, &ids, &nids) < 0)
+	if (!root || root_trusted(root, diag) < 0 || list_ids(root, &ids, &nids) < 0) {
+		rc = errno == EACCES || errno == EPERM ? FB_EDIT_DENIED : FB_EDIT_FAILED;
 		goto out;
+	}
 	for (size_t i = nids; i-- > 0 && !found;) {
 		if (id && ids[i] != id)
 			continue;

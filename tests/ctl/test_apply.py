@@ -316,6 +316,13 @@ class Apply(fbtest.TestCase):
         self.assertEqual(self.files(), before)
         r = self.ctl("config", "rollback", "999")
         self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        # Snapshots the daemons' account could have written are not restored.
+        root = os.path.join(self.state, "snapshots")
+        os.chmod(root, 0o770)
+        r = self.ctl("config", "rollback")
+        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+        self.assertIn("not trusted", r.stderr)
+        self.assertEqual(self.files(), before)
 
     def test_logs_without_journalctl_exit_1(self):
         empty = os.path.join(self.tmp, "bin")
