@@ -85,8 +85,9 @@ struct ce_record {
 int ce_loaded_read(const char *state_dir, struct ce_record **out, size_t *n,
 		   struct fb_diag *diag);
 void ce_loaded_free(struct ce_record *r, size_t n);
-/* Whether pid is still the process that wrote the record. */
-bool ce_loaded_alive(int pid, long long starttime_ticks);
+/* Whether pid is still the process that wrote the record (owned by
+ * `owner`). */
+bool ce_loaded_alive(int pid, long long starttime_ticks, uid_t owner);
 char *ce_loaded_unit(enum fb_edit_kind kind, const char *name, bool gpio);
 
 /* snapshot.c: the tool-written files of the config dir (relative paths,

@@ -45,9 +45,35 @@ static long long proc_starttime(int pid)
 	return v;
 }
 
-bool ce_loaded_alive(int pid, long long starttime_ticks)
+/* The real uid of pid and whether its command name is a fieldbridge one. */
+static bool proc_is_ours(int pid, uid_t owner)
 {
-	return pid > 0 && proc_starttime(pid) == starttime_ticks;
+	char path[64], line[256];
+	bool uid_ok = false, comm_ok = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long uid;
+
+		if (!strncmp(line, "Name:\tfieldbridge-", 18))
+			comm_ok = true;
+		if (sscanf(line, "Uid: %lu", &uid) == 1)
+			uid_ok = uid == (unsigned long)owner;
+	}
+	fclose(f);
+	return uid_ok && comm_ok;
+}
+
+bool ce_loaded_alive(int pid, long long starttime_ticks, uid_t owner)
+{
+	/* The record is written by the daemons' account and read by root,
+	 * who may signal the pid: it must be a fieldbridge process of the
+	 * account that wrote the record, started when the record says. */
+	return pid > 0 && proc_starttime(pid) == starttime_ticks && proc_is_ours(pid, owner);
 }
 
 char *ce_loaded_unit(enum fb_edit_kind kind, const char *name, bool gpio)
@@ -206,7 +232,7 @@ void ce_loaded_free(struct ce_record *r, size_t n)
 	free(r);
 }
 
-static int record_parse(struct ce_record *r, cJSON *doc)
+static int record_parse(struct ce_record *r, cJSON *doc, uid_t owner)
 {
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
@@ -228,7 +254,7 @@ static int record_parse(struct ce_record *r, cJSON *doc)
 	r->pid = pid->valueint;
 	r->since = cJSON_IsNumber(t) ? (long long)t->valuedouble : 0;
 	r->systemd = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "systemd"));
-	r->alive = ce_loaded_alive(r->pid, (long long)st->valuedouble);
+	r->alive = ce_loaded_alive(r->pid, (long long)st->valuedouble, owner);
 	r->doc = doc;
 	r->slice = slice;
 	return r->name && r->unit && r->salt ? 0 : -1;
@@ -257,13 +283,14 @@ int ce_loaded_read(const char *state_dir, struct ce_record **out, size_t *n,
 		char *path;
 		cJSON *doc;
 		struct ce_record *nv;
+		struct stat st;
 
 		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json"))
 			continue;
 		path = ce_file_join(dir, de->d_name);
 		if (!path)
 			continue;
-		if (access(path, R_OK) != 0) {
+		if (access(path, R_OK) != 0 || stat(path, &st) < 0) {
 			fb_diag_warn(diag, "%s: %s: what this daemon loaded is unknown", path,
 				     strerror(errno));
 			free(path);
@@ -276,7 +303,7 @@ int ce_loaded_read(const char *state_dir, struct ce_record **out, size_t *n,
 		if (nv) {
 			v = nv;
 			memset(&v[*n], 0, sizeof(v[*n]));
-			if (record_parse(&v[*n], doc) == 0) {
+			if (record_parse(&v[*n], doc, st.st_uid) == 0) {
 				(*n)++;
 				doc = NULL;
 			} else {

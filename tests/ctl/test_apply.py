@@ -256,6 +256,31 @@ class Apply(fbtest.TestCase):
         self.assertTrue(ex.alive())
         self.assertEqual(self.plan(), {})
 
+    def test_a_record_naming_another_process_is_not_trusted(self):
+        # The records live in the daemons' account's state dir; root reads
+        # them and signals the pid.  A record naming a process that is not a
+        # fieldbridge daemon (here: sleep, which SIGHUP would kill) counts
+        # as not running and is never signalled.
+        self.write("connections.d/main.json",
+                   json.dumps({"user": "ha", "broker": "192.0.2.1"}) + "\n")
+        victim = self.procs.start("sleep", ["sleep", "60"])
+        with open(f"/proc/{victim.pid}/stat") as f:
+            start = int(f.read().rsplit(")", 1)[1].split()[19])
+        os.makedirs(os.path.join(self.state, "loaded"), mode=0o700)
+        rec = os.path.join(self.state, "loaded", "connection-main.json")
+        with open(rec, "w") as f:
+            json.dump({"fieldbridge_loaded": 1, "kind": "connection", "name": "main",
+                       "unit": "fieldbridge-export@main.service", "pid": victim.pid,
+                       "starttime_ticks": start, "time": 0, "systemd": False,
+                       "config": self.main, "salt": "00", "slice": {}}, f)
+        os.chmod(rec, 0o600)
+        doc = self.jdoc("config", "diff")
+        main = [d for d in doc["diff"]["daemons"] if d["name"] == "main"][0]
+        self.assertFalse(main["running"], main)
+        self.ok("user", "modify", "ha", "rights=*:write")
+        self.ok("config", "apply")
+        self.assertTrue(victim.alive())
+
     def test_snapshots_and_rollback_restore_exact_bytes_and_modes(self):
         self.write("connections.d/main.json",
                    json.dumps({"user": "ha", "broker": "192.0.2.1"}) + "\n")
