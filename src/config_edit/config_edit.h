@@ -188,7 +188,10 @@ int fb_cert_key_match(const char *crt_path, const char *key_path, const char *pa
  * At start each daemon records its slice in
  * "<state_dir>/loaded/<bus|connection>-<name>.json" (mode 0600, directory
  * 0700) with its pid and start time; `config diff` compares it with the
- * slice of the files now. */
+ * slice of the files now.  A record counts only while its pid is a
+ * fieldbridge process of the record file's owner started at that time
+ * (apply signals it, so a stale or forged record never names another
+ * process). */
 
 /* Records what the daemon serving bus or connection `name` loaded from cfg
  * (definitions loaded).  Call once after loading, before serving.  Logs a
