@@ -42,6 +42,9 @@ int ce_file_plan_add(struct ce_plan *p, const char *rel, char *content, size_t l
 void ce_file_plan_free(struct ce_plan *p);
 char *ce_file_join(const char *a, const char *b); /* "a/b", caller frees; NULL on OOM */
 int ce_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* Atomic for readers, not durable (no fsync): for records a crash makes
+ * moot anyway, written where a daemon's start must not wait for the disk. */
+int ce_file_write_volatile(const char *path, const char *data, size_t len, mode_t mode);
 /* The same, owned by uid:gid ((uid_t)-1 = as created). */
 int ce_file_write_owned(const char *path, const char *data, size_t len, mode_t mode,
 			uid_t uid, gid_t gid);

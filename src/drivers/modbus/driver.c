@@ -265,6 +265,7 @@ int mb_driver_run(const struct fb_daemon_args *args)
 		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
 		goto out;
 	}
+	fb_edit_record_loaded(d.cfg, FB_EDIT_BUS, d.bus->name);
 	splits_path_init(&d);
 	d.window_start_ms = fb_mono_ms();
 	if (driver_build(&d, fb_mono_ms()) < 0)
@@ -274,7 +275,6 @@ int mb_driver_run(const struct fb_daemon_args *args)
 	mb_stats_publish(&d, fb_mono_ms(), true);
 	fb_info("bus %s: serving %zu device%s, %u points", d.bus->name, d.ndevices,
 		d.ndevices == 1 ? "" : "s", d.npoints);
-	fb_edit_record_loaded(d.cfg, FB_EDIT_BUS, d.bus->name);
 	rc = driver_loop(&d) < 0 ? 1 : 0;
 out:
 	fb_diag_free(&diag);
