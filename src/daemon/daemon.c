@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "daemon.h"
+#include "config_edit.h"
 #include "fb_defaults.h"
 #include "log.h"
 
@@ -188,6 +189,8 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
 		goto fail;
 	}
+	/* What this daemon runs with, for `fieldbridgectl config diff`. */
+	fb_edit_record_loaded(out->cfg, is_bus ? FB_EDIT_BUS : FB_EDIT_CONN, args->instance);
 	fb_diag_free(&diag);
 	return 0;
 fail:

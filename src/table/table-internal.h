@@ -272,6 +272,8 @@ struct fb_table_reader {
 	/* Copied out of the segment at attach and validated; never re-read,
 	 * so a misbehaving writer cannot change them under us. */
 	uint32_t npoints, ndevices, generation;
+	dev_t seg_dev;                /* which file: a clean restart reuses */
+	ino_t seg_ino;                /* the name and generation 1 */
 	struct fb_point_desc *pdesc;  /* owned, npoints */
 	struct fb_device_desc *ddesc; /* owned, ndevices */
 	uint32_t *jbuf;               /* owned, FB_SHM_JOURNAL_SIZE scratch */

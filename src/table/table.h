@@ -191,6 +191,10 @@ int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_
 /* True once a newer driver generation replaced this segment: detach and
  * attach again. */
 bool fb_table_reader_superseded(const struct fb_table_reader *r);
+/* True if both readers map the same segment (not merely the same name:
+ * a driver restarted after a clean exit starts again at generation 1). */
+bool fb_table_reader_same_segment(const struct fb_table_reader *a,
+				  const struct fb_table_reader *b);
 
 /* Pushes a command (ticket assigned on success).  Fails with EAGAIN when the
  * queue is full.  Safe against producers killed while holding the queue. */

@@ -78,8 +78,9 @@ static bool fresh(const struct fb_table_follower *f, const struct fb_table_reade
 	return *age >= 0 && *age <= f->stale_after_ms;
 }
 
-/* While our driver is silent, a live table under the name means it was
- * replaced. */
+/* While our driver is silent, another live segment under the name means
+ * it was replaced.  Our own segment has merely come alive (a driver's
+ * first heartbeat can follow our attach). */
 static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 {
 	struct fb_table_reader *r = fb_table_attach(f->instance);
@@ -88,9 +89,21 @@ static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 
 	if (!r)
 		return false;
-	live = fresh(f, r, mono_ms, &age);
+	live = fresh(f, r, mono_ms, &age) && !fb_table_reader_same_segment(r, f->reader);
 	fb_table_detach(r);
 	return live;
+}
+
+static void update_liveness(struct fb_table_follower *f, int64_t mono_ms)
+{
+	int64_t age;
+	bool alive = fresh(f, f->reader, mono_ms, &age);
+
+	if (alive != f->alive) {
+		f->alive = alive;
+		if (f->h.liveness)
+			f->h.liveness(f->ctx, alive, age);
+	}
 }
 
 static int attach(struct fb_table_follower *f)
@@ -118,21 +131,13 @@ static int attach(struct fb_table_follower *f)
 
 void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
 {
-	int64_t age;
-	bool alive;
-
 	if (f->reader && fb_table_reader_superseded(f->reader))
 		let_go(f, FB_FOLLOWER_SUPERSEDED);
 	else if (f->reader && !f->alive && replaced(f, mono_ms))
 		let_go(f, FB_FOLLOWER_REPLACED);
 	if (!f->reader && attach(f) < 0)
 		return;
-	alive = fresh(f, f->reader, mono_ms, &age);
-	if (alive != f->alive) {
-		f->alive = alive;
-		if (f->h.liveness)
-			f->h.liveness(f->ctx, alive, age);
-	}
+	update_liveness(f, mono_ms);
 }
 
 size_t fb_table_follower_drain(struct fb_table_follower *f, int64_t mono_ms)
@@ -146,5 +151,10 @@ size_t fb_table_follower_drain(struct fb_table_follower *f, int64_t mono_ms)
 		f->h.drained(f->ctx, f->reader);
 	if (fb_table_reader_superseded(f->reader))
 		fb_table_follower_maintain(f, mono_ms);
+	else if (!f->alive)
+		/* A wake-up from a driver we thought silent: its first cycle
+		 * after our attach, or a driver back from a stall.  Say so now,
+		 * not at the next maintain. */
+		update_liveness(f, mono_ms);
 	return n;
 }

@@ -113,6 +113,8 @@ struct fb_table_reader *fb_table_attach(const char *instance)
 	r->npoints = h.point_count;
 	r->ndevices = h.device_count;
 	r->generation = h.generation;
+	r->seg_dev = st.st_dev;
+	r->seg_ino = st.st_ino;
 	r->hdr = (void *)r->base;
 	r->cmdq = (void *)(r->base + l.cmdq_off);
 	r->journal = (const void *)(r->base + l.journal_off);
@@ -349,4 +351,10 @@ bool fb_table_reader_superseded(const struct fb_table_reader *r)
 uint32_t fb_table_test_point_seq(const struct fb_table_reader *r, uint32_t index)
 {
 	return atomic_load(&r->points[index].seq);
+}
+
+bool fb_table_reader_same_segment(const struct fb_table_reader *a,
+				  const struct fb_table_reader *b)
+{
+	return a->seg_dev == b->seg_dev && a->seg_ino == b->seg_ino;
 }

@@ -175,6 +175,33 @@ static void waits_for_a_driver_then_reports_everything_once(void)
 	fb_table_destroy(t);
 }
 
+/* A driver's first heartbeat can follow our attach (it creates the table,
+ * then runs its first cycle).  Its first wake-up says "alive" at once, and
+ * the next maintain does not take our own table for a replacement. */
+static void first_heartbeat_after_attach_is_reported_from_the_drain(void)
+{
+	struct seen s = { 0 };
+	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
+	struct fb_table *t = make_table();
+	int64_t now = fb_mono_ms();
+
+	fb_table_follower_maintain(f, now);
+	CHECK_EQ_INT(s.attached, 1);
+	CHECK(!s.alive);
+	fb_table_heartbeat(t, now + 5);
+	fb_table_notify(t);
+	CHECK(readable(fb_table_follower_fd(f), 1000));
+	fb_table_follower_drain(f, now + 6);
+	CHECK(s.alive);
+	CHECK(fb_table_follower_alive(f));
+	fb_table_follower_maintain(f, now + 1000);
+	CHECK_EQ_INT(s.detached, 0);
+	CHECK_EQ_INT(s.attached, 1);
+	CHECK(s.alive);
+	fb_table_follower_free(f);
+	fb_table_destroy(t);
+}
+
 static void heartbeat_stops_and_resumes(void)
 {
 	struct seen s = { 0 };
@@ -297,6 +324,7 @@ int main(void)
 	snprintf(instance, sizeof(instance), "test-follower-%d", (int)getpid());
 	fb_table_follower_free(NULL);
 	RUN_TEST(waits_for_a_driver_then_reports_everything_once);
+	RUN_TEST(first_heartbeat_after_attach_is_reported_from_the_drain);
 	RUN_TEST(heartbeat_stops_and_resumes);
 	RUN_TEST(restarted_driver_is_followed_from_the_drain);
 	RUN_TEST(clean_exit_then_new_driver_is_followed_from_maintain);

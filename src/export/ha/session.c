@@ -7,6 +7,7 @@
  * by ex_state_publish_dirty. */
 #include "export-internal.h"
 #include "clock.h"
+#include "config_edit.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -140,6 +141,8 @@ static void reload_rights(struct exporter *ex)
 	fb_users_free(ex->users);
 	ex->users = users;
 	ex->user = fb_users_find(users, ex->conn->user);
+	/* Before the log line: a reader of the log may read the record next. */
+	fb_edit_record_reloaded_users(ex->cfg, ex->conn->name);
 	fb_info("connection %s: SIGHUP: reloaded %s", ex->conn->name, ex->cfg->users_file);
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		struct ex_device *d = &ex->devices[i];
