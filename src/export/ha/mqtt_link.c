@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define RECONNECT_BACKOFF_MIN_MS 1000
 #define RECONNECT_BACKOFF_MAX_MS 60000
@@ -253,6 +254,23 @@ bool ex_link_service(struct ex_link *l, short revents, int64_t now_ms)
 	 * say why it failed. */
 	void *held = l->connecting ? ex_tls_hold(l) : NULL;
 
+	/* A refused TCP connect under TLS: libmosquitto 2.0.11 takes the
+	 * handshake's SSL_ERROR_SYSCALL for "try again" and would retry
+	 * until timeout_s; the socket's own error says it at once. */
+	if (l->connecting && (revents & (POLLHUP | POLLERR))) {
+		int err = 0;
+		socklen_t elen = sizeof(err);
+
+		if (getsockopt(mosquitto_socket(l->mosq), SOL_SOCKET, SO_ERROR, &err, &elen) == 0 &&
+		    (err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH ||
+		     err == ETIMEDOUT)) {
+			if (held)
+				ex_tls_explain(l, held, false);
+			errno = err;
+			link_lost(l, MOSQ_ERR_ERRNO, now_ms);
+			return false;
+		}
+	}
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		rc = mosquitto_loop_read(l->mosq, 1);
 	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
