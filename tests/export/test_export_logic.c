@@ -236,6 +236,11 @@ static void select_labels_with_quotes_give_valid_json(void)
 	text = cJSON_PrintUnformatted(doc);
 	back = cJSON_Parse(text);
 	CHECK(back != NULL);
+	if (!back) {
+		cJSON_Delete(doc);
+		free(text);
+		return;
+	}
 	CHECK_EQ_INT(cJSON_GetArraySize(back), 3);
 	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(back, "mode")), evil[0].label));
 	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(back, "mode2")), evil[1].label));
