@@ -17,6 +17,15 @@
 /* A string point decodes into fb_value.s, NUL included. */
 #define MAX_STRING_REGISTERS ((FB_TABLE_STRING_MAX - 1) / 2)
 
+/* Names and labels reach Home Assistant and the logs: no control bytes. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static const char *const point_keys[] = {
 	"key", "name", "table", "address", "type", "bit", "length", "order",
 	"scale", "offset", "precision", "unit", "component", "device_class",
@@ -149,6 +158,11 @@ static void parse_options(const char *file, const cJSON *jp, const char *where,
 		if (!cJSON_IsString(it) || !it->valuestring[0]) {
 			fb_diag_error(d, "%s.options.\"%s\": expected a non-empty label string",
 				      where, it->string);
+			ok = false;
+		}
+		if (ok && has_control(it->valuestring)) {
+			fb_diag_error(d, "%s.options.\"%s\": expected a label without control "
+				      "characters", where, it->string);
 			ok = false;
 		}
 		if (!ok)
@@ -639,6 +653,9 @@ void fb_model_modbus_parse_point(const char *file, const cJSON *jp, size_t idx,
 	if (fb_json_string(jp, "name", true, where, d, &s) == 1) {
 		if (!s[0])
 			fb_diag_error(d, "%s.name: expected a non-empty string, got \"\"", where);
+		else if (has_control(s))
+			fb_diag_error(d, "%s.name: expected text without control characters",
+				      where);
 		p->name = fb_point_dup(file, s, d);
 	}
 	read_layout(&r, p);
