@@ -6,13 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A superseded table still under the name (its successor died before
+ * replacing it, or a hostile writer set the flag) is not attached again
+ * before this long: re-attaching at once would spin. */
+#define SUPERSEDED_RETRY_MS 1000
+
 struct fb_table_follower {
-	char instance[128];
+	char instance[256];
 	int64_t stale_after_ms;
 	struct fb_table_follower_handlers h;
 	void *ctx;
 	struct fb_table_reader *reader; /* owned; NULL while detached */
 	bool alive;
+	int64_t retry_ms;               /* no attach before this (mono ms) */
 };
 
 struct fb_table_follower *fb_table_follower_new(const char *instance, int64_t stale_after_ms,
@@ -92,13 +98,21 @@ static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 	return live;
 }
 
-static int attach(struct fb_table_follower *f)
+static int attach(struct fb_table_follower *f, int64_t mono_ms)
 {
-	struct fb_table_reader *r = fb_table_attach(f->instance);
+	struct fb_table_reader *r;
 
+	if (mono_ms < f->retry_ms)
+		return -1;
+	r = fb_table_attach(f->instance);
 	if (!r) {
 		if (errno != ENOENT && f->h.attach_failed)
 			f->h.attach_failed(f->ctx, errno);
+		return -1;
+	}
+	if (fb_table_reader_superseded(r)) {
+		fb_table_detach(r);
+		f->retry_ms = mono_ms + SUPERSEDED_RETRY_MS;
 		return -1;
 	}
 	f->reader = r;
@@ -124,7 +138,7 @@ void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
 		let_go(f, FB_FOLLOWER_SUPERSEDED);
 	else if (f->reader && !f->alive && replaced(f, mono_ms))
 		let_go(f, FB_FOLLOWER_REPLACED);
-	if (!f->reader && attach(f) < 0)
+	if (!f->reader && attach(f, mono_ms) < 0)
 		return;
 	alive = fresh(f, f->reader, mono_ms, &age);
 	if (alive != f->alive) {

@@ -9,15 +9,16 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "table.h"
+#include "table-internal.h"
 #include "table_follower.h"
 #include "testlib.h"
+#include "table_testdir.h"
 
 #define NPOINTS 4
 #define NDEVICES 2
 #define STALE_MS 5000
 
-static char instance[64];
+static char instance[256];
 
 struct seen {
 	int attached, detached, failed, alive_calls, drained;
@@ -215,6 +216,8 @@ static void restarted_driver_is_followed_from_the_drain(void)
 	fb_table_follower_drain(f, now);
 	gen1 = s.generation;
 
+	fb_table_test_crash(t1);
+	t1 = NULL;
 	t2 = make_table(); /* supersedes t1, waking its readers */
 	CHECK(t2 != NULL);
 	fb_table_heartbeat(t2, now);
@@ -294,7 +297,7 @@ static void attached_handler_can_refuse(void)
 
 int main(void)
 {
-	snprintf(instance, sizeof(instance), "test-follower-%d", (int)getpid());
+	snprintf(instance, sizeof(instance), "%s/test-follower-%d", fbt_dir(), (int)getpid());
 	fb_table_follower_free(NULL);
 	RUN_TEST(waits_for_a_driver_then_reports_everything_once);
 	RUN_TEST(heartbeat_stops_and_resumes);
