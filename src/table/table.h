@@ -213,6 +213,9 @@ size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb poin
  * a heartbeat from the future counts as fresh (0), a negative one as
  * INT64_MAX old. */
 int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_t mono_ms);
+/* True if a and b map the same table file (not merely the same name). */
+bool fb_table_reader_same_table(const struct fb_table_reader *a,
+				const struct fb_table_reader *b);
 /* True once a newer driver generation replaced this segment: detach and
  * attach again. */
 bool fb_table_reader_superseded(const struct fb_table_reader *r);

@@ -84,7 +84,8 @@ static bool fresh(const struct fb_table_follower *f, const struct fb_table_reade
 }
 
 /* While our driver is silent, a live table under the name means it was
- * replaced. */
+ * replaced, unless it is ours: a driver attached before its first
+ * heartbeat is not silent, only young. */
 static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 {
 	struct fb_table_reader *r = fb_table_attach(f->instance);
@@ -93,7 +94,7 @@ static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 
 	if (!r)
 		return false;
-	live = fresh(f, r, mono_ms, &age);
+	live = !fb_table_reader_same_table(r, f->reader) && fresh(f, r, mono_ms, &age);
 	fb_table_detach(r);
 	return live;
 }

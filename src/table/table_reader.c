@@ -382,6 +382,12 @@ int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_
 	return mono_ms > hb ? mono_ms - hb : 0;
 }
 
+bool fb_table_reader_same_table(const struct fb_table_reader *a,
+				const struct fb_table_reader *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
 bool fb_table_reader_superseded(const struct fb_table_reader *r)
 {
 	return atomic_load(&r->hdr->superseded) != 0;

@@ -203,6 +203,27 @@ static void heartbeat_stops_and_resumes(void)
 	fb_table_destroy(t);
 }
 
+/* The exporter often attaches between the driver's create and its first
+ * heartbeat: that first beat is the same driver, not a new one. */
+static void first_heartbeat_after_attach_is_no_takeover(void)
+{
+	struct seen s = { 0 };
+	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
+	struct fb_table *t = make_table();
+	int64_t now = fb_mono_ms();
+
+	fb_table_follower_maintain(f, now);
+	CHECK_EQ_INT(s.attached, 1);
+	CHECK(!s.alive);
+	fb_table_heartbeat(t, now + 1);
+	fb_table_follower_maintain(f, now + 2);
+	CHECK(s.alive);
+	CHECK_EQ_INT(s.detached, 0);
+	CHECK_EQ_INT(s.attached, 1);
+	fb_table_follower_free(f);
+	fb_table_destroy(t);
+}
+
 static void restarted_driver_is_followed_from_the_drain(void)
 {
 	struct seen s = { 0 };
@@ -301,6 +322,7 @@ int main(void)
 	fb_table_follower_free(NULL);
 	RUN_TEST(waits_for_a_driver_then_reports_everything_once);
 	RUN_TEST(heartbeat_stops_and_resumes);
+	RUN_TEST(first_heartbeat_after_attach_is_no_takeover);
 	RUN_TEST(restarted_driver_is_followed_from_the_drain);
 	RUN_TEST(clean_exit_then_new_driver_is_followed_from_maintain);
 	RUN_TEST(attached_handler_can_refuse);
