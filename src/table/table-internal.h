@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -243,12 +244,27 @@ struct fb_futex_bridge {
 /* Starts the thread; the eventfd is non-blocking and close-on-exec. */
 int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 			  _Atomic uint32_t *waiters);
+/* Moves the thread to another futex word, keeping the eventfd (which is
+ * left readable). */
+int fb_futex_bridge_move(struct fb_futex_bridge *b, _Atomic uint32_t *word,
+			 _Atomic uint32_t *waiters);
 /* Joins the thread and closes the eventfd.  Safe on a never-started bridge. */
 void fb_futex_bridge_stop(struct fb_futex_bridge *b);
 /* Empties the eventfd counter. */
 void fb_futex_bridge_drain(struct fb_futex_bridge *b);
 /* Makes the eventfd readable without a futex change. */
 void fb_futex_bridge_kick(struct fb_futex_bridge *b);
+
+/* ---- truncation guard (table_guard.c) ---- */
+
+/* Registers a table mapping: a SIGBUS inside it (the file was truncated)
+ * maps a zero page there instead of killing the process.  -1/ENOSPC when
+ * too many tables are mapped. */
+int fb_table_guard_add(const void *base, size_t size);
+/* Before munmap.  Unknown bases are ignored. */
+void fb_table_guard_remove(const void *base);
+/* True once a SIGBUS was absorbed inside the mapping at base. */
+bool fb_table_guard_hit(const void *base);
 
 /* ---- private handles ---- */
 
@@ -266,6 +282,10 @@ struct fb_table {
 	ino_t ino;
 	/* something was journaled or a result published since fb_table_notify */
 	int pending;
+	int fd;                       /* owned: the mapped table file */
+	struct fb_device_desc *ddesc; /* owned copies, to rebuild the table */
+	struct fb_point_desc *pdesc;
+	uint32_t generation;
 	int dirfd;                    /* owned: the runtime directory */
 	int lockfd;                   /* owned: holds flock on "<base>.lock" */
 	char base[FB_TABLE_BASE_MAX];

@@ -109,7 +109,9 @@ void fb_table_point_touch(struct fb_table *t, uint32_t index);
 void fb_table_device_set_online(struct fb_table *t, uint32_t device_index, bool online);
 /* Wakes sleeping readers if anything was journaled since the last call. */
 void fb_table_notify(struct fb_table *t);
-/* Proof of life for readers; call at least once per second. */
+/* Proof of life for readers; call at least once per second.  Also checks
+ * that nobody truncated the table file, and if so builds a new table
+ * (generation + 1, current values) under the name. */
 void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms);
 /* True once another fb_table_create took over this instance's name;
  * the command fd also becomes readable then.  The driver should exit. */
@@ -216,8 +218,10 @@ int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_
 /* True if a and b map the same table file (not merely the same name). */
 bool fb_table_reader_same_table(const struct fb_table_reader *a,
 				const struct fb_table_reader *b);
-/* True once a newer driver generation replaced this segment: detach and
- * attach again. */
+/* True once a newer driver generation replaced this segment, or the file
+ * was truncated under us (the driver rebuilds it): detach and attach
+ * again.  A truncated table never kills a reader or the driver with
+ * SIGBUS; its lost pages read as zeros (points never read). */
 bool fb_table_reader_superseded(const struct fb_table_reader *r);
 
 /* Pushes a command (ticket assigned on success).  Fails with EAGAIN when the

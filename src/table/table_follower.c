@@ -19,6 +19,7 @@ struct fb_table_follower {
 	struct fb_table_reader *reader; /* owned; NULL while detached */
 	bool alive;
 	int64_t retry_ms;               /* no attach before this (mono ms) */
+	int last_err;                   /* errno of the last reported attach failure */
 };
 
 struct fb_table_follower *fb_table_follower_new(const char *instance, int64_t stale_after_ms,
@@ -107,10 +108,14 @@ static int attach(struct fb_table_follower *f, int64_t mono_ms)
 		return -1;
 	r = fb_table_attach(f->instance);
 	if (!r) {
-		if (errno != ENOENT && f->h.attach_failed)
+		/* Once per cause, not once per maintain (a squatted name
+		 * stays refused until someone removes the file). */
+		if (errno != ENOENT && errno != f->last_err && f->h.attach_failed)
 			f->h.attach_failed(f->ctx, errno);
+		f->last_err = errno == ENOENT ? 0 : errno;
 		return -1;
 	}
+	f->last_err = 0;
 	if (fb_table_reader_superseded(r)) {
 		fb_table_detach(r);
 		f->retry_ms = mono_ms + SUPERSEDED_RETRY_MS;

@@ -122,6 +122,9 @@ struct fb_table_reader *fb_table_attach(const char *path)
 		r->base = NULL;
 		goto fail;
 	}
+	/* Whoever may write the file may truncate it: no SIGBUS for us. */
+	if (fb_table_guard_add(r->base, r->size) < 0)
+		goto fail;
 	close(fd);
 	fd = -1;
 	if (page > 0 && l.ro_off % (uint64_t)page == 0 &&
@@ -167,8 +170,10 @@ void fb_table_detach(struct fb_table_reader *r)
 	if (!r)
 		return;
 	fb_futex_bridge_stop(&r->bridge);
-	if (r->base)
+	if (r->base) {
+		fb_table_guard_remove(r->base);
 		munmap(r->base, r->size);
+	}
 	free(r->pdesc);
 	free(r->ddesc);
 	free(r->jbuf);
@@ -390,7 +395,8 @@ bool fb_table_reader_same_table(const struct fb_table_reader *a,
 
 bool fb_table_reader_superseded(const struct fb_table_reader *r)
 {
-	return atomic_load(&r->hdr->superseded) != 0;
+	/* A truncated table is as good as gone: its driver rebuilds it. */
+	return atomic_load(&r->hdr->superseded) != 0 || fb_table_guard_hit(r->base);
 }
 
 uint32_t fb_table_test_point_seq(const struct fb_table_reader *r, uint32_t index)

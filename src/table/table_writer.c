@@ -154,9 +154,7 @@ out:
 	return 0;
 }
 
-static void init_segment(struct fb_table *t, const struct fb_shm_layout *l, uint32_t gen,
-			 const struct fb_device_desc *devices,
-			 const struct fb_point_desc *points)
+static void init_segment(struct fb_table *t, const struct fb_shm_layout *l)
 {
 	struct fb_shm_header *h = t->hdr;
 	struct fb_shm_point_desc *pd = (void *)(t->base_map + l->pdesc_off);
@@ -165,7 +163,7 @@ static void init_segment(struct fb_table *t, const struct fb_shm_layout *l, uint
 	 * at 0 (FB_VALUE_NONE, FB_QUALITY_NEVER_READ, heartbeat none). */
 	h->version = FB_SHM_VERSION;
 	h->header_size = sizeof(*h);
-	h->generation = gen;
+	h->generation = t->generation;
 	h->driver_pid = (int32_t)getpid();
 	h->point_count = t->npoints;
 	h->device_count = t->ndevices;
@@ -179,25 +177,111 @@ static void init_segment(struct fb_table *t, const struct fb_shm_layout *l, uint
 	h->points_off = l->points_off;
 	t->cmdq->next_ticket = 1;
 	for (uint32_t i = 0; i < t->ndevices; i++)
-		memcpy(t->devices[i].device, devices[i].device,
-		       strnlen(devices[i].device, FB_TABLE_KEY_MAX - 1));
+		memcpy(t->devices[i].device, t->ddesc[i].device,
+		       strnlen(t->ddesc[i].device, FB_TABLE_KEY_MAX - 1));
 	for (uint32_t i = 0; i < t->npoints; i++) {
-		memcpy(pd[i].device, points[i].device, strnlen(points[i].device, FB_TABLE_KEY_MAX - 1));
-		memcpy(pd[i].point, points[i].point, strnlen(points[i].point, FB_TABLE_KEY_MAX - 1));
-		pd[i].kind = points[i].kind;
+		memcpy(pd[i].device, t->pdesc[i].device,
+		       strnlen(t->pdesc[i].device, FB_TABLE_KEY_MAX - 1));
+		memcpy(pd[i].point, t->pdesc[i].point,
+		       strnlen(t->pdesc[i].point, FB_TABLE_KEY_MAX - 1));
+		pd[i].kind = t->pdesc[i].kind;
 	}
+}
+
+static void use_mapping(struct fb_table *t, unsigned char *map, const struct fb_shm_layout *l)
+{
+	t->base_map = map;
+	t->hdr = (void *)map;
+	t->cmdq = (void *)(map + l->cmdq_off);
+	t->journal = (void *)(map + l->journal_off);
+	t->results = (void *)(map + l->results_off);
+	t->devices = (void *)(map + l->devices_off);
+	t->points = (void *)(map + l->points_off);
+}
+
+/* Builds a complete table of t's layout and generation under the hidden
+ * name ".<base>.new" and makes it t's mapping (t->fd, t->base_map, ...):
+ * the caller renames it into place.  On failure nothing is left behind
+ * and t is unchanged. */
+static int build_segment(struct fb_table *t)
+{
+	char tmp[FB_TABLE_BASE_MAX + 8];
+	struct fb_shm_layout l;
+	unsigned char *map;
+	struct stat st;
+	int fd, err;
+
+	if (fb_table_util_layout(t->npoints, t->ndevices, &l) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), ".%s.new", t->base);
+	if (unlinkat(t->dirfd, tmp, 0) < 0 && errno != ENOENT)
+		return -1;
+	fd = openat(t->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+	if (fd < 0)
+		return -1;
+	/* openat applied our umask; the mode is part of the design. */
+	if (fchmod(fd, 0660) < 0 || ftruncate(fd, (off_t)l.total_size) < 0 || fstat(fd, &st) < 0)
+		goto fail;
+	map = mmap(NULL, l.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	if (fb_table_guard_add(map, l.total_size) < 0 ||
+	    init_queue_mutex(&((struct fb_shm_cmdq *)(map + l.cmdq_off))->lock.m) < 0) {
+		err = errno;
+		fb_table_guard_remove(map);
+		munmap(map, l.total_size);
+		errno = err;
+		goto fail;
+	}
+	t->fd = fd;
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	t->size = l.total_size;
+	use_mapping(t, map, &l);
+	init_segment(t, &l);
+	atomic_store_explicit(&t->hdr->magic, FB_SHM_MAGIC, memory_order_release);
+	return 0;
+
+fail:
+	err = errno;
+	close(fd);
+	unlinkat(t->dirfd, tmp, 0);
+	errno = err;
+	return -1;
+}
+
+static int publish_segment(struct fb_table *t)
+{
+	char tmp[FB_TABLE_BASE_MAX + 8];
+
+	snprintf(tmp, sizeof(tmp), ".%s.new", t->base);
+	return renameat(t->dirfd, tmp, t->dirfd, t->base);
+}
+
+static void unlink_tmp(struct fb_table *t)
+{
+	char tmp[FB_TABLE_BASE_MAX + 8];
+
+	snprintf(tmp, sizeof(tmp), ".%s.new", t->base);
+	unlinkat(t->dirfd, tmp, 0);
+}
+
+static void unmap(unsigned char *map, size_t size, int fd)
+{
+	fb_table_guard_remove(map);
+	munmap(map, size);
+	close(fd);
 }
 
 struct fb_table *fb_table_create(const char *path,
 				 const struct fb_device_desc *devices, size_t ndevices,
 				 const struct fb_point_desc *points, size_t npoints)
 {
-	char dir[FB_TABLE_PATH_MAX], tmp[FB_TABLE_BASE_MAX + 8];
+	char dir[FB_TABLE_PATH_MAX];
 	struct fb_shm_layout l;
 	struct fb_table *t;
-	struct stat st;
 	uint32_t gen = 0;
-	int fd = -1, old = -1, err;
+	int old = -1, err;
 	uid_t owner;
 
 	if ((npoints && !points) || (ndevices && !devices) ||
@@ -211,9 +295,17 @@ struct fb_table *fb_table_create(const char *path,
 	if (!t)
 		return NULL;
 	t->cmd_bridge.efd = -1;
-	t->dirfd = t->lockfd = -1;
+	t->dirfd = t->lockfd = t->fd = -1;
 	t->npoints = (uint32_t)npoints;
 	t->ndevices = (uint32_t)ndevices;
+	t->ddesc = calloc(ndevices ? ndevices : 1, sizeof(*t->ddesc));
+	t->pdesc = calloc(npoints ? npoints : 1, sizeof(*t->pdesc));
+	if (!t->ddesc || !t->pdesc)
+		goto fail;
+	if (ndevices)
+		memcpy(t->ddesc, devices, ndevices * sizeof(*devices));
+	if (npoints)
+		memcpy(t->pdesc, points, npoints * sizeof(*points));
 	if (fb_table_util_path(path, dir, t->base) < 0)
 		goto fail;
 	/* systemd's RuntimeDirectory= makes it; a manual start as root too. */
@@ -233,44 +325,20 @@ struct fb_table *fb_table_create(const char *path,
 	/* We hold the lock, so a table under the name is a dead driver's
 	 * (superseded below) or a squatter's (replaced by the rename). */
 	old = open_old(t->dirfd, t->base, owner, &gen);
-	gen = gen + 1 ? gen + 1 : 1;
+	t->generation = gen + 1 ? gen + 1 : 1;
 
 	/* Built under a hidden name and renamed into place complete, so a
 	 * reader never sees a half-made table. */
-	snprintf(tmp, sizeof(tmp), ".%s.new", t->base);
-	if (unlinkat(t->dirfd, tmp, 0) < 0 && errno != ENOENT)
+	if (build_segment(t) < 0)
 		goto fail;
-	fd = openat(t->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
-	if (fd < 0)
-		goto fail;
-	/* openat applied our umask; the mode is part of the design. */
-	if (fchmod(fd, 0660) < 0 || ftruncate(fd, (off_t)l.total_size) < 0 || fstat(fd, &st) < 0)
-		goto fail_unlink;
-	t->dev = st.st_dev;
-	t->ino = st.st_ino;
-	t->size = l.total_size;
-	t->base_map = mmap(NULL, t->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (t->base_map == MAP_FAILED) {
-		t->base_map = NULL;
-		goto fail_unlink;
-	}
-	close(fd);
-	fd = -1;
-	t->hdr = (void *)t->base_map;
-	t->cmdq = (void *)(t->base_map + l.cmdq_off);
-	t->journal = (void *)(t->base_map + l.journal_off);
-	t->results = (void *)(t->base_map + l.results_off);
-	t->devices = (void *)(t->base_map + l.devices_off);
-	t->points = (void *)(t->base_map + l.points_off);
-	if (init_queue_mutex(&t->cmdq->lock.m) < 0)
-		goto fail_unlink;
-	init_segment(t, &l, gen, devices, points);
-	atomic_store_explicit(&t->hdr->magic, FB_SHM_MAGIC, memory_order_release);
-	if (fb_futex_bridge_start(&t->cmd_bridge, &t->hdr->cmd_notify, &t->hdr->cmd_waiters) < 0)
-		goto fail_unlink;
-	if (renameat(t->dirfd, tmp, t->dirfd, t->base) < 0) {
+	if (fb_futex_bridge_start(&t->cmd_bridge, &t->hdr->cmd_notify, &t->hdr->cmd_waiters) < 0 ||
+	    publish_segment(t) < 0) {
+		err = errno;
 		fb_futex_bridge_stop(&t->cmd_bridge);
-		goto fail_unlink;
+		unmap(t->base_map, t->size, t->fd);
+		unlink_tmp(t);
+		errno = err;
+		goto fail;
 	}
 	if (old >= 0) {
 		supersede_old(old);
@@ -278,25 +346,75 @@ struct fb_table *fb_table_create(const char *path,
 	}
 	return t;
 
-fail_unlink:
-	err = errno;
-	unlinkat(t->dirfd, tmp, 0);
-	errno = err;
 fail:
 	err = errno;
-	if (fd >= 0)
-		close(fd);
 	if (old >= 0)
 		close(old);
-	if (t->base_map)
-		munmap(t->base_map, t->size);
 	if (t->lockfd >= 0)
 		close(t->lockfd);
 	if (t->dirfd >= 0)
 		close(t->dirfd);
+	free(t->ddesc);
+	free(t->pdesc);
 	free(t);
 	errno = err;
 	return NULL;
+}
+
+/* Someone truncated our table (or its pages are gone): build a new one
+ * with the current values, put it under the name and let the readers of
+ * the broken one know, as a restarted driver would. */
+static void rebuild(struct fb_table *t)
+{
+	struct fb_table old = *t;
+	struct fb_shm_point_data d;
+	struct fb_shm_layout l;
+
+	t->generation = old.generation + 1 ? old.generation + 1 : 1;
+	if (build_segment(t) < 0) {
+		t->generation = old.generation;
+		return; /* retried at the next heartbeat */
+	}
+	/* Reading the broken mapping is safe: the guard turns lost pages
+	 * into zeros, i.e. points never read. */
+	for (uint32_t i = 0; i < t->npoints; i++) {
+		fb_shm_words_load(&d, old.points[i].data, FB_SHM_POINT_WORDS);
+		fb_shm_words_store(t->points[i].data, &d, FB_SHM_POINT_WORDS);
+	}
+	for (uint32_t i = 0; i < t->ndevices; i++)
+		atomic_store(&t->devices[i].online, atomic_load(&old.devices[i].online));
+	if (publish_segment(t) < 0) {
+		unmap(t->base_map, t->size, t->fd);
+		unlink_tmp(t);
+		fb_table_util_layout(old.npoints, old.ndevices, &l);
+		use_mapping(t, old.base_map, &l);
+		t->fd = old.fd;
+		t->dev = old.dev;
+		t->ino = old.ino;
+		t->size = old.size;
+		t->generation = old.generation;
+		return;
+	}
+	if (fb_futex_bridge_move(&t->cmd_bridge, &t->hdr->cmd_notify, &t->hdr->cmd_waiters) < 0) {
+		/* No command wake-ups until the next rebuild: commands still
+		 * run when the loop wakes for other reasons. */
+	}
+	/* Readers whose header page survived see the flag; the others took
+	 * their own SIGBUS (fb_table_reader_superseded). */
+	atomic_store(&old.hdr->superseded, 1);
+	atomic_fetch_add(&old.hdr->notify, 1);
+	fb_futex_wake_all(&old.hdr->notify);
+	unmap(old.base_map, old.size, old.fd);
+	t->pending = 1;
+}
+
+static bool damaged(const struct fb_table *t)
+{
+	struct stat st;
+
+	if (fb_table_guard_hit(t->base_map))
+		return true;
+	return fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->size;
 }
 
 void fb_table_destroy(struct fb_table *t)
@@ -312,9 +430,11 @@ void fb_table_destroy(struct fb_table *t)
 	if (fstatat(t->dirfd, t->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == t->dev && st.st_ino == t->ino)
 		unlinkat(t->dirfd, t->base, 0);
-	munmap(t->base_map, t->size);
+	unmap(t->base_map, t->size, t->fd);
 	close(t->dirfd);
 	close(t->lockfd); /* releases the lock; the file stays for the next one */
+	free(t->ddesc);
+	free(t->pdesc);
 	free(t);
 	errno = err;
 }
@@ -396,6 +516,8 @@ void fb_table_notify(struct fb_table *t)
 
 void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms)
 {
+	if (damaged(t))
+		rebuild(t);
 	/* 0 means "no heartbeat yet" to readers. */
 	atomic_store_explicit(&t->hdr->heartbeat_ms, mono_ms > 0 ? mono_ms : 1,
 			      memory_order_relaxed);
@@ -419,9 +541,11 @@ void fb_table_command_fd_drain(struct fb_table *t)
 void fb_table_test_crash(struct fb_table *t)
 {
 	fb_futex_bridge_stop(&t->cmd_bridge);
-	munmap(t->base_map, t->size);
+	unmap(t->base_map, t->size, t->fd);
 	close(t->dirfd);
 	close(t->lockfd);
+	free(t->ddesc);
+	free(t->pdesc);
 	free(t);
 }
 

@@ -3,6 +3,8 @@
  * liveness, and re-attaching after a restart (superseded) and after a
  * clean exit followed by a new driver (replaced). */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -316,6 +318,25 @@ static void attached_handler_can_refuse(void)
 	fb_table_destroy(t);
 }
 
+static void refused_table_is_reported_once_not_every_maintain(void)
+{
+	struct seen s = { 0 };
+	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
+	int64_t now = fb_mono_ms();
+	int fd = open(instance, O_RDWR | O_CREAT | O_EXCL, 0666);
+
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(chmod(instance, 0666) == 0); /* open to others: refused */
+	for (int i = 0; i < 5; i++)
+		fb_table_follower_maintain(f, now + i * 1000);
+	CHECK_EQ_INT(s.failed, 1);
+	CHECK_EQ_INT(s.attached, 0);
+	fb_table_follower_free(f);
+	unlink(instance);
+}
+
 int main(void)
 {
 	snprintf(instance, sizeof(instance), "%s/test-follower-%d", fbt_dir(), (int)getpid());
@@ -326,5 +347,6 @@ int main(void)
 	RUN_TEST(restarted_driver_is_followed_from_the_drain);
 	RUN_TEST(clean_exit_then_new_driver_is_followed_from_maintain);
 	RUN_TEST(attached_handler_can_refuse);
+	RUN_TEST(refused_table_is_reported_once_not_every_maintain);
 	return fb_test_finish();
 }

@@ -397,6 +397,80 @@ out:
 	fb_table_destroy(t);
 }
 
+/* Run in a child: without the guard the first access after the truncation
+ * kills it with SIGBUS, which the parent reports. */
+static int truncated_table_scenario(void)
+{
+	struct fb_value v = { .kind = FB_VALUE_INT, .i = 42 };
+	struct fb_command cmd = { .point_index = 1, .value = { .kind = FB_VALUE_INT, .i = 1 } };
+	struct fb_point_snapshot s;
+	struct fb_table_reader *r, *r2;
+	struct fb_table *t;
+	int failed_before = fb_test_counts_.failed;
+
+	t = make_table();
+	CHECK(t != NULL);
+	if (!t)
+		return 1;
+	for (uint32_t i = 0; i < NPOINTS; i++)
+		fb_table_point_write(t, i, &v, FB_QUALITY_OK, 1);
+	fb_table_heartbeat(t, fb_mono_ms());
+	r = fb_table_attach(instance);
+	CHECK(r != NULL);
+	if (!r)
+		return 1;
+	CHECK(truncate(instance, 0) == 0);
+
+	/* The exporter's side: every read, the journal, a command. */
+	fb_table_reader_read(r, 5, &s);
+	CHECK(s.quality != FB_QUALITY_OK);
+	fb_table_reader_changes(r, NULL, NULL, NULL);
+	fb_table_command_push(r, &cmd);
+	CHECK(fb_table_reader_superseded(r));
+	fb_table_reader_heartbeat_age_ms(r, fb_mono_ms());
+
+	/* The driver's side: writes go on, and its heartbeat rebuilds the
+	 * table under the name, with the current values. */
+	v.i = 43;
+	fb_table_point_write(t, 5, &v, FB_QUALITY_OK, 2);
+	fb_table_notify(t);
+	fb_table_command_pop(t, &cmd);
+	fb_table_heartbeat(t, fb_mono_ms());
+	CHECK(!fb_table_superseded(t));
+	r2 = fb_table_attach(instance);
+	CHECK(r2 != NULL);
+	if (r2) {
+		CHECK_EQ_INT(fb_table_reader_generation(r2), 2);
+		fb_table_reader_read(r2, 5, &s);
+		CHECK_EQ_INT(s.quality, FB_QUALITY_OK);
+		CHECK_EQ_INT(s.value.i, 43);
+		/* The rebuilt table works: a command round trip. */
+		cmd.point_index = 2;
+		CHECK_EQ_INT(fb_table_command_push(r2, &cmd), 0);
+		CHECK_EQ_INT(fb_table_command_pop(t, &cmd), 1);
+		CHECK_EQ_INT(cmd.point_index, 2);
+	}
+	fb_table_detach(r2);
+	fb_table_detach(r);
+	fb_table_destroy(t);
+	return fb_test_counts_.failed != failed_before;
+}
+
+static void truncated_table_kills_neither_reader_nor_driver(void)
+{
+	int status;
+	pid_t pid;
+
+	next_instance(fbt_dir());
+	pid = fork();
+	if (pid == 0)
+		_exit(truncated_table_scenario());
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "   child killed by signal %d\n", WTERMSIG(status));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	RUN_TEST(shm_segment_of_other_user_is_refused);
@@ -408,5 +482,6 @@ int main(void)
 	RUN_TEST(superseded_table_still_under_its_name_is_not_reattached_in_a_loop);
 	RUN_TEST(forged_queue_mutex_owner_blocks_neither_driver_nor_exporter);
 	RUN_TEST(hostile_heartbeat_word_gives_a_sane_age);
+	RUN_TEST(truncated_table_kills_neither_reader_nor_driver);
 	return fb_test_finish();
 }
