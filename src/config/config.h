@@ -129,7 +129,7 @@ struct fb_conn_conf {
 
 struct fb_config {
 	char *path;               /* main file */
-	char *gateway_id;         /* default "fieldbridge"; names shm segments */
+	char *gateway_id;         /* default "fieldbridge"; names state tables */
 	char *gateway_name;       /* default "fieldbridge" */
 	char *state_dir;          /* default FB_DEFAULT_STATE_DIR */
 	char *runtime_dir;        /* state tables; default FB_DEFAULT_RUNTIME_DIR */

@@ -27,7 +27,9 @@ static int validate_header(const struct fb_shm_header *h, uint64_t file_size,
 			   struct fb_shm_layout *l)
 {
 	if (file_size < sizeof(*h) || atomic_load(&h->magic) == 0) {
-		/* Still being created (shm_open, ftruncate, magic last). */
+		/* No table yet: a driver renames a table into place complete,
+		 * so this is a file cut short, or one of an older build that
+		 * was still being created. */
 		errno = EAGAIN;
 		return -1;
 	}

@@ -1,7 +1,7 @@
-/* Driver side: locking the bus, creating, superseding and writing the
- * segment.  The driver
- * is the only writer of values, the journal and the results ring, so none of
- * that needs a lock; readers get consistency from the seqlocks. */
+/* Driver side: locking the bus, creating, superseding, rebuilding and
+ * writing the table.  The driver is the only writer of values, the journal
+ * and the results ring, so none of that needs a lock; readers get
+ * consistency from the seqlocks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,11 +45,15 @@ static void supersede_old(int fd)
 	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		return;
-	atomic_store(&h->superseded, 1);
-	atomic_fetch_add(&h->notify, 1);
-	fb_futex_wake_all(&h->notify);
-	atomic_fetch_add(&h->cmd_notify, 1);
-	fb_futex_wake_all(&h->cmd_notify);
+	/* It may have been cut short since we checked its size. */
+	if (fb_table_guard_add(h, sizeof(*h)) == 0) {
+		atomic_store(&h->superseded, 1);
+		atomic_fetch_add(&h->notify, 1);
+		fb_futex_wake_all(&h->notify);
+		atomic_fetch_add(&h->cmd_notify, 1);
+		fb_futex_wake_all(&h->cmd_notify);
+		fb_table_guard_remove(h);
+	}
 	munmap(h, sizeof(*h));
 }
 
