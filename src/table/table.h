@@ -113,8 +113,11 @@ void fb_table_notify(struct fb_table *t);
  * that nobody truncated the table file, and if so builds a new table
  * (generation + 1, current values) under the name. */
 void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms);
-/* True once another fb_table_create took over this instance's name;
- * the command fd also becomes readable then.  The driver should exit. */
+/* True once another fb_table_create took over this instance's name (the
+ * flag is set and the name leads elsewhere; with the bus lock held that
+ * takes someone removing the lock file).  The command fd also becomes
+ * readable then.  The driver should exit.  A flag forged on a table still
+ * under its name is repaired by the next fb_table_heartbeat instead. */
 bool fb_table_superseded(const struct fb_table *t);
 
 /* ---- commands (many producers, the driver consumes) ---- */
@@ -191,8 +194,8 @@ long fb_table_reader_find_device(const struct fb_table_reader *r, const char *de
 
 /* Seqlock read of one point.  A driver killed mid-update (or a hostile
  * writer) can leave a point's seqlock odd forever; after a bounded retry
- * (at most a few ms) the read returns the last, possibly torn, copy with
- * quality FB_QUALITY_STALE: treat such a value as unknown.  Later reads of a
+ * (at most ~20 ms) the read gives up: quality FB_QUALITY_STALE, value
+ * FB_VALUE_NONE, timestamps 0 (the point is unknown).  Later reads of a
  * point still stuck the same way return STALE at once, and a burst of stuck
  * points waits once, not once per point.  Re-attach once superseded. */
 void fb_table_reader_read(const struct fb_table_reader *r, uint32_t index,

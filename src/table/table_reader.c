@@ -17,7 +17,7 @@
  * writer preempted mid-update gets the CPU back).  A writer holds the lock
  * for a few dozen stores, so a point odd that long is stuck: a driver
  * killed mid-update or a hostile writer. */
-#define READ_GIVE_UP_MS 5
+#define READ_GIVE_UP_MS 20
 #define READ_SPINS 256
 /* Within this long after a give-up, further stuck points get only the
  * spins: a table full of them costs one wait, not one per point. */

@@ -412,11 +412,13 @@ static void rebuild(struct fb_table *t)
 	t->pending = 1;
 }
 
+/* Truncated, or flagged superseded while we hold the bus lock (no driver
+ * can have replaced us, so someone else wrote the flag). */
 static bool damaged(const struct fb_table *t)
 {
 	struct stat st;
 
-	if (fb_table_guard_hit(t->base_map))
+	if (fb_table_guard_hit(t->base_map) || atomic_load(&t->hdr->superseded))
 		return true;
 	return fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->size;
 }
@@ -529,7 +531,14 @@ void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms)
 
 bool fb_table_superseded(const struct fb_table *t)
 {
-	return atomic_load(&t->hdr->superseded) != 0;
+	struct stat st;
+
+	if (!atomic_load(&t->hdr->superseded))
+		return false;
+	/* The flag is writable by every reader: believe it only if the name
+	 * no longer leads to our table. */
+	return fstatat(t->dirfd, t->base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	       st.st_dev != t->dev || st.st_ino != t->ino;
 }
 
 int fb_table_command_fd(struct fb_table *t)

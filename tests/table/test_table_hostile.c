@@ -317,6 +317,42 @@ out:
 	fb_table_destroy(t);
 }
 
+static void forged_superseded_flag_does_not_stop_the_driver(void)
+{
+	struct fb_table_reader *r, *r2 = NULL;
+	struct fb_shm_header *h;
+	struct fb_table *t;
+	unsigned char *m;
+	size_t len = 0;
+
+	next_instance(fbt_dir());
+	t = make_table();
+	r = t ? fb_table_attach(instance) : NULL;
+	m = map_as_attacker(&len);
+	CHECK(r && m);
+	if (!r || !m)
+		goto out;
+	h = (void *)m;
+	atomic_store(&h->superseded, 1);
+	CHECK(!fb_table_superseded(t));
+	CHECK(fb_table_reader_superseded(r));
+	/* The heartbeat replaces the flagged table, as a restart would. */
+	fb_table_heartbeat(t, fb_mono_ms());
+	CHECK(!fb_table_superseded(t));
+	r2 = fb_table_attach(instance);
+	CHECK(r2 != NULL);
+	if (r2) {
+		CHECK_EQ_INT(fb_table_reader_generation(r2), 2);
+		CHECK(!fb_table_reader_superseded(r2));
+	}
+out:
+	if (m)
+		munmap(m, len);
+	fb_table_detach(r2);
+	fb_table_detach(r);
+	fb_table_destroy(t);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -480,6 +516,7 @@ int main(void)
 	RUN_TEST(driver_starts_over_a_squatted_name);
 	RUN_TEST(odd_seqlock_costs_one_bounded_wait_then_reads_stale_at_once);
 	RUN_TEST(superseded_table_still_under_its_name_is_not_reattached_in_a_loop);
+	RUN_TEST(forged_superseded_flag_does_not_stop_the_driver);
 	RUN_TEST(forged_queue_mutex_owner_blocks_neither_driver_nor_exporter);
 	RUN_TEST(hostile_heartbeat_word_gives_a_sane_age);
 	RUN_TEST(truncated_table_kills_neither_reader_nor_driver);
