@@ -7,13 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A superseded table still under the name (its successor died before
+ * replacing it, or a hostile writer set the flag) is not attached again
+ * before this long: re-attaching at once would spin. */
+#define SUPERSEDED_RETRY_MS 1000
+
 struct fb_table_follower {
-	char instance[128];
+	char instance[256];
 	int64_t stale_after_ms;
 	struct fb_table_follower_handlers h;
 	void *ctx;
 	struct fb_table_reader *reader; /* owned; NULL while detached */
 	bool alive;
+	int64_t retry_ms;               /* no attach before this (mono ms) */
+	int last_err;                   /* errno of the last reported attach failure */
 };
 
 struct fb_table_follower *fb_table_follower_new(const char *instance, int64_t stale_after_ms,
@@ -78,9 +85,9 @@ static bool fresh(const struct fb_table_follower *f, const struct fb_table_reade
 	return *age >= 0 && *age <= f->stale_after_ms;
 }
 
-/* While our driver is silent, another live segment under the name means
- * it was replaced.  Our own segment has merely come alive (a driver's
- * first heartbeat can follow our attach). */
+/* While our driver is silent, a live table under the name means it was
+ * replaced, unless it is ours: a driver attached before its first
+ * heartbeat is not silent, only young. */
 static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 {
 	struct fb_table_reader *r = fb_table_attach(f->instance);
@@ -89,30 +96,30 @@ static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 
 	if (!r)
 		return false;
-	live = fresh(f, r, mono_ms, &age) && !fb_table_reader_same_segment(r, f->reader);
+	live = !fb_table_reader_same_table(r, f->reader) && fresh(f, r, mono_ms, &age);
 	fb_table_detach(r);
 	return live;
 }
 
-static void update_liveness(struct fb_table_follower *f, int64_t mono_ms)
+static int attach(struct fb_table_follower *f, int64_t mono_ms)
 {
-	int64_t age;
-	bool alive = fresh(f, f->reader, mono_ms, &age);
+	struct fb_table_reader *r;
 
-	if (alive != f->alive) {
-		f->alive = alive;
-		if (f->h.liveness)
-			f->h.liveness(f->ctx, alive, age);
-	}
-}
-
-static int attach(struct fb_table_follower *f)
-{
-	struct fb_table_reader *r = fb_table_attach(f->instance);
-
+	if (mono_ms < f->retry_ms)
+		return -1;
+	r = fb_table_attach(f->instance);
 	if (!r) {
-		if (errno != ENOENT && f->h.attach_failed)
+		/* Once per cause, not once per maintain (a squatted name
+		 * stays refused until someone removes the file). */
+		if (errno != ENOENT && errno != f->last_err && f->h.attach_failed)
 			f->h.attach_failed(f->ctx, errno);
+		f->last_err = errno == ENOENT ? 0 : errno;
+		return -1;
+	}
+	f->last_err = 0;
+	if (fb_table_reader_superseded(r)) {
+		fb_table_detach(r);
+		f->retry_ms = mono_ms + SUPERSEDED_RETRY_MS;
 		return -1;
 	}
 	f->reader = r;
@@ -129,13 +136,25 @@ static int attach(struct fb_table_follower *f)
 	return 0;
 }
 
+static void update_liveness(struct fb_table_follower *f, int64_t mono_ms)
+{
+	int64_t age;
+	bool alive = fresh(f, f->reader, mono_ms, &age);
+
+	if (alive != f->alive) {
+		f->alive = alive;
+		if (f->h.liveness)
+			f->h.liveness(f->ctx, alive, age);
+	}
+}
+
 void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
 {
 	if (f->reader && fb_table_reader_superseded(f->reader))
 		let_go(f, FB_FOLLOWER_SUPERSEDED);
 	else if (f->reader && !f->alive && replaced(f, mono_ms))
 		let_go(f, FB_FOLLOWER_REPLACED);
-	if (!f->reader && attach(f) < 0)
+	if (!f->reader && attach(f, mono_ms) < 0)
 		return;
 	update_liveness(f, mono_ms);
 }

@@ -378,4 +378,4 @@ class Hardening(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main(tools=fbtest.MQTT_TOOLS + ("openssl",))

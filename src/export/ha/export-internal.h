@@ -64,7 +64,7 @@ struct ex_device {
 struct ex_bus {
 	struct exporter *ex;                 /* borrowed: the owner */
 	const struct fb_bus_conf *conf;      /* borrowed */
-	char table_name[128];
+	char table_name[256];
 	struct fb_table_follower *follower;  /* owned */
 	/* The follower's current table, NULL until the driver runs; borrowed,
 	 * set and cleared by the follower's handlers (bus_view.c). */
