@@ -1,0 +1,252 @@
+// Schema-driven form: one labelled control per field, with its allowed
+// values, default and help, and room for the loader's message at the field.
+
+import { h, nextId, clear, append } from './ui.js';
+import { CHOICE_LABELS, fieldLabel } from './schema.js';
+import { diagnostics } from './api.js';
+
+const isSecret = (p) => p.writeOnly || p['x-fieldbridge-type'] === 'secret';
+const fbType = (p) => p['x-fieldbridge-type'] || '';
+const isFile = (p) => fbType(p) === 'cert' || fbType(p) === 'key';
+const defaultOf = (p) => (p['x-default'] !== undefined ? p['x-default'] : p.default);
+
+function boolOf(v) {
+  if (v === true || v === 'on' || v === 'true' || v === 1) return true;
+  if (v === false || v === 'off' || v === 'false' || v === 0) return false;
+  return undefined;
+}
+
+function choicesOf(name, p) {
+  if (Array.isArray(p.enum)) return p.enum;
+  if (p.type === 'integer' && Number.isFinite(p.minimum) && Number.isFinite(p.maximum)
+      && p.maximum - p.minimum <= 2) {
+    const out = [];
+    for (let v = p.minimum; v <= p.maximum; v += 1) out.push(v);
+    return out;
+  }
+  return null;
+}
+
+function helpText(name, p) {
+  const parts = [];
+  if (p.description) parts.push(p.description);
+  const d = defaultOf(p);
+  if (d !== undefined && d !== null && d !== '') parts.push(`Default: ${d}.`);
+  if (p.type === 'integer' && !p.enum && Number.isFinite(p.minimum)) parts.push(`Range ${p.minimum}..${p.maximum}.`);
+  return parts.join(' ');
+}
+
+// Certificate/key field: shows what the gateway knows about the stored file
+// ({path, subject, issuer, not_after, expired, matches_certificate}) and
+// takes a PEM upload, sent as {pem: "..."}.
+function fileControl(id, name, p, value, help) {
+  const info = h('div.certinfo', { 'aria-live': 'polite' });
+  const path = h('input', { id, name, type: 'text', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'path of a PEM file on the gateway, or upload one', 'aria-describedby': help });
+  const file = h('input', { type: 'file', accept: '.pem,.crt,.cer,.key,application/x-pem-file',
+    'aria-label': `Upload a PEM file for ${name}`, id: `${id}-upload` });
+  let pem = null;
+  const showInfo = (v) => {
+    clear(info);
+    if (!v || typeof v !== 'object') return;
+    const dl = h('dl.kv');
+    const row = (k, x) => { if (x !== undefined && x !== null) append(dl, [h('dt', k), h('dd', String(x))]); };
+    row('File', v.path);
+    row('Subject', v.subject);
+    row('Issuer', v.issuer);
+    if (v.not_after) row('Expires', `${v.not_after}${v.expired ? ' (expired)' : ''}`);
+    if ('matches_certificate' in v) {
+      row('Key matches certificate', v.matches_certificate === null ? 'unknown (no client certificate)'
+        : v.matches_certificate ? 'yes' : 'NO');
+    }
+    if (v.error) row('Problem', v.error);
+    info.append(dl);
+  };
+  if (typeof value === 'string') path.value = value;
+  else if (value && typeof value === 'object') { path.value = value.path || ''; showInfo(value); }
+  file.addEventListener('change', async () => {
+    const f = file.files[0];
+    if (!f) return;
+    pem = await f.text();
+    path.value = '';
+    path.placeholder = `uploaded: ${f.name} (checked when saved)`;
+    clear(info);
+    const ok = /-----BEGIN [A-Z ]+-----/.test(pem);
+    info.append(h(`p.${ok ? 'hint' : 'bad'}`, ok
+      ? `${f.name}: ${pem.length} bytes of PEM; subject, issuer and expiry are shown after saving.`
+      : `${f.name} does not look like a PEM file.`));
+    path.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  path.addEventListener('input', () => { if (path.value) pem = null; });
+  const wrap = h('div.filefield', path, h('label.upload', 'Upload… ', file), info);
+  return {
+    el: wrap,
+    focusEl: path,
+    read: () => (pem ? { pem } : path.value.trim() || undefined),
+    showInfo,
+  };
+}
+
+export class Form {
+  // fields: [[name, label], ...]; values: the object as GET returned it.
+  constructor(schema, fields, values = {}, opts = {}) {
+    this.schema = schema;
+    this.values = values;
+    this.opts = opts;
+    this.controls = new Map();
+    this.general = h('div.form-messages', { 'aria-live': 'polite' });
+    this.el = h('div.form-fields', this.general);
+    for (const [name, label] of fields) {
+      const p = (schema.properties || {})[name];
+      if (!p) continue;
+      this.el.append(this.field(name, label || fieldLabel(name), p, values[name]));
+    }
+  }
+
+  field(name, label, p, value) {
+    const id = nextId(`f-${name}`);
+    const helpId = `${id}-help`;
+    const msgId = `${id}-msg`;
+    const required = (this.schema.required || []).includes(name);
+    const described = `${helpId} ${msgId}`;
+    let ctl;
+    const choices = choicesOf(name, p);
+    const d = defaultOf(p);
+    if (p.type === 'boolean') {
+      const input = h('input', { id, name, type: 'checkbox', 'aria-describedby': described });
+      const v = boolOf(value);
+      input.checked = v === undefined ? boolOf(d) !== false : v;
+      ctl = { el: h('span.check', input, h('span.onoff')), focusEl: input, read: () => input.checked };
+    } else if (choices) {
+      const sel = h('select', { id, name, 'aria-describedby': described });
+      if (d === undefined || d === null) sel.append(h('option', { value: '' }, '– choose –'));
+      const labels = CHOICE_LABELS[name] || {};
+      for (const c of choices) {
+        const text = (labels[c] || String(c)) + (String(c) === String(d) ? ' (default)' : '');
+        sel.append(h('option', { value: String(c) }, text));
+      }
+      const cur = value !== undefined && value !== null ? value : d;
+      if (cur !== undefined && cur !== null) sel.value = String(cur === 'trust all' ? 'trust_all' : cur);
+      ctl = {
+        el: sel,
+        focusEl: sel,
+        read: () => {
+          if (sel.value === '') return undefined;
+          return p.type === 'integer' ? Number(sel.value) : sel.value;
+        },
+      };
+    } else if (isFile(p)) {
+      ctl = fileControl(id, label, p, value, described);
+    } else if (isSecret(p)) {
+      const set = value && typeof value === 'object' && value.set;
+      const input = h('input', { id, name, type: 'password', autocomplete: 'new-password',
+        placeholder: set ? 'set' : 'not set', 'aria-describedby': described });
+      ctl = {
+        el: input,
+        focusEl: input,
+        // {"set": true} round-trips "keep the stored secret".
+        read: () => (input.value !== '' ? input.value : set ? { set: true } : undefined),
+      };
+    } else if (p.type === 'integer') {
+      const input = h('input', { id, name, type: 'number', inputmode: 'numeric', step: 1,
+        min: p.minimum, max: p.maximum, placeholder: d ?? '', 'aria-describedby': described,
+        required: required || undefined });
+      if (value !== undefined && value !== null) input.value = String(value);
+      ctl = { el: input, focusEl: input, read: () => (input.value === '' ? undefined : Number(input.value)) };
+    } else {
+      const input = h('input', { id, name, type: 'text', autocomplete: 'off', spellcheck: 'false',
+        placeholder: d ?? '', 'aria-describedby': described, required: required || undefined });
+      if (typeof value === 'string' || typeof value === 'number') input.value = String(value);
+      const suggest = this.opts.suggest && this.opts.suggest[name];
+      if (suggest) {
+        const listId = `${id}-list`;
+        input.setAttribute('list', listId);
+        const dl = h('datalist', { id: listId });
+        Promise.resolve(suggest()).then((items) => {
+          for (const it of items || []) {
+            const o = typeof it === 'string' ? { value: it } : it;
+            dl.append(h('option', { value: o.value }, o.label || ''));
+          }
+        }).catch(() => {});
+        ctl = { el: h('span', input, dl), focusEl: input, read: () => input.value.trim() || undefined };
+      } else {
+        ctl = { el: input, focusEl: input, read: () => input.value.trim() || undefined };
+      }
+    }
+    const msg = h('div.field-msg', { id: msgId, 'aria-live': 'polite' });
+    const wrap = h('div.field', { dataset: { field: name } },
+      h('label', { for: id }, label, required ? h('span.req', { 'aria-hidden': 'true' }, ' *') : null),
+      ctl.el,
+      h('div.help', { id: helpId }, helpText(name, p)),
+      msg);
+    this.controls.set(name, { ...ctl, wrap, msg, p });
+    return wrap;
+  }
+
+  read() {
+    const out = {};
+    for (const [name, c] of this.controls) {
+      if (c.wrap.hidden) continue;
+      const v = c.read();
+      if (v !== undefined) out[name] = v;
+    }
+    return out;
+  }
+
+  clearMessages() {
+    clear(this.general);
+    for (const c of this.controls.values()) {
+      clear(c.msg);
+      c.wrap.classList.remove('invalid', 'warn');
+      c.focusEl.removeAttribute('aria-invalid');
+    }
+  }
+
+  // Places each loader message at its field (by "field", else by the last
+  // component of "path" or of the "...: field: ..." message); the rest go on
+  // top of the form. Returns the number of errors.
+  showDiagnostics(body) {
+    this.clearMessages();
+    const list = Array.isArray(body) ? body : diagnostics(body);
+    let errors = 0;
+    let first = null;
+    for (const d of list) {
+      const sev = d.severity || 'error';
+      if (sev === 'error') errors += 1;
+      const name = this.fieldOf(d);
+      const c = name && this.controls.get(name);
+      const line = h(`p.${sev === 'error' ? 'bad' : 'warn'}`, d.message);
+      if (c) {
+        c.msg.append(line);
+        c.wrap.classList.add(sev === 'error' ? 'invalid' : 'warn');
+        if (sev === 'error') {
+          c.focusEl.setAttribute('aria-invalid', 'true');
+          first = first || c;
+        }
+      } else {
+        this.general.append(line);
+      }
+    }
+    if (first) first.focusEl.focus();
+    return errors;
+  }
+
+  fieldOf(d) {
+    const cands = [];
+    if (d.field) cands.push(d.field);
+    if (d.path) {
+      const last = String(d.path).split(/[.[\]]/).filter(Boolean).pop();
+      if (last) cands.push(last);
+    }
+    const m = /\.([a-z_]+)(?:\[\d+\])?: /.exec(d.message || '') || /(?:^|: )([a-z_]+): /.exec(d.message || '');
+    if (m) cands.push(m[1]);
+    for (const c of cands) {
+      const base = c.replace(/_file$/, '');
+      if (this.controls.has(c)) return c;
+      if (this.controls.has(base)) return base;
+    }
+    return null;
+  }
+
+  control(name) { return this.controls.get(name); }
+}
