@@ -7,7 +7,7 @@ import { diagnostics } from './api.js';
 
 const isSecret = (p) => p.writeOnly || p['x-fieldbridge-type'] === 'secret';
 const fbType = (p) => p['x-fieldbridge-type'] || '';
-const isFile = (p) => fbType(p) === 'cert' || fbType(p) === 'key';
+const isFile = (p) => ['cert', 'certificate', 'key'].includes(fbType(p));
 const defaultOf = (p) => (p['x-default'] !== undefined ? p['x-default'] : p.default);
 
 function boolOf(v) {
@@ -29,7 +29,10 @@ function choicesOf(name, p) {
 
 function helpText(name, p) {
   const parts = [];
-  if (p.description) parts.push(p.description);
+  if (p.description) {
+    const t = p.description;
+    parts.push(/[.!?]$/.test(t) ? t : `${t}.`);
+  }
   const d = defaultOf(p);
   if (d !== undefined && d !== null && d !== '') parts.push(`Default: ${d}.`);
   if (p.type === 'integer' && !p.enum && Number.isFinite(p.minimum)) parts.push(`Range ${p.minimum}..${p.maximum}.`);

@@ -48,7 +48,7 @@ function setPoint(bus, dev, p, changed) {
 }
 
 function absorbDevices(bus, devices, changed) {
-  for (const dv of devices || []) {
+  for (const dv of Array.isArray(devices) ? devices : []) {
     const id = dv.id ?? dv.device ?? dv.name;
     device(bus ?? dv.bus, id, { ...dv, id, bus: bus ?? dv.bus });
     const pts = Array.isArray(dv.points) ? dv.points
@@ -66,8 +66,10 @@ function absorb(data) {
   if (Array.isArray(data.buses)) {
     for (const b of data.buses) {
       const { devices, ...rest } = b;
+      // GET status counts devices; the event stream lists them.
+      if (!Array.isArray(devices) && devices !== undefined) rest.devices = devices;
       store.buses.set(b.name ?? b.bus, { ...(store.buses.get(b.name ?? b.bus) || {}), ...rest });
-      absorbDevices(b.name ?? b.bus, devices, changed);
+      if (Array.isArray(devices)) absorbDevices(b.name ?? b.bus, devices, changed);
     }
     changed.push({ buses: true });
   }

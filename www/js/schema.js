@@ -41,7 +41,7 @@ const i = (lo, hi, d, description) => ({ type: 'integer', minimum: lo, maximum: 
 const e = (vals, d, description) => ({ type: 'string', enum: vals, 'x-default': d, description });
 const b = (d, description) => ({ type: 'boolean', 'x-default': d, description });
 const secret = (description) => ({ type: 'string', writeOnly: true, 'x-fieldbridge-type': 'secret', description });
-const cert = (t, description) => ({ type: 'string', 'x-fieldbridge-type': t, description });
+const cert = (t, description) => ({ type: 'string', 'x-fieldbridge-type': t === 'cert' ? 'certificate' : t, description });
 
 export const FALLBACK = {
   connection: {
@@ -138,7 +138,13 @@ export async function loadSchema() {
   return cached;
 }
 
+const LABELS = {
+  rs485: 'RS-485 mode', rts: 'RTS', rts_delay_us: 'RTS delay (µs)', unit_id: 'Unit ID',
+  baud: 'Baud rate', chip: 'GPIO chip', device: 'Serial device', host: 'Host',
+};
+
 export function fieldLabel(name) {
+  if (LABELS[name]) return LABELS[name];
   const units = { _ms: ' (ms)', _s: ' (s)', _us: ' (µs)' };
   let label = name;
   let unit = '';

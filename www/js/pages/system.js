@@ -1,7 +1,7 @@
 // System: the web TLS certificate, backup/restore of the configuration,
 // snapshots and rollback.
 
-import { get, post } from '../api.js';
+import { get, post, ApiError } from '../api.js';
 import { h, page, notice, errorNotice, nextId, confirmDialog, table } from '../ui.js';
 import { listOf } from './export.js';
 
@@ -15,7 +15,7 @@ async function tlsSection() {
     const t = w.tls || w.certificate || {};
     const dl = h('dl.kv');
     const row = (k, v) => { if (v !== undefined && v !== null && v !== '') dl.append(h('dt', k), h('dd', String(v))); };
-    row('TLS', typeof w.tls === 'string' ? w.tls : w.tls_mode);
+    row('TLS', typeof w.tls === 'string' ? w.tls : typeof w.tls === 'boolean' ? (w.tls ? 'on' : 'off (plain HTTP)') : w.tls_mode);
     row('Listening', [w.listen, w.port].filter(Boolean).join(' port '));
     row('Subject', t.subject);
     row('Issuer', t.issuer);
@@ -32,8 +32,31 @@ async function tlsSection() {
 
 function backupSection() {
   const secrets = h('input', { type: 'checkbox', id: nextId('secrets') });
-  const link = h('a.button', { href: 'api/v1/backup?secrets=0', download: 'fieldbridge-backup.tar.gz', id: 'backup-link' }, 'Download backup');
-  secrets.addEventListener('change', () => { link.href = `api/v1/backup?secrets=${secrets.checked ? 1 : 0}`; });
+  const got = h('div', { 'aria-live': 'polite' });
+  // Fetched first, so a refusal shows as a message instead of a saved error.
+  const link = h('button', {
+    type: 'button',
+    id: 'backup-link',
+    onclick: async () => {
+      got.replaceChildren();
+      try {
+        const res = await fetch(`api/v1/backup?secrets=${secrets.checked ? 1 : 0}`, { credentials: 'same-origin', cache: 'no-store' });
+        if (!res.ok) {
+          let body = null;
+          try { body = await res.json(); } catch { /* not JSON */ }
+          throw new ApiError(res.status, body, 'backup');
+        }
+        const url = URL.createObjectURL(await res.blob());
+        const a = h('a', { href: url, download: 'fieldbridge-backup.tar.gz' });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      } catch (err) {
+        got.replaceChildren(errorNotice(err, 'Backup'));
+      }
+    },
+  }, 'Download backup');
   const file = h('input', { type: 'file', id: nextId('restore'), accept: '.tar.gz,.tgz,application/gzip' });
   const out = h('div', { 'aria-live': 'polite' });
   const restore = h('button', {
@@ -56,7 +79,7 @@ function backupSection() {
   }, 'Restore');
   return section('Backup and restore',
     h('p', 'The configuration as a tar.gz. Secrets (passwords, keys) are left out unless you ask for them.'),
-    h('p', h('label.inline', secrets, ' include secrets')), h('p', link),
+    h('p', h('label.inline', secrets, ' include secrets')), h('p', link), got,
     h('h3', 'Restore'), h('p', h('label', { for: file.id }, 'Backup file '), file, ' ', restore), out);
 }
 
