@@ -39,54 +39,63 @@ function helpText(name, p) {
   return parts.join(' ');
 }
 
-// Certificate/key field: shows what the gateway knows about the stored file
-// ({path, subject, issuer, not_after, expired, matches_certificate}) and
-// takes a PEM upload, sent as {pem: "..."}.
-function fileControl(id, name, p, value, help) {
+// Certificate/key field. The gateway keeps the file (copied under certs/)
+// and shows what it found in it ({subject, issuer, not_after, expired,
+// problem}, key_matches_certificate); the page uploads the PEM text and
+// sends {"set": true} to keep the stored file, null to remove it.
+function fileControl(id, name, p, value, info0, help) {
   const info = h('div.certinfo', { 'aria-live': 'polite' });
-  const path = h('input', { id, name, type: 'text', autocomplete: 'off', spellcheck: 'false',
-    placeholder: 'path of a PEM file on the gateway, or upload one', 'aria-describedby': help });
+  const stored = !!(info0 && info0.set) || (typeof value === 'string' && value !== '') || !!(value && value.path);
+  const shown = h('input', { id, name, type: 'text', readonly: true, tabindex: -1, 'aria-describedby': help,
+    value: typeof value === 'string' ? value : value?.path || (stored ? 'set' : ''),
+    placeholder: 'none: upload a PEM file' });
   const file = h('input', { type: 'file', accept: '.pem,.crt,.cer,.key,application/x-pem-file',
-    'aria-label': `Upload a PEM file for ${name}`, id: `${id}-upload` });
+    'aria-label': `Upload ${name} (PEM)`, id: `${id}-upload`, dataset: { upload: name } });
   let pem = null;
+  let removed = false;
   const showInfo = (v) => {
     clear(info);
     if (!v || typeof v !== 'object') return;
     const dl = h('dl.kv');
     const row = (k, x) => { if (x !== undefined && x !== null) append(dl, [h('dt', k), h('dd', String(x))]); };
-    row('File', v.path);
     row('Subject', v.subject);
     row('Issuer', v.issuer);
     if (v.not_after) row('Expires', `${v.not_after}${v.expired ? ' (expired)' : ''}`);
-    if ('matches_certificate' in v) {
-      row('Key matches certificate', v.matches_certificate === null ? 'unknown (no client certificate)'
-        : v.matches_certificate ? 'yes' : 'NO');
-    }
-    if (v.error) row('Problem', v.error);
-    info.append(dl);
+    const m = v.key_matches_certificate ?? v.matches_certificate;
+    if (m !== undefined) row('Key matches certificate', m === null ? 'unknown' : m ? 'yes' : 'NO');
+    row('Problem', v.problem || v.error);
+    if (dl.childElementCount) info.append(dl);
   };
-  if (typeof value === 'string') path.value = value;
-  else if (value && typeof value === 'object') { path.value = value.path || ''; showInfo(value); }
+  showInfo(info0 || (value && typeof value === 'object' ? value : null));
   file.addEventListener('change', async () => {
     const f = file.files[0];
     if (!f) return;
     pem = await f.text();
-    path.value = '';
-    path.placeholder = `uploaded: ${f.name} (checked when saved)`;
+    removed = false;
+    shown.value = `${f.name} (uploaded, checked when saved)`;
     clear(info);
-    const ok = /-----BEGIN [A-Z ]+-----/.test(pem);
+    const ok = /-----BEGIN [A-Z0-9 ]+-----/.test(pem);
     info.append(h(`p.${ok ? 'hint' : 'bad'}`, ok
       ? `${f.name}: ${pem.length} bytes of PEM; subject, issuer and expiry are shown after saving.`
       : `${f.name} does not look like a PEM file.`));
-    path.dispatchEvent(new Event('input', { bubbles: true }));
   });
-  path.addEventListener('input', () => { if (path.value) pem = null; });
-  const wrap = h('div.filefield', path, h('label.upload', 'Upload… ', file), info);
+  const remove = h('button.small.link', {
+    type: 'button',
+    onclick: () => { pem = null; removed = true; file.value = ''; shown.value = ''; clear(info); },
+  }, 'Remove');
+  const wrap = h('div.filefield', shown, h('div.upload', h('label', { for: file.id }, 'Upload PEM file: '), file, stored ? remove : null), info);
   return {
     el: wrap,
-    focusEl: path,
-    read: () => (pem ? { pem } : path.value.trim() || undefined),
+    focusEl: file,
+    read: () => (pem ? pem : removed ? null : stored ? { set: true } : undefined),
     showInfo,
+    fresh: (v, inf) => {
+      pem = null;
+      removed = false;
+      file.value = '';
+      shown.value = typeof v === 'string' ? v : inf && inf.set ? 'set' : '';
+      showInfo(inf);
+    },
   };
 }
 
@@ -139,7 +148,12 @@ export class Form {
         },
       };
     } else if (isFile(p)) {
-      ctl = fileControl(id, label, p, value, described);
+      const certs = this.values._certs || {};
+      let inf = certs[name];
+      if (fbType(p) === 'key' && 'key_matches_certificate' in certs) {
+        inf = { ...(inf || {}), key_matches_certificate: certs.key_matches_certificate };
+      }
+      ctl = fileControl(id, label, p, value, inf, described);
     } else if (isSecret(p)) {
       const set = value && typeof value === 'object' && value.set;
       const input = h('input', { id, name, type: 'password', autocomplete: 'new-password',

@@ -18,6 +18,7 @@ const pointKey = (p) => p.point ?? p.key ?? p.id ?? p.name;
 function stamp(p) {
   const now = Date.now();
   if (Number.isFinite(p.age_ms)) return now - p.age_ms;
+  if (Number.isFinite(p.read_ts) && p.read_ts > 0) return p.read_ts;
   if (Number.isFinite(p.ts_ms)) return p.ts_ms;
   if (Number.isFinite(p.ts)) return p.ts > 1e12 ? p.ts : p.ts * 1000;
   if (typeof p.ts === 'string' && !Number.isNaN(Date.parse(p.ts))) return Date.parse(p.ts);
@@ -50,7 +51,17 @@ function setPoint(bus, dev, p, changed) {
 function absorbDevices(bus, devices, changed) {
   for (const dv of Array.isArray(devices) ? devices : []) {
     const id = dv.id ?? dv.device ?? dv.name;
-    device(bus ?? dv.bus, id, { ...dv, id, bus: bus ?? dv.bus });
+    if (id === undefined) {
+      // {bus, attached:false}: the driver of that bus went away.
+      if (dv.bus !== undefined) {
+        store.buses.set(dv.bus, { ...(store.buses.get(dv.bus) || {}), ...dv, name: dv.bus });
+        changed.push({ buses: true });
+      }
+      continue;
+    }
+    const extra = { ...dv, id, bus: bus ?? dv.bus };
+    if ('online' in dv && !('available' in dv)) extra.available = dv.online;
+    device(bus ?? dv.bus, id, extra);
     const pts = Array.isArray(dv.points) ? dv.points
       : dv.points && typeof dv.points === 'object' ? Object.entries(dv.points).map(([k, v]) => (typeof v === 'object' ? { point: k, ...v } : { point: k, value: v })) : [];
     for (const p of pts) setPoint(bus ?? dv.bus, id, p, changed);
@@ -58,8 +69,20 @@ function absorbDevices(bus, devices, changed) {
   }
 }
 
+// {name: {...}} -> [{name, ...}] (the snapshot keys buses, devices and
+// points by name; updates list them).
+function entries(x, key) {
+  if (Array.isArray(x)) return x;
+  if (!x || typeof x !== 'object') return x;
+  return Object.entries(x).map(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? { [key]: k, ...v } : { [key]: k, value: v }));
+}
+
 function absorb(data) {
   if (!data || typeof data !== 'object') return [];
+  if (data.buses && !Array.isArray(data.buses)) {
+    data = { ...data, buses: entries(data.buses, 'name').map((b) => ({ ...b, devices: entries(b.devices, 'id') })) };
+  }
   const changed = [];
   const list = Array.isArray(data) ? data : null;
   if (list) { for (const x of list) changed.push(...absorb(x)); return changed; }

@@ -5,7 +5,7 @@ import { get, post, del, request, seg, ApiError, diagnostics } from '../api.js';
 import { h, page, notice, errorNotice, table, confirmDialog, nextId, framing, clear } from '../ui.js';
 import { Form } from '../form.js';
 import { loadSchema, fieldLabel } from '../schema.js';
-import { listOf } from './export.js';
+import { listOf, fieldError } from './export.js';
 
 const TIMING = ['response_timeout_ms', 'byte_timeout_ms', 'retries', 'guard_time_ms',
   'offline_after', 'backoff_max_ms', 'poll_interval_ms'];
@@ -67,7 +67,7 @@ export async function busEditor(name, opts = {}) {
   if (name) {
     const r = await request('GET', `buses/${seg(name)}`);
     values = r.data?.bus || r.data || {};
-    etag = r.etag;
+    etag = r.etag || values._meta?.etag;
   }
   const order = Object.keys(schema.properties || {});
   const form = new Form(schema, order.map((k) => [k, fieldLabel(k)]), values, {
@@ -123,9 +123,10 @@ export async function busEditor(name, opts = {}) {
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
         status.replaceChildren(notice('error', 'This bus was changed elsewhere since you opened it (409). Reload to see the current version.'));
-      } else if (err instanceof ApiError && err.diagnostics.length) {
-        form.showDiagnostics(err.diagnostics);
-        air.show(err.diagnostics);
+      } else if (err instanceof ApiError && (err.diagnostics.length || fieldError(err))) {
+        const nd = err.diagnostics.length ? err.diagnostics : [fieldError(err)];
+        form.showDiagnostics(nd);
+        air.show(nd);
         status.replaceChildren(notice('error', 'Not saved: see the messages at the fields.'));
       } else {
         status.replaceChildren(errorNotice(err, 'Saving'));
@@ -207,8 +208,8 @@ export async function deviceEditor(bus, id, opts = {}) {
         if (opts.onSaved) opts.onSaved(body.id);
       } catch (err) {
         if (err instanceof ApiError && err.status === 409) status.replaceChildren(notice('error', 'Changed elsewhere (409): reload.'));
-        else if (err instanceof ApiError && err.diagnostics.length) {
-          form.showDiagnostics(err.diagnostics);
+        else if (err instanceof ApiError && (err.diagnostics.length || fieldError(err))) {
+          form.showDiagnostics(err.diagnostics.length ? err.diagnostics : [fieldError(err)]);
           status.replaceChildren(notice('error', 'Not saved: see the messages at the fields.'));
         } else status.replaceChildren(errorNotice(err, 'Saving'));
       }

@@ -23,14 +23,17 @@ function kindOf(p) {
   return typeof p.value === 'boolean' ? 'switch' : 'number';
 }
 
-const writable = (p) => p.writable === true || p.access === 'write' || p.rights === 'write' || p.command === true;
+// Without point metadata from the gateway, an on/off point gets a switch;
+// the gateway refuses a command to a read-only point and the row says so.
+const writable = (p) => p.writable === true || p.access === 'write' || p.rights === 'write' || p.command === true
+  || (p.writable === undefined && p.access === undefined && typeof p.value === 'boolean');
 
 async function command(d, p, value, out) {
   out.className = 'result busy';
   out.textContent = 'sending…';
   try {
     const r = await post(`points/${seg(d.bus)}/${seg(d.id)}/${seg(p.key)}`, { value });
-    const failed = r && (r.result === 'failed' || r.status === 'failed' || r.ok === false);
+    const failed = r && (['failed', 'timeout', 'superseded', 'refused'].includes(r.result || r.status) || r.ok === false);
     out.className = `result ${failed ? 'bad' : 'ok'}`;
     out.textContent = failed ? `failed${r.reason || r.error ? `: ${r.reason || r.error}` : ''}` : 'done';
   } catch (err) {
@@ -88,7 +91,7 @@ function control(d, p) {
 function qualityBadge(p) {
   const q = p.quality ?? (p.available === false ? 'offline' : undefined);
   if (q === undefined || q === null) return h('span.muted', '–');
-  const good = q === 'good' || q === 'ok' || q === true || q === 0;
+  const good = q === 'good' || q === 'ok' || q === true;
   return h(`span.badge.${good ? 'ok' : 'bad'}`, typeof q === 'string' ? q : good ? 'good' : String(q));
 }
 

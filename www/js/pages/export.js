@@ -16,6 +16,13 @@ export function listOf(data, key) {
 
 function changed() { window.dispatchEvent(new Event('fb-changed')); }
 
+// A refusal without loader diagnostics ("port: expected a integer") still
+// belongs at its field.
+export function fieldError(err) {
+  const m = err && err.body && typeof err.body.error === 'string' && /^([a-z_]+): /.exec(err.body.error);
+  return m ? { severity: 'error', field: m[1], message: err.body.error } : null;
+}
+
 function stageLine(s) {
   const ok = s.ok ?? (s.result ? s.result === 'ok' || s.result === 'done' : s.status ? s.status === 'ok' : undefined);
   const name = s.stage || s.step || s.name || '';
@@ -63,7 +70,7 @@ export async function connectionEditor(name, opts = {}) {
   if (name) {
     const r = await request('GET', `connections/${seg(name)}`);
     values = r.data?.connection || r.data || {};
-    etag = r.etag || values._etag || values.etag || null;
+    etag = r.etag || values._meta?.etag || values.etag || null;
   }
   let users = [];
   const suggest = {
@@ -103,10 +110,15 @@ export async function connectionEditor(name, opts = {}) {
       // Reload what the gateway stored: certificate details, secrets as "set".
       try {
         const r = await request('GET', `connections/${seg(savedName)}`);
-        etag = r.etag || etag;
+        etag = r.etag || r.data?._meta?.etag || etag;
         const v = r.data?.connection || r.data || {};
+        const certs = v._certs || {};
         for (const [k, c] of form.controls) {
-          if (c.showInfo && v[k] && typeof v[k] === 'object') c.showInfo(v[k]);
+          if (c.fresh) {
+            let inf = certs[k];
+            if (k === 'ssl_client_key' && 'key_matches_certificate' in certs) inf = { ...(inf || {}), key_matches_certificate: certs.key_matches_certificate };
+            c.fresh(v[k], inf);
+          }
           if (c.p.writeOnly && v[k] && v[k].set) { c.focusEl.value = ''; c.focusEl.placeholder = 'set'; }
         }
       } catch { /* the list shows it */ }
@@ -115,8 +127,8 @@ export async function connectionEditor(name, opts = {}) {
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
         status.replaceChildren(notice('error', 'This connection was changed elsewhere since you opened it (409). Reload the page to see the current version; your edits are still in the form.'));
-      } else if (err instanceof ApiError && err.diagnostics.length) {
-        const nd = err.diagnostics;
+      } else if (err instanceof ApiError && (err.diagnostics.length || fieldError(err))) {
+        const nd = err.diagnostics.length ? err.diagnostics : [fieldError(err)];
         const errs = form.showDiagnostics(nd.filter((d) => adv.fieldOf(d) === null || form.fieldOf(d)));
         adv.showDiagnostics(nd.filter((d) => adv.fieldOf(d) && !form.fieldOf(d)));
         status.replaceChildren(notice('error', `Not saved: ${errs || nd.length} problem${(errs || nd.length) === 1 ? '' : 's'}, shown at the fields.`));
