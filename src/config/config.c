@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const top_keys[] = { "gateway", "buses", "connections", NULL };
+static const char *const top_keys[] = { "gateway", "buses", "connections", "web", NULL };
 static const char *const gateway_keys[] = {
 	"id", "name", "state_dir", "users_file", "definition_dirs", NULL,
 };
@@ -317,6 +317,7 @@ struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 	if (doc) {
 		parse_array(&ctx, doc, "buses", path, true);
 		parse_array(&ctx, doc, "connections", path, false);
+		cfg_parse_web(&ctx, cJSON_GetObjectItemCaseSensitive(doc, "web"), path);
 		fb_json_unknown_keys(doc, top_keys, path, diag);
 		cJSON_Delete(doc);
 	}
@@ -362,6 +363,7 @@ void fb_config_free(struct fb_config *c)
 	free(c->gateway_name);
 	free(c->state_dir);
 	free(c->users_file);
+	cfg_web_free(&c->web);
 	free(c);
 }
 

@@ -47,6 +47,8 @@ int ctl_objects(const struct ctl *c, enum fb_edit_kind kind);
 int ctl_config(const struct ctl *c);
 /* definition.c */
 int ctl_definition(const struct ctl *c);
+/* web.c: `web setup-code` */
+int ctl_web(const struct ctl *c);
 /* editor.c: `connection edit NAME` / `bus edit NAME` */
 int ctl_edit(const struct ctl *c, enum fb_edit_kind kind, const char *name);
 

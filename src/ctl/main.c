@@ -31,6 +31,7 @@ static void usage(FILE *out)
 "             passwd NAME | modify NAME FIELD=VALUE... | delete NAME\n"
 "  config     check | schema\n"
 "  definition list | show DEFINITION | decode DEFINITION POINT WORD...\n"
+"  web        setup-code   (the first-run code of fieldbridge-web)\n"
 "\n"
 "FIELD= (empty) removes a field.  Secrets (auth_password, ssl_client_key_password,\n"
 "password) are read from standard input with FIELD=-, never from the command line.\n"
@@ -96,6 +97,8 @@ int main(int argc, char **argv)
 		return ctl_config(&c);
 	if (!strcmp(c.object, "definition"))
 		return ctl_definition(&c);
+	if (!strcmp(c.object, "web"))
+		return ctl_web(&c);
 	return ctl_usage_error(&c, "unknown object \"%s\" (connection, bus, device, user, "
-			       "config, definition)", c.object);
+			       "config, definition, web)", c.object);
 }
