@@ -6,6 +6,7 @@ case needs one, a mosquitto. Each test is its own ctest (label web-browser).
 import json
 import os
 import re
+import time
 
 import fbtest
 import webtest
@@ -46,6 +47,8 @@ class WebBrowser(webtest.BrowserCase):
         b.click("#setup-form button[type=submit]")
         b.wait_text("#setup-form .notice.error", "setup code")
         self.assertEqual(b.css("#who")[0].text, "")
+        # A wrong code backs off (1 s first); a person reads the message first.
+        time.sleep(1.5)
         b.fill("Setup code", code)
         b.click("#setup-form button[type=submit]")
         b.wait_text("#who", ADMIN)
@@ -143,8 +146,12 @@ class WebBrowser(webtest.BrowserCase):
         b.click("#conn-save")
         b.wait_text(".form-status", "Saved connection ha", timeout=15)
         # What the gateway read from the uploaded files is shown.
-        b.wait_text(".field[data-field=ssl_server_crt] .certinfo", "Subject")
-        b.wait_text(".field[data-field=ssl_client_key] .certinfo", r"Key matches certificate\s*yes")
+        info = b.wait_text(".field[data-field=ssl_server_crt] .certinfo", "Subject")
+        self.assertRegex(info, r"Subject\s+\S*CN=fieldbridge test CA")
+        self.assertRegex(info, r"Issuer\s+\S*CN=fieldbridge test CA")
+        self.assertRegex(info, r"Expires\s+20\d\d-")
+        info = b.wait_text(".field[data-field=ssl_client_crt] .certinfo", "Subject")
+        self.assertRegex(info, r"Subject\s+\S*CN=fieldbridge\b")
         b.shot("2-saved")
 
         path = os.path.join(site.gw.dir, "connections.d", "ha.json")
@@ -179,10 +186,20 @@ class WebBrowser(webtest.BrowserCase):
         b.wait_text(".form-status", "Saved connection ha")
         again = read_json(path)
         self.assertEqual(again, conn)
+        # Another key: the page says whether it belongs to the certificate.
+        b.css("input[data-upload='SSL Client Key']")[0].send_keys(certs.client_key)
+        b.click("#conn-save")
+        b.wait_text(".form-status", "Saved connection ha")
+        b.wait_text(".field[data-field=ssl_client_key] .certinfo", r"Key matches certificate\s*yes")
+        b.css("input[data-upload='SSL Client Key']")[0].send_keys(certs.untrusted_client_key)
+        b.click("#conn-save")
+        b.wait_text(".form-status", "Saved connection ha")
+        b.wait_text(".field[data-field=ssl_client_key] .certinfo", r"Key matches certificate\s*NO")
+        b.shot("4-key-mismatch")
         # The list shows it.
         b.go("export")
         b.wait_text("tr[data-name=ha]", r"127\.0\.0\.1:8883")
-        b.shot("4-list")
+        b.shot("5-list")
         b.assert_clean_console()
 
     def test_connection_test_against_the_local_broker(self):
@@ -238,7 +255,8 @@ class WebBrowser(webtest.BrowserCase):
         b.first_run(site.setup_code())
         self._devices_page(b)
         row = "section.device[data-device=relays] tr[data-point=relay_3]"
-        sw = b.wait(f"{row} input[role=switch]")
+        # The input is transparent over its slider: present, not "displayed".
+        sw = b.wait(f"{row} input[role=switch]", visible=False)
         self.assertFalse(sw.is_selected())
         self.assertEqual(site.slave.coils(2)[2], False)
         b.d.execute_script("arguments[0].click()", sw)
@@ -248,7 +266,7 @@ class WebBrowser(webtest.BrowserCase):
         self.assertEqual(site.slave.coils(2), [False, False, True] + [False] * 5)
         b.wait_text(f"{row} td.value", "on")
         b.shot("relay-on")
-        b.d.execute_script("arguments[0].click()", b.wait(f"{row} input[role=switch]"))
+        b.d.execute_script("arguments[0].click()", b.wait(f"{row} input[role=switch]", visible=False))
         self.assertTrue(fbtest.wait_for(lambda: site.slave.coils(2)[2] is False, 12))
         b.wait_text(f"{row} td.value", "off")
         b.assert_clean_console()
@@ -265,7 +283,7 @@ class WebBrowser(webtest.BrowserCase):
         site.slave.set_float(1, "ir", 0, 228.5)
         b.wait_text(cell, r"^228\.5", timeout=5)
         row = "section.device[data-device=relays] tr[data-point=relay_1]"
-        b.d.execute_script("arguments[0].click()", b.wait(f"{row} input[role=switch]"))
+        b.d.execute_script("arguments[0].click()", b.wait(f"{row} input[role=switch]", visible=False))
         b.wait_text(f"{row} .result", r"^done$", timeout=12)
         self.assertTrue(fbtest.wait_for(lambda: site.slave.coils(2)[0] is True, 5))
         for page in ("overview", "export", "logs"):
