@@ -124,6 +124,7 @@ export class Form {
     let ctl;
     const choices = choicesOf(name, p);
     const d = defaultOf(p);
+    let wrap = null;
     if (p.type === 'boolean') {
       const input = h('input', { id, name, type: 'checkbox', 'aria-describedby': described });
       const v = boolOf(value);
@@ -184,14 +185,19 @@ export class Form {
             const o = typeof it === 'string' ? { value: it } : it;
             dl.append(h('option', { value: o.value }, o.label || ''));
           }
-        }).catch(() => {});
+        }).catch((err) => {
+          // Say plainly when the gateway cannot list them; typing still works.
+          if (err && err.status) {
+            wrap.querySelector('.help').append(` (No list to pick from: api/v1/${err.path} answers ${err.status}.)`);
+          }
+        });
         ctl = { el: h('span', input, dl), focusEl: input, read: () => input.value.trim() || undefined };
       } else {
         ctl = { el: input, focusEl: input, read: () => input.value.trim() || undefined };
       }
     }
     const msg = h('div.field-msg', { id: msgId, 'aria-live': 'polite' });
-    const wrap = h('div.field', { dataset: { field: name } },
+    wrap = h('div.field', { dataset: { field: name } },
       h('label', { for: id }, label, required ? h('span.req', { 'aria-hidden': 'true' }, ' *') : null),
       ctl.el,
       h('div.help', { id: helpId }, helpText(name, p)),

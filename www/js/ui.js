@@ -74,17 +74,11 @@ export function fmtAge(ms) {
   return `${Math.floor(s / 86400)} d`;
 }
 
-export function fmtPercent(x) {
-  if (x === null || x === undefined || Number.isNaN(Number(x))) return '–';
-  const v = Number(x) <= 1.5 && Number(x) >= 0 && !Number.isInteger(Number(x)) ? Number(x) * 100 : Number(x);
-  return `${v.toFixed(v < 10 ? 1 : 0)} %`;
-}
-
-// Percent 0..100 from a fraction or a percentage.
+// Percentages as the driver gives them (0..100).
 export function percent(x) {
+  if (x === null || x === undefined || x === '') return null;
   const n = Number(x);
-  if (!Number.isFinite(n)) return null;
-  return n <= 1.5 && !Number.isInteger(n) ? n * 100 : n;
+  return Number.isFinite(n) ? n : null;
 }
 
 export function badge(ok, yes = 'connected', no = 'disconnected') {

@@ -310,6 +310,13 @@ class WebBrowser(webtest.BrowserCase):
             self.assertNotIn("Loading the page", b.text())
             for e in b.css("main .notice.todo"):
                 self.assertIn("501", e.text)
+        # Users: the rights preview counts the live points a pattern set gives.
+        b.go("users/new")
+        area = b.field("Rights")
+        area.send_keys("meter: read\nmeter/_diag_*: none\nrelays/relay_[12]: write")
+        txt = b.wait_text(".preview", r"Matches: 2 writable")
+        self.assertIn("2 writable, 10 read-only", txt)
+        b.shot("users_rights-preview")
         # Readable on a phone: the menu folds, nothing scrolls sideways.
         b.d.set_window_size(390, 844)
         b.width = 390

@@ -362,6 +362,12 @@ class Browser:
 class BrowserCase(fbtest.TestCase):
     def setUp(self):
         super().setUp()
+        # This run's screenshots only.
+        mine = self.id().split(".")[-1] + "-"
+        if os.path.isdir(SHOTS):
+            for f in os.listdir(SHOTS):
+                if f.startswith(mine):
+                    os.unlink(os.path.join(SHOTS, f))
         self.browsers = []
 
     def tearDown(self):

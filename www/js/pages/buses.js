@@ -20,22 +20,17 @@ const BY_TRANSPORT = {
 function changed() { window.dispatchEvent(new Event('fb-changed')); }
 
 async function serialPorts() {
-  try {
-    return listOf(await get('serial-ports'), 'ports').map((p) => ({
-      value: p.path || p.by_id || p.name,
-      label: [p.vendor, p.model, p.serial, p.used_by ? `used by ${p.used_by}` : ''].filter(Boolean).join(' '),
-    }));
-  } catch { return []; }
+  return listOf(await get('serial-ports'), 'ports').map((p) => ({
+    value: p.path || p.by_id || p.name,
+    label: [p.vendor, p.model, p.serial, p.used_by ? `used by ${p.used_by}` : ''].filter(Boolean).join(' '),
+  }));
 }
 
 async function gpioChips() {
-  try {
-    return listOf(await get('gpio-chips'), 'chips').map((c) => ({
-      value: c.label || c.name,
-      label: `${c.name || ''} ${c.lines ? `(${Array.isArray(c.lines) ? c.lines.length : c.lines} lines)` : ''}`,
-      lines: Array.isArray(c.lines) ? c.lines : [],
-    }));
-  } catch { return []; }
+  return listOf(await get('gpio-chips'), 'chips').map((c) => ({
+    value: c.label || c.name,
+    label: `${c.name || ''} ${c.lines ? `(${Array.isArray(c.lines) ? c.lines.length : c.lines} lines)` : ''}`,
+  }));
 }
 
 // The diagnostics about the airtime budget, shown under the serial fields.

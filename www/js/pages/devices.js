@@ -25,8 +25,10 @@ function kindOf(p) {
 
 // Without point metadata from the gateway, an on/off point gets a switch;
 // the gateway refuses a command to a read-only point and the row says so.
+// Diagnostics (keys starting with _) never take commands.
 const writable = (p) => p.writable === true || p.access === 'write' || p.rights === 'write' || p.command === true
-  || (p.writable === undefined && p.access === undefined && typeof p.value === 'boolean');
+  || (p.writable === undefined && p.access === undefined && typeof p.value === 'boolean'
+    && !String(p.key).startsWith('_'));
 
 async function command(d, p, value, out) {
   out.className = 'result busy';

@@ -48,10 +48,12 @@ export async function render() {
       while (out.childElementCount > 2000) out.firstChild.remove();
       if (follow.checked) out.scrollTop = out.scrollHeight;
       msg.replaceChildren();
+      out.hidden = false;
       if (reset && !out.childElementCount) out.append(h('p.muted', 'No log lines.'));
     } catch (err) {
       msg.replaceChildren(errorNotice(err, 'Logs'));
       follow.checked = false;
+      out.hidden = !out.childElementCount;
     } finally {
       busy = false;
     }

@@ -3,8 +3,27 @@
 
 import { get } from '../api.js';
 import { h, page, errorNotice, table, badge, framing, percent, clear, notice } from '../ui.js';
-import { subscribe, busesLive, connectionsLive, absorbStatus } from '../live.js';
+import { subscribe, busesLive, connectionsLive, absorbStatus, devices } from '../live.js';
 import { listOf } from './export.js';
+
+// What the driver's diagnostic points say about a bus: utilisation (the
+// same on every device) and the error counters summed over its devices.
+function fromDiag(name) {
+  const out = {};
+  for (const d of devices()) {
+    if (d.bus !== name) continue;
+    const v = (k) => { const p = d.points.get(k); return p && Number.isFinite(Number(p.value)) ? Number(p.value) : undefined; };
+    const u = v('_diag_bus_utilisation');
+    if (u !== undefined) out.utilisation = Math.max(out.utilisation ?? 0, u);
+    for (const [k, f] of [['_diag_timeouts', 'timeouts'], ['_diag_crc_errors', 'crc'], ['_diag_errors', 'failed']]) {
+      const x = v(k);
+      if (x !== undefined) out[f] = (out[f] ?? 0) + x;
+    }
+    const c = d.points.get('_diag_bus_connected');
+    if (c && typeof c.value === 'boolean') out.connected = c.value;
+  }
+  return out;
+}
 
 function errorsOf(b) {
   const e = b.errors && typeof b.errors === 'object' ? b.errors : b;
@@ -13,6 +32,7 @@ function errorsOf(b) {
   add('timeouts', e.timeouts ?? e.timeout);
   add('CRC', e.crc ?? e.crc_errors);
   add('exceptions', e.exceptions);
+  add('failed requests', e.failed);
   if (typeof b.errors === 'number') parts.push(String(b.errors));
   return parts.length ? parts.join(', ') : '–';
 }
@@ -25,10 +45,11 @@ function utilisation(b) {
 }
 
 function busRows() {
-  return [...busesLive().values()].map((b) => h('tr', { dataset: { bus: b.name } },
+  return [...busesLive().values()].map((b0) => ({ ...fromDiag(b0.name), ...b0 })).map((b) => h('tr', { dataset: { bus: b.name } },
     h('th', { scope: 'row' }, b.name),
     h('td.framing', framing(b)),
-    h('td', badge(b.connected ?? b.attached ?? b.up, b.attached !== undefined && b.connected === undefined ? 'driver running' : 'connected', b.attached !== undefined && b.connected === undefined ? 'driver not running' : 'disconnected')),
+    h('td', b.attached === false ? badge(false, '', 'driver not running') : badge(b.connected ?? b.attached ?? b.up,
+      b.connected === undefined ? 'driver running' : 'connected', 'disconnected')),
     h('td', utilisation(b)),
     h('td', errorsOf(b)),
     h('td', b.devices_online !== undefined ? `${b.devices_online} / ${b.devices_total ?? b.devices ?? '?'} online` : (b.unit?.active_state || b.state || '–'))));
@@ -71,9 +92,14 @@ export async function render() {
   };
   draw();
   await load();
-  const unsub = subscribe((changed) => { if (changed.some((c) => c.buses || c.connections)) draw(); });
+  let pending = null;
+  // Redraw at most once a second: point updates arrive up to 4 times a second.
+  const unsub = subscribe((changed) => {
+    if (pending || !changed.length) return;
+    pending = setTimeout(() => { pending = null; draw(); }, changed.some((c) => c.buses || c.connections) ? 0 : 1000);
+  });
   const timer = setInterval(load, 5000);
   const el = page('Overview', info, h('h2', 'Buses'), busBox, h('h2', 'Export connections'), connBox);
-  el.cleanup = () => { unsub(); clearInterval(timer); };
+  el.cleanup = () => { unsub(); clearInterval(timer); clearTimeout(pending); };
   return el;
 }
