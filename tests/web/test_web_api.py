@@ -9,6 +9,7 @@ import json
 import os
 import queue
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -94,6 +95,7 @@ class Events:
         self.conn.request("GET", "/api/v1/events",
                           headers={"Cookie": f"fb_session={client.cookie}",
                                    "Accept": "text/event-stream"})
+        self.sock = self.conn.sock
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
@@ -118,7 +120,7 @@ class Events:
                     if event:
                         self.q.put((time.monotonic(), event, json.loads("".join(data))))
                     event, data = None, []
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
         self.q.put(None)
 
@@ -136,6 +138,12 @@ class Events:
         return None
 
     def close(self):
+        # The reader thread holds the response's buffer: shut the socket
+        # down under it first, or close() waits for the next heartbeat.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.conn.close()
 
 
