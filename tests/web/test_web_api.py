@@ -10,6 +10,7 @@ import os
 import queue
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -544,6 +545,45 @@ class WebApi(fbtest.TestCase):
         st, h, _ = c.request("GET", "status")
         self.assertEqual((st, h["cache-control"]), (401, "no-store"))
         self.assertEqual(h["x-content-type-options"], "nosniff")
+
+    def test_tls_auto_makes_a_certificate_and_logs_its_fingerprint(self):
+        self.gw.config["web"]["tls"] = "auto"
+        self.write_config()
+        self.start_web()
+        crt = os.path.join(self.gw.config["gateway"]["state_dir"], "web", "cert.pem")
+        key = os.path.join(self.gw.config["gateway"]["state_dir"], "web", "key.pem")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        fp = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-fingerprint",
+                             "-sha256"], capture_output=True, text=True, check=True)
+        fp = fp.stdout.strip().split("=", 1)[1]
+        self.assertTrue(fbtest.wait_for(lambda: "fingerprint" in self.web.stderr_text(), 5))
+        self.assertIn(f"TLS certificate SHA-256 fingerprint {fp}", self.web.stderr_text())
+        ctx = ssl.create_default_context(cafile=crt)
+        ctx.check_hostname = False  # the certificate names this host, not 127.0.0.1's
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=10)
+        conn.request("POST", "/api/v1/session", body=json.dumps(
+            {"user": "admin", "password": PASSWORDS["admin"]}),
+            headers={"Origin": f"https://127.0.0.1:{self.port}",
+                     "Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        self.assertIn("; Secure", r.getheader("Set-Cookie"))
+        conn.close()
+        # plain HTTP on the TLS port gets no API
+        try:
+            st = Client(self.port, []).request("GET", "status")[0]
+        except (http.client.HTTPException, OSError):
+            st = None
+        self.assertIsNone(st, "plain HTTP answered on the TLS port")
+        # the same certificate at the next start
+        self.web.stop()
+        before = open(crt).read()
+        self.start_web(driver=False)
+        self.assertEqual(open(crt).read(), before)
+        rss = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{self.web.pid}/status").read())
+                  .group(1))
+        self.assertLessEqual(rss, 8 * 1024, "RSS over 8 MB")
 
     def test_body_size_limit(self):
         c = self.logged_in()
