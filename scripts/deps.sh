@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libssl-dev libwebsockets-dev libuv1-dev libcrypt-dev libmicrohttpd-dev
+  libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libssl-dev libwebsockets-dev libuv1-dev libcrypt-dev libmicrohttpd-dev libgnutls28-dev
   mosquitto mosquitto-clients
   python3 python3-pymodbus python3-serial-asyncio socat openssl
   gpiod procps iproute2

@@ -11,7 +11,6 @@
 #include "log.h"
 
 #include <microhttpd.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +18,28 @@
 
 #define CHANGES_MAX 48
 
+/* FNV-1a over the defining file, the path in it and the object as
+ * written: an ETag only has to change when the object does. */
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 static void etag_of(const struct fb_edit_obj *o, char *out, size_t len)
 {
 	char *text = cJSON_PrintUnformatted(o->json);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint64_t h = 0xcbf29ce484222325ULL, h2;
 
-	snprintf(out, len, "\"0\"");
-	if (ctx && text && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-	    EVP_DigestUpdate(ctx, o->file, strlen(o->file)) &&
-	    EVP_DigestUpdate(ctx, o->json_path, strlen(o->json_path) + 1) &&
-	    EVP_DigestUpdate(ctx, text, strlen(text)) && EVP_DigestFinal_ex(ctx, md, &n) &&
-	    len >= 35) {
-		out[0] = '"';
-		for (unsigned i = 0; i < 16 && i < n; i++)
-			snprintf(out + 1 + 2 * i, 3, "%02x", md[i]);
-		snprintf(out + 33, len - 33, "\"");
-	}
-	EVP_MD_CTX_free(ctx);
+	h = fnv(h, o->file, strlen(o->file) + 1);
+	h = fnv(h, o->json_path, strlen(o->json_path) + 1);
+	h = fnv(h, text ? text : "", text ? strlen(text) : 0);
+	h2 = fnv(h ^ 0x9e3779b97f4a7c15ULL, text ? text : "", text ? strlen(text) : 0);
+	snprintf(out, len, "\"%016llx%016llx\"", (unsigned long long)h,
+		 (unsigned long long)h2);
 	free(text);
 }
 

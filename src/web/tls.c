@@ -1,108 +1,107 @@
 /* The web listener's certificate when none is configured (tls auto): a
  * self-signed ECDSA P-256 certificate made once in "<state_dir>/web/",
- * so browsers can pin it by fingerprint (logged at every start). */
+ * so browsers can pin it by fingerprint (logged at every start).  GnuTLS,
+ * which libmicrohttpd loads anyway: a second TLS library would cost the
+ * daemon megabytes of memory for two functions. */
 #include "web-internal.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-static int add_ext(X509 *crt, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int rc;
-
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, crt, crt, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (!ext)
-		return -1;
-	rc = X509_add_ext(crt, ext, -1) ? 0 : -1;
-	X509_EXTENSION_free(ext);
-	return rc;
-}
-
-static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *crt)
+static int write_file(const char *path, mode_t mode, const gnutls_datum_t *d)
 {
 	char tmp[4096];
-	int fd, ok;
-	FILE *f;
+	int fd;
+	bool ok;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return -1;
-	}
-	ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
-		 : PEM_write_X509(f, crt);
-	ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-	if (fclose(f) != 0 || !ok || rename(tmp, path) < 0) {
+	ok = write(fd, d->data, d->size) == (ssize_t)d->size && fsync(fd) == 0;
+	if (close(fd) != 0 || !ok || rename(tmp, path) < 0) {
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
 }
 
-static int generate(const char *cert, const char *key_path)
+static int add_ip(gnutls_x509_crt_t crt, int af, const char *text)
 {
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	X509 *crt = X509_new();
-	char host[256] = "localhost", san[1024];
-	X509_NAME *name;
+	unsigned char buf[16];
+
+	if (inet_pton(af, text, buf) != 1)
+		return -1;
+	return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, buf,
+						    af == AF_INET ? 4 : 16, GNUTLS_FSAN_APPEND);
+}
+
+static int generate(const char *cert_path, const char *key_path)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t kpem = { NULL, 0 }, cpem = { NULL, 0 };
+	char host[256] = "", local[300];
+	unsigned char serial[16];
+	time_t now = time(NULL);
 	int rc = -1;
 
-	if (!key || !crt)
-		goto out;
 	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
 		snprintf(host, sizeof(host), "localhost");
-	snprintf(san, sizeof(san), "DNS:%s,DNS:%s.local,DNS:localhost,IP:127.0.0.1,IP:::1",
-		 host, host);
-	X509_set_version(crt, 2);
-	{
-		unsigned char serial[16];
-		BIGNUM *bn;
-		char hex[33];
-
-		if (web_random_hex(hex, sizeof(serial)) < 0)
-			goto out;
-		hex[0] = '1'; /* positive, no leading zero */
-		bn = NULL;
-		BN_hex2bn(&bn, hex);
-		BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(crt));
-		BN_free(bn);
-	}
-	X509_gmtime_adj(X509_getm_notBefore(crt), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(crt), 10L * 365 * 24 * 3600);
-	X509_set_pubkey(crt, key);
-	name = X509_get_subject_name(crt);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"fieldbridge",
-				   -1, -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)host,
-				   -1, -1, 0);
-	X509_set_issuer_name(crt, name);
-	if (add_ext(crt, NID_subject_alt_name, san) < 0 ||
-	    add_ext(crt, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(crt, NID_ext_key_usage, "serverAuth") < 0 ||
-	    !X509_sign(crt, key, EVP_sha256()))
+	snprintf(local, sizeof(local), "%s.local", host);
+	if (getrandom(serial, sizeof(serial), 0) != (ssize_t)sizeof(serial))
+		return -1;
+	serial[0] &= 0x7f; /* a positive integer */
+	serial[0] |= 0x01;
+	if (gnutls_x509_privkey_init(&key) < 0 || gnutls_x509_crt_init(&crt) < 0)
 		goto out;
-	if (write_pem(key_path, 0600, key, NULL) < 0 || write_pem(cert, 0644, NULL, crt) < 0)
+	if (gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+	    gnutls_x509_crt_set_version(crt, 3) < 0 ||
+	    gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) < 0 ||
+	    gnutls_x509_crt_set_activation_time(crt, now - 3600) < 0 ||
+	    gnutls_x509_crt_set_expiration_time(crt, now + 10L * 365 * 24 * 3600) < 0 ||
+	    gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
+					  "fieldbridge", 11) < 0 ||
+	    gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, host,
+					  (unsigned)strlen(host)) < 0 ||
+	    gnutls_x509_crt_set_key(crt, key) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, host,
+						 (unsigned)strlen(host), GNUTLS_FSAN_APPEND) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, local,
+						 (unsigned)strlen(local), GNUTLS_FSAN_APPEND) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9,
+						 GNUTLS_FSAN_APPEND) < 0 ||
+	    add_ip(crt, AF_INET, "127.0.0.1") < 0 || add_ip(crt, AF_INET6, "::1") < 0 ||
+	    gnutls_x509_crt_set_basic_constraints(crt, 0, -1) < 0 ||
+	    gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE) < 0 ||
+	    gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0) < 0 ||
+	    gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0 ||
+	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kpem) < 0 ||
+	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0)
+		goto out;
+	if (write_file(key_path, 0600, &kpem) < 0 || write_file(cert_path, 0644, &cpem) < 0)
 		goto out;
 	rc = 0;
 out:
-	X509_free(crt);
-	EVP_PKEY_free(key);
+	if (kpem.data) {
+		explicit_bzero(kpem.data, kpem.size);
+		gnutls_free(kpem.data);
+	}
+	gnutls_free(cpem.data);
+	gnutls_x509_crt_deinit(crt);
+	gnutls_x509_privkey_deinit(key);
 	return rc;
 }
 
@@ -137,18 +136,21 @@ int web_tls_self_signed(const char *state_dir, char **cert_path, char **key_path
 
 int web_tls_fingerprint(const char *cert_pem, char *out, size_t len)
 {
-	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
-	X509 *crt = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	gnutls_datum_t in = { (unsigned char *)cert_pem, (unsigned)strlen(cert_pem) };
+	gnutls_x509_crt_t crt;
+	unsigned char md[64];
+	size_t n = sizeof(md);
 	int rc = -1;
 
-	if (crt && X509_digest(crt, EVP_sha256(), md, &n) && len >= n * 3) {
-		for (unsigned int i = 0; i < n; i++)
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return -1;
+	if (gnutls_x509_crt_import(crt, &in, GNUTLS_X509_FMT_PEM) >= 0 &&
+	    gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, md, &n) >= 0 &&
+	    len >= n * 3) {
+		for (size_t i = 0; i < n; i++)
 			snprintf(out + 3 * i, 4, "%02X%s", md[i], i + 1 < n ? ":" : "");
 		rc = 0;
 	}
-	X509_free(crt);
-	BIO_free(bio);
+	gnutls_x509_crt_deinit(crt);
 	return rc;
 }
