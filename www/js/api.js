@@ -12,7 +12,9 @@ export class ApiError extends Error {
   }
 
   static text(status, body, path) {
-    if (status === 501) return `Not implemented by this gateway yet (${path}).`;
+    if (status === 501 || (status === 404 && body && body.error === 'no such resource')) {
+      return `Not implemented by this gateway yet (${path}).`;
+    }
     if (status === 0) return 'The gateway does not answer.';
     if (body && typeof body.error === 'string') return body.error;
     if (body && typeof body.message === 'string') return body.message;
@@ -21,7 +23,10 @@ export class ApiError extends Error {
     return `HTTP ${status}`;
   }
 
-  get notImplemented() { return this.status === 501 || this.status === 404 && !this.body; }
+  // 501, or a 404 for a route this gateway does not have at all.
+  get notImplemented() {
+    return this.status === 501 || (this.status === 404 && (!this.body || this.body.error === 'no such resource'));
+  }
   get diagnostics() { return diagnostics(this.body); }
 }
 

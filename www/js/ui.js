@@ -53,9 +53,9 @@ export function notice(kind, ...text) {
 
 // The plain "not implemented yet" notice, or the error text.
 export function errorNotice(err, what) {
-  if (err instanceof ApiError && err.status === 501) {
+  if (err instanceof ApiError && err.notImplemented) {
     return notice('todo', `${what}: the gateway does not implement this yet (`,
-      h('code', `api/v1/${err.path}`), ' answers 501 Not Implemented).');
+      h('code', `api/v1/${err.path}`), err.status === 501 ? ' answers 501 Not Implemented).' : ` answers ${err.status}).`);
   }
   return notice('error', what ? `${what}: ` : '', err.message || String(err));
 }

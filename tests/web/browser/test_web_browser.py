@@ -266,7 +266,11 @@ class WebBrowser(webtest.BrowserCase):
         self.assertEqual(site.slave.coils(2), [False, False, True] + [False] * 5)
         b.wait_text(f"{row} td.value", "on")
         b.shot("relay-on")
-        b.d.execute_script("arguments[0].click()", b.wait(f"{row} input[role=switch]", visible=False))
+        # Back off from the keyboard: focus the switch, press Space.
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+        b.d.execute_script("arguments[0].focus()", b.wait(f"{row} input[role=switch]", visible=False))
+        ActionChains(b.d).send_keys(Keys.SPACE).perform()
         self.assertTrue(fbtest.wait_for(lambda: site.slave.coils(2)[2] is False, 12))
         b.wait_text(f"{row} td.value", "off")
         b.assert_clean_console()
@@ -298,9 +302,26 @@ class WebBrowser(webtest.BrowserCase):
 
     # ------------------------------------------------------------ every page
     def test_every_page_renders(self):
-        site = self.start_site()
+        site = self.start_site(connection=True)
         b = self.browser(site.url)
         b.first_run(site.setup_code())
+        # Devices: each device's MQTT topics, for each connection.
+        self._devices_page(b)
+        det = b.wait("section.device[data-device=relays] details.mqtt")
+        det.find_element("css selector", "summary").click()
+        topics = b.wait_text("section.device[data-device=relays] details.mqtt pre", "state")
+        base = f"fieldbridge/{site.gw.id}_ha"
+        self.assertIn(f"homeassistant/device/{site.gw.id}_ha_relays/config", topics)
+        self.assertIn(f"{base}/relays/state", topics)
+        self.assertIn(f"{base}/relays/relay_1/set", topics)
+        b.wait_text("section.device[data-device=relays] details.mqtt", r"Discovery payload")
+        b.shot("devices_mqtt")
+        # Overview: the bus and its framing, the connection.
+        b.go("overview")
+        row = b.wait_text("tr[data-bus=meters]", r"TCP 127\.0\.0\.1:\d+")
+        self.assertIn("2 / 2 online", row)
+        b.wait_text("tr[data-bus=meters]", r"timeouts \d+")
+        b.wait("tr[data-connection=ha]")
         for page in PAGES:
             b.go(page)
             b.wait("main h1")
@@ -308,8 +329,13 @@ class WebBrowser(webtest.BrowserCase):
             fbtest.wait_for(lambda: not b.css("main .result.busy"), 3)
             b.shot(page.replace("/", "_"))
             self.assertNotIn("Loading the page", b.text())
+            unlabelled = b.d.execute_script(
+                "return [...document.querySelectorAll('main input, main select, main textarea')]"
+                ".filter(e => e.type !== 'hidden' && !e.labels.length && !e.getAttribute('aria-label')"
+                " && !e.getAttribute('aria-labelledby')).map(e => e.outerHTML.slice(0, 160))")
+            self.assertEqual(unlabelled, [], f"controls without a label on {page}")
             for e in b.css("main .notice.todo"):
-                self.assertIn("501", e.text)
+                self.assertRegex(e.text, r"answers (501|404)")
         # Users: the rights preview counts the live points a pattern set gives.
         b.go("users/new")
         area = b.field("Rights")

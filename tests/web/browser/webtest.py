@@ -58,11 +58,18 @@ def require():
 class Site:
     """A gateway with a Modbus TCP bus and the web daemon on a free port."""
 
-    def __init__(self, case, broker=None):
+    def __init__(self, case, broker=None, connection=False):
         self.case = case
         self.slave = fbtest.ModbusSlave(case.procs, {1: "sdm120", 2: "relay8"})
         self.port = fbtest.free_port()
-        self.gw = gateway.Gateway(case.procs, case.tmp, broker, connections=[], users={}, buses=[
+        # connection=True: one export connection "ha" (of a read-only user)
+        # in the main file, as a hand-written config would have it.
+        conns, users = [], {}
+        if connection:
+            conns = [{"name": "ha", "user": "homeassistant", "broker": "127.0.0.1",
+                      "port": broker.port if broker else 1883}]
+            users = {"homeassistant": {"rights": {"*": "read"}}}
+        self.gw = gateway.Gateway(case.procs, case.tmp, broker, connections=conns, users=users, buses=[
             gateway.tcp_bus(self.slave.port, [
                 gateway.device("meter", "eastron-sdm120", 1, name="Main meter"),
                 gateway.device("relays", "waveshare-relay-8ch", 2, name="Relay board"),
@@ -378,8 +385,8 @@ class BrowserCase(fbtest.TestCase):
             b.close()
         super().tearDown()
 
-    def start_site(self, broker=None):
-        return Site(self, broker)
+    def start_site(self, broker=None, connection=False):
+        return Site(self, broker, connection)
 
     def browser(self, url, **kw):
         b = Browser(self, url, **kw)

@@ -36,15 +36,15 @@ async function gpioChips() {
 // The diagnostics about the airtime budget, shown under the serial fields.
 function airtimeView() {
   const box = h('div.airtime', { 'aria-live': 'polite' },
-    h('h3', 'Airtime budget'), h('p.muted', 'Checked by the gateway as you edit.'));
+    h('h3', 'Airtime budget'), h('p.muted', 'The gateway\'s check of the saved configuration, repeated as you edit and after each save.'));
   const meter = h('meter', { min: 0, max: 120, low: 80, high: 100, optimum: 40, value: 0, 'aria-label': 'Airtime budget' });
   const text = h('p');
   box.append(meter, text);
   return {
     el: box,
-    show(list, err) {
+    show(list, err, bus) {
       if (err) { text.replaceChildren(errorNotice(err, 'Airtime check')); meter.hidden = true; return; }
-      const d = list.find((x) => /airtime/i.test(x.message));
+      const d = list.find((x) => /airtime/i.test(x.message) && (!bus || x.message.includes(`bus ${bus}:`)));
       meter.hidden = false;
       if (!d) { meter.value = 0; text.textContent = 'Within budget (no airtime warning).'; return; }
       const m = /(\d+)% of the line/.exec(d.message);
@@ -88,9 +88,9 @@ export async function busEditor(name, opts = {}) {
     if (air.el.hidden) return;
     try {
       const res = await post('config/validate', { bus: { name: nameInput.value || 'new', ...form.read() } });
-      air.show(diagnostics(res));
+      air.show(diagnostics(res), null, savedName || nameInput.value.trim());
     } catch (err) {
-      if (err instanceof ApiError && err.diagnostics.length) air.show(err.diagnostics);
+      if (err instanceof ApiError && err.diagnostics.length) air.show(err.diagnostics, null, savedName);
       else air.show([], err);
     }
   };
@@ -113,6 +113,7 @@ export async function busEditor(name, opts = {}) {
       form.clearMessages();
       status.replaceChildren(notice('ok', `Saved bus ${savedName}. It is staged: apply to make it active.`));
       changed();
+      validate();
       if (opts.onSaved) opts.onSaved(savedName);
       return true;
     } catch (err) {

@@ -107,7 +107,7 @@ function topics(d, conn, gatewayId) {
     `${base}/${d.id}/state`,
     `${base}/${d.id}/availability`,
   ];
-  for (const p of d.points.values()) if (writable(p)) lines.push(`${base}/${d.id}/${p.key}/set   (command)`);
+  for (const p of d.points.values()) if (writable(p)) lines.push(`${base}/${d.id}/${p.key}/set   (command, if ${conn.user || 'its user'} may write)`);
   return lines.join('\n');
 }
 
@@ -127,7 +127,7 @@ function mqttDetails(d, conns, gatewayId) {
         const disc = await get(`connections/${seg(c.name)}/discovery/${seg(d.id)}`);
         slot.append(copyBlock(JSON.stringify(disc?.payload ?? disc, null, 2), 'Discovery payload'));
       } catch (err) {
-        slot.append(err instanceof ApiError && (err.status === 501 || err.status === 404)
+        slot.append(err instanceof ApiError && err.notImplemented
           ? notice('todo', 'Discovery payload: the gateway does not provide it yet (',
             h('code', `api/v1/connections/${c.name}/discovery/${d.id}`), ` answers ${err.status}).`)
           : errorNotice(err, 'Discovery payload'));
@@ -178,7 +178,7 @@ export async function render() {
       ctl: control(d, p),
       point: p,
     };
-    const tr = h('tr', { dataset: { point: p.key } },
+    const tr = h(`tr${String(p.key).startsWith('_diag_') ? '.diag' : ''}`, { dataset: { point: p.key } },
       h('th', { scope: 'row' }, p.name || p.key, p.name && p.name !== p.key ? h('div.small.muted', p.key) : null),
       cells.value, cells.unit, cells.quality, cells.age, h('td', cells.ctl));
     cells.tr = tr;
@@ -261,7 +261,11 @@ export async function render() {
   }, 1000);
   drawAll();
   showState();
-  const el = page('Devices', h('div.toolbar', h('label', { for: filterId }, 'Filter '), filter, state), list);
+  const diagId = nextId('diag');
+  const diag = h('input', { type: 'checkbox', id: diagId });
+  diag.addEventListener('change', () => list.classList.toggle('show-diag', diag.checked));
+  const el = page('Devices', h('div.toolbar', h('label', { for: filterId }, 'Filter '), filter,
+    h('label.inline', { for: diagId }, diag, ' Show diagnostics'), state), list);
   el.cleanup = () => { unsub(); clearInterval(tick); };
   return el;
 }
