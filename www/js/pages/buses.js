@@ -68,6 +68,13 @@ export async function busEditor(name, opts = {}) {
   const form = new Form(schema, order.map((k) => [k, fieldLabel(k)]), values, {
     suggest: { device: serialPorts, chip: gpioChips },
   });
+  // Timing and line-control fields have good defaults: folded away.
+  const timing = h('details.advanced', h('summary', 'Timing, retries and line control'));
+  for (const k of [...TIMING, 'rs485', 'rts', 'rts_delay_us']) {
+    const c = form.control(k);
+    if (c) timing.append(c.wrap);
+  }
+  form.el.append(timing);
   const nameId = nextId('bus-name');
   const nameInput = h('input', { id: nameId, name: 'name', required: true, value: name || '', autocomplete: 'off' });
   if (name) nameInput.readOnly = true;
@@ -78,6 +85,7 @@ export async function busEditor(name, opts = {}) {
     const t = transport ? transport.read() : undefined;
     const show = new Set(['transport', ...(BY_TRANSPORT[t] || [])]);
     for (const [k, c] of form.controls) c.wrap.hidden = !show.has(k);
+    timing.hidden = ![...timing.querySelectorAll('.field')].some((f) => !f.hidden);
     air.el.hidden = !(t === 'rtu' || t === 'rtu_over_tcp');
   };
   if (transport) transport.focusEl.addEventListener('change', sync);
