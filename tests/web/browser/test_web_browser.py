@@ -200,6 +200,12 @@ class WebBrowser(webtest.BrowserCase):
         b.go("export")
         b.wait_text("tr[data-name=ha]", r"127\.0\.0\.1:8883")
         b.shot("5-list")
+        # Delete, after a confirmation.
+        b.click("tr[data-name=ha] button.danger")
+        b.wait_text("#dialog-body", "Delete connection ha")
+        b.click("#dialog-actions button.primary")
+        self.assertTrue(fbtest.wait_for(lambda: not os.path.exists(path), 10), "drop-in not removed")
+        b.wait_text("main", "No export connection yet")
         b.assert_clean_console()
 
     def test_connection_test_against_the_local_broker(self):
@@ -343,6 +349,15 @@ class WebBrowser(webtest.BrowserCase):
         txt = b.wait_text(".preview", r"Matches: 2 writable")
         self.assertIn("2 writable, 10 read-only", txt)
         b.shot("users_rights-preview")
+        # Dark mode follows the system setting.
+        b.d.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        b.go("overview")
+        b.wait("tr[data-bus=meters]")
+        bg = b.d.execute_script("return getComputedStyle(document.body).backgroundColor")
+        self.assertNotEqual(bg, "rgb(245, 246, 248)")
+        b.shot("dark-overview")
+        b.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
         # Readable on a phone: the menu folds, nothing scrolls sideways.
         b.d.set_window_size(390, 844)
         b.width = 390

@@ -60,7 +60,8 @@ function connRows() {
     h('th', { scope: 'row' }, h('a', { href: `#/export/edit/${encodeURIComponent(c.name)}` }, c.name)),
     h('td', `${c.broker || ''}${c.port ? `:${c.port}` : ''}`),
     h('td', badge(c.connected)),
-    h('td', c.last_error ? h('span.bad', c.last_error) : h('span.muted', 'none'))));
+    h('td', c.last_error ? h('span.bad', c.last_error)
+      : h('span.muted', c.connected === undefined ? 'not reported by the gateway' : 'none'))));
 }
 
 export async function render() {
