@@ -1,6 +1,7 @@
 /* `definition list|show|decode`: the device definitions the gateway would
  * load, and raw register words decoded by the model's own codec. */
 #include "ctl.h"
+#include "fb_defaults.h"
 #include "config.h"
 #include "model.h"
 

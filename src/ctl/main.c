@@ -2,6 +2,7 @@
  * command line.  Parses the global options and dispatches to one file per
  * object; see fieldbridgectl(1). */
 #include "ctl.h"
+#include "fb_defaults.h"
 #include "log.h"
 
 #include <getopt.h>

@@ -3,6 +3,7 @@
  * libmicrohttpd's epoll fds and the bus tables' change fds. */
 #include "web-internal.h"
 #include "daemon.h"
+#include "fb_defaults.h"
 #include "jsonfile.h"
 #include "log.h"
 
@@ -164,11 +165,12 @@ static int run(struct web *w, int sfd, int tfd)
 		for (size_t i = 0; i < w->nmhd && n < POLL_FDS_MAX; i++)
 			pfd[n++] = (struct pollfd){ .fd = web_server_fd(w, i), .events = POLLIN };
 		for (size_t i = 0; i < w->tables.nbus && n < POLL_FDS_MAX; i++) {
-			if (!w->tables.bus[i].reader)
+			int fd = web_tables_fd(&w->tables.bus[i]);
+
+			if (fd < 0)
 				continue;
 			busof[n] = &w->tables.bus[i];
-			pfd[n++] = (struct pollfd){ .fd = fb_table_reader_fd(w->tables.bus[i].reader),
-						    .events = POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 		}
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
@@ -182,7 +184,7 @@ static int run(struct web *w, int sfd, int tfd)
 			fb_timerfd_drain(tfd);
 		for (size_t i = 2 + w->nmhd; i < n; i++)
 			if (pfd[i].revents & POLLIN)
-				web_tables_poll(&w->tables, busof[i], web_server_command_done, w);
+				web_tables_poll(&w->tables, busof[i]);
 	}
 }
 
@@ -199,9 +201,11 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 2 : 0;
 	if (o.check) {
+		static const struct fb_config_checks all = { .airtime = true, .users = true };
 		struct fb_daemon_args a = { .config_path = o.config_path, .check = true };
 
-		return fb_daemon_check(&a, "connection", NULL);
+		/* The page shows the whole gateway: every check. */
+		return fb_daemon_check(&a, "connection", &all);
 	}
 	fb_log_init("fieldbridge-web", o.verbose > 1 ? FB_LOG_DEBUG
 				       : o.verbose ? FB_LOG_INFO : FB_LOG_NOTICE);
@@ -232,7 +236,7 @@ int main(int argc, char **argv)
 	if (!w.cfg->users_file)
 		fb_warn("web: gateway.users_file is not set: nobody can log in");
 	web_auth_refresh(&w.auth, NULL, NULL);
-	if (web_static_init(&w, o.www) < 0 || web_tables_init(&w.tables, w.cfg) < 0)
+	if (web_static_init(&w, o.www) < 0 || web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
 		goto out;
 	if (tls_setup(&w, w.cfg, &cert, &key) < 0)
 		goto out;

@@ -3,6 +3,7 @@
  * the deadline pass (points.c).  Every command gets a result: done, or
  * failed with a reason. */
 #include "gpio-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

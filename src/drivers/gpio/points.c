@@ -4,6 +4,7 @@
  * pulse ends, event clears, rate decay) runs from one deadline pass.  The
  * table gets each change as it happens. */
 #include "gpio-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <poll.h>

@@ -5,6 +5,7 @@
  * for the same point was already queued (latest wins: a slider dragged
  * across a range sends many values, only the last one matters). */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

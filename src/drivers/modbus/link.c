@@ -10,6 +10,7 @@
  * between.  The termios calls libmodbus makes on close/flush fail harmlessly
  * on a socket; flushing is done here instead. */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

@@ -3,6 +3,7 @@
  * every STATS_PERIOD_MS, not per request, so they do not turn every poll
  * into an MQTT message. */
 #include "modbus-internal.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <string.h>
