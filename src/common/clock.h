@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The two clocks of fieldbridge, in milliseconds.  Wall time stamps values
  * for people and other processes (the table's ts_ms, MQTT payloads);
  * monotonic time drives every deadline and timerfd (fb_timerfd_arm), so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A list of configuration problems.  Loaders never stop at the first
  * problem: they add every one here, so `--check` can print them all in one
  * run (as ntpd's parse.y does).  Each message already names its file and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading JSON files written by people: comments allowed, and every error
  * names the file and where.  Syntax errors carry file:line:col; field errors
  * carry the JSON path ("sdm120.json: points[3].address: expected ...").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the config loader's files: the load context and the field
  * helpers that know this format's conventions (names, hosts, paths relative
  * to the containing file, secrets).  Not for other parts. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The main configuration file and its buses.d/ and connections.d/
  * directories; the gateway section; lookups.  Buses: config_bus.c;
  * connections: config_conn.c; device definitions: config_defs.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway configuration: one main file (default
  * /etc/fieldbridge/fieldbridge.json) plus optional per-bus files in
  * "buses.d/" and per-connection files in "connections.d/" next to it.

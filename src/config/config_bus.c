@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One Modbus bus and its devices, from the main file's "buses" array or a
  * buses.d/ file. */
 #include "config-internal.h"

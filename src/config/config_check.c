@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --check for any program: the configuration, every definition in use and
  * the checks that need more than one file (a Modbus bus's airtime budget, a
  * connection's users), collected in a diag so a daemon, a CLI or a web form

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One Home Assistant MQTT export connection, from the main file's
  * "connections" array or a connections.d/ file. */
 #include "config-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device definitions for configured devices.  Kept apart from the loader
  * so that only callers of fb_config_load_definitions link the model. */
 #include "config.h"

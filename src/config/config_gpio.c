@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* (GPIO) Buses with "transport": "gpio": the chip they use, how often
  * counter state is written, and each device's "lines" binding
  * (docs/configuration.md, "GPIO buses"). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Turns a device definition into the fewest read requests, and what they
  * cost on a serial line.  Points of the same register table and poll class
  * are merged while the block stays within the protocol limit, the device's

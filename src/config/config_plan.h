@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The read requests a Modbus device's definition needs, and what they cost
  * on a serial line.  Shared by the driver (which polls the plan) and
  * fb_config_check (which checks the bus airtime budget), so both count the

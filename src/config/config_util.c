@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Field helpers shared by the config loader: names, hosts, paths relative
  * to the file that holds them, and secrets. */
 #include "config-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "web" section of the main file: fieldbridge-web's listener, TLS and
  * sessions (docs/web.md).  Only the main file holds it: there is one web
  * daemon per gateway. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validation by the daemons' own loader: the candidate files are laid over
  * a mirror of the config dir (a hidden directory inside it, of symlinks to
  * the real files, so relative paths such as "../secrets/ha.auth_password"

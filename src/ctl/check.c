@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `config check`: the daemons' --check for everything, through the same
  * library call (fb_config_check) with every daemon's checks. */
 #include "ctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `definition list|show|decode`: the device definitions the gateway would
  * load, and raw register words decoded by the model's own codec. */
 #include "ctl.h"

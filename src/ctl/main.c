@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridgectl: create and edit the gateway's configuration from the
  * command line.  Parses the global options and dispatches to one file per
  * object; see fieldbridgectl(1). */

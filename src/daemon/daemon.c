@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "daemon.h"
 #include "fb_defaults.h"
 #include "log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What every fieldbridge daemon shares: command-line parsing (-c, the
  * instance name, --check, -v), the --check run, the start-up (config,
  * instance, definitions), a bus's state table, and the fds that its single

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loading device definition files (docs/device-definitions.md): the
  * top-level fields, the serial defaults, forbidden ranges, duplicate keys,
  * the dispatch of each point to its protocol's parser

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "tests" block of a Modbus definition (docs/device-definitions.md,
  * "Test vectors"): raw words in wire order and the values the definition
  * must decode from them.  Everything that can be checked without decoding

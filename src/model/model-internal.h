@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared between the model's own files; not for other parts.
  *
  * Floors (each file calls only the files below it):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device definitions: a drop-in JSON file per supported device model
  * (devices/NAME.json) describing its register or GPIO map and how each point
  * appears in Home Assistant.  The schema is documented in

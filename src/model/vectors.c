@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Running a definition's test vectors: each expected point is decoded from
  * the vector's words by the same codec the driver uses (codec.c), so a
  * vector proves the map (address, type, order, scale) and the decoder

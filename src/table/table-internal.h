@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/table: the shared-memory layout (an ABI between the driver
  * and exporter processes, possibly built at different times), the private
  * handle structs and the futex bridge.

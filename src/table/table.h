@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared-memory state table: one POSIX shm segment per driver instance
  * (one per bus).  The driver is the only writer of values; exporters attach
  * read-only to values and push commands through a queue in the same segment.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commands: exporters push into a queue under a robust process-shared
  * mutex, the driver pops; results go back through a single-writer ring that
  * every reader walks with its own tail. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Following a driver's table across restarts (see table_follower.h). */
 #include "table_follower.h"
 

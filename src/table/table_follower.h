@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Following one driver's state table across the driver's life: a reader
  * process (an exporter, `fieldbridgectl watch`, a web daemon) names the
  * table once, and the follower attaches when the driver appears,

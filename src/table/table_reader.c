@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reader side: attaching to a driver's segment (treated as untrusted input),
  * seqlock reads and walking the change journal. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Value comparison and JSON formatting, plus the layout arithmetic
  * shared by the driver and reader sides. */
 #include <errno.h>

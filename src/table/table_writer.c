@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Driver side: creating, superseding and writing the segment.  The driver
  * is the only writer of values, the journal and the results ring, so none of
  * that needs a lock; readers get consistency from the seqlocks. */

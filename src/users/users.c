@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Users file loader and the rights lookup (see users.h for the format). */
 #include "users.h"
 #include "jsonfile.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET status: the gateway, each bus as its table shows it (attached,
  * devices online, driver heartbeat) and each connection as configured. */
 #include "web-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Responses: JSON bodies, errors with the loader's diagnostics, and the
  * security headers every response carries. */
 #include "web-internal.h"

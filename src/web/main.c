@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-web: the web configuration page and its API (docs/web.md).
  * One process, one thread, one poll() loop over the signalfd, a timerfd,
  * libmicrohttpd's epoll fds and the bus tables' change fds. */
@@ -6,6 +7,7 @@
 #include "fb_defaults.h"
 #include "jsonfile.h"
 #include "log.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -251,6 +253,10 @@ int main(int argc, char **argv)
 	if (key)
 		explicit_bzero(key, strlen(key));
 	w.next_heartbeat_ms = fb_mono_ms() + WEB_SSE_HEARTBEAT_MS;
+	if (fb_notify_ready() < 0 ||
+	    fb_notify_status("port %d, %s%s%s", w.cfg->web.port, w.tls ? "TLS " : "plain HTTP",
+			     w.tls ? "SHA-256 " : "", w.tls ? w.fingerprint : "") < 0)
+		fb_log_errno(FB_LOG_WARNING, "web: sd_notify");
 	rc = run(&w, sfd, tfd);
 	web_sse_close_all(&w);
 	web_server_stop(&w);

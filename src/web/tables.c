@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bus tables, through one table follower per bus (table_follower.h):
  * read for values (their changes mark points dirty for the event stream)
  * and written for commands.  A driver that is not running yet is attached

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-web's parts.  Lower files first; each file calls only the
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c  (pure logic, unit-tested)

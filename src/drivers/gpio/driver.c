@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-gpio's setup, its one poll() loop and its exit policy.  The
  * loop sleeps on a signalfd, a timerfd for the earliest deadline (debounce
  * windows, press gestures, pulse ends, rate decay, heartbeat, counter

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the points do between two poll() wake-ups: edges are debounced into
  * levels, a level drives an input, a counter (and its rates) or a gesture
  * (and its event), and every time-driven step (debounce windows, gestures,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Setup and the one poll() loop of fieldbridge-modbus. */
 #include "modbus-internal.h"
 #include "clock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-modbus: one process per Modbus bus. */
 #include "daemon.h"
 #include "driver.h"

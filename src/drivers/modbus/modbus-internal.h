@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-modbus internals: one process serves one bus.
  *
  * Data flow: plan.c turns each device's definition into read blocks with

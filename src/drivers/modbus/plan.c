@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A device's read plan: fb_plan_reads over its definition and the splits
  * learned on this bus.  plan_gen tells a block held across a re-plan
  * (poll.c) that it went stale. */

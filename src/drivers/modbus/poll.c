@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading: one transaction per planned block, decoded into the table.
  * Values pass the point's deadband before they are published, and a
  * heartbeat re-publishes unchanged values. */

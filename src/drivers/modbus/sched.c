@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The deadline scheduler.  Every block of every online device has its own
  * deadline (its poll class's interval); each step runs the most overdue
  * one, ties going to the device served longest ago, so slaves with

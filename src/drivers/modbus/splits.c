@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Learned splits: a slave that answers exception 02/03 to a merged read
  * (typically a hole in its register map that the definition does not
  * declare) gets that block split, and the split is remembered in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-device and per-bus statistics, kept in the table as diagnostic points
  * (fb_model_diag_points) after each device's own points.  They are written
  * every STATS_PERIOD_MS, not per request, so they do not turn every poll

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Serial line timing, Modbus over serial line V1.02 §2.5.1.1: frames are
  * separated by at least 3.5 character times of silence (t3.5); above 19200
  * baud a fixed 1.75 ms is used.  libmodbus does not wait between frames

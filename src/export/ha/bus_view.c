@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The exporter's view of the buses: one table follower per bus
  * (table_follower.h) whose handlers map the table's points and devices to
  * ours and turn changes into dirty marks.  A bus whose driver is not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stale discovery cleanup.  At every connect we subscribe to
  * "<prefix>/device/+/config" for a few seconds: the broker replays the
  * retained configs (retain flag set), and the ones this node published

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commands from Home Assistant: "<base>/<device>/<point>/set".
  *
  * A payload is either plain text as Home Assistant sends it for switches

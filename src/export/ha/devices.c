@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The exported devices: lookups, the marks that queue a device for
  * publishing, whether it is online, and event ids.  Pure bookkeeping: it
  * reads the tables but never publishes. */

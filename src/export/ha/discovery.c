@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Home Assistant MQTT discovery, one retained message per device on
  * "<prefix>/device/<node>_<device>/config" (device-based discovery, Home
  * Assistant >= 2024.11).  One message per device instead of one per entity

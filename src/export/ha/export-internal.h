@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-export internals: one process per export connection (the
  * "Home Assistant MQTT Client").
  *

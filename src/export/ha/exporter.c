@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Setup and the one poll() loop of fieldbridge-export: signals, one
  * timerfd for every deadline (the session's and the transport's), the MQTT
  * socket, the transport's fds (websocket bridge), and one fd per attached

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FB_EXPORTER_H
 #define FB_EXPORTER_H
 

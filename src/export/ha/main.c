@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-export: one process per export connection ("Home Assistant
  * MQTT Client"). */
 #include "daemon.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The broker link (see mqtt_link.h).
  *
  * Every connection problem is logged once with its parameter and cause

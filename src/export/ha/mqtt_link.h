@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The broker link: one libmosquitto client driven from the exporter's own
  * poll() loop (mosquitto_socket + loop_read/loop_write/loop_misc), never
  * its thread.  Where it connects comes from the transport (transport.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What our user may see and do (the connection's "user" in the users
  * file).  A point is visible (discovered, in the state, its device
  * exported) with read access; a button has no state, so it needs write.

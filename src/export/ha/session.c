@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the exporter publishes, and when.  Every trigger comes here: the
  * link coming up, a message (Home Assistant's birth, a retained config, a
  * command), SIGHUP, a table change, the 1 s tick.  Publishing itself is

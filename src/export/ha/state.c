@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* State and availability messages.  A device's state is one JSON container
  * holding every point's current value, plus the node id, a unique event id
  * and a timestamp, so a retained state message is always complete and a

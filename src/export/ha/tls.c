@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS for the broker connection: settings handed to libmosquitto, a check
  * of the files before every connect (so a wrong key password or an
  * unreadable CA is named as such, not as a handshake failure), and
