@@ -9,6 +9,10 @@ PACKAGES=(
   mosquitto mosquitto-clients
   python3 python3-pymodbus python3-serial-asyncio socat openssl
   gpiod procps iproute2
+  # the Debian package and its tests (label package): dpkg-buildpackage,
+  # lintian, a bookworm chroot, systemd-analyze and sysusers
+  debhelper dpkg-dev fakeroot lintian debootstrap systemd
+  # the web page's browser tests (label web-browser)
   chromium chromium-driver python3-selenium
 )
 

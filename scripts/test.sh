@@ -22,8 +22,9 @@ echo "== build and test (normal)"
 run_suite build/test "-DFB_SANITIZE=OFF" "$@"
 
 echo "== build and test (AddressSanitizer + UBSan)"
-# The real-kernel GPIO tests boot qemu; they run once, in the normal build.
+# The real-kernel GPIO tests boot qemu, and the package tests build and
+# install the .deb: they run once, in the normal build.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build/asan "-DFB_SANITIZE=ON" -LE gpio-kernel "$@"
+run_suite build/asan "-DFB_SANITIZE=ON" -LE 'gpio-kernel|package' "$@"
 echo "== all tests passed"

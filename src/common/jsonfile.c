@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "jsonfile.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,12 +114,13 @@ cJSON *fb_json_parse_text(const char *name, const char *text, struct fb_diag *di
 	const char *end = NULL;
 
 	if (!copy) {
-		fb_diag_error(diag, "%s: out of memory", name);
+		fb_diag_add_at(diag, FB_SEV_ERROR, name, NULL, NULL, "%s: out of memory", name);
 		return NULL;
 	}
 	if (fb_json_strip_comments(copy, &off) < 0) {
 		offset_to_line_col(text, off, &line, &col);
-		fb_diag_error(diag, "%s:%d:%d: unterminated /* comment", name, line, col);
+		fb_diag_add_at(diag, FB_SEV_ERROR, name, NULL, NULL,
+			       "%s:%d:%d: unterminated /* comment", name, line, col);
 		free(copy);
 		return NULL;
 	}
@@ -129,11 +132,13 @@ cJSON *fb_json_parse_text(const char *name, const char *text, struct fb_diag *di
 		off = (at && at >= copy) ? (size_t)(at - copy) : 0;
 		offset_to_line_col(text, off, &line, &col);
 		if (text[off] == '\0' || copy[strspn(copy, " \t\r\n")] == '\0')
-			fb_diag_error(diag, "%s:%d:%d: invalid JSON: unexpected end of file",
-				      name, line, col);
+			fb_diag_add_at(diag, FB_SEV_ERROR, name, NULL, NULL,
+				       "%s:%d:%d: invalid JSON: unexpected end of file",
+				       name, line, col);
 		else
-			fb_diag_error(diag, "%s:%d:%d: invalid JSON near '%.20s'",
-				      name, line, col, text + off);
+			fb_diag_add_at(diag, FB_SEV_ERROR, name, NULL, NULL,
+				       "%s:%d:%d: invalid JSON near '%.20s'",
+				       name, line, col, text + off);
 	}
 	free(copy);
 	return doc;
@@ -145,12 +150,62 @@ cJSON *fb_json_load_file(const char *path, struct fb_diag *diag)
 	cJSON *doc;
 
 	if (!text) {
-		fb_diag_error(diag, "%s: cannot read: %s", path, strerror(errno));
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, NULL, NULL, "%s: cannot read: %s", path,
+			       strerror(errno));
 		return NULL;
 	}
 	doc = fb_json_parse_text(path, text, diag);
 	free(text);
 	return doc;
+}
+
+char *fb_json_where_path(const char *where)
+{
+	const char *sep = strstr(where, ": ");
+	const char *in = sep ? sep + 2 : "";
+	char *out = malloc(strlen(in) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	if (!strncmp(in, "bus", 3) || !strncmp(in, "connection", 10)) {
+		size_t n = in[0] == 'b' ? 3 : 10;
+
+		if (!in[n] || in[n] == ' ' || in[n] == '.')
+			in += n + (in[n] == '.');
+	}
+	while (*in) {
+		/* " (name)" closes at the next ')' followed by '.' or the end. */
+		if (in[0] == ' ' && in[1] == '(') {
+			const char *close = in + 2;
+
+			while (*close && !(close[0] == ')' && (!close[1] || close[1] == '.')))
+				close++;
+			if (*close) {
+				in = close + 1;
+				continue;
+			}
+		}
+		*o++ = *in++;
+	}
+	*o = '\0';
+	if (out[0] == '.')
+		memmove(out, out + 1, strlen(out));
+	return out;
+}
+
+void fb_json_diag(struct fb_diag *d, enum fb_severity sev, const char *where,
+		  const char *key, const char *fmt, ...)
+{
+	const char *sep = strstr(where, ": ");
+	char *file = sep ? strndup(where, (size_t)(sep - where)) : strdup(where);
+	char *path = fb_json_where_path(where);
+	va_list ap;
+
+	va_start(ap, fmt);
+	fb_diag_vadd_at(d, sev, file, path, key, fmt, ap);
+	va_end(ap);
+	free(file);
+	free(path);
 }
 
 static const char *json_type_name(const cJSON *v)
@@ -177,7 +232,8 @@ static const cJSON *json_field(const cJSON *obj, const char *key, bool required,
 
 	if (!v || cJSON_IsNull(v)) {
 		if (required) {
-			fb_diag_error(diag, "%s.%s: required field is missing", where, key);
+			fb_json_error(diag, where, key,
+				      "%s.%s: required field is missing", where, key);
 			*rc = -1;
 		} else {
 			*rc = 0;
@@ -197,7 +253,7 @@ int fb_json_string(const cJSON *obj, const char *key, bool required,
 	if (!v)
 		return rc;
 	if (!cJSON_IsString(v)) {
-		fb_diag_error(diag, "%s.%s: expected a string, got %s", where, key,
+		fb_json_error(diag, where, key, "%s.%s: expected a string, got %s", where, key,
 			      json_type_name(v));
 		return -1;
 	}
@@ -219,7 +275,8 @@ int fb_json_int(const cJSON *obj, const char *key, bool required,
 		double d = v->valuedouble;
 
 		if (d != (double)(long long)d) {
-			fb_diag_error(diag, "%s.%s: expected an integer, got %g", where, key, d);
+			fb_json_error(diag, where, key,
+				      "%s.%s: expected an integer, got %g", where, key, d);
 			return -1;
 		}
 		n = (long long)d;
@@ -229,17 +286,18 @@ int fb_json_int(const cJSON *obj, const char *key, bool required,
 		errno = 0;
 		n = strtoll(v->valuestring, &end, 0);
 		if (errno || *end) {
-			fb_diag_error(diag, "%s.%s: expected an integer (decimal or 0x hex), got \"%s\"",
+			fb_json_error(diag, where, key,
+				      "%s.%s: expected an integer (decimal or 0x hex), got \"%s\"",
 				      where, key, v->valuestring);
 			return -1;
 		}
 	} else {
-		fb_diag_error(diag, "%s.%s: expected an integer, got %s", where, key,
+		fb_json_error(diag, where, key, "%s.%s: expected an integer, got %s", where, key,
 			      json_type_name(v));
 		return -1;
 	}
 	if (n < min || n > max) {
-		fb_diag_error(diag, "%s.%s: expected %lld..%lld, got %lld", where, key,
+		fb_json_error(diag, where, key, "%s.%s: expected %lld..%lld, got %lld", where, key,
 			      min, max, n);
 		return -1;
 	}
@@ -256,7 +314,7 @@ int fb_json_number(const cJSON *obj, const char *key, bool required,
 	if (!v)
 		return rc;
 	if (!cJSON_IsNumber(v)) {
-		fb_diag_error(diag, "%s.%s: expected a number, got %s", where, key,
+		fb_json_error(diag, where, key, "%s.%s: expected a number, got %s", where, key,
 			      json_type_name(v));
 		return -1;
 	}
@@ -286,7 +344,7 @@ int fb_json_bool(const cJSON *obj, const char *key, bool required,
 			return 1;
 		}
 	}
-	fb_diag_error(diag, "%s.%s: expected true/false or \"on\"/\"off\", got %s",
+	fb_json_error(diag, where, key, "%s.%s: expected true/false or \"on\"/\"off\", got %s",
 		      where, key, cJSON_IsString(v) ? v->valuestring : json_type_name(v));
 	return -1;
 }
@@ -314,10 +372,10 @@ int fb_json_enum(const cJSON *obj, const char *key, bool required,
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
 					 i ? ", " : "", names[i]);
 	if (cJSON_IsString(v))
-		fb_diag_error(diag, "%s.%s: expected one of %s, got \"%s\"", where, key,
+		fb_json_error(diag, where, key, "%s.%s: expected one of %s, got \"%s\"", where, key,
 			      list, v->valuestring);
 	else
-		fb_diag_error(diag, "%s.%s: expected one of %s, got %s", where, key,
+		fb_json_error(diag, where, key, "%s.%s: expected one of %s, got %s", where, key,
 			      list, json_type_name(v));
 	return -1;
 }
@@ -339,6 +397,7 @@ void fb_json_unknown_keys(const cJSON *obj, const char *const *known,
 			}
 		}
 		if (!found)
-			fb_diag_warn(diag, "%s: unknown field \"%s\" ignored", where, item->string);
+			fb_json_warn(diag, where, item->string, "%s: unknown field \"%s\" ignored",
+				     where, item->string);
 	}
 }

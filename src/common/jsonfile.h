@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading JSON files written by people: comments allowed, and every error
  * names the file and where.  Syntax errors carry file:line:col; field errors
  * carry the JSON path ("sdm120.json: points[3].address: expected ...").
@@ -50,6 +51,23 @@ int fb_json_enum(const cJSON *obj, const char *key, bool required,
  * "adress" that would otherwise be silently ignored. */
 void fb_json_unknown_keys(const cJSON *obj, const char *const *known,
 			  const char *where, struct fb_diag *diag);
+
+/* Adds a problem about field `key` (NULL: the object itself) of the object
+ * at `where`, recording file, JSON path and field (see fb_diag_entry) taken
+ * from where: the file is what comes before the first ": ", the path what
+ * follows, without the " (name)" notes that messages add after an array
+ * element.  A drop-in file's object is called "bus" or "connection" in
+ * messages; its path is "" (the top level).  fmt is the whole message. */
+void fb_json_diag(struct fb_diag *d, enum fb_severity sev, const char *where,
+		  const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define fb_json_error(d, where, key, ...) \
+	fb_json_diag((d), FB_SEV_ERROR, (where), (key), __VA_ARGS__)
+#define fb_json_warn(d, where, key, ...) \
+	fb_json_diag((d), FB_SEV_WARNING, (where), (key), __VA_ARGS__)
+/* The JSON path part of `where` as fb_json_diag takes it (caller frees);
+ * NULL on ENOMEM. */
+char *fb_json_where_path(const char *where);
 
 /* Reads a whole file into a NUL-terminated buffer (caller frees).
  * Returns NULL with errno set. */

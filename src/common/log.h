@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging to stderr with sd-daemon "<N>" priority prefixes, so journald
  * keeps the severity without us linking libsystemd.
  * Levels: err = a human must act, warning = degraded, info = a state change,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the config loader's files: the load context and the field
  * helpers that know this format's conventions (names, hosts, paths relative
  * to the containing file, secrets).  Not for other parts. */
@@ -30,6 +31,9 @@ struct cfg_ctx {
 	bool oom;
 };
 
+/* ---- config_util.c: the field helpers every config file uses (the bare
+ * cfg_ prefix: they are the floor the other files stand on) ---- */
+
 /* strdup that records an allocation failure in ctx (reported once at the
  * end) instead of printing.  Accepts NULL (returns NULL). */
 char *cfg_strdup(struct cfg_ctx *ctx, const char *s);
@@ -41,21 +45,27 @@ char *cfg_dir_of(const char *path);
 char *cfg_path_join(struct cfg_ctx *ctx, const char *base_dir, const char *path);
 
 bool cfg_name_valid(const char *s);
-
 /* Reads key as an instance name ([a-z0-9_-], 1..CFG_NAME_MAX).  Returns like
  * the fb_json_* readers: 1 stored, 0 absent, -1 error added. */
+int cfg_json_name(const cJSON *obj, const char *key, bool required,
+		  const char *what, const char *where, struct fb_diag *diag,
+		  const char **out);
+
+/* "<bus path>.devices[<index of d>]" into buf: d's JSON path in b->source,
+ * for fb_diag_add_at. */
+void cfg_device_path(const struct fb_bus_conf *b, const struct fb_device_conf *d,
+		     char *buf, size_t len);
+
 /* The path used in messages about a bus or connection: "<where_in>
  * (<name>)", the name from obj's "name" or else default_name. */
 void cfg_instance_where(char *where, size_t len, const char *where_in, const cJSON *obj,
 			const char *default_name);
-/* The "name" of a bus or connection (`kind`), or default_name (the file
- * stem of a buses.d/connections.d file) when absent.  Returns the name,
+/* The "name" of a bus or connection (`kind`: "bus" or "connection"), or
+ * default_name (the file stem of a buses.d/connections.d file) when absent;
+ * a name an earlier one of the kind has is an error.  Returns the name,
  * borrowed from obj or default_name, or NULL after adding an error. */
 const char *cfg_instance_name(struct cfg_ctx *ctx, const cJSON *obj,
 			      const char *default_name, const char *kind, const char *where);
-int cfg_json_name(const cJSON *obj, const char *key, bool required,
-		  const char *what, const char *where, struct fb_diag *diag,
-		  const char **out);
 
 /* NULL if `s` is a usable host name or address (no scheme, no port, IPv6
  * without brackets), else what was expected, for "expected %s". */
@@ -79,12 +89,14 @@ int cfg_json_secret(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 			const char *path);
 
+/* ---- config_bus.c and config_conn.c ---- */
+
 /* Per-section parsers; `where` is "<file>: <json path>" of obj.  Each
  * appends one entry to ctx->c (even when invalid, so later duplicates are
  * still found) and adds every problem to ctx->diag. */
-void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_bus_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		   const char *base_dir, const char *where, const char *default_name);
-void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_conn_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		    const char *base_dir, const char *where, const char *default_name);
 
 void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_definition *));

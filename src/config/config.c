@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The main configuration file and its buses.d/ and connections.d/
  * directories; the gateway section; lookups.  Buses: config_bus.c;
  * connections: config_conn.c; device definitions: config_defs.c. */
 #include "config.h"
 #include "config-internal.h"
+#include "fb_defaults.h"
 #include "jsonfile.h"
 #include "users.h"
 
@@ -71,7 +73,8 @@ static cJSON *load_json(struct cfg_ctx *ctx, const char *path)
 	cJSON *doc;
 
 	if (!text) {
-		fb_diag_error(ctx->diag, "%s: cannot read: %s", path, strerror(errno));
+		fb_diag_add_at(ctx->diag, FB_SEV_ERROR, path, NULL, NULL, "%s: cannot read: %s",
+			       path, strerror(errno));
 		return NULL;
 	}
 	fb_diag_init(&sub);
@@ -101,7 +104,8 @@ static void parse_definition_dirs(struct cfg_ctx *ctx, const cJSON *gw, const ch
 		return;
 	}
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
-		fb_diag_error(ctx->diag, "%s.definition_dirs: expected a non-empty array of "
+		fb_json_error(ctx->diag, where, "definition_dirs",
+			      "%s.definition_dirs: expected a non-empty array of "
 			      "directory paths", where);
 		return;
 	}
@@ -112,7 +116,8 @@ static void parse_definition_dirs(struct cfg_ctx *ctx, const cJSON *gw, const ch
 	}
 	cJSON_ArrayForEach(item, arr) {
 		if (!cJSON_IsString(item) || !item->valuestring[0]) {
-			fb_diag_error(ctx->diag, "%s.definition_dirs[%d]: expected a directory path",
+			fb_json_error(ctx->diag, where, "definition_dirs",
+				      "%s.definition_dirs[%d]: expected a directory path",
 				      where, i);
 		} else {
 			c->definition_dirs[c->ndefinition_dirs++] =
@@ -131,13 +136,14 @@ static void parse_gateway(struct cfg_ctx *ctx, const cJSON *gw, const char *path
 
 	snprintf(where, sizeof(where), "%s: gateway", path);
 	if (gw && !cJSON_IsObject(gw)) {
-		fb_diag_error(ctx->diag, "%s: expected an object", where);
+		fb_json_error(ctx->diag, where, NULL, "%s: expected an object", where);
 		gw = NULL;
 	}
 	if (gw) {
 		cfg_json_name(gw, "id", false, "gateway", where, ctx->diag, &id);
 		if (fb_json_string(gw, "name", false, where, ctx->diag, &name) == 1 && !name[0]) {
-			fb_diag_error(ctx->diag, "%s.name: expected a non-empty name", where);
+			fb_json_error(ctx->diag, where, "name",
+				      "%s.name: expected a non-empty name", where);
 			name = "fieldbridge";
 		}
 	}
@@ -165,16 +171,20 @@ struct fb_users *fb_config_load_users(const struct fb_config *c,
 	if (!c->users_file) {
 		/* Nothing to check against: every user has full rights.  Say so,
 		 * it is the insecure choice. */
-		fb_diag_warn(diag, "%s: gateway.users_file is not set: connection %s's user "
-			     "\"%s\" is not checked and may read and write every device",
-			     c->path, conn->name ? conn->name : "?", conn->user ? conn->user : "");
+		fb_diag_add_at(diag, FB_SEV_WARNING, c->path, "gateway", "users_file",
+			       "%s: gateway.users_file is not set: connection %s's user "
+			       "\"%s\" is not checked and may read and write every device",
+			       c->path, conn->name ? conn->name : "?",
+			       conn->user ? conn->user : "");
 		return NULL;
 	}
 	users = fb_users_load(c->users_file, diag);
 	if (users && conn->user && !fb_users_find(users, conn->user)) {
-		fb_diag_error(diag, "%s: connection (%s).user: expected a user defined in %s, "
-			      "got \"%s\"", conn->source ? conn->source : c->path,
-			      conn->name ? conn->name : "?", c->users_file, conn->user);
+		fb_diag_add_at(diag, FB_SEV_ERROR, conn->source ? conn->source : c->path,
+			       conn->path, "user",
+			       "%s: connection (%s).user: expected a user defined in %s, "
+			       "got \"%s\"", conn->source ? conn->source : c->path,
+			       conn->name ? conn->name : "?", c->users_file, conn->user);
 		fb_users_free(users);
 		return NULL;
 	}
@@ -192,16 +202,17 @@ static void parse_array(struct cfg_ctx *ctx, const cJSON *root, const char *key,
 	if (!arr || cJSON_IsNull(arr))
 		return;
 	if (!cJSON_IsArray(arr)) {
-		fb_diag_error(ctx->diag, "%s: %s: expected an array of %s objects", path, key,
-			      buses ? "bus" : "connection");
+		fb_diag_add_at(ctx->diag, FB_SEV_ERROR, path, "", key,
+			       "%s: %s: expected an array of %s objects", path, key,
+			       buses ? "bus" : "connection");
 		return;
 	}
 	cJSON_ArrayForEach(item, arr) {
 		snprintf(where, sizeof(where), "%s: %s[%d]", path, key, i++);
 		if (buses)
-			cfg_parse_bus(ctx, item, path, ctx->main_dir, where, NULL);
+			cfg_bus_parse(ctx, item, path, ctx->main_dir, where, NULL);
 		else
-			cfg_parse_conn(ctx, item, path, ctx->main_dir, where, NULL);
+			cfg_conn_parse(ctx, item, path, ctx->main_dir, where, NULL);
 	}
 }
 
@@ -242,8 +253,9 @@ static void load_dropin_dir(struct cfg_ctx *ctx, const char *main_path, const ch
 	n = scandir(abs_dir, &list, json_file_filter, name_cmp);
 	if (n < 0) {
 		if (errno != ENOENT)
-			fb_diag_error(ctx->diag, "%s: cannot read directory: %s", disp_dir,
-				      strerror(errno));
+			fb_diag_add_at(ctx->diag, FB_SEV_ERROR, disp_dir, NULL, NULL,
+				       "%s: cannot read directory: %s", disp_dir,
+				       strerror(errno));
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -261,9 +273,9 @@ static void load_dropin_dir(struct cfg_ctx *ctx, const char *main_path, const ch
 			doc = load_json(ctx, file);
 			if (doc) {
 				if (buses)
-					cfg_parse_bus(ctx, doc, file, abs_dir, where, stem);
+					cfg_bus_parse(ctx, doc, file, abs_dir, where, stem);
 				else
-					cfg_parse_conn(ctx, doc, file, abs_dir, where, stem);
+					cfg_conn_parse(ctx, doc, file, abs_dir, where, stem);
 				cJSON_Delete(doc);
 			}
 		}
@@ -290,21 +302,22 @@ struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 	ctx.diag = diag;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		fb_diag_error(diag, "%s: out of memory", path);
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, NULL, NULL, "%s: out of memory", path);
 		return NULL;
 	}
 	ctx.c = c;
 	c->path = cfg_strdup(&ctx, path);
 	ctx.main_dir = cfg_dir_of(path);
 	if (!ctx.main_dir) {
-		fb_diag_error(diag, "%s: out of memory", path);
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, NULL, NULL, "%s: out of memory", path);
 		fb_config_free(c);
 		return NULL;
 	}
 
 	doc = load_json(&ctx, path);
 	if (doc && !cJSON_IsObject(doc)) {
-		fb_diag_error(diag, "%s: expected a JSON object at the top level", path);
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, "", NULL,
+			       "%s: expected a JSON object at the top level", path);
 		cJSON_Delete(doc);
 		doc = NULL;
 	}
@@ -324,12 +337,15 @@ struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 	load_dropin_dir(&ctx, path, "buses.d", true);
 	load_dropin_dir(&ctx, path, "connections.d", false);
 	if (diag->errors == errors_before && c->nbuses == 0)
-		fb_diag_warn(diag, "%s: no buses configured (\"buses\" or buses.d/)", path);
+		fb_diag_add_at(diag, FB_SEV_WARNING, path, "", "buses",
+			       "%s: no buses configured (\"buses\" or buses.d/)", path);
 	if (diag->errors == errors_before && c->nconns == 0)
-		fb_diag_warn(diag, "%s: no export connections configured "
-			     "(\"connections\" or connections.d/)", path);
+		fb_diag_add_at(diag, FB_SEV_WARNING, path, "", "connections",
+			       "%s: no export connections configured "
+			       "(\"connections\" or connections.d/)", path);
 	if (ctx.oom)
-		fb_diag_error(diag, "%s: out of memory while loading", path);
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, NULL, NULL,
+			       "%s: out of memory while loading", path);
 
 	for (size_t i = 0; i < ctx.nperm_warned; i++)
 		free(ctx.perm_warned[i]);

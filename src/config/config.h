@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway configuration: one main file (default
  * /etc/fieldbridge/fieldbridge.json) plus optional per-bus files in
  * "buses.d/" and per-connection files in "connections.d/" next to it.
@@ -70,6 +71,8 @@ struct fb_device_conf {
 struct fb_bus_conf {
 	char *name;           /* instance name for --bus, [a-z0-9_-] */
 	char *source;         /* file it came from, for messages */
+	char *path;           /* JSON path in source: "buses[2]", "" for a
+			       * buses.d file; for fb_diag_entry.path */
 	enum fb_bus_transport transport;
 	char *host;           /* TCP */
 	int port;             /* TCP, default 502 */
@@ -97,11 +100,12 @@ struct fb_bus_conf {
 enum fb_conn_mode { FB_CONN_SOCKET, FB_CONN_WEBSOCKET };
 enum fb_ssl_mode { FB_SSL_OFF, FB_SSL_ON, FB_SSL_TRUST_ALL };
 
-/* One "Home Assistant MQTT Client" export connection: exactly the seed's
- * parameters, plus a name and the secrets' optional *_file variants. */
+/* One "Home Assistant MQTT Client" export connection: its broker
+ * parameters, a name and the secrets' optional *_file variants. */
 struct fb_conn_conf {
 	char *name;               /* instance name for --connection */
 	char *source;
+	char *path;               /* as fb_bus_conf.path */
 	char *user;               /* account limiting devices and commands */
 	enum fb_conn_mode mode;   /* default socket */
 	char *broker;             /* host or DNS name, no scheme, no port */
@@ -186,6 +190,24 @@ void fb_config_table_name(const struct fb_config *c, const struct fb_bus_conf *b
 struct fb_users;
 struct fb_users *fb_config_load_users(const struct fb_config *c,
 				     const struct fb_conn_conf *conn, struct fb_diag *diag);
+
+/* What fb_config_check runs beyond loading the config and the definitions
+ * in use.  A daemon asks for its own checks; a program that shows the whole
+ * gateway asks for all of them. */
+struct fb_config_checks {
+	bool airtime; /* Modbus serial buses: the planned reads fit the line */
+	bool users;   /* the users file defines each connection's user */
+};
+
+/* --check without printing: loads the config at `path` and the definitions
+ * of every device in use, then runs `checks` (NULL: none), adding every
+ * problem to diag.  `instance` names a bus when `kind` is "bus" (only its
+ * devices and budget are checked; the users check is skipped), a connection
+ * when `kind` is "connection" (a connection exports every bus, so every
+ * definition and budget is checked), or is NULL for everything.  An unknown
+ * instance is an error in diag. */
+void fb_config_check(const char *path, const char *kind, const char *instance,
+		     const struct fb_config_checks *checks, struct fb_diag *diag);
 
 /* (GPIO) The effective settings of gpio point `p` of device `d`: the
  * definition's, overridden by the device's "lines" entry for it.  Returns

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One Modbus bus and its devices, from the main file's "buses" array or a
  * buses.d/ file. */
 #include "config-internal.h"
@@ -5,6 +6,7 @@
 #include "jsonfile.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,29 @@ static const int bauds[] = {
 #define CFG_POLL_MIN_MS 10
 #define CFG_POLL_MAX_MS 86400000
 
+/* The link-timing fields: set on the bus, each device may override them
+ * within the same range.  A device reads them in this order. */
+static const struct link_field {
+	const char *key;
+	int min, max;
+	size_t bus_off, dev_off; /* of the int in fb_bus_conf / fb_device_conf */
+} link_fields[] = {
+#define LINK_FIELD(k, lo, hi) \
+	{ #k, lo, hi, offsetof(struct fb_bus_conf, k), offsetof(struct fb_device_conf, k) }
+	LINK_FIELD(poll_interval_ms, CFG_POLL_MIN_MS, CFG_POLL_MAX_MS),
+	LINK_FIELD(response_timeout_ms, 1, 60000),
+	LINK_FIELD(byte_timeout_ms, 0, 60000),
+	LINK_FIELD(retries, 0, 10),
+	LINK_FIELD(guard_time_ms, 0, 1000),
+#undef LINK_FIELD
+};
+#define NLINK_FIELDS (sizeof(link_fields) / sizeof(link_fields[0]))
+
+static int *link_int(void *conf, size_t off)
+{
+	return (int *)((char *)conf + off);
+}
+
 static void device_free_fields(struct fb_device_conf *d,
 			       void (*def_free)(struct fb_definition *))
 {
@@ -67,6 +92,7 @@ void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_defin
 	free(b->devices);
 	free(b->name);
 	free(b->source);
+	free(b->path);
 	free(b->host);
 	free(b->device);
 }
@@ -99,6 +125,16 @@ static int read_int(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 	return rc;
 }
 
+/* Reads the bus's value of link_fields' `key`. */
+static void read_bus_link(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
+			  const char *where, struct fb_bus_conf *b)
+{
+	for (size_t i = 0; i < NLINK_FIELDS; i++)
+		if (!strcmp(link_fields[i].key, key))
+			read_int(ctx, obj, key, link_fields[i].min, link_fields[i].max, where,
+				 link_int(b, link_fields[i].bus_off));
+}
+
 /* Whether a device id is taken by any device parsed before, on any bus
  * (the current bus is the last one and holds its devices so far). */
 static const struct fb_bus_conf *device_id_owner(const struct fb_config *c,
@@ -126,11 +162,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 
 	memset(d, 0, sizeof(*d));
 	d->unit_id = 1;
-	d->poll_interval_ms = b->poll_interval_ms;
-	d->response_timeout_ms = b->response_timeout_ms;
-	d->byte_timeout_ms = b->byte_timeout_ms;
-	d->retries = b->retries;
-	d->guard_time_ms = b->guard_time_ms;
+	for (size_t i = 0; i < NLINK_FIELDS; i++)
+		*link_int(d, link_fields[i].dev_off) = *link_int(b, link_fields[i].bus_off);
 	if (cJSON_IsString(idv)) {
 		/* A message path cut at 1 KiB is still readable: ignore truncation. */
 		if (snprintf(where, sizeof(where), "%s (%s)", where_in, idv->valuestring) < 0)
@@ -138,7 +171,7 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	} else
 		snprintf(where, sizeof(where), "%s", where_in);
 	if (!cJSON_IsObject(obj)) {
-		fb_diag_error(ctx->diag, "%s: expected a device object", where);
+		fb_json_error(ctx->diag, where, NULL, "%s: expected a device object", where);
 		return;
 	}
 
@@ -146,7 +179,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	if (cfg_json_name(obj, "id", true, "device", where, ctx->diag, &s) == 1) {
 		owner = device_id_owner(ctx->c, s);
 		if (owner)
-			fb_diag_error(ctx->diag, "%s.id: duplicate device id \"%s\": expected "
+			fb_json_error(ctx->diag, where, "id",
+				      "%s.id: duplicate device id \"%s\": expected "
 				      "ids unique across the gateway (also on bus %s in %s)",
 				      where, s, owner->name ? owner->name : "?", owner->source);
 		d->id = cfg_strdup(ctx, s);
@@ -154,7 +188,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	s = NULL;
 	if (fb_json_string(obj, "definition", true, where, ctx->diag, &s) == 1) {
 		if (!definition_id_valid(s))
-			fb_diag_error(ctx->diag, "%s.definition: expected a definition id "
+			fb_json_error(ctx->diag, where, "definition",
+				      "%s.definition: expected a definition id "
 				      "(a file name in definition_dirs without \".json\": "
 				      "letters, digits, '.', '_' and '-'), got \"%s\"", where, s);
 		d->definition = cfg_strdup(ctx, s);
@@ -164,7 +199,8 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 		 * with: n devices on one id must not make n^2 messages. */
 		for (size_t i = 0; i < b->ndevices; i++) {
 			if (b->devices[i].unit_id == d->unit_id) {
-				fb_diag_warn(ctx->diag, "%s.unit_id: %d is also the unit_id of "
+				fb_json_warn(ctx->diag, where, "unit_id",
+					     "%s.unit_id: %d is also the unit_id of "
 					     "device %s on this bus", where, d->unit_id,
 					     b->devices[i].id ? b->devices[i].id : "?");
 				break;
@@ -182,12 +218,9 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	s = NULL;
 	if (fb_json_string(obj, "area", false, where, ctx->diag, &s) == 1 && s[0])
 		d->area = cfg_strdup(ctx, s);
-	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
-		 &d->poll_interval_ms);
-	read_int(ctx, obj, "response_timeout_ms", 1, 60000, where, &d->response_timeout_ms);
-	read_int(ctx, obj, "byte_timeout_ms", 0, 60000, where, &d->byte_timeout_ms);
-	read_int(ctx, obj, "retries", 0, 10, where, &d->retries);
-	read_int(ctx, obj, "guard_time_ms", 0, 1000, where, &d->guard_time_ms);
+	for (size_t i = 0; i < NLINK_FIELDS; i++)
+		read_int(ctx, obj, link_fields[i].key, link_fields[i].min, link_fields[i].max,
+			 where, link_int(d, link_fields[i].dev_off));
 	fb_json_unknown_keys(obj, device_keys, where, ctx->diag);
 }
 
@@ -200,11 +233,13 @@ static void parse_devices(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_o
 	int n, i = 0;
 
 	if (!arr || cJSON_IsNull(arr) || (cJSON_IsArray(arr) && !cJSON_GetArraySize(arr))) {
-		fb_diag_warn(ctx->diag, "%s.devices: no devices: the bus will poll nothing", where);
+		fb_json_warn(ctx->diag, where, "devices",
+			     "%s.devices: no devices: the bus will poll nothing", where);
 		return;
 	}
 	if (!cJSON_IsArray(arr)) {
-		fb_diag_error(ctx->diag, "%s.devices: expected an array of device objects", where);
+		fb_json_error(ctx->diag, where, "devices",
+			      "%s.devices: expected an array of device objects", where);
 		return;
 	}
 	n = cJSON_GetArraySize(arr);
@@ -240,10 +275,11 @@ static void check_baud(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON *
 	for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%d",
 					 i ? ", " : "", bauds[i]);
-	fb_diag_error(ctx->diag, "%s.baud: expected one of %s, got %lld", where, list, v);
+	fb_json_error(ctx->diag, where, "baud",
+		      "%s.baud: expected one of %s, got %lld", where, list, v);
 }
 
-void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_bus_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		   const char *base_dir, const char *where_in, const char *default_name)
 {
 	struct fb_config *c = ctx->c;
@@ -268,6 +304,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	b = &c->buses[c->nbuses++];
 	memset(b, 0, sizeof(*b));
 	b->source = cfg_strdup(ctx, source);
+	b->path = fb_json_where_path(where_in);
+	ctx->oom |= !b->path;
 	b->port = CFG_BUS_PORT_DEFAULT;
 	b->baud = 9600;
 	b->parity = 'N';
@@ -283,19 +321,13 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 
 	cfg_instance_where(where, sizeof(where), where_in, obj, default_name);
 	if (!cJSON_IsObject(obj)) {
-		fb_diag_error(ctx->diag, "%s: expected a bus object", where);
+		fb_json_error(ctx->diag, where, NULL, "%s: expected a bus object", where);
 		return;
 	}
 
 	s = cfg_instance_name(ctx, obj, default_name, "bus", where);
-	if (s) {
-		for (size_t i = 0; i + 1 < c->nbuses; i++)
-			if (c->buses[i].name && !strcmp(c->buses[i].name, s))
-				fb_diag_error(ctx->diag, "%s.name: duplicate bus name \"%s\": "
-					      "expected names unique among buses (also in %s)",
-					      where, s, c->buses[i].source);
+	if (s)
 		b->name = cfg_strdup(ctx, s);
-	}
 
 	has_transport = fb_json_enum(obj, "transport", true, transport_names, where,
 				     ctx->diag, &t) == 1;
@@ -306,7 +338,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	if (fb_json_string(obj, "host", false, where, ctx->diag, &s) == 1) {
 		problem = cfg_host_problem(s);
 		if (problem)
-			fb_diag_error(ctx->diag, "%s.host: expected %s, got \"%s\"", where,
+			fb_json_error(ctx->diag, where, "host",
+				      "%s.host: expected %s, got \"%s\"", where,
 				      problem, s);
 		b->host = cfg_strdup(ctx, s);
 	}
@@ -314,7 +347,8 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	s = NULL;
 	if (fb_json_string(obj, "device", false, where, ctx->diag, &s) == 1) {
 		if (!s[0])
-			fb_diag_error(ctx->diag, "%s.device: expected a serial device path "
+			fb_json_error(ctx->diag, where, "device",
+				      "%s.device: expected a serial device path "
 				      "(e.g. /dev/serial/by-id/...), got an empty string", where);
 		b->device = cfg_strdup(ctx, s);
 	}
@@ -323,13 +357,12 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		b->parity = parity_names[p][0];
 	read_int(ctx, obj, "data_bits", 5, 8, where, &b->data_bits);
 	read_int(ctx, obj, "stop_bits", 1, 2, where, &b->stop_bits);
-	read_int(ctx, obj, "response_timeout_ms", 1, 60000, where, &b->response_timeout_ms);
-	read_int(ctx, obj, "retries", 0, 10, where, &b->retries);
+	read_bus_link(ctx, obj, "response_timeout_ms", where, b);
+	read_bus_link(ctx, obj, "retries", where, b);
 	read_int(ctx, obj, "offline_after", 1, 1000, where, &b->offline_after);
-	read_int(ctx, obj, "poll_interval_ms", CFG_POLL_MIN_MS, CFG_POLL_MAX_MS, where,
-		 &b->poll_interval_ms);
-	read_int(ctx, obj, "byte_timeout_ms", 0, 60000, where, &b->byte_timeout_ms);
-	read_int(ctx, obj, "guard_time_ms", 0, 1000, where, &b->guard_time_ms);
+	read_bus_link(ctx, obj, "poll_interval_ms", where, b);
+	read_bus_link(ctx, obj, "byte_timeout_ms", where, b);
+	read_bus_link(ctx, obj, "guard_time_ms", where, b);
 	read_int(ctx, obj, "backoff_max_ms", 100, 3600000, where, &b->backoff_max_ms);
 	read_int(ctx, obj, "rts_delay_us", 0, 100000, where, &b->rts_delay_us);
 	if (fb_json_enum(obj, "rs485", false, rs485_names, where, ctx->diag, &p) == 1)
@@ -339,19 +372,23 @@ void cfg_parse_bus(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 
 	if (has_transport && b->transport != FB_BUS_RTU && b->transport != FB_BUS_GPIO &&
 	    !b->host)
-		fb_diag_error(ctx->diag, "%s.host: expected a host name or IP address "
+		fb_json_error(ctx->diag, where, "host",
+			      "%s.host: expected a host name or IP address "
 			      "(required for transport %s)", where, transport_names[t]);
 	if (has_transport && b->transport == FB_BUS_RTU && !b->device)
-		fb_diag_error(ctx->diag, "%s.device: expected a serial device path "
+		fb_json_error(ctx->diag, where, "device",
+			      "%s.device: expected a serial device path "
 			      "(required for transport rtu)", where);
 	if (has_transport && b->transport == FB_BUS_RTU && b->host)
-		fb_diag_warn(ctx->diag, "%s.host: ignored for transport rtu", where);
+		fb_json_warn(ctx->diag, where, "host", "%s.host: ignored for transport rtu", where);
 	if (has_transport && b->transport != FB_BUS_RTU &&
 	    (b->rs485 != FB_RS485_AUTO || b->rts != FB_RTS_NONE))
-		fb_diag_warn(ctx->diag, "%s: rs485/rts: ignored for transport %s (they "
+		fb_json_warn(ctx->diag, where, NULL,
+			     "%s: rs485/rts: ignored for transport %s (they "
 			     "configure a local serial port)", where, transport_names[t]);
 	if (has_transport && b->transport != FB_BUS_RTU && b->device)
-		fb_diag_warn(ctx->diag, "%s.device: ignored for transport %s", where,
+		fb_json_warn(ctx->diag, where, "device",
+			     "%s.device: ignored for transport %s", where,
 			     transport_names[t]);
 
 	parse_devices(ctx, b, has_transport, obj, where);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One Home Assistant MQTT export connection, from the main file's
  * "connections" array or a connections.d/ file. */
 #include "config-internal.h"
@@ -22,8 +23,9 @@ static const char *const conn_keys[] = {
 
 static const char *const mode_names[] = { "socket", "websocket", NULL };
 
-/* The choices the seed's configuration page offered for timeout and keep
- * alive, in seconds; 0 = wait forever / no keep alive. */
+/* The allowed timeout and keep alive values, in seconds, as a
+ * configuration page offers them in a list; 0 = wait forever / no keep
+ * alive (docs/configuration.md). */
 static const int intervals_s[] = {
 	0, 10, 15, 30, 60, 90, 120, 150, 180, 300, 600, 1200, 1800, 3600,
 };
@@ -48,6 +50,7 @@ void cfg_conn_free_fields(struct fb_conn_conf *cc)
 {
 	free(cc->name);
 	free(cc->source);
+	free(cc->path);
 	free(cc->user);
 	free(cc->broker);
 	free(cc->auth_user);
@@ -78,7 +81,7 @@ static void read_interval(struct cfg_ctx *ctx, const cJSON *obj, const char *key
 	for (size_t i = 0; i < sizeof(intervals_s) / sizeof(intervals_s[0]); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%d",
 					 i ? ", " : "", intervals_s[i]);
-	fb_diag_error(ctx->diag, "%s.%s: expected one of %s (seconds), got %lld",
+	fb_json_error(ctx->diag, where, key, "%s.%s: expected one of %s (seconds), got %lld",
 		      where, key, list, v);
 }
 
@@ -108,11 +111,12 @@ static int read_ssl(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 			*out = FB_SSL_TRUST_ALL;
 			return 1;
 		}
-		fb_diag_error(ctx->diag, "%s.ssl: expected one of off, on, trust_all, got \"%s\"",
+		fb_json_error(ctx->diag, where, "ssl",
+			      "%s.ssl: expected one of off, on, trust_all, got \"%s\"",
 			      where, s);
 		return -1;
 	}
-	fb_diag_error(ctx->diag, "%s.ssl: expected one of off, on, trust_all, got %s",
+	fb_json_error(ctx->diag, where, "ssl", "%s.ssl: expected one of off, on, trust_all, got %s",
 		      where, cJSON_IsNumber(v) ? "a number" : "a non-string value");
 	return -1;
 }
@@ -160,22 +164,28 @@ static void parse_ssl(struct cfg_ctx *ctx, struct fb_conn_conf *cc, const cJSON 
 		if (cfg_json_path(ctx, obj, file_keys[i], base_dir, where, files[i]) != 1)
 			continue;
 		if (cc->ssl == FB_SSL_OFF)
-			fb_diag_warn(ctx->diag, "%s.%s: ignored because ssl is off", where,
+			fb_json_warn(ctx->diag, where, file_keys[i],
+				     "%s.%s: ignored because ssl is off", where,
 				     file_keys[i]);
 		else
 			cfg_check_readable(ctx, where, file_keys[i], *files[i]);
 	}
 	if (cc->ssl_client_crt && !cc->ssl_client_key)
-		fb_diag_error(ctx->diag, "%s.ssl_client_key: expected a client key file "
+		fb_json_error(ctx->diag, where, "ssl_client_key",
+			      "%s.ssl_client_key: expected a client key file "
 			      "together with ssl_client_crt", where);
 	if (cc->ssl_client_key && !cc->ssl_client_crt)
-		fb_diag_error(ctx->diag, "%s.ssl_client_crt: expected a client certificate "
+		fb_json_error(ctx->diag, where, "ssl_client_crt",
+			      "%s.ssl_client_crt: expected a client certificate "
 			      "file together with ssl_client_key", where);
 	have_key_pw = cfg_json_secret(ctx, obj, "ssl_client_key_password", source, base_dir,
 				      where, &cc->ssl_client_key_password) == 1;
 	if (have_key_pw && !cc->ssl_client_key &&
 	    !cJSON_GetObjectItemCaseSensitive(obj, "ssl_client_key"))
-		fb_diag_error(ctx->diag, "%s.%s: given without ssl_client_key: expected a "
+		fb_json_error(ctx->diag, where,
+			      secret_key_used(obj, "ssl_client_key_password",
+					      "ssl_client_key_password_file"),
+			      "%s.%s: given without ssl_client_key: expected a "
 			      "key password only for an encrypted client key", where,
 			      secret_key_used(obj, "ssl_client_key_password",
 					      "ssl_client_key_password_file"));
@@ -199,7 +209,7 @@ static struct fb_conn_conf *conn_append(struct cfg_ctx *ctx)
 	return &c->conns[c->nconns++];
 }
 
-void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+void cfg_conn_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		    const char *base_dir, const char *where_in, const char *default_name)
 {
 	struct fb_config *c = ctx->c;
@@ -214,6 +224,8 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 		return;
 	memset(cc, 0, sizeof(*cc));
 	cc->source = cfg_strdup(ctx, source);
+	cc->path = fb_json_where_path(where_in);
+	ctx->oom |= !cc->path;
 	cc->mode = FB_CONN_SOCKET;
 	cc->port = CFG_MQTT_PORT_DEFAULT;
 	cc->ssl = FB_SSL_OFF;
@@ -226,24 +238,19 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 
 	cfg_instance_where(where, sizeof(where), where_in, obj, default_name);
 	if (!cJSON_IsObject(obj)) {
-		fb_diag_error(ctx->diag, "%s: expected a connection object", where);
+		fb_json_error(ctx->diag, where, NULL, "%s: expected a connection object", where);
 		return;
 	}
 
 	s = cfg_instance_name(ctx, obj, default_name, "connection", where);
-	if (s) {
-		for (size_t i = 0; i + 1 < c->nconns; i++)
-			if (c->conns[i].name && !strcmp(c->conns[i].name, s))
-				fb_diag_error(ctx->diag, "%s.name: duplicate connection name "
-					      "\"%s\": expected names unique among connections "
-					      "(also in %s)", where, s, c->conns[i].source);
+	if (s)
 		cc->name = cfg_strdup(ctx, s);
-	}
 
 	s = NULL;
 	if (fb_json_string(obj, "user", true, where, ctx->diag, &s) == 1) {
 		if (!s[0])
-			fb_diag_error(ctx->diag, "%s.user: expected the name of a gateway user "
+			fb_json_error(ctx->diag, where, "user",
+				      "%s.user: expected the name of a gateway user "
 				      "account, got an empty string", where);
 		cc->user = cfg_strdup(ctx, s);
 	}
@@ -254,7 +261,8 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	if (fb_json_string(obj, "broker", true, where, ctx->diag, &s) == 1) {
 		problem = cfg_host_problem(s);
 		if (problem)
-			fb_diag_error(ctx->diag, "%s.broker: expected %s, got \"%s\"", where,
+			fb_json_error(ctx->diag, where, "broker",
+				      "%s.broker: expected %s, got \"%s\"", where,
 				      problem, s);
 		else
 			broker_ok = true;
@@ -269,7 +277,8 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 			const struct fb_conn_conf *o = &c->conns[i];
 
 			if (o->broker && !strcasecmp(o->broker, cc->broker) && o->port == cc->port)
-				fb_diag_error(ctx->diag, "%s.broker: expected at most one export "
+				fb_json_error(ctx->diag, where, "broker",
+					      "%s.broker: expected at most one export "
 					      "connection per broker, but %s port %d is also used "
 					      "by connection %s in %s", where, cc->broker, cc->port,
 					      o->name ? o->name : "?", o->source);
@@ -282,7 +291,9 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	if (cfg_json_secret(ctx, obj, "auth_password", source, base_dir, where,
 			    &cc->auth_password) == 1 && !cc->auth_user)
 		/* MQTT 3.1.1 §3.1.2.9: no password without a user name. */
-		fb_diag_error(ctx->diag, "%s.%s: given without auth_user: expected a "
+		fb_json_error(ctx->diag, where,
+			      secret_key_used(obj, "auth_password", "auth_password_file"),
+			      "%s.%s: given without auth_user: expected a "
 			      "password only together with a user name", where,
 			      secret_key_used(obj, "auth_password", "auth_password_file"));
 
@@ -300,7 +311,8 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	s = "homeassistant";
 	if (fb_json_string(obj, "discovery_prefix", false, where, ctx->diag, &s) == 1 &&
 	    !topic_prefix_valid(s))
-		fb_diag_error(ctx->diag, "%s.discovery_prefix: expected a non-empty MQTT topic "
+		fb_json_error(ctx->diag, where, "discovery_prefix",
+			      "%s.discovery_prefix: expected a non-empty MQTT topic "
 			      "without wildcards '+' or '#' and without a leading or "
 			      "trailing '/' (e.g. \"homeassistant\"), got \"%s\"", where, s);
 	cc->discovery_prefix = cfg_strdup(ctx, s);
@@ -308,14 +320,16 @@ void cfg_parse_conn(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	s = "/mqtt";
 	if (fb_json_string(obj, "ws_path", false, where, ctx->diag, &s) == 1 &&
 	    (s[0] != '/' || strpbrk(s, " \t\r\n?#")))
-		fb_diag_error(ctx->diag, "%s.ws_path: expected a URL path starting with '/' "
+		fb_json_error(ctx->diag, where, "ws_path",
+			      "%s.ws_path: expected a URL path starting with '/' "
 			      "(e.g. \"/mqtt\"), got \"%s\"", where, s);
 	cc->ws_path = cfg_strdup(ctx, s);
 
 	s = NULL;
 	if (fb_json_string(obj, "node_id", false, where, ctx->diag, &s) == 1) {
 		if (!node_id_valid(s))
-			fb_diag_error(ctx->diag, "%s.node_id: expected letters, digits, '_' and "
+			fb_json_error(ctx->diag, where, "node_id",
+				      "%s.node_id: expected letters, digits, '_' and "
 				      "'-' only, got \"%s\"", where, s);
 		cc->node_id = cfg_strdup(ctx, s);
 	} else if (c->gateway_id && cc->name) {

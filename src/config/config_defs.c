@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device definitions for configured devices.  Kept apart from the loader
  * so that only callers of fb_config_load_definitions link the model. */
 #include "config.h"
+#include "config-internal.h"
 #include "config_gpio.h"
 
 #include <stdio.h>
@@ -40,8 +42,9 @@ static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
 {
 	struct fb_diag sub;
 	struct fb_definition *def;
-	char *name;
+	char *name, dpath[256];
 
+	cfg_device_path(b, d, dpath, sizeof(dpath));
 	fb_diag_init(&sub);
 	def = find_cached(c, d->definition, &sub);
 	if (!def) {
@@ -53,7 +56,8 @@ static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
 				break;
 			}
 		}
-		fb_diag_error(diag, "bus %s: device %s: disabled: %s", b->name, d->id, reason);
+		fb_diag_add_at(diag, FB_SEV_ERROR, b->source, dpath, "definition",
+			       "bus %s: device %s: disabled: %s", b->name, d->id, reason);
 		fb_diag_move(diag, &sub);
 		return false;
 	}
@@ -61,18 +65,20 @@ static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
 	/* A gpio definition cannot be polled over Modbus, nor the reverse. */
 	if (!def->protocol ||
 	    strcmp(def->protocol, b->transport == FB_BUS_GPIO ? "gpio" : "modbus")) {
-		fb_diag_error(diag, "bus %s: device %s: disabled: definition \"%s\" (%s) is "
-			      "for protocol \"%s\": expected a \"%s\" definition on a "
-			      "%s bus", b->name, d->id, d->definition,
-			      def->path ? def->path : "?",
-			      def->protocol ? def->protocol : "(none)",
-			      b->transport == FB_BUS_GPIO ? "gpio" : "modbus",
-			      b->transport == FB_BUS_GPIO ? "GPIO" : "Modbus");
+		fb_diag_add_at(diag, FB_SEV_ERROR, b->source, dpath, "definition",
+			       "bus %s: device %s: disabled: definition \"%s\" (%s) is "
+			       "for protocol \"%s\": expected a \"%s\" definition on a "
+			       "%s bus", b->name, d->id, d->definition,
+			       def->path ? def->path : "?",
+			       def->protocol ? def->protocol : "(none)",
+			       b->transport == FB_BUS_GPIO ? "gpio" : "modbus",
+			       b->transport == FB_BUS_GPIO ? "GPIO" : "Modbus");
 		return false;
 	}
 	if (b->transport == FB_BUS_GPIO && !cfg_gpio_check_device(b, d, def, diag)) {
-		fb_diag_error(diag, "bus %s: device %s: disabled: its lines do not match "
-			      "definition \"%s\"", b->name, d->id, d->definition);
+		fb_diag_add_at(diag, FB_SEV_ERROR, b->source, dpath, "lines",
+			       "bus %s: device %s: disabled: its lines do not match "
+			       "definition \"%s\"", b->name, d->id, d->definition);
 		return false;
 	}
 	d->def = def;

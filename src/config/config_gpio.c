@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* (GPIO) Buses with "transport": "gpio": the chip they use, how often
  * counter state is written, and each device's "lines" binding
  * (docs/configuration.md, "GPIO buses"). */
@@ -38,7 +39,8 @@ static bool read_line_ref(struct cfg_ctx *ctx, const cJSON *v, const char *where
 		l->offset = (int)v->valuedouble;
 		return true;
 	}
-	fb_diag_error(ctx->diag, "%s: expected a line name (\"GPIO26\") or a line offset "
+	fb_json_error(ctx->diag, where, NULL,
+		      "%s: expected a line name (\"GPIO26\") or a line offset "
 		      "0..65535", where);
 	return false;
 }
@@ -86,7 +88,8 @@ static void parse_line(struct cfg_ctx *ctx, const cJSON *v, const char *where,
 	if (fb_json_number(v, "impulses_per_unit", false, where, ctx->diag,
 			   &l->impulses_per_unit) == 1 &&
 	    !(l->impulses_per_unit > 0 && isfinite(l->impulses_per_unit))) {
-		fb_diag_error(ctx->diag, "%s.impulses_per_unit: expected a number > 0, got %g",
+		fb_json_error(ctx->diag, where, "impulses_per_unit",
+			      "%s.impulses_per_unit: expected a number > 0, got %g",
 			      where, l->impulses_per_unit);
 		l->impulses_per_unit = 0;
 	}
@@ -102,7 +105,8 @@ static void parse_lines(struct cfg_ctx *ctx, struct fb_device_conf *d, const cJS
 	if (!lines || cJSON_IsNull(lines))
 		return;
 	if (!cJSON_IsObject(lines)) {
-		fb_diag_error(ctx->diag, "%s.lines: expected an object of point key to line "
+		fb_json_error(ctx->diag, where, "lines",
+			      "%s.lines: expected an object of point key to line "
 			      "({\"relay1\": \"GPIO26\", \"in1\": 5})", where);
 		return;
 	}
@@ -119,6 +123,16 @@ static void parse_lines(struct cfg_ctx *ctx, struct fb_device_conf *d, const cJS
 		snprintf(lwhere, sizeof(lwhere), "%.900s.lines.%.100s", where, it->string);
 		parse_line(ctx, it, lwhere, &d->gpio_lines[d->ngpio_lines++]);
 	}
+}
+
+/* "lines" on a device of a bus that is not gpio. */
+static void gpio_only_lines(struct cfg_ctx *ctx, const char *where, size_t i)
+{
+	char dwhere[CFG_WHERE_MAX];
+
+	snprintf(dwhere, sizeof(dwhere), "%.990s.devices[%zu]", where, i);
+	fb_json_error(ctx->diag, dwhere, "lines",
+		      "%s.devices[%zu].lines: only applies to transport gpio", where, i);
 }
 
 void cfg_gpio_parse_bus(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON *obj,
@@ -138,19 +152,20 @@ void cfg_gpio_parse_bus(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON 
 
 		for (int k = 0; gpio_only[k]; k++)
 			if (cJSON_GetObjectItemCaseSensitive(obj, gpio_only[k]))
-				fb_diag_error(ctx->diag, "%s.%s: only applies to transport gpio",
+				fb_json_error(ctx->diag, where, gpio_only[k],
+					      "%s.%s: only applies to transport gpio",
 					      where, gpio_only[k]);
 		if (!cJSON_IsArray(devs))
 			return;
 		cJSON_ArrayForEach(it, devs)
 			if (cJSON_GetObjectItemCaseSensitive(it, "lines"))
-				fb_diag_error(ctx->diag, "%s.devices[%zu].lines: only applies to "
-					      "transport gpio", where, i++);
+				gpio_only_lines(ctx, where, i++);
 		return;
 	}
 	if (fb_json_string(obj, "chip", true, where, ctx->diag, &s) == 1) {
 		if (!s[0])
-			fb_diag_error(ctx->diag, "%s.chip: expected a GPIO chip label (as "
+			fb_json_error(ctx->diag, where, "chip",
+				      "%s.chip: expected a GPIO chip label (as "
 				      "gpiodetect shows it, e.g. \"pinctrl-rp1\"), got \"\"", where);
 		b->gpio_chip = cfg_strdup(ctx, s);
 	}
@@ -237,15 +252,21 @@ bool cfg_gpio_check_device(const struct fb_bus_conf *b, const struct fb_device_c
 			   const struct fb_definition *def, struct fb_diag *diag)
 {
 	size_t before = diag->errors;
+	char lpath[300];
+
+	cfg_device_path(b, d, lpath, sizeof(lpath) - 6);
+	strcat(lpath, ".lines");
 
 	for (size_t i = 0; i < d->ngpio_lines; i++) {
 		const struct fb_point_def *p = fb_model_point(def, d->gpio_lines[i].point);
 
 		if (!p || !fb_gpio_role_has_line(p->gpio.role))
-			fb_diag_error(diag, "bus %s: device %s: lines.%s: expected the key of an "
-				      "input, output, pulse_output or counter point of definition "
-				      "\"%s\", got %s", b->name, d->id, d->gpio_lines[i].point,
-				      d->definition, p ? "a point without a line" : "no such point");
+			fb_diag_add_at(diag, FB_SEV_ERROR, b->source, lpath, d->gpio_lines[i].point,
+				       "bus %s: device %s: lines.%s: expected the key of an "
+				       "input, output, pulse_output or counter point of definition "
+				       "\"%s\", got %s", b->name, d->id, d->gpio_lines[i].point,
+				       d->definition,
+				       p ? "a point without a line" : "no such point");
 	}
 	for (size_t i = 0; i < def->npoints; i++) {
 		struct fb_gpio_point gi;
@@ -254,9 +275,10 @@ bool cfg_gpio_check_device(const struct fb_bus_conf *b, const struct fb_device_c
 			continue;
 		fb_config_gpio_effective(d, &def->points[i], &gi);
 		if (!gi.line && gi.line_offset < 0) {
-			fb_diag_error(diag, "bus %s: device %s: lines.%s: expected a line for "
-				      "point %s (the definition names none)", b->name, d->id,
-				      def->points[i].key, def->points[i].key);
+			fb_diag_add_at(diag, FB_SEV_ERROR, b->source, lpath, def->points[i].key,
+				       "bus %s: device %s: lines.%s: expected a line for "
+				       "point %s (the definition names none)", b->name, d->id,
+				       def->points[i].key, def->points[i].key);
 			continue;
 		}
 		/* Devices before this one (their definitions are loaded) and this
@@ -274,11 +296,13 @@ bool cfg_gpio_check_device(const struct fb_bus_conf *b, const struct fb_device_c
 					continue;
 				fb_config_gpio_effective(o, &odef->points[j], &go);
 				if (same_line(&gi, &go))
-					fb_diag_error(diag, "bus %s: device %s: point %s: line %s is "
-						      "also used by device %s point %s", b->name,
-						      d->id, def->points[i].key,
-						      gi.line ? gi.line : "(offset)", o->id,
-						      odef->points[j].key);
+					fb_diag_add_at(diag, FB_SEV_ERROR, b->source, lpath,
+						       def->points[i].key,
+						       "bus %s: device %s: point %s: line %s is "
+						       "also used by device %s point %s", b->name,
+						       d->id, def->points[i].key,
+						       gi.line ? gi.line : "(offset)", o->id,
+						       odef->points[j].key);
 			}
 			if (o == d)
 				break;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* (GPIO) The gpio fields of buses and devices: "chip" and
  * "persist_interval_s" on a bus with "transport": "gpio", "lines" on its
  * devices.  Private to the config part. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Field helpers shared by the config loader: names, hosts, paths relative
  * to the file that holds them, and secrets. */
 #include "config-internal.h"
@@ -94,7 +95,7 @@ int cfg_json_name(const cJSON *obj, const char *key, bool required,
 	if (rc <= 0)
 		return rc;
 	if (!cfg_name_valid(s)) {
-		fb_diag_error(diag, "%s.%s: expected a %s name of 1..%d characters "
+		fb_json_error(diag, where, key, "%s.%s: expected a %s name of 1..%d characters "
 			      "from a-z, 0-9, '_' and '-', got \"%s\"",
 			      where, key, what, CFG_NAME_MAX, s);
 		return -1;
@@ -153,7 +154,8 @@ int cfg_json_path(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 	if (rc <= 0)
 		return rc;
 	if (!s[0]) {
-		fb_diag_error(ctx->diag, "%s.%s: expected a file path, got an empty string",
+		fb_json_error(ctx->diag, where, key,
+			      "%s.%s: expected a file path, got an empty string",
 			      where, key);
 		return -1;
 	}
@@ -185,14 +187,16 @@ static void perm_check(struct cfg_ctx *ctx, const char *path, mode_t mode,
 	if (!(mode & 077) || perm_already_warned(ctx, path))
 		return;
 	if (inline_secret)
-		fb_diag_warn(ctx->diag, "%s: holds an inline secret (%s) but is accessible "
-			     "by group or others (mode %04o): run \"chmod 600 %s\", "
-			     "or move the secret to %s_file",
-			     path, key, (unsigned)(mode & 07777), path, key);
+		fb_diag_add_at(ctx->diag, FB_SEV_WARNING, path, NULL, NULL,
+			       "%s: holds an inline secret (%s) but is accessible "
+			       "by group or others (mode %04o): run \"chmod 600 %s\", "
+			       "or move the secret to %s_file",
+			       path, key, (unsigned)(mode & 07777), path, key);
 	else
-		fb_diag_warn(ctx->diag, "%s: holds a secret (%s_file) but is accessible "
-			     "by group or others (mode %04o): run \"chmod 600 %s\"",
-			     path, key, (unsigned)(mode & 07777), path);
+		fb_diag_add_at(ctx->diag, FB_SEV_WARNING, path, NULL, NULL,
+			       "%s: holds a secret (%s_file) but is accessible "
+			       "by group or others (mode %04o): run \"chmod 600 %s\"",
+			       path, key, (unsigned)(mode & 07777), path);
 }
 
 /* Reads the whole secret file into *out; returns NULL or a problem. */
@@ -283,7 +287,8 @@ int cfg_json_secret(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 	if (file && cJSON_IsNull(file))
 		file = NULL;
 	if (inl && file) {
-		fb_diag_error(ctx->diag, "%s: %s and %s are both given: expected only one",
+		fb_json_error(ctx->diag, where, key,
+			      "%s: %s and %s are both given: expected only one",
 			      where, key, fkey);
 		return -1;
 	}
@@ -307,10 +312,10 @@ int cfg_json_secret(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 	problem = secret_read(path, out, &err, &mode);
 	if (problem) {
 		if (err)
-			fb_diag_error(ctx->diag, "%s.%s: %s \"%s\": %s", where, fkey,
+			fb_json_error(ctx->diag, where, fkey, "%s.%s: %s \"%s\": %s", where, fkey,
 				      problem, path, strerror(err));
 		else
-			fb_diag_error(ctx->diag, "%s.%s: \"%s\": %s", where, fkey,
+			fb_json_error(ctx->diag, where, fkey, "%s.%s: \"%s\": %s", where, fkey,
 				      path, problem);
 		free(path);
 		return -1;
@@ -327,12 +332,13 @@ bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
-		fb_diag_error(ctx->diag, "%s.%s: expected a readable file, cannot open \"%s\": %s",
+		fb_json_error(ctx->diag, where, key,
+			      "%s.%s: expected a readable file, cannot open \"%s\": %s",
 			      where, key, path, strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fb_diag_error(ctx->diag, "%s.%s: expected a regular file, got \"%s\"",
+		fb_json_error(ctx->diag, where, key, "%s.%s: expected a regular file, got \"%s\"",
 			      where, key, path);
 		close(fd);
 		return false;
@@ -341,19 +347,46 @@ bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 	return true;
 }
 
+/* Every earlier bus or connection (`kind`) named `name` is an error: the
+ * one being parsed is the last of its list. */
+static void instance_duplicates(struct cfg_ctx *ctx, const char *kind, const char *name,
+				const char *where)
+{
+	const struct fb_config *c = ctx->c;
+	bool bus = !strcmp(kind, "bus");
+	size_t n = bus ? c->nbuses : c->nconns;
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		const char *other = bus ? c->buses[i].name : c->conns[i].name;
+
+		if (other && !strcmp(other, name))
+			fb_json_error(ctx->diag, where, "name",
+				      "%s.name: duplicate %s name \"%s\": expected names unique "
+				      "among %s (also in %s)", where, kind, name,
+				      bus ? "buses" : "connections",
+				      bus ? c->buses[i].source : c->conns[i].source);
+	}
+}
+
 const char *cfg_instance_name(struct cfg_ctx *ctx, const cJSON *obj,
 			      const char *default_name, const char *kind, const char *where)
 {
 	const char *s = NULL;
 
-	if (cfg_json_name(obj, "name", default_name == NULL, kind, where, ctx->diag, &s) != 0)
-		return s;
-	if (cfg_name_valid(default_name))
-		return default_name;
-	fb_diag_error(ctx->diag, "%s.name: expected a %s name of 1..%d characters from a-z, "
-		      "0-9, '_' and '-' (taken from the file name unless \"name\" is set), "
-		      "got \"%s\"", where, kind, CFG_NAME_MAX, default_name);
-	return NULL;
+	if (cfg_json_name(obj, "name", default_name == NULL, kind, where, ctx->diag, &s) == 0) {
+		if (!cfg_name_valid(default_name)) {
+			fb_json_error(ctx->diag, where, "name",
+				      "%s.name: expected a %s name of 1..%d characters from a-z, "
+				      "0-9, '_' and '-' (taken from the file name unless \"name\" "
+				      "is set), got \"%s\"", where, kind, CFG_NAME_MAX,
+				      default_name);
+			return NULL;
+		}
+		s = default_name;
+	}
+	if (s)
+		instance_duplicates(ctx, kind, s, where);
+	return s;
 }
 
 void cfg_instance_where(char *where, size_t len, const char *where_in, const cJSON *obj,
@@ -368,4 +401,12 @@ void cfg_instance_where(char *where, size_t len, const char *where_in, const cJS
 		snprintf(where, len, "%s (%s)", where_in, default_name);
 	else
 		snprintf(where, len, "%s", where_in);
+}
+
+void cfg_device_path(const struct fb_bus_conf *b, const struct fb_device_conf *d,
+		     char *buf, size_t len)
+{
+	const char *bp = b->path ? b->path : "";
+
+	snprintf(buf, len, "%s%sdevices[%zu]", bp, bp[0] ? "." : "", (size_t)(d - b->devices));
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "web" section of the main file: fieldbridge-web's listener, TLS and
  * sessions (docs/web.md).  Only the main file holds it: there is one web
  * daemon per gateway. */
@@ -46,7 +47,8 @@ static char **parse_addrs(struct cfg_ctx *ctx, const cJSON *obj, const char *key
 	if (!arr || cJSON_IsNull(arr))
 		return NULL;
 	if (!cJSON_IsArray(arr)) {
-		fb_diag_error(ctx->diag, "%s.%s: expected an array of IP addresses", where, key);
+		fb_json_error(ctx->diag, where, key, "%s.%s: expected an array of IP addresses",
+			      where, key);
 		return NULL;
 	}
 	out = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
@@ -56,7 +58,7 @@ static char **parse_addrs(struct cfg_ctx *ctx, const cJSON *obj, const char *key
 	}
 	cJSON_ArrayForEach(item, arr) {
 		if (!cJSON_IsString(item) || !fb_web_addr_valid(item->valuestring))
-			fb_diag_error(ctx->diag, "%s.%s[%d]: expected an IPv4 or IPv6 address, "
+			fb_json_error(ctx->diag, where, key, "%s.%s[%d]: expected an IPv4 or IPv6 address, "
 				      "got %s%s%s", where, key, i,
 				      cJSON_IsString(item) ? "\"" : "",
 				      cJSON_IsString(item) ? item->valuestring : "a non-string",
@@ -83,7 +85,7 @@ void cfg_parse_web(struct cfg_ctx *ctx, const cJSON *web, const char *path)
 		return;
 	snprintf(where, sizeof(where), "%s: web", path);
 	if (!cJSON_IsObject(web)) {
-		fb_diag_error(ctx->diag, "%s: expected an object", where);
+		fb_json_error(ctx->diag, where, NULL, "%s: expected an object", where);
 		return;
 	}
 	w->listen = parse_addrs(ctx, web, "listen", where, &w->nlisten);
@@ -104,11 +106,12 @@ void cfg_parse_web(struct cfg_ctx *ctx, const cJSON *web, const char *path)
 	fb_json_unknown_keys(web, web_keys, where, ctx->diag);
 
 	if (!w->tls_cert != !w->tls_key)
-		fb_diag_error(ctx->diag, "%s.%s: expected together with %s", where,
+		fb_json_error(ctx->diag, where, w->tls_cert ? "tls_cert" : "tls_key",
+			      "%s.%s: expected together with %s", where,
 			      w->tls_cert ? "tls_cert" : "tls_key",
 			      w->tls_cert ? "tls_key" : "tls_cert");
 	if (w->tls == FB_WEB_TLS_ON && !w->tls_cert)
-		fb_diag_error(ctx->diag, "%s.tls: \"on\" needs tls_cert and tls_key "
+		fb_json_error(ctx->diag, where, "tls", "%s.tls: \"on\" needs tls_cert and tls_key "
 			      "(\"auto\" generates a self-signed certificate)", where);
 	if (w->tls_cert)
 		cfg_check_readable(ctx, where, "tls_cert", w->tls_cert);
@@ -120,7 +123,7 @@ void cfg_parse_web(struct cfg_ctx *ctx, const cJSON *web, const char *path)
 		for (size_t i = 0; i < w->nlisten; i++)
 			all_loopback = all_loopback && fb_web_addr_loopback(w->listen[i]);
 		if (!all_loopback)
-			fb_diag_error(ctx->diag, "%s.tls: \"off\" is allowed only when every "
+			fb_json_error(ctx->diag, where, "tls", "%s.tls: \"off\" is allowed only when every "
 				      "listen address is loopback (127.0.0.1, ::1): passwords "
 				      "and session cookies would cross the network in clear text",
 				      where);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Certificate and key files given to a connection: checked to parse before
  * they are copied into certs/<connection>/, and described for `show`. */
 #include "config_edit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared between the files of config_edit; not for other parts. */
 #ifndef FB_CONFIG_EDIT_INTERNAL_H
 #define FB_CONFIG_EDIT_INTERNAL_H

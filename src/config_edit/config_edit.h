@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Editing the gateway configuration from tools (fieldbridgectl, and the web
  * daemon later): the effective configuration with provenance, field tables
  * that describe every editable field as data, and edits that are validated

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Edits: build the candidate object, plan the files (drop-in, secrets,
  * certificates), validate the whole candidate configuration, commit.
  * Any refusal leaves every file as it was. */

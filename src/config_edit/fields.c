@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The editable fields of connections, buses, devices and users, as data:
  * fieldbridgectl checks values against them, `show` lists them, and the web
  * page's JSON Schema is generated from them.  Names, ranges and defaults

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing files so that a reader (a daemon starting, another tool) sees the
  * old file or the new one, never half of one: temp file in the same
  * directory, fsync, rename, fsync of the directory.  The temp name starts

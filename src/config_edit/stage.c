@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validation by the daemons' own loader: the candidate files are laid over
  * a mirror of the config dir (a hidden directory inside it, of symlinks to
  * the real files, so relative paths such as "../secrets/ha.auth_password"
@@ -6,7 +7,6 @@
  * mirror's paths; they are rewritten to the real ones. */
 #include "config_edit-internal.h"
 #include "config.h"
-#include "users.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,19 +19,10 @@
 
 size_t fb_edit_validate_path(const char *main_path, struct fb_diag *diag)
 {
+	static const struct fb_config_checks every_check = { .airtime = true, .users = true };
 	size_t before = diag->errors;
-	struct fb_config *cfg = fb_config_load(main_path, diag);
 
-	if (cfg) {
-		fb_config_load_definitions(cfg, NULL, diag);
-		/* The exporter's check of every connection's user. */
-		for (size_t i = 0; i < cfg->nconns; i++) {
-			fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], diag));
-			if (!cfg->users_file)
-				break;
-		}
-	}
-	fb_config_free(cfg);
+	fb_config_check(main_path, NULL, NULL, &every_check, diag);
 	return diag->errors - before;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration as written, object by object, with the file and JSON
  * path that define each one.  Read without validating: the loader does
  * that (stage.c); here a file that does not parse only loses its objects. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridgectl's parts: main.c parses the global options and dispatches
  * to one file per object. */
 #ifndef FB_CTL_H

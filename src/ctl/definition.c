@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `definition list|show|decode`: the device definitions the gateway would
  * load, and raw register words decoded by the model's own codec. */
 #include "ctl.h"
+#include "fb_defaults.h"
 #include "config.h"
 #include "model.h"
 

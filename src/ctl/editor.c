@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `connection edit NAME`: $EDITOR on a copy of the drop-in, reopened while
  * the result does not validate (as visudo does); the drop-in is replaced
  * only by a version the loader accepts. */

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridgectl: create and edit the gateway's configuration from the
  * command line.  Parses the global options and dispatches to one file per
  * object; see fieldbridgectl(1). */
 #include "ctl.h"
+#include "fb_defaults.h"
 #include "log.h"
 
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The verbs shared by connections, buses, devices and users: list, show,
  * fields, add, modify, delete (and passwd for users), driven by the field
  * tables of config_edit. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The two output forms: text for people, one versioned JSON document per
  * command for scripts. */
 #include "ctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Secrets come from standard input or a no-echo prompt, never from argv
  * (any user can read another process's arguments with ps). */
 #include "ctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `web setup-code`: prints the first-run code fieldbridge-web stored in
  * "<state_dir>/web/setup-code" (owner-only) while no admin exists. */
 #include "ctl.h"

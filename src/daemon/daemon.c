@@ -1,4 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "daemon.h"
+#include "fb_defaults.h"
 #include "log.h"
 
 #include <errno.h>
@@ -10,10 +12,6 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
-
-#ifndef FB_DEFAULT_CONFIG
-#define FB_DEFAULT_CONFIG "/etc/fieldbridge/fieldbridge.json"
-#endif
 
 static void usage(FILE *out, const char *prog, const char *instance_opt)
 {
@@ -72,34 +70,14 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 }
 
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind,
-		    fb_daemon_extra_check extra)
+		    const struct fb_config_checks *checks)
 {
 	struct fb_diag diag;
-	struct fb_config *cfg;
-	struct fb_bus_conf *bus = NULL;
 	int rc;
 
 	fb_diag_init(&diag);
-	cfg = fb_config_load(args->config_path, &diag);
-	if (cfg && args->instance) {
-		if (!strcmp(kind, "bus")) {
-			bus = fb_config_bus(cfg, args->instance);
-			if (!bus)
-				fb_diag_error(&diag, "%s: no bus named \"%s\"",
-					      cfg->path, args->instance);
-		} else if (!fb_config_conn(cfg, args->instance)) {
-			fb_diag_error(&diag, "%s: no connection named \"%s\"",
-				      cfg->path, args->instance);
-		}
-	}
-	/* A connection exports every bus, so its check covers them all. */
-	if (cfg && (bus || !args->instance || strcmp(kind, "bus"))) {
-		fb_config_load_definitions(cfg, bus, &diag);
-		if (extra && (bus || !args->instance || fb_config_conn(cfg, args->instance)))
-			extra(cfg, args->instance, &diag);
-	}
+	fb_config_check(args->config_path, kind, args->instance, checks, &diag);
 	rc = fb_daemon_check_report(&diag);
-	fb_config_free(cfg);
 	fb_diag_free(&diag);
 	return rc;
 }
@@ -118,6 +96,110 @@ struct fb_table *fb_daemon_table_create(const struct fb_config *cfg,
 		fb_log_errno(FB_LOG_ERR, "bus %s: cannot create state table /fieldbridge-%s",
 			     bus->name, name);
 	return t;
+}
+
+struct fb_table *fb_daemon_bus_table_create(const struct fb_config *cfg,
+					    const struct fb_bus_conf *bus,
+					    const struct fb_diag_point_desc *extra,
+					    size_t nextra)
+{
+	struct fb_device_desc *ddesc;
+	struct fb_point_desc *pdesc;
+	struct fb_table *t = NULL;
+	size_t nd = 0, np = 0;
+
+	for (size_t i = 0; i < bus->ndevices; i++)
+		if (bus->devices[i].def)
+			np += bus->devices[i].def->npoints + nextra;
+	ddesc = calloc(bus->ndevices ? bus->ndevices : 1, sizeof(*ddesc));
+	pdesc = calloc(np ? np : 1, sizeof(*pdesc));
+	if (!ddesc || !pdesc) {
+		fb_err("bus %s: out of memory", bus->name);
+		goto out;
+	}
+	np = 0;
+	for (size_t i = 0; i < bus->ndevices; i++) {
+		const struct fb_device_conf *dc = &bus->devices[i];
+
+		if (!dc->def)
+			continue; /* disabled: its definition had errors */
+		snprintf(ddesc[nd++].device, sizeof(ddesc[0].device), "%s", dc->id);
+		for (size_t j = 0; j < dc->def->npoints + nextra; j++, np++) {
+			bool is_extra = j >= dc->def->npoints;
+
+			snprintf(pdesc[np].device, sizeof(pdesc[np].device), "%s", dc->id);
+			snprintf(pdesc[np].point, sizeof(pdesc[np].point), "%s",
+				 is_extra ? extra[j - dc->def->npoints].key
+					  : dc->def->points[j].key);
+			pdesc[np].kind = (uint8_t)(is_extra ? extra[j - dc->def->npoints].kind
+							    : fb_point_value_kind(&dc->def->points[j]));
+		}
+	}
+	t = fb_daemon_table_create(cfg, bus, ddesc, nd, pdesc, np);
+out:
+	free(ddesc);
+	free(pdesc);
+	return t;
+}
+
+int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
+		    fb_daemon_serves serves, struct fb_daemon_setup *out)
+{
+	bool is_bus = !strcmp(kind, "bus");
+	struct fb_diag diag;
+	bool found = false;
+
+	memset(out, 0, sizeof(*out));
+	out->signal_fd = out->timer_fd = -1;
+	fb_diag_init(&diag);
+	out->cfg = fb_config_load(args->config_path, &diag);
+	if (out->cfg && is_bus) {
+		out->bus = fb_config_bus(out->cfg, args->instance);
+		if (!out->bus)
+			fb_diag_error(&diag, "%s: no bus named \"%s\"", out->cfg->path,
+				      args->instance);
+		found = out->bus != NULL;
+	} else if (out->cfg) {
+		out->conn = fb_config_conn(out->cfg, args->instance);
+		if (!out->conn)
+			fb_diag_error(&diag, "%s: no connection named \"%s\"", out->cfg->path,
+				      args->instance);
+		found = out->conn != NULL;
+	}
+	if (found && out->bus && serves) {
+		size_t errors = diag.errors;
+
+		if (!serves(out->cfg, out->bus, &diag)) {
+			found = false;
+			if (diag.errors == errors)
+				goto fail; /* it said why */
+		}
+	}
+	if (!found) {
+		fb_diag_log(&diag);
+		fb_err("configuration has errors; nothing started");
+		goto fail;
+	}
+	fb_config_load_definitions(out->cfg, out->bus, &diag);
+	fb_diag_log(&diag);
+	out->signal_fd = fb_signalfd_open();
+	out->timer_fd = fb_timerfd_open();
+	if (out->signal_fd < 0 || out->timer_fd < 0) {
+		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
+		goto fail;
+	}
+	fb_diag_free(&diag);
+	return 0;
+fail:
+	fb_diag_free(&diag);
+	if (out->signal_fd >= 0)
+		close(out->signal_fd);
+	if (out->timer_fd >= 0)
+		close(out->timer_fd);
+	fb_config_free(out->cfg);
+	memset(out, 0, sizeof(*out));
+	out->signal_fd = out->timer_fd = -1;
+	return -1;
 }
 
 int fb_daemon_check_report(const struct fb_diag *diag)

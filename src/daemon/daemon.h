@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What every fieldbridge daemon shares: command-line parsing (-c, the
- * instance name, --check, -v), the --check run, and the fds that its single
+ * instance name, --check, -v), the --check run, the start-up (config,
+ * instance, definitions), a bus's state table, and the fds that its single
  * poll() loop sleeps on (signalfd for signals, timerfd for deadlines). */
 #ifndef FB_DAEMON_H
 #define FB_DAEMON_H
@@ -22,20 +24,11 @@ struct fb_daemon_args {
 int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 			 const char *instance_opt, struct fb_daemon_args *out);
 
-/* A daemon's own checks (the Modbus airtime budget, the export's users),
- * run by fb_daemon_check after the config and every definition loaded
- * without a fatal error.  instance is NULL for "everything". */
-typedef void (*fb_daemon_extra_check)(struct fb_config *cfg, const char *instance,
-				      struct fb_diag *diag);
-
-/* --check: loads the config and the definitions of every device in use
- * (of one bus, or everything when the instance is NULL; a connection
- * exports every bus, so its check covers them all), runs `extra` (may be
- * NULL), prints every problem to stdout and the verdict.  `kind` is "bus"
- * or "connection" (to validate that the instance exists).  Returns the
- * process exit code (0 or 1). */
+/* --check: fb_config_check(args, kind, checks) (see there; checks may be
+ * NULL), then prints every problem to stdout and the verdict.  `kind` is
+ * "bus" or "connection".  Returns the process exit code (0 or 1). */
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind,
-		    fb_daemon_extra_check extra);
+		    const struct fb_config_checks *checks);
 
 /* Creates the bus's state table "/fieldbridge-<gateway>.<bus>" (see
  * fb_table_create: descriptions borrowed and copied); logs why if it
@@ -44,6 +37,40 @@ struct fb_table *fb_daemon_table_create(const struct fb_config *cfg,
 					const struct fb_bus_conf *bus,
 					const struct fb_device_desc *devices, size_t ndevices,
 					const struct fb_point_desc *points, size_t npoints);
+/* The same for the usual layout: every device of the bus that has a
+ * definition, in bus order, each with its definition's points in
+ * definition order followed by the `nextra` points of `extra` (borrowed;
+ * the Modbus driver's diagnostics; NULL if none). */
+struct fb_table *fb_daemon_bus_table_create(const struct fb_config *cfg,
+					    const struct fb_bus_conf *bus,
+					    const struct fb_diag_point_desc *extra,
+					    size_t nextra);
+
+/* What fb_daemon_start hands over.  Every field is owned by the caller
+ * from then on: free cfg with fb_config_free, close the fds. */
+struct fb_daemon_setup {
+	struct fb_config *cfg;
+	struct fb_bus_conf *bus;    /* kind "bus": borrowed from cfg */
+	struct fb_conn_conf *conn;  /* kind "connection": borrowed from cfg */
+	int signal_fd, timer_fd;
+};
+
+/* Whether a driver serves `bus` (fieldbridge-gpio refuses a Modbus bus).
+ * To refuse it, either add an error to diag (logged with the other
+ * problems, then "configuration has errors; nothing started") or log why
+ * and leave diag alone. */
+typedef bool (*fb_daemon_serves)(const struct fb_config *cfg,
+				 const struct fb_bus_conf *bus, struct fb_diag *diag);
+
+/* A daemon's start: loads the configuration, finds args->instance of
+ * `kind` ("bus" or "connection"), asks `serves` (kind "bus"; NULL serves
+ * every bus), loads the definitions of the bus (of every bus for a
+ * connection: it exports them all), logs every problem, and opens the
+ * signalfd and the timerfd.  A bad definition disables its device only.
+ * Returns 0 and fills *out, or -1 after logging why (nothing is left
+ * open). */
+int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
+		    fb_daemon_serves serves, struct fb_daemon_setup *out);
 
 /* Prints every problem in diag and the verdict ("configuration OK (N
  * warnings)" or "N errors, N warnings") to stdout; returns the --check exit

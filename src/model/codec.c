@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Wire registers <-> values.
  *
  * Registers arrive as libmodbus returns them: host-order uint16_t, each

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loading device definition files (docs/device-definitions.md): the
  * top-level fields, the serial defaults, forbidden ranges, duplicate keys,
- * and the dispatch of each point to its protocol's parser
- * (definition_modbus.c, definition_gpio.c).
+ * the dispatch of each point to its protocol's parser
+ * (definition_modbus.c, definition_gpio.c), then the test vectors
+ * (definition_vectors.c), which refer to the points.
  *
  * The loader never stops at the first problem: every field of every point
  * is read and checked, and each problem becomes one message naming the file,
@@ -24,7 +26,7 @@ static const char *const parity_names[] = { "N", "E", "O", NULL };
 
 static const char *const top_keys[] = {
 	"manufacturer", "model", "protocol", "serial", "max_registers_per_read",
-	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", NULL,
+	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", "tests", NULL,
 };
 static const char *const serial_keys[] = {
 	"baud", "parity", "data_bits", "stop_bits", NULL,
@@ -65,6 +67,7 @@ void fb_model_free(struct fb_definition *def)
 	for (size_t i = 0; i < def->npoints; i++)
 		fb_point_clear(&def->points[i]);
 	free(def->points);
+	fb_model_vectors_free(def);
 	free(def->forbidden);
 	free(def->id);
 	free(def->path);
@@ -277,6 +280,7 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	}
 	if (is_gpio)
 		fb_model_gpio_check(def, L->diag);
+	fb_model_vectors_parse(L->file, root, def, L->diag);
 }
 
 struct fb_definition *fb_model_load(const char *path, struct fb_diag *diag)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Points of protocol "gpio" definitions (docs/device-definitions.md, "GPIO
  * definitions").  A gpio point has a role instead of a register: the role
  * fixes the Home Assistant component and the table value kind, and decides

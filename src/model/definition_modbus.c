@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Points of protocol "modbus" definitions (docs/device-definitions.md,
  * "Points").  Every field is read and checked even after a problem, so one
  * `--check` run lists them all: first the fields one by one, then the rules

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The diagnostic points every Modbus device gets in the state table.  One
  * list shared by the driver (which creates and writes them) and the
  * exporters (which publish them as Home Assistant diagnostic entities), so

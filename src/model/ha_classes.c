@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Home Assistant's rules for device_class, state_class and unit.
  *
  * Source: home-assistant/core homeassistant/components/sensor/const.py

@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared between the model's own files; not for other parts.
  *
  * Floors (each file calls only the files below it):
+ *   vectors.c                              runs test vectors (for tools, tests)
  *   definition.c                           the file loader, protocol dispatch
- *   definition_modbus.c, definition_gpio.c one point parser per protocol
+ *   definition_modbus.c, definition_gpio.c one point parser per protocol;
+ *   definition_vectors.c                   the "tests" block
  *   ha_classes.c, codec.c                  Home Assistant's rules; the codec
  *   point.c, diag_points.c                 what a point is; the driver's points */
 #ifndef FB_MODEL_INTERNAL_H
@@ -99,5 +102,13 @@ void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t 
 /* What needs every point: sources exist and have the right role.  Called
  * once all points were parsed. */
 void fb_model_gpio_check(const struct fb_definition *def, struct fb_diag *d);
+
+/* ---- definition_vectors.c: the "tests" block ----
+ * Parses root's "tests" into def->vectors once def's points are parsed
+ * (vectors name points), reporting every problem to d with `file` and the
+ * JSON path.  fb_model_vectors_free frees them (def itself stays). */
+void fb_model_vectors_parse(const char *file, const struct cJSON *root,
+			    struct fb_definition *def, struct fb_diag *d);
+void fb_model_vectors_free(struct fb_definition *def);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device definitions: a drop-in JSON file per supported device model
  * (devices/NAME.json) describing its register or GPIO map and how each point
  * appears in Home Assistant.  The schema is documented in
@@ -176,6 +177,67 @@ struct fb_serial_defaults {
 	int data_bits, stop_bits;
 };
 
+/* ---- test vectors (docs/device-definitions.md, "Test vectors") ----
+ * A vector is a run of raw words as a device sends them, starting at one
+ * address of one table, with the values the definition must decode from
+ * them.  Parsed with the definition (definition_vectors.c), run by
+ * fb_model_run_vectors (vectors.c) with the real codec. */
+enum fb_expect_kind {
+	FB_EXPECT_NUMBER,  /* a numeric point, compared within a tolerance */
+	FB_EXPECT_BOOL,
+	FB_EXPECT_STRING,
+	FB_EXPECT_UNKNOWN, /* null: the words are a sentinel, NaN ... */
+};
+
+struct fb_vector_expect {
+	size_t point;              /* index into fb_definition.points */
+	enum fb_expect_kind kind;
+	double number;             /* FB_EXPECT_NUMBER; options labels resolved */
+	bool b;                    /* FB_EXPECT_BOOL */
+	char *s;                   /* FB_EXPECT_STRING */
+	double tolerance;          /* absolute, or percent of |number| */
+	bool tolerance_pct;
+	char *unit;                /* the unit the vector's author meant; must
+				    * equal the point's.  NULL = not stated */
+};
+
+enum fb_invariant_op {
+	FB_INVARIANT_SUM,          /* equals = terms[0] + terms[1] + ... */
+	FB_INVARIANT_PRODUCT,      /* equals = terms[0] * terms[1] * ... */
+};
+
+/* A relation between values decoded from the same vector, e.g.
+ * total = import + export, P = V * I * PF. */
+struct fb_invariant {
+	char *name;
+	enum fb_invariant_op op;
+	size_t equals;             /* point index */
+	size_t *terms;             /* point indexes */
+	size_t nterms;
+	double tolerance;
+	bool tolerance_pct;        /* percent of |equals| */
+};
+
+/* Words read from one address on (one reply, or part of one). */
+struct fb_vector_block {
+	uint16_t address;          /* of words[0] */
+	uint16_t *words;           /* wire order; one 0/1 per bit on bit tables */
+	size_t nwords;
+};
+
+struct fb_vector {
+	char *name;
+	char *source;              /* "captured: <where>" or "constructed: <why>" */
+	bool captured;
+	enum fb_reg_table table;
+	struct fb_vector_block *blocks; /* one for "address" + "words" */
+	size_t nblocks;
+	struct fb_vector_expect *expect;
+	size_t nexpect;
+	struct fb_invariant *invariants;
+	size_t ninvariants;
+};
+
 struct fb_definition {
 	char *id;              /* file stem, e.g. "eastron-sdm120" */
 	char *path;            /* where it was loaded from */
@@ -189,6 +251,8 @@ struct fb_definition {
 	size_t nforbidden;
 	struct fb_point_def *points;
 	size_t npoints;
+	struct fb_vector *vectors; /* "tests" */
+	size_t nvectors;
 };
 
 /* ---- the file loader (definition.c) ---- */
@@ -204,6 +268,32 @@ void fb_model_free(struct fb_definition *def); /* accepts NULL */
  * loaded as above, or NULL with an error naming every directory searched. */
 struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 				    size_t ndirs, struct fb_diag *diag);
+
+/* ---- running the test vectors (vectors.c) ---- */
+
+struct fb_vector_report {
+	size_t vectors;            /* vectors run */
+	size_t captured;           /* of which captured from a real device */
+	size_t checks;             /* expectations and invariants checked */
+	size_t failed;             /* of which failed */
+};
+
+/* Decodes every vector of def with fb_codec_decode and compares each
+ * expectation and invariant.  Every failure is one error in diag naming the
+ * file, the vector and the point, with the value got and the one expected:
+ *   "x.json: tests[1] (L2 reactive).expect.reactive_power_l2: got 12.5,
+ *    expected 30.1 ± 1e-06 (input_register 0x001A: 0x41F8 0x0000)"
+ * rep (may be NULL) receives the counts.  Returns the number of failed
+ * checks (0 = all passed). */
+size_t fb_model_run_vectors(const struct fb_definition *def, struct fb_diag *diag,
+			    struct fb_vector_report *rep);
+
+/* The block of v that holds every register of p, or NULL.  Borrowed. */
+const struct fb_vector_block *fb_model_vector_block(const struct fb_vector *v,
+						    const struct fb_point_def *p);
+
+/* True when some vector of def has an expectation for points[index]. */
+bool fb_model_point_has_vector(const struct fb_definition *def, size_t index);
 
 /* ---- what a point is (point.c) ---- */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a point is: the JSON spellings of its enums, how many registers it
  * occupies, the value kind it decodes to, the raw range of its type, the
  * key rule, and lookup by key.  Also the few helpers both point parsers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Turns a futex word in the shared segment into a pollable eventfd.
  *
  * Why a thread and an eventfd: every daemon has exactly one poll() loop

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/table: the shared-memory layout (an ABI between the driver
  * and exporter processes, possibly built at different times), the private
  * handle structs and the futex bridge.
  *
- * Segment layout, in order (offsets computed by fb_shm_layout_compute and
+ * Segment layout, in order (offsets computed by fb_table_util_layout and
  * stored in the header; attach recomputes them and requires equality):
  *
  *   header        writable by everyone mapping it (futex waiter counts)
@@ -182,14 +183,15 @@ struct fb_shm_layout {
 	uint64_t devices_off, pdesc_off, points_off, total_size;
 };
 
+/* table_util.c: layout arithmetic shared by the writer and reader sides. */
 /* Computes the canonical layout for the counts; -1/EINVAL if too large. */
-int fb_shm_layout_compute(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out);
+int fb_table_util_layout(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out);
 /* "/fieldbridge-<instance>" into buf; -1/EINVAL for an empty instance, one
  * containing '/', or one too long for a shm name. */
-int fb_shm_name(const char *instance, char *buf, size_t len);
+int fb_table_util_shm_name(const char *instance, char *buf, size_t len);
 /* Copies a value so that unused bytes are zero and strings are
  * NUL-terminated; an unknown kind becomes FB_VALUE_NONE. */
-void fb_value_normalize(struct fb_value *dst, const struct fb_value *src);
+void fb_table_util_normalize(struct fb_value *dst, const struct fb_value *src);
 
 static inline void fb_shm_words_store(_Atomic uint64_t *dst, const void *src, size_t nwords)
 {
@@ -278,11 +280,6 @@ struct fb_table_reader {
 	int need_full_scan;
 	struct fb_futex_bridge bridge;
 };
-
-/* Locks the command queue, recovering it if a holder died (EOWNERDEAD).
- * Returns 0 or -1 with errno (ENOTRECOVERABLE, ...). */
-int fb_cmdq_lock(struct fb_shm_cmdq *q);
-void fb_cmdq_unlock(struct fb_shm_cmdq *q);
 
 /* ---- test-only hooks (tests/table), never used by daemons ---- */
 

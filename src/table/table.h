@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shared-memory state table: one POSIX shm segment per driver instance
  * (one per bus).  The driver is the only writer of values; exporters attach
  * read-only to values and push commands through a queue in the same segment.
@@ -97,7 +98,7 @@ void fb_table_device_set_online(struct fb_table *t, uint32_t device_index, bool 
 void fb_table_notify(struct fb_table *t);
 /* Proof of life for readers; call at least once per second. */
 void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms);
-/* (Added) True once another fb_table_create took over this instance's name;
+/* True once another fb_table_create took over this instance's name;
  * the command fd also becomes readable then.  The driver should exit. */
 bool fb_table_superseded(const struct fb_table *t);
 
@@ -145,11 +146,10 @@ struct fb_table_reader;
  * command queue.  Starts a small waiter thread that turns the segment's
  * futex into readability of fb_table_reader_fd(), because a futex cannot sit
  * in poll().  Caller frees with fb_table_detach(). Fails with ENOENT if no
- * driver created the segment yet. */
-struct fb_table_reader *fb_table_attach(const char *instance);
-/* (Note) Other errno values: EAGAIN while a driver is still creating the
- * segment (retry), EPROTO/EINVAL for a segment that is not a valid table.
+ * driver created the segment yet, EAGAIN while a driver is still creating
+ * it (retry), EPROTO/EINVAL for a segment that is not a valid table.
  * A reader handle (like the driver's fb_table) is used from one thread. */
+struct fb_table_reader *fb_table_attach(const char *instance);
 void fb_table_detach(struct fb_table_reader *r); /* accepts NULL */
 
 /* Readable when the table changed (or was superseded).  Owned by the
@@ -166,25 +166,25 @@ const struct fb_device_desc *fb_table_reader_device(const struct fb_table_reader
 long fb_table_reader_find(const struct fb_table_reader *r, const char *device, const char *point);
 long fb_table_reader_find_device(const struct fb_table_reader *r, const char *device);
 
-/* Seqlock read of one point: never returns a torn value. */
+/* Seqlock read of one point: never returns a torn value.  A driver killed
+ * mid-update can leave a point's seqlock held forever; after ~100 ms of
+ * retries the read returns the last copy with quality FB_QUALITY_STALE
+ * instead of hanging.  Re-attach once superseded. */
 void fb_table_reader_read(const struct fb_table_reader *r, uint32_t index,
 			  struct fb_point_snapshot *out);
-/* (Note) A driver killed mid-update can leave a point's seqlock held
- * forever; after ~100 ms of retries the read returns the last copy with
- * quality FB_QUALITY_STALE instead of hanging.  Re-attach once superseded. */
 bool fb_table_reader_device_online(const struct fb_table_reader *r, uint32_t device_index);
 
 /* Drains the reader fd and walks the journal since the last call.  Calls
  * point_cb for every point that changed (possibly more than once) and
  * device_cb for every device whose availability changed.  If the reader fell
- * behind the journal, every point and device is reported (full scan).
+ * behind the journal, every point and device is reported (full scan).  The
+ * first call after fb_table_attach is a full scan, and the fd starts
+ * readable, so the initial state is published from the same path.
  * Returns the number of callbacks made. */
 typedef void (*fb_table_point_cb)(void *ctx, uint32_t point_index);
 typedef void (*fb_table_device_cb)(void *ctx, uint32_t device_index);
 size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb point_cb,
 			       fb_table_device_cb device_cb, void *ctx);
-/* (Note) The first call after fb_table_attach is a full scan, and the fd
- * starts readable, so the initial state is published from the same path. */
 
 /* Age of the driver's heartbeat in ms (CLOCK_MONOTONIC), or -1 if none yet. */
 int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_t mono_ms);
@@ -202,12 +202,10 @@ size_t fb_table_reader_results(struct fb_table_reader *r, const char *origin,
 			       fb_table_result_cb cb, void *ctx);
 
 /* ---- helpers ---- */
-int64_t fb_now_ms(void);       /* CLOCK_REALTIME in ms */
-int64_t fb_mono_ms(void);      /* CLOCK_MONOTONIC in ms */
 bool fb_value_equal(const struct fb_value *a, const struct fb_value *b);
-/* Formats a value as JSON text (number, true/false, quoted string, null). */
-int fb_value_to_json(const struct fb_value *v, char *buf, size_t len);
-/* (Note) Returns 0, or -1 with errno ENOSPC if buf is too small.  Non-finite
+/* Formats a value as JSON text (number, true/false, quoted string, null).
+ * Returns 0, or -1 with errno ENOSPC if buf is too small.  Non-finite
  * floats and FB_VALUE_NONE give null; invalid UTF-8 in strings gives U+FFFD. */
+int fb_value_to_json(const struct fb_value *v, char *buf, size_t len);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commands: exporters push into a queue under a robust process-shared
  * mutex, the driver pops; results go back through a single-writer ring that
  * every reader walks with its own tail. */
@@ -23,7 +24,9 @@ static void cmdq_repair(struct fb_shm_cmdq *q)
 		atomic_store_explicit(&q->head, tail, memory_order_relaxed);
 }
 
-int fb_cmdq_lock(struct fb_shm_cmdq *q)
+/* Locks the command queue, recovering it if a holder died (EOWNERDEAD).
+ * Returns 0 or -1 with errno (ENOTRECOVERABLE, ...). */
+static int cmdq_lock(struct fb_shm_cmdq *q)
 {
 	int err = pthread_mutex_lock(&q->lock.m);
 
@@ -41,7 +44,7 @@ int fb_cmdq_lock(struct fb_shm_cmdq *q)
 	return 0;
 }
 
-void fb_cmdq_unlock(struct fb_shm_cmdq *q)
+static void cmdq_unlock(struct fb_shm_cmdq *q)
 {
 	pthread_mutex_unlock(&q->lock.m);
 }
@@ -57,15 +60,15 @@ int fb_table_command_push(struct fb_table_reader *r, struct fb_command *cmd)
 		return -1;
 	}
 	c = *cmd;
-	fb_value_normalize(&c.value, &cmd->value);
+	fb_table_util_normalize(&c.value, &cmd->value);
 	terminate(c.event_id, sizeof(c.event_id));
 	terminate(c.origin, sizeof(c.origin));
-	if (fb_cmdq_lock(q) < 0)
+	if (cmdq_lock(q) < 0)
 		return -1;
 	head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	if (tail - head >= FB_SHM_CMDQ_SIZE) {
-		fb_cmdq_unlock(q);
+		cmdq_unlock(q);
 		errno = EAGAIN;
 		return -1;
 	}
@@ -74,7 +77,7 @@ int fb_table_command_push(struct fb_table_reader *r, struct fb_command *cmd)
 	/* Publish only the complete slot: if we die before this store the
 	 * slot is simply reused by the next producer. */
 	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
-	fb_cmdq_unlock(q);
+	cmdq_unlock(q);
 	cmd->ticket = c.ticket;
 	fb_futex_signal(&r->hdr->cmd_notify, &r->hdr->cmd_waiters);
 	return 0;
@@ -85,20 +88,20 @@ int fb_table_command_pop(struct fb_table *t, struct fb_command *out)
 	struct fb_shm_cmdq *q = t->cmdq;
 	uint64_t head, tail;
 
-	if (fb_cmdq_lock(q) < 0)
+	if (cmdq_lock(q) < 0)
 		return -1;
 	head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	if (head == tail) {
-		fb_cmdq_unlock(q);
+		cmdq_unlock(q);
 		return 0;
 	}
 	*out = q->slots[head % FB_SHM_CMDQ_SIZE];
 	atomic_store_explicit(&q->head, head + 1, memory_order_relaxed);
-	fb_cmdq_unlock(q);
+	cmdq_unlock(q);
 	/* Producers are other processes: never hand the driver an
 	 * unterminated string or an unknown kind. */
-	fb_value_normalize(&out->value, &out->value);
+	fb_table_util_normalize(&out->value, &out->value);
 	terminate(out->event_id, sizeof(out->event_id));
 	terminate(out->origin, sizeof(out->origin));
 	return 1;
@@ -176,7 +179,7 @@ size_t fb_table_reader_results(struct fb_table_reader *r, const char *origin,
 
 int fb_table_test_queue_lock(struct fb_table_reader *r)
 {
-	return fb_cmdq_lock(r->cmdq);
+	return cmdq_lock(r->cmdq);
 }
 
 int fb_table_test_push_partial(struct fb_table_reader *r, const struct fb_command *cmd,
@@ -185,7 +188,7 @@ int fb_table_test_push_partial(struct fb_table_reader *r, const struct fb_comman
 	struct fb_shm_cmdq *q = r->cmdq;
 	uint64_t tail;
 
-	if (fb_cmdq_lock(q) < 0)
+	if (cmdq_lock(q) < 0)
 		return -1;
 	tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	if (nbytes > sizeof(*cmd))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reader side: attaching to a driver's segment (treated as untrusted input),
  * seqlock reads and walking the change journal. */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "table-internal.h"
+#include "clock.h"
 
 /* fb_table_reader_read gives up on a point whose seqlock stays odd this
  * long (a driver killed mid-update leaves it odd forever).  Far above any
@@ -32,7 +34,7 @@ static int validate_header(const struct fb_shm_header *h, uint64_t file_size,
 	}
 	/* The driver computes the same layout from the counts; anything else
 	 * is corruption, and checking equality covers every bound. */
-	if (fb_shm_layout_compute(h->point_count, h->device_count, l) < 0 ||
+	if (fb_table_util_layout(h->point_count, h->device_count, l) < 0 ||
 	    h->total_size != l->total_size || l->total_size > file_size ||
 	    h->cmdq_off != l->cmdq_off || h->ro_off != l->ro_off ||
 	    h->journal_off != l->journal_off || h->results_off != l->results_off ||
@@ -79,7 +81,7 @@ struct fb_table_reader *fb_table_attach(const char *instance)
 	long page = sysconf(_SC_PAGESIZE);
 	int fd, err;
 
-	if (fb_shm_name(instance, name, sizeof(name)) < 0)
+	if (fb_table_util_shm_name(instance, name, sizeof(name)) < 0)
 		return NULL;
 	/* Read-write: the header's waiter count and the command queue are
 	 * ours to write; the driver-owned part is mprotected below. */
@@ -134,18 +136,13 @@ fail:
 	err = errno;
 	if (fd >= 0)
 		close(fd);
-	if (r) {
-		if (r->base)
-			munmap(r->base, r->size);
-		free(r->pdesc);
-		free(r->ddesc);
-		free(r->jbuf);
-		free(r);
-	}
+	fb_table_detach(r);
 	errno = err;
 	return NULL;
 }
 
+/* Also frees a reader that fb_table_attach built only in part: no bridge
+ * yet (efd -1), no mapping yet (base NULL), descriptions not copied. */
 void fb_table_detach(struct fb_table_reader *r)
 {
 	int err = errno;
@@ -153,7 +150,8 @@ void fb_table_detach(struct fb_table_reader *r)
 	if (!r)
 		return;
 	fb_futex_bridge_stop(&r->bridge);
-	munmap(r->base, r->size);
+	if (r->base)
+		munmap(r->base, r->size);
 	free(r->pdesc);
 	free(r->ddesc);
 	free(r->jbuf);
@@ -253,7 +251,7 @@ void fb_table_reader_read(const struct fb_table_reader *r, uint32_t index,
 		else if ((n & 15) == 0 && fb_mono_ms() > deadline)
 			break;
 	}
-	fb_value_normalize(&out->value, &d.value);
+	fb_table_util_normalize(&out->value, &d.value);
 	out->quality = d.quality <= FB_QUALITY_STALE ? d.quality : FB_QUALITY_STALE;
 	if (!ok)
 		out->quality = FB_QUALITY_STALE;

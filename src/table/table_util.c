@@ -1,4 +1,5 @@
-/* Clocks, value comparison and JSON formatting, plus the layout arithmetic
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Value comparison and JSON formatting, plus the layout arithmetic
  * shared by the driver and reader sides. */
 #include <errno.h>
 #include <math.h>
@@ -8,24 +9,6 @@
 #include <time.h>
 
 #include "table-internal.h"
-
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t fb_now_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-int64_t fb_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
 
 bool fb_value_equal(const struct fb_value *a, const struct fb_value *b)
 {
@@ -51,7 +34,7 @@ bool fb_value_equal(const struct fb_value *a, const struct fb_value *b)
 	}
 }
 
-void fb_value_normalize(struct fb_value *dst, const struct fb_value *src)
+void fb_table_util_normalize(struct fb_value *dst, const struct fb_value *src)
 {
 	struct fb_value v;
 
@@ -230,7 +213,7 @@ int fb_value_to_json(const struct fb_value *v, char *buf, size_t len)
 	return ret;
 }
 
-int fb_shm_name(const char *instance, char *buf, size_t len)
+int fb_table_util_shm_name(const char *instance, char *buf, size_t len)
 {
 	size_t n;
 
@@ -252,7 +235,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-int fb_shm_layout_compute(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out)
+int fb_table_util_layout(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out)
 {
 	uint64_t off;
 

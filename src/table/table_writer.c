@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Driver side: creating, superseding and writing the segment.  The driver
  * is the only writer of values, the journal and the results ring, so none of
  * that needs a lock; readers get consistency from the seqlocks. */
@@ -113,7 +114,7 @@ struct fb_table *fb_table_create(const char *instance,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (fb_shm_layout_compute((uint32_t)npoints, (uint32_t)ndevices, &l) < 0)
+	if (fb_table_util_layout((uint32_t)npoints, (uint32_t)ndevices, &l) < 0)
 		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -121,7 +122,7 @@ struct fb_table *fb_table_create(const char *instance,
 	t->cmd_bridge.efd = -1;
 	t->npoints = (uint32_t)npoints;
 	t->ndevices = (uint32_t)ndevices;
-	if (fb_shm_name(instance, t->name, sizeof(t->name)) < 0)
+	if (fb_table_util_shm_name(instance, t->name, sizeof(t->name)) < 0)
 		goto fail;
 
 	/* Another driver may be replacing the name at the same moment; a few
@@ -240,7 +241,7 @@ void fb_table_point_write(struct fb_table *t, uint32_t index,
 	/* The driver is the only writer, so its own read needs no seqlock. */
 	fb_shm_words_load(&old, t->points[index].data, FB_SHM_POINT_WORDS);
 	memset(&d, 0, sizeof(d));
-	fb_value_normalize(&d.value, v);
+	fb_table_util_normalize(&d.value, v);
 	d.quality = (uint8_t)q;
 	d.read_ts_ms = now_ms;
 	changed = old.quality != d.quality || !fb_value_equal(&old.value, &d.value);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Users file loader and the rights lookup (see users.h for the format). */
 #include "users.h"
 #include "jsonfile.h"
@@ -109,7 +110,8 @@ static int parse_rights(struct fb_user *u, const cJSON *rights, const char *wher
 	if (!rights)
 		return 0;
 	if (!cJSON_IsObject(rights)) {
-		fb_diag_error(diag, "%s.rights: expected an object of \"device\" or "
+		fb_json_error(diag, where, "rights",
+			      "%s.rights: expected an object of \"device\" or "
 			      "\"device/point\" patterns to \"none\", \"read\" or \"write\"", where);
 		return -1;
 	}
@@ -122,7 +124,8 @@ static int parse_rights(struct fb_user *u, const cJSON *rights, const char *wher
 		int a = -1;
 
 		if (!pattern_valid(r->string)) {
-			fb_diag_error(diag, "%s.rights: expected a key \"device\" or "
+			fb_json_error(diag, where, "rights",
+				      "%s.rights: expected a key \"device\" or "
 				      "\"device/point\" (wildcards * ? [] allowed), got \"%s\"",
 				      where, r->string);
 			errs++;
@@ -133,7 +136,8 @@ static int parse_rights(struct fb_user *u, const cJSON *rights, const char *wher
 				if (!strcmp(r->valuestring, access_names[i]))
 					a = i;
 		if (a < 0) {
-			fb_diag_error(diag, "%s.rights.%s: expected \"none\", \"read\" or "
+			fb_json_error(diag, where, "rights",
+				      "%s.rights.%s: expected \"none\", \"read\" or "
 				      "\"write\"", where, r->string);
 			errs++;
 			continue;
@@ -154,9 +158,10 @@ static void check_mode(const char *path, struct fb_diag *diag)
 
 	/* Password hashes can be attacked offline: keep them private. */
 	if (stat(path, &st) == 0 && (st.st_mode & 077))
-		fb_diag_warn(diag, "%s: holds password hashes but is accessible by group or "
-			     "others (mode %04o): run \"chmod 600 %s\"", path,
-			     (unsigned)(st.st_mode & 07777), path);
+		fb_diag_add_at(diag, FB_SEV_WARNING, path, NULL, NULL,
+			       "%s: holds password hashes but is accessible by group or "
+			       "others (mode %04o): run \"chmod 600 %s\"", path,
+			       (unsigned)(st.st_mode & 07777), path);
 }
 
 struct fb_users *fb_users_load(const char *path, struct fb_diag *diag)
@@ -170,19 +175,21 @@ struct fb_users *fb_users_load(const char *path, struct fb_diag *diag)
 	if (!doc)
 		return NULL;
 	if (!cJSON_IsObject(doc)) {
-		fb_diag_error(diag, "%s: expected a JSON object {\"users\": [...]}", path);
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, "", NULL,
+			       "%s: expected a JSON object {\"users\": [...]}", path);
 		goto out;
 	}
 	fb_json_unknown_keys(doc, top_keys, path, diag);
 	list = cJSON_GetObjectItemCaseSensitive(doc, "users");
 	if (!cJSON_IsArray(list)) {
-		fb_diag_error(diag, "%s: users: expected an array of user objects", path);
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, "", "users",
+			       "%s: users: expected an array of user objects", path);
 		goto out;
 	}
 	u = calloc(1, sizeof(*u));
 	n = (size_t)cJSON_GetArraySize(list);
 	if (!u || !(u->users = calloc(n ? n : 1, sizeof(*u->users)))) {
-		fb_diag_error(diag, "%s: out of memory", path);
+		fb_diag_add_at(diag, FB_SEV_ERROR, path, NULL, NULL, "%s: out of memory", path);
 		goto out;
 	}
 	cJSON_ArrayForEach(item, list) {
@@ -192,17 +199,19 @@ struct fb_users *fb_users_load(const char *path, struct fb_diag *diag)
 
 		snprintf(where, sizeof(where), "%s: users[%zu]", path, u->count);
 		if (!cJSON_IsObject(item)) {
-			fb_diag_error(diag, "%s: expected a user object", where);
+			fb_json_error(diag, where, NULL, "%s: expected a user object", where);
 			continue;
 		}
 		u->count++;
 		if (fb_json_string(item, "name", true, where, diag, &s) == 1) {
 			if (!name_valid(s))
-				fb_diag_error(diag, "%s.name: expected 1..%d characters from "
+				fb_json_error(diag, where, "name",
+					      "%s.name: expected 1..%d characters from "
 					      "letters, digits, '_', '.', '-' and '@', got \"%s\"",
 					      where, USER_NAME_MAX, s);
 			else if (fb_users_find(u, s))
-				fb_diag_error(diag, "%s.name: duplicate user \"%s\": expected "
+				fb_json_error(diag, where, "name",
+					      "%s.name: duplicate user \"%s\": expected "
 					      "unique names", where, s);
 			usr->name = strdup(s);
 		}
@@ -210,7 +219,8 @@ struct fb_users *fb_users_load(const char *path, struct fb_diag *diag)
 		if (fb_json_string(item, "password_hash", false, where, diag, &s) == 1) {
 			/* Never echo the value: it may be a password typed in clear. */
 			if (!hash_valid(s))
-				fb_diag_error(diag, "%s.password_hash: expected a crypt(3) hash "
+				fb_json_error(diag, where, "password_hash",
+					      "%s.password_hash: expected a crypt(3) hash "
 					      "such as \"$6$...\" (make one with "
 					      "\"openssl passwd -6\"), not a plain password", where);
 			usr->password_hash = strdup(s);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The users file: gateway accounts, their hashed passwords (for the web
  * page) and their rights on devices and points.  Format: docs/configuration.md
  * ("Users file").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration API: GET config (everything, with provenance), POST
  * config/validate (the daemons' --check messages), and CRUD on
  * connections, buses, buses/{b}/devices and users through fb_config_edit,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* POST points/{bus}/{device}/{point} {"value": ...}: a command through the
  * bus table's queue, as the exporter sends them, within the user's role
  * (operator or admin) and rights (write on that point).  The request waits

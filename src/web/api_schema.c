@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET schema: the JSON Schema of every object's fields, generated from the
  * same C field tables fieldbridgectl uses (`config schema`). */
 #include "web-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* POST/GET/DELETE session (login, who am I, logout) and the first-run
  * setup (GET/POST setup), which creates the first administrator with the
  * one-time code from the journal. */

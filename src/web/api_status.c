@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET status: the gateway, each bus as its table shows it (attached,
  * devices online, driver heartbeat) and each connection as configured. */
 #include "web-internal.h"
+#include "fb_defaults.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -45,6 +47,7 @@ int web_api_status(struct web_req *q)
 		framing(b->conf, buf, sizeof(buf));
 		cJSON_AddStringToObject(o, "framing", buf);
 		cJSON_AddBoolToObject(o, "attached", b->reader != NULL);
+		cJSON_AddBoolToObject(o, "alive", web_tables_alive(b));
 		if (b->reader) {
 			ndev = fb_table_reader_device_count(b->reader);
 			for (uint32_t d = 0; d < ndev; d++)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The users file as the web sees it: who may log in (password_hash), with
  * which role, and what each user's rights allow.  Re-read when the file
  * changes (fieldbridgectl or the web edited it), so a removed user or a

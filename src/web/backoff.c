@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Login backoff: each failure doubles the wait of its IP and of its user
  * name, from 1 s up to 5 min; a success clears them.  A fixed table: the
  * slot used longest ago is reused, so a flood of names cannot grow memory. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The checks in front of every state-changing request: a matching Origin
  * (a page of another site cannot send one) and the session's CSRF token in
  * a header (a form or image of another site cannot set one). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Responses: JSON bodies, errors with the loader's diagnostics, and the
  * security headers every response carries. */
 #include "web-internal.h"
@@ -67,44 +68,24 @@ int web_http_error(struct web_req *q, unsigned status, const char *fmt, ...)
 	return web_http_json(q, status, doc);
 }
 
-/* "file: path.field: text" -> file, path, field, where the message has
- * them: the loader's messages all start with the file they are about. */
-static void diag_parts(cJSON *o, const char *msg)
-{
-	const char *colon = strstr(msg, ": "), *next;
-	char buf[512];
-
-	if (!colon || colon == msg || memchr(msg, ' ', (size_t)(colon - msg)))
-		return;
-	snprintf(buf, sizeof(buf), "%.*s", (int)(colon - msg), msg);
-	cJSON_AddStringToObject(o, "file", buf);
-	next = strstr(colon + 2, ": ");
-	if (!next)
-		return;
-	snprintf(buf, sizeof(buf), "%.*s", (int)(next - colon - 2), colon + 2);
-	if (strchr(buf, ' ') && !strstr(buf, " ("))
-		return; /* prose, not a path */
-	cJSON_AddStringToObject(o, "path", buf);
-	{
-		const char *dot = strrchr(buf, '.');
-		const char *field = dot ? dot + 1 : NULL;
-
-		if (field && *field && !strpbrk(field, " ()[]"))
-			cJSON_AddStringToObject(o, "field", field);
-	}
-}
-
 cJSON *web_http_diag_json(const struct fb_diag *d)
 {
 	cJSON *arr = cJSON_CreateArray();
 
 	for (size_t i = 0; d && i < d->count; i++) {
+		const struct fb_diag_entry *e = &d->entries[i];
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "severity", d->entries[i].severity == FB_SEV_ERROR
-							       ? "error" : "warning");
-		cJSON_AddStringToObject(o, "message", d->entries[i].message);
-		diag_parts(o, d->entries[i].message);
+		cJSON_AddStringToObject(o, "severity", e->severity == FB_SEV_ERROR ? "error"
+										: "warning");
+		cJSON_AddStringToObject(o, "message", e->message);
+		/* Where the loader says it is, so a form shows it at the field. */
+		if (e->file)
+			cJSON_AddStringToObject(o, "file", e->file);
+		if (e->path)
+			cJSON_AddStringToObject(o, "path", e->path);
+		if (e->field)
+			cJSON_AddStringToObject(o, "field", e->field);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;

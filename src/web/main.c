@@ -1,10 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-web: the web configuration page and its API (docs/web.md).
  * One process, one thread, one poll() loop over the signalfd, a timerfd,
  * libmicrohttpd's epoll fds and the bus tables' change fds. */
 #include "web-internal.h"
 #include "daemon.h"
+#include "fb_defaults.h"
 #include "jsonfile.h"
 #include "log.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -164,11 +167,12 @@ static int run(struct web *w, int sfd, int tfd)
 		for (size_t i = 0; i < w->nmhd && n < POLL_FDS_MAX; i++)
 			pfd[n++] = (struct pollfd){ .fd = web_server_fd(w, i), .events = POLLIN };
 		for (size_t i = 0; i < w->tables.nbus && n < POLL_FDS_MAX; i++) {
-			if (!w->tables.bus[i].reader)
+			int fd = web_tables_fd(&w->tables.bus[i]);
+
+			if (fd < 0)
 				continue;
 			busof[n] = &w->tables.bus[i];
-			pfd[n++] = (struct pollfd){ .fd = fb_table_reader_fd(w->tables.bus[i].reader),
-						    .events = POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 		}
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
@@ -182,7 +186,7 @@ static int run(struct web *w, int sfd, int tfd)
 			fb_timerfd_drain(tfd);
 		for (size_t i = 2 + w->nmhd; i < n; i++)
 			if (pfd[i].revents & POLLIN)
-				web_tables_poll(&w->tables, busof[i], web_server_command_done, w);
+				web_tables_poll(&w->tables, busof[i]);
 	}
 }
 
@@ -199,9 +203,11 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 2 : 0;
 	if (o.check) {
+		static const struct fb_config_checks all = { .airtime = true, .users = true };
 		struct fb_daemon_args a = { .config_path = o.config_path, .check = true };
 
-		return fb_daemon_check(&a, "connection", NULL);
+		/* The page shows the whole gateway: every check. */
+		return fb_daemon_check(&a, "connection", &all);
 	}
 	fb_log_init("fieldbridge-web", o.verbose > 1 ? FB_LOG_DEBUG
 				       : o.verbose ? FB_LOG_INFO : FB_LOG_NOTICE);
@@ -232,7 +238,7 @@ int main(int argc, char **argv)
 	if (!w.cfg->users_file)
 		fb_warn("web: gateway.users_file is not set: nobody can log in");
 	web_auth_refresh(&w.auth, NULL, NULL);
-	if (web_static_init(&w, o.www) < 0 || web_tables_init(&w.tables, w.cfg) < 0)
+	if (web_static_init(&w, o.www) < 0 || web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
 		goto out;
 	if (tls_setup(&w, w.cfg, &cert, &key) < 0)
 		goto out;
@@ -247,6 +253,10 @@ int main(int argc, char **argv)
 	if (key)
 		explicit_bzero(key, strlen(key));
 	w.next_heartbeat_ms = fb_mono_ms() + WEB_SSE_HEARTBEAT_MS;
+	if (fb_notify_ready() < 0 ||
+	    fb_notify_status("port %d, %s%s%s", w.cfg->web.port, w.tls ? "TLS " : "plain HTTP",
+			     w.tls ? "SHA-256 " : "", w.tls ? w.fingerprint : "") < 0)
+		fb_log_errno(FB_LOG_WARNING, "web: sd_notify");
 	rc = run(&w, sfd, tfd);
 	web_sse_close_all(&w);
 	web_server_stop(&w);

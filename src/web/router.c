@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /api/v1 paths to routes.  Arguments are percent-decoded here, once, and
  * refused if they could name something other than one object. */
 #include "web-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libmicrohttpd in external epoll mode: one daemon per listen address,
  * their epoll fds in the main poll() loop, no MHD threads.  Every request
  * passes here: body size limit, session cookie, Origin and CSRF checks for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Login sessions: random ids in an HttpOnly cookie, a CSRF token each,
  * idle and absolute expiry.  Kept in memory only: a restart logs everyone
  * out, which is the safe direction. */

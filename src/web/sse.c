@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET events: Server-Sent Events.  A snapshot first (every point the
  * user's rights let it read), then one "update" per flush with the newest
  * value of each point that changed since (coalesced: a point changing ten

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Server-Sent Events plumbing without I/O: the dirty set that coalesces a
  * point's changes into one update per flush, and each client's bounded
  * output buffer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pages: every regular file below --www DIR with a known type is
  * listed once at start, and only a URL equal to one of those names is
  * served.  No path from a request is ever joined to a directory, so "..",

@@ -1,7 +1,9 @@
-/* The bus tables: attached read-only for values (their changes mark points
- * dirty for the event stream) and read-write for the command queue.  A
- * table that is not there yet (driver not started) is retried every 2 s;
- * a superseded one (driver restarted) is re-attached. */
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The bus tables, through one table follower per bus (table_follower.h):
+ * read for values (their changes mark points dirty for the event stream)
+ * and written for commands.  A driver that is not running yet is attached
+ * when it appears; a restarted one is re-attached, and commands that were
+ * waiting on the old table fail with a reason instead of hanging. */
 #include "web-internal.h"
 #include "log.h"
 
@@ -10,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ATTACH_RETRY_MS 2000
+#define STALE_AFTER_MS 5000
 
 static const char *const quality_names[] = { "never_read", "ok", "comm_error", "stale" };
 
@@ -19,91 +21,72 @@ const char *web_quality_name(uint8_t q)
 	return q <= FB_QUALITY_STALE ? quality_names[q] : "stale";
 }
 
-int web_tables_init(struct web_tables *t, const struct fb_config *cfg)
+static int on_attached(void *ctx, struct fb_table_reader *r)
 {
-	memset(t, 0, sizeof(*t));
-	snprintf(t->origin, sizeof(t->origin), "web");
-	t->bus = calloc(cfg->nbuses ? cfg->nbuses : 1, sizeof(*t->bus));
-	if (!t->bus)
+	struct web_bus *b = ctx;
+
+	if (web_dirty_init(&b->dirty, fb_table_reader_point_count(r)) < 0)
 		return -1;
-	t->nbus = cfg->nbuses;
-	for (size_t i = 0; i < cfg->nbuses; i++) {
-		t->bus[i].conf = &cfg->buses[i];
-		fb_config_table_name(cfg, &cfg->buses[i], t->bus[i].instance,
-				     sizeof(t->bus[i].instance));
-	}
+	b->reader = r;
+	b->devices_dirty = true;
+	b->last_attach_errno = 0;
+	fb_info("bus %s: attached (%zu points)", b->conf->name, fb_table_reader_point_count(r));
 	return 0;
 }
 
-static void detach(struct web_bus *b)
+static void on_detaching(void *ctx, struct fb_table_reader *r, enum fb_table_follower_why why)
 {
-	fb_table_detach(b->reader);
+	struct web_bus *b = ctx;
+	struct web_tables *t = b->t;
+
+	(void)r;
+	if (why != FB_FOLLOWER_CLOSED)
+		fb_info("bus %s: driver restarted, re-attaching", b->conf->name);
+	for (size_t i = 0; i < WEB_COMMANDS_MAX; i++) {
+		struct web_command *c = &t->cmd[i];
+
+		if (c->used && c->bus == b && !c->status) {
+			c->status = FB_COMMAND_FAILED;
+			snprintf(c->reason, sizeof(c->reason), "the driver restarted before "
+				 "confirming it");
+			if (t->done)
+				t->done(t->done_ctx, c);
+		}
+	}
 	b->reader = NULL;
 	web_dirty_free(&b->dirty);
 	b->devices_dirty = true;
 }
 
-void web_tables_free(struct web_tables *t)
+static void on_attach_failed(void *ctx, int err)
 {
-	for (size_t i = 0; i < t->nbus; i++)
-		detach(&t->bus[i]);
-	free(t->bus);
-	memset(t, 0, sizeof(*t));
+	struct web_bus *b = ctx;
+
+	if (err != b->last_attach_errno && err != EAGAIN)
+		fb_warn("bus %s: cannot attach table %s: %s", b->conf->name, b->instance,
+			strerror(err));
+	b->last_attach_errno = err;
 }
-
-void web_tables_maintain(struct web_tables *t, int64_t mono_ms)
-{
-	for (size_t i = 0; i < t->nbus; i++) {
-		struct web_bus *b = &t->bus[i];
-
-		if (b->reader && fb_table_reader_superseded(b->reader)) {
-			fb_info("bus %s: driver restarted, re-attaching", b->conf->name);
-			detach(b);
-			b->next_attach_ms = 0;
-		}
-		if (b->reader || mono_ms < b->next_attach_ms)
-			continue;
-		b->reader = fb_table_attach(b->instance);
-		if (!b->reader) {
-			if (errno != ENOENT && errno != EAGAIN)
-				fb_log_errno(FB_LOG_WARNING, "bus %s: cannot attach table %s",
-					     b->conf->name, b->instance);
-			b->next_attach_ms = mono_ms + ATTACH_RETRY_MS;
-			continue;
-		}
-		if (web_dirty_init(&b->dirty, fb_table_reader_point_count(b->reader)) < 0) {
-			fb_table_detach(b->reader);
-			b->reader = NULL;
-			continue;
-		}
-		b->generation = fb_table_reader_generation(b->reader);
-		b->devices_dirty = true;
-		fb_info("bus %s: attached (%zu points)", b->conf->name,
-			fb_table_reader_point_count(b->reader));
-	}
-}
-
-struct poll_ctx {
-	struct web_tables *t;
-	struct web_bus *b;
-	void (*done)(void *ctx, struct web_command *c);
-	void *ctx;
-};
 
 static void on_point(void *ctx, uint32_t i)
 {
-	web_dirty_mark(&((struct poll_ctx *)ctx)->b->dirty, i);
+	web_dirty_mark(&((struct web_bus *)ctx)->dirty, i);
 }
 
 static void on_device(void *ctx, uint32_t i)
 {
 	(void)i;
-	((struct poll_ctx *)ctx)->b->devices_dirty = true;
+	((struct web_bus *)ctx)->devices_dirty = true;
 }
+
+struct result_ctx {
+	struct web_tables *t;
+	struct web_bus *b;
+};
 
 static void on_result(void *ctx, const struct fb_command_result *res)
 {
-	struct poll_ctx *p = ctx;
+	struct result_ctx *p = ctx;
 
 	for (size_t i = 0; i < WEB_COMMANDS_MAX; i++) {
 		struct web_command *c = &p->t->cmd[i];
@@ -111,20 +94,79 @@ static void on_result(void *ctx, const struct fb_command_result *res)
 		if (c->used && c->bus == p->b && c->ticket == res->ticket && !c->status) {
 			c->status = res->status;
 			snprintf(c->reason, sizeof(c->reason), "%s", res->reason);
-			p->done(p->ctx, c);
+			if (p->t->done)
+				p->t->done(p->t->done_ctx, c);
 		}
 	}
 }
 
-void web_tables_poll(struct web_tables *t, struct web_bus *b,
-		     void (*done)(void *ctx, struct web_command *c), void *ctx)
+static void on_drained(void *ctx, struct fb_table_reader *r)
 {
-	struct poll_ctx p = { t, b, done, ctx };
+	struct web_bus *b = ctx;
+	struct result_ctx rc = { b->t, b };
 
-	if (!b->reader)
-		return;
-	fb_table_reader_changes(b->reader, on_point, on_device, &p);
-	fb_table_reader_results(b->reader, t->origin, on_result, &p);
+	fb_table_reader_results(r, b->t->origin, on_result, &rc);
+}
+
+int web_tables_init(struct web_tables *t, const struct fb_config *cfg,
+		    void (*done)(void *ctx, struct web_command *c), void *done_ctx)
+{
+	static const struct fb_table_follower_handlers h = {
+		.attached = on_attached, .detaching = on_detaching,
+		.attach_failed = on_attach_failed, .point_changed = on_point,
+		.device_changed = on_device, .drained = on_drained,
+	};
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->origin, sizeof(t->origin), "web");
+	t->done = done;
+	t->done_ctx = done_ctx;
+	t->bus = calloc(cfg->nbuses ? cfg->nbuses : 1, sizeof(*t->bus));
+	if (!t->bus)
+		return -1;
+	t->nbus = cfg->nbuses;
+	for (size_t i = 0; i < cfg->nbuses; i++) {
+		struct web_bus *b = &t->bus[i];
+
+		b->conf = &cfg->buses[i];
+		b->t = t;
+		fb_config_table_name(cfg, &cfg->buses[i], b->instance, sizeof(b->instance));
+		b->f = fb_table_follower_new(b->instance, STALE_AFTER_MS, &h, b);
+		if (!b->f)
+			return -1;
+	}
+	return 0;
+}
+
+void web_tables_free(struct web_tables *t)
+{
+	t->done = NULL; /* nobody to answer any more */
+	for (size_t i = 0; i < t->nbus; i++)
+		fb_table_follower_free(t->bus[i].f);
+	free(t->bus);
+	memset(t, 0, sizeof(*t));
+}
+
+void web_tables_maintain(struct web_tables *t, int64_t mono_ms)
+{
+	for (size_t i = 0; i < t->nbus; i++)
+		fb_table_follower_maintain(t->bus[i].f, mono_ms);
+}
+
+void web_tables_poll(struct web_tables *t, struct web_bus *b)
+{
+	(void)t;
+	fb_table_follower_drain(b->f, fb_mono_ms());
+}
+
+int web_tables_fd(const struct web_bus *b)
+{
+	return fb_table_follower_fd(b->f);
+}
+
+bool web_tables_alive(const struct web_bus *b)
+{
+	return fb_table_follower_alive(b->f);
 }
 
 struct web_bus *web_tables_bus(struct web_tables *t, const char *name)

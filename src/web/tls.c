@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The web listener's certificate when none is configured (tls auto): a
  * self-signed ECDSA P-256 certificate made once in "<state_dir>/web/",
  * so browsers can pin it by fingerprint (logged at every start).  GnuTLS,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-web's parts.  Lower files first; each file calls only the
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c  (pure logic, unit-tested)
@@ -16,8 +17,10 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "config.h"
 #include "table.h"
+#include "table_follower.h"
 #include "users.h"
 
 /* ---- sessions.c: the session table ---- */
@@ -181,21 +184,24 @@ enum fb_access web_auth_access(const struct web_auth *a, const char *user,
 			       const char *device, const char *point);
 
 /* ---- tables.c: the bus tables, read for values, written for commands ---- */
+struct web_tables;
+struct web_command;
 struct web_bus {
 	const struct fb_bus_conf *conf; /* borrowed from the config */
+	struct web_tables *t;
 	char instance[128];
-	struct fb_table_reader *reader; /* NULL while the driver is away */
-	int64_t next_attach_ms;
+	struct fb_table_follower *f;
+	struct fb_table_reader *reader; /* the follower's; NULL while detached */
 	struct web_dirty dirty;         /* points changed since the last flush */
 	bool devices_dirty;
-	uint32_t generation;
+	int last_attach_errno;          /* logged once per change */
 };
 struct web_command {                /* a command waiting for its result */
 	bool used;
 	uint64_t ticket;
 	struct web_bus *bus;
 	int64_t deadline_ms;
-	uint8_t status;                 /* 0 = waiting */
+	uint8_t status;                 /* 0 = waiting (timed out if still 0) */
 	char reason[FB_TABLE_REASON_MAX];
 	void *req;                      /* the suspended request */
 };
@@ -205,16 +211,20 @@ struct web_tables {
 	size_t nbus;
 	struct web_command cmd[WEB_COMMANDS_MAX];
 	char origin[FB_TABLE_ORIGIN_MAX];
+	/* Called for a command that finished, failed or lost its driver. */
+	void (*done)(void *ctx, struct web_command *c);
+	void *done_ctx;
 };
-int web_tables_init(struct web_tables *t, const struct fb_config *cfg);
+int web_tables_init(struct web_tables *t, const struct fb_config *cfg,
+		    void (*done)(void *ctx, struct web_command *c), void *done_ctx);
 void web_tables_free(struct web_tables *t);
-/* Attaches tables whose driver appeared, re-attaches superseded ones. */
+/* About once a second: attaches tables whose driver appeared, re-attaches
+ * superseded ones (table_follower.h). */
 void web_tables_maintain(struct web_tables *t, int64_t mono_ms);
-/* Reads changes of bus b (its fd was readable): marks dirty points and
- * collects command results.  Returns the commands finished (their req
- * must be resumed by the caller through done()). */
-void web_tables_poll(struct web_tables *t, struct web_bus *b,
-		     void (*done)(void *ctx, struct web_command *c), void *ctx);
+/* Bus b's fd was readable: marks dirty points, collects command results. */
+void web_tables_poll(struct web_tables *t, struct web_bus *b);
+int web_tables_fd(const struct web_bus *b); /* -1 while detached */
+bool web_tables_alive(const struct web_bus *b);
 struct web_bus *web_tables_bus(struct web_tables *t, const char *name);
 /* The point's JSON {"value","quality","read_ts","change_ts"} (caller frees). */
 cJSON *web_tables_point_json(const struct web_bus *b, uint32_t index);

@@ -1,6 +1,7 @@
 /* Loading valid configurations: defaults, explicit values, buses.d/ and
  * connections.d/, paths relative to their file, and the shipped example. */
 #include "config_testutil.h"
+#include "fb_defaults.h"
 
 static void defaults_of_every_field(void)
 {
@@ -60,7 +61,7 @@ static void defaults_of_every_field(void)
 	CHECK(dv->area == NULL);
 	CHECK_EQ_INT(dv->poll_interval_ms, 1000);
 	CHECK(dv->def == NULL);
-	/* connection: the seed's defaults */
+	/* connection: name, user and broker given, every other field defaulted */
 	CHECK_EQ_INT(c->nconns, 1);
 	struct fb_conn_conf *cc = &c->conns[0];
 	CHECK(!strcmp(cc->name, "ha"));

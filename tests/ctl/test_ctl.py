@@ -578,4 +578,4 @@ class Ctl(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main()

@@ -3,10 +3,8 @@
 that device only; a broken configuration starts nothing and says exactly
 what is wrong, with file and field."""
 
-import json
 import os
 import time
-import unittest
 
 import fbtest
 import gateway
@@ -98,4 +96,4 @@ class BadInputE2E(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    fbtest.main(tools=fbtest.MQTT_TOOLS)

@@ -2,7 +2,7 @@
 
 The same code runs for every way fieldbridge-export can reach a broker:
 socket mode (plain, TLS, client certificates) here, and websocket mode
-(ws://, wss://) in the WebSocket issue's tests -- only the `conn` dict
+(ws://, wss://) in tests/ws/test_ws_export.py -- only the `conn` dict
 differs:
 
     sc = scenario.ExportScenario(self, broker, {"port": broker.tls_port,

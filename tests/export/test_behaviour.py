@@ -8,10 +8,8 @@ import os
 import re
 import signal
 import time
-import unittest
 
 import fbtest
-import gateway
 import scenario
 from scenario import container
 
@@ -28,9 +26,32 @@ class Behaviour(fbtest.TestCase):
         c.update(conn or {})
         return scenario.ExportScenario(self, self.broker, c, **kw)
 
-    def expect_log(self, sc, pattern, timeout=10):
-        ok = fbtest.wait_for(lambda: re.search(pattern, sc.log()), timeout)
-        self.assertTrue(ok, f"log lacks {pattern!r}:\n{sc.log()[-3000:]}")
+    def expect_log(self, sc, pattern, timeout=10, count=1):
+        ok = fbtest.wait_for(lambda: len(re.findall(pattern, sc.log())) >= count, timeout)
+        self.assertTrue(ok, f"log lacks {count} x {pattern!r}:\n{sc.log()[-3000:]}")
+
+    def barrier(self, sc, relay):
+        """Switches relays/relay_<relay> on and waits for the slave to see
+        the write.  Commands travel one broker link, one exporter and one
+        driver queue in order, so once this one reached the hardware every
+        command published before it had its chance to, and a check that
+        nothing else was written has a positive witness."""
+        t0 = time.monotonic()
+        fbtest.publish(self.broker, f"{sc.base}/relays/relay_{relay}/set", "ON", qos=1)
+        self.assertIsNotNone(sc.slave.wait_request(
+            lambda e: e["kind"] == "write" and e["unit"] == 2 and e["address"] == relay - 1,
+            timeout=10, since=t0), f"relay_{relay}: the witness command never arrived")
+
+    def wait_offline(self, sc, since):
+        """The driver's heartbeat went stale: the exporter knows it is gone."""
+        avail = f"{sc.base}/relays/availability"
+        self.assertIsNotNone(sc.sub.wait_message(
+            lambda m: m.topic == avail and m.payload == "offline", timeout=15, since=since),
+            "the stopped driver's devices never went offline")
+
+    @staticmethod
+    def writes_beside_barriers(sc):
+        return [w for w in sc.slave.writes() if w["unit"] != 2]
 
     # -------------------------------------------------------------- users
     def test_check_fails_for_unknown_user(self):
@@ -56,22 +77,33 @@ class Behaviour(fbtest.TestCase):
         relays = sc.sub.wait_message(sc.config_topic("relays"), timeout=10).json()
         self.assertIn("command_topic", relays["cmps"]["relay_1"])
         sc.assert_state_equals_table()
-        self.slave.clear_requests() if hasattr(self, "slave") else sc.slave.clear_requests()
-        for key, payload in (("setpoint", container(20, "ro-1")), ("lamp", "ON"),
-                             ("mode", "Heat"), ("reset", container("PRESS", "ro-2"))):
+        sc.slave.clear_requests()
+        keys = ("setpoint", "lamp", "mode", "reset")
+        for key, payload in zip(keys, (container(20, "ro-1"), "ON", "Heat",
+                                       container("PRESS", "ro-2"))):
             fbtest.publish(self.broker, f"{sc.base}/panel/{key}/set", payload, qos=1)
-        self.expect_log(sc, r"command for lamp refused: user homeassistant may not write it")
-        self.expect_log(sc, r"command for reset refused: user homeassistant may not write it")
-        time.sleep(1)
+        for key in keys:
+            self.expect_log(sc, rf"command for {key} refused: user homeassistant may not write it")
+        # relays are writable: the command reaches the slave, and is the
+        # witness that the refused ones would have by now
+        self.barrier(sc, 1)
+        self.assertTrue(sc.slave.coils(2)[0])
         self.assertEqual(sc.slave.writes(unit=3), [], "a refused command reached the hardware")
-        fbtest.publish(self.broker, f"{sc.base}/relays/relay_1/set", "ON", qos=1)
-        self.assertTrue(fbtest.wait_for(lambda: sc.slave.coils(2)[0], 10))
 
     def test_no_rights_device_not_discovered_nor_published(self):
         users = {"homeassistant": {"rights": {"relays": "write", "relays/relay_8": "none"}}}
         sc = self.make(users=users).start()
         sc.sub.wait_message(sc.config_topic("relays"), timeout=10)
-        time.sleep(1.5)
+        # The panel is polled.  A relay switched on the slave after that shows
+        # up in a relays state only once the exporter has handled the table's
+        # earlier changes too, the panel's first values among them (withheld).
+        self.assertIsNotNone(sc.slave.wait_request(
+            lambda e: e["unit"] == 3 and e["kind"] == "read", timeout=10),
+            "the panel was never polled")
+        sc.slave.set_coils(2, 6, [True])
+        self.assertIsNotNone(sc.wait_state("relays", lambda st: st.get("relay_7") == "ON"),
+                             "relay_7 switched on the slave never published")
+        self.assertIsNotNone(sc.sub.wait_message(f"{sc.base}/gateway/state", timeout=10))
         self.assertEqual(sc.sub.messages(sc.config_topic("panel")), [])
         self.assertEqual(sc.sub.messages(f"{sc.base}/panel/#"), [])
         st = sc.state("relays")
@@ -82,8 +114,11 @@ class Behaviour(fbtest.TestCase):
         self.assertEqual(gs["devices_total"], 1)
         fbtest.publish(self.broker, f"{sc.base}/panel/lamp/set", "ON", qos=1)
         fbtest.publish(self.broker, f"{sc.base}/relays/relay_8/set", "ON", qos=1)
-        time.sleep(1)
-        self.assertEqual(sc.slave.writes(), [])
+        self.expect_log(sc, r"command for lamp refused: user homeassistant may not write it")
+        self.expect_log(sc, r"command for relay_8 refused: user homeassistant may not write it")
+        self.barrier(sc, 1)
+        self.assertEqual([(w["unit"], w["address"]) for w in sc.slave.writes()], [(2, 0)],
+                         "a refused command reached the hardware")
 
     def test_sighup_removes_discovery_for_lost_rights(self):
         sc = self.make(users={"homeassistant": {"rights": {"*": "write"}}}).start()
@@ -118,8 +153,8 @@ class Behaviour(fbtest.TestCase):
         press = container("PRESS", f"press-{os.getpid()}")
         for _ in range(3):  # the identical container, as a QoS 1 redelivery
             fbtest.publish(self.broker, f"{sc.base}/panel/reset/set", press, qos=1)
-        self.expect_log(sc, r"duplicate command press-\d+ for reset dropped")
-        time.sleep(1.5)
+        self.expect_log(sc, r"duplicate command press-\d+ for reset dropped", count=2)
+        self.barrier(sc, 1)
         w = [e for e in sc.slave.writes(unit=3) if e["address"] == 3]
         self.assertEqual(len(w), 1, f"the hardware saw {len(w)} presses")
         # the same for a setpoint
@@ -127,14 +162,15 @@ class Behaviour(fbtest.TestCase):
         fbtest.publish(self.broker, f"{sc.base}/panel/setpoint/set", sp, qos=1)
         fbtest.publish(self.broker, f"{sc.base}/panel/setpoint/set", sp, qos=1)
         self.assertTrue(fbtest.wait_for(lambda: sc.slave.get_registers(3, "hr", 1, 1)[0] == 125, 5))
-        time.sleep(1)
+        self.expect_log(sc, r"duplicate command sp-\d+ for setpoint dropped")
+        self.barrier(sc, 2)
         self.assertEqual(len([e for e in sc.slave.writes(unit=3) if e["address"] == 1]), 1)
 
     def test_plain_button_press_refused(self):
         sc = self.make().start()
         fbtest.publish(self.broker, f"{sc.base}/panel/reset/set", "PRESS", qos=1)
         self.expect_log(sc, r"command for reset refused: a button press must be a container")
-        time.sleep(1)
+        self.barrier(sc, 1)
         self.assertEqual(sc.slave.writes(unit=3), [])
 
     def test_command_older_than_last_applied_dropped(self):
@@ -145,7 +181,7 @@ class Behaviour(fbtest.TestCase):
         fbtest.publish(self.broker, f"{sc.base}/panel/setpoint/set",
                        container(10, "old", t - 5000), qos=1)
         self.expect_log(sc, r"command old for setpoint is older than the last applied one")
-        time.sleep(1)
+        self.barrier(sc, 1)
         self.assertEqual(sc.slave.get_registers(3, "hr", 1, 1)[0], 200)
 
     def test_plain_and_container_commands_for_every_component(self):
@@ -184,9 +220,16 @@ class Behaviour(fbtest.TestCase):
         t0 = time.monotonic()
         sc.start()
         self.expect_log(sc, r"removing stale discovery .*_gone/config \(device no longer configured\)")
-        fbtest.wait_for(lambda: any("old_point" in m.payload for m in
-                                    sc.sub.messages(sc.config_topic("panel"), since=t0)), 10)
-        time.sleep(1)
+        # The clears and the panel's re-publication witness that the cleanup
+        # ran, so another node's config still retained afterwards was spared.
+        for topic in (sc.config_topic("gone"), f"{sc.base}/gone/state",
+                      f"{sc.base}/gone/availability"):
+            self.assertIsNotNone(sc.sub.wait_message(
+                lambda m, t=topic: m.topic == t and m.payload == "", timeout=10, since=t0),
+                f"{topic} not cleared")
+        self.assertTrue(fbtest.wait_for(lambda: any(
+            "old_point" in m.payload for m in sc.sub.messages(sc.config_topic("panel"),
+                                                              since=t0)), 10))
         snap = fbtest.retained_snapshot(self.broker, "#", timeout=3, quiet=0.5)
         self.assertNotIn(sc.config_topic("gone"), snap)
         self.assertNotIn(f"{sc.base}/gone/state", snap)
@@ -204,10 +247,12 @@ class Behaviour(fbtest.TestCase):
         sc.gw.write_users({"homeassistant": {"rights": {"relays": "write"}}})
         sc.start(driver=False)
         self.expect_log(sc, r"removing stale discovery .*_panel/config \(device no longer permitted\)")
-        time.sleep(1)
-        snap = fbtest.retained_snapshot(self.broker, "#", timeout=3, quiet=0.5)
-        self.assertNotIn(sc.config_topic("panel"), snap)
-        self.assertNotIn(f"{sc.base}/panel/state", snap)
+        snap = {}
+
+        def panel_gone():
+            snap.update(fbtest.retained_snapshot(self.broker, "#", timeout=3, quiet=0.5))
+            return not {sc.config_topic("panel"), f"{sc.base}/panel/state"} & set(snap)
+        self.assertTrue(fbtest.wait_for(panel_gone, 10, 0.2), f"panel still retained: {snap}")
         self.assertIn(sc.config_topic("relays"), snap)
 
     def test_birth_republishes_after_small_random_delay(self):
@@ -223,8 +268,10 @@ class Behaviour(fbtest.TestCase):
         # an "offline" birth topic changes nothing
         t0 = time.monotonic()
         fbtest.publish(self.broker, "homeassistant/status", "offline")
-        time.sleep(1.5)
-        self.assertEqual(sc.sub.messages(sc.config_topic("panel"), since=t0), [])
+        # The exporter read the birth topic before the command behind it; a
+        # re-publish it had scheduled would follow within the 1 s maximum.
+        self.barrier(sc, 1)
+        self.assertIsNone(sc.sub.wait_message(sc.config_topic("panel"), timeout=1.5, since=t0))
 
     def test_retained_command_is_cleared_never_executed(self):
         sc = self.make()
@@ -232,8 +279,9 @@ class Behaviour(fbtest.TestCase):
         sc.start()
         self.assertTrue(fbtest.wait_for(
             lambda: not fbtest.retained_snapshot(self.broker, f"{sc.base}/+/+/set"), 10))
-        time.sleep(0.5)
-        self.assertEqual(sc.slave.writes(), [])
+        self.expect_log(sc, r"clearing retained command on \S+/panel/lamp/set")
+        self.barrier(sc, 1)
+        self.assertEqual(self.writes_beside_barriers(sc), [])
 
     # -------------------------------------------------------------- instances
     def test_two_instances_run_at_once_with_distinct_topics(self):
@@ -282,9 +330,10 @@ class Behaviour(fbtest.TestCase):
     def test_commands_during_driver_restart_are_executed(self):
         sc = self.make().start()
         sc.assert_state_equals_table()
+        t0 = time.monotonic()
         sc.gw.drivers["meters"].kill()
         fbtest.publish(self.broker, f"{sc.base}/relays/relay_4/set", "ON", qos=1)
-        time.sleep(6)  # the heartbeat goes stale: the exporter knows it is gone
+        self.wait_offline(sc, t0)
         fbtest.publish(self.broker, f"{sc.base}/relays/relay_5/set", "ON", qos=1)
         self.expect_log(sc, r"command .* for relay_5 waits: driver for bus meters is not running")
         self.assertEqual(sc.slave.writes(), [])
@@ -295,8 +344,9 @@ class Behaviour(fbtest.TestCase):
 
     def test_commands_fail_loudly_when_driver_stays_away(self):
         sc = self.make().start()
+        t0 = time.monotonic()
         sc.gw.drivers["meters"].stop()
-        time.sleep(6)
+        self.wait_offline(sc, t0)
         fbtest.publish(self.broker, f"{sc.base}/relays/relay_6/set", "ON", qos=1)
         self.expect_log(sc, r"for relay_6 waits")
         self.expect_log(sc, r"command .* for relay_6 failed: the driver did not come back within 30 s", 40)
@@ -313,4 +363,4 @@ class Behaviour(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main(tools=fbtest.MQTT_TOOLS + ("openssl",))

@@ -1,20 +1,16 @@
 #!/usr/bin/python3
 """fieldbridge-export against a real mosquitto on loopback: every connection
-parameter (issue 4's table), one test per behaviour.  The shared scenario
-(scenario.py) takes the connection settings, so the WebSocket tests can run
-the same code in websocket mode."""
+parameter (docs/configuration.md), one test per behaviour.  The shared
+scenario (scenario.py) takes the connection settings, so the WebSocket tests
+can run the same code in websocket mode."""
 
 import os
 import re
-import signal
 import socket
-import sys
 import threading
 import time
-import unittest
 
 import fbtest
-import gateway
 import scenario
 from mqttproxy import MqttProxy
 
@@ -196,8 +192,8 @@ class Connection(fbtest.TestCase):
     def test_right_password_connects(self):
         broker = fbtest.Broker(self.procs, self.tmp, users={"fb": SECRET},
                                allow_anonymous=True)
-        sc = scenario.ExportScenario(self, broker, {"port": broker.port, "auth_user": "fb",
-                                                    "auth_password": SECRET}).start()
+        scenario.ExportScenario(self, broker, {"port": broker.port, "auth_user": "fb",
+                                               "auth_password": SECRET}).start()
         self.assertRegex(broker.log_text(), r"as \S+ \(p\d, c1, k60, u'fb'\)")
         self.assertNotIn(SECRET, all_logs(self))
 
@@ -363,4 +359,4 @@ class Connection(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main(tools=fbtest.MQTT_TOOLS + ("mosquitto_passwd", "openssl"))

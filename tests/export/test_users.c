@@ -126,7 +126,7 @@ static void test_errors_name_the_field(void)
 	fb_diag_free(&d);
 }
 
-static void test_passwords(void)
+static void test_password_hashes_verify_and_a_readable_file_warns(void)
 {
 	char hash[256], json[1024];
 	struct fb_diag d;
@@ -163,7 +163,7 @@ int main(void)
 	RUN_TEST(test_rights_most_specific_rule_wins);
 	RUN_TEST(test_later_equal_rule_overrides);
 	RUN_TEST(test_errors_name_the_field);
-	RUN_TEST(test_passwords);
+	RUN_TEST(test_password_hashes_verify_and_a_readable_file_warns);
 	{
 		char cmd[300];
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "table.h"
 #include "testlib.h"
 
@@ -232,7 +233,7 @@ static void press(struct ctx *c, long hold_ms)
 	sim_set(c, IN_BUTTON, false);
 }
 
-static void test_inputs(struct ctx *c)
+static void test_debounce_drops_bounces_and_short_pulses(struct ctx *c)
 {
 	long b = idx(c, "board", "bounce"), f = idx(c, "board", "fast");
 
@@ -282,7 +283,7 @@ static void test_events(struct ctx *c)
 	fprintf(stderr, "events: \"%s\"\n", c->events);
 }
 
-static void test_outputs(struct ctx *c)
+static void test_outputs_start_initialised_and_follow_commands(struct ctx *c)
 {
 	/* Initial values: relay off; relay_inv on (active low: line 0);
 	 * Waveshare relays off (active low: line 1). */
@@ -577,9 +578,9 @@ int main(int argc, char **argv)
 		system("cat " LOG);
 		return 1;
 	}
-	test_inputs(&c);
+	test_debounce_drops_bounces_and_short_pulses(&c);
 	test_events(&c);
-	test_outputs(&c);
+	test_outputs_start_initialised_and_follow_commands(&c);
 	test_restart_outputs(&c);
 	test_counter(&c);
 	test_counter_debounced(&c);

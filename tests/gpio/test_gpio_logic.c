@@ -73,7 +73,7 @@ static enum gl_press tap(struct gl_gesture *g, int64_t at, int64_t hold)
 	return gl_gesture_input(g, false, (at + hold) * MS);
 }
 
-static void gestures(void)
+static void presses_are_told_apart_as_single_double_and_long(void)
 {
 	struct gl_gesture g;
 
@@ -104,6 +104,6 @@ int main(void)
 	RUN_TEST(debounce_pulse_shorter_than_window_is_dropped);
 	RUN_TEST(debounce_window_zero_takes_every_edge);
 	RUN_TEST(counter_total_and_rate);
-	RUN_TEST(gestures);
+	RUN_TEST(presses_are_told_apart_as_single_double_and_long);
 	return fb_test_finish();
 }

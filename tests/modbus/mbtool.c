@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "table.h"
 
 #define ORIGIN "mbtool"

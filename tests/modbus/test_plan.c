@@ -2,7 +2,7 @@
  * maps (gaps, overlapping points, forbidden ranges, small max block and max
  * gap, learned cuts) the greedy plan must use exactly as many reads as the
  * best partition found by dynamic programming, and every block must honour
- * every limit.  Also the serial timing arithmetic of timing.c. */
+ * every limit.  Also the serial timing arithmetic of config_plan.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +73,7 @@ static void check_blocks(const struct mb_device *dev)
 	size_t covered = 0;
 
 	for (size_t b = 0; b < dev->nblocks; b++) {
-		const struct mb_block *blk = &dev->blocks[b];
+		const struct fb_plan_block *blk = &dev->blocks[b];
 
 		CHECK(blk->count <= def->max_registers_per_read);
 		for (size_t i = 0; i < blk->npoints; i++) {
@@ -101,7 +101,7 @@ static void greedy_plan_equals_the_optimum_on_random_maps(void)
 	struct fb_point_def pts[MAXP];
 	struct fb_definition def;
 	struct { uint16_t first, last; } forb[3];
-	struct mb_cut cuts[2];
+	struct fb_plan_cut cuts[2];
 	unsigned seed = 12345;
 
 	for (int round = 0; round < 5000; round++) {
@@ -145,7 +145,7 @@ static void greedy_plan_equals_the_optimum_on_random_maps(void)
 		dev.interval_ms = 1000;
 		dev.ncuts = (size_t)(rand_r(&seed) % 3);
 		for (size_t c = 0; c < dev.ncuts; c++)
-			cuts[c] = (struct mb_cut){ FB_REG_HOLDING, (uint16_t)(1 + rand_r(&seed) % 127) };
+			cuts[c] = (struct fb_plan_cut){ FB_REG_HOLDING, (uint16_t)(1 + rand_r(&seed) % 127) };
 		dev.cuts = cuts;
 		CHECK_EQ_INT(mb_plan_device(&dev, 0), 0);
 		check_blocks(&dev);
@@ -184,7 +184,7 @@ static void poll_classes_are_planned_apart(void)
 	CHECK_EQ_INT(mb_plan_device(&dev, 0), 0);
 	CHECK_EQ_INT((long long)dev.nblocks, 3);
 	for (size_t b = 0; b < dev.nblocks; b++) {
-		const struct mb_block *blk = &dev.blocks[b];
+		const struct fb_plan_block *blk = &dev.blocks[b];
 
 		CHECK_EQ_INT(blk->interval_ms, blk->poll == FB_POLL_FAST ? 250
 					     : blk->poll == FB_POLL_ONCE ? 0 : 1000);
@@ -194,17 +194,17 @@ static void poll_classes_are_planned_apart(void)
 
 static void t35_follows_the_baud_rate_and_is_fixed_from_19200(void)
 {
-	int c9600 = mb_timing_char_us(9600, 'N', 8, 1);
+	int c9600 = fb_plan_char_us(9600, 'N', 8, 1);
 
 	CHECK_EQ_INT(c9600, 1042);                       /* 10 bits */
-	CHECK_EQ_INT(mb_timing_char_us(9600, 'E', 8, 1), 1146); /* 11 bits */
-	CHECK_EQ_INT(mb_timing_t35_us(9600, c9600), 3647);
-	CHECK_EQ_INT(mb_timing_t35_us(19200, mb_timing_char_us(19200, 'N', 8, 1)), 1750);
-	CHECK_EQ_INT(mb_timing_t35_us(115200, mb_timing_char_us(115200, 'N', 8, 1)), 1750);
+	CHECK_EQ_INT(fb_plan_char_us(9600, 'E', 8, 1), 1146); /* 11 bits */
+	CHECK_EQ_INT(fb_plan_t35_us(9600, c9600), 3647);
+	CHECK_EQ_INT(fb_plan_t35_us(19200, fb_plan_char_us(19200, 'N', 8, 1)), 1750);
+	CHECK_EQ_INT(fb_plan_t35_us(115200, fb_plan_char_us(115200, 'N', 8, 1)), 1750);
 	/* 10 registers: 8 + 5 + 20 bytes, two t3.5, 2 ms guard */
-	CHECK_EQ_INT(mb_timing_read_us(c9600, 3647, 2, false, 10), 33 * 1042 + 2 * 3647 + 2000);
+	CHECK_EQ_INT(fb_plan_read_us(c9600, 3647, 2, false, 10), 33 * 1042 + 2 * 3647 + 2000);
 	/* 20 coils: 3 data bytes */
-	CHECK_EQ_INT(mb_timing_read_us(c9600, 3647, 0, true, 20), 16 * 1042 + 2 * 3647);
+	CHECK_EQ_INT(fb_plan_read_us(c9600, 3647, 0, true, 20), 16 * 1042 + 2 * 3647);
 }
 
 int main(void)

@@ -520,7 +520,7 @@ static void every_type_and_order_round_trips(void)
 	}
 }
 
-static void widths(void)
+static void point_width_counts_registers_per_type(void)
 {
 	struct fb_point_def p = reg(FB_TYPE_STRING, FB_ORDER_ABCD);
 
@@ -552,6 +552,6 @@ int main(void)
 	RUN_TEST(sentinel_and_nan_become_none);
 	RUN_TEST(encode_range_errors);
 	RUN_TEST(every_type_and_order_round_trips);
-	RUN_TEST(widths);
+	RUN_TEST(point_width_counts_registers_per_type);
 	return fb_test_finish();
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "table-internal.h"
+#include "clock.h"
 #include "testlib.h"
 
 #define NPOINTS 16

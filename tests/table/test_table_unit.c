@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "table-internal.h"
+#include "clock.h"
 #include "testlib.h"
 
 #define NPOINTS 8
@@ -364,7 +365,7 @@ static void attach_to_a_bad_segment_fails_cleanly(void)
 	h.header_size = sizeof(h);
 	h.point_count = 100000;
 	h.device_count = 1;
-	fb_shm_layout_compute(h.point_count, h.device_count, &l);
+	fb_table_util_layout(h.point_count, h.device_count, &l);
 	h.total_size = l.total_size;
 	h.cmdq_off = l.cmdq_off;
 	h.ro_off = l.ro_off;
@@ -388,7 +389,7 @@ static void attach_to_a_bad_segment_fails_cleanly(void)
 	CHECK(fb_table_attach(instance) == NULL);
 	CHECK_EQ_INT(errno, EINVAL);
 	h.point_count = 1;
-	fb_shm_layout_compute(1, 1, &l);
+	fb_table_util_layout(1, 1, &l);
 	h.total_size = l.total_size;
 	h.pdesc_off = l.pdesc_off;
 	h.points_off = len * 4;

@@ -607,4 +607,4 @@ class WebApi(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fbtest.main(tools=("mosquitto", "openssl"))

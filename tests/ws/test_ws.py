@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import unittest
 
 import fbtest
 
@@ -299,11 +298,5 @@ class TestTls(WsBase):
 if __name__ == "__main__":
     CLIENT = sys.argv.pop(1)
     if not os.access(CLIENT, os.X_OK):
-        print(f"skip: {CLIENT} not built")
-        sys.exit(77)
-    import shutil
-    for tool in ("mosquitto", "openssl", "setpriv"):
-        if shutil.which(tool) is None:
-            print(f"skip: {tool} not installed")
-            sys.exit(77)
-    unittest.main(verbosity=2)
+        fbtest.skip_module(f"{CLIENT} not built")
+    fbtest.main(tools=("mosquitto", "openssl", "setpriv"))

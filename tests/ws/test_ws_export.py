@@ -7,7 +7,6 @@ import os
 import re
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "export"))
 
@@ -118,4 +117,4 @@ class WebSocketExport(fbtest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    fbtest.main(tools=fbtest.MQTT_TOOLS + ("mosquitto_passwd", "openssl"))

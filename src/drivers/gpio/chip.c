@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Finding the chip by label and lines by name, with errors that list what
  * exists: chip numbers differ between boards (gpiochip4 on a Pi 5), so a
  * typo must show the right spelling. */

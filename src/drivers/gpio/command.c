@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writes from Home Assistant.  An output is set and read back, and the
  * read-back is what reaches the table; a pulse output is set and ended by
  * the deadline pass (points.c).  Every command gets a result: done, or
  * failed with a reason. */
 #include "gpio-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

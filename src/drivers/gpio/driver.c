@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-gpio's setup, its one poll() loop and its exit policy.  The
  * loop sleeps on a signalfd, a timerfd for the earliest deadline (debounce
  * windows, press gestures, pulse ends, rate decay, heartbeat, counter
@@ -5,6 +6,7 @@
  * nothing polls a line's level.  What a wake-up does to the points is in
  * points.c, commands are in command.c. */
 #include "gpio-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -225,43 +227,34 @@ static void driver_free(struct gl_driver *d)
 	fb_config_free(d->cfg);
 }
 
+/* fieldbridge-gpio serves only "transport": "gpio" buses. */
+static bool driver_serves(const struct fb_config *cfg, const struct fb_bus_conf *bus,
+			  struct fb_diag *diag)
+{
+	if (bus->transport == FB_BUS_GPIO)
+		return true;
+	fb_diag_error(diag, "%s: bus %s: expected \"transport\": \"gpio\" for "
+		      "fieldbridge-gpio (it is a Modbus bus: use fieldbridge-modbus)",
+		      cfg->path, bus->name);
+	return false;
+}
+
 int gl_driver_run(const struct fb_daemon_args *args)
 {
 	struct gl_driver d;
-	struct fb_diag diag;
+	struct fb_daemon_setup setup;
 	char err[1024];
 	size_t ok = 0;
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.signal_fd = d.timer_fd = -1;
-	fb_diag_init(&diag);
-	d.cfg = fb_config_load(args->config_path, &diag);
-	if (d.cfg) {
-		d.bus = fb_config_bus(d.cfg, args->instance);
-		if (!d.bus)
-			fb_diag_error(&diag, "%s: no bus named \"%s\"", d.cfg->path, args->instance);
-		else if (d.bus->transport != FB_BUS_GPIO) {
-			fb_diag_error(&diag, "%s: bus %s: expected \"transport\": \"gpio\" for "
-				      "fieldbridge-gpio (it is a Modbus bus: use fieldbridge-modbus)",
-				      d.cfg->path, d.bus->name);
-			d.bus = NULL;
-		}
-	}
-	if (!d.bus) {
-		fb_diag_log(&diag);
-		fb_err("configuration has errors; nothing started");
+	if (fb_daemon_start(args, "bus", driver_serves, &setup) < 0)
 		goto out;
-	}
-	fb_config_load_definitions(d.cfg, d.bus, &diag);
-	fb_diag_log(&diag);
-
-	d.signal_fd = fb_signalfd_open();
-	d.timer_fd = fb_timerfd_open();
-	if (d.signal_fd < 0 || d.timer_fd < 0) {
-		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
-		goto out;
-	}
+	d.cfg = setup.cfg;
+	d.bus = setup.bus;
+	d.signal_fd = setup.signal_fd;
+	d.timer_fd = setup.timer_fd;
 	d.chip = gl_chip_find(d.bus->gpio_chip, d.chip_path, sizeof(d.chip_path), err,
 			      sizeof(err));
 	if (!d.chip) {
@@ -284,7 +277,6 @@ int gl_driver_run(const struct fb_daemon_args *args)
 	}
 	rc = driver_loop(&d) < 0 ? 1 : 0;
 out:
-	fb_diag_free(&diag);
 	driver_free(&d);
 	return rc;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one interface between fieldbridge-gpio and libgpiod.  libgpiod 1.6
  * (Debian/Raspberry Pi OS bookworm) and 2.x (trixie) differ in every call,
  * so gpio_backend_v1.c and gpio_backend_v2.c implement this header and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-gpio internals: one process serves one bus (one chip); not
  * for other parts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pure logic of fieldbridge-gpio: debouncing, pulse counting with a
  * derived rate, and press gestures.  No I/O and no clocks: every function
  * takes the time (CLOCK_MONOTONIC ns) it should act at, so the unit tests

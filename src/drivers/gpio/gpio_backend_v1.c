@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gpio-backend.h on libgpiod 1.6 (bookworm): a struct gpiod_line is both
  * the line and its request. */
 #include "gpio-backend.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gpio-backend.h on libgpiod 2.x (trixie): chip info, line settings, a line
  * config and a request config make one request. */
 #include "gpio-backend.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Debounce, counter and gesture logic (gpio-logic.h). */
 #include "gpio-logic.h"
 

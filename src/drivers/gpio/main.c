@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-gpio: one process per GPIO bus (one chip). */
 #include "daemon.h"
 #include "gpio-internal.h"

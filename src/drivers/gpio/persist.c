@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Counter totals and output values across restarts.  Counters are written
  * at most every persist_interval_s (SD cards wear out), and on exit; an
  * output change is written at once, since it is rare and the value a relay

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the points do between two poll() wake-ups: edges are debounced into
  * levels, a level drives an input, a counter (and its rates) or a gesture
  * (and its event), and every time-driven step (debounce windows, gestures,
  * pulse ends, event clears, rate decay) runs from one deadline pass.  The
  * table gets each change as it happens. */
 #include "gpio-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <poll.h>

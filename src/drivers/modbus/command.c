@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writes from Home Assistant.  Each command is written with the point's
  * write function and then read back, so what reaches the table (and MQTT)
  * is what the device holds, not what was asked for.  Every command gets a
@@ -5,6 +6,7 @@
  * for the same point was already queued (latest wins: a slider dragged
  * across a range sends many values, only the last one matters). */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

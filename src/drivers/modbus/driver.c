@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Setup and the one poll() loop of fieldbridge-modbus. */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -20,9 +22,8 @@
 
 static int driver_build(struct mb_driver *d, int64_t now)
 {
-	struct fb_device_desc *ddesc = NULL;
-	struct fb_point_desc *pdesc = NULL;
-	const struct fb_diag_point_desc *diag = fb_model_diag_points(NULL);
+	size_t ndiag;
+	const struct fb_diag_point_desc *diag = fb_model_diag_points(&ndiag);
 	size_t n = 0;
 
 	d->devices = calloc(d->bus->ndevices ? d->bus->ndevices : 1, sizeof(*d->devices));
@@ -52,53 +53,34 @@ static int driver_build(struct mb_driver *d, int64_t now)
 	for (size_t i = 0; i < d->ndevices; i++)
 		if (mb_plan_device(&d->devices[i], now) < 0)
 			return -1;
-	ddesc = calloc(d->ndevices ? d->ndevices : 1, sizeof(*ddesc));
-	pdesc = calloc(d->npoints ? d->npoints : 1, sizeof(*pdesc));
+	/* table index -> owner, in fb_daemon_bus_table_create's layout */
 	d->point_map = calloc(d->npoints ? d->npoints : 1, sizeof(*d->point_map));
-	if (!ddesc || !pdesc || !d->point_map)
-		goto fail;
+	if (!d->point_map)
+		return -1;
 	for (size_t i = 0; i < d->ndevices; i++) {
-		const struct mb_device *dev = &d->devices[i];
-
-		snprintf(ddesc[i].device, sizeof(ddesc[i].device), "%s", dev->conf->id);
-		for (size_t j = 0; j < dev->def->npoints + FB_DIAG_COUNT; j++, n++) {
-			bool is_diag = j >= dev->def->npoints;
-
-			snprintf(pdesc[n].device, sizeof(pdesc[n].device), "%s", dev->conf->id);
-			snprintf(pdesc[n].point, sizeof(pdesc[n].point), "%s",
-				 is_diag ? diag[j - dev->def->npoints].key
-					 : dev->def->points[j].key);
-			pdesc[n].kind = (uint8_t)(is_diag ? diag[j - dev->def->npoints].kind
-							  : fb_point_value_kind(&dev->def->points[j]));
+		for (size_t j = 0; j < d->devices[i].def->npoints + FB_DIAG_COUNT; j++, n++) {
 			d->point_map[n].device = (uint32_t)i;
 			d->point_map[n].point = (uint32_t)j;
 		}
 	}
-	d->table = fb_daemon_table_create(d->cfg, d->bus, ddesc, d->ndevices, pdesc, d->npoints);
-	if (!d->table)
-		goto fail;
-	free(ddesc);
-	free(pdesc);
-	return 0;
-fail:
-	free(ddesc);
-	free(pdesc);
-	return -1;
+	d->table = fb_daemon_bus_table_create(d->cfg, d->bus, diag, ndiag);
+	return d->table ? 0 : -1;
 }
 
 /* Serial line timing, and the airtime budget logged once at start. */
 static void driver_timing(struct mb_driver *d)
 {
 	const struct fb_bus_conf *bus = d->bus;
-	double util;
-	int cycle_ms;
+	double util = 0;
 
 	d->rtu_framing = bus->transport != FB_BUS_TCP;
 	if (!d->rtu_framing)
 		return;
-	d->char_us = mb_timing_char_us(bus->baud, bus->parity, bus->data_bits, bus->stop_bits);
-	d->t35_us = mb_timing_t35_us(bus->baud, d->char_us);
-	util = mb_budget_utilisation(bus, d->devices, d->ndevices, &cycle_ms);
+	d->char_us = fb_plan_char_us(bus->baud, bus->parity, bus->data_bits, bus->stop_bits);
+	d->t35_us = fb_plan_t35_us(bus->baud, d->char_us);
+	for (size_t i = 0; i < d->ndevices; i++)
+		util += fb_plan_airtime_share(bus, d->devices[i].conf->guard_time_ms,
+					      d->devices[i].blocks, d->devices[i].nblocks);
 	fb_log(util > 1.0 ? FB_LOG_WARNING : FB_LOG_INFO,
 	       "bus %s: t3.5 = %.2f ms at %d baud; planned reads need %.0f%% of the "
 	       "line's airtime", bus->name, d->t35_us / 1000.0, bus->baud, util * 100.0);
@@ -227,43 +209,35 @@ static void splits_path_init(struct mb_driver *d)
 		snprintf(d->splits_path, len, "%s/modbus-%s.splits.json", dir, d->bus->name);
 }
 
+/* fieldbridge-modbus serves tcp, rtu and rtu_over_tcp buses. */
+static bool driver_serves(const struct fb_config *cfg, const struct fb_bus_conf *bus,
+			  struct fb_diag *diag)
+{
+	(void)cfg;
+	(void)diag;
+	if (bus->transport == FB_BUS_TCP || bus->transport == FB_BUS_RTU ||
+	    bus->transport == FB_BUS_RTU_OVER_TCP)
+		return true;
+	fb_err("bus %s: not a Modbus bus (transport tcp, rtu or rtu_over_tcp "
+	       "expected): another driver serves it", bus->name);
+	return false;
+}
+
 int mb_driver_run(const struct fb_daemon_args *args)
 {
 	struct mb_driver d;
-	struct fb_diag diag;
+	struct fb_daemon_setup setup;
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.signal_fd = d.timer_fd = -1;
-	fb_diag_init(&diag);
-	d.cfg = fb_config_load(args->config_path, &diag);
-	if (d.cfg) {
-		d.bus = fb_config_bus(d.cfg, args->instance);
-		if (!d.bus)
-			fb_diag_error(&diag, "%s: no bus named \"%s\"", d.cfg->path,
-				      args->instance);
-	}
-	if (!d.bus) {
-		fb_diag_log(&diag);
-		fb_err("configuration has errors; nothing started");
-		goto out;
-	}
-	if (d.bus->transport != FB_BUS_TCP && d.bus->transport != FB_BUS_RTU &&
-	    d.bus->transport != FB_BUS_RTU_OVER_TCP) {
-		fb_err("bus %s: not a Modbus bus (transport tcp, rtu or rtu_over_tcp "
-		       "expected): another driver serves it", d.bus->name);
-		goto out;
-	}
 	/* Bad definitions disable their device only; the bus still runs. */
-	fb_config_load_definitions(d.cfg, d.bus, &diag);
-	fb_diag_log(&diag);
-
-	d.signal_fd = fb_signalfd_open();
-	d.timer_fd = fb_timerfd_open();
-	if (d.signal_fd < 0 || d.timer_fd < 0) {
-		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
+	if (fb_daemon_start(args, "bus", driver_serves, &setup) < 0)
 		goto out;
-	}
+	d.cfg = setup.cfg;
+	d.bus = setup.bus;
+	d.signal_fd = setup.signal_fd;
+	d.timer_fd = setup.timer_fd;
 	splits_path_init(&d);
 	d.window_start_ms = fb_mono_ms();
 	if (driver_build(&d, fb_mono_ms()) < 0)
@@ -275,7 +249,6 @@ int mb_driver_run(const struct fb_daemon_args *args)
 		d.ndevices == 1 ? "" : "s", d.npoints);
 	rc = driver_loop(&d) < 0 ? 1 : 0;
 out:
-	fb_diag_free(&diag);
 	driver_free(&d);
 	return rc;
 }

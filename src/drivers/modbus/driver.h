@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef FB_MODBUS_DRIVER_H
 #define FB_MODBUS_DRIVER_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The connection to the bus.  A broken link is closed and reopened with
  * exponential backoff (1 s doubling to 30 s), so a gateway whose TCP slave
  * or serial adapter disappears keeps trying without spinning.
@@ -10,6 +11,7 @@
  * between.  The termios calls libmodbus makes on close/flush fail harmlessly
  * on a socket; flushing is done here instead. */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>

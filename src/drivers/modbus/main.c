@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-modbus: one process per Modbus bus. */
 #include "daemon.h"
 #include "driver.h"
@@ -13,7 +14,8 @@ int main(int argc, char **argv)
 		return rc < 0 ? 2 : 0;
 	/* The shared check plus the bus airtime budget. */
 	if (args.check)
-		return fb_daemon_check(&args, "bus", mb_check_budget);
+		return fb_daemon_check(&args, "bus",
+				       &(const struct fb_config_checks){ .airtime = true });
 	fb_log_init("fieldbridge-modbus",
 		    args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
 	return mb_driver_run(&args);

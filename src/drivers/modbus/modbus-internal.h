@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-modbus internals: one process serves one bus.
  *
- * Data flow: plan.c turns each device's definition into read blocks (per
- * register table and poll class, honouring learned splits from splits.c);
+ * Data flow: plan.c turns each device's definition into read blocks with
+ * fb_plan_reads (per register table and poll class, honouring learned
+ * splits from splits.c);
  * the loop in driver.c runs a deadline scheduler (sched.c) that picks the
  * most overdue block of any online device, or the probe of an offline one;
  * xact.c performs one transaction with pacing (t3.5 + guard time, timing.c),
@@ -18,32 +20,9 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "config_plan.h"
 #include "model.h"
 #include "table.h"
-
-/* Protocol limits: MB_MAX_READ_REGISTERS and MB_MAX_READ_BITS (model.h). */
-/* Modbus over serial line V1.02 §2.5.1.1: above 19200 baud t3.5 is fixed. */
-#define MB_T35_FIXED_US 1750
-#define MB_T35_FIXED_BAUD 19200
-
-/* One read request: `count` registers/bits of `table` from `start`, read
- * every interval_ms (0: once after connect / coming online). */
-struct mb_block {
-	enum fb_reg_table table;
-	enum fb_poll_class poll;
-	uint16_t start, count;
-	uint32_t *points;  /* owned; indices into the device's definition points */
-	size_t npoints;
-	int interval_ms;
-	int64_t next_due_ms;               /* monotonic; INT64_MAX = not due */
-};
-
-/* A learned split: no block of `table` may contain both address-1 and
- * address.  Learned from exception 02/03 answers, persisted by splits.c. */
-struct mb_cut {
-	enum fb_reg_table table;
-	uint16_t address;
-};
 
 struct mb_stats {
 	uint64_t requests, errors, timeouts, crc_errors;
@@ -66,9 +45,9 @@ struct mb_device {
 	uint32_t table_device;               /* index in the table's devices */
 	uint32_t first_point;                /* table index of def->points[0] */
 	uint32_t first_diag;                 /* table index of the diag points */
-	struct mb_block *blocks;             /* owned */
+	struct fb_plan_block *blocks;        /* owned */
 	size_t nblocks;
-	struct mb_cut *cuts;                 /* owned, learned splits */
+	struct fb_plan_cut *cuts;            /* owned, learned splits */
 	size_t ncuts;
 	struct mb_point_state *pstate;       /* owned, def->npoints entries */
 	int interval_ms;                     /* the normal poll interval */
@@ -124,30 +103,21 @@ enum mb_xact {
 	MB_XACT_PREEMPTED,  /* a command arrived before the frame went out */
 };
 
-/* plan.c: computes dev->blocks from the definition, the protocol and
- * device limits and dev->cuts.  Every block is due at `now_ms`.  Returns 0
- * or -1 (ENOMEM). */
+/* plan.c: computes dev->blocks from the definition (fb_plan_reads) and
+ * dev->cuts, and bumps dev->plan_gen.  Every block is due at `now_ms`.
+ * Returns 0 or -1 (ENOMEM). */
 int mb_plan_device(struct mb_device *dev, int64_t now_ms);
 void mb_plan_free(struct mb_device *dev);
-/* Interval of a poll class for a device whose normal interval is given;
- * 0 for FB_POLL_ONCE. */
-int mb_plan_interval_ms(enum fb_poll_class c, int normal_ms);
 
 /* splits.c: learned splits in "<state_dir>/modbus-<bus>.splits.json". */
 void mb_splits_load(struct mb_driver *d);
 int mb_splits_save(const struct mb_driver *d);
 /* Records a cut chosen for a block that got exception 02/03; returns true
  * if it is new (then re-plan and save). */
-bool mb_splits_learn(struct mb_device *dev, const struct mb_block *blk,
+bool mb_splits_learn(struct mb_device *dev, const struct fb_plan_block *blk,
 		     uint16_t *cut_out);
 
-/* timing.c: serial line arithmetic (Modbus over serial line V1.02 §2.5). */
-int mb_timing_char_us(int baud, char parity, int data_bits, int stop_bits);
-int mb_timing_t35_us(int baud, int char_us);
-/* Airtime of one read transaction of `count` registers/bits incl. the two
- * silent intervals and the guard time, in microseconds. */
-int64_t mb_timing_read_us(int char_us, int t35_us, int guard_ms, bool bits,
-			  uint16_t count);
+/* timing.c: pacing (the arithmetic is fb_plan_char_us and fb_plan_t35_us). */
 /* Waits until the line has been silent t3.5 + guard since the last frame.
  * If `interruptible`, returns 1 as soon as a command is queued (the caller
  * then runs it first), else 0; sleeps in ppoll(), never spins. */
@@ -178,7 +148,7 @@ enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn 
 
 /* poll.c: reads one block and writes the table. */
 enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
-			   struct mb_block *blk, int64_t now_ms, bool probe);
+			   struct fb_plan_block *blk, int64_t now_ms, bool probe);
 /* Reads one point (command read-back) into v. */
 enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
 			   const struct fb_point_def *p, struct fb_value *v, int *err);
@@ -205,13 +175,5 @@ bool mb_commands_run(struct mb_driver *d);
 void mb_stats_account(struct mb_driver *d, struct mb_device *dev, int err,
 		      int64_t elapsed_us, bool answered);
 void mb_stats_publish(struct mb_driver *d, int64_t now_ms, bool force);
-
-/* check.c: fieldbridge-modbus's own part of --check (an fb_daemon_extra_check):
- * the airtime budget of the bus named, or of every serial bus. */
-void mb_check_budget(struct fb_config *cfg, const char *bus_name, struct fb_diag *diag);
-/* Airtime per second (in us per s, i.e. utilisation * 1e6) of the planned
- * reads of every device of the bus, and the shortest normal interval. */
-double mb_budget_utilisation(const struct fb_bus_conf *bus, struct mb_device *devs,
-			     size_t ndevs, int *cycle_ms);
 
 #endif

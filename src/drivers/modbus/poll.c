@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading: one transaction per planned block, decoded into the table.
  * Values pass the point's deadband before they are published, and a
  * heartbeat re-publishes unchanged values. */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -124,7 +126,7 @@ static void mark_failed(struct mb_driver *d, struct mb_device *dev, const uint32
 /* Exception 02/03 on a block of several points: split it where the fault
  * most likely is, remember the split, and read the parts next. */
 static bool split_block(struct mb_driver *d, struct mb_device *dev,
-			const struct mb_block *blk, int64_t now_ms)
+			const struct fb_plan_block *blk, int64_t now_ms)
 {
 	uint16_t cut;
 
@@ -143,7 +145,7 @@ static bool split_block(struct mb_driver *d, struct mb_device *dev,
 }
 
 enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
-			   struct mb_block *blk, int64_t now_ms, bool probe)
+			   struct fb_plan_block *blk, int64_t now_ms, bool probe)
 {
 	uint16_t regs[MB_MAX_READ_BITS];
 	struct read_req req = { blk->table, blk->start, blk->count, regs };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The deadline scheduler.  Every block of every online device has its own
  * deadline (its poll class's interval); each step runs the most overdue
  * one, ties going to the device served longest ago, so slaves with
@@ -15,7 +16,7 @@ static bool is_offline(const struct mb_driver *d, const struct mb_device *dev)
 	return !dev->online && dev->failures >= d->bus->offline_after;
 }
 
-static void advance(struct mb_block *blk, int64_t now_ms)
+static void advance(struct fb_plan_block *blk, int64_t now_ms)
 {
 	if (!blk->interval_ms) {
 		blk->next_due_ms = INT64_MAX;
@@ -71,9 +72,9 @@ static void answered(struct mb_driver *d, struct mb_device *dev, int64_t now_ms)
 	}
 }
 
-static struct mb_block *probe_block(struct mb_device *dev)
+static struct fb_plan_block *probe_block(struct mb_device *dev)
 {
-	struct mb_block *best = NULL;
+	struct fb_plan_block *best = NULL;
 
 	for (size_t i = 0; i < dev->nblocks; i++)
 		if (!best || dev->blocks[i].count < best->count)
@@ -83,7 +84,7 @@ static struct mb_block *probe_block(struct mb_device *dev)
 
 static void run_probe(struct mb_driver *d, struct mb_device *dev, int64_t now_ms)
 {
-	struct mb_block *blk = probe_block(dev);
+	struct fb_plan_block *blk = probe_block(dev);
 
 	switch (blk ? mb_poll_block(d, dev, blk, now_ms, true) : MB_XACT_NO_ANSWER) {
 	case MB_XACT_OK:
@@ -102,7 +103,7 @@ static void run_probe(struct mb_driver *d, struct mb_device *dev, int64_t now_ms
 	}
 }
 
-static void run_block(struct mb_driver *d, struct mb_device *dev, struct mb_block *blk,
+static void run_block(struct mb_driver *d, struct mb_device *dev, struct fb_plan_block *blk,
 		      int64_t now_ms)
 {
 	uint32_t gen = dev->plan_gen;
@@ -128,7 +129,7 @@ static void run_block(struct mb_driver *d, struct mb_device *dev, struct mb_bloc
 bool mb_sched_step(struct mb_driver *d, int64_t now_ms)
 {
 	struct mb_device *best_dev = NULL;
-	struct mb_block *best_blk = NULL;
+	struct fb_plan_block *best_blk = NULL;
 	int64_t best_due = INT64_MAX;
 
 	if (!d->ctx)
@@ -147,7 +148,7 @@ bool mb_sched_step(struct mb_driver *d, int64_t now_ms)
 			continue;
 		}
 		for (size_t b = 0; b < dev->nblocks; b++) {
-			struct mb_block *blk = &dev->blocks[b];
+			struct fb_plan_block *blk = &dev->blocks[b];
 
 			if (blk->next_due_ms < best_due ||
 			    (blk->next_due_ms == best_due && best_dev &&

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Learned splits: a slave that answers exception 02/03 to a merged read
  * (typically a hole in its register map that the definition does not
  * declare) gets that block split, and the split is remembered in
@@ -33,7 +34,7 @@ static int extent_cmp(const void *a, const void *b)
  * consecutive points is the prime suspect (an undeclared hole); with no gap,
  * the middle point, so repeated failures bisect to the culprit.  Returns 0
  * if the block cannot be cut (one address). */
-static uint16_t choose_cut(const struct mb_device *dev, const struct mb_block *blk)
+static uint16_t choose_cut(const struct mb_device *dev, const struct fb_plan_block *blk)
 {
 	struct extent *ex = calloc(blk->npoints ? blk->npoints : 1, sizeof(*ex));
 	uint32_t end, best_gap = 0, cut = 0;
@@ -68,7 +69,7 @@ static uint16_t choose_cut(const struct mb_device *dev, const struct mb_block *b
 
 static bool add_cut(struct mb_device *dev, enum fb_reg_table t, uint16_t addr)
 {
-	struct mb_cut *nc;
+	struct fb_plan_cut *nc;
 
 	for (size_t i = 0; i < dev->ncuts; i++)
 		if (dev->cuts[i].table == t && dev->cuts[i].address == addr)
@@ -77,11 +78,11 @@ static bool add_cut(struct mb_device *dev, enum fb_reg_table t, uint16_t addr)
 	if (!nc)
 		return false;
 	dev->cuts = nc;
-	dev->cuts[dev->ncuts++] = (struct mb_cut){ t, addr };
+	dev->cuts[dev->ncuts++] = (struct fb_plan_cut){ t, addr };
 	return true;
 }
 
-bool mb_splits_learn(struct mb_device *dev, const struct mb_block *blk, uint16_t *cut_out)
+bool mb_splits_learn(struct mb_device *dev, const struct fb_plan_block *blk, uint16_t *cut_out)
 {
 	uint16_t cut = choose_cut(dev, blk);
 

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-device and per-bus statistics, kept in the table as diagnostic points
  * (fb_model_diag_points) after each device's own points.  They are written
  * every STATS_PERIOD_MS, not per request, so they do not turn every poll
  * into an MQTT message. */
 #include "modbus-internal.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <string.h>

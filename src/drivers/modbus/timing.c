@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Serial line timing, Modbus over serial line V1.02 §2.5.1.1: frames are
  * separated by at least 3.5 character times of silence (t3.5); above 19200
  * baud a fixed 1.75 ms is used.  libmodbus does not wait between frames
@@ -16,36 +17,6 @@ static int64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int mb_timing_char_us(int baud, char parity, int data_bits, int stop_bits)
-{
-	/* start bit + data + parity + stop */
-	int bits = 1 + data_bits + (parity == 'N' ? 0 : 1) + stop_bits;
-
-	if (baud <= 0)
-		return 0;
-	return (int)(((int64_t)bits * 1000000 + baud - 1) / baud);
-}
-
-int mb_timing_t35_us(int baud, int char_us)
-{
-	if (baud <= 0)
-		return 0;
-	if (baud >= MB_T35_FIXED_BAUD)
-		return MB_T35_FIXED_US;
-	return (char_us * 7 + 1) / 2;
-}
-
-int64_t mb_timing_read_us(int char_us, int t35_us, int guard_ms, bool bits,
-			  uint16_t count)
-{
-	/* RTU read request: unit, fc, addr(2), count(2), crc(2) = 8 bytes;
-	 * answer: unit, fc, byte count, data, crc(2). */
-	int64_t data = bits ? (count + 7) / 8 : 2 * (int64_t)count;
-	int64_t bytes = 8 + 5 + data;
-
-	return bytes * char_us + 2 * (int64_t)t35_us + (int64_t)guard_ms * 1000;
 }
 
 void mb_pace_mark(struct mb_driver *d, int guard_ms)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One Modbus transaction: the device's timeouts, the silent interval before
  * the frame, retries on a missing or corrupt answer (never on an exception:
  * the device has spoken), statistics, and the link's health afterwards. */

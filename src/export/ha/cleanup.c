@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stale discovery cleanup.  At every connect we subscribe to
  * "<prefix>/device/+/config" for a few seconds: the broker replays the
  * retained configs (retain flag set), and the ones this node published
@@ -16,18 +17,18 @@
 
 #define CLEANUP_WINDOW_MS 5000
 
-static void filter(const struct exporter *ex, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/device/+/config", ex->conn->discovery_prefix);
-}
-
 void ex_cleanup_start(struct exporter *ex, int64_t now_ms)
 {
 	char f[EX_TOPIC_MAX];
 
-	filter(ex, f, sizeof(f));
-	if (mosquitto_subscribe(ex->mosq, NULL, f, ex->conn->qos) == MOSQ_ERR_SUCCESS)
+	ex_discovery_filter(ex, f, sizeof(f));
+	if (ex_link_subscribe(&ex->link, f) == 0)
 		ex->cleanup_until_ms = now_ms + CLEANUP_WINDOW_MS;
+}
+
+void ex_cleanup_stop(struct exporter *ex)
+{
+	ex->cleanup_until_ms = 0;
 }
 
 void ex_cleanup_tick(struct exporter *ex, int64_t now_ms)
@@ -37,9 +38,8 @@ void ex_cleanup_tick(struct exporter *ex, int64_t now_ms)
 	if (!ex->cleanup_until_ms || now_ms < ex->cleanup_until_ms)
 		return;
 	ex->cleanup_until_ms = 0;
-	filter(ex, f, sizeof(f));
-	if (ex->connected)
-		mosquitto_unsubscribe(ex->mosq, NULL, f);
+	ex_discovery_filter(ex, f, sizeof(f));
+	ex_link_unsubscribe(&ex->link, f);
 }
 
 static void clear_retained(struct exporter *ex, const char *topic)
@@ -48,7 +48,7 @@ static void clear_retained(struct exporter *ex, const char *topic)
 
 	/* Only ever clear topics under our own base. */
 	if (topic && !strncmp(topic, ex->base, blen) && topic[blen] == '/')
-		mosquitto_publish(ex->mosq, NULL, topic, 0, NULL, ex->conn->qos, true);
+		ex_link_clear_retained(&ex->link, topic);
 }
 
 static struct ex_device *device_for(struct exporter *ex, const char *object_id)
@@ -57,10 +57,7 @@ static struct ex_device *device_for(struct exporter *ex, const char *object_id)
 
 	if (strncmp(object_id, ex->conn->node_id, nlen) || object_id[nlen] != '_')
 		return NULL;
-	for (size_t i = 0; i < ex->ndevices; i++)
-		if (!strcmp(ex->devices[i].conf->id, object_id + nlen + 1))
-			return &ex->devices[i];
-	return NULL;
+	return ex_devices_find(ex, object_id + nlen + 1, strlen(object_id + nlen + 1));
 }
 
 static void old_device(struct exporter *ex, const char *topic, const char *object_id,
@@ -75,7 +72,7 @@ static void old_device(struct exporter *ex, const char *topic, const char *objec
 
 		fb_info("connection %s: removing stale discovery %s (device no longer %s)",
 			ex->conn->name, topic, d ? "permitted" : "configured");
-		mosquitto_publish(ex->mosq, NULL, topic, 0, NULL, ex->conn->qos, true);
+		ex_link_clear_retained(&ex->link, topic);
 		clear_retained(ex, cJSON_GetStringValue(
 			cJSON_GetObjectItemCaseSensitive(doc, "state_topic")));
 		cJSON_ArrayForEach(a, avail) {
@@ -95,7 +92,7 @@ static void old_device(struct exporter *ex, const char *topic, const char *objec
 		if (cJSON_GetArraySize(c) <= 1)
 			continue;
 		for (size_t p = 0; p < d->def->npoints; p++)
-			if (!strcmp(d->def->points[p].key, c->string) && ex_point_visible(d, p))
+			if (!strcmp(d->def->points[p].key, c->string) && ex_rights_visible(d, p))
 				still = true;
 		if (!still && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "p")))
 			cJSON_AddStringToObject(removed, c->string,

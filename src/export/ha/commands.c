@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commands from Home Assistant: "<base>/<device>/<point>/set".
  *
  * A payload is either plain text as Home Assistant sends it for switches
@@ -18,6 +19,7 @@
  * logged and the point's state re-published so Home Assistant shows the
  * truth again. */
 #include "export-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -31,27 +33,8 @@
 #define PENDING_EXPIRE_MS 30000   /* a driver restart takes a few seconds */
 #define RESULT_EXPIRE_MS 60000    /* no result: the driver lost it */
 
-static struct ex_device *find_device(struct exporter *ex, const char *id, size_t len)
-{
-	for (size_t i = 0; i < ex->ndevices; i++) {
-		const char *d = ex->devices[i].conf->id;
-
-		if (strlen(d) == len && !memcmp(d, id, len))
-			return &ex->devices[i];
-	}
-	return NULL;
-}
-
-static long find_point(const struct ex_device *dev, const char *key)
-{
-	for (size_t i = 0; i < dev->def->npoints; i++)
-		if (!strcmp(dev->def->points[i].key, key))
-			return (long)i;
-	return -1;
-}
-
 /* Text as Home Assistant sends it -> a table value for this point. */
-static int parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v)
+int ex_commands_parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v)
 {
 	char *end;
 	double d;
@@ -109,10 +92,8 @@ static void dedup_remember(struct ex_dedup *dd, const char *id)
 	dd->next = (dd->next + 1) % EX_DEDUP_WINDOW;
 }
 
-/* Unpacks a container; plain payloads leave event_id empty and ts 0.
- * Returns the value text (borrowed from doc or payload) or NULL. */
-static const char *unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
-			  char *event_id, size_t idlen, int64_t *ts)
+const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
+			       char *event_id, size_t idlen, int64_t *ts)
 {
 	const cJSON *v, *e, *t;
 
@@ -166,7 +147,7 @@ static int pending_add(struct exporter *ex, struct ex_device *dev, size_t point,
 	}
 	fb_warn("device %s: command %s for %s failed: %d commands are already waiting",
 		dev->conf->id, cmd->event_id, dev->def->points[point].key, EX_PENDING_MAX);
-	ex_mark_dirty(dev);
+	ex_device_mark_dirty(dev);
 	return -1;
 }
 
@@ -174,7 +155,7 @@ static void pending_fail(struct ex_pending *pc, const char *why)
 {
 	fb_warn("device %s: command %s for %s failed: %s", pc->dev->conf->id, pc->cmd.event_id,
 		pc->dev->def->points[pc->point].key, why);
-	ex_mark_dirty(pc->dev); /* Home Assistant shows the real state again */
+	ex_device_mark_dirty(pc->dev); /* Home Assistant shows the real state again */
 	pc->state = EX_PENDING_FREE;
 }
 
@@ -232,7 +213,7 @@ void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus)
 	}
 }
 
-void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg)
+void ex_commands_message(struct exporter *ex, const struct mosquitto_message *msg)
 {
 	char payload[1024], numbuf[64], event_id[FB_TABLE_EVENT_ID_MAX], key[FB_TABLE_KEY_MAX];
 	size_t blen = strlen(ex->base);
@@ -251,7 +232,7 @@ void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg
 		 * execute one, and clear it from the broker. */
 		fb_warn("connection %s: clearing retained command on %s", ex->conn->name,
 			msg->topic);
-		mosquitto_publish(ex->mosq, NULL, msg->topic, 0, NULL, ex->conn->qos, true);
+		ex_link_clear_retained(&ex->link, msg->topic);
 		return;
 	}
 	if (msg->payloadlen <= 0)
@@ -260,25 +241,26 @@ void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg
 	slash = strchr(rest, '/');
 	if (!slash || (size_t)msg->payloadlen >= sizeof(payload))
 		return;
-	dev = find_device(ex, rest, (size_t)(slash - rest));
+	dev = ex_devices_find(ex, rest, (size_t)(slash - rest));
 	snprintf(key, sizeof(key), "%.*s", (int)strcspn(slash + 1, "/"), slash + 1);
-	if (!dev || (pi = find_point(dev, key)) < 0) {
+	if (!dev || (pi = ex_device_point(dev, key)) < 0) {
 		fb_warn("connection %s: command for unknown point %s", ex->conn->name, msg->topic);
 		return;
 	}
 	memcpy(payload, msg->payload, (size_t)msg->payloadlen);
 	payload[msg->payloadlen] = '\0';
 	p = &dev->def->points[pi];
-	if (!ex_point_commandable(dev, (size_t)pi)) {
+	if (!ex_rights_commandable(dev, (size_t)pi)) {
 		fb_warn("device %s: command for %s refused: %s%s%s", dev->conf->id, key,
 			!p->writable ? "point is read-only" : "user ",
 			!p->writable ? "" : ex->conn->user,
 			!p->writable ? "" : " may not write it");
 		return;
 	}
-	text = unpack(payload, &doc, numbuf, sizeof(numbuf), event_id, sizeof(event_id), &ts);
+	text = ex_commands_unpack(payload, &doc, numbuf, sizeof(numbuf), event_id, sizeof(event_id),
+				  &ts);
 	memset(&cmd, 0, sizeof(cmd));
-	if (!text || parse_value(p, text, &cmd.value) < 0) {
+	if (!text || ex_commands_parse_value(p, text, &cmd.value) < 0) {
 		fb_warn("device %s: command for %s refused: invalid value", dev->conf->id, key);
 		goto out;
 	}
@@ -299,7 +281,7 @@ void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg
 		goto out;
 	}
 	if (!event_id[0])
-		ex_event_id(ex, event_id, sizeof(event_id));
+		ex_devices_event_id(ex, event_id, sizeof(event_id));
 	snprintf(cmd.event_id, sizeof(cmd.event_id), "%s", event_id);
 	cmd.ts_ms = ts ? ts : fb_now_ms();
 	snprintf(cmd.origin, sizeof(cmd.origin), "%s", ex->conn->node_id);
@@ -334,17 +316,17 @@ static void on_result(void *ctx, const struct fb_command_result *res)
 	if (res->status == FB_COMMAND_DONE) {
 		fb_debug("device %s: command %s done", id, res->event_id);
 		if (dev)
-			ex_mark_dirty(dev); /* publish the confirmed state */
+			ex_device_mark_dirty(dev); /* publish the confirmed state */
 	} else {
 		if (dev)
-			ex_mark_dirty(dev); /* show the real state again */
+			ex_device_mark_dirty(dev); /* show the real state again */
 		fb_warn("device %s: command %s %s: %s", id, res->event_id,
 			res->status == FB_COMMAND_SUPERSEDED ? "superseded" : "failed",
 			res->reason);
 	}
 }
 
-void ex_command_results(struct exporter *ex, struct ex_bus *bus)
+void ex_commands_results(struct exporter *ex, struct ex_bus *bus)
 {
 	struct result_ctx ctx = { ex, bus };
 

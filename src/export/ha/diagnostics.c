@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Diagnostic entities of Modbus devices (see diagnostics.h).  Only devices
  * whose definition speaks Modbus get them: the GPIO driver keeps no such
  * statistics. */

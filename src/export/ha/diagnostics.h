@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Diagnostic entities of Modbus devices: the statistics the driver keeps as
  * extra table points (fb_model_diag_points) published as Home Assistant
  * entities with entity_category "diagnostic".  Kept apart from discovery.c

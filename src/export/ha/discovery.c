@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Home Assistant MQTT discovery, one retained message per device on
  * "<prefix>/device/<node>_<device>/config" (device-based discovery, Home
  * Assistant >= 2024.11).  One message per device instead of one per entity
@@ -6,6 +7,7 @@
  * qos, origin) are stated once per device and inherited by components. */
 #include "export-internal.h"
 #include "diagnostics.h"
+#include "fb_defaults.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -89,7 +91,7 @@ static cJSON *point_component(struct exporter *ex, const struct ex_device *dev,
 		return c;
 	}
 	/* Read-only for our user: no command topic at all. */
-	if (!ex_point_commandable(dev, (size_t)(p - dev->def->points)) ||
+	if (!ex_rights_commandable(dev, (size_t)(p - dev->def->points)) ||
 	    p->component == FB_COMP_SENSOR || p->component == FB_COMP_BINARY_SENSOR)
 		return c;
 
@@ -133,9 +135,7 @@ static void publish_doc(struct exporter *ex, const char *topic, cJSON *doc)
 	if (text) {
 		/* Discovery configs are always retained, whatever `retain` says:
 		 * Home Assistant must find them after its own restart. */
-		if (ex->connected)
-			mosquitto_publish(ex->mosq, NULL, topic, (int)strlen(text), text,
-					  ex->conn->qos, true);
+		ex_link_publish_retained(&ex->link, topic, text);
 		free(text);
 	}
 	cJSON_Delete(doc);
@@ -177,8 +177,7 @@ static void gateway_discovery(struct exporter *ex)
 	cJSON_AddStringToObject(c, "state_class", "measurement");
 	cJSON_AddStringToObject(c, "value_template", "{{ value_json.devices_online }}");
 
-	snprintf(topic, sizeof(topic), "%s/device/%s/config", ex->conn->discovery_prefix,
-		 ex->conn->node_id);
+	ex_discovery_topic(ex, ex->conn->node_id, topic, sizeof(topic));
 	publish_doc(ex, topic, doc);
 }
 
@@ -186,6 +185,11 @@ void ex_discovery_topic(const struct exporter *ex, const char *object_id, char *
 			size_t len)
 {
 	snprintf(buf, len, "%s/device/%s/config", ex->conn->discovery_prefix, object_id);
+}
+
+void ex_discovery_filter(const struct exporter *ex, char *buf, size_t len)
+{
+	ex_discovery_topic(ex, "+", buf, len);
 }
 
 void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,
@@ -210,7 +214,7 @@ void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,
 	cJSON_AddNumberToObject(doc, "qos", ex->conn->qos);
 	cmps = cJSON_AddObjectToObject(doc, "cmps");
 	for (size_t i = 0; i < d->def->npoints; i++)
-		if (ex_point_visible(d, i))
+		if (ex_rights_visible(d, i))
 			cJSON_AddItemToObject(cmps, d->def->points[i].key,
 					      point_component(ex, d, &d->def->points[i]));
 	ex_diag_discovery_add(ex, d, cmps); /* Modbus statistics (diagnostics.c) */
@@ -229,15 +233,15 @@ void ex_discovery_remove_device(struct exporter *ex, const struct ex_device *d)
 {
 	char topic[EX_TOPIC_MAX], id[128];
 
-	if (!ex->connected)
+	if (!ex->link.connected)
 		return;
 	snprintf(id, sizeof(id), "%s_%s", ex->conn->node_id, d->conf->id);
 	ex_discovery_topic(ex, id, topic, sizeof(topic));
 	/* An empty retained message deletes the retained one (and Home
 	 * Assistant deletes the device). */
-	mosquitto_publish(ex->mosq, NULL, topic, 0, NULL, ex->conn->qos, true);
-	mosquitto_publish(ex->mosq, NULL, d->state_topic, 0, NULL, ex->conn->qos, true);
-	mosquitto_publish(ex->mosq, NULL, d->avail_topic, 0, NULL, ex->conn->qos, true);
+	ex_link_clear_retained(&ex->link, topic);
+	ex_link_clear_retained(&ex->link, d->state_topic);
+	ex_link_clear_retained(&ex->link, d->avail_topic);
 }
 
 void ex_discovery_publish_all(struct exporter *ex)
@@ -253,5 +257,4 @@ void ex_discovery_publish_all(struct exporter *ex)
 	}
 	fb_info("connection %s: discovery published for %zu device%s", ex->conn->name,
 		n, n == 1 ? "" : "s");
-	ex->trim_after_burst = true;
 }

@@ -1,33 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-export internals: one process per export connection (the
  * "Home Assistant MQTT Client").
  *
- * Data flow: tables.c attaches to every bus's shm table and turns journal
- * entries into dirty devices; state.c publishes a dirty device's state as
- * one JSON container; discovery.c describes every device to Home Assistant;
- * commands.c turns ".../set" messages into table commands; mqtt_link.c owns
- * the libmosquitto handle and the reconnect policy; exporter.c runs the one
- * poll() loop over all their fds. */
+ * Floors, each file calling only files below it:
+ *   exporter.c   setup, teardown and the one poll() loop
+ *   session.c    what to publish when (link up, birth, SIGHUP, tables, tick)
+ *   bus_view.c   input: the shm tables (changes, then command results)
+ *   cleanup.c commands.c
+ *                inputs: retained configs, ".../set" messages
+ *   state.c discovery.c (diagnostics.c under both)
+ *                publishers: Home Assistant's wording of states and configs
+ *   mqtt_link.c (tls.c)
+ *                the broker link, the only way bytes leave (mqtt_link.h)
+ *   rights.c devices.c
+ *                pure: what our user may see and do; device lookups, dirty
+ *                marks, online state, event ids */
 #ifndef FB_EXPORT_INTERNAL_H
 #define FB_EXPORT_INTERNAL_H
 
 #include <cjson/cJSON.h>
-#include <mosquitto.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "model.h"
+#include "mqtt_link.h"
 #include "table.h"
 #include "transport.h"
 #include "users.h"
 
-#define EX_TOPIC_MAX 256
 #define EX_DEDUP_WINDOW 256 /* command event ids remembered */
 #define EX_PENDING_MAX 64    /* commands waiting for a driver or its result */
-#define EX_ERR_MAX 512
 
+struct exporter;
 struct ex_bus;
+struct fb_table_follower;
 
 struct ex_device {
 	const struct fb_device_conf *conf;   /* borrowed from the config */
@@ -35,11 +43,13 @@ struct ex_device {
 	struct ex_bus *bus;
 	long *point_index;   /* def point -> table index, -1 if absent; owned */
 	long table_device;   /* -1 until attached */
-	bool dirty;          /* state must be re-published (ex_mark_dirty) */
+	bool dirty;          /* state must be re-published (ex_device_mark_dirty) */
+	bool avail_dirty;    /* availability to check (ex_device_mark_avail) */
 	bool in_dirty_list;  /* listed in bus->dirty */
 	long *diag_index;    /* fb_model_diag_points() -> table index, -1 if
 			      * absent; owned, set at attach (diagnostics.c) */
 	int published_avail; /* -1 unknown, 0 offline, 1 online (as last sent) */
+	int logged_avail;    /* the same, as last logged */
 	int64_t *last_cmd_ts;/* per def point: ts of the last applied command; owned */
 	uint8_t *access;     /* per def point: enum fb_access for our user; owned */
 	bool exported;       /* at least one point visible to our user */
@@ -48,14 +58,23 @@ struct ex_device {
 };
 
 struct ex_bus {
+	struct exporter *ex;                 /* borrowed: the owner */
 	const struct fb_bus_conf *conf;      /* borrowed */
 	char table_name[128];
-	struct fb_table_reader *reader;      /* NULL until the driver runs */
+	struct fb_table_follower *follower;  /* owned */
+	/* The follower's current table, NULL until the driver runs; borrowed,
+	 * set and cleared by the follower's handlers (bus_view.c). */
+	struct fb_table_reader *reader;
 	struct ex_device **by_point;         /* table index -> device; owned */
 	size_t npoints;
 	struct ex_device **by_device;        /* table device index -> device; owned */
 	size_t ntable_devices;
 	bool alive;                          /* heartbeat fresh */
+	/* Set by bus_view.c for the session, which clears them: the driver's
+	 * table went away (commands sent to it are in doubt), and devices'
+	 * availability may have changed (the gateway state counts them). */
+	bool lost;
+	bool avail_changed;
 	int64_t stale_after_ms;
 	/* Devices to re-publish, so a wake costs O(changed devices), not
 	 * O(all devices).  Owned; capacity = the bus's exported devices. */
@@ -82,7 +101,7 @@ struct ex_pending {
 struct exporter {
 	struct fb_config *cfg;               /* owned */
 	struct fb_conn_conf *conn;           /* borrowed from cfg */
-	struct mosquitto *mosq;              /* owned */
+	struct ex_link link;                 /* the broker link (mqtt_link.h) */
 	char base[EX_TOPIC_MAX];             /* "fieldbridge/<node_id>" */
 	char status_topic[EX_TOPIC_MAX];     /* LWT, retained */
 	char birth_topic[EX_TOPIC_MAX];      /* "<prefix>/status" */
@@ -96,62 +115,57 @@ struct exporter {
 	struct fb_users *users;              /* owned; NULL = no users file */
 	const struct fb_user *user;          /* borrowed from users */
 	struct ex_transport transport;       /* where libmosquitto connects */
-	bool tls_warned;                     /* insecure-setting warnings given */
-	bool session_used;                   /* mosq has been connected before */
-	char tls_problem[EX_ERR_MAX];        /* last TLS failure, for messages */
-	char lib_error[EX_ERR_MAX];          /* libmosquitto's last error log line */
-	char last_logged[EX_ERR_MAX];        /* connection errors are logged per change */
+
+	/* session.c */
 	int64_t cleanup_until_ms;            /* stale discovery scan window */
-
-	/* connection state machine (mqtt_link.c) */
-	bool connected;        /* CONNACK accepted */
-	bool connecting;       /* socket open, waiting for CONNACK */
-	int64_t connect_deadline_ms;  /* timeout_s, 0 = none */
-	int64_t reconnect_at_ms;      /* 0 = not scheduled */
-	int reconnect_backoff_ms;
-	int64_t republish_at_ms;      /* after a Home Assistant birth */
-
+	int64_t republish_at_ms;             /* after a Home Assistant birth */
+	int64_t next_tick_ms;                /* the 1 s tick */
 	/* A discovery burst queues megabytes in libmosquitto for a moment;
-	 * once sent, the heap is handed back to the system (exporter.c). */
+	 * once sent, the heap is handed back to the system. */
 	bool trim_after_burst;
+
 	uint64_t event_seq;
 	char boot_id[17];      /* random per process start: event ids stay unique */
 	int signal_fd, timer_fd;
 	bool stop;
 };
 
-/* mqtt_link.c */
-/* Logs a connection problem at err level once; repeats go to debug until
- * the message changes or a connection succeeds. */
-void ex_conn_error(struct exporter *ex, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-int ex_mqtt_init(struct exporter *ex);
-void ex_mqtt_free(struct exporter *ex);
-void ex_mqtt_connect(struct exporter *ex, int64_t now_ms);
-void ex_mqtt_lost(struct exporter *ex, int rc, int64_t now_ms);
-/* Publishes; failures while disconnected are ignored (everything is
- * re-published on the next connect). */
-void ex_publish(struct exporter *ex, const char *topic, const char *payload,
-		bool retain);
-
-/* tables.c */
-int ex_tables_build(struct exporter *ex);
-void ex_tables_free(struct exporter *ex);
-/* Attaches buses whose driver appeared, re-attaches superseded ones, and
- * checks heartbeats.  Called on the 1 s tick. */
-void ex_tables_maintain(struct exporter *ex, int64_t mono_ms);
-void ex_tables_drain(struct exporter *ex, struct ex_bus *bus);
-/* Queues dev's state for publishing by ex_state_publish_dirty. */
-void ex_mark_dirty(struct ex_device *dev);
+/* devices.c */
+/* The device with id[0..len) (not NUL-terminated), or NULL. */
+struct ex_device *ex_devices_find(struct exporter *ex, const char *id, size_t len);
+/* Index of the definition point `key` of dev, or -1. */
+long ex_device_point(const struct ex_device *dev, const char *key);
+/* Queues dev's state for ex_state_publish_dirty. */
+void ex_device_mark_dirty(struct ex_device *dev);
+/* Queues a check of dev's availability: published if it differs from the
+ * last one sent. */
+void ex_device_mark_avail(struct ex_device *dev);
+/* Everything again (link up, Home Assistant birth): every device's state
+ * and availability, drained by the same back-pressured path. */
+void ex_devices_mark_all(struct exporter *ex);
 bool ex_device_online(const struct ex_device *dev);
+/* Next event id "<node>-<boot>-<seq>" into buf. */
+void ex_devices_event_id(struct exporter *ex, char *buf, size_t len);
+
+/* rights.c: pure policy, never publishes */
+/* Point visible (discovered, published) / commandable for our user. */
+bool ex_rights_visible(const struct ex_device *d, size_t point);
+bool ex_rights_commandable(const struct ex_device *d, size_t point);
+/* Computes d's access from ex->user (all rights without a users file). */
+void ex_rights_device_apply(struct exporter *ex, struct ex_device *d);
+/* Computes every device's access and says how many are exported. */
+void ex_rights_apply(struct exporter *ex);
+/* After ex_rights_device_apply: the components {point key: platform} that
+ * were visible with `old` access (was_exported) and are not now.  Caller
+ * frees with cJSON_Delete; NULL if out of memory. */
+cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, bool was_exported);
 
 /* state.c */
 void ex_state_publish(struct exporter *ex, struct ex_device *dev);
+/* Publishes the queued availabilities and states (back-pressured). */
 void ex_state_publish_dirty(struct exporter *ex);
-void ex_avail_publish(struct exporter *ex, struct ex_device *dev, bool force);
-void ex_gateway_state_publish(struct exporter *ex);
-/* Next event id "<node>-<boot>-<seq>" into buf. */
-void ex_event_id(struct exporter *ex, char *buf, size_t len);
+void ex_state_publish_avail(struct exporter *ex, struct ex_device *dev);
+void ex_state_publish_gateway(struct exporter *ex);
 
 /* discovery.c */
 void ex_discovery_publish_all(struct exporter *ex);
@@ -165,46 +179,59 @@ void ex_discovery_remove_device(struct exporter *ex, const struct ex_device *d);
 /* Topic of a device's discovery config into buf. */
 void ex_discovery_topic(const struct exporter *ex, const char *object_id, char *buf,
 			size_t len);
+/* The filter matching every device's discovery config into buf. */
+void ex_discovery_filter(const struct exporter *ex, char *buf, size_t len);
 
-/* cleanup.c: stale discovery configs of this node, found at start-up */
+/* cleanup.c: stale discovery configs of this node, found at link up */
 void ex_cleanup_start(struct exporter *ex, int64_t now_ms);
+void ex_cleanup_stop(struct exporter *ex);
 void ex_cleanup_tick(struct exporter *ex, int64_t now_ms);
 /* True if msg was a discovery config (handled here). */
 bool ex_cleanup_message(struct exporter *ex, const struct mosquitto_message *msg);
 
-/* rights.c */
-/* Point visible (discovered, published) / commandable for our user. */
-bool ex_point_visible(const struct ex_device *d, size_t point);
-bool ex_point_commandable(const struct ex_device *d, size_t point);
-/* Computes every device's access from ex->user (all rights without a
- * users file). */
-void ex_rights_apply(struct exporter *ex);
-/* SIGHUP: reloads the users file; unpublishes what the user lost and
- * publishes what it gained.  Keeps the old rights if the file is bad. */
-void ex_rights_reload(struct exporter *ex);
-
-/* tls.c */
-int ex_tls_setup(struct exporter *ex);
-/* Checks the TLS files before each connect: readable, parseable, key
- * unlocked by the password and matching the certificate.  Returns 0, or
- * -1 after ex_conn_error naming the parameter. */
-int ex_tls_precheck(struct exporter *ex);
-/* While connecting: a reference to libmosquitto's SSL object (or NULL)
- * taken before loop_read/loop_write, and released by ex_tls_explain,
- * which (if the step failed) records why the handshake failed. */
-void *ex_tls_hold(struct exporter *ex);
-void ex_tls_explain(struct exporter *ex, void *held, bool failed);
-/* Puts the words for an X509_V_ERR_* verdict into ex->tls_problem. */
-void ex_tls_describe_verify(struct exporter *ex, long vr);
-
 /* commands.c */
-void ex_command_message(struct exporter *ex, const struct mosquitto_message *msg);
-void ex_command_results(struct exporter *ex, struct ex_bus *bus);
+void ex_commands_message(struct exporter *ex, const struct mosquitto_message *msg);
+void ex_commands_results(struct exporter *ex, struct ex_bus *bus);
 /* Sends commands queued while the bus's driver was away; expires old
  * ones (logged, state re-published so Home Assistant shows the truth). */
 void ex_commands_flush(struct exporter *ex, int64_t mono_ms);
 /* The bus's driver restarted: commands sent to the old table without a
  * result are re-queued if repeating them is harmless, failed otherwise. */
 void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus);
+/* Text as Home Assistant sends it -> a table value for point p.  Returns
+ * 0, or -1 if the text is not a value of the point. */
+int ex_commands_parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v);
+/* Unpacks a container {"value", "event_id", "ts"}; a plain payload leaves
+ * event_id empty and ts 0.  Returns the value text (borrowed from *doc,
+ * numbuf or payload) or NULL; caller frees *doc with cJSON_Delete. */
+const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
+			       char *event_id, size_t idlen, int64_t *ts);
+
+/* bus_view.c: the exporter's view of the buses' tables */
+int ex_bus_view_build(struct exporter *ex);
+void ex_bus_view_free(struct exporter *ex);
+/* Attaches buses whose driver appeared, re-attaches superseded or
+ * replaced ones, and checks heartbeats; leaves bus->lost and
+ * bus->avail_changed for the session. */
+void ex_bus_view_maintain(struct exporter *ex, int64_t mono_ms);
+/* The fd to poll for the bus (-1 while detached). */
+int ex_bus_view_fd(const struct ex_bus *bus);
+/* Walks the bus's journal into dirty marks, reads command results, and
+ * re-attaches if the table was superseded. */
+void ex_bus_view_drain(struct ex_bus *bus, int64_t mono_ms);
+
+/* session.c: what to publish when */
+/* Sets up the link with the session's handlers.  Returns 0, or -1 (logged);
+ * ex_link_free(&ex->link) releases it. */
+int ex_session_open(struct exporter *ex);
+/* Runs the due timers (link retries, birth re-publish, cleanup window, the
+ * 1 s tick); returns the next deadline (fb_mono_ms units). */
+int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms);
+/* The signal fd is readable: stop, or SIGHUP reloads the rights. */
+void ex_session_signal(struct exporter *ex);
+/* A bus's table fd is readable. */
+void ex_session_table_readable(struct exporter *ex, struct ex_bus *bus);
+/* The link's socket drained its queued bytes: publish what waited. */
+void ex_session_link_drained(struct exporter *ex);
 
 #endif

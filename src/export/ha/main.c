@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-export: one process per export connection ("Home Assistant
  * MQTT Client"). */
 #include "daemon.h"
@@ -12,7 +13,8 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? 2 : 0;
 	if (args.check)
-		return fb_daemon_check(&args, "connection", ex_check_users);
+		return fb_daemon_check(&args, "connection",
+				       &(const struct fb_config_checks){ .users = true });
 	fb_log_init("fieldbridge-export", args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
 	return ex_run(&args);
 }

@@ -1,12 +1,12 @@
-/* The broker connection: libmosquitto driven from our own poll() loop
- * (mosquitto_socket + loop_read/loop_write/loop_misc), never its thread.
- * Where it connects comes from the transport (transport.h): broker:port in
- * socket mode, the websocket bridge's private socket otherwise.
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The broker link (see mqtt_link.h).
  *
  * Every connection problem is logged once with its parameter and cause
- * (ex_conn_error), then retried with exponential backoff, 1 s to 60 s. */
-#include "export-internal.h"
+ * (ex_link_error), then retried with exponential backoff, 1 s to 60 s. */
+#include "mqtt_link.h"
+#include "clock.h"
 #include "log.h"
+#include "table.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,7 +17,9 @@
 #define RECONNECT_BACKOFF_MIN_MS 1000
 #define RECONNECT_BACKOFF_MAX_MS 60000
 
-void ex_conn_error(struct exporter *ex, const char *fmt, ...)
+static void link_lost(struct ex_link *l, int rc, int64_t now_ms);
+
+void ex_link_error(struct ex_link *l, const char *fmt, ...)
 {
 	char msg[EX_ERR_MAX];
 	va_list ap;
@@ -25,9 +27,9 @@ void ex_conn_error(struct exporter *ex, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (strcmp(msg, ex->last_logged)) {
+	if (strcmp(msg, l->last_logged)) {
 		fb_err("%s", msg);
-		snprintf(ex->last_logged, sizeof(ex->last_logged), "%s", msg);
+		snprintf(l->last_logged, sizeof(l->last_logged), "%s", msg);
 	} else {
 		fb_debug("%s (again)", msg);
 	}
@@ -36,250 +38,363 @@ void ex_conn_error(struct exporter *ex, const char *fmt, ...)
 /* libmosquitto explains TLS and file errors only in its log. */
 static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
 {
-	struct exporter *ex = obj;
+	struct ex_link *l = obj;
 
 	(void)m;
 	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
-		snprintf(ex->lib_error, sizeof(ex->lib_error), "%s", str);
+		snprintf(l->lib_error, sizeof(l->lib_error), "%s", str);
 	fb_debug("libmosquitto: %s", str);
 }
 
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
-	struct exporter *ex = obj;
-	char topic[EX_TOPIC_MAX];
+	struct ex_link *l = obj;
+	const struct fb_conn_conf *c = l->conn;
 
 	(void)m;
-	ex->connecting = false;
-	ex->connect_deadline_ms = 0;
+	l->connecting = false;
+	l->connect_deadline_ms = 0;
 	if (rc != 0) {
 		/* Refused: wrong credentials, not authorised, bad protocol. */
-		ex_conn_error(ex, "connection %s: broker %s:%d refused the connection: %s%s",
-			      ex->conn->name, ex->conn->broker, ex->conn->port,
-			      mosquitto_connack_string(rc),
-			      rc == 4 || rc == 5 ? (ex->conn->auth_user ?
+		ex_link_error(l, "connection %s: broker %s:%d refused the connection: %s%s",
+			      c->name, c->broker, c->port, mosquitto_connack_string(rc),
+			      rc == 4 || rc == 5 ? (c->auth_user ?
 				" (refused credentials: check auth_user and auth_password)" :
 				" (the broker wants credentials: set auth_user and auth_password)") : "");
-		ex_mqtt_lost(ex, MOSQ_ERR_CONN_REFUSED, fb_mono_ms());
+		link_lost(l, MOSQ_ERR_CONN_REFUSED, fb_mono_ms());
 		return;
 	}
-	fb_info("connection %s: connected to %s:%d (%s%s)", ex->conn->name, ex->conn->broker,
-		ex->conn->port, ex->transport.name,
-		ex->conn->ssl == FB_SSL_OFF ? "" : ex->conn->ssl == FB_SSL_TRUST_ALL ?
-		", TLS NOT verified" : ex->conn->hostname_verification ? ", TLS verified" :
+	fb_info("connection %s: connected to %s:%d (%s%s)", c->name, c->broker, c->port,
+		l->transport->name,
+		c->ssl == FB_SSL_OFF ? "" : c->ssl == FB_SSL_TRUST_ALL ?
+		", TLS NOT verified" : c->hostname_verification ? ", TLS verified" :
 		", TLS verified without hostname check");
-	ex->connected = true;
-	ex->session_used = true;
-	ex->reconnect_backoff_ms = 0;
-	ex->last_logged[0] = ex->tls_problem[0] = ex->lib_error[0] = '\0';
-	if (snprintf(topic, sizeof(topic), "%s/+/+/set", ex->base) < (int)sizeof(topic))
-		mosquitto_subscribe(ex->mosq, NULL, topic, ex->conn->qos);
-	mosquitto_subscribe(ex->mosq, NULL, ex->birth_topic, ex->conn->qos);
-	ex_cleanup_start(ex, fb_mono_ms());
-	ex_publish(ex, ex->status_topic, "online", ex->conn->retain);
-	/* A reconnect may follow a broker restart that lost retained
-	 * messages: publish everything again. */
-	ex_discovery_publish_all(ex);
-	for (size_t i = 0; i < ex->ndevices; i++) {
-		if (!ex->devices[i].exported)
-			continue;
-		ex_avail_publish(ex, &ex->devices[i], true);
-		ex_state_publish(ex, &ex->devices[i]);
-	}
-	ex_gateway_state_publish(ex);
+	l->connected = true;
+	l->session_used = true;
+	l->reconnect_backoff_ms = 0;
+	l->last_logged[0] = l->tls_problem[0] = l->lib_error[0] = '\0';
+	if (l->handlers.on_up)
+		l->handlers.on_up(l->ctx);
 }
 
 static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 {
-	struct exporter *ex = obj;
+	struct ex_link *l = obj;
 
 	(void)m;
 	/* While connecting, the loop sees the failure too and first asks
 	 * the TLS layer why (ex_tls_explain). */
-	if (ex->stop || ex->connecting)
+	if (l->stopping || l->connecting)
 		return;
-	ex_mqtt_lost(ex, rc ? rc : MOSQ_ERR_CONN_LOST, fb_mono_ms());
+	link_lost(l, rc ? rc : MOSQ_ERR_CONN_LOST, fb_mono_ms());
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
 {
-	struct exporter *ex = obj;
+	struct ex_link *l = obj;
 
 	(void)m;
-	if (!strcmp(msg->topic, ex->birth_topic)) {
-		if (msg->payloadlen == 6 && !memcmp(msg->payload, "online", 6)) {
-			/* Home Assistant restarted: re-announce after a short random
-			 * delay so many gateways don't answer in the same instant. */
-			ex->republish_at_ms = fb_mono_ms() + 200 + (int64_t)(random() % 800);
-			fb_info("connection %s: Home Assistant came online", ex->conn->name);
-		}
-		return;
-	}
-	if (ex_cleanup_message(ex, msg))
-		return;
-	ex_command_message(ex, msg);
+	if (l->handlers.on_message)
+		l->handlers.on_message(l->ctx, msg);
+}
+
+/* A client option libmosquitto refused: the link still works, less well. */
+static void option_ok(const struct ex_link *l, const char *what, int rc)
+{
+	if (rc != MOSQ_ERR_SUCCESS)
+		fb_warn("connection %s: libmosquitto refused %s: %s", l->conn->name, what,
+			mosquitto_strerror(rc));
 }
 
 /* A fresh client for every session: libmosquitto re-sends QoS > 0
  * messages left in flight by the previous connection after the new
  * CONNACK -- old states that would overwrite the fresh ones we publish on
  * connect.  A new handle has no such queue. */
-static int client_new(struct exporter *ex)
+static int client_new(struct ex_link *l)
 {
-	const struct fb_conn_conf *c = ex->conn;
+	const struct fb_conn_conf *c = l->conn;
 
-	if (ex->mosq)
-		mosquitto_destroy(ex->mosq);
-	ex->session_used = false;
-	ex->mosq = mosquitto_new(c->node_id, true, ex);
-	if (!ex->mosq) {
+	if (l->mosq)
+		mosquitto_destroy(l->mosq);
+	l->session_used = false;
+	l->mosq = mosquitto_new(c->node_id, true, l);
+	if (!l->mosq) {
 		fb_log_errno(FB_LOG_ERR, "connection %s: cannot create MQTT client", c->name);
 		return -1;
 	}
-	mosquitto_int_option(ex->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-	mosquitto_max_inflight_messages_set(ex->mosq, (unsigned)c->max_inflight);
+	option_ok(l, "protocol version 3.1.1",
+		  mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311));
+	option_ok(l, "max_inflight",
+		  mosquitto_max_inflight_messages_set(l->mosq, (unsigned)c->max_inflight));
 	/* Small state messages must leave now, not wait for Nagle's timer
 	 * (measured: p99 table-to-broker latency 44 ms -> 7 ms). */
-	mosquitto_int_option(ex->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	mosquitto_connect_callback_set(ex->mosq, on_connect);
-	mosquitto_disconnect_callback_set(ex->mosq, on_disconnect);
-	mosquitto_message_callback_set(ex->mosq, on_message);
-	mosquitto_log_callback_set(ex->mosq, on_log);
+	option_ok(l, "TCP_NODELAY", mosquitto_int_option(l->mosq, MOSQ_OPT_TCP_NODELAY, 1));
+	mosquitto_connect_callback_set(l->mosq, on_connect);
+	mosquitto_disconnect_callback_set(l->mosq, on_disconnect);
+	mosquitto_message_callback_set(l->mosq, on_message);
+	mosquitto_log_callback_set(l->mosq, on_log);
 	if (c->auth_user &&
-	    mosquitto_username_pw_set(ex->mosq, c->auth_user, c->auth_password) != 0)
+	    mosquitto_username_pw_set(l->mosq, c->auth_user, c->auth_password) != 0)
 		return -1;
-	if (mosquitto_will_set(ex->mosq, ex->status_topic, 7, "offline", c->qos,
-			       c->retain) != 0)
+	if (mosquitto_will_set(l->mosq, l->will_topic, 7, "offline", c->qos, c->retain) != 0)
 		return -1;
-	return ex_tls_setup(ex);
+	return ex_tls_setup(l);
 }
 
-int ex_mqtt_init(struct exporter *ex)
+int ex_link_init(struct ex_link *l, const struct fb_conn_conf *conn,
+		 const struct ex_transport *transport, const char *will_topic,
+		 const struct ex_link_handlers *handlers, void *ctx)
 {
+	memset(l, 0, sizeof(*l));
+	l->conn = conn;
+	l->transport = transport;
+	l->handlers = *handlers;
+	l->ctx = ctx;
+	snprintf(l->will_topic, sizeof(l->will_topic), "%s", will_topic);
 	mosquitto_lib_init();
-	return client_new(ex);
+	return client_new(l);
 }
 
-void ex_mqtt_free(struct exporter *ex)
+void ex_link_free(struct ex_link *l)
 {
-	if (ex->mosq)
-		mosquitto_destroy(ex->mosq);
-	ex->mosq = NULL;
+	if (!l->conn)
+		return; /* never initialised */
+	if (l->mosq)
+		mosquitto_destroy(l->mosq);
+	l->mosq = NULL;
 	mosquitto_lib_cleanup();
+	l->conn = NULL;
 }
 
-void ex_mqtt_connect(struct exporter *ex, int64_t now_ms)
+void ex_link_connect(struct ex_link *l, int64_t now_ms)
 {
-	const struct fb_conn_conf *c = ex->conn;
+	const struct fb_conn_conf *c = l->conn;
+	const struct ex_transport *t = l->transport;
 	const char *host;
-	char err[256];
+	char err[EX_ERR_MAX];
 	int port, rc;
 
-	ex->reconnect_at_ms = 0;
-	ex->tls_problem[0] = ex->lib_error[0] = '\0';
-	if (ex->session_used && client_new(ex) < 0) {
-		ex_conn_error(ex, "connection %s: cannot create a new MQTT client", c->name);
-		ex_mqtt_lost(ex, MOSQ_ERR_NOMEM, now_ms);
+	l->reconnect_at_ms = 0;
+	l->tls_problem[0] = l->lib_error[0] = '\0';
+	if (l->session_used && client_new(l) < 0) {
+		ex_link_error(l, "connection %s: cannot create a new MQTT client", c->name);
+		link_lost(l, MOSQ_ERR_NOMEM, now_ms);
 		return;
 	}
-	if (ex_tls_precheck(ex) < 0) {
-		ex_mqtt_lost(ex, MOSQ_ERR_TLS, now_ms);
-		return;
+	if (c->ssl != FB_SSL_OFF && !t->tls_in_transport) {
+		rc = ex_tls_precheck(c, err, sizeof(err));
+		if (err[0])
+			ex_link_error(l, "%s", err);
+		if (rc < 0) {
+			link_lost(l, MOSQ_ERR_TLS, now_ms);
+			return;
+		}
 	}
-	if (ex->transport.target(ex->transport.ctx, &host, &port, err, sizeof(err)) < 0) {
-		ex_conn_error(ex, "connection %s: %s transport: %s", c->name, ex->transport.name, err);
-		ex_mqtt_lost(ex, MOSQ_ERR_NO_CONN, now_ms);
+	if (t->target(t->ctx, &host, &port, err, sizeof(err)) < 0) {
+		ex_link_error(l, "connection %s: %s transport: %s", c->name, t->name, err);
+		link_lost(l, MOSQ_ERR_NO_CONN, now_ms);
 		return;
 	}
 	/* Asynchronous: the TCP connect, TLS handshake and CONNECT packet
 	 * complete in the loop, so a silent broker cannot block us;
 	 * timeout_s bounds the whole attempt. */
 	errno = 0;
-	rc = mosquitto_connect_async(ex->mosq, host, port, c->keep_alive_s);
+	rc = mosquitto_connect_async(l->mosq, host, port, c->keep_alive_s);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		ex_mqtt_lost(ex, rc, now_ms);
+		link_lost(l, rc, now_ms);
 		return;
 	}
-	ex->connecting = true;
-	ex->connect_deadline_ms = c->timeout_s ? now_ms + (int64_t)c->timeout_s * 1000 : 0;
+	l->connecting = true;
+	l->connect_deadline_ms = c->timeout_s ? now_ms + (int64_t)c->timeout_s * 1000 : 0;
+}
+
+static int64_t min_deadline(int64_t a, int64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+int64_t ex_link_deadlines(struct ex_link *l, int64_t now_ms)
+{
+	const struct fb_conn_conf *c = l->conn;
+
+	if (l->reconnect_at_ms && now_ms >= l->reconnect_at_ms)
+		ex_link_connect(l, now_ms);
+	if (l->connecting && l->connect_deadline_ms && now_ms >= l->connect_deadline_ms) {
+		ex_link_error(l, "connection %s: broker %s:%d: no answer within timeout_s=%d "
+			      "(unreachable broker or not an MQTT server)", c->name, c->broker,
+			      c->port, c->timeout_s);
+		link_lost(l, MOSQ_ERR_TIMEOUT, now_ms);
+	}
+	return min_deadline(l->reconnect_at_ms, l->connect_deadline_ms);
+}
+
+void ex_link_misc(struct ex_link *l)
+{
+	if (l->connected || l->connecting)
+		mosquitto_loop_misc(l->mosq); /* keepalive PINGREQ */
+}
+
+int ex_link_socket(const struct ex_link *l)
+{
+	return (l->connected || l->connecting) ? mosquitto_socket(l->mosq) : -1;
+}
+
+bool ex_link_want_write(const struct ex_link *l)
+{
+	return l->mosq && mosquitto_want_write(l->mosq);
+}
+
+bool ex_link_service(struct ex_link *l, short revents, int64_t now_ms)
+{
+	int rc = MOSQ_ERR_SUCCESS;
+	/* During the handshake: keep the SSL object alive past a failure, to
+	 * say why it failed. */
+	void *held = l->connecting ? ex_tls_hold(l) : NULL;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		rc = mosquitto_loop_read(l->mosq, 1);
+	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
+		rc = mosquitto_loop_write(l->mosq, 1);
+	ex_tls_explain(l, held, rc != MOSQ_ERR_SUCCESS);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		link_lost(l, rc, now_ms);
+		return false;
+	}
+	return true;
+}
+
+void ex_link_close(struct ex_link *l, const char *payload)
+{
+	l->stopping = true;
+	if (!l->connected)
+		return;
+	ex_link_publish(l, l->will_topic, payload);
+	if (mosquitto_disconnect(l->mosq) != MOSQ_ERR_SUCCESS)
+		return; /* the socket is gone already: nothing to flush */
+	for (int i = 0; i < 10 && mosquitto_want_write(l->mosq); i++)
+		mosquitto_loop_write(l->mosq, 1);
 }
 
 /* Names the cause of a failed or lost connection. */
-static void describe_loss(struct exporter *ex, int rc, int err, bool was_connected)
+static void describe_loss(struct ex_link *l, int rc, int err, bool was_connected)
 {
-	const struct fb_conn_conf *c = ex->conn;
-	const char *terr = ex->transport.last_error(ex->transport.ctx);
+	const struct fb_conn_conf *c = l->conn;
+	const struct ex_transport *t = l->transport;
+	const char *terr = t->last_error(t->ctx);
 	char where[300];
 
 	snprintf(where, sizeof(where), "connection %s: broker %s:%d", c->name, c->broker, c->port);
 	if (rc == MOSQ_ERR_CONN_REFUSED || rc == MOSQ_ERR_TIMEOUT)
 		return; /* already said precisely */
 	if (terr) {
-		long vr = ex->transport.tls_verify_error ?
-			  ex->transport.tls_verify_error(ex->transport.ctx) : 0;
+		long vr = t->tls_verify_error ? t->tls_verify_error(t->ctx) : 0;
 
 		if (vr) {
-			ex_tls_describe_verify(ex, vr);
-			ex_conn_error(ex, "%s: %s transport: %s: %s", where, ex->transport.name,
-				      terr, ex->tls_problem);
+			ex_tls_describe_verify(l, vr);
+			ex_link_error(l, "%s: %s transport: %s: %s", where, t->name, terr,
+				      l->tls_problem);
 		} else {
-			ex_conn_error(ex, "%s: %s transport: %s", where, ex->transport.name, terr);
+			ex_link_error(l, "%s: %s transport: %s", where, t->name, terr);
 		}
-	} else if (ex->tls_problem[0]) {
-		ex_conn_error(ex, "%s: TLS: %s", where, ex->tls_problem);
+	} else if (l->tls_problem[0]) {
+		ex_link_error(l, "%s: TLS: %s", where, l->tls_problem);
 	} else if (rc == MOSQ_ERR_TLS) {
-		if (ex->last_logged[0] && !ex->lib_error[0])
+		if (l->last_logged[0] && !l->lib_error[0])
 			return; /* ex_tls_precheck named the file */
-		ex_conn_error(ex, "%s: TLS failed (ssl, ssl_server_crt, ssl_client_crt, "
+		ex_link_error(l, "%s: TLS failed (ssl, ssl_server_crt, ssl_client_crt, "
 			      "ssl_client_key): %s", where,
-			      ex->lib_error[0] ? ex->lib_error : "handshake failed");
+			      l->lib_error[0] ? l->lib_error : "handshake failed");
 	} else if (rc == MOSQ_ERR_EAI) {
-		ex_conn_error(ex, "%s: unreachable broker: cannot resolve the host name (broker)",
+		ex_link_error(l, "%s: unreachable broker: cannot resolve the host name (broker)",
 			      where);
 	} else if (rc == MOSQ_ERR_ERRNO && err) {
-		ex_conn_error(ex, "%s: %s%s", where,
+		ex_link_error(l, "%s: %s%s", where,
 			      was_connected ? "connection lost: " : "unreachable broker: ",
 			      strerror(err));
 	} else if (was_connected) {
 		fb_warn("%s: connection lost: %s", where, mosquitto_strerror(rc));
 	} else {
-		ex_conn_error(ex, "%s: cannot connect: %s%s%s", where, mosquitto_strerror(rc),
-			      ex->lib_error[0] ? ": " : "", ex->lib_error);
+		ex_link_error(l, "%s: cannot connect: %s%s%s", where, mosquitto_strerror(rc),
+			      l->lib_error[0] ? ": " : "", l->lib_error);
 	}
 }
 
-void ex_mqtt_lost(struct exporter *ex, int rc, int64_t now_ms)
+static void link_lost(struct ex_link *l, int rc, int64_t now_ms)
 {
-	bool was_connected = ex->connected;
+	bool was_connected = l->connected;
 	int err = errno;
 
-	ex->connected = false;
-	ex->connecting = false;
-	ex->connect_deadline_ms = 0;
-	ex->cleanup_until_ms = 0;
-	if (ex->reconnect_at_ms)
+	l->connected = false;
+	l->connecting = false;
+	l->connect_deadline_ms = 0;
+	if (l->reconnect_at_ms)
 		return; /* already handled */
-	describe_loss(ex, rc, err, was_connected);
-	mosquitto_disconnect(ex->mosq);
-	ex->reconnect_backoff_ms = ex->reconnect_backoff_ms ? ex->reconnect_backoff_ms * 2
-							    : RECONNECT_BACKOFF_MIN_MS;
-	if (ex->reconnect_backoff_ms > RECONNECT_BACKOFF_MAX_MS)
-		ex->reconnect_backoff_ms = RECONNECT_BACKOFF_MAX_MS;
-	ex->reconnect_at_ms = now_ms + ex->reconnect_backoff_ms;
-	fb_debug("connection %s: next attempt in %d ms", ex->conn->name, ex->reconnect_backoff_ms);
-	for (size_t i = 0; i < ex->ndevices; i++)
-		ex->devices[i].published_avail = -1;
+	describe_loss(l, rc, err, was_connected);
+	/* Closes the socket; NO_CONN when it is closed already. */
+	(void)mosquitto_disconnect(l->mosq);
+	l->reconnect_backoff_ms = l->reconnect_backoff_ms ? l->reconnect_backoff_ms * 2
+							  : RECONNECT_BACKOFF_MIN_MS;
+	if (l->reconnect_backoff_ms > RECONNECT_BACKOFF_MAX_MS)
+		l->reconnect_backoff_ms = RECONNECT_BACKOFF_MAX_MS;
+	l->reconnect_at_ms = now_ms + l->reconnect_backoff_ms;
+	fb_debug("connection %s: next attempt in %d ms", l->conn->name, l->reconnect_backoff_ms);
+	if (l->handlers.on_down)
+		l->handlers.on_down(l->ctx);
 }
 
-void ex_publish(struct exporter *ex, const char *topic, const char *payload,
-		bool retain)
+static void link_send(struct ex_link *l, const char *topic, const char *payload, int len,
+		 bool retain)
 {
 	int rc;
 
-	if (!ex->connected)
+	if (!l->connected)
 		return;
-	rc = mosquitto_publish(ex->mosq, NULL, topic, (int)strlen(payload), payload,
-			       ex->conn->qos, retain);
+	rc = mosquitto_publish(l->mosq, NULL, topic, len, payload, l->conn->qos, retain);
 	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
 		fb_debug("publish %s: %s", topic, mosquitto_strerror(rc));
+}
+
+void ex_link_publish(struct ex_link *l, const char *topic, const char *payload)
+{
+	link_send(l, topic, payload, (int)strlen(payload), l->conn->retain);
+}
+
+void ex_link_publish_retained(struct ex_link *l, const char *topic, const char *payload)
+{
+	link_send(l, topic, payload, (int)strlen(payload), true);
+}
+
+void ex_link_clear_retained(struct ex_link *l, const char *topic)
+{
+	link_send(l, topic, NULL, 0, true);
+}
+
+int ex_link_subscribe(struct ex_link *l, const char *filter)
+{
+	int rc;
+
+	if (!l->connected)
+		return -1;
+	rc = mosquitto_subscribe(l->mosq, NULL, filter, l->conn->qos);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		fb_warn("connection %s: cannot subscribe to %s: %s", l->conn->name, filter,
+			mosquitto_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void ex_link_unsubscribe(struct ex_link *l, const char *filter)
+{
+	int rc;
+
+	if (!l->connected)
+		return;
+	rc = mosquitto_unsubscribe(l->mosq, NULL, filter);
+	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
+		fb_debug("unsubscribe %s: %s", filter, mosquitto_strerror(rc));
 }

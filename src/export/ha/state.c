@@ -1,21 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* State and availability messages.  A device's state is one JSON container
  * holding every point's current value, plus the node id, a unique event id
  * and a timestamp, so a retained state message is always complete and a
  * consumer can drop duplicates. */
 #include "export-internal.h"
+#include "clock.h"
 #include "diagnostics.h"
 #include "log.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-void ex_event_id(struct exporter *ex, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s-%s-%" PRIu64, ex->conn->node_id, ex->boot_id,
-		 ++ex->event_seq);
-}
 
 /* Appends with snprintf semantics; *used may exceed len on truncation,
  * which the caller detects once at the end. */
@@ -72,9 +67,9 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 	struct fb_table_reader *r = dev->bus->reader;
 
 	dev->dirty = false;
-	if (!r || !ex->connected || !dev->exported)
+	if (!r || !ex->link.connected || !dev->exported)
 		return;
-	ex_event_id(ex, event_id, sizeof(event_id));
+	ex_devices_event_id(ex, event_id, sizeof(event_id));
 	buf_add(payload, sizeof(payload), &used,
 		"{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld", ex->conn->node_id,
 		event_id, (long long)fb_now_ms());
@@ -83,7 +78,7 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 		struct fb_point_snapshot s;
 
 		/* Only what our user may read; buttons have no state. */
-		if (p->component == FB_COMP_BUTTON || !ex_point_visible(dev, i))
+		if (p->component == FB_COMP_BUTTON || !ex_rights_visible(dev, i))
 			continue;
 		if (dev->point_index[i] < 0) {
 			snprintf(value, sizeof(value), "null");
@@ -99,14 +94,15 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 		fb_err("device %s: state message too large (%zu bytes)", dev->conf->id, used);
 		return;
 	}
-	ex_publish(ex, dev->state_topic, payload, ex->conn->retain);
+	ex_link_publish(&ex->link, dev->state_topic, payload);
 }
 
-/* Publishes the queued devices.  Back-pressure: while libmosquitto still
- * holds unsent bytes (the socket is full), stop and keep the rest queued;
- * the loop calls again once the socket drained.  A device's state is read
- * when it is published, so a slow broker sees fewer, newer states instead
- * of an ever-growing queue of old ones. */
+/* Publishes the queued devices: availability first, then state.
+ * Back-pressure: while libmosquitto still holds unsent bytes (the socket
+ * is full), stop and keep the rest queued; the session calls again once
+ * the socket drained.  A device's state is read when it is published, so
+ * a slow broker sees fewer, newer states instead of an ever-growing queue
+ * of old ones.  The same holds for "everything again" after a connect. */
 void ex_state_publish_dirty(struct exporter *ex)
 {
 	for (size_t b = 0; b < ex->nbuses; b++) {
@@ -116,9 +112,11 @@ void ex_state_publish_dirty(struct exporter *ex)
 		for (; i < bus->ndirty; i++) {
 			struct ex_device *dev = bus->dirty[i];
 
-			if (ex->connected && mosquitto_want_write(ex->mosq))
+			if (ex->link.connected && ex_link_want_write(&ex->link))
 				break;
 			dev->in_dirty_list = false;
+			if (dev->avail_dirty)
+				ex_state_publish_avail(ex, dev);
 			if (dev->dirty)
 				ex_state_publish(ex, dev);
 		}
@@ -127,25 +125,30 @@ void ex_state_publish_dirty(struct exporter *ex)
 	}
 }
 
-void ex_avail_publish(struct exporter *ex, struct ex_device *dev, bool force)
+void ex_state_publish_avail(struct exporter *ex, struct ex_device *dev)
 {
 	int online = ex_device_online(dev) ? 1 : 0;
 
-	if (!force && online == dev->published_avail)
+	dev->avail_dirty = false;
+	if (online == dev->published_avail)
 		return;
-	if (!ex->connected || !dev->exported)
+	if (!ex->link.connected || !dev->exported)
 		return;
 	dev->published_avail = online;
-	ex_publish(ex, dev->avail_topic, online ? "online" : "offline", ex->conn->retain);
-	fb_info("device %s: %s", dev->conf->id, online ? "online" : "offline");
+	ex_link_publish(&ex->link, dev->avail_topic, online ? "online" : "offline");
+	/* A forced re-publish (reconnect, birth) repeats the value: say only
+	 * what changed. */
+	if (online != dev->logged_avail)
+		fb_info("device %s: %s", dev->conf->id, online ? "online" : "offline");
+	dev->logged_avail = online;
 }
 
-void ex_gateway_state_publish(struct exporter *ex)
+void ex_state_publish_gateway(struct exporter *ex)
 {
 	char payload[256], event_id[FB_TABLE_EVENT_ID_MAX];
 	size_t online = 0, total = 0;
 
-	if (!ex->connected)
+	if (!ex->link.connected)
 		return;
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		if (!ex->devices[i].exported)
@@ -153,10 +156,10 @@ void ex_gateway_state_publish(struct exporter *ex)
 		total++;
 		online += ex_device_online(&ex->devices[i]);
 	}
-	ex_event_id(ex, event_id, sizeof(event_id));
+	ex_devices_event_id(ex, event_id, sizeof(event_id));
 	snprintf(payload, sizeof(payload),
 		 "{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld,\"connected\":\"ON\","
 		 "\"devices_online\":%zu,\"devices_total\":%zu}",
 		 ex->conn->node_id, event_id, (long long)fb_now_ms(), online, total);
-	ex_publish(ex, ex->gateway_topic, payload, ex->conn->retain);
+	ex_link_publish(&ex->link, ex->gateway_topic, payload);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS for the broker connection: settings handed to libmosquitto, a check
  * of the files before every connect (so a wrong key password or an
  * unreadable CA is named as such, not as a handshake failure), and
@@ -13,7 +14,7 @@
  *   read its verify result afterwards: expired, unknown CA, hostname.
  *   (A user SSL_CTX with MOSQ_OPT_SSL_CTX_WITH_DEFAULTS would be simpler,
  *   but 2.0.11's verify callback then fails every certificate.) */
-#include "export-internal.h"
+#include "mqtt_link.h"
 #include "log.h"
 
 #include <errno.h>
@@ -30,8 +31,8 @@
 /* The key password, for OpenSSL while reading the key (precheck). */
 static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
 {
-	const struct exporter *ex = userdata;
-	const char *pw = ex->conn->ssl_client_key_password;
+	const struct fb_conn_conf *c = userdata;
+	const char *pw = c->ssl_client_key_password;
 	size_t n;
 
 	(void)rwflag;
@@ -47,7 +48,9 @@ static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
 /* The same for libmosquitto, whose userdata is its own handle. */
 static int mosq_password_cb(char *buf, int size, int rwflag, void *userdata)
 {
-	return key_password_cb(buf, size, rwflag, mosquitto_userdata(userdata));
+	const struct ex_link *l = mosquitto_userdata(userdata);
+
+	return key_password_cb(buf, size, rwflag, (void *)l->conn);
 }
 
 static const char *ca_name(const struct fb_conn_conf *c, char *buf, size_t len)
@@ -60,23 +63,23 @@ static const char *ca_name(const struct fb_conn_conf *c, char *buf, size_t len)
 }
 
 /* Turns a failed verification into words naming the cause. */
-void ex_tls_describe_verify(struct exporter *ex, long vr)
+void ex_tls_describe_verify(struct ex_link *l, long vr)
 {
-	const struct fb_conn_conf *c = ex->conn;
+	const struct fb_conn_conf *c = l->conn;
 	char ca[300];
 
 	switch (vr) {
 	case X509_V_ERR_CERT_HAS_EXPIRED:
-		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+		snprintf(l->tls_problem, sizeof(l->tls_problem),
 			 "the broker's certificate has expired (ssl)");
 		break;
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+		snprintf(l->tls_problem, sizeof(l->tls_problem),
 			 "the broker's certificate is not valid yet (check the clock)");
 		break;
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+		snprintf(l->tls_problem, sizeof(l->tls_problem),
 			 "hostname mismatch: the broker's certificate is not issued for \"%s\" "
 			 "(broker; hostname_verification is on)", c->broker);
 		break;
@@ -86,30 +89,30 @@ void ex_tls_describe_verify(struct exporter *ex, long vr)
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
 	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+		snprintf(l->tls_problem, sizeof(l->tls_problem),
 			 "wrong CA: the broker's certificate is not signed by %s (%s)",
 			 ca_name(c, ca, sizeof(ca)), X509_verify_cert_error_string(vr));
 		break;
 	default:
-		snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+		snprintf(l->tls_problem, sizeof(l->tls_problem),
 			 "the broker's certificate was refused: %s",
 			 X509_verify_cert_error_string(vr));
 	}
 }
 
-void *ex_tls_hold(struct exporter *ex)
+void *ex_tls_hold(struct ex_link *l)
 {
 	SSL *ssl;
 
-	if (ex->conn->ssl == FB_SSL_OFF || ex->transport.tls_in_transport)
+	if (l->conn->ssl == FB_SSL_OFF || l->transport->tls_in_transport)
 		return NULL;
-	ssl = mosquitto_ssl_get(ex->mosq);
+	ssl = mosquitto_ssl_get(l->mosq);
 	if (ssl && !SSL_up_ref(ssl))
 		ssl = NULL;
 	return ssl;
 }
 
-void ex_tls_explain(struct exporter *ex, void *held, bool failed)
+void ex_tls_explain(struct ex_link *l, void *held, bool failed)
 {
 	SSL *ssl = held;
 	long vr;
@@ -117,23 +120,23 @@ void ex_tls_explain(struct exporter *ex, void *held, bool failed)
 	if (!ssl)
 		return;
 	vr = SSL_get_verify_result(ssl);
-	if (failed && !ex->tls_problem[0]) {
+	if (failed && !l->tls_problem[0]) {
 		if (vr != X509_V_OK && vr != X509_V_ERR_UNSPECIFIED)
-			ex_tls_describe_verify(ex, vr);
-		else if (vr == X509_V_ERR_UNSPECIFIED && ex->conn->ssl == FB_SSL_ON &&
-			 ex->conn->hostname_verification)
+			ex_tls_describe_verify(l, vr);
+		else if (vr == X509_V_ERR_UNSPECIFIED && l->conn->ssl == FB_SSL_ON &&
+			 l->conn->hostname_verification)
 			/* libmosquitto's verify callback refuses the name without
 			 * saying why. */
-			ex_tls_describe_verify(ex, X509_V_ERR_HOSTNAME_MISMATCH);
-		else if (strstr(ex->lib_error, "alert certificate required") ||
-			 (!ex->conn->ssl_client_crt && strstr(ex->lib_error, "alert")))
-			snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+			ex_tls_describe_verify(l, X509_V_ERR_HOSTNAME_MISMATCH);
+		else if (strstr(l->lib_error, "alert certificate required") ||
+			 (!l->conn->ssl_client_crt && strstr(l->lib_error, "alert")))
+			snprintf(l->tls_problem, sizeof(l->tls_problem),
 				 "the broker requires a client certificate: set ssl_client_crt and "
-				 "ssl_client_key (%.200s)", ex->lib_error);
-		else if (strstr(ex->lib_error, "alert"))
-			snprintf(ex->tls_problem, sizeof(ex->tls_problem),
+				 "ssl_client_key (%.200s)", l->lib_error);
+		else if (strstr(l->lib_error, "alert"))
+			snprintf(l->tls_problem, sizeof(l->tls_problem),
 				 "the broker refused our client certificate ssl_client_crt %.200s (%.200s)",
-				 ex->conn->ssl_client_crt, ex->lib_error);
+				 l->conn->ssl_client_crt, l->lib_error);
 	}
 	SSL_free(ssl);
 }
@@ -150,28 +153,28 @@ static const char *ssl_err_text(char *buf, size_t len)
 	return buf;
 }
 
-static int check_cert_file(struct exporter *ex, const char *key, const char *path,
-			   X509 **out)
+static int check_cert_file(const struct fb_conn_conf *c, const char *key, const char *path,
+			   X509 **out, char *msg, size_t len)
 {
 	char err[256];
 	FILE *f = fopen(path, "r");
 	X509 *x;
 
 	if (!f) {
-		ex_conn_error(ex, "connection %s: %s %s: cannot read: %s", ex->conn->name, key,
-			      path, strerror(errno));
+		snprintf(msg, len, "connection %s: %s %s: cannot read: %s", c->name, key, path,
+			 strerror(errno));
 		return -1;
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!x) {
-		ex_conn_error(ex, "connection %s: %s %s: expected a PEM certificate: %s",
-			      ex->conn->name, key, path, ssl_err_text(err, sizeof(err)));
+		snprintf(msg, len, "connection %s: %s %s: expected a PEM certificate: %s",
+			 c->name, key, path, ssl_err_text(err, sizeof(err)));
 		return -1;
 	}
 	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
-		ex_conn_error(ex, "connection %s: %s %s: the certificate has expired",
-			      ex->conn->name, key, path);
+		snprintf(msg, len, "connection %s: %s %s: the certificate has expired", c->name,
+			 key, path);
 	if (out)
 		*out = x;
 	else
@@ -192,9 +195,8 @@ static bool key_is_encrypted(FILE *f)
 	return enc;
 }
 
-int ex_tls_precheck(struct exporter *ex)
+int ex_tls_precheck(const struct fb_conn_conf *c, char *msg, size_t len)
 {
-	const struct fb_conn_conf *c = ex->conn;
 	X509 *crt = NULL;
 	EVP_PKEY *pkey;
 	bool encrypted;
@@ -202,23 +204,23 @@ int ex_tls_precheck(struct exporter *ex)
 	FILE *f;
 	int rc = -1;
 
-	if (c->ssl == FB_SSL_OFF || ex->transport.tls_in_transport)
-		return 0;
-	if (c->ssl_server_crt && check_cert_file(ex, "ssl_server_crt", c->ssl_server_crt, NULL) < 0)
+	msg[0] = '\0';
+	if (c->ssl_server_crt &&
+	    check_cert_file(c, "ssl_server_crt", c->ssl_server_crt, NULL, msg, len) < 0)
 		return -1;
 	if (!c->ssl_client_crt)
 		return 0;
-	if (check_cert_file(ex, "ssl_client_crt", c->ssl_client_crt, &crt) < 0)
+	if (check_cert_file(c, "ssl_client_crt", c->ssl_client_crt, &crt, msg, len) < 0)
 		return -1;
 	f = fopen(c->ssl_client_key, "r");
 	if (!f) {
-		ex_conn_error(ex, "connection %s: ssl_client_key %s: cannot read: %s", c->name,
-			      c->ssl_client_key, strerror(errno));
+		snprintf(msg, len, "connection %s: ssl_client_key %s: cannot read: %s", c->name,
+			       c->ssl_client_key, strerror(errno));
 		goto out;
 	}
 	ERR_clear_error();
 	encrypted = key_is_encrypted(f);
-	pkey = PEM_read_PrivateKey(f, NULL, key_password_cb, ex);
+	pkey = PEM_read_PrivateKey(f, NULL, key_password_cb, (void *)c);
 	fclose(f);
 	if (!pkey) {
 		unsigned long e = ERR_peek_last_error();
@@ -227,21 +229,21 @@ int ex_tls_precheck(struct exporter *ex)
 			      ERR_GET_REASON(e) == PEM_R_PROBLEMS_GETTING_PASSWORD;
 
 		if (c->ssl_client_key_password && bad_pw)
-			ex_conn_error(ex, "connection %s: ssl_client_key %s: cannot decrypt the key: "
-				      "wrong ssl_client_key_password", c->name, c->ssl_client_key);
+			snprintf(msg, len, "connection %s: ssl_client_key %s: cannot decrypt the key: "
+				       "wrong ssl_client_key_password", c->name, c->ssl_client_key);
 		else if (!c->ssl_client_key_password && bad_pw)
-			ex_conn_error(ex, "connection %s: ssl_client_key %s: the key is encrypted: "
-				      "expected ssl_client_key_password", c->name, c->ssl_client_key);
+			snprintf(msg, len, "connection %s: ssl_client_key %s: the key is encrypted: "
+				       "expected ssl_client_key_password", c->name, c->ssl_client_key);
 		else
-			ex_conn_error(ex, "connection %s: ssl_client_key %s: unreadable key: "
-				      "expected a PEM private key (%s)", c->name, c->ssl_client_key,
-				      ssl_err_text(err, sizeof(err)));
+			snprintf(msg, len, "connection %s: ssl_client_key %s: unreadable key: "
+				       "expected a PEM private key (%s)", c->name, c->ssl_client_key,
+				       ssl_err_text(err, sizeof(err)));
 		ERR_clear_error();
 		goto out;
 	}
 	if (X509_check_private_key(crt, pkey) != 1) {
-		ex_conn_error(ex, "connection %s: ssl_client_key %s does not belong to "
-			      "ssl_client_crt %s", c->name, c->ssl_client_key, c->ssl_client_crt);
+		snprintf(msg, len, "connection %s: ssl_client_key %s does not belong to "
+			       "ssl_client_crt %s", c->name, c->ssl_client_key, c->ssl_client_crt);
 		ERR_clear_error();
 	} else {
 		rc = 0;
@@ -252,20 +254,20 @@ out:
 	return rc;
 }
 
-int ex_tls_setup(struct exporter *ex)
+int ex_tls_setup(struct ex_link *l)
 {
-	const struct fb_conn_conf *c = ex->conn;
+	const struct fb_conn_conf *c = l->conn;
 	const char *cafile = c->ssl_server_crt;
 	const char *capath = NULL;
 	int rc;
 
-	if (c->ssl == FB_SSL_OFF || ex->transport.tls_in_transport)
+	if (c->ssl == FB_SSL_OFF || l->transport->tls_in_transport)
 		return 0;
 	/* "trust all" and the system store still need a CA location for
 	 * libmosquitto 2.0 to enable TLS at all. */
 	if (!cafile)
 		capath = SYSTEM_CA_PATH;
-	rc = mosquitto_tls_set(ex->mosq, cafile, capath, c->ssl_client_crt, c->ssl_client_key,
+	rc = mosquitto_tls_set(l->mosq, cafile, capath, c->ssl_client_crt, c->ssl_client_key,
 			       c->ssl_client_key_password ? mosq_password_cb : NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		fb_err("connection %s: ssl settings refused by libmosquitto (ssl_server_crt, "
@@ -273,19 +275,25 @@ int ex_tls_setup(struct exporter *ex)
 		return -1;
 	}
 	if (c->ssl == FB_SSL_TRUST_ALL) {
-		if (!ex->tls_warned)
+		if (!l->tls_warned)
 			fb_warn("connection %s: ssl \"trust_all\": the broker's certificate is NOT "
 				"verified; anyone on the path can read and change the traffic",
 				c->name);
-		mosquitto_tls_opts_set(ex->mosq, 0 /* SSL_VERIFY_NONE */, NULL, NULL);
-		mosquitto_tls_insecure_set(ex->mosq, true);
+		rc = mosquitto_tls_opts_set(l->mosq, 0 /* SSL_VERIFY_NONE */, NULL, NULL);
+		if (rc == MOSQ_ERR_SUCCESS)
+			rc = mosquitto_tls_insecure_set(l->mosq, true);
 	} else if (!c->hostname_verification) {
-		if (!ex->tls_warned)
+		if (!l->tls_warned)
 			fb_warn("connection %s: hostname_verification is off: any certificate "
 				"signed by the CA is accepted for %s", c->name, c->broker);
-		mosquitto_tls_insecure_set(ex->mosq, true);
+		rc = mosquitto_tls_insecure_set(l->mosq, true);
 	}
-	ex->tls_warned = true;
+	if (rc != MOSQ_ERR_SUCCESS) {
+		fb_err("connection %s: ssl settings refused by libmosquitto (ssl, "
+		       "hostname_verification): %s", c->name, mosquitto_strerror(rc));
+		return -1;
+	}
+	l->tls_warned = true;
 	return 0;
 }
 

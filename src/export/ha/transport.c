@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transport selection.  Socket mode is libmosquitto's own TCP connection;
  * websocket mode is the fb_ws bridge (src/export/ws, docs/websocket.md):
  * libmosquitto talks to the bridge's private unix socket and the bridge

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The transport seam: where libmosquitto's MQTT byte stream goes.
  *
  * libmosquitto is the only MQTT implementation.  In socket mode it

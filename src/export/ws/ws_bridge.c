@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The WebSocket bridge (API and design: ws_bridge.h, docs/websocket.md).
  *
  * Event loop: Debian's libwebsockets 4.1.6 is built without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb_ws: MQTT over WebSocket for libmosquitto 2.0, which has no WebSocket
  * transport of its own (design: docs/websocket.md).
  *

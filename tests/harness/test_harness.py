@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""selftest.py -- exercises the fbtest harness against the real tools.
+"""test_harness.py -- exercises the fbtest harness against the real tools.
 
-    PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/harness/selftest.py [-v] [Test.name]
+    PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/harness/test_harness.py [-v] [Test.name]
 
 Covers: process registry cleanup (incl. grandchildren, exceptions), plain
 broker retained/non-retained flags and QoS, retained snapshots and clearing,
@@ -10,17 +10,17 @@ self-signed, expired), client-certificate listeners, websockets upgrade (ws and
 wss), broker restart on the same ports, the pymodbus slave over TCP (SDM120
 float at address 0, coil writes in the event log, changing values, mute,
 restart) and over RTU through a socat pty pair with two unit ids.
-Exit code 0 when everything passed; 77 if the required tools are missing.
+Exit code 0 when everything passed, 1 on a failure, 77 if the required tools are missing.
 """
 
 import os
+import shutil
 import socket
 import ssl
-import struct
 import subprocess
 import sys
+import tempfile
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fbtest  # noqa: E402
@@ -65,12 +65,12 @@ def ws_upgrade(port, use_tls=False, cafile=None):
 class CertsMixin:
     @classmethod
     def setUpClass(cls):
-        cls._certdir = fbtest.tempfile.mkdtemp(prefix="fbtest-certs-")
+        cls._certdir = tempfile.mkdtemp(prefix="fbtest-certs-")
         cls.certs = fbtest.Certs(cls._certdir)
 
     @classmethod
     def tearDownClass(cls):
-        fbtest.shutil.rmtree(cls._certdir, ignore_errors=True)
+        shutil.rmtree(cls._certdir, ignore_errors=True)
 
 
 class T01Procs(fbtest.TestCase):
@@ -252,7 +252,7 @@ class T04Websockets(CertsMixin, fbtest.TestCase):
         self.assertTrue(resp.startswith("HTTP/1.1 101"), resp)
         # listeners are bound to 127.0.0.1 only
         out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout \
-            if fbtest.shutil.which("ss") else ""
+            if shutil.which("ss") else ""
         for line in out.splitlines():
             if f":{b.ws_port} " in line:
                 self.assertIn("127.0.0.1:", line)
@@ -358,21 +358,9 @@ class T06ModbusRtu(fbtest.TestCase):
         self.assertEqual([e["unit"] for e in s.requests()], [1, 2, 7])
 
 
-def main():
-    try:
-        fbtest.which_or_skip(*TOOLS)
-        import pymodbus  # noqa: F401
-    except (unittest.SkipTest, ImportError) as exc:
-        print(f"selftest: SKIP ({exc})")
-        return 77
-    argv = [sys.argv[0]] + sys.argv[1:]
-    prog = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2)
-    r = prog.result
-    print(f"\nselftest summary: ran {r.testsRun}, failures {len(r.failures)}, "
-          f"errors {len(r.errors)}, skipped {len(r.skipped)} -> "
-          f"{'OK' if r.wasSuccessful() else 'FAILED'}")
-    return 0 if r.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        import pymodbus  # noqa: F401
+    except ImportError as exc:
+        fbtest.skip_module(f"pymodbus: {exc}")
+    fbtest.main(tools=TOOLS)

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Following a driver's table across restarts (see table_follower.h). */
+#include "table_follower.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fb_table_follower {
+	char instance[128];
+	int64_t stale_after_ms;
+	struct fb_table_follower_handlers h;
+	void *ctx;
+	struct fb_table_reader *reader; /* owned; NULL while detached */
+	bool alive;
+};
+
+struct fb_table_follower *fb_table_follower_new(const char *instance, int64_t stale_after_ms,
+						const struct fb_table_follower_handlers *handlers,
+						void *ctx)
+{
+	struct fb_table_follower *f;
+
+	if (strlen(instance) >= sizeof(f->instance)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	snprintf(f->instance, sizeof(f->instance), "%s", instance);
+	f->stale_after_ms = stale_after_ms;
+	if (handlers)
+		f->h = *handlers;
+	f->ctx = ctx;
+	return f;
+}
+
+static void let_go(struct fb_table_follower *f, enum fb_table_follower_why why)
+{
+	if (!f->reader)
+		return;
+	if (f->h.detaching)
+		f->h.detaching(f->ctx, f->reader, why);
+	fb_table_detach(f->reader);
+	f->reader = NULL;
+	f->alive = false;
+}
+
+void fb_table_follower_free(struct fb_table_follower *f)
+{
+	if (!f)
+		return;
+	let_go(f, FB_FOLLOWER_CLOSED);
+	free(f);
+}
+
+int fb_table_follower_fd(const struct fb_table_follower *f)
+{
+	return f->reader ? fb_table_reader_fd(f->reader) : -1;
+}
+
+struct fb_table_reader *fb_table_follower_reader(const struct fb_table_follower *f)
+{
+	return f->reader;
+}
+
+bool fb_table_follower_alive(const struct fb_table_follower *f)
+{
+	return f->reader && f->alive;
+}
+
+static bool fresh(const struct fb_table_follower *f, const struct fb_table_reader *r,
+		  int64_t mono_ms, int64_t *age)
+{
+	*age = fb_table_reader_heartbeat_age_ms(r, mono_ms);
+	return *age >= 0 && *age <= f->stale_after_ms;
+}
+
+/* While our driver is silent, a live table under the name means it was
+ * replaced. */
+static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
+{
+	struct fb_table_reader *r = fb_table_attach(f->instance);
+	int64_t age;
+	bool live;
+
+	if (!r)
+		return false;
+	live = fresh(f, r, mono_ms, &age);
+	fb_table_detach(r);
+	return live;
+}
+
+static int attach(struct fb_table_follower *f)
+{
+	struct fb_table_reader *r = fb_table_attach(f->instance);
+
+	if (!r) {
+		if (errno != ENOENT && f->h.attach_failed)
+			f->h.attach_failed(f->ctx, errno);
+		return -1;
+	}
+	f->reader = r;
+	f->alive = false;
+	if (f->h.attached && f->h.attached(f->ctx, r) < 0) {
+		int err = errno;
+
+		f->reader = NULL;
+		fb_table_detach(r);
+		if (f->h.attach_failed)
+			f->h.attach_failed(f->ctx, err);
+		return -1;
+	}
+	return 0;
+}
+
+void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
+{
+	int64_t age;
+	bool alive;
+
+	if (f->reader && fb_table_reader_superseded(f->reader))
+		let_go(f, FB_FOLLOWER_SUPERSEDED);
+	else if (f->reader && !f->alive && replaced(f, mono_ms))
+		let_go(f, FB_FOLLOWER_REPLACED);
+	if (!f->reader && attach(f) < 0)
+		return;
+	alive = fresh(f, f->reader, mono_ms, &age);
+	if (alive != f->alive) {
+		f->alive = alive;
+		if (f->h.liveness)
+			f->h.liveness(f->ctx, alive, age);
+	}
+}
+
+size_t fb_table_follower_drain(struct fb_table_follower *f, int64_t mono_ms)
+{
+	size_t n;
+
+	if (!f->reader)
+		return 0;
+	n = fb_table_reader_changes(f->reader, f->h.point_changed, f->h.device_changed, f->ctx);
+	if (f->h.drained)
+		f->h.drained(f->ctx, f->reader);
+	if (fb_table_reader_superseded(f->reader))
+		fb_table_follower_maintain(f, mono_ms);
+	return n;
+}
