@@ -261,8 +261,9 @@ export class Form {
       const last = String(d.path).split(/[.[\]]/).filter(Boolean).pop();
       if (last) cands.push(last);
     }
-    const m = /\.([a-z_]+)(?:\[\d+\])?: /.exec(d.message || '') || /(?:^|: )([a-z_]+): /.exec(d.message || '');
-    if (m) cands.push(m[1]);
+    // "file.json: connection (ha).broker: expected ...": every "word: " of
+    // the message, the first that names a field of this form wins.
+    for (const m of String(d.message || '').matchAll(/([a-z_]+)(?:\[\d+\])?: /g)) cands.push(m[1]);
     for (const c of cands) {
       const base = c.replace(/_file$/, '');
       if (this.controls.has(c)) return c;

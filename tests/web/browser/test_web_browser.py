@@ -373,4 +373,5 @@ class WebBrowser(webtest.BrowserCase):
 
 
 if __name__ == "__main__":
-    webtest.main()
+    webtest.require()
+    fbtest.main()

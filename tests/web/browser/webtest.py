@@ -393,17 +393,3 @@ class BrowserCase(fbtest.TestCase):
         self.browsers.append(b)
         return b
 
-
-def main():
-    """unittest.main, but exit 77 when every selected test skipped."""
-    import unittest
-    require()
-    prog = unittest.main(verbosity=2, exit=False)
-    r = prog.result
-    if not r.wasSuccessful():
-        sys.exit(1)
-    if r.testsRun and len(r.skipped) == r.testsRun:
-        for _, why in r.skipped:
-            print(f"SKIP: {why}")
-        sys.exit(77)
-    sys.exit(0)
