@@ -281,6 +281,50 @@ class WebBrowser(webtest.BrowserCase):
         b.wait_text(f"{row} td.value", "off")
         b.assert_clean_console()
 
+    def test_an_operator_switches_only_what_its_rights_allow(self):
+        site = self.start_site()
+        b = self.browser(site.url)
+        b.first_run(site.setup_code())
+        # The admin adds an operator on the Users page.
+        b.go("users/new")
+        b.fill("User name", "op")
+        b.fill("Role", "operator")
+        b.fill("Password", "operator pass 1")
+        b.field("Rights").send_keys("relays: read\nrelays/relay_1: write\nmeter/voltage: read")
+        b.wait_text(".preview", r"Matches: 1 writable, 15 read-only")
+        b.click("main form button[type=submit]")
+        b.wait_text(".form-status", "Saved user op")
+        users = {u["name"]: u for u in read_json(site.gw.users_path)["users"]}
+        self.assertEqual(users["op"].get("role"), "operator")
+        self.assertNotIn("operator pass 1", open(site.gw.users_path).read())
+        b.shot("1-user-saved")
+        b.click("#logout")
+        b.wait("#login-form")
+        b.login("op", "operator pass 1")
+        # Admin pages are not offered; only the points the rights allow show.
+        nav = [a.text for a in b.css("#nav li:not([hidden]) a")]
+        self.assertNotIn("Users", nav)
+        self.assertNotIn("System", nav)
+        b.go("devices")
+        b.wait_text("section.device[data-device=meter] tr[data-point=voltage] td.value", r"\d")
+        self.assertEqual(b.css("section.device[data-device=meter] tr[data-point=current]"), [])
+        # A read-only relay: refused by the gateway, the switch shows the
+        # relay's real state again, the slave saw no write.
+        row = "section.device[data-device=relays] tr[data-point=relay_4]"
+        sw = b.wait(f"{row} input[role=switch]", visible=False)
+        b.d.execute_script("arguments[0].click()", sw)
+        b.wait_text(f"{row} .result", r"^failed", timeout=12)
+        self.assertFalse(sw.is_selected())
+        b.shot("2-refused")
+        self.assertEqual(site.slave.coils(2)[3], False)
+        self.assertFalse(site.slave.writes(unit=2))
+        # The writable one goes through.
+        row = "section.device[data-device=relays] tr[data-point=relay_1]"
+        b.d.execute_script("arguments[0].click()", b.wait(f"{row} input[role=switch]", visible=False))
+        b.wait_text(f"{row} .result", r"^done$", timeout=12)
+        self.assertTrue(fbtest.wait_for(lambda: site.slave.coils(2)[0] is True, 5))
+        b.assert_clean_console()
+
     # ------------------------------------------------------------ sub-path
     def test_under_a_sub_path_behind_a_reverse_proxy(self):
         site = self.start_site()

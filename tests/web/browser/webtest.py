@@ -311,8 +311,13 @@ class Browser:
         return e
 
     def go(self, route):
+        """Opens a page and waits until the router has rendered it."""
+        try:
+            self.d.execute_script("const m = document.getElementById('main'); if (m) m.dataset.page = ''")
+        except Exception:
+            pass
         self.d.get(self.url + "#/" + route)
-        self.wait("main h1")
+        self.wait(f"main[data-page='{route.split('/')[0]}'] h1")
 
     # ---------------------------------------------------------------- records
     def shot(self, step):

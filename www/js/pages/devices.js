@@ -30,7 +30,7 @@ const writable = (p) => p.writable === true || p.access === 'write' || p.rights 
   || (p.writable === undefined && p.access === undefined && typeof p.value === 'boolean'
     && !String(p.key).startsWith('_'));
 
-async function command(d, p, value, out) {
+async function command(d, p, value, out, revert) {
   out.className = 'result busy';
   out.textContent = 'sending…';
   try {
@@ -38,7 +38,9 @@ async function command(d, p, value, out) {
     const failed = r && (['failed', 'timeout', 'superseded', 'refused'].includes(r.result || r.status) || r.ok === false);
     out.className = `result ${failed ? 'bad' : 'ok'}`;
     out.textContent = failed ? `failed${r.reason || r.error ? `: ${r.reason || r.error}` : ''}` : 'done';
+    if (failed && revert) revert();
   } catch (err) {
+    if (revert) revert();
     out.className = 'result bad';
     out.textContent = err instanceof ApiError && err.status === 501
       ? 'failed: commands are not implemented by this gateway yet (501)'
@@ -46,8 +48,11 @@ async function command(d, p, value, out) {
   }
 }
 
-function control(d, p) {
+// The control shows the point's value again after a refused command; a
+// viewer gets it disabled (viewers send no commands).
+function control(d, p, role) {
   if (!writable(p)) return null;
+  const cur = () => d.points.get(p.key) || p;
   const out = h('span.result', { 'aria-live': 'polite' });
   const label = `${d.name || d.id} ${p.name || p.key}`;
   const id = nextId('ctl');
@@ -57,9 +62,10 @@ function control(d, p) {
       const input = h('input', { id, type: 'checkbox', role: 'switch', 'aria-label': `Switch ${label}`,
         dataset: { control: 'switch' } });
       input.checked = p.value === true || p.value === 1 || p.value === 'on' || p.value === 'ON';
-      input.addEventListener('change', () => command(d, p, input.checked, out));
+      const on = (np) => np.value === true || np.value === 1 || np.value === 'on' || np.value === 'ON';
+      input.addEventListener('change', () => command(d, p, input.checked, out, () => { input.checked = on(cur()); }));
       el = h('label.switch', input, h('span.slider', { 'aria-hidden': 'true' }));
-      el.sync = (np) => { if (document.activeElement !== input) input.checked = np.value === true || np.value === 1 || np.value === 'on' || np.value === 'ON'; };
+      el.sync = (np) => { if (document.activeElement !== input) input.checked = on(np); };
       break;
     }
     case 'button':
@@ -70,7 +76,7 @@ function control(d, p) {
       const sel = h('select', { 'aria-label': `Set ${label}`, dataset: { control: 'select' } },
         (p.options || []).map((o) => h('option', { value: typeof o === 'object' ? o.value : o }, typeof o === 'object' ? o.label || o.value : o)));
       sel.value = String(p.value ?? '');
-      sel.addEventListener('change', () => command(d, p, sel.value, out));
+      sel.addEventListener('change', () => command(d, p, sel.value, out, () => { sel.value = String(cur().value ?? ''); }));
       el = sel;
       el.sync = (np) => { if (document.activeElement !== sel) sel.value = String(np.value ?? ''); };
       break;
@@ -84,6 +90,12 @@ function control(d, p) {
       }, input, h('button.small', { type: 'submit' }, 'Set'));
       break;
     }
+  }
+  if (role === 'viewer') {
+    for (const c of el.querySelectorAll ? [el, ...el.querySelectorAll('input, select, button')] : [el]) {
+      if ('disabled' in c) c.disabled = true;
+    }
+    el.title = 'Viewers cannot send commands';
   }
   const wrap = h('span.control', el, out);
   wrap.sync = el.sync;
@@ -137,7 +149,8 @@ function mqttDetails(d, conns, gatewayId) {
   return det;
 }
 
-export async function render() {
+export async function render(ctx) {
+  const role = ctx && ctx.session ? ctx.session.role : undefined;
   const list = h('div.devices');
   const state = h('p.muted', { 'aria-live': 'polite' });
   const filterId = nextId('filter');
@@ -175,7 +188,7 @@ export async function render() {
       unit: h('td', p.unit || ''),
       quality: h('td', qualityBadge(p)),
       age: h('td.age', fmtAge(Date.now() - p.at)),
-      ctl: control(d, p),
+      ctl: control(d, p, role),
       point: p,
     };
     const tr = h(`tr${String(p.key).startsWith('_diag_') ? '.diag' : ''}`, { dataset: { point: p.key } },
