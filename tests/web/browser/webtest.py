@@ -316,7 +316,11 @@ class Browser:
             self.d.execute_script("const m = document.getElementById('main'); if (m) m.dataset.page = ''")
         except Exception:
             pass
-        self.d.get(self.url + "#/" + route)
+        target = self.url + "#/" + route
+        if self.d.current_url == target:
+            self.d.refresh()     # same fragment: no hashchange, so reload
+        else:
+            self.d.get(target)
         self.wait(f"main[data-page='{route.split('/')[0]}'] h1")
 
     # ---------------------------------------------------------------- records
