@@ -300,6 +300,34 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(st, 403)
         self.assertIsNone(c2.cookie)
 
+    def test_forwarded_headers_only_from_trusted_proxies(self):
+        fwd = {"X-Forwarded-For": "10.9.8.7", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "gw.example:443"}
+        c = self.logged_in()
+        # not trusted: the headers change nothing, the proxy's Origin is foreign
+        st, _, _ = c.request("POST", "config/validate", {}, origin="https://gw.example:443",
+                             headers=fwd)
+        self.assertEqual(st, 403)
+        self.web.stop()
+        self.gw.config["web"]["trusted_proxies"] = ["127.0.0.1"]
+        self.write_config()
+        self.start_web(driver=False)
+        c = Client(self.port, self.bodies)
+        c.origin = "https://gw.example:443"
+        st, h, doc = c.request("POST", "session", {"user": "admin",
+                                                   "password": PASSWORDS["admin"]},
+                               headers=fwd, csrf=False)
+        self.assertEqual(st, 200, doc)
+        self.assertIn("; Secure", h["set-cookie"])  # the browser's side is HTTPS
+        c.csrf = doc["csrf"]
+        st, _, doc = c.request("POST", "config/validate", {}, headers=fwd)
+        self.assertEqual(st, 200, doc)
+        # this site's own Origin does not match what the proxy says the site is
+        st, _, _ = c.request("POST", "config/validate", {}, headers=fwd,
+                             origin=f"http://127.0.0.1:{self.port}")
+        self.assertEqual(st, 403)
+        self.assertIn("admin logged in from 10.9.8.7", self.web.stderr_text())
+
     # ------------------------------------------------------------------ config
     def test_stale_etag_is_409_and_changes_nothing(self):
         c = self.logged_in()
