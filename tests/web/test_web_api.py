@@ -466,6 +466,15 @@ class WebApi(fbtest.TestCase):
         c = self.logged_in("oper")
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
                                         ["attached"], 10))
+        # the snapshot says what this user may switch
+        ev = Events(c)
+        snap = ev.next(lambda e: e[1] == "snapshot", 5)[2]["buses"]["meters"]["devices"]
+        ev.close()
+        relays, meter = snap["relays"]["points"], snap["meter"]["points"]
+        self.assertEqual((relays["relay_1"]["writable"], relays["relay_2"]["writable"]),
+                         (True, False))
+        self.assertEqual(relays["relay_1"]["component"], "switch")
+        self.assertEqual((meter["voltage"]["unit"], meter["voltage"]["writable"]), ("V", False))
         st, _, doc = c.request("POST", "points/meters/relays/relay_1", {"value": True})
         self.assertEqual((st, doc), (200, {"status": "done"}))
         self.assertTrue(self.slave.coils(2)[0])
@@ -486,6 +495,10 @@ class WebApi(fbtest.TestCase):
         c = self.logged_in("view")  # rights say write; the role does not
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
                                         ["attached"], 10))
+        ev = Events(c)
+        snap = ev.next(lambda e: e[1] == "snapshot", 5)[2]["buses"]["meters"]["devices"]
+        ev.close()
+        self.assertFalse(snap["relays"]["points"]["relay_1"]["writable"])
         st, _, doc = c.request("POST", "points/meters/relays/relay_1", {"value": True})
         self.assertEqual(st, 403, doc)
         st, _, doc = c.request("POST", "connections", {"name": "v", "user": "admin",
