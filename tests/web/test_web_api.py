@@ -379,6 +379,37 @@ class WebApi(fbtest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "connections.d")) and
                          os.listdir(os.path.join(self.gw.dir, "connections.d")))
 
+    def test_certificates_uploaded_as_pem_are_checked_and_described(self):
+        certs = fbtest.Certs(os.path.join(self.tmp, "pki"))
+        c = self.logged_in()
+        pem = lambda p: open(p).read()  # noqa: E731
+        st, _, doc = c.request("POST", "connections", {
+            "name": "tls", "user": "admin", "broker": "localhost", "port": 8883, "ssl": "on",
+            "ssl_server_crt": pem(certs.ca), "ssl_client_crt": pem(certs.client_cert),
+            "ssl_client_key": pem(certs.client_key)})
+        self.assertEqual(st, 201, doc)
+        self.assertIn("fieldbridge test CA", doc["_certs"]["ssl_server_crt"]["subject"])
+        self.assertFalse(doc["_certs"]["ssl_server_crt"]["expired"])
+        self.assertTrue(doc["_certs"]["key_matches_certificate"])
+        key = os.path.join(self.gw.dir, "certs", "tls", "ssl_client_key.pem")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        self.assertNotIn("PRIVATE KEY", "\n".join(self.bodies))
+        # a client certificate of another key: stored, and said so
+        st, _, doc = c.request("PATCH", "connections/tls", {
+            "ssl_client_crt": pem(certs.untrusted_client_cert)})
+        self.assertEqual(st, 200, doc)
+        self.assertFalse(doc["_certs"]["key_matches_certificate"])
+        # not a certificate: refused, naming what was uploaded, not a temporary path
+        st, _, doc = c.request("PATCH", "connections/tls", {"ssl_server_crt": "-----BEGIN "
+                                                            "CERTIFICATE-----\nAAAA\n"})
+        self.assertEqual(st, 422, doc)
+        self.assertIn("the uploaded file", doc["diagnostics"][0]["message"])
+        self.assertNotIn("upload-", json.dumps(doc))
+        st, _, doc = c.request("PATCH", "connections/tls", {"ssl_server_crt": "/etc/passwd"})
+        self.assertEqual(st, 400, doc)  # a server path is not an upload
+        self.assertEqual([f for f in os.listdir(os.path.join(
+            self.gw.config["gateway"]["state_dir"], "web")) if f.startswith("upload-")], [])
+
     def test_validate_messages_equal_config_check(self):
         c = self.logged_in()
         d = os.path.join(self.gw.dir, "connections.d")
