@@ -11,4 +11,15 @@
 int64_t fb_now_ms(void);       /* CLOCK_REALTIME in ms */
 int64_t fb_mono_ms(void);      /* CLOCK_MONOTONIC in ms */
 
+/* The earlier of two deadlines where 0 means "none" (the convention of
+ * every timerfd deadline here). */
+static inline int64_t fb_deadline_min(int64_t a, int64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
 #endif

@@ -4,6 +4,7 @@
  * Any refusal leaves every file as it was. */
 #include "config_edit-internal.h"
 #include "jsonfile.h"
+#include "users.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -28,19 +29,6 @@ static const char *rel_of(const struct fb_edit *e, const char *path)
 	if (!strncmp(path, e->dir, n) && path[n] == '/')
 		return path + n + 1;
 	return NULL;
-}
-
-static bool user_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("_.-@", *s)))
-			return false;
-	return true;
 }
 
 static enum fb_edit_rc plan_json(struct edit_ctx *c, const char *rel, const cJSON *doc,
@@ -330,7 +318,7 @@ static enum fb_edit_rc set_users(struct edit_ctx *c, const char *name, bool crea
 		fb_diag_error(c->diag, "user %s: not found in %s", name, c->e->users_path);
 		return FB_EDIT_NOT_FOUND;
 	}
-	if (create && !user_name_valid(name)) {
+	if (create && !fb_users_name_valid(name)) {
 		fb_diag_error(c->diag, "user %s: expected 1..64 letters, digits, '_', '.', "
 			      "'-' or '@'", name);
 		return FB_EDIT_INVALID;

@@ -41,7 +41,7 @@ const char *fb_access_name(enum fb_access a)
 	return a <= FB_ACCESS_WRITE ? access_names[a] : "?";
 }
 
-static bool name_valid(const char *s)
+bool fb_users_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -204,7 +204,7 @@ struct fb_users *fb_users_load(const char *path, struct fb_diag *diag)
 		}
 		u->count++;
 		if (fb_json_string(item, "name", true, where, diag, &s) == 1) {
-			if (!name_valid(s))
+			if (!fb_users_name_valid(s))
 				fb_json_error(diag, where, "name",
 					      "%s.name: expected 1..%d characters from "
 					      "letters, digits, '_', '.', '-' and '@', got \"%s\"",

@@ -35,6 +35,10 @@ void fb_users_free(struct fb_users *u); /* accepts NULL */
 
 /* NULL if there is no such user. */
 const struct fb_user *fb_users_find(const struct fb_users *u, const char *name);
+
+/* A user name: 1..64 of a-z, A-Z, 0-9 and "_.-@" (what the file accepts;
+ * tools check new names with it). */
+bool fb_users_name_valid(const char *s);
 size_t fb_users_count(const struct fb_users *u);
 
 /* The user's right on one point of a device. */

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHANGES_MAX 48
@@ -223,6 +225,15 @@ static const char *pem_file(struct changes *c, const char *state_dir, const char
 	int fd;
 	size_t len = strlen(pem);
 
+	if (asprintf(&path, "%s/web", state_dir) < 0)
+		return NULL;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		snprintf(c->err, sizeof(c->err), "cannot store the upload in %s: %s", path,
+			 strerror(errno));
+		free(path);
+		return NULL;
+	}
+	free(path);
 	if (asprintf(&path, "%s/web/upload-XXXXXX", state_dir) < 0)
 		return NULL;
 	fd = mkstemp(path);
@@ -359,6 +370,23 @@ static int body_changes(struct changes *c, enum fb_edit_kind kind, const cJSON *
 	return 0;
 }
 
+/* The loader names the temporary copy of an uploaded PEM; the page knows
+ * it as what it uploaded. */
+static void name_uploads(struct fb_diag *d, const struct changes *c)
+{
+	for (size_t i = 0; i < d->count; i++) {
+		for (size_t k = 0; k < c->ntmp; k++) {
+			char *m = d->entries[i].message, *at = strstr(m, c->tmpfiles[k]), *n;
+
+			if (!at || asprintf(&n, "%.*sthe uploaded file%s", (int)(at - m), m,
+					    at + strlen(c->tmpfiles[k])) < 0)
+				continue;
+			free(m);
+			d->entries[i].message = n;
+		}
+	}
+}
+
 static void log_change(struct web_req *q, const char *what, enum fb_edit_kind kind,
 		       const char *bus, const char *name, const struct changes *c)
 {
@@ -458,6 +486,7 @@ static int edit(struct web_req *q, struct fb_edit *e, enum fb_edit_kind kind,
 			rc = object_answer(q, e, kind, bus, name,
 					   create ? MHD_HTTP_CREATED : MHD_HTTP_OK);
 		} else {
+			name_uploads(&d, &ch);
 			rc = web_http_diag(q, web_http_edit_status(erc), create ? "not created"
 							       : "not changed", &d);
 		}

@@ -37,7 +37,7 @@ static int start_session(struct web_req *q, const char *user, enum web_role role
 		return web_http_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "no random bytes");
 	snprintf(q->set_cookie, sizeof(q->set_cookie),
 		 "fb_session=%s; Path=/; HttpOnly; SameSite=Strict%s", s->id,
-		 q->w->tls ? "; Secure" : "");
+		 q->tls ? "; Secure" : "");
 	return web_http_json(q, status, session_doc(q->w, s));
 }
 
@@ -142,7 +142,7 @@ int web_api_session(struct web_req *q)
 		q->session = NULL;
 		snprintf(q->set_cookie, sizeof(q->set_cookie),
 			 "fb_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
-			 q->w->tls ? "; Secure" : "");
+			 q->tls ? "; Secure" : "");
 		return web_http_json(q, MHD_HTTP_NO_CONTENT, NULL);
 	}
 	return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET, POST or DELETE");

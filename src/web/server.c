@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #define API_PREFIX "/api/v1/"
@@ -50,6 +51,43 @@ static void peer_of(struct MHD_Connection *c, char *out, size_t len)
 	}
 }
 
+/* A request through one of web.trusted_proxies: the client is the last
+ * address the proxy added to X-Forwarded-For, and the browser's scheme and
+ * host are X-Forwarded-Proto and X-Forwarded-Host.  From anyone else those
+ * headers are ignored (they would let a client pick its own address). */
+static void apply_proxy(struct web_req *q)
+{
+	const struct fb_web_conf *wc = &q->w->cfg->web;
+	const char *xff, *proto, *last;
+	char addr[64];
+
+	for (size_t i = 0; i < wc->ntrusted_proxies; i++)
+		if (!strcmp(wc->trusted_proxies[i], q->peer))
+			q->via_proxy = true;
+	if (!q->via_proxy)
+		return;
+	xff = web_http_header(q, "X-Forwarded-For");
+	if (xff) {
+		last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		while (*last == ' ')
+			last++;
+		snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(last, " "), last);
+		if (fb_web_addr_valid(addr))
+			snprintf(q->peer, sizeof(q->peer), "%s", addr);
+	}
+	proto = web_http_header(q, "X-Forwarded-Proto");
+	if (proto)
+		q->tls = !strcasecmp(proto, "https");
+}
+
+static const char *site_host(struct web_req *q)
+{
+	const char *h = q->via_proxy ? web_http_header(q, "X-Forwarded-Host") : NULL;
+
+	return h ? h : web_http_header(q, "Host");
+}
+
 static void drop_user(void *ctx, const char *user)
 {
 	struct web *w = ctx;
@@ -85,8 +123,7 @@ static int api(struct web_req *q, const char *sub)
 	/* A page of another site can make a browser send a POST with our
 	 * cookie, but it cannot make it send our Origin, nor read the token. */
 	if (!get) {
-		if (!web_origin_ok(web_http_header(q, "Origin"), web_http_header(q, "Host"),
-				   w->tls)) {
+		if (!web_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
 			fb_warn("web: %s %s from %s refused: Origin \"%s\" is not this site",
 				q->method, q->path, q->peer,
 				web_http_header(q, "Origin") ? web_http_header(q, "Origin") : "");
@@ -94,8 +131,7 @@ static int api(struct web_req *q, const char *sub)
 					      "(Origin must be this site)");
 		}
 	} else if (m.route == WEB_R_EVENTS && web_http_header(q, "Origin") &&
-		   !web_origin_ok(web_http_header(q, "Origin"), web_http_header(q, "Host"),
-				  w->tls)) {
+		   !web_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
 		return web_http_error(q, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
 	}
 	if (!needs_no_session(&m) && !q->session)
@@ -147,7 +183,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		q->method = method;
 		snprintf(q->path, sizeof(q->path), "%s", url);
 		peer_of(conn, q->peer, sizeof(q->peer));
+		q->tls = w->tls;
 		*con_cls = q;
+		apply_proxy(q);
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > BODY_MAX) {
 			return (enum MHD_Result)web_http_error(q, MHD_HTTP_CONTENT_TOO_LARGE,

@@ -7,6 +7,7 @@
  * without bound: its backlog is dropped and it gets a new snapshot. */
 #include "web-internal.h"
 #include "log.h"
+#include "model.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ struct web_sse_client {
 	struct web_session *session;  /* borrowed; checked by id on every flush */
 	char sid[WEB_TOKEN_HEX + 1];
 	char user[WEB_USER_MAX];
+	enum web_role role;
 	struct web_sse_buf buf;
 	bool suspended, closed;
 };
@@ -27,6 +29,41 @@ struct web_sse_client {
 static bool may_read(const struct web_sse_client *c, const char *dev, const char *point)
 {
 	return web_auth_access(&c->w->auth, c->user, dev, point) >= FB_ACCESS_READ;
+}
+
+/* What the page needs to show and control a point, from its definition:
+ * only in the snapshot, since it does not change while a driver runs. */
+static void add_meta(cJSON *o, const struct web_sse_client *c, const struct web_bus *b,
+		     const char *dev, const char *key)
+{
+	const struct fb_point_def *p = NULL;
+	cJSON *opts;
+
+	for (size_t i = 0; i < b->conf->ndevices && !p; i++)
+		if (!strcmp(b->conf->devices[i].id, dev) && b->conf->devices[i].def)
+			p = fb_model_point(b->conf->devices[i].def, key);
+	if (!p) {
+		cJSON_AddBoolToObject(o, "writable", false);
+		return;
+	}
+	cJSON_AddStringToObject(o, "name", p->name ? p->name : p->key);
+	if (p->unit)
+		cJSON_AddStringToObject(o, "unit", p->unit);
+	cJSON_AddStringToObject(o, "component", fb_component_name(p->component));
+	/* Writable for this user: the point, the role and the rights. */
+	cJSON_AddBoolToObject(o, "writable", p->writable && c->role >= WEB_ROLE_OPERATOR &&
+			      web_auth_access(&c->w->auth, c->user, dev, key) == FB_ACCESS_WRITE);
+	if (p->noptions) {
+		opts = cJSON_AddArrayToObject(o, "options");
+		for (size_t i = 0; i < p->noptions; i++)
+			cJSON_AddItemToArray(opts, cJSON_CreateString(p->options[i].label));
+	}
+	if (p->has_min)
+		cJSON_AddNumberToObject(o, "min", p->min);
+	if (p->has_max)
+		cJSON_AddNumberToObject(o, "max", p->max);
+	if (p->step > 0)
+		cJSON_AddNumberToObject(o, "step", p->step);
 }
 
 static cJSON *snapshot(const struct web_sse_client *c)
@@ -53,7 +90,10 @@ static cJSON *snapshot(const struct web_sse_client *c)
 
 				if (strcmp(pd->device, id) || !may_read(c, id, pd->point))
 					continue;
-				cJSON_AddItemToObject(pts, pd->point, web_tables_point_json(b, p));
+				cJSON *po = web_tables_point_json(b, p);
+
+				add_meta(po, c, b, id, pd->point);
+				cJSON_AddItemToObject(pts, pd->point, po);
 				any = true;
 			}
 			if (any)
@@ -138,6 +178,7 @@ int web_sse_open(struct web_req *q)
 	c->session = q->session;
 	snprintf(c->sid, sizeof(c->sid), "%s", q->session->id);
 	snprintf(c->user, sizeof(c->user), "%s", q->session->user);
+	c->role = q->session->role;
 	web_sse_append_raw(&c->buf, "retry: 2000\n\n");
 	send_doc(c, "snapshot", snapshot(c));
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, c, client_free);

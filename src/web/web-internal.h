@@ -283,6 +283,8 @@ struct web_req {
 	size_t body_len;
 	bool body_too_big;
 	char peer[64];                  /* the client's IP address */
+	bool via_proxy;                 /* from a trusted proxy: X-Forwarded-* apply */
+	bool tls;                       /* the browser's side is HTTPS */
 	struct web_session *session;    /* NULL if not logged in */
 	struct web_command *cmd;        /* api_points: waiting for a result */
 	bool suspended;

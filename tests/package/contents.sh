@@ -14,9 +14,8 @@ ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
 has() { grep -q "^$1 $2\$" <<<"$list" && ok || bad "missing ${2} (mode ${1})"; }
 
-# fieldbridgectl joins this list once it is packaged; fieldbridge-web gets
-# its own package and its own list.
-for b in fieldbridge-modbus fieldbridge-gpio fieldbridge-export; do
+# fieldbridge-web gets its own package and its own list.
+for b in fieldbridge-modbus fieldbridge-gpio fieldbridge-export fieldbridgectl; do
   has -rwxr-xr-x "/usr/bin/$b"
 done
 # Every binary in the package has its manual page.
@@ -26,6 +25,7 @@ done
 for u in fieldbridge.target fieldbridge-modbus@.service fieldbridge-gpio@.service fieldbridge-export@.service; do
   has -rw-r--r-- "/lib/systemd/system/$u"
 done
+has -rw-r--r-- /usr/share/bash-completion/completions/fieldbridgectl
 has -rw-r--r-- /usr/lib/sysusers.d/fieldbridge.conf
 has -rw-r--r-- /lib/udev/rules.d/60-fieldbridge.rules
 has -rw-r--r-- /usr/share/fieldbridge/conf/fieldbridge.json

@@ -33,15 +33,6 @@ static void make_boot_id(struct exporter *ex)
 	srandom((unsigned)(rnd[0] | rnd[1] << 8 | rnd[2] << 16) ^ (unsigned)getpid());
 }
 
-static int64_t min_deadline(int64_t a, int64_t b)
-{
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return a < b ? a : b;
-}
-
 static int exporter_loop(struct exporter *ex)
 {
 	int64_t transport_deadline = 0;
@@ -55,7 +46,7 @@ static int exporter_loop(struct exporter *ex)
 		size_t n = 0, tfirst, tn;
 		int sock;
 
-		fb_timerfd_arm(ex->timer_fd, min_deadline(ex_session_deadlines(ex, now),
+		fb_timerfd_arm(ex->timer_fd, fb_deadline_min(ex_session_deadlines(ex, now),
 							  transport_deadline));
 		pfd[n++] = (struct pollfd){ .fd = ex->signal_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = ex->timer_fd, .events = POLLIN };

@@ -208,15 +208,6 @@ void ex_link_connect(struct ex_link *l, int64_t now_ms)
 	l->connect_deadline_ms = c->timeout_s ? now_ms + (int64_t)c->timeout_s * 1000 : 0;
 }
 
-static int64_t min_deadline(int64_t a, int64_t b)
-{
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return a < b ? a : b;
-}
-
 int64_t ex_link_deadlines(struct ex_link *l, int64_t now_ms)
 {
 	const struct fb_conn_conf *c = l->conn;
@@ -229,7 +220,7 @@ int64_t ex_link_deadlines(struct ex_link *l, int64_t now_ms)
 			      c->port, c->timeout_s);
 		link_lost(l, MOSQ_ERR_TIMEOUT, now_ms);
 	}
-	return min_deadline(l->reconnect_at_ms, l->connect_deadline_ms);
+	return fb_deadline_min(l->reconnect_at_ms, l->connect_deadline_ms);
 }
 
 void ex_link_misc(struct ex_link *l)

@@ -17,15 +17,6 @@
 
 #define TICK_MS 1000
 
-static int64_t min_deadline(int64_t a, int64_t b)
-{
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return a < b ? a : b;
-}
-
 /* After a connect (the broker may have lost retained messages in a
  * restart) and after Home Assistant's birth.  Discovery configs go out
  * first, at once: states a consumer cannot yet place would be lost. */
@@ -213,7 +204,7 @@ int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 		ex_bus_view_maintain(ex, now_ms);
 		tables_settle(ex, now_ms, true);
 	}
-	deadline = min_deadline(deadline, ex->next_tick_ms);
-	deadline = min_deadline(deadline, ex->republish_at_ms);
-	return min_deadline(deadline, ex->cleanup_until_ms);
+	deadline = fb_deadline_min(deadline, ex->next_tick_ms);
+	deadline = fb_deadline_min(deadline, ex->republish_at_ms);
+	return fb_deadline_min(deadline, ex->cleanup_until_ms);
 }
