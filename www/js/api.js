@@ -18,6 +18,8 @@ export class ApiError extends Error {
     if (status === 0) return 'The gateway does not answer.';
     if (body && typeof body.error === 'string') return body.error;
     if (body && typeof body.message === 'string') return body.message;
+    if (body && typeof body.reason === 'string') return body.reason;
+    if (body && typeof body.status === 'string') return body.status;
     const d = diagnostics(body);
     if (d.length) return d.map((x) => x.message).join('\n');
     return `HTTP ${status}`;
