@@ -248,6 +248,11 @@ class WebBrowser(webtest.BrowserCase):
         # One poll interval plus the SSE coalescing window, with room.
         b.wait_text(cell, r"^241\.2", timeout=5)
         self.assertNotEqual(before, b.css(cell)[0].text)
+        # Names and units from the definition and the configuration.
+        row = b.css("section.device[data-device=meter] tr[data-point=voltage]")[0].text
+        self.assertRegex(row, r"^Voltage\b")
+        self.assertIn(" V", row)
+        self.assertIn("Main meter", b.css("section.device[data-device=meter] h2")[0].text)
         self.assertIn(b.css("section.device[data-device=meter] tr[data-point=voltage] td:nth-child(4)")[0].text,
                       ("ok", "good"))
         b.shot("devices-live")

@@ -54,7 +54,7 @@ function control(d, p, role) {
   if (!writable(p)) return null;
   const cur = () => d.points.get(p.key) || p;
   const out = h('span.result', { 'aria-live': 'polite' });
-  const label = `${d.name || d.id} ${p.name || p.key}`;
+  const label = `${d.id} ${p.name || p.key}`;
   const id = nextId('ctl');
   let el;
   switch (kindOf(p)) {
@@ -159,7 +159,15 @@ export async function render(ctx) {
   const cards = new Map(); // "bus/dev" -> card element
   let conns = [];
   let gatewayId = 'fieldbridge';
-  try { conns = listOf(await get('connections'), 'connections'); } catch { conns = []; }
+  // Display names come from the configuration; the stream carries ids.
+  const names = new Map();
+  try {
+    const cfg = await get('config');
+    conns = listOf(cfg?.connections, 'connections');
+    for (const dv of listOf(cfg?.devices, 'devices')) if (dv.name) names.set(`${dv.bus}/${dv.id}`, dv.name);
+  } catch {
+    try { conns = listOf(await get('connections'), 'connections'); } catch { conns = []; }
+  }
   try {
     const st = await get('status');
     gatewayId = st?.gateway?.id || (typeof st?.gateway === 'string' ? st.gateway : gatewayId);
@@ -172,7 +180,7 @@ export async function render(ctx) {
       : d.available === true ? h('span.badge.ok', 'available') : '');
     setAvail();
     const el = h('section.card.device', { dataset: { bus: d.bus, device: d.id } },
-      h('h2', d.name || d.id, ' ', h('span.muted.small', `${d.id} on ${d.bus}`), ' ', avail),
+      h('h2', d.name || names.get(`${d.bus}/${d.id}`) || d.id, ' ', h('span.muted.small', `${d.id} on ${d.bus}`), ' ', avail),
       h('div.table-wrap', h('table.points',
         h('thead', h('tr', ['Point', 'Value', 'Unit', 'Quality', 'Age', 'Control'].map((x) => h('th', { scope: 'col' }, x)))),
         tbody)),
