@@ -336,6 +336,47 @@ class WebBrowser(webtest.BrowserCase):
         self.assertEqual(site.slave.coils(2)[3], False)
         b.assert_clean_console()
 
+    def test_number_select_and_button_reach_the_slave(self):
+        site = self.start_site(controls=True)
+        b = self.browser(site.url)
+        b.first_run(site.setup_code())
+        b.go("devices")
+        panel = "section.device[data-device=panel]"
+        b.wait_text(f"{panel} tr[data-point=setpoint] td.value", r"\d")
+        # Number: within the definition's range, scaled on the wire.
+        num = b.wait(f"{panel} tr[data-point=setpoint] input[type=number]")
+        self.assertEqual((num.get_attribute("min"), num.get_attribute("max"), num.get_attribute("step")),
+                         ("5", "30", "0.5"))
+        num.clear()
+        num.send_keys("21.5")
+        b.click(f"{panel} tr[data-point=setpoint] button[type=submit]")
+        b.wait_text(f"{panel} tr[data-point=setpoint] .result", r"^done$", timeout=12)
+        self.assertTrue(fbtest.wait_for(lambda: site.slave.get_registers(3, "hr", 100)[0] == 215, 5),
+                        site.slave.get_registers(3, "hr", 100))
+        b.wait_text(f"{panel} tr[data-point=setpoint] td.value", r"^21\.5")
+        # Select: the label chosen, its raw value written.
+        from selenium.webdriver.support.ui import Select
+        sel = b.wait(f"{panel} tr[data-point=mode] select")
+        self.assertEqual([o.text for o in Select(sel).options][1:], ["Off", "Heat", "Cool"])
+        Select(sel).select_by_visible_text("Cool")
+        b.wait_text(f"{panel} tr[data-point=mode] .result", r"^done$", timeout=12)
+        self.assertTrue(fbtest.wait_for(lambda: site.slave.get_registers(3, "hr", 101)[0] == 2, 5))
+        # Button: its press value.
+        b.click(f"{panel} tr[data-point=reset] button")
+        b.wait_text(f"{panel} tr[data-point=reset] .result", r"^done$", timeout=12)
+        self.assertTrue(fbtest.wait_for(lambda: site.slave.get_registers(3, "hr", 102)[0] == 1, 5))
+        # Out of the definition's range: the browser refuses to send it.
+        writes = len(site.slave.writes(unit=3))
+        num.clear()
+        num.send_keys("99")
+        b.click(f"{panel} tr[data-point=setpoint] button[type=submit]")
+        self.assertFalse(b.d.execute_script("return arguments[0].checkValidity()", num))
+        time.sleep(1)
+        self.assertEqual(len(site.slave.writes(unit=3)), writes)
+        self.assertEqual(site.slave.get_registers(3, "hr", 100)[0], 215)
+        b.shot("controls")
+        b.assert_clean_console()
+
     # ------------------------------------------------------------ sub-path
     def test_under_a_sub_path_behind_a_reverse_proxy(self):
         site = self.start_site()

@@ -55,12 +55,39 @@ def require():
         skip(f"{WEB} is not built")
 
 
+CONTROLS_DEFINITION = {
+    "manufacturer": "fieldbridge tests", "model": "Control panel", "protocol": "modbus",
+    "points": [
+        {"key": "setpoint", "name": "Setpoint", "table": "holding_register", "address": 100,
+         "type": "int16", "scale": 0.1, "unit": "°C", "writable": True, "component": "number",
+         "min": 5, "max": 30, "step": 0.5},
+        {"key": "mode", "name": "Mode", "table": "holding_register", "address": 101,
+         "type": "uint16", "writable": True, "component": "select",
+         "options": {"0": "Off", "1": "Heat", "2": "Cool"}},
+        {"key": "reset", "name": "Reset", "table": "holding_register", "address": 102,
+         "type": "uint16", "writable": True, "component": "button", "press": 1},
+    ],
+}
+
+
 class Site:
     """A gateway with a Modbus TCP bus and the web daemon on a free port."""
 
-    def __init__(self, case, broker=None, connection=False):
+    def __init__(self, case, broker=None, connection=False, controls=False):
         self.case = case
-        self.slave = fbtest.ModbusSlave(case.procs, {1: "sdm120", 2: "relay8"})
+        units = {1: "sdm120", 2: "relay8"}
+        devices = [gateway.device("meter", "eastron-sdm120", 1, name="Main meter"),
+                   gateway.device("relays", "waveshare-relay-8ch", 2, name="Relay board")]
+        defdirs = []
+        if controls:
+            # A number, a select and a button on holding registers 100..102.
+            defdirs = [os.path.join(case.tmp, "definitions")]
+            os.makedirs(defdirs[0], exist_ok=True)
+            with open(os.path.join(defdirs[0], "test-controls.json"), "w") as f:
+                json.dump(CONTROLS_DEFINITION, f)
+            units[3] = "holding"
+            devices.append(gateway.device("panel", "test-controls", 3, name="Control panel"))
+        self.slave = fbtest.ModbusSlave(case.procs, units)
         self.port = fbtest.free_port()
         # connection=True: one export connection "ha" (of a read-only user)
         # in the main file, as a hand-written config would have it.
@@ -69,11 +96,9 @@ class Site:
             conns = [{"name": "ha", "user": "homeassistant", "broker": "127.0.0.1",
                       "port": broker.port if broker else 1883}]
             users = {"homeassistant": {"rights": {"*": "read"}}}
-        self.gw = gateway.Gateway(case.procs, case.tmp, broker, connections=conns, users=users, buses=[
-            gateway.tcp_bus(self.slave.port, [
-                gateway.device("meter", "eastron-sdm120", 1, name="Main meter"),
-                gateway.device("relays", "waveshare-relay-8ch", 2, name="Relay board"),
-            ], poll_interval_ms=POLL_MS)])
+        self.gw = gateway.Gateway(case.procs, case.tmp, broker, connections=conns, users=users,
+                                  definition_dirs=defdirs, buses=[
+            gateway.tcp_bus(self.slave.port, devices, poll_interval_ms=POLL_MS)])
         self.gw.config["web"] = {"listen": ["127.0.0.1"], "port": self.port, "tls": "off"}
         self.gw.write()
         self.state_dir = self.gw.config["gateway"]["state_dir"]
@@ -394,8 +419,8 @@ class BrowserCase(fbtest.TestCase):
             b.close()
         super().tearDown()
 
-    def start_site(self, broker=None, connection=False):
-        return Site(self, broker, connection)
+    def start_site(self, broker=None, connection=False, controls=False):
+        return Site(self, broker, connection, controls)
 
     def browser(self, url, **kw):
         b = Browser(self, url, **kw)

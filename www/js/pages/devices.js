@@ -18,7 +18,7 @@ function kindOf(p) {
   const k = String(p.control || p.component || p.kind || p.type || p.platform || '').toLowerCase();
   if (/switch|relay|coil|output|bool/.test(k)) return 'switch';
   if (/button|pulse/.test(k)) return 'button';
-  if (/select|enum/.test(k) || Array.isArray(p.options)) return 'select';
+  if (/select|enum/.test(k)) return 'select';
   if (/number|holding|float|int/.test(k)) return 'number';
   return typeof p.value === 'boolean' ? 'switch' : 'number';
 }
@@ -70,15 +70,27 @@ function control(d, p, role) {
     }
     case 'button':
       el = h('button.small', { type: 'button', dataset: { control: 'button' }, 'aria-label': `Press ${label}`,
-        onclick: () => command(d, p, true, out) }, p.press_label || 'Press');
+        // A button's press value comes from its definition: no value sent.
+        onclick: () => command(d, p, undefined, out) }, p.press_label || 'Press');
       break;
     case 'select': {
+      // Options are labels; the command sends the label. A value that is no
+      // label (a raw number) leaves the list on "– set –".
+      const opts = Array.isArray(p.options) ? p.options
+        : Object.entries(p.options || {}).map(([, l]) => l);
       const sel = h('select', { 'aria-label': `Set ${label}`, dataset: { control: 'select' } },
-        (p.options || []).map((o) => h('option', { value: typeof o === 'object' ? o.value : o }, typeof o === 'object' ? o.label || o.value : o)));
-      sel.value = String(p.value ?? '');
-      sel.addEventListener('change', () => command(d, p, sel.value, out, () => { sel.value = String(cur().value ?? ''); }));
+        h('option', { value: '' }, '– set –'),
+        opts.map((o) => h('option', { value: typeof o === 'object' ? o.label ?? o.value : o }, typeof o === 'object' ? o.label ?? o.value : o)));
+      const show = (np) => {
+        sel.value = String(np.value ?? '');
+        if (sel.selectedIndex < 0) sel.value = '';
+      };
+      show(p);
+      sel.addEventListener('change', () => {
+        if (sel.value !== '') command(d, p, sel.value, out, () => show(cur()));
+      });
       el = sel;
-      el.sync = (np) => { if (document.activeElement !== sel) sel.value = String(np.value ?? ''); };
+      el.sync = (np) => { if (document.activeElement !== sel) show(np); };
       break;
     }
     default: {
@@ -103,6 +115,7 @@ function control(d, p, role) {
 }
 
 function qualityBadge(p) {
+  if (p.component === 'button') return h('span.muted', '–');
   const q = p.quality ?? (p.available === false ? 'offline' : undefined);
   if (q === undefined || q === null) return h('span.muted', '–');
   const good = q === 'good' || q === 'ok' || q === true;
@@ -195,7 +208,7 @@ export async function render(ctx) {
       value: h('td.value', fmtValue(p)),
       unit: h('td', p.unit || ''),
       quality: h('td', qualityBadge(p)),
-      age: h('td.age', fmtAge(Date.now() - p.at)),
+      age: h('td.age', p.component === 'button' ? '–' : fmtAge(Date.now() - p.at)),
       ctl: control(d, p, role),
       point: p,
     };
@@ -266,7 +279,7 @@ export async function render(ctx) {
       }
       r.quality.replaceChildren(qualityBadge(p));
       r.point = p;
-      r.age.textContent = fmtAge(Date.now() - p.at);
+      if (p.component !== 'button') r.age.textContent = fmtAge(Date.now() - p.at);
       if (r.ctl && r.ctl.sync) r.ctl.sync(p);
     }
     if (structural) drawAll();
@@ -278,7 +291,7 @@ export async function render(ctx) {
   };
   const unsub = subscribe(update);
   const tick = setInterval(() => {
-    for (const r of rows.values()) r.age.textContent = fmtAge(Date.now() - r.point.at);
+    for (const r of rows.values()) if (r.point.component !== 'button') r.age.textContent = fmtAge(Date.now() - r.point.at);
   }, 1000);
   drawAll();
   showState();
