@@ -83,7 +83,7 @@ export async function refresh() {
   try {
     last = await get('changes', { noRedirect: true });
   } catch (err) {
-    if (err instanceof ApiError && err.status === 501) {
+    if (err instanceof ApiError && err.notImplemented) {
       bar.hidden = false;
       bar.classList.add('todo');
       document.getElementById('changes-text').textContent = 'Staged changes: not implemented by this gateway yet (api/v1/changes answers 501).';

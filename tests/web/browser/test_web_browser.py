@@ -94,6 +94,19 @@ class WebBrowser(webtest.BrowserCase):
         # A reload keeps the session (GET session gives the CSRF token back).
         b.d.refresh()
         b.wait_text("#who", ADMIN)
+        # The new bus takes a device on the Buses page.
+        b.go("buses/add-device/line2")
+        b.fill("Device ID", "meter2")
+        b.fill("Definition", "eastron-sdm120")
+        b.fill("Unit ID", "7")
+        b.click("main form button[type=submit]")
+        b.wait_text(".form-status", "Saved device meter2")
+        bus = read_json(os.path.join(site.gw.dir, "buses.d", "line2.json"))
+        self.assertEqual([(d["id"], d["definition"], d["unit_id"]) for d in bus["devices"]],
+                         [("meter2", "eastron-sdm120", 7)])
+        b.go("buses")
+        b.wait_text("main", r"line2 TCP 127\.0\.0\.1:\d+")
+        b.shot("6-buses")
         b.assert_clean_console()
 
     # ------------------------------------------------------------ IoT Export
