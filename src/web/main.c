@@ -119,8 +119,8 @@ static void check_commands(struct web *w, int64_t now, int64_t *next)
 			continue;
 		if (now >= c->deadline_ms)
 			web_server_command_done(w, c); /* status 0: timed out */
-		else if (!*next || c->deadline_ms < *next)
-			*next = c->deadline_ms;
+		else
+			*next = fb_deadline_min(*next, c->deadline_ms);
 	}
 }
 
@@ -154,12 +154,11 @@ static int run(struct web *w, int sfd, int tfd)
 		}
 		next = web_server_run(w);
 		check_commands(w, now, &next);
-		if (!next || next_maintain < next)
-			next = next_maintain;
-		if (w->nclients && (w->next_heartbeat_ms < next))
-			next = w->next_heartbeat_ms;
-		if (any_dirty(w) && w->next_flush_ms < next)
-			next = w->next_flush_ms;
+		next = fb_deadline_min(next, next_maintain);
+		if (w->nclients)
+			next = fb_deadline_min(next, w->next_heartbeat_ms);
+		if (any_dirty(w))
+			next = fb_deadline_min(next, w->next_flush_ms);
 		fb_timerfd_arm(tfd, next > now ? next : now + 1);
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };

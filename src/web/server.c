@@ -220,8 +220,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (q->body_too_big)
 		return (enum MHD_Result)web_http_error(q, MHD_HTTP_CONTENT_TOO_LARGE,
 			"request body larger than %d KiB", BODY_MAX / 1024);
-	if (!strncmp(url, API_PREFIX, strlen(API_PREFIX)))
-		return (enum MHD_Result)api(q, url + strlen(API_PREFIX));
+	if (!strncmp(url, API_PREFIX, strlen(API_PREFIX))) {
+		enum MHD_Result rc = (enum MHD_Result)api(q, url + strlen(API_PREFIX));
+
+		web_sse_reap(w); /* this request may have ended sessions */
+		return rc;
+	}
 	return (enum MHD_Result)web_static_serve(q, url);
 }
 
@@ -357,12 +361,8 @@ int64_t web_server_run(struct web *w)
 		MHD_UNSIGNED_LONG_LONG t;
 
 		MHD_run(w->mhd[i]);
-		if (MHD_get_timeout(w->mhd[i], &t) == MHD_YES) {
-			int64_t d = fb_mono_ms() + (int64_t)t;
-
-			if (!next || d < next)
-				next = d;
-		}
+		if (MHD_get_timeout(w->mhd[i], &t) == MHD_YES)
+			next = fb_deadline_min(next, fb_mono_ms() + (int64_t)t);
 	}
 	return next;
 }

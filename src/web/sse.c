@@ -193,6 +193,8 @@ int web_sse_open(struct web_req *q)
 	web_http_headers(r, true);
 	MHD_add_response_header(r, "Content-Type", "text/event-stream");
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	/* An ended stream ends its connection, so the browser sees it end. */
+	MHD_add_response_header(r, "Connection", "close");
 	rc = MHD_queue_response(q->conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -323,6 +325,16 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 	if (heartbeat)
 		w->next_heartbeat_ms = mono_ms + WEB_SSE_HEARTBEAT_MS;
 	(void)total;
+}
+
+void web_sse_reap(struct web *w)
+{
+	for (struct web_sse_client *c = w->clients; c; c = c->next) {
+		if (!c->closed && !session_live(c, fb_mono_ms() / 1000)) {
+			c->closed = true;
+			wake(c);
+		}
+	}
 }
 
 void web_sse_close_all(struct web *w)

@@ -311,6 +311,8 @@ int web_sse_open(struct web_req *q);
 #define WEB_SSE_HEARTBEAT_MS 15000
 void web_sse_flush(struct web *w, int64_t mono_ms);
 void web_sse_close_all(struct web *w);
+/* Ends the streams whose session ended (logout, user changed, expiry). */
+void web_sse_reap(struct web *w);
 
 /* ---- server.c ---- */
 struct MHD_Daemon;

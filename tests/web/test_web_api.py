@@ -108,7 +108,7 @@ class Events:
         event, data = None, []
         try:
             while True:
-                line = self.resp.fp.readline()
+                line = self.resp.readline()
                 if not line:
                     break
                 line = line.decode().rstrip("\n")
@@ -137,6 +137,16 @@ class Events:
             if pred(item):
                 return item
         return None
+
+    def ended(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if self.q.get(timeout=max(0.01, end - time.monotonic())) is None:
+                    return True
+            except queue.Empty:
+                return False
+        return False
 
     def close(self):
         # The reader thread holds the response's buffer: shut the socket
@@ -236,8 +246,12 @@ class WebApi(fbtest.TestCase):
         st, _, doc = c.request("GET", "session")
         self.assertEqual((st, doc["user"], doc["csrf"]), (200, "admin", c.csrf))
         old = c.cookie
+        ev = Events(c)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
         st, h, _ = c.request("DELETE", "session")
         self.assertEqual(st, 204)
+        self.assertTrue(ev.ended(2), "the event stream outlived the logout")
+        ev.close()
         self.assertIn("Max-Age=0", h["set-cookie"])
         c.cookie = old  # a stolen copy of the cookie is worthless now
         self.assertEqual(c.request("GET", "status")[0], 401)
@@ -255,6 +269,27 @@ class WebApi(fbtest.TestCase):
         time.sleep(5.5)
         st, _, doc = c.request("GET", "status")
         self.assertEqual(st, 401, doc)
+
+    def test_changing_a_users_role_or_password_ends_its_sessions(self):
+        admin = self.logged_in("admin")
+        oper = Client(self.port, self.bodies)
+        self.assertEqual(oper.login("oper")[0], 200)
+        ev = Events(oper)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        st, h, doc = admin.request("GET", "users/oper")
+        st, _, doc = admin.request("PATCH", "users/oper", {"role": "viewer"},
+                                   headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(oper.request("GET", "status")[0], 401)
+        self.assertTrue(ev.ended(2), "the event stream outlived the session")
+        ev.close()
+        st, _, doc = oper.login("oper")
+        self.assertEqual((st, doc["role"]), (200, "viewer"))
+        st, _, doc = admin.request("PATCH", "users/oper", {"password": "new-pw-Hy5"})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(oper.request("GET", "status")[0], 401)
+        self.assertEqual(oper.login("oper", "new-pw-Hy5")[0], 200)
+        self.assertEqual(admin.request("GET", "status")[0], 200)  # others stay
 
     def test_failed_logins_back_off_per_address_and_user(self):
         c = self.start_web()
