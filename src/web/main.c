@@ -144,6 +144,7 @@ static int run(struct web *w, int sfd, int tfd)
 
 		if (now >= next_maintain) {
 			web_tables_maintain(&w->tables, now);
+			web_server_maintain(w);
 			next_maintain = now + MAINTAIN_MS;
 		}
 		if (any_dirty(w) && now >= w->next_flush_ms) {
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
 			     w.tls ? "SHA-256 " : "", w.tls ? w.fingerprint : "") < 0)
 		fb_log_errno(FB_LOG_WARNING, "web: sd_notify");
 	rc = run(&w, sfd, tfd);
-	web_sse_close_all(&w);
+	web_server_shutdown(&w);
 	web_server_stop(&w);
 	fb_info("web: stopped");
 out:

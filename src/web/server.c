@@ -247,6 +247,26 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+void web_server_maintain(struct web *w)
+{
+	web_auth_refresh(&w->auth, drop_user, w);
+	web_sse_reap(w);
+}
+
+void web_server_shutdown(struct web *w)
+{
+	for (size_t i = 0; i < WEB_COMMANDS_MAX; i++) {
+		struct web_command *c = &w->tables.cmd[i];
+
+		if (c->used && !c->status) {
+			c->status = FB_COMMAND_FAILED;
+			snprintf(c->reason, sizeof(c->reason), "fieldbridge-web is stopping");
+			web_server_command_done(w, c);
+		}
+	}
+	web_sse_close_all(w);
+}
+
 void web_server_command_done(void *ctx, struct web_command *c)
 {
 	(void)ctx;

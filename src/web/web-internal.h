@@ -326,6 +326,12 @@ void web_server_stop(struct web *w);
  * passed.  Returns the earliest MHD deadline (fb_mono_ms units) or 0. */
 int64_t web_server_run(struct web *w);
 int web_server_fd(const struct web *w, size_t i);
+/* About once a second: notices users-file changes made elsewhere
+ * (fieldbridgectl) and ends the sessions and streams they revoke. */
+void web_server_maintain(struct web *w);
+/* Before web_server_stop: answers waiting commands and ends every stream,
+ * so no connection is left suspended. */
+void web_server_shutdown(struct web *w);
 /* A command finished (or timed out): its request is answered. */
 void web_server_command_done(void *ctx, struct web_command *c);
 

@@ -290,6 +290,14 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(oper.request("GET", "status")[0], 401)
         self.assertEqual(oper.login("oper", "new-pw-Hy5")[0], 200)
         self.assertEqual(admin.request("GET", "status")[0], 200)  # others stay
+        # a change made elsewhere (fieldbridgectl) ends the stream on its own
+        ev = Events(oper)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "user", "delete", "oper"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(ev.ended(3), "the stream of a deleted user went on")
+        ev.close()
 
     def test_failed_logins_back_off_per_address_and_user(self):
         c = self.start_web()
