@@ -218,8 +218,19 @@ int main(int argc, char **argv)
 	fb_diag_log(&d);
 	fb_diag_free(&d);
 	if (!w.cfg) {
-		fb_err("web: %s: configuration invalid, not started", o.config_path);
-		return 1;
+		fb_diag_init(&d);
+		w.cfg = web_fallback_config(o.config_path, &d);
+		if (!w.cfg) {
+			fb_diag_log(&d);
+			fb_diag_free(&d);
+			fb_err("web: %s: even the gateway and web sections do not load: not "
+			       "started", o.config_path);
+			return 1;
+		}
+		fb_diag_free(&d);
+		w.degraded = true;
+		fb_err("web: %s has errors: serving the page to fix them, without buses "
+		       "and values (restart fieldbridge-web once it is valid)", o.config_path);
 	}
 	rc = 1;
 	/* Absolute: the edit library stages copies elsewhere and resolves the

@@ -2,7 +2,7 @@
 /* fieldbridge-web's parts.  Lower files first; each file calls only the
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c  (pure logic, unit-tested)
- *   tls.c auth.c tables.c                            (files, crypt, shm)
+ *   tls.c auth.c tables.c fallback.c                 (files, crypt, shm)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c
  *   sse.c static.c                                   (endpoints)
@@ -252,6 +252,11 @@ unsigned web_http_edit_status(int edit_rc);
 /* The request body as JSON (an object), or NULL after queueing 400. */
 cJSON *web_http_body(struct web_req *q, int *rc);
 
+/* ---- fallback.c ---- */
+/* The main file's gateway and web sections alone, loaded (caller frees
+ * with fb_config_free); NULL if even they do not load. */
+struct fb_config *web_fallback_config(const char *main_path, struct fb_diag *diag);
+
 /* ---- the daemon's state (server.c owns it) ---- */
 struct web_sse_client;
 struct web {
@@ -259,6 +264,7 @@ struct web {
 	struct fb_config *cfg;          /* loaded at start; buses and tables */
 	const char *www_dir;
 	bool tls;
+	bool degraded;                  /* started on a config with errors */
 	char fingerprint[128];
 	struct web_sessions sessions;
 	struct web_backoff backoff;

@@ -636,6 +636,31 @@ class WebApi(fbtest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 4)
 
+    def test_starts_on_a_config_with_errors_so_it_can_be_fixed(self):
+        d = os.path.join(self.gw.dir, "connections.d")
+        os.makedirs(d)
+        with open(os.path.join(d, "bad.json"), "w") as f:
+            json.dump({"user": "admin", "broker": "10.0.0.9", "timeout_s": 45}, f)
+        c = self.start_web(driver=False)
+        self.assertIn("has errors: serving the page to fix them", self.web.stderr_text())
+        self.assertEqual(c.login("admin")[0], 200)
+        st, _, doc = c.request("GET", "status")
+        self.assertEqual((st, doc["degraded"], doc["buses"]), (200, True, []))
+        st, _, doc = c.request("POST", "config/validate", {})
+        self.assertFalse(doc["ok"])
+        self.assertIn("timeout_s", [x.get("field") for x in doc["diagnostics"]])
+        st, _, doc = c.request("PATCH", "connections/bad", {"timeout_s": 30})
+        self.assertEqual(st, 200, doc)
+        st, _, doc = c.request("POST", "config/validate", {})
+        self.assertTrue(doc["ok"], doc)
+        # a main file that is not JSON at all: nothing to serve
+        self.web.stop()
+        with open(self.gw.config_path, "w") as f:
+            f.write("{ not json")
+        p = self.procs.start("web-broken", [WEB, "-c", self.gw.config_path, "--www", self.tmp])
+        self.assertEqual(p.wait(10), 1)
+        self.assertIn("not started", p.stderr_text())
+
     # ------------------------------------------------------------------ hygiene
     def test_static_files_from_whitelist_with_security_headers(self):
         c = self.start_web(driver=False)
