@@ -167,13 +167,24 @@ const struct web_account *web_auth_find(const struct web_auth *a, const char *na
 bool web_auth_verify(const struct web_auth *a, const char *user, const char *password)
 {
 	const struct web_account *acc = web_auth_find(a, user);
-	const char *hash = acc && acc->hash ? acc->hash : a->dummy_hash;
+	const char *hash = acc && acc->hash ? acc->hash : NULL;
+	bool real = hash != NULL;
+
+	/* An unknown name (or one without a password) costs a real user's
+	 * hash, so the time taken does not tell which names exist; the
+	 * result is thrown away. */
+	for (size_t i = 0; !hash && i < a->nacc; i++)
+		hash = a->acc[i].hash;
+	if (!hash)
+		hash = a->dummy_hash;
 	struct crypt_data *cd;
 	const char *out;
 	bool ok;
 
-	if (crypt_checksalt(hash) == CRYPT_SALT_INVALID)
+	if (crypt_checksalt(hash) == CRYPT_SALT_INVALID) {
 		hash = a->dummy_hash;
+		real = false;
+	}
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;
@@ -181,7 +192,7 @@ bool web_auth_verify(const struct web_auth *a, const char *user, const char *pas
 	ok = out && out[0] != '*' && web_token_equal(out, hash);
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
-	return ok && acc && acc->hash && hash != a->dummy_hash;
+	return ok && real;
 }
 
 bool web_auth_has_admin(const struct web_auth *a)

@@ -317,6 +317,17 @@ class WebApi(fbtest.TestCase):
         self.assertIn('failed login of "admin" from 127.0.0.1', log)
         self.assertIn('failed login of "nosuchuser" from 127.0.0.1', log)
 
+    def test_another_users_password_never_logs_in(self):
+        # An unknown name, or one without a password, is checked against a
+        # real user's hash (the same cost); a match there must not count.
+        c = self.start_web(driver=False)
+        self.assertEqual(c.login("homeassistant", PASSWORDS["admin"])[0], 401)
+        time.sleep(1.1)
+        self.assertEqual(c.login("nosuchuser", PASSWORDS["admin"])[0], 401)
+        time.sleep(2.1)
+        self.assertEqual(c.login("oper", PASSWORDS["admin"])[0], 401)
+        self.assertIsNone(c.cookie)
+
     def test_non_get_without_csrf_token_is_403(self):
         c = self.logged_in()
         self.assertEqual(c.request("POST", "config/validate", {}, csrf=False)[0], 403)
