@@ -78,7 +78,7 @@ int web_api_status(struct web_req *q)
 		cJSON_AddStringToObject(web, "fingerprint", w->fingerprint);
 	if (q->session) {
 		cJSON_AddStringToObject(doc, "user", q->session->user);
-		cJSON_AddStringToObject(doc, "role", web_role_name(q->session->role));
+		cJSON_AddStringToObject(doc, "role", web_session_role_name(q->session->role));
 	}
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }

@@ -64,7 +64,7 @@ static struct web_account *accounts_load(const char *path, size_t *n)
 		snprintf(a->name, sizeof(a->name), "%s", name->valuestring);
 		a->role = WEB_ROLE_VIEWER;
 		if (cJSON_IsString(role))
-			web_role_parse(role->valuestring, &a->role);
+			web_session_role_parse(role->valuestring, &a->role);
 		if (cJSON_IsString(hash) && hash->valuestring[0])
 			a->hash = strdup(hash->valuestring);
 	}
@@ -189,7 +189,7 @@ bool web_auth_verify(const struct web_auth *a, const char *user, const char *pas
 	if (!cd)
 		return false;
 	out = crypt_r(password, hash, cd);
-	ok = out && out[0] != '*' && web_token_equal(out, hash);
+	ok = out && out[0] != '*' && web_session_token_equal(out, hash);
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return ok && real;
@@ -241,7 +241,7 @@ void web_auth_setup_code(struct web_auth *a)
 		}
 		free(text);
 	}
-	if (web_random_hex(hex, 4) < 0)
+	if (web_session_random_hex(hex, 4) < 0)
 		goto out;
 	for (char *p = hex; *p; p++)
 		if (*p >= 'a' && *p <= 'f')

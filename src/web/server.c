@@ -115,15 +115,15 @@ static int api(struct web_req *q, const char *sub)
 	char sid[WEB_TOKEN_HEX + 8];
 
 	web_auth_refresh(&w->auth, drop_user, w);
-	web_route(sub, &m);
-	if (cookie && web_cookie_session(cookie, sid, sizeof(sid)))
+	web_router_match(sub, &m);
+	if (cookie && web_csrf_cookie_session(cookie, sid, sizeof(sid)))
 		q->session = web_session_find(&w->sessions, sid, fb_mono_ms() / 1000);
 	if (m.route == WEB_R_NOT_FOUND)
 		return web_http_error(q, MHD_HTTP_NOT_FOUND, "no such resource");
 	/* A page of another site can make a browser send a POST with our
 	 * cookie, but it cannot make it send our Origin, nor read the token. */
 	if (!get) {
-		if (!web_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
+		if (!web_csrf_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
 			fb_warn("web: %s %s from %s refused: Origin \"%s\" is not this site",
 				q->method, q->path, q->peer,
 				web_http_header(q, "Origin") ? web_http_header(q, "Origin") : "");
@@ -131,14 +131,14 @@ static int api(struct web_req *q, const char *sub)
 					      "(Origin must be this site)");
 		}
 	} else if (m.route == WEB_R_EVENTS && web_http_header(q, "Origin") &&
-		   !web_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
+		   !web_csrf_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
 		return web_http_error(q, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
 	}
 	if (!needs_no_session(&m) && !q->session)
 		return web_http_error(q, MHD_HTTP_UNAUTHORIZED, "not logged in");
 	/* Logging in and the first-run setup have no session (and no token)
 	 * yet; the Origin check above covers them. */
-	if (!get && q->session && !web_csrf_ok(q->session, web_http_header(q, "X-CSRF-Token")) &&
+	if (!get && q->session && !web_csrf_token_ok(q->session, web_http_header(q, "X-CSRF-Token")) &&
 	    !(needs_no_session(&m) && !strcmp(q->method, "POST"))) {
 		fb_warn("web: %s %s from %s refused: missing or wrong X-CSRF-Token", q->method,
 			q->path, q->peer);

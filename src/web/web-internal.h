@@ -59,20 +59,20 @@ void web_session_drop(struct web_session *s);
 void web_sessions_drop_user(struct web_sessions *t, const char *user);
 int64_t web_session_expires_s(const struct web_sessions *t, const struct web_session *s);
 /* Constant-time string equality (tokens). */
-bool web_token_equal(const char *a, const char *b);
+bool web_session_token_equal(const char *a, const char *b);
 /* n random bytes as 2n hex digits into out (2n+1 bytes).  0 or -1. */
-int web_random_hex(char *out, size_t nbytes);
-const char *web_role_name(enum web_role r);
-int web_role_parse(const char *s, enum web_role *out); /* 0 or -1 */
+int web_session_random_hex(char *out, size_t nbytes);
+const char *web_session_role_name(enum web_role r);
+int web_session_role_parse(const char *s, enum web_role *out); /* 0 or -1 */
 
 /* ---- csrf.c: the checks every state-changing request passes ---- */
 /* Whether the Origin header equals "<scheme>://<host>" of this request
  * (host from the Host header).  A missing Origin is refused. */
-bool web_origin_ok(const char *origin, const char *host, bool tls);
+bool web_csrf_origin_ok(const char *origin, const char *host, bool tls);
 /* Whether header equals the session's CSRF token. */
-bool web_csrf_ok(const struct web_session *s, const char *header);
+bool web_csrf_token_ok(const struct web_session *s, const char *header);
 /* The fb_session value in a Cookie header into out; false if none. */
-bool web_cookie_session(const char *cookie_header, char *out, size_t len);
+bool web_csrf_cookie_session(const char *cookie_header, char *out, size_t len);
 
 /* ---- backoff.c: failed logins per IP and per user ---- */
 #define WEB_BACKOFF_SLOTS 256
@@ -113,7 +113,7 @@ struct web_match {
 /* Matches `path` (below the API prefix, e.g. "connections/ha").  Segments
  * that are empty, too long or decode to "/", ".." or a control character
  * give WEB_R_NOT_FOUND. */
-void web_route(const char *path, struct web_match *m);
+void web_router_match(const char *path, struct web_match *m);
 
 /* ---- sse_queue.c: coalescing and the per-client buffer ---- */
 #define WEB_SSE_BUF_MAX (64 * 1024)
@@ -124,11 +124,11 @@ struct web_dirty {
 	size_t n;
 	size_t count;
 };
-int web_dirty_init(struct web_dirty *d, size_t n); /* 0 or -1 */
-void web_dirty_free(struct web_dirty *d);
-void web_dirty_mark(struct web_dirty *d, size_t i);
+int web_sse_queue_dirty_init(struct web_dirty *d, size_t n); /* 0 or -1 */
+void web_sse_queue_dirty_free(struct web_dirty *d);
+void web_sse_queue_mark(struct web_dirty *d, size_t i);
 /* Calls cb for every marked index in order and clears them. */
-void web_dirty_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
+void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
 /* A client's outgoing bytes, bounded: a client that does not read gets a
  * fresh snapshot instead of an ever-growing backlog. */
 struct web_sse_buf {
@@ -138,9 +138,9 @@ struct web_sse_buf {
 };
 /* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow
  * (then the buffer is emptied and overflow set). */
-bool web_sse_append(struct web_sse_buf *b, const char *event, const char *data);
-bool web_sse_append_raw(struct web_sse_buf *b, const char *text);
-void web_sse_buf_free(struct web_sse_buf *b);
+bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
+bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
+void web_sse_queue_buf_free(struct web_sse_buf *b);
 
 /* ---- tls.c ---- */
 /* Ensures "<state_dir>/web/cert.pem" and key.pem (a self-signed ECDSA P-256
@@ -228,7 +228,7 @@ bool web_tables_alive(const struct web_bus *b);
 struct web_bus *web_tables_bus(struct web_tables *t, const char *name);
 /* The point's JSON {"value","quality","read_ts","change_ts"} (caller frees). */
 cJSON *web_tables_point_json(const struct web_bus *b, uint32_t index);
-const char *web_quality_name(uint8_t q);
+const char *web_tables_quality_name(uint8_t q);
 
 /* ---- http.c ---- */
 struct MHD_Connection;
