@@ -249,7 +249,8 @@ int main(int argc, char **argv)
 	if (!w.cfg->users_file)
 		fb_warn("web: gateway.users_file is not set: nobody can log in");
 	web_auth_refresh(&w.auth, NULL, NULL);
-	if (web_static_init(&w, o.www) < 0 || web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
+	if (web_static_init(&w, o.www) < 0 ||
+	    web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
 		goto out;
 	if (tls_setup(&w, w.cfg, &cert, &key) < 0)
 		goto out;
