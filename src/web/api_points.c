@@ -130,7 +130,7 @@ int web_api_point(struct web_req *q, const struct web_match *m)
 		return web_http_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "too many commands "
 				      "waiting: try again");
 	cmd.point_index = (uint32_t)idx;
-	if (web_random_hex(eid, 8) < 0)
+	if (web_session_random_hex(eid, 8) < 0)
 		return web_http_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "no random bytes");
 	snprintf(cmd.event_id, sizeof(cmd.event_id), "web-%s", eid);
 	snprintf(cmd.origin, sizeof(cmd.origin), "%s", w->tables.origin);

@@ -23,7 +23,7 @@ static cJSON *session_doc(const struct web *w, const struct web_session *s)
 
 	cJSON_AddStringToObject(doc, "csrf", s->csrf);
 	cJSON_AddStringToObject(doc, "user", s->user);
-	cJSON_AddStringToObject(doc, "role", web_role_name(s->role));
+	cJSON_AddStringToObject(doc, "role", web_session_role_name(s->role));
 	cJSON_AddNumberToObject(doc, "expires", (double)(fb_now_ms() / 1000 + left));
 	return doc;
 }
@@ -114,7 +114,7 @@ static int login(struct web_req *q)
 	web_backoff_clear(&w->backoff, ipkey);
 	web_backoff_clear(&w->backoff, userkey);
 	acc = web_auth_find(&w->auth, user);
-	fb_info("web: %s logged in from %s (%s)", user, q->peer, web_role_name(acc->role));
+	fb_info("web: %s logged in from %s (%s)", user, q->peer, web_session_role_name(acc->role));
 	rc = start_session(q, user, acc->role, MHD_HTTP_OK);
 	cJSON_Delete(doc);
 	return rc;
@@ -184,7 +184,7 @@ int web_api_setup(struct web_req *q)
 		return web_http_error(q, MHD_HTTP_BAD_REQUEST, "expected {\"code\": ..., "
 				      "\"user\": ..., \"password\": ...}");
 	}
-	if (!w->auth.setup_code[0] || !web_token_equal(code, w->auth.setup_code)) {
+	if (!w->auth.setup_code[0] || !web_session_token_equal(code, w->auth.setup_code)) {
 		web_backoff_fail(&w->backoff, ipkey, fb_mono_ms());
 		fb_warn("web: wrong setup code from %s", q->peer);
 		cJSON_Delete(doc);

@@ -37,6 +37,9 @@ int web_api_status(struct web_req *q)
 	cJSON_AddStringToObject(gw, "id", w->cfg->gateway_id);
 	cJSON_AddStringToObject(gw, "name", w->cfg->gateway_name);
 	cJSON_AddStringToObject(doc, "version", FB_VERSION);
+	/* Started on a configuration with errors: POST config/validate lists
+	 * them; buses appear after a restart on a valid one. */
+	cJSON_AddBoolToObject(doc, "degraded", w->degraded);
 	buses = cJSON_AddArrayToObject(doc, "buses");
 	for (size_t i = 0; i < w->tables.nbus; i++) {
 		const struct web_bus *b = &w->tables.bus[i];
@@ -75,7 +78,7 @@ int web_api_status(struct web_req *q)
 		cJSON_AddStringToObject(web, "fingerprint", w->fingerprint);
 	if (q->session) {
 		cJSON_AddStringToObject(doc, "user", q->session->user);
-		cJSON_AddStringToObject(doc, "role", web_role_name(q->session->role));
+		cJSON_AddStringToObject(doc, "role", web_session_role_name(q->session->role));
 	}
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }

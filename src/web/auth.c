@@ -64,7 +64,7 @@ static struct web_account *accounts_load(const char *path, size_t *n)
 		snprintf(a->name, sizeof(a->name), "%s", name->valuestring);
 		a->role = WEB_ROLE_VIEWER;
 		if (cJSON_IsString(role))
-			web_role_parse(role->valuestring, &a->role);
+			web_session_role_parse(role->valuestring, &a->role);
 		if (cJSON_IsString(hash) && hash->valuestring[0])
 			a->hash = strdup(hash->valuestring);
 	}
@@ -167,21 +167,32 @@ const struct web_account *web_auth_find(const struct web_auth *a, const char *na
 bool web_auth_verify(const struct web_auth *a, const char *user, const char *password)
 {
 	const struct web_account *acc = web_auth_find(a, user);
-	const char *hash = acc && acc->hash ? acc->hash : a->dummy_hash;
+	const char *hash = acc && acc->hash ? acc->hash : NULL;
+	bool real = hash != NULL;
+
+	/* An unknown name (or one without a password) costs a real user's
+	 * hash, so the time taken does not tell which names exist; the
+	 * result is thrown away. */
+	for (size_t i = 0; !hash && i < a->nacc; i++)
+		hash = a->acc[i].hash;
+	if (!hash)
+		hash = a->dummy_hash;
 	struct crypt_data *cd;
 	const char *out;
 	bool ok;
 
-	if (crypt_checksalt(hash) == CRYPT_SALT_INVALID)
+	if (crypt_checksalt(hash) == CRYPT_SALT_INVALID) {
 		hash = a->dummy_hash;
+		real = false;
+	}
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;
 	out = crypt_r(password, hash, cd);
-	ok = out && out[0] != '*' && web_token_equal(out, hash);
+	ok = out && out[0] != '*' && web_session_token_equal(out, hash);
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
-	return ok && acc && acc->hash && hash != a->dummy_hash;
+	return ok && real;
 }
 
 bool web_auth_has_admin(const struct web_auth *a)
@@ -230,7 +241,7 @@ void web_auth_setup_code(struct web_auth *a)
 		}
 		free(text);
 	}
-	if (web_random_hex(hex, 4) < 0)
+	if (web_session_random_hex(hex, 4) < 0)
 		goto out;
 	for (char *p = hex; *p; p++)
 		if (*p >= 'a' && *p <= 'f')

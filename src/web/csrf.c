@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool web_origin_ok(const char *origin, const char *host, bool tls)
+bool web_csrf_origin_ok(const char *origin, const char *host, bool tls)
 {
 	const char *scheme = tls ? "https://" : "http://";
 	size_t n = strlen(scheme);
@@ -22,12 +22,12 @@ bool web_origin_ok(const char *origin, const char *host, bool tls)
 	return !strcasecmp(origin + n, host);
 }
 
-bool web_csrf_ok(const struct web_session *s, const char *header)
+bool web_csrf_token_ok(const struct web_session *s, const char *header)
 {
-	return s && header && web_token_equal(s->csrf, header);
+	return s && header && web_session_token_equal(s->csrf, header);
 }
 
-bool web_cookie_session(const char *cookie, char *out, size_t len)
+bool web_csrf_cookie_session(const char *cookie, char *out, size_t len)
 {
 	const char *p = cookie;
 

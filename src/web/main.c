@@ -119,8 +119,8 @@ static void check_commands(struct web *w, int64_t now, int64_t *next)
 			continue;
 		if (now >= c->deadline_ms)
 			web_server_command_done(w, c); /* status 0: timed out */
-		else if (!*next || c->deadline_ms < *next)
-			*next = c->deadline_ms;
+		else
+			*next = fb_deadline_min(*next, c->deadline_ms);
 	}
 }
 
@@ -144,6 +144,7 @@ static int run(struct web *w, int sfd, int tfd)
 
 		if (now >= next_maintain) {
 			web_tables_maintain(&w->tables, now);
+			web_server_maintain(w);
 			next_maintain = now + MAINTAIN_MS;
 		}
 		if (any_dirty(w) && now >= w->next_flush_ms) {
@@ -154,12 +155,11 @@ static int run(struct web *w, int sfd, int tfd)
 		}
 		next = web_server_run(w);
 		check_commands(w, now, &next);
-		if (!next || next_maintain < next)
-			next = next_maintain;
-		if (w->nclients && (w->next_heartbeat_ms < next))
-			next = w->next_heartbeat_ms;
-		if (any_dirty(w) && w->next_flush_ms < next)
-			next = w->next_flush_ms;
+		next = fb_deadline_min(next, next_maintain);
+		if (w->nclients)
+			next = fb_deadline_min(next, w->next_heartbeat_ms);
+		if (any_dirty(w))
+			next = fb_deadline_min(next, w->next_flush_ms);
 		fb_timerfd_arm(tfd, next > now ? next : now + 1);
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -218,8 +218,19 @@ int main(int argc, char **argv)
 	fb_diag_log(&d);
 	fb_diag_free(&d);
 	if (!w.cfg) {
-		fb_err("web: %s: configuration invalid, not started", o.config_path);
-		return 1;
+		fb_diag_init(&d);
+		w.cfg = web_fallback_config(o.config_path, &d);
+		if (!w.cfg) {
+			fb_diag_log(&d);
+			fb_diag_free(&d);
+			fb_err("web: %s: even the gateway and web sections do not load: not "
+			       "started", o.config_path);
+			return 1;
+		}
+		fb_diag_free(&d);
+		w.degraded = true;
+		fb_err("web: %s has errors: serving the page to fix them, without buses "
+		       "and values (restart fieldbridge-web once it is valid)", o.config_path);
 	}
 	rc = 1;
 	/* Absolute: the edit library stages copies elsewhere and resolves the
@@ -238,7 +249,8 @@ int main(int argc, char **argv)
 	if (!w.cfg->users_file)
 		fb_warn("web: gateway.users_file is not set: nobody can log in");
 	web_auth_refresh(&w.auth, NULL, NULL);
-	if (web_static_init(&w, o.www) < 0 || web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
+	if (web_static_init(&w, o.www) < 0 ||
+	    web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
 		goto out;
 	if (tls_setup(&w, w.cfg, &cert, &key) < 0)
 		goto out;
@@ -258,7 +270,7 @@ int main(int argc, char **argv)
 			     w.tls ? "SHA-256 " : "", w.tls ? w.fingerprint : "") < 0)
 		fb_log_errno(FB_LOG_WARNING, "web: sd_notify");
 	rc = run(&w, sfd, tfd);
-	web_sse_close_all(&w);
+	web_server_shutdown(&w);
 	web_server_stop(&w);
 	fb_info("web: stopped");
 out:

@@ -54,7 +54,7 @@ static int split(const char *path, char seg[][WEB_ARG_MAX], int max)
 	return n;
 }
 
-void web_route(const char *path, struct web_match *m)
+void web_router_match(const char *path, struct web_match *m)
 {
 	char seg[8][WEB_ARG_MAX];
 	int n = split(path, seg, 8);

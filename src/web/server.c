@@ -115,15 +115,15 @@ static int api(struct web_req *q, const char *sub)
 	char sid[WEB_TOKEN_HEX + 8];
 
 	web_auth_refresh(&w->auth, drop_user, w);
-	web_route(sub, &m);
-	if (cookie && web_cookie_session(cookie, sid, sizeof(sid)))
+	web_router_match(sub, &m);
+	if (cookie && web_csrf_cookie_session(cookie, sid, sizeof(sid)))
 		q->session = web_session_find(&w->sessions, sid, fb_mono_ms() / 1000);
 	if (m.route == WEB_R_NOT_FOUND)
 		return web_http_error(q, MHD_HTTP_NOT_FOUND, "no such resource");
 	/* A page of another site can make a browser send a POST with our
 	 * cookie, but it cannot make it send our Origin, nor read the token. */
 	if (!get) {
-		if (!web_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
+		if (!web_csrf_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
 			fb_warn("web: %s %s from %s refused: Origin \"%s\" is not this site",
 				q->method, q->path, q->peer,
 				web_http_header(q, "Origin") ? web_http_header(q, "Origin") : "");
@@ -131,14 +131,14 @@ static int api(struct web_req *q, const char *sub)
 					      "(Origin must be this site)");
 		}
 	} else if (m.route == WEB_R_EVENTS && web_http_header(q, "Origin") &&
-		   !web_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
+		   !web_csrf_origin_ok(web_http_header(q, "Origin"), site_host(q), q->tls)) {
 		return web_http_error(q, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
 	}
 	if (!needs_no_session(&m) && !q->session)
 		return web_http_error(q, MHD_HTTP_UNAUTHORIZED, "not logged in");
 	/* Logging in and the first-run setup have no session (and no token)
 	 * yet; the Origin check above covers them. */
-	if (!get && q->session && !web_csrf_ok(q->session, web_http_header(q, "X-CSRF-Token")) &&
+	if (!get && q->session && !web_csrf_token_ok(q->session, web_http_header(q, "X-CSRF-Token")) &&
 	    !(needs_no_session(&m) && !strcmp(q->method, "POST"))) {
 		fb_warn("web: %s %s from %s refused: missing or wrong X-CSRF-Token", q->method,
 			q->path, q->peer);
@@ -220,8 +220,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (q->body_too_big)
 		return (enum MHD_Result)web_http_error(q, MHD_HTTP_CONTENT_TOO_LARGE,
 			"request body larger than %d KiB", BODY_MAX / 1024);
-	if (!strncmp(url, API_PREFIX, strlen(API_PREFIX)))
-		return (enum MHD_Result)api(q, url + strlen(API_PREFIX));
+	if (!strncmp(url, API_PREFIX, strlen(API_PREFIX))) {
+		enum MHD_Result rc = (enum MHD_Result)api(q, url + strlen(API_PREFIX));
+
+		web_sse_reap(w); /* this request may have ended sessions */
+		return rc;
+	}
 	return (enum MHD_Result)web_static_serve(q, url);
 }
 
@@ -241,6 +245,26 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(q->body);
 	free(q);
 	*con_cls = NULL;
+}
+
+void web_server_maintain(struct web *w)
+{
+	web_auth_refresh(&w->auth, drop_user, w);
+	web_sse_reap(w);
+}
+
+void web_server_shutdown(struct web *w)
+{
+	for (size_t i = 0; i < WEB_COMMANDS_MAX; i++) {
+		struct web_command *c = &w->tables.cmd[i];
+
+		if (c->used && !c->status) {
+			c->status = FB_COMMAND_FAILED;
+			snprintf(c->reason, sizeof(c->reason), "fieldbridge-web is stopping");
+			web_server_command_done(w, c);
+		}
+	}
+	web_sse_close_all(w);
 }
 
 void web_server_command_done(void *ctx, struct web_command *c)
@@ -357,12 +381,8 @@ int64_t web_server_run(struct web *w)
 		MHD_UNSIGNED_LONG_LONG t;
 
 		MHD_run(w->mhd[i]);
-		if (MHD_get_timeout(w->mhd[i], &t) == MHD_YES) {
-			int64_t d = fb_mono_ms() + (int64_t)t;
-
-			if (!next || d < next)
-				next = d;
-		}
+		if (MHD_get_timeout(w->mhd[i], &t) == MHD_YES)
+			next = fb_deadline_min(next, fb_mono_ms() + (int64_t)t);
 	}
 	return next;
 }

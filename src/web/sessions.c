@@ -11,12 +11,12 @@
 
 static const char *const role_names[] = { "viewer", "operator", "admin" };
 
-const char *web_role_name(enum web_role r)
+const char *web_session_role_name(enum web_role r)
 {
 	return r <= WEB_ROLE_ADMIN ? role_names[r] : "viewer";
 }
 
-int web_role_parse(const char *s, enum web_role *out)
+int web_session_role_parse(const char *s, enum web_role *out)
 {
 	for (int i = 0; i <= WEB_ROLE_ADMIN; i++) {
 		if (s && !strcmp(s, role_names[i])) {
@@ -27,7 +27,7 @@ int web_role_parse(const char *s, enum web_role *out)
 	return -1;
 }
 
-int web_random_hex(char *out, size_t nbytes)
+int web_session_random_hex(char *out, size_t nbytes)
 {
 	unsigned char buf[64];
 	size_t got = 0;
@@ -49,7 +49,7 @@ int web_random_hex(char *out, size_t nbytes)
 	return 0;
 }
 
-bool web_token_equal(const char *a, const char *b)
+bool web_session_token_equal(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	unsigned char diff = la != lb;
@@ -79,8 +79,8 @@ struct web_session *web_session_new(struct web_sessions *t, const char *user,
 			s = &t->s[i];
 	}
 	memset(s, 0, sizeof(*s));
-	if (web_random_hex(s->id, WEB_TOKEN_HEX / 2) < 0 ||
-	    web_random_hex(s->csrf, WEB_TOKEN_HEX / 2) < 0)
+	if (web_session_random_hex(s->id, WEB_TOKEN_HEX / 2) < 0 ||
+	    web_session_random_hex(s->csrf, WEB_TOKEN_HEX / 2) < 0)
 		return NULL;
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->role = role;
@@ -100,7 +100,7 @@ struct web_session *web_session_find(struct web_sessions *t, const char *id, int
 
 	/* Every slot is compared, so the time taken says nothing about ids. */
 	for (size_t i = 0; i < WEB_SESSIONS_MAX; i++)
-		if (t->s[i].used && web_token_equal(t->s[i].id, id))
+		if (t->s[i].used && web_session_token_equal(t->s[i].id, id))
 			found = &t->s[i];
 	if (!found)
 		return NULL;

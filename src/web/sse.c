@@ -111,7 +111,7 @@ static void send_doc(struct web_sse_client *c, const char *event, cJSON *doc)
 
 	cJSON_Delete(doc);
 	if (text)
-		web_sse_append(&c->buf, event, text);
+		web_sse_queue_append(&c->buf, event, text);
 	free(text);
 }
 
@@ -156,7 +156,7 @@ static void client_free(void *cls)
 	if (*pp)
 		*pp = c->next;
 	c->w->nclients--;
-	web_sse_buf_free(&c->buf);
+	web_sse_queue_buf_free(&c->buf);
 	free(c);
 }
 
@@ -179,11 +179,11 @@ int web_sse_open(struct web_req *q)
 	snprintf(c->sid, sizeof(c->sid), "%s", q->session->id);
 	snprintf(c->user, sizeof(c->user), "%s", q->session->user);
 	c->role = q->session->role;
-	web_sse_append_raw(&c->buf, "retry: 2000\n\n");
+	web_sse_queue_append_raw(&c->buf, "retry: 2000\n\n");
 	send_doc(c, "snapshot", snapshot(c));
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, c, client_free);
 	if (!r) {
-		web_sse_buf_free(&c->buf);
+		web_sse_queue_buf_free(&c->buf);
 		free(c);
 		return MHD_NO;
 	}
@@ -193,6 +193,8 @@ int web_sse_open(struct web_req *q)
 	web_http_headers(r, true);
 	MHD_add_response_header(r, "Content-Type", "text/event-stream");
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	/* An ended stream ends its connection, so the browser sees it end. */
+	MHD_add_response_header(r, "Connection", "close");
 	rc = MHD_queue_response(q->conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -242,7 +244,7 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 		u.idx = calloc(b->dirty.count, sizeof(size_t));
 		if (!u.idx)
 			continue;
-		web_dirty_take(&b->dirty, collect, &u);
+		web_sse_queue_take(&b->dirty, collect, &u);
 		bc[i].idx = u.idx;
 		bc[i].n = u.n;
 		total += u.n;
@@ -312,7 +314,7 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 		else
 			cJSON_Delete(doc);
 		if (heartbeat)
-			web_sse_append_raw(&c->buf, ": heartbeat\n\n");
+			web_sse_queue_append_raw(&c->buf, ": heartbeat\n\n");
 		wake(c);
 	}
 	for (size_t i = 0; i < w->tables.nbus; i++) {
@@ -323,6 +325,16 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 	if (heartbeat)
 		w->next_heartbeat_ms = mono_ms + WEB_SSE_HEARTBEAT_MS;
 	(void)total;
+}
+
+void web_sse_reap(struct web *w)
+{
+	for (struct web_sse_client *c = w->clients; c; c = c->next) {
+		if (!c->closed && !session_live(c, fb_mono_ms() / 1000)) {
+			c->closed = true;
+			wake(c);
+		}
+	}
 }
 
 void web_sse_close_all(struct web *w)

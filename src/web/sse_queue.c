@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int web_dirty_init(struct web_dirty *d, size_t n)
+int web_sse_queue_dirty_init(struct web_dirty *d, size_t n)
 {
 	memset(d, 0, sizeof(*d));
 	d->bits = calloc(n / 8 + 1, 1);
@@ -17,13 +17,13 @@ int web_dirty_init(struct web_dirty *d, size_t n)
 	return 0;
 }
 
-void web_dirty_free(struct web_dirty *d)
+void web_sse_queue_dirty_free(struct web_dirty *d)
 {
 	free(d->bits);
 	memset(d, 0, sizeof(*d));
 }
 
-void web_dirty_mark(struct web_dirty *d, size_t i)
+void web_sse_queue_mark(struct web_dirty *d, size_t i)
 {
 	if (i >= d->n || (d->bits[i / 8] & (1u << (i % 8))))
 		return;
@@ -31,7 +31,7 @@ void web_dirty_mark(struct web_dirty *d, size_t i)
 	d->count++;
 }
 
-void web_dirty_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx)
+void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx)
 {
 	if (!d->count)
 		return;
@@ -44,7 +44,7 @@ void web_dirty_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *
 	d->count = 0;
 }
 
-bool web_sse_append_raw(struct web_sse_buf *b, const char *text)
+bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text)
 {
 	size_t n = strlen(text);
 	char *p;
@@ -68,16 +68,16 @@ bool web_sse_append_raw(struct web_sse_buf *b, const char *text)
 	return true;
 }
 
-bool web_sse_append(struct web_sse_buf *b, const char *event, const char *data)
+bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data)
 {
 	/* data is JSON without raw newlines (cJSON_PrintUnformatted), so one
 	 * data: line carries it. */
-	return web_sse_append_raw(b, "event: ") && web_sse_append_raw(b, event) &&
-	       web_sse_append_raw(b, "\ndata: ") && web_sse_append_raw(b, data) &&
-	       web_sse_append_raw(b, "\n\n");
+	return web_sse_queue_append_raw(b, "event: ") && web_sse_queue_append_raw(b, event) &&
+	       web_sse_queue_append_raw(b, "\ndata: ") && web_sse_queue_append_raw(b, data) &&
+	       web_sse_queue_append_raw(b, "\n\n");
 }
 
-void web_sse_buf_free(struct web_sse_buf *b)
+void web_sse_queue_buf_free(struct web_sse_buf *b)
 {
 	free(b->data);
 	memset(b, 0, sizeof(*b));

@@ -16,7 +16,7 @@
 
 static const char *const quality_names[] = { "never_read", "ok", "comm_error", "stale" };
 
-const char *web_quality_name(uint8_t q)
+const char *web_tables_quality_name(uint8_t q)
 {
 	return q <= FB_QUALITY_STALE ? quality_names[q] : "stale";
 }
@@ -25,7 +25,7 @@ static int on_attached(void *ctx, struct fb_table_reader *r)
 {
 	struct web_bus *b = ctx;
 
-	if (web_dirty_init(&b->dirty, fb_table_reader_point_count(r)) < 0)
+	if (web_sse_queue_dirty_init(&b->dirty, fb_table_reader_point_count(r)) < 0)
 		return -1;
 	b->reader = r;
 	b->devices_dirty = true;
@@ -54,7 +54,7 @@ static void on_detaching(void *ctx, struct fb_table_reader *r, enum fb_table_fol
 		}
 	}
 	b->reader = NULL;
-	web_dirty_free(&b->dirty);
+	web_sse_queue_dirty_free(&b->dirty);
 	b->devices_dirty = true;
 }
 
@@ -70,7 +70,7 @@ static void on_attach_failed(void *ctx, int err)
 
 static void on_point(void *ctx, uint32_t i)
 {
-	web_dirty_mark(&((struct web_bus *)ctx)->dirty, i);
+	web_sse_queue_mark(&((struct web_bus *)ctx)->dirty, i);
 }
 
 static void on_device(void *ctx, uint32_t i)
@@ -187,7 +187,7 @@ cJSON *web_tables_point_json(const struct web_bus *b, uint32_t index)
 	if (fb_value_to_json(&s.value, buf, sizeof(buf)) < 0)
 		snprintf(buf, sizeof(buf), "null");
 	cJSON_AddItemToObject(o, "value", cJSON_Parse(buf));
-	cJSON_AddStringToObject(o, "quality", web_quality_name(s.quality));
+	cJSON_AddStringToObject(o, "quality", web_tables_quality_name(s.quality));
 	cJSON_AddNumberToObject(o, "read_ts", (double)s.read_ts_ms);
 	cJSON_AddNumberToObject(o, "change_ts", (double)s.change_ts_ms);
 	return o;

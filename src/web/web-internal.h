@@ -2,7 +2,7 @@
 /* fieldbridge-web's parts.  Lower files first; each file calls only the
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c  (pure logic, unit-tested)
- *   tls.c auth.c tables.c                            (files, crypt, shm)
+ *   tls.c auth.c tables.c fallback.c                 (files, crypt, shm)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c
  *   sse.c static.c                                   (endpoints)
@@ -59,20 +59,20 @@ void web_session_drop(struct web_session *s);
 void web_sessions_drop_user(struct web_sessions *t, const char *user);
 int64_t web_session_expires_s(const struct web_sessions *t, const struct web_session *s);
 /* Constant-time string equality (tokens). */
-bool web_token_equal(const char *a, const char *b);
+bool web_session_token_equal(const char *a, const char *b);
 /* n random bytes as 2n hex digits into out (2n+1 bytes).  0 or -1. */
-int web_random_hex(char *out, size_t nbytes);
-const char *web_role_name(enum web_role r);
-int web_role_parse(const char *s, enum web_role *out); /* 0 or -1 */
+int web_session_random_hex(char *out, size_t nbytes);
+const char *web_session_role_name(enum web_role r);
+int web_session_role_parse(const char *s, enum web_role *out); /* 0 or -1 */
 
 /* ---- csrf.c: the checks every state-changing request passes ---- */
 /* Whether the Origin header equals "<scheme>://<host>" of this request
  * (host from the Host header).  A missing Origin is refused. */
-bool web_origin_ok(const char *origin, const char *host, bool tls);
+bool web_csrf_origin_ok(const char *origin, const char *host, bool tls);
 /* Whether header equals the session's CSRF token. */
-bool web_csrf_ok(const struct web_session *s, const char *header);
+bool web_csrf_token_ok(const struct web_session *s, const char *header);
 /* The fb_session value in a Cookie header into out; false if none. */
-bool web_cookie_session(const char *cookie_header, char *out, size_t len);
+bool web_csrf_cookie_session(const char *cookie_header, char *out, size_t len);
 
 /* ---- backoff.c: failed logins per IP and per user ---- */
 #define WEB_BACKOFF_SLOTS 256
@@ -113,7 +113,7 @@ struct web_match {
 /* Matches `path` (below the API prefix, e.g. "connections/ha").  Segments
  * that are empty, too long or decode to "/", ".." or a control character
  * give WEB_R_NOT_FOUND. */
-void web_route(const char *path, struct web_match *m);
+void web_router_match(const char *path, struct web_match *m);
 
 /* ---- sse_queue.c: coalescing and the per-client buffer ---- */
 #define WEB_SSE_BUF_MAX (64 * 1024)
@@ -124,11 +124,11 @@ struct web_dirty {
 	size_t n;
 	size_t count;
 };
-int web_dirty_init(struct web_dirty *d, size_t n); /* 0 or -1 */
-void web_dirty_free(struct web_dirty *d);
-void web_dirty_mark(struct web_dirty *d, size_t i);
+int web_sse_queue_dirty_init(struct web_dirty *d, size_t n); /* 0 or -1 */
+void web_sse_queue_dirty_free(struct web_dirty *d);
+void web_sse_queue_mark(struct web_dirty *d, size_t i);
 /* Calls cb for every marked index in order and clears them. */
-void web_dirty_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
+void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
 /* A client's outgoing bytes, bounded: a client that does not read gets a
  * fresh snapshot instead of an ever-growing backlog. */
 struct web_sse_buf {
@@ -138,9 +138,9 @@ struct web_sse_buf {
 };
 /* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow
  * (then the buffer is emptied and overflow set). */
-bool web_sse_append(struct web_sse_buf *b, const char *event, const char *data);
-bool web_sse_append_raw(struct web_sse_buf *b, const char *text);
-void web_sse_buf_free(struct web_sse_buf *b);
+bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
+bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
+void web_sse_queue_buf_free(struct web_sse_buf *b);
 
 /* ---- tls.c ---- */
 /* Ensures "<state_dir>/web/cert.pem" and key.pem (a self-signed ECDSA P-256
@@ -228,7 +228,7 @@ bool web_tables_alive(const struct web_bus *b);
 struct web_bus *web_tables_bus(struct web_tables *t, const char *name);
 /* The point's JSON {"value","quality","read_ts","change_ts"} (caller frees). */
 cJSON *web_tables_point_json(const struct web_bus *b, uint32_t index);
-const char *web_quality_name(uint8_t q);
+const char *web_tables_quality_name(uint8_t q);
 
 /* ---- http.c ---- */
 struct MHD_Connection;
@@ -252,6 +252,11 @@ unsigned web_http_edit_status(int edit_rc);
 /* The request body as JSON (an object), or NULL after queueing 400. */
 cJSON *web_http_body(struct web_req *q, int *rc);
 
+/* ---- fallback.c ---- */
+/* The main file's gateway and web sections alone, loaded (caller frees
+ * with fb_config_free); NULL if even they do not load. */
+struct fb_config *web_fallback_config(const char *main_path, struct fb_diag *diag);
+
 /* ---- the daemon's state (server.c owns it) ---- */
 struct web_sse_client;
 struct web {
@@ -259,6 +264,7 @@ struct web {
 	struct fb_config *cfg;          /* loaded at start; buses and tables */
 	const char *www_dir;
 	bool tls;
+	bool degraded;                  /* started on a config with errors */
 	char fingerprint[128];
 	struct web_sessions sessions;
 	struct web_backoff backoff;
@@ -311,6 +317,8 @@ int web_sse_open(struct web_req *q);
 #define WEB_SSE_HEARTBEAT_MS 15000
 void web_sse_flush(struct web *w, int64_t mono_ms);
 void web_sse_close_all(struct web *w);
+/* Ends the streams whose session ended (logout, user changed, expiry). */
+void web_sse_reap(struct web *w);
 
 /* ---- server.c ---- */
 struct MHD_Daemon;
@@ -324,6 +332,12 @@ void web_server_stop(struct web *w);
  * passed.  Returns the earliest MHD deadline (fb_mono_ms units) or 0. */
 int64_t web_server_run(struct web *w);
 int web_server_fd(const struct web *w, size_t i);
+/* About once a second: notices users-file changes made elsewhere
+ * (fieldbridgectl) and ends the sessions and streams they revoke. */
+void web_server_maintain(struct web *w);
+/* Before web_server_stop: answers waiting commands and ends every stream,
+ * so no connection is left suspended. */
+void web_server_shutdown(struct web *w);
 /* A command finished (or timed out): its request is answered. */
 void web_server_command_done(void *ctx, struct web_command *c);
 

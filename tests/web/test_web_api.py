@@ -108,7 +108,7 @@ class Events:
         event, data = None, []
         try:
             while True:
-                line = self.resp.fp.readline()
+                line = self.resp.readline()
                 if not line:
                     break
                 line = line.decode().rstrip("\n")
@@ -137,6 +137,16 @@ class Events:
             if pred(item):
                 return item
         return None
+
+    def ended(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if self.q.get(timeout=max(0.01, end - time.monotonic())) is None:
+                    return True
+            except queue.Empty:
+                return False
+        return False
 
     def close(self):
         # The reader thread holds the response's buffer: shut the socket
@@ -236,8 +246,12 @@ class WebApi(fbtest.TestCase):
         st, _, doc = c.request("GET", "session")
         self.assertEqual((st, doc["user"], doc["csrf"]), (200, "admin", c.csrf))
         old = c.cookie
+        ev = Events(c)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
         st, h, _ = c.request("DELETE", "session")
         self.assertEqual(st, 204)
+        self.assertTrue(ev.ended(2), "the event stream outlived the logout")
+        ev.close()
         self.assertIn("Max-Age=0", h["set-cookie"])
         c.cookie = old  # a stolen copy of the cookie is worthless now
         self.assertEqual(c.request("GET", "status")[0], 401)
@@ -256,6 +270,35 @@ class WebApi(fbtest.TestCase):
         st, _, doc = c.request("GET", "status")
         self.assertEqual(st, 401, doc)
 
+    def test_changing_a_users_role_or_password_ends_its_sessions(self):
+        admin = self.logged_in("admin")
+        oper = Client(self.port, self.bodies)
+        self.assertEqual(oper.login("oper")[0], 200)
+        ev = Events(oper)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        st, h, doc = admin.request("GET", "users/oper")
+        st, _, doc = admin.request("PATCH", "users/oper", {"role": "viewer"},
+                                   headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(oper.request("GET", "status")[0], 401)
+        self.assertTrue(ev.ended(2), "the event stream outlived the session")
+        ev.close()
+        st, _, doc = oper.login("oper")
+        self.assertEqual((st, doc["role"]), (200, "viewer"))
+        st, _, doc = admin.request("PATCH", "users/oper", {"password": "new-pw-Hy5"})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(oper.request("GET", "status")[0], 401)
+        self.assertEqual(oper.login("oper", "new-pw-Hy5")[0], 200)
+        self.assertEqual(admin.request("GET", "status")[0], 200)  # others stay
+        # a change made elsewhere (fieldbridgectl) ends the stream on its own
+        ev = Events(oper)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "user", "delete", "oper"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(ev.ended(3), "the stream of a deleted user went on")
+        ev.close()
+
     def test_failed_logins_back_off_per_address_and_user(self):
         c = self.start_web()
         self.assertEqual(c.login("admin", "wrong1")[0], 401)
@@ -273,6 +316,17 @@ class WebApi(fbtest.TestCase):
         log = self.web.stderr_text()
         self.assertIn('failed login of "admin" from 127.0.0.1', log)
         self.assertIn('failed login of "nosuchuser" from 127.0.0.1', log)
+
+    def test_another_users_password_never_logs_in(self):
+        # An unknown name, or one without a password, is checked against a
+        # real user's hash (the same cost); a match there must not count.
+        c = self.start_web(driver=False)
+        self.assertEqual(c.login("homeassistant", PASSWORDS["admin"])[0], 401)
+        time.sleep(1.1)
+        self.assertEqual(c.login("nosuchuser", PASSWORDS["admin"])[0], 401)
+        time.sleep(2.1)
+        self.assertEqual(c.login("oper", PASSWORDS["admin"])[0], 401)
+        self.assertIsNone(c.cookie)
 
     def test_non_get_without_csrf_token_is_403(self):
         c = self.logged_in()
@@ -592,6 +646,31 @@ class WebApi(fbtest.TestCase):
         r = subprocess.run([CTL, "-c", self.gw.config_path, "web", "setup-code"],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 4)
+
+    def test_starts_on_a_config_with_errors_so_it_can_be_fixed(self):
+        d = os.path.join(self.gw.dir, "connections.d")
+        os.makedirs(d)
+        with open(os.path.join(d, "bad.json"), "w") as f:
+            json.dump({"user": "admin", "broker": "10.0.0.9", "timeout_s": 45}, f)
+        c = self.start_web(driver=False)
+        self.assertIn("has errors: serving the page to fix them", self.web.stderr_text())
+        self.assertEqual(c.login("admin")[0], 200)
+        st, _, doc = c.request("GET", "status")
+        self.assertEqual((st, doc["degraded"], doc["buses"]), (200, True, []))
+        st, _, doc = c.request("POST", "config/validate", {})
+        self.assertFalse(doc["ok"])
+        self.assertIn("timeout_s", [x.get("field") for x in doc["diagnostics"]])
+        st, _, doc = c.request("PATCH", "connections/bad", {"timeout_s": 30})
+        self.assertEqual(st, 200, doc)
+        st, _, doc = c.request("POST", "config/validate", {})
+        self.assertTrue(doc["ok"], doc)
+        # a main file that is not JSON at all: nothing to serve
+        self.web.stop()
+        with open(self.gw.config_path, "w") as f:
+            f.write("{ not json")
+        p = self.procs.start("web-broken", [WEB, "-c", self.gw.config_path, "--www", self.tmp])
+        self.assertEqual(p.wait(10), 1)
+        self.assertIn("not started", p.stderr_text())
 
     # ------------------------------------------------------------------ hygiene
     def test_static_files_from_whitelist_with_security_headers(self):

@@ -76,51 +76,51 @@ static void test_csrf_token_must_match_exactly(void)
 
 	web_sessions_init(&t, 60);
 	s = web_session_new(&t, "alice", WEB_ROLE_ADMIN, 1);
-	CHECK(web_csrf_ok(s, s->csrf));
-	CHECK(!web_csrf_ok(s, NULL));
-	CHECK(!web_csrf_ok(s, ""));
-	CHECK(!web_csrf_ok(NULL, s->csrf));
+	CHECK(web_csrf_token_ok(s, s->csrf));
+	CHECK(!web_csrf_token_ok(s, NULL));
+	CHECK(!web_csrf_token_ok(s, ""));
+	CHECK(!web_csrf_token_ok(NULL, s->csrf));
 	snprintf(wrong, sizeof(wrong), "%s", s->csrf);
 	wrong[5] ^= 1;
-	CHECK(!web_csrf_ok(s, wrong));
+	CHECK(!web_csrf_token_ok(s, wrong));
 	wrong[WEB_TOKEN_HEX - 1] = '\0';
-	CHECK(!web_csrf_ok(s, wrong)); /* a prefix is not enough */
-	CHECK(!web_csrf_ok(s, s->id));
+	CHECK(!web_csrf_token_ok(s, wrong)); /* a prefix is not enough */
+	CHECK(!web_csrf_token_ok(s, s->id));
 }
 
 static void test_origin_must_be_this_site(void)
 {
-	CHECK(web_origin_ok("https://gw.local:8443", "gw.local:8443", true));
-	CHECK(web_origin_ok("https://GW.local:8443", "gw.local:8443", true));
-	CHECK(web_origin_ok("http://127.0.0.1:8080", "127.0.0.1:8080", false));
-	CHECK(!web_origin_ok("http://gw.local:8443", "gw.local:8443", true)); /* scheme */
-	CHECK(!web_origin_ok("https://evil.example", "gw.local:8443", true));
-	CHECK(!web_origin_ok("https://gw.local:8444", "gw.local:8443", true));
-	CHECK(!web_origin_ok("https://gw.local:8443.evil.example", "gw.local:8443", true));
-	CHECK(!web_origin_ok("https://gw.local", "gw.local:8443", true));
-	CHECK(!web_origin_ok("null", "gw.local:8443", true));
-	CHECK(!web_origin_ok(NULL, "gw.local:8443", true));
-	CHECK(!web_origin_ok("https://gw.local:8443", NULL, true));
-	CHECK(!web_origin_ok("https://", "", true));
+	CHECK(web_csrf_origin_ok("https://gw.local:8443", "gw.local:8443", true));
+	CHECK(web_csrf_origin_ok("https://GW.local:8443", "gw.local:8443", true));
+	CHECK(web_csrf_origin_ok("http://127.0.0.1:8080", "127.0.0.1:8080", false));
+	CHECK(!web_csrf_origin_ok("http://gw.local:8443", "gw.local:8443", true)); /* scheme */
+	CHECK(!web_csrf_origin_ok("https://evil.example", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local:8444", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local:8443.evil.example", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("null", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok(NULL, "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local:8443", NULL, true));
+	CHECK(!web_csrf_origin_ok("https://", "", true));
 }
 
 static void test_cookie_parsing(void)
 {
 	char out[80];
 
-	CHECK(web_cookie_session("fb_session=abc", out, sizeof(out)) && !strcmp(out, "abc"));
-	CHECK(web_cookie_session("x=1; fb_session=abc; y=2", out, sizeof(out)) &&
+	CHECK(web_csrf_cookie_session("fb_session=abc", out, sizeof(out)) && !strcmp(out, "abc"));
+	CHECK(web_csrf_cookie_session("x=1; fb_session=abc; y=2", out, sizeof(out)) &&
 	      !strcmp(out, "abc"));
-	CHECK(!web_cookie_session("xfb_session=abc", out, sizeof(out)));
-	CHECK(!web_cookie_session("fb_session=", out, sizeof(out)));
-	CHECK(!web_cookie_session("", out, sizeof(out)));
+	CHECK(!web_csrf_cookie_session("xfb_session=abc", out, sizeof(out)));
+	CHECK(!web_csrf_cookie_session("fb_session=", out, sizeof(out)));
+	CHECK(!web_csrf_cookie_session("", out, sizeof(out)));
 	{
 		char longv[200];
 
 		memset(longv, 'a', sizeof(longv));
 		memcpy(longv, "fb_session=", 11);
 		longv[sizeof(longv) - 1] = '\0';
-		CHECK(!web_cookie_session(longv, out, sizeof(out)));
+		CHECK(!web_csrf_cookie_session(longv, out, sizeof(out)));
 	}
 }
 
@@ -160,30 +160,30 @@ static void test_router_decodes_and_refuses_traversal(void)
 {
 	struct web_match m;
 
-	web_route("connections/ha", &m);
+	web_router_match("connections/ha", &m);
 	CHECK_EQ_INT(m.route, WEB_R_CONNECTION);
 	CHECK(!strcmp(m.arg[0], "ha"));
-	web_route("buses/rs485/devices/sdm%5F3", &m);
+	web_router_match("buses/rs485/devices/sdm%5F3", &m);
 	CHECK_EQ_INT(m.route, WEB_R_DEVICE);
 	CHECK(!strcmp(m.arg[0], "rs485") && !strcmp(m.arg[1], "sdm_3"));
-	web_route("points/meters/relays/relay_1", &m);
+	web_router_match("points/meters/relays/relay_1", &m);
 	CHECK_EQ_INT(m.route, WEB_R_POINT);
 	CHECK(!strcmp(m.arg[2], "relay_1"));
-	web_route("config/validate", &m);
+	web_router_match("config/validate", &m);
 	CHECK_EQ_INT(m.route, WEB_R_CONFIG_VALIDATE);
-	web_route("connections/ha/test", &m);
+	web_router_match("connections/ha/test", &m);
 	CHECK_EQ_INT(m.route, WEB_R_CONNECTION_TEST);
-	web_route("connections/..", &m);
+	web_router_match("connections/..", &m);
 	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
-	web_route("connections/%2e%2e", &m);
+	web_router_match("connections/%2e%2e", &m);
 	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
-	web_route("connections/a%2Fb", &m);
+	web_router_match("connections/a%2Fb", &m);
 	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
-	web_route("connections/a%00b", &m);
+	web_router_match("connections/a%00b", &m);
 	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
-	web_route("connections/a%zz", &m);
+	web_router_match("connections/a%zz", &m);
 	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
-	web_route("nothing", &m);
+	web_router_match("nothing", &m);
 	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
 }
 
@@ -205,21 +205,21 @@ static void test_sse_coalesces_changes_to_one_per_point(void)
 	struct web_dirty d;
 	struct taken t = { { 0 }, 0 };
 
-	CHECK_EQ_INT(web_dirty_init(&d, 100), 0);
+	CHECK_EQ_INT(web_sse_queue_dirty_init(&d, 100), 0);
 	for (int i = 0; i < 10; i++)
-		web_dirty_mark(&d, 7);       /* ten changes of one point */
-	web_dirty_mark(&d, 3);
-	web_dirty_mark(&d, 99);
-	web_dirty_mark(&d, 100);             /* out of range: ignored */
+		web_sse_queue_mark(&d, 7);       /* ten changes of one point */
+	web_sse_queue_mark(&d, 3);
+	web_sse_queue_mark(&d, 99);
+	web_sse_queue_mark(&d, 100);             /* out of range: ignored */
 	CHECK_EQ_INT(d.count, 3);
-	web_dirty_take(&d, take_cb, &t);
+	web_sse_queue_take(&d, take_cb, &t);
 	CHECK_EQ_INT(t.n, 3);
 	CHECK(t.idx[0] == 3 && t.idx[1] == 7 && t.idx[2] == 99);
 	CHECK_EQ_INT(d.count, 0);
 	t.n = 0;
-	web_dirty_take(&d, take_cb, &t);
+	web_sse_queue_take(&d, take_cb, &t);
 	CHECK_EQ_INT(t.n, 0);                /* nothing twice */
-	web_dirty_free(&d);
+	web_sse_queue_dirty_free(&d);
 }
 
 static void test_sse_buffer_is_bounded(void)
@@ -230,16 +230,16 @@ static void test_sse_buffer_is_bounded(void)
 
 	memset(data, 'x', sizeof(data) - 1);
 	data[sizeof(data) - 1] = '\0';
-	CHECK(web_sse_append(&b, "update", "{\"a\":1}"));
+	CHECK(web_sse_queue_append(&b, "update", "{\"a\":1}"));
 	CHECK(!strcmp(b.data, "event: update\ndata: {\"a\":1}\n\n"));
-	for (i = 0; i < 1000 && web_sse_append(&b, "update", data); i++)
+	for (i = 0; i < 1000 && web_sse_queue_append(&b, "update", data); i++)
 		;
 	CHECK(i < 1000);
 	CHECK(b.overflow);
 	CHECK_EQ_INT(b.len, 0);              /* backlog dropped, not grown */
-	CHECK(web_sse_append(&b, "snapshot", "{}"));
+	CHECK(web_sse_queue_append(&b, "snapshot", "{}"));
 	CHECK(b.len <= WEB_SSE_BUF_MAX);
-	web_sse_buf_free(&b);
+	web_sse_queue_buf_free(&b);
 }
 
 static void test_schema_export_has_every_connection_field_with_enums(void)
