@@ -415,6 +415,17 @@ class WebBrowser(webtest.BrowserCase):
         self.assertTrue(any(p.startswith(proxy.prefix + "/api/v1/events") for p in proxy.requests))
         b.assert_clean_console()
 
+    # ------------------------------------------------------------ broken config
+    def test_a_broken_configuration_is_shown_not_hidden(self):
+        site = self.start_site(broken=True)
+        b = self.browser(site.url)
+        b.first_run(site.setup_code())
+        b.go("overview")
+        msg = b.wait_text("main .notice.error", r"expected 1\.\.65535, got 70000", timeout=10)
+        self.assertIn("port", msg)
+        b.shot("overview")
+        b.assert_clean_console()
+
     # ------------------------------------------------------------ every page
     def test_every_page_renders(self):
         site = self.start_site(connection=True)

@@ -73,7 +73,7 @@ CONTROLS_DEFINITION = {
 class Site:
     """A gateway with a Modbus TCP bus and the web daemon on a free port."""
 
-    def __init__(self, case, broker=None, connection=False, controls=False):
+    def __init__(self, case, broker=None, connection=False, controls=False, broken=False):
         self.case = case
         units = {1: "sdm120", 2: "relay8"}
         devices = [gateway.device("meter", "eastron-sdm120", 1, name="Main meter"),
@@ -100,9 +100,13 @@ class Site:
                                   definition_dirs=defdirs, buses=[
             gateway.tcp_bus(self.slave.port, devices, poll_interval_ms=POLL_MS)])
         self.gw.config["web"] = {"listen": ["127.0.0.1"], "port": self.port, "tls": "off"}
+        if broken:
+            # An error the web page must show: the driver cannot start on it.
+            self.gw.config["buses"][0]["port"] = 70000
         self.gw.write()
         self.state_dir = self.gw.config["gateway"]["state_dir"]
-        self.gw.start_driver()
+        if not broken:
+            self.gw.start_driver()
         self.web = case.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", WWW, "-v"])
         if not fbtest.wait_port(self.port, timeout=15):
             raise AssertionError("fieldbridge-web did not listen:\n" + self.web.log_tail())
@@ -419,8 +423,8 @@ class BrowserCase(fbtest.TestCase):
             b.close()
         super().tearDown()
 
-    def start_site(self, broker=None, connection=False, controls=False):
-        return Site(self, broker, connection, controls)
+    def start_site(self, broker=None, connection=False, controls=False, broken=False):
+        return Site(self, broker, connection, controls, broken)
 
     def browser(self, url, **kw):
         b = Browser(self, url, **kw)

@@ -1,7 +1,7 @@
 // Overview: every bus (framing, connected, utilisation, errors) and every
 // export connection (connected, last error), live.
 
-import { get } from '../api.js';
+import { get, post, diagnostics } from '../api.js';
 import { h, page, errorNotice, table, badge, framing, percent, clear, notice } from '../ui.js';
 import { subscribe, busesLive, connectionsLive, absorbStatus, devices } from '../live.js';
 import { listOf } from './export.js';
@@ -76,6 +76,7 @@ export async function render() {
       ? table(['Connection', 'Broker', 'State', 'Last error'], connRows(), 'Export connections')
       : notice('info', 'No export connection. ', h('a', { href: '#/export/new' }, 'Add one'), '.'));
   };
+  let problems = null; // the loader's errors, fetched once per visit
   const load = async () => {
     try {
       const st = await get('status');
@@ -83,6 +84,21 @@ export async function render() {
       clear(info);
       if (st?.gateway || st?.version) {
         info.append(h('p.muted', [st.gateway?.name || st.gateway?.id || st.gateway, st.version ? `version ${st.version}` : ''].filter(Boolean).join(' · ')));
+      }
+      if (st?.degraded) {
+        // Started on a broken configuration: say what to fix, in the
+        // loader's words, instead of an empty page.
+        const box = notice('error', 'The configuration has errors, so the gateway runs without its buses until they are fixed and it is restarted:');
+        info.append(box);
+        if (!problems) {
+          try {
+            const v = await post('config/validate', {});
+            problems = diagnostics(v).filter((d) => (d.severity || 'error') === 'error').map((d) => d.message);
+          } catch (err) {
+            problems = [err.message];
+          }
+        }
+        box.append(h('ul', problems.map((m) => h('li', m))));
       }
       const warnings = Array.isArray(st?.warnings) ? st.warnings : [];
       for (const w of warnings) info.append(notice('warn', typeof w === 'string' ? w : w.message));
