@@ -470,14 +470,14 @@ class WebBrowser(webtest.BrowserCase):
         self.assertIn("2 writable, 10 read-only", txt)
         b.shot("users_rights-preview")
         # Dark mode follows the system setting.
-        b.d.execute_cdp_cmd("Emulation.setEmulatedMedia",
-                            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        b.cdp("Emulation.setEmulatedMedia",
+              {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
         b.go("overview")
         b.wait("tr[data-bus=meters]")
         bg = b.d.execute_script("return getComputedStyle(document.body).backgroundColor")
         self.assertNotEqual(bg, "rgb(245, 246, 248)")
         b.shot("dark-overview")
-        b.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+        b.cdp("Emulation.setEmulatedMedia", {"features": []})
         # Readable on a phone: the menu folds, nothing scrolls sideways.
         b.d.set_window_size(390, 844)
         b.width = 390

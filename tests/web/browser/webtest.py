@@ -234,19 +234,32 @@ class PrefixProxy:
 class Browser:
     def __init__(self, case, url, width=1280, height=900):
         from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 
         self.case = case
         self.url = url
         opts = webdriver.ChromeOptions()
-        opts.binary_location = CHROMIUM
+        # The browser's parent is chromedriver, which dies with the test
+        # runner; PDEATHSIG makes the browser follow it even after a SIGKILL.
+        wrapper = os.path.join(case.tmp, "chromium")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nexec setpriv --pdeathsig TERM {CHROMIUM} "$@"\n')
+        os.chmod(wrapper, 0o755)
+        opts.binary_location = wrapper
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   f"--window-size={width},{height}", "--ignore-certificate-errors",
-                  "--no-first-run", "--disable-extensions", f"--user-data-dir={case.tmp}/chromium"):
+                  "--no-first-run", "--disable-extensions", f"--user-data-dir={case.tmp}/chromium-profile"):
             opts.add_argument(a)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.d = webdriver.Chrome(service=Service(CHROMEDRIVER, log_path=os.path.join(case.tmp, "chromedriver.log")),
-                                  options=opts)
+        # chromedriver runs under the test's process registry, so it and its
+        # browser are stopped even when the test runner is killed.
+        port = fbtest.free_port()
+        case.procs.start("chromedriver", [CHROMEDRIVER, f"--port={port}"])
+        if not fbtest.wait_port(port, timeout=15):
+            raise AssertionError("chromedriver did not listen")
+        conn = ChromiumRemoteConnection(f"http://127.0.0.1:{port}", vendor_prefix="goog",
+                                        browser_name="chrome")
+        self.d = webdriver.Remote(command_executor=conn, options=opts)
         self.d.set_page_load_timeout(30)
         self.width = width
         self.console = []
@@ -256,6 +269,10 @@ class Browser:
             self.d.quit()
         except Exception:
             pass
+
+    def cdp(self, cmd, params):
+        """A Chrome DevTools Protocol command (media emulation and the like)."""
+        return self.d.execute("executeCdpCommand", {"cmd": cmd, "params": params})["value"]
 
     # ---------------------------------------------------------------- finding
     def css(self, sel):
