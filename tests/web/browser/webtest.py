@@ -260,6 +260,9 @@ class Browser:
         conn = ChromiumRemoteConnection(f"http://127.0.0.1:{port}", vendor_prefix="goog",
                                         browser_name="chrome")
         self.d = webdriver.Remote(command_executor=conn, options=opts)
+        # chromedriver is local: file inputs take paths as they are.
+        from selenium.webdriver.remote.file_detector import UselessFileDetector
+        self.d.file_detector = UselessFileDetector()
         self.d.set_page_load_timeout(30)
         self.width = width
         self.console = []
