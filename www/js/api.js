@@ -102,7 +102,6 @@ export async function request(method, path, body, opts = {}) {
 
 export const get = (p, o) => request('GET', p, undefined, o).then((r) => r.data);
 export const post = (p, b, o) => request('POST', p, b === undefined ? {} : b, o).then((r) => r.data);
-export const put = (p, b, o) => request('PUT', p, b, o).then((r) => r.data);
 export const del = (p, o) => request('DELETE', p, undefined, o).then((r) => r.data);
 
 // POST whose answer is streamed: newline-delimited JSON objects (or one JSON

@@ -27,7 +27,7 @@ function choicesOf(name, p) {
   return null;
 }
 
-function helpText(name, p) {
+function helpText(p) {
   const parts = [];
   if (p.description) {
     const t = p.description;
@@ -43,7 +43,7 @@ function helpText(name, p) {
 // and shows what it found in it ({subject, issuer, not_after, expired,
 // problem}, key_matches_certificate); the page uploads the PEM text and
 // sends {"set": true} to keep the stored file, null to remove it.
-function fileControl(id, name, p, value, info0, help) {
+function fileControl(id, name, value, info0, help) {
   const info = h('div.certinfo', { 'aria-live': 'polite' });
   const stored = !!(info0 && info0.set) || (typeof value === 'string' && value !== '') || !!(value && value.path);
   const shown = h('input', { id, name, type: 'text', readonly: true, tabindex: -1, 'aria-describedby': help,
@@ -154,7 +154,7 @@ export class Form {
       if (fbType(p) === 'key' && 'key_matches_certificate' in certs) {
         inf = { ...(inf || {}), key_matches_certificate: certs.key_matches_certificate };
       }
-      ctl = fileControl(id, label, p, value, inf, described);
+      ctl = fileControl(id, label, value, inf, described);
     } else if (isSecret(p)) {
       const set = value && typeof value === 'object' && value.set;
       const input = h('input', { id, name, type: 'password', autocomplete: 'new-password',
@@ -200,7 +200,7 @@ export class Form {
     wrap = h('div.field', { dataset: { field: name } },
       h('label', { for: id }, label, required ? h('span.req', { 'aria-hidden': 'true' }, ' *') : null),
       ctl.el,
-      h('div.help', { id: helpId }, helpText(name, p)),
+      h('div.help', { id: helpId }, helpText(p)),
       msg);
     this.controls.set(name, { ...ctl, wrap, msg, p });
     return wrap;

@@ -126,30 +126,6 @@ export function confirmDialog(title, text, label = 'OK') {
   ]);
 }
 
-// A button that shows busy/done/failed next to itself.
-export function actionButton(label, fn, cls = '') {
-  const out = h('span.result', { 'aria-live': 'polite' });
-  const btn = h(`button${cls}`, {
-    type: 'button',
-    onclick: async () => {
-      btn.disabled = true;
-      out.className = 'result busy';
-      out.textContent = '…';
-      try {
-        const r = await fn();
-        out.className = 'result ok';
-        out.textContent = typeof r === 'string' ? r : 'done';
-      } catch (e) {
-        out.className = 'result bad';
-        out.textContent = `failed: ${e.message || e}`;
-      } finally {
-        btn.disabled = false;
-      }
-    },
-  }, label);
-  return h('span.action', btn, out);
-}
-
 export function table(headers, rows, caption) {
   return h('div.table-wrap', h('table',
     caption ? h('caption', caption) : null,
