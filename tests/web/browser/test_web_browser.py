@@ -415,6 +415,25 @@ class WebBrowser(webtest.BrowserCase):
         self.assertTrue(any(p.startswith(proxy.prefix + "/api/v1/events") for p in proxy.requests))
         b.assert_clean_console()
 
+    # ------------------------------------------------------------ HTTPS
+    def test_over_https_with_the_generated_certificate(self):
+        site = self.start_site(tls=True)
+        self.assertTrue(site.url.startswith("https://"))
+        fp_rx = re.compile(r"fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
+        self.assertTrue(fbtest.wait_for(lambda: fp_rx.search(site.web.stderr_text()), 10),
+                        site.web.log_tail())
+        fingerprint = fp_rx.search(site.web.stderr_text()).group(1)
+        b = self.browser(site.url)
+        # The session cookie is Secure here: logging in proves it came back.
+        b.first_run(site.setup_code())
+        self._devices_page(b)
+        b.go("system")
+        txt = b.wait_text("main section.card", "SHA-256 fingerprint")
+        self.assertIn(fingerprint, txt)
+        self.assertIn("TLS\non", txt)
+        b.shot("system")
+        b.assert_clean_console()
+
     # ------------------------------------------------------------ broken config
     def test_a_broken_configuration_is_shown_not_hidden(self):
         site = self.start_site(broken=True)

@@ -73,7 +73,8 @@ CONTROLS_DEFINITION = {
 class Site:
     """A gateway with a Modbus TCP bus and the web daemon on a free port."""
 
-    def __init__(self, case, broker=None, connection=False, controls=False, broken=False):
+    def __init__(self, case, broker=None, connection=False, controls=False, broken=False,
+                 tls=False):
         self.case = case
         units = {1: "sdm120", 2: "relay8"}
         devices = [gateway.device("meter", "eastron-sdm120", 1, name="Main meter"),
@@ -99,7 +100,8 @@ class Site:
         self.gw = gateway.Gateway(case.procs, case.tmp, broker, connections=conns, users=users,
                                   definition_dirs=defdirs, buses=[
             gateway.tcp_bus(self.slave.port, devices, poll_interval_ms=POLL_MS)])
-        self.gw.config["web"] = {"listen": ["127.0.0.1"], "port": self.port, "tls": "off"}
+        self.gw.config["web"] = {"listen": ["127.0.0.1"], "port": self.port,
+                                 "tls": "auto" if tls else "off"}
         if broken:
             # An error the web page must show: the driver cannot start on it.
             self.gw.config["buses"][0]["port"] = 70000
@@ -110,7 +112,7 @@ class Site:
         self.web = case.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", WWW, "-v"])
         if not fbtest.wait_port(self.port, timeout=15):
             raise AssertionError("fieldbridge-web did not listen:\n" + self.web.log_tail())
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/"
 
     def setup_code(self, timeout=10.0):
         path = os.path.join(self.state_dir, "web", "setup-code")
@@ -443,8 +445,8 @@ class BrowserCase(fbtest.TestCase):
             b.close()
         super().tearDown()
 
-    def start_site(self, broker=None, connection=False, controls=False, broken=False):
-        return Site(self, broker, connection, controls, broken)
+    def start_site(self, broker=None, connection=False, controls=False, broken=False, tls=False):
+        return Site(self, broker, connection, controls, broken, tls)
 
     def browser(self, url, **kw):
         b = Browser(self, url, **kw)
