@@ -160,7 +160,8 @@ static int api(struct web_req *q, const char *sub)
 	case WEB_R_CHANGES: return not_yet(q, "staged changes (changes)");
 	case WEB_R_APPLY: return not_yet(q, "apply");
 	case WEB_R_LOGS: return not_yet(q, "logs");
-	case WEB_R_DEFINITIONS: return not_yet(q, "definitions");
+	case WEB_R_DEFINITIONS:
+	case WEB_R_SERIAL_PORTS: return web_api_lists(q, &m);
 	default: return web_api_config(q, &m);
 	}
 }
