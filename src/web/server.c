@@ -345,6 +345,11 @@ int web_server_start(struct web *w, const struct fb_web_conf *conf, const char *
 		const char *addr = conf->nlisten ? conf->listen[i] : NULL;
 
 		w->mhd[i] = start_one(w, addr, conf->port, cert, key);
+		if (!w->mhd[i] && !addr) {
+			/* No IPv6 on this host: every IPv4 address, then. */
+			fb_info("web: no dual-stack socket, listening on IPv4 only");
+			w->mhd[i] = start_one(w, "0.0.0.0", conf->port, cert, key);
+		}
 		if (!w->mhd[i]) {
 			fb_log_errno(FB_LOG_ERR, "web: cannot listen on %s%s%s port %d",
 				     addr && strchr(addr, ':') ? "[" : "", addr ? addr : "*",
