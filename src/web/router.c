@@ -72,7 +72,7 @@ void web_router_match(const char *path, struct web_match *m)
 			{ "buses", WEB_R_BUSES }, { "users", WEB_R_USERS },
 			{ "events", WEB_R_EVENTS }, { "changes", WEB_R_CHANGES },
 			{ "apply", WEB_R_APPLY }, { "logs", WEB_R_LOGS },
-			{ "definitions", WEB_R_DEFINITIONS },
+			{ "definitions", WEB_R_DEFINITIONS }, { "serial-ports", WEB_R_SERIAL_PORTS },
 		};
 		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
 			if (IS(0, one[i].name))

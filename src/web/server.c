@@ -160,7 +160,8 @@ static int api(struct web_req *q, const char *sub)
 	case WEB_R_CHANGES: return not_yet(q, "staged changes (changes)");
 	case WEB_R_APPLY: return not_yet(q, "apply");
 	case WEB_R_LOGS: return not_yet(q, "logs");
-	case WEB_R_DEFINITIONS: return not_yet(q, "definitions");
+	case WEB_R_DEFINITIONS:
+	case WEB_R_SERIAL_PORTS: return web_api_lists(q, &m);
 	default: return web_api_config(q, &m);
 	}
 }
@@ -344,6 +345,11 @@ int web_server_start(struct web *w, const struct fb_web_conf *conf, const char *
 		const char *addr = conf->nlisten ? conf->listen[i] : NULL;
 
 		w->mhd[i] = start_one(w, addr, conf->port, cert, key);
+		if (!w->mhd[i] && !addr) {
+			/* No IPv6 on this host: every IPv4 address, then. */
+			fb_info("web: no dual-stack socket, listening on IPv4 only");
+			w->mhd[i] = start_one(w, "0.0.0.0", conf->port, cert, key);
+		}
 		if (!w->mhd[i]) {
 			fb_log_errno(FB_LOG_ERR, "web: cannot listen on %s%s%s port %d",
 				     addr && strchr(addr, ':') ? "[" : "", addr ? addr : "*",

@@ -747,13 +747,29 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(st, 400, doc)
         self.assertEqual(c.request("GET", "status")[0], 200)  # still serving
 
+    def test_definitions_and_serial_ports_for_the_pickers(self):
+        c = self.logged_in("view")
+        st, _, doc = c.request("GET", "definitions")
+        self.assertEqual(st, 200, doc)
+        defs = {d["id"]: d for d in doc["definitions"]}
+        shipped = {f[:-5] for f in os.listdir(gateway.DEVICES) if f.endswith(".json")}
+        self.assertEqual(set(defs), shipped)
+        self.assertEqual((defs["eastron-sdm120"]["manufacturer"], defs["eastron-sdm120"]
+                          ["protocol"]), ("Eastron", "modbus"))
+        self.assertGreater(defs["eastron-sdm120"]["points"], 5)
+        st, _, doc = c.request("GET", "serial-ports")
+        self.assertEqual(st, 200, doc)
+        by_id = "/dev/serial/by-id"
+        names = sorted(os.listdir(by_id)) if os.path.isdir(by_id) else []
+        self.assertEqual([p["name"] for p in doc["ports"]], names)
+        self.assertEqual(Client(self.port, []).request("GET", "definitions")[0], 401)
+
     def test_not_yet_implemented_endpoints_say_so(self):
         c = self.logged_in()
         st, _, doc = c.request("POST", "connections/ha/test", {})
         self.assertEqual(st, 501)
         self.assertIn("fieldbridge-export --test", doc["error"])
-        for method, path in (("GET", "changes"), ("POST", "apply"), ("GET", "logs"),
-                             ("GET", "definitions")):
+        for method, path in (("GET", "changes"), ("POST", "apply"), ("GET", "logs")):
             self.assertEqual(c.request(method, path, {} if method == "POST" else None)[0],
                              501, path)
 
