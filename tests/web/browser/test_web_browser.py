@@ -97,7 +97,12 @@ class WebBrowser(webtest.BrowserCase):
         # The new bus takes a device on the Buses page.
         b.go("buses/add-device/line2")
         b.fill("Device ID", "meter2")
-        b.fill("Definition", "eastron-sdm120")
+        # The definition from the searchable list of the gateway's definitions.
+        b.fill("Find a definition", "sdm120")
+        b.wait_text("ul.picker", "eastron-sdm120")
+        self.assertNotIn("waveshare", b.css("ul.picker")[0].text)
+        b.click("ul.picker li button")
+        self.assertEqual(b.field("Definition").get_attribute("value"), "eastron-sdm120")
         b.fill("Unit ID", "7")
         b.click("main form button[type=submit]")
         b.wait_text(".form-status", "Saved device meter2")
