@@ -104,6 +104,7 @@ class WebBrowser(webtest.BrowserCase):
         b.click("ul.picker li button")
         self.assertEqual(b.field("Definition").get_attribute("value"), "eastron-sdm120")
         b.fill("Unit ID", "7")
+        b.shot("6-device")
         b.click("main form button[type=submit]")
         b.wait_text(".form-status", "Saved device meter2")
         bus = read_json(os.path.join(site.gw.dir, "buses.d", "line2.json"))
@@ -111,7 +112,7 @@ class WebBrowser(webtest.BrowserCase):
                          [("meter2", "eastron-sdm120", 7)])
         b.go("buses")
         b.wait_text("main", r"line2 TCP 127\.0\.0\.1:\d+")
-        b.shot("6-buses")
+        b.shot("7-buses")
         b.assert_clean_console()
 
     # ------------------------------------------------------------ IoT Export

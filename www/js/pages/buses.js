@@ -196,6 +196,13 @@ export async function deviceEditor(bus, id, opts = {}) {
   const status = h('div.form-status', { 'aria-live': 'polite' });
   const def = form.control('definition');
   if (def) def.wrap.append(definitionPicker(def.focusEl));
+  // Per-device timing overrides default to the bus's: folded away.
+  const timing = h('details.advanced', h('summary', 'Timing (overrides the bus)'));
+  for (const k of ['poll_interval_ms', 'response_timeout_ms', 'byte_timeout_ms', 'retries', 'guard_time_ms']) {
+    const c = form.control(k);
+    if (c) timing.append(c.wrap);
+  }
+  form.el.append(timing);
   const el = h('form.card.device-form', {
     novalidate: true,
     'aria-label': id ? `Edit device ${id}` : `New device on ${bus}`,
