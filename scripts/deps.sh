@@ -5,13 +5,15 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libssl-dev libwebsockets-dev libuv1-dev libcrypt-dev
+  libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libssl-dev libwebsockets-dev libuv1-dev libcrypt-dev libmicrohttpd-dev libgnutls28-dev
   mosquitto mosquitto-clients
   python3 python3-pymodbus python3-serial-asyncio socat openssl
   gpiod procps iproute2
   # the Debian package and its tests (label package): dpkg-buildpackage,
   # lintian, a bookworm chroot, systemd-analyze and sysusers
   debhelper dpkg-dev fakeroot lintian debootstrap systemd
+  # the web page's browser tests (label web-browser)
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -104,4 +104,8 @@ void cfg_conn_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 void cfg_bus_free_fields(struct fb_bus_conf *b, void (*def_free)(struct fb_definition *));
 void cfg_conn_free_fields(struct fb_conn_conf *cc);
 
+/* config_web.c: the main file's "web" section (NULL: defaults). */
+void cfg_parse_web(struct cfg_ctx *ctx, const cJSON *web, const char *path);
+void cfg_web_free(struct fb_web_conf *w);
+
 #endif

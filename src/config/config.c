@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const top_keys[] = { "gateway", "buses", "connections", NULL };
+static const char *const top_keys[] = { "gateway", "buses", "connections", "web", NULL };
 static const char *const gateway_keys[] = {
 	"id", "name", "state_dir", "runtime_dir", "users_file", "definition_dirs", NULL,
 };
@@ -343,6 +343,7 @@ struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 	if (doc) {
 		parse_array(&ctx, doc, "buses", path, true);
 		parse_array(&ctx, doc, "connections", path, false);
+		cfg_parse_web(&ctx, cJSON_GetObjectItemCaseSensitive(doc, "web"), path);
 		fb_json_unknown_keys(doc, top_keys, path, diag);
 		cJSON_Delete(doc);
 	}
@@ -392,6 +393,7 @@ void fb_config_free(struct fb_config *c)
 	free(c->state_dir);
 	free(c->runtime_dir);
 	free(c->users_file);
+	cfg_web_free(&c->web);
 	free(c);
 }
 

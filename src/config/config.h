@@ -128,6 +128,19 @@ struct fb_conn_conf {
 	char *node_id;            /* default "<gateway id>_<name>" */
 };
 
+/* The "web" section (config_web.c; docs/web.md): fieldbridge-web only. */
+enum fb_web_tls { FB_WEB_TLS_AUTO, FB_WEB_TLS_ON, FB_WEB_TLS_OFF };
+struct fb_web_conf {
+	char **listen;            /* IP literals; none = every address */
+	size_t nlisten;
+	int port;                 /* default 8443 */
+	enum fb_web_tls tls;      /* default auto: self-signed in state_dir */
+	char *tls_cert, *tls_key; /* PEM files, both or neither */
+	char **trusted_proxies;   /* peers whose X-Forwarded-* are honoured */
+	size_t ntrusted_proxies;
+	int session_idle_s;       /* 5..86400, default 1800 */
+};
+
 struct fb_config {
 	char *path;               /* main file */
 	char *gateway_id;         /* default "fieldbridge"; names state tables */
@@ -141,6 +154,7 @@ struct fb_config {
 	size_t nbuses;
 	struct fb_conn_conf *conns;
 	size_t nconns;
+	struct fb_web_conf web;
 	/* Frees the definitions in defs; set by fb_config_load_definitions,
 	 * so code that never loads definitions does not link the model. */
 	void (*def_free)(struct fb_definition *def);
@@ -204,6 +218,10 @@ const struct fb_gpio_line_conf *fb_config_gpio_line(const struct fb_device_conf 
 						    const char *point);
 void fb_config_gpio_effective(const struct fb_device_conf *d,
 			      const struct fb_point_def *p, struct fb_gpio_point *out);
+
+/* An IPv4 or IPv6 literal; and whether it is a loopback address. */
+bool fb_web_addr_valid(const char *s);
+bool fb_web_addr_loopback(const char *s);
 
 /* Allowed values of timeout_s and keep_alive_s. */
 bool fb_config_interval_valid(int seconds);

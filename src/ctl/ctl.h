@@ -63,6 +63,8 @@ int ctl_apply_after_edit(const struct ctl *c, struct fb_edit *e, cJSON *extra,
 int ctl_logs(const struct ctl *c);
 /* remote.c: -H: re-executes the command over ssh; returns only on error. */
 int ctl_remote(const struct ctl *c, int argc, char **argv);
+/* web.c: `web setup-code` */
+int ctl_web(const struct ctl *c);
 /* editor.c: `connection edit NAME` / `bus edit NAME` */
 int ctl_edit(const struct ctl *c, enum fb_edit_kind kind, const char *name);
 

@@ -34,6 +34,7 @@ static void usage(FILE *out)
 "  config     check | schema | diff | apply [--dry-run] | snapshots | rollback [N]\n"
 "  definition list | show DEFINITION | decode DEFINITION POINT WORD...\n"
 "  logs       [UNIT] [-f] [-p LEVEL]\n"
+"  web        setup-code   (the first-run code of fieldbridge-web)\n"
 "\n"
 "FIELD= (empty) removes a field.  Secrets (auth_password, ssl_client_key_password,\n"
 "password) are read from standard input with FIELD=-, never from the command line.\n"
@@ -136,6 +137,8 @@ int main(int argc, char **argv)
 		return ctl_definition(&c);
 	if (!strcmp(c.object, "logs"))
 		return ctl_logs(&c);
+	if (!strcmp(c.object, "web"))
+		return ctl_web(&c);
 	return ctl_usage_error(&c, "unknown object \"%s\" (connection, bus, device, user, "
-			       "config, definition, logs)", c.object);
+			       "config, definition, logs, web)", c.object);
 }

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the pickers of the page choose from: GET definitions (every device
+ * definition in the configured definition_dirs, the first directory
+ * winning as in the loader's lookup) and GET serial-ports (the stable
+ * names in /dev/serial/by-id, with the bus that uses each).  Nothing is
+ * opened but directory entries and definition files. */
+#include "web-internal.h"
+#include "jsonfile.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SERIAL_BY_ID "/dev/serial/by-id"
+
+static int json_filter(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return e->d_name[0] != '.' && n > 5 && !strcmp(e->d_name + n - 5, ".json");
+}
+
+static void add_string(cJSON *o, const cJSON *from, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+
+	if (cJSON_IsString(v))
+		cJSON_AddStringToObject(o, key, v->valuestring);
+}
+
+static int definitions(struct web_req *q)
+{
+	const struct fb_config *c = q->w->cfg;
+	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "definitions");
+	cJSON *seen = cJSON_CreateObject();
+
+	for (size_t i = 0; i < c->ndefinition_dirs; i++) {
+		struct dirent **list;
+		int n = scandir(c->definition_dirs[i], &list, json_filter, alphasort);
+
+		for (int k = 0; k < n; k++) {
+			char *id = list[k]->d_name, path[PATH_MAX];
+			struct fb_diag d;
+			cJSON *j, *def;
+
+			id[strlen(id) - 5] = '\0';
+			if (cJSON_GetObjectItemCaseSensitive(seen, id)) {
+				free(list[k]);
+				continue;
+			}
+			cJSON_AddTrueToObject(seen, id);
+			snprintf(path, sizeof(path), "%s/%s.json", c->definition_dirs[i], id);
+			j = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "id", id);
+			cJSON_AddStringToObject(j, "path", path);
+			/* The file as written (names for the picker); the loader
+			 * checks it when a device uses it. */
+			fb_diag_init(&d);
+			def = fb_json_load_file(path, &d);
+			fb_diag_free(&d);
+			add_string(j, def, "manufacturer");
+			add_string(j, def, "model");
+			add_string(j, def, "protocol");
+			if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(def, "points")))
+				cJSON_AddNumberToObject(j, "points", cJSON_GetArraySize(
+					cJSON_GetObjectItemCaseSensitive(def, "points")));
+			cJSON_Delete(def);
+			cJSON_AddItemToArray(arr, j);
+			free(list[k]);
+		}
+		if (n >= 0)
+			free(list);
+	}
+	cJSON_Delete(seen);
+	return web_http_json(q, MHD_HTTP_OK, doc);
+}
+
+static int serial_ports(struct web_req *q)
+{
+	const struct fb_config *c = q->w->cfg;
+	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "ports");
+	struct dirent **list;
+	int n = scandir(SERIAL_BY_ID, &list, NULL, alphasort);
+
+	for (int k = 0; k < n; k++) {
+		char path[PATH_MAX], real[PATH_MAX];
+		cJSON *j;
+
+		if (list[k]->d_name[0] == '.') {
+			free(list[k]);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", SERIAL_BY_ID, list[k]->d_name);
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "path", path);
+		cJSON_AddStringToObject(j, "name", list[k]->d_name);
+		if (realpath(path, real))
+			cJSON_AddStringToObject(j, "device", real);
+		for (size_t b = 0; b < c->nbuses; b++) {
+			const char *dev = c->buses[b].device;
+			char breal[PATH_MAX];
+
+			if (dev && (!strcmp(dev, path) ||
+				    (realpath(dev, breal) && realpath(path, real) &&
+				     !strcmp(breal, real))))
+				cJSON_AddStringToObject(j, "used_by", c->buses[b].name);
+		}
+		cJSON_AddItemToArray(arr, j);
+		free(list[k]);
+	}
+	if (n >= 0)
+		free(list);
+	return web_http_json(q, MHD_HTTP_OK, doc);
+}
+
+int web_api_lists(struct web_req *q, const struct web_match *m)
+{
+	if (strcmp(q->method, "GET"))
+		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+	return m->route == WEB_R_DEFINITIONS ? definitions(q) : serial_ports(q);
+}

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fieldbridge-web: the web configuration page and its API (docs/web.md).
+ * One process, one thread, one poll() loop over the signalfd, a timerfd,
+ * libmicrohttpd's epoll fds and the bus tables' change fds. */
+#include "web-internal.h"
+#include "daemon.h"
+#include "fb_defaults.h"
+#include "jsonfile.h"
+#include "log.h"
+#include "notify.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef FB_DEFAULT_WWW_DIR
+#define FB_DEFAULT_WWW_DIR "/usr/share/fieldbridge/www"
+#endif
+#define MAINTAIN_MS 1000
+#define POLL_FDS_MAX 64
+
+struct opts {
+	const char *config_path, *www;
+	bool check;
+	int verbose;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: fieldbridge-web [-c PATH] [--www DIR] [--check] [-v]\n"
+"  -c, --config PATH  main configuration file (default %s)\n"
+"      --www DIR      the pages (default %s)\n"
+"      --check        check the configuration, print every problem, exit\n"
+"  -v, --verbose      more log (twice: debug)\n", FB_DEFAULT_CONFIG, FB_DEFAULT_WWW_DIR);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' }, { "www", required_argument, NULL, 'w' },
+		{ "check", no_argument, NULL, 'k' }, { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct opts){ .config_path = FB_DEFAULT_CONFIG, .www = FB_DEFAULT_WWW_DIR };
+	while ((c = getopt_long(argc, argv, "c:vhV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config_path = optarg; break;
+		case 'w': o->www = optarg; break;
+		case 'k': o->check = true; break;
+		case 'v': o->verbose++; break;
+		case 'h': usage(stdout); return 1;
+		case 'V': printf("fieldbridge-web %s\n", FB_VERSION); return 1;
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static char *read_pem(const char *path)
+{
+	char *text = fb_read_file(path, NULL);
+
+	if (!text)
+		fb_log_errno(FB_LOG_ERR, "web: cannot read %s", path);
+	return text;
+}
+
+/* The certificate and key (PEM text, caller frees) for the listener. */
+static int tls_setup(struct web *w, const struct fb_config *cfg, char **cert, char **key)
+{
+	char *cp = NULL, *kp = NULL;
+
+	*cert = *key = NULL;
+	if (cfg->web.tls == FB_WEB_TLS_OFF)
+		return 0;
+	if (cfg->web.tls_cert) {
+		cp = strdup(cfg->web.tls_cert);
+		kp = strdup(cfg->web.tls_key);
+	} else {
+		if (mkdir(cfg->state_dir, 0750) < 0 && errno != EEXIST) {
+			fb_log_errno(FB_LOG_ERR, "web: cannot create %s", cfg->state_dir);
+			return -1;
+		}
+		if (web_tls_self_signed(cfg->state_dir, &cp, &kp) < 0)
+			return -1;
+	}
+	*cert = cp ? read_pem(cp) : NULL;
+	*key = kp ? read_pem(kp) : NULL;
+	free(cp);
+	free(kp);
+	if (!*cert || !*key)
+		return -1;
+	if (web_tls_fingerprint(*cert, w->fingerprint, sizeof(w->fingerprint)) == 0)
+		fb_log(FB_LOG_NOTICE, "web: TLS certificate SHA-256 fingerprint %s",
+		       w->fingerprint);
+	w->tls = true;
+	return 0;
+}
+
+static void check_commands(struct web *w, int64_t now, int64_t *next)
+{
+	for (size_t i = 0; i < WEB_COMMANDS_MAX; i++) {
+		struct web_command *c = &w->tables.cmd[i];
+
+		if (!c->used)
+			continue;
+		if (now >= c->deadline_ms)
+			web_server_command_done(w, c); /* status 0: timed out */
+		else
+			*next = fb_deadline_min(*next, c->deadline_ms);
+	}
+}
+
+static bool any_dirty(const struct web *w)
+{
+	for (size_t i = 0; i < w->tables.nbus; i++)
+		if (w->tables.bus[i].dirty.count || w->tables.bus[i].devices_dirty)
+			return true;
+	return false;
+}
+
+static int run(struct web *w, int sfd, int tfd)
+{
+	int64_t next_maintain = 0;
+
+	for (;;) {
+		struct pollfd pfd[POLL_FDS_MAX];
+		struct web_bus *busof[POLL_FDS_MAX];
+		int64_t now = fb_mono_ms(), next;
+		size_t n = 0;
+
+		if (now >= next_maintain) {
+			web_tables_maintain(&w->tables, now);
+			web_server_maintain(w);
+			next_maintain = now + MAINTAIN_MS;
+		}
+		if (any_dirty(w) && now >= w->next_flush_ms) {
+			web_sse_flush(w, now);
+			w->next_flush_ms = now + WEB_SSE_FLUSH_MS;
+		} else if (now >= w->next_heartbeat_ms) {
+			web_sse_flush(w, now);
+		}
+		next = web_server_run(w);
+		check_commands(w, now, &next);
+		next = fb_deadline_min(next, next_maintain);
+		if (w->nclients)
+			next = fb_deadline_min(next, w->next_heartbeat_ms);
+		if (any_dirty(w))
+			next = fb_deadline_min(next, w->next_flush_ms);
+		fb_timerfd_arm(tfd, next > now ? next : now + 1);
+
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+		for (size_t i = 0; i < w->nmhd && n < POLL_FDS_MAX; i++)
+			pfd[n++] = (struct pollfd){ .fd = web_server_fd(w, i), .events = POLLIN };
+		for (size_t i = 0; i < w->tables.nbus && n < POLL_FDS_MAX; i++) {
+			int fd = web_tables_fd(&w->tables.bus[i]);
+
+			if (fd < 0)
+				continue;
+			busof[n] = &w->tables.bus[i];
+			pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		}
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fb_log_errno(FB_LOG_ERR, "web: poll");
+			return 1;
+		}
+		if ((pfd[0].revents & POLLIN) && fb_daemon_signal_stop(sfd, "web", "server", NULL))
+			return 0;
+		if (pfd[1].revents & POLLIN)
+			fb_timerfd_drain(tfd);
+		for (size_t i = 2 + w->nmhd; i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				web_tables_poll(&w->tables, busof[i]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct web w;
+	struct opts o;
+	struct fb_diag d;
+	char *cert = NULL, *key = NULL, *abs_config = NULL;
+	int rc = 1, sfd = -1, tfd = -1;
+
+	memset(&w, 0, sizeof(w));
+	rc = parse(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 2 : 0;
+	if (o.check) {
+		static const struct fb_config_checks all = { .airtime = true, .users = true };
+		struct fb_daemon_args a = { .config_path = o.config_path, .check = true };
+
+		/* The page shows the whole gateway: every check. */
+		return fb_daemon_check(&a, "connection", &all);
+	}
+	fb_log_init("fieldbridge-web", o.verbose > 1 ? FB_LOG_DEBUG
+				       : o.verbose ? FB_LOG_INFO : FB_LOG_NOTICE);
+	fb_diag_init(&d);
+	w.cfg = fb_config_load(o.config_path, &d);
+	if (w.cfg)
+		fb_config_load_definitions(w.cfg, NULL, &d);
+	fb_diag_log(&d);
+	fb_diag_free(&d);
+	if (!w.cfg) {
+		fb_diag_init(&d);
+		w.cfg = web_fallback_config(o.config_path, &d);
+		if (!w.cfg) {
+			fb_diag_log(&d);
+			fb_diag_free(&d);
+			fb_err("web: %s: even the gateway and web sections do not load: not "
+			       "started", o.config_path);
+			return 1;
+		}
+		fb_diag_free(&d);
+		w.degraded = true;
+		fb_err("web: %s has errors: serving the page to fix them, without buses "
+		       "and values (restart fieldbridge-web once it is valid)", o.config_path);
+	}
+	rc = 1;
+	/* Absolute: the edit library stages copies elsewhere and resolves the
+	 * main file's relative paths against its real directory. */
+	abs_config = realpath(o.config_path, NULL);
+	w.config_path = abs_config ? abs_config : o.config_path;
+	w.www_dir = o.www;
+	web_sessions_init(&w.sessions, w.cfg->web.session_idle_s);
+	web_backoff_init(&w.backoff);
+	if (web_auth_init(&w.auth, w.cfg->users_file, w.cfg->state_dir) < 0) {
+		fb_err("web: cannot prepare password checks (libcrypt)");
+		goto out;
+	}
+	if (mkdir(w.cfg->state_dir, 0750) < 0 && errno != EEXIST)
+		fb_log_errno(FB_LOG_WARNING, "web: cannot create %s", w.cfg->state_dir);
+	if (!w.cfg->users_file)
+		fb_warn("web: gateway.users_file is not set: nobody can log in");
+	web_auth_refresh(&w.auth, NULL, NULL);
+	if (web_static_init(&w, o.www) < 0 ||
+	    web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
+		goto out;
+	if (tls_setup(&w, w.cfg, &cert, &key) < 0)
+		goto out;
+	sfd = fb_signalfd_open();
+	tfd = fb_timerfd_open();
+	if (sfd < 0 || tfd < 0) {
+		fb_log_errno(FB_LOG_ERR, "web: signalfd/timerfd");
+		goto out;
+	}
+	if (web_server_start(&w, &w.cfg->web, cert, key) < 0)
+		goto out;
+	if (key)
+		explicit_bzero(key, strlen(key));
+	w.next_heartbeat_ms = fb_mono_ms() + WEB_SSE_HEARTBEAT_MS;
+	if (fb_notify_ready() < 0 ||
+	    fb_notify_status("port %d, %s%s%s", w.cfg->web.port, w.tls ? "TLS " : "plain HTTP",
+			     w.tls ? "SHA-256 " : "", w.tls ? w.fingerprint : "") < 0)
+		fb_log_errno(FB_LOG_WARNING, "web: sd_notify");
+	rc = run(&w, sfd, tfd);
+	web_server_shutdown(&w);
+	web_server_stop(&w);
+	fb_info("web: stopped");
+out:
+	if (key)
+		explicit_bzero(key, strlen(key));
+	free(key);
+	free(cert);
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	web_tables_free(&w.tables);
+	web_static_free(&w);
+	web_auth_free(&w.auth);
+	fb_config_free(w.cfg);
+	free(abs_config);
+	return rc;
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fieldbridge-web's parts.  Lower files first; each file calls only the
+ * ones listed before it:
+ *   sessions.c csrf.c backoff.c router.c sse_queue.c  (pure logic, unit-tested)
+ *   tls.c auth.c tables.c fallback.c                 (files, crypt, shm)
+ *   http.c                                           (responses, headers)
+ *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
+ *   sse.c static.c                                   (endpoints)
+ *   server.c                                         (MHD, dispatch)
+ *   main.c                                           (args, the poll loop)
+ * Everything runs on the main loop's thread; nothing here locks. */
+#ifndef FB_WEB_INTERNAL_H
+#define FB_WEB_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "config.h"
+#include "table.h"
+#include "table_follower.h"
+#include "users.h"
+
+/* ---- sessions.c: the session table ---- */
+#define WEB_TOKEN_HEX 64            /* 32 random bytes */
+#define WEB_SESSIONS_MAX 64
+#define WEB_SESSION_MAX_S (12 * 3600)
+#define WEB_USER_MAX 65
+
+enum web_role { WEB_ROLE_VIEWER = 0, WEB_ROLE_OPERATOR, WEB_ROLE_ADMIN };
+
+struct web_session {
+	bool used;
+	char id[WEB_TOKEN_HEX + 1];     /* the fb_session cookie */
+	char csrf[WEB_TOKEN_HEX + 1];   /* the X-CSRF-Token header */
+	char user[WEB_USER_MAX];
+	enum web_role role;
+	int64_t created_s, last_s;      /* CLOCK_MONOTONIC seconds */
+};
+
+struct web_sessions {
+	struct web_session s[WEB_SESSIONS_MAX];
+	int idle_s;
+};
+
+void web_sessions_init(struct web_sessions *t, int idle_s);
+/* A new session (the oldest one is evicted when the table is full).
+ * Returns it (borrowed from t) or NULL if no random bytes could be had. */
+struct web_session *web_session_new(struct web_sessions *t, const char *user,
+				    enum web_role role, int64_t now_s);
+/* The live session with cookie value `id` (refreshing its idle time), or
+ * NULL: unknown, idle for longer than idle_s, or older than
+ * WEB_SESSION_MAX_S (then it is dropped). */
+struct web_session *web_session_find(struct web_sessions *t, const char *id, int64_t now_s);
+void web_session_drop(struct web_session *s);
+/* Drops every session of `user` (password or role changed, user gone). */
+void web_sessions_drop_user(struct web_sessions *t, const char *user);
+int64_t web_session_expires_s(const struct web_sessions *t, const struct web_session *s);
+/* Constant-time string equality (tokens). */
+bool web_session_token_equal(const char *a, const char *b);
+/* n random bytes as 2n hex digits into out (2n+1 bytes).  0 or -1. */
+int web_session_random_hex(char *out, size_t nbytes);
+const char *web_session_role_name(enum web_role r);
+int web_session_role_parse(const char *s, enum web_role *out); /* 0 or -1 */
+
+/* ---- csrf.c: the checks every state-changing request passes ---- */
+/* Whether the Origin header equals "<scheme>://<host>" of this request
+ * (host from the Host header).  A missing Origin is refused. */
+bool web_csrf_origin_ok(const char *origin, const char *host, bool tls);
+/* Whether header equals the session's CSRF token. */
+bool web_csrf_token_ok(const struct web_session *s, const char *header);
+/* The fb_session value in a Cookie header into out; false if none. */
+bool web_csrf_cookie_session(const char *cookie_header, char *out, size_t len);
+
+/* ---- backoff.c: failed logins per IP and per user ---- */
+#define WEB_BACKOFF_SLOTS 256
+#define WEB_BACKOFF_FIRST_MS 1000
+#define WEB_BACKOFF_MAX_MS 300000
+
+struct web_backoff_slot {
+	char key[80];        /* "ip:ADDR" or "user:NAME" */
+	unsigned failures;
+	int64_t until_ms;    /* no attempt before (monotonic) */
+	int64_t last_ms;
+};
+struct web_backoff {
+	struct web_backoff_slot slot[WEB_BACKOFF_SLOTS];
+};
+void web_backoff_init(struct web_backoff *b);
+/* ms until `key` may try again; 0 = now. */
+int64_t web_backoff_wait_ms(const struct web_backoff *b, const char *key, int64_t now_ms);
+/* A failure: the wait doubles from WEB_BACKOFF_FIRST_MS up to _MAX_MS. */
+void web_backoff_fail(struct web_backoff *b, const char *key, int64_t now_ms);
+void web_backoff_clear(struct web_backoff *b, const char *key);
+
+/* ---- router.c: /api/v1 paths -> routes ---- */
+enum web_route {
+	WEB_R_NOT_FOUND = 0,
+	WEB_R_SESSION, WEB_R_SETUP, WEB_R_STATUS, WEB_R_SCHEMA, WEB_R_CONFIG,
+	WEB_R_CONFIG_VALIDATE, WEB_R_CONNECTIONS, WEB_R_CONNECTION, WEB_R_CONNECTION_TEST,
+	WEB_R_BUSES, WEB_R_BUS, WEB_R_DEVICES, WEB_R_DEVICE, WEB_R_USERS, WEB_R_USER,
+	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
+	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS,
+};
+#define WEB_ROUTE_ARGS 3
+#define WEB_ARG_MAX 64
+struct web_match {
+	enum web_route route;
+	char arg[WEB_ROUTE_ARGS][WEB_ARG_MAX]; /* percent-decoded segments */
+};
+/* Matches `path` (below the API prefix, e.g. "connections/ha").  Segments
+ * that are empty, too long or decode to "/", ".." or a control character
+ * give WEB_R_NOT_FOUND. */
+void web_router_match(const char *path, struct web_match *m);
+
+/* ---- sse_queue.c: coalescing and the per-client buffer ---- */
+#define WEB_SSE_BUF_MAX (64 * 1024)
+/* Points changed since the last flush, each once however often it changed:
+ * the flush sends only the newest value. */
+struct web_dirty {
+	uint8_t *bits;
+	size_t n;
+	size_t count;
+};
+int web_sse_queue_dirty_init(struct web_dirty *d, size_t n); /* 0 or -1 */
+void web_sse_queue_dirty_free(struct web_dirty *d);
+void web_sse_queue_mark(struct web_dirty *d, size_t i);
+/* Calls cb for every marked index in order and clears them. */
+void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
+/* A client's outgoing bytes, bounded: a client that does not read gets a
+ * fresh snapshot instead of an ever-growing backlog. */
+struct web_sse_buf {
+	char *data;
+	size_t len, off;
+	bool overflow;     /* dropped: the next flush sends a snapshot */
+};
+/* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow
+ * (then the buffer is emptied and overflow set). */
+bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
+bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
+void web_sse_queue_buf_free(struct web_sse_buf *b);
+
+/* ---- tls.c ---- */
+/* Ensures "<state_dir>/web/cert.pem" and key.pem (a self-signed ECDSA P-256
+ * certificate for this host) exist; returns 0, or -1 after logging. */
+int web_tls_self_signed(const char *state_dir, char **cert_path, char **key_path);
+/* SHA-256 fingerprint "AB:CD:..." of the PEM certificate into out (>= 96). */
+int web_tls_fingerprint(const char *cert_pem, char *out, size_t len);
+
+/* ---- auth.c: the users file as the web sees it ---- */
+struct web_account {
+	char name[WEB_USER_MAX];
+	enum web_role role;
+	char *hash;          /* crypt(3) string, NULL = cannot log in */
+};
+struct web_auth {
+	char *users_path;    /* NULL: no users file, nobody can log in */
+	struct web_account *acc;
+	size_t nacc;
+	struct fb_users *rights; /* the same file through fb_users (rights) */
+	int64_t mtime_ns, size, ino;
+	char dummy_hash[128];   /* checked for unknown users: same cost */
+	char *state_dir;
+	char setup_code[16];    /* "" when an admin exists */
+};
+int web_auth_init(struct web_auth *a, const char *users_path, const char *state_dir);
+void web_auth_free(struct web_auth *a);
+/* Re-reads the file when it changed; calls gone(user) for every user
+ * whose password or role changed or who disappeared.  Returns true if
+ * it was re-read. */
+bool web_auth_refresh(struct web_auth *a, void (*gone)(void *ctx, const char *user),
+		      void *ctx);
+const struct web_account *web_auth_find(const struct web_auth *a, const char *name);
+/* Checks the password (against the dummy hash for an unknown user, so
+ * both take as long).  One crypt at a time: the loop is single-threaded. */
+bool web_auth_verify(const struct web_auth *a, const char *user, const char *password);
+bool web_auth_has_admin(const struct web_auth *a);
+/* While no admin exists: makes a setup code (stored 0600 in
+ * "<state_dir>/web/setup-code") and logs it; clears it once one exists. */
+void web_auth_setup_code(struct web_auth *a);
+enum fb_access web_auth_access(const struct web_auth *a, const char *user,
+			       const char *device, const char *point);
+
+/* ---- tables.c: the bus tables, read for values, written for commands ---- */
+struct web_tables;
+struct web_command;
+struct web_bus {
+	const struct fb_bus_conf *conf; /* borrowed from the config */
+	struct web_tables *t;
+	char instance[128];
+	struct fb_table_follower *f;
+	struct fb_table_reader *reader; /* the follower's; NULL while detached */
+	struct web_dirty dirty;         /* points changed since the last flush */
+	bool devices_dirty;
+	int last_attach_errno;          /* logged once per change */
+};
+struct web_command {                /* a command waiting for its result */
+	bool used;
+	uint64_t ticket;
+	struct web_bus *bus;
+	int64_t deadline_ms;
+	uint8_t status;                 /* 0 = waiting (timed out if still 0) */
+	char reason[FB_TABLE_REASON_MAX];
+	void *req;                      /* the suspended request */
+};
+#define WEB_COMMANDS_MAX 32
+struct web_tables {
+	struct web_bus *bus;
+	size_t nbus;
+	struct web_command cmd[WEB_COMMANDS_MAX];
+	char origin[FB_TABLE_ORIGIN_MAX];
+	/* Called for a command that finished, failed or lost its driver. */
+	void (*done)(void *ctx, struct web_command *c);
+	void *done_ctx;
+};
+int web_tables_init(struct web_tables *t, const struct fb_config *cfg,
+		    void (*done)(void *ctx, struct web_command *c), void *done_ctx);
+void web_tables_free(struct web_tables *t);
+/* About once a second: attaches tables whose driver appeared, re-attaches
+ * superseded ones (table_follower.h). */
+void web_tables_maintain(struct web_tables *t, int64_t mono_ms);
+/* Bus b's fd was readable: marks dirty points, collects command results. */
+void web_tables_poll(struct web_tables *t, struct web_bus *b);
+int web_tables_fd(const struct web_bus *b); /* -1 while detached */
+bool web_tables_alive(const struct web_bus *b);
+struct web_bus *web_tables_bus(struct web_tables *t, const char *name);
+/* The point's JSON {"value","quality","read_ts","change_ts"} (caller frees). */
+cJSON *web_tables_point_json(const struct web_bus *b, uint32_t index);
+const char *web_tables_quality_name(uint8_t q);
+
+/* ---- http.c ---- */
+struct MHD_Connection;
+struct MHD_Response;
+struct web;
+struct web_req;
+/* Adds the security headers (and no-store for the API) to r. */
+void web_http_headers(struct MHD_Response *r, bool api);
+/* Queues `doc` (taken: freed here) with `status`; returns MHD_YES/NO. */
+int web_http_json(struct web_req *q, unsigned status, cJSON *doc);
+/* {"error": message} */
+int web_http_error(struct web_req *q, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* {"error": message, "diagnostics": [...]} from diag */
+int web_http_diag(struct web_req *q, unsigned status, const char *error,
+		  const struct fb_diag *d);
+cJSON *web_http_diag_json(const struct fb_diag *d);
+const char *web_http_header(struct web_req *q, const char *name);
+/* The HTTP status for an enum fb_edit_rc. */
+unsigned web_http_edit_status(int edit_rc);
+/* The request body as JSON (an object), or NULL after queueing 400. */
+cJSON *web_http_body(struct web_req *q, int *rc);
+
+/* ---- fallback.c ---- */
+/* The main file's gateway and web sections alone, loaded (caller frees
+ * with fb_config_free); NULL if even they do not load. */
+struct fb_config *web_fallback_config(const char *main_path, struct fb_diag *diag);
+
+/* ---- the daemon's state (server.c owns it) ---- */
+struct web_sse_client;
+struct web {
+	const char *config_path;
+	struct fb_config *cfg;          /* loaded at start; buses and tables */
+	const char *www_dir;
+	bool tls;
+	bool degraded;                  /* started on a config with errors */
+	char fingerprint[128];
+	struct web_sessions sessions;
+	struct web_backoff backoff;
+	struct web_auth auth;
+	struct web_tables tables;
+	struct web_sse_client *clients; /* list */
+	size_t nclients;
+	struct web_static *statics;
+	size_t nstatics;
+	int64_t next_flush_ms, next_heartbeat_ms;
+	struct MHD_Daemon *mhd[8];      /* one per listen address */
+	size_t nmhd;
+};
+
+/* One HTTP request, from its first header to its response. */
+struct web_req {
+	struct web *w;
+	struct MHD_Connection *conn;
+	const char *method;
+	char path[512];                 /* the URL path as sent */
+	char *body;
+	size_t body_len;
+	bool body_too_big;
+	char peer[64];                  /* the client's IP address */
+	bool via_proxy;                 /* from a trusted proxy: X-Forwarded-* apply */
+	bool tls;                       /* the browser's side is HTTPS */
+	struct web_session *session;    /* NULL if not logged in */
+	struct web_command *cmd;        /* api_points: waiting for a result */
+	bool suspended;
+	cJSON *pending_doc;             /* api_points: the answer after resume */
+	unsigned pending_status;
+	char set_cookie[256];           /* added to the next response */
+	char etag[40];                  /* ETag header of the next response */
+};
+
+/* ---- api_*.c ---- */
+int web_api_session(struct web_req *q);
+int web_api_setup(struct web_req *q);
+int web_api_schema(struct web_req *q);
+int web_api_status(struct web_req *q);
+int web_api_config(struct web_req *q, const struct web_match *m);
+int web_api_point(struct web_req *q, const struct web_match *m);
+/* GET definitions, GET serial-ports */
+int web_api_lists(struct web_req *q, const struct web_match *m);
+/* Called by server.c when a command's result arrived or it timed out. */
+void web_api_point_done(struct web_req *q, struct web_command *c);
+
+/* ---- sse.c ---- */
+int web_sse_open(struct web_req *q);
+/* Every WEB_SSE_FLUSH_MS: sends coalesced updates to every client. */
+#define WEB_SSE_FLUSH_MS 250
+#define WEB_SSE_HEARTBEAT_MS 15000
+void web_sse_flush(struct web *w, int64_t mono_ms);
+void web_sse_close_all(struct web *w);
+/* Ends the streams whose session ended (logout, user changed, expiry). */
+void web_sse_reap(struct web *w);
+
+/* ---- server.c ---- */
+struct MHD_Daemon;
+/* Starts one MHD daemon per listen address (external epoll mode: no
+ * threads; their fds join the main loop).  cert/key: PEM text, or NULL
+ * for plain HTTP.  0, or -1 after logging. */
+int web_server_start(struct web *w, const struct fb_web_conf *conf, const char *cert_pem,
+		     const char *key_pem);
+void web_server_stop(struct web *w);
+/* Lets MHD do its work; call when a daemon's fd is readable or its timeout
+ * passed.  Returns the earliest MHD deadline (fb_mono_ms units) or 0. */
+int64_t web_server_run(struct web *w);
+int web_server_fd(const struct web *w, size_t i);
+/* About once a second: notices users-file changes made elsewhere
+ * (fieldbridgectl) and ends the sessions and streams they revoke. */
+void web_server_maintain(struct web *w);
+/* Before web_server_stop: answers waiting commands and ends every stream,
+ * so no connection is left suspended. */
+void web_server_shutdown(struct web *w);
+/* A command finished (or timed out): its request is answered. */
+void web_server_command_done(void *ctx, struct web_command *c);
+
+/* ---- static.c ---- */
+struct web_static {
+	char *url;        /* "/index.html" */
+	char *path;       /* file on disk */
+	const char *type; /* Content-Type */
+};
+/* Lists every regular file below dir once; only those are ever served. */
+int web_static_init(struct web *w, const char *dir);
+void web_static_free(struct web *w);
+int web_static_serve(struct web_req *q, const char *url);
+
+#endif

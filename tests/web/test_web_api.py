@@ -1,0 +1,778 @@
+#!/usr/bin/python3
+"""fieldbridge-web's API over real HTTP on 127.0.0.1: the web daemon on a
+temp config, a pymodbus TCP slave (an SDM120-like meter and an 8-coil relay
+board) polled by the real fieldbridge-modbus driver, and mosquitto as the
+export connection's broker.  Each case is its own ctest."""
+
+import http.client
+import json
+import os
+import queue
+import re
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import unittest
+
+import fbtest
+import gateway
+
+POLL_MS = 500
+WEB = os.path.join(gateway.BUILD, "src", "web", "fieldbridge-web")
+CTL = os.path.join(gateway.BUILD, "src", "ctl", "fieldbridgectl")
+BROKER_PASSWORD = "broker-pw-Zq81x"
+PASSWORDS = {"admin": "admin-pw-7hG2k", "oper": "oper-pw-Lm4sQ", "view": "view-pw-Xc9dR"}
+
+
+def crypt6(password):
+    return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+class Client:
+    """One browser: its cookie, its CSRF token, every body it received."""
+
+    def __init__(self, port, bodies):
+        self.port = port
+        self.origin = f"http://127.0.0.1:{port}"
+        self.cookie = None
+        self.csrf = None
+        self.bodies = bodies
+
+    def request(self, method, path, body=None, headers=None, origin=True, csrf=True,
+                raw=None):
+        h = {}
+        if self.cookie:
+            h["Cookie"] = f"fb_session={self.cookie}"
+        if method not in ("GET", "HEAD"):
+            if origin is True:
+                h["Origin"] = self.origin
+            elif origin:
+                h["Origin"] = origin
+            if csrf is True and self.csrf:
+                h["X-CSRF-Token"] = self.csrf
+            elif isinstance(csrf, str):
+                h["X-CSRF-Token"] = csrf
+        h.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            c.request(method, "/" + path.lstrip("/") if path.startswith("/") else
+                      "/api/v1/" + path, body=data, headers=h)
+            r = c.getresponse()
+            text = r.read().decode("utf-8", "replace")
+        finally:
+            c.close()
+        self.bodies.append(text)
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie" and v.startswith("fb_session="):
+                val = v.split(";", 1)[0].split("=", 1)[1]
+                self.cookie = val or None
+        try:
+            doc = json.loads(text) if text else None
+        except ValueError:
+            doc = None
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, doc
+
+    def login(self, user, password=None):
+        st, h, doc = self.request("POST", "session",
+                                  {"user": user, "password": password or PASSWORDS[user]},
+                                  csrf=False)
+        if st == 200:
+            self.csrf = doc["csrf"]
+        return st, h, doc
+
+
+class Events:
+    """A GET events stream read in a thread: (monotonic time, event, data)."""
+
+    def __init__(self, client):
+        self.q = queue.Queue()
+        self.conn = http.client.HTTPConnection("127.0.0.1", client.port, timeout=30)
+        self.conn.request("GET", "/api/v1/events",
+                          headers={"Cookie": f"fb_session={client.cookie}",
+                                   "Accept": "text/event-stream"})
+        self.sock = self.conn.sock
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
+        self.bodies = client.bodies
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        event, data = None, []
+        try:
+            while True:
+                line = self.resp.readline()
+                if not line:
+                    break
+                line = line.decode().rstrip("\n")
+                self.bodies.append(line)
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif line == "":
+                    if event:
+                        self.q.put((time.monotonic(), event, json.loads("".join(data))))
+                    event, data = None, []
+        except (OSError, ValueError, AttributeError):
+            pass
+        self.q.put(None)
+
+    def next(self, pred, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                item = self.q.get(timeout=max(0.01, end - time.monotonic()))
+            except queue.Empty:
+                return None
+            if item is None:
+                return None
+            if pred(item):
+                return item
+        return None
+
+    def ended(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if self.q.get(timeout=max(0.01, end - time.monotonic())) is None:
+                    return True
+            except queue.Empty:
+                return False
+        return False
+
+    def close(self):
+        # The reader thread holds the response's buffer: shut the socket
+        # down under it first, or close() waits for the next heartbeat.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
+
+
+class WebApi(fbtest.TestCase):
+    idle_s = 30
+
+    def setUp(self):
+        super().setUp()
+        self.bodies = []
+        self.broker = fbtest.Broker(self.procs, self.tmp)
+        self.slave = fbtest.ModbusSlave(self.procs, {1: "sdm120", 2: "relay8"})
+        self.port = fbtest.free_port()
+        self.gw = gateway.Gateway(self.procs, self.tmp, self.broker, buses=[
+            gateway.tcp_bus(self.slave.port, [
+                gateway.device("meter", "eastron-sdm120", 1),
+                gateway.device("relays", "waveshare-relay-8ch", 2),
+            ], poll_interval_ms=POLL_MS)],
+            conn_extra={"auth_user": "fb", "auth_password": BROKER_PASSWORD})
+        self.gw.config["gateway"]["users_file"] = self.gw.users_path
+        self.gw.config["web"] = {"listen": ["127.0.0.1"], "port": self.port, "tls": "off",
+                                 "session_idle_s": self.idle_s}
+        self.write_config()
+        self.hashes = {}
+        self.write_users({
+            "admin": {"role": "admin", "rights": {"*": "write"}},
+            "oper": {"role": "operator", "rights": {"*": "read", "relays/relay_1": "write"}},
+            "view": {"role": "viewer", "rights": {"*": "write"}},
+            "homeassistant": {"role": "viewer", "rights": {"*": "write"}},
+        })
+        self.web = None
+
+    def write_config(self):
+        path = self.gw.config_path
+        with open(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "w") as f:
+            json.dump(self.gw.config, f, indent=2)
+        os.replace(path + ".tmp", path)
+
+    def write_users(self, users):
+        doc = {"users": []}
+        for name, u in users.items():
+            e = {"name": name, "role": u["role"], "rights": u["rights"]}
+            if name in PASSWORDS:
+                self.hashes[name] = e["password_hash"] = crypt6(PASSWORDS[name])
+            doc["users"].append(e)
+        path = self.gw.users_path
+        with open(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "w") as f:
+            json.dump(doc, f, indent=2)
+        os.replace(path + ".tmp", path)
+
+    def start_web(self, driver=True):
+        if driver:
+            self.gw.start_driver("meters")
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(os.path.join(www, "js"), exist_ok=True)
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write("<!doctype html><title>fieldbridge</title>")
+        with open(os.path.join(www, "js", "app.js"), "w") as f:
+            f.write("export const x = 1;\n")
+        self.web = self.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", www, "-v"])
+        self.assertTrue(fbtest.wait_port(self.port, 10), "fieldbridge-web does not listen")
+        return Client(self.port, self.bodies)
+
+    def logged_in(self, user="admin"):
+        c = self.start_web() if self.web is None else Client(self.port, self.bodies)
+        st, _, doc = c.login(user)
+        self.assertEqual(st, 200, doc)
+        return c
+
+    # ------------------------------------------------------------------ auth
+    def test_login_sets_strict_cookie_and_logout_ends_the_session(self):
+        c = self.start_web()
+        st, _, doc = c.login("admin", "wrong")
+        self.assertEqual(st, 401)
+        self.assertEqual(doc["error"], "wrong user name or password")
+        time.sleep(1.1)  # the failure's backoff
+        st, h, doc = c.login("admin")
+        self.assertEqual(st, 200, doc)
+        cookie = h["set-cookie"]
+        self.assertRegex(cookie, r"^fb_session=[0-9a-f]{64}; ")
+        for flag in ("HttpOnly", "SameSite=Strict", "Path=/"):
+            self.assertIn(flag, cookie)
+        self.assertNotIn("Secure", cookie)  # plain HTTP on loopback only
+        self.assertEqual((doc["user"], doc["role"]), ("admin", "admin"))
+        self.assertRegex(doc["csrf"], r"^[0-9a-f]{64}$")
+        self.assertGreater(doc["expires"], time.time())
+        self.assertEqual(c.request("GET", "status")[0], 200)
+        st, _, doc = c.request("GET", "session")
+        self.assertEqual((st, doc["user"], doc["csrf"]), (200, "admin", c.csrf))
+        old = c.cookie
+        ev = Events(c)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        st, h, _ = c.request("DELETE", "session")
+        self.assertEqual(st, 204)
+        self.assertTrue(ev.ended(2), "the event stream outlived the logout")
+        ev.close()
+        self.assertIn("Max-Age=0", h["set-cookie"])
+        c.cookie = old  # a stolen copy of the cookie is worthless now
+        self.assertEqual(c.request("GET", "status")[0], 401)
+        self.assertIn("logged in from 127.0.0.1", self.web.stderr_text())
+        self.assertIn("logged out from 127.0.0.1", self.web.stderr_text())
+
+    def test_session_expires_when_idle(self):
+        self.gw.config["web"]["session_idle_s"] = 5
+        self.write_config()
+        c = self.logged_in()
+        time.sleep(3)
+        self.assertEqual(c.request("GET", "status")[0], 200)  # use keeps it alive
+        time.sleep(3)
+        self.assertEqual(c.request("GET", "status")[0], 200)
+        time.sleep(5.5)
+        st, _, doc = c.request("GET", "status")
+        self.assertEqual(st, 401, doc)
+
+    def test_changing_a_users_role_or_password_ends_its_sessions(self):
+        admin = self.logged_in("admin")
+        oper = Client(self.port, self.bodies)
+        self.assertEqual(oper.login("oper")[0], 200)
+        ev = Events(oper)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        st, h, doc = admin.request("GET", "users/oper")
+        st, _, doc = admin.request("PATCH", "users/oper", {"role": "viewer"},
+                                   headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(oper.request("GET", "status")[0], 401)
+        self.assertTrue(ev.ended(2), "the event stream outlived the session")
+        ev.close()
+        st, _, doc = oper.login("oper")
+        self.assertEqual((st, doc["role"]), (200, "viewer"))
+        st, _, doc = admin.request("PATCH", "users/oper", {"password": "new-pw-Hy5"})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(oper.request("GET", "status")[0], 401)
+        self.assertEqual(oper.login("oper", "new-pw-Hy5")[0], 200)
+        self.assertEqual(admin.request("GET", "status")[0], 200)  # others stay
+        # a change made elsewhere (fieldbridgectl) ends the stream on its own
+        ev = Events(oper)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "user", "delete", "oper"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(ev.ended(3), "the stream of a deleted user went on")
+        ev.close()
+
+    def test_failed_logins_back_off_per_address_and_user(self):
+        c = self.start_web()
+        self.assertEqual(c.login("admin", "wrong1")[0], 401)
+        st, h, doc = c.login("admin")  # even the right password waits
+        self.assertEqual(st, 429, doc)
+        self.assertIn("retry-after", h)
+        self.assertEqual(c.login("nosuchuser", "x")[0], 429)  # the address waits too
+        time.sleep(1.1)
+        self.assertEqual(c.login("nosuchuser", "x")[0], 401)  # unknown: same answer
+        time.sleep(0.5)
+        st, h, _ = c.login("admin")
+        self.assertEqual(st, 429)  # the second failure doubled the wait to 2 s
+        time.sleep(2.1)
+        self.assertEqual(c.login("admin")[0], 200)
+        log = self.web.stderr_text()
+        self.assertIn('failed login of "admin" from 127.0.0.1', log)
+        self.assertIn('failed login of "nosuchuser" from 127.0.0.1', log)
+
+    def test_another_users_password_never_logs_in(self):
+        # An unknown name, or one without a password, is checked against a
+        # real user's hash (the same cost); a match there must not count.
+        c = self.start_web(driver=False)
+        self.assertEqual(c.login("homeassistant", PASSWORDS["admin"])[0], 401)
+        time.sleep(1.1)
+        self.assertEqual(c.login("nosuchuser", PASSWORDS["admin"])[0], 401)
+        time.sleep(2.1)
+        self.assertEqual(c.login("oper", PASSWORDS["admin"])[0], 401)
+        self.assertIsNone(c.cookie)
+
+    def test_non_get_without_csrf_token_is_403(self):
+        c = self.logged_in()
+        self.assertEqual(c.request("POST", "config/validate", {}, csrf=False)[0], 403)
+        self.assertEqual(c.request("POST", "config/validate", {}, csrf="0" * 64)[0], 403)
+        st, _, doc = c.request("POST", "connections", {"name": "x", "user": "admin",
+                                                       "broker": "10.0.0.1"}, csrf=False)
+        self.assertEqual(st, 403, doc)
+        self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "connections.d", "x.json")))
+        self.assertEqual(c.request("DELETE", "session", csrf=False)[0], 403)
+        self.assertEqual(c.request("GET", "status")[0], 200)  # still logged in
+        self.assertEqual(c.request("POST", "config/validate", {})[0], 200)
+        self.assertIn("missing or wrong X-CSRF-Token", self.web.stderr_text())
+
+    def test_foreign_or_missing_origin_is_403(self):
+        c = self.logged_in()
+        for origin in ("http://evil.example", f"https://127.0.0.1:{self.port}",
+                       f"http://127.0.0.1:{self.port + 1}", "null", None):
+            st, _, doc = c.request("POST", "config/validate", {}, origin=origin)
+            self.assertEqual(st, 403, (origin, doc))
+        # login is refused too without this site's Origin (login CSRF)
+        c2 = Client(self.port, self.bodies)
+        st, _, _ = c2.request("POST", "session", {"user": "admin", "password":
+                                                  PASSWORDS["admin"]}, origin="http://evil.example")
+        self.assertEqual(st, 403)
+        self.assertIsNone(c2.cookie)
+
+    def test_forwarded_headers_only_from_trusted_proxies(self):
+        fwd = {"X-Forwarded-For": "10.9.8.7", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "gw.example:443"}
+        c = self.logged_in()
+        # not trusted: the headers change nothing, the proxy's Origin is foreign
+        st, _, _ = c.request("POST", "config/validate", {}, origin="https://gw.example:443",
+                             headers=fwd)
+        self.assertEqual(st, 403)
+        self.web.stop()
+        self.gw.config["web"]["trusted_proxies"] = ["127.0.0.1"]
+        self.write_config()
+        self.start_web(driver=False)
+        c = Client(self.port, self.bodies)
+        c.origin = "https://gw.example:443"
+        st, h, doc = c.request("POST", "session", {"user": "admin",
+                                                   "password": PASSWORDS["admin"]},
+                               headers=fwd, csrf=False)
+        self.assertEqual(st, 200, doc)
+        self.assertIn("; Secure", h["set-cookie"])  # the browser's side is HTTPS
+        c.csrf = doc["csrf"]
+        st, _, doc = c.request("POST", "config/validate", {}, headers=fwd)
+        self.assertEqual(st, 200, doc)
+        # this site's own Origin does not match what the proxy says the site is
+        st, _, _ = c.request("POST", "config/validate", {}, headers=fwd,
+                             origin=f"http://127.0.0.1:{self.port}")
+        self.assertEqual(st, 403)
+        self.assertIn("admin logged in from 10.9.8.7", self.web.stderr_text())
+
+    # ------------------------------------------------------------------ config
+    def test_stale_etag_is_409_and_changes_nothing(self):
+        c = self.logged_in()
+        st, h, doc = c.request("POST", "connections", {"name": "ha2", "user": "admin",
+                                                       "broker": "10.0.0.2", "qos": 1})
+        self.assertEqual(st, 201, doc)
+        etag = h["etag"]
+        self.assertEqual(doc["_meta"]["etag"], etag)
+        self.assertEqual((doc["name"], doc["qos"]), ("ha2", 1))
+        st, h, doc = c.request("GET", "connections/ha2")
+        self.assertEqual((st, h["etag"]), (200, etag))
+        st, h2, doc = c.request("PATCH", "connections/ha2", {"qos": 2}, headers={"If-Match": etag})
+        self.assertEqual(st, 200, doc)
+        self.assertNotEqual(h2["etag"], etag)
+        path = os.path.join(self.gw.dir, "connections.d", "ha2.json")
+        before = open(path).read()
+        for method, body in (("PATCH", {"qos": 0}), ("PUT", {"user": "admin", "broker": "x"}),
+                             ("DELETE", None)):
+            st, _, doc = c.request(method, "connections/ha2", body, headers={"If-Match": etag})
+            self.assertEqual(st, 409, (method, doc))
+            self.assertEqual(doc["etag"], h2["etag"])
+        self.assertEqual(open(path).read(), before)
+        st, _, _ = c.request("DELETE", "connections/ha2", headers={"If-Match": h2["etag"]})
+        self.assertEqual(st, 204)
+        self.assertFalse(os.path.exists(path))
+        log = self.web.stderr_text()
+        self.assertIn("admin from 127.0.0.1 created connection ha2", log)
+        self.assertIn("admin from 127.0.0.1 modified connection ha2 (qos)", log)
+        self.assertIn("admin from 127.0.0.1 deleted connection ha2", log)
+
+    def test_edit_refused_with_the_loaders_message(self):
+        c = self.logged_in()
+        st, _, doc = c.request("POST", "connections", {"name": "ha3", "user": "admin",
+                                                       "broker": "10.0.0.3", "timeout_s": 45})
+        self.assertEqual(st, 422, doc)
+        self.assertEqual(doc["diagnostics"][0]["message"],
+                         'connection ha3: timeout_s: expected one of 0, 10, 15, 30, 60, 90, '
+                         '120, 150, 180, 300, 600, 1200, 1800, 3600, got "45"')
+        # the same refusal as fieldbridgectl's
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "connection", "add", "ha3",
+                            "user=admin", "broker=10.0.0.3", "timeout_s=45"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.stderr.strip(), "error: " + doc["diagnostics"][0]["message"])
+        st, _, doc = c.request("POST", "connections", {"name": "ha4", "user": "admin",
+                                                       "broker": "10.0.0.3", "nosuch": 1})
+        self.assertEqual(st, 400, doc)
+        st, _, doc = c.request("PATCH", "connections/ha", {"qos": 1})
+        self.assertEqual(st, 409, doc)  # defined in the main file: edited by hand
+        self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "connections.d")) and
+                         os.listdir(os.path.join(self.gw.dir, "connections.d")))
+
+    def test_certificates_uploaded_as_pem_are_checked_and_described(self):
+        certs = fbtest.Certs(os.path.join(self.tmp, "pki"))
+        c = self.logged_in()
+        pem = lambda p: open(p).read()  # noqa: E731
+        st, _, doc = c.request("POST", "connections", {
+            "name": "tls", "user": "admin", "broker": "localhost", "port": 8883, "ssl": "on",
+            "ssl_server_crt": pem(certs.ca), "ssl_client_crt": pem(certs.client_cert),
+            "ssl_client_key": pem(certs.client_key)})
+        self.assertEqual(st, 201, doc)
+        self.assertIn("fieldbridge test CA", doc["_certs"]["ssl_server_crt"]["subject"])
+        self.assertFalse(doc["_certs"]["ssl_server_crt"]["expired"])
+        self.assertTrue(doc["_certs"]["key_matches_certificate"])
+        key = os.path.join(self.gw.dir, "certs", "tls", "ssl_client_key.pem")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        self.assertNotIn("PRIVATE KEY", "\n".join(self.bodies))
+        # a client certificate of another key: stored, and said so
+        st, _, doc = c.request("PATCH", "connections/tls", {
+            "ssl_client_crt": pem(certs.untrusted_client_cert)})
+        self.assertEqual(st, 200, doc)
+        self.assertFalse(doc["_certs"]["key_matches_certificate"])
+        # not a certificate: refused, naming what was uploaded, not a temporary path
+        st, _, doc = c.request("PATCH", "connections/tls", {"ssl_server_crt": "-----BEGIN "
+                                                            "CERTIFICATE-----\nAAAA\n"})
+        self.assertEqual(st, 422, doc)
+        self.assertIn("the uploaded file", doc["diagnostics"][0]["message"])
+        self.assertNotIn("upload-", json.dumps(doc))
+        st, _, doc = c.request("PATCH", "connections/tls", {"ssl_server_crt": "/etc/passwd"})
+        self.assertEqual(st, 400, doc)  # a server path is not an upload
+        self.assertEqual([f for f in os.listdir(os.path.join(
+            self.gw.config["gateway"]["state_dir"], "web")) if f.startswith("upload-")], [])
+
+    def test_validate_messages_equal_config_check(self):
+        c = self.logged_in()
+        d = os.path.join(self.gw.dir, "connections.d")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "bad.json"), "w") as f:
+            json.dump({"user": "nobody", "broker": "10.0.0.9", "timeout_s": 45, "qos": 7,
+                       "typo_field": 1}, f)
+        st, _, doc = c.request("POST", "config/validate", {})
+        self.assertEqual(st, 200, doc)
+        self.assertFalse(doc["ok"])
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "config", "check"],
+                           capture_output=True, text=True)
+        lines = [l for l in r.stdout.splitlines() if l.startswith(("error: ", "warning: "))]
+        got = [f"{x['severity']}: {x['message']}" for x in doc["diagnostics"]]
+        self.assertTrue(lines)
+        self.assertEqual(got, lines)
+        fields = {x.get("field") for x in doc["diagnostics"]}
+        self.assertTrue({"timeout_s", "qos"} <= fields, doc["diagnostics"])
+        self.assertTrue(all(x.get("file", "").endswith("bad.json")
+                            for x in doc["diagnostics"] if x.get("field") == "qos"))
+
+    def test_no_secret_in_any_response_or_log(self):
+        c = self.logged_in()
+        st, _, doc = c.request("POST", "connections", {
+            "name": "sec", "user": "admin", "broker": "10.0.0.5", "auth_user": "u",
+            "auth_password": "api-secret-Pw3"})
+        self.assertEqual(st, 201, doc)
+        self.assertEqual(doc["auth_password"], {"set": True})
+        st, _, doc = c.request("POST", "users", {"name": "newbie", "role": "viewer",
+                                                 "password": "newbie-pw-Ty6"})
+        self.assertEqual(st, 201, doc)
+        self.assertEqual(doc["password"], {"set": True})
+        for path in ("session", "status", "schema", "config", "connections", "connections/ha",
+                     "connections/sec", "buses", "buses/meters", "buses/meters/devices",
+                     "users", "users/admin", "users/newbie"):
+            st, _, doc = c.request("GET", path)
+            self.assertEqual(st, 200, (path, doc))
+        self.assertEqual(c.request("POST", "config/validate", {})[0], 200)
+        ev = Events(c)
+        self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        ev.close()
+        ha = [x for x in c.request("GET", "config")[2]["connections"] if x["name"] == "ha"][0]
+        self.assertEqual(ha["auth_password"], {"set": True})
+        secrets = [BROKER_PASSWORD, "api-secret-Pw3", "newbie-pw-Ty6", *PASSWORDS.values(),
+                   *self.hashes.values(), "$6$"]
+        text = "\n".join(self.bodies)
+        for s in secrets:
+            self.assertNotIn(s, text)
+        log = self.web.stderr_text()
+        for s in secrets[:-1]:
+            self.assertNotIn(s, log)
+        self.assertIn("created connection sec (user, broker, auth_user, auth_password)", log)
+
+    # ------------------------------------------------------------------ values
+    def test_sse_event_within_one_poll_interval_of_a_register_change(self):
+        c = self.logged_in("view")
+        self.slave.freeze()
+        ev = Events(c)
+        self.assertEqual(ev.status, 200)
+        self.assertTrue(ev.headers["content-type"].startswith("text/event-stream"))
+        self.assertEqual(ev.headers["cache-control"], "no-store")
+        first = ev.next(lambda e: e[1] == "snapshot", 5)
+        self.assertIsNotNone(first)
+        # the driver's first reads: in the snapshot, or as the first updates
+        snap = first[2]["buses"]["meters"]["devices"].get("meter", {}).get("points", {})
+        if snap.get("voltage", {}).get("quality") != "ok":
+            self.assertIsNotNone(ev.next(lambda e: any(
+                p["device"] == "meter" and p["point"] == "voltage" and p["quality"] == "ok"
+                for p in e[2].get("points", [])), 10), "no first reading of the meter")
+        time.sleep(POLL_MS / 1000 * 2)
+        while not ev.q.empty():
+            ev.q.get()
+        t0 = time.monotonic()
+        self.slave.set_float(1, "ir", 0x0000, 241.25)
+        got = ev.next(lambda e: e[1] == "update" and any(
+            p["device"] == "meter" and p["point"] == "voltage" and p["value"] == 241.25
+            for p in e[2]["points"]), 5)
+        self.assertIsNotNone(got, "no update event for the new voltage")
+        self.assertLessEqual(got[0] - t0, POLL_MS / 1000 + 0.1)
+        points = [p for p in got[2]["points"] if p["point"] == "voltage"]
+        self.assertEqual(len(points), 1)  # coalesced: one entry per point
+        ev.close()
+
+    def test_operator_switches_a_relay_within_its_rights(self):
+        c = self.logged_in("oper")
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
+                                        ["attached"], 10))
+        # the snapshot says what this user may switch
+        ev = Events(c)
+        snap = ev.next(lambda e: e[1] == "snapshot", 5)[2]["buses"]["meters"]["devices"]
+        ev.close()
+        relays, meter = snap["relays"]["points"], snap["meter"]["points"]
+        self.assertEqual((relays["relay_1"]["writable"], relays["relay_2"]["writable"]),
+                         (True, False))
+        self.assertEqual(relays["relay_1"]["component"], "switch")
+        self.assertEqual((meter["voltage"]["unit"], meter["voltage"]["writable"]), ("V", False))
+        st, _, doc = c.request("POST", "points/meters/relays/relay_1", {"value": True})
+        self.assertEqual((st, doc), (200, {"status": "done"}))
+        self.assertTrue(self.slave.coils(2)[0])
+        st, _, doc = c.request("POST", "points/meters/relays/relay_2", {"value": True})
+        self.assertEqual(st, 403, doc)  # rights: read only
+        st, _, doc = c.request("POST", "points/meters/meter/voltage", {"value": 1})
+        self.assertEqual(st, 403, doc)
+        self.assertFalse(self.slave.coils(2)[1])
+        self.assertEqual(len(self.slave.writes(unit=2)), 1)
+        st, _, doc = c.request("POST", "points/meters/relays/relay_1", {"value": "maybe"})
+        self.assertEqual(st, 400, doc)
+        log = self.web.stderr_text()
+        self.assertRegex(log, r"oper from 127\.0\.0\.1: command web-[0-9a-f]+ for "
+                              r"meters/relays/relay_1 = true")
+        self.assertIn("command for relays/relay_2 refused: no write right", log)
+
+    def test_viewer_cannot_write(self):
+        c = self.logged_in("view")  # rights say write; the role does not
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
+                                        ["attached"], 10))
+        ev = Events(c)
+        snap = ev.next(lambda e: e[1] == "snapshot", 5)[2]["buses"]["meters"]["devices"]
+        ev.close()
+        self.assertFalse(snap["relays"]["points"]["relay_1"]["writable"])
+        st, _, doc = c.request("POST", "points/meters/relays/relay_1", {"value": True})
+        self.assertEqual(st, 403, doc)
+        st, _, doc = c.request("POST", "connections", {"name": "v", "user": "admin",
+                                                       "broker": "10.0.0.1"})
+        self.assertEqual(st, 403, doc)
+        time.sleep(POLL_MS / 1000 * 2)
+        self.assertEqual(self.slave.coils(2), [False] * 8)
+        self.assertEqual(self.slave.writes(unit=2), [])
+
+    def test_operator_cannot_edit_config(self):
+        c = self.logged_in("oper")
+        self.assertEqual(c.request("GET", "config")[0], 200)
+        self.assertNotIn("users", c.request("GET", "config")[2])
+        for method, path, body in (
+                ("POST", "connections", {"name": "o", "user": "admin", "broker": "10.0.0.1"}),
+                ("PATCH", "connections/ha", {"qos": 1}),
+                ("DELETE", "connections/ha", None),
+                ("POST", "buses/meters/devices", {"id": "m2", "definition": "eastron-sdm120",
+                                                  "unit_id": 5}),
+                ("POST", "users", {"name": "evil", "role": "admin"}),
+                ("GET", "users", None),
+                ("PATCH", "users/oper", {"role": "admin"})):
+            st, _, doc = c.request(method, path, body)
+            self.assertEqual(st, 403, (method, path, doc))
+        self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "connections.d")))
+        self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "buses.d")))
+        self.assertNotIn("evil", open(self.gw.users_path).read())
+
+    # ------------------------------------------------------------------ first run
+    def test_setup_code_creates_the_first_admin_once(self):
+        self.write_users({"view": {"role": "viewer", "rights": {"*": "read"}},
+                          "homeassistant": {"role": "viewer", "rights": {"*": "write"}}})
+        c = self.start_web(driver=False)
+        self.assertTrue(fbtest.wait_for(lambda: "setup code" in self.web.stderr_text(), 5))
+        code = re.search(r"setup code ([0-9A-F]{4}-[0-9A-F]{4})", self.web.stderr_text()).group(1)
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "web", "setup-code"],
+                           capture_output=True, text=True)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, code))
+        stored = os.path.join(self.gw.config["gateway"]["state_dir"], "web", "setup-code")
+        self.assertEqual(os.stat(stored).st_mode & 0o777, 0o600)
+        st, _, doc = c.request("GET", "session")
+        self.assertEqual((st, doc["setup_required"]), (401, True))
+        st, _, doc = c.request("POST", "setup", {"code": "0000-0000", "user": "boss",
+                                                 "password": "boss-pw-Qa1"})
+        self.assertEqual(st, 403, doc)
+        time.sleep(1.1)
+        st, h, doc = c.request("POST", "setup", {"code": code, "user": "boss",
+                                                 "password": "boss-pw-Qa1"})
+        self.assertEqual(st, 201, doc)
+        self.assertEqual((doc["user"], doc["role"]), ("boss", "admin"))
+        self.assertIn("HttpOnly", h["set-cookie"])
+        c.csrf = doc["csrf"]
+        self.assertEqual(c.request("GET", "users")[0], 200)
+        self.assertFalse(os.path.exists(stored))
+        st, _, doc = c.request("POST", "setup", {"code": code, "user": "boss2",
+                                                 "password": "x-pw-2"})
+        self.assertEqual(st, 409, doc)
+        c2 = Client(self.port, self.bodies)
+        self.assertEqual(c2.login("boss", "boss-pw-Qa1")[0], 200)
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "web", "setup-code"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 4)
+
+    def test_starts_on_a_config_with_errors_so_it_can_be_fixed(self):
+        d = os.path.join(self.gw.dir, "connections.d")
+        os.makedirs(d)
+        with open(os.path.join(d, "bad.json"), "w") as f:
+            json.dump({"user": "admin", "broker": "10.0.0.9", "timeout_s": 45}, f)
+        c = self.start_web(driver=False)
+        self.assertIn("has errors: serving the page to fix them", self.web.stderr_text())
+        self.assertEqual(c.login("admin")[0], 200)
+        st, _, doc = c.request("GET", "status")
+        self.assertEqual((st, doc["degraded"], doc["buses"]), (200, True, []))
+        st, _, doc = c.request("POST", "config/validate", {})
+        self.assertFalse(doc["ok"])
+        self.assertIn("timeout_s", [x.get("field") for x in doc["diagnostics"]])
+        st, _, doc = c.request("PATCH", "connections/bad", {"timeout_s": 30})
+        self.assertEqual(st, 200, doc)
+        st, _, doc = c.request("POST", "config/validate", {})
+        self.assertTrue(doc["ok"], doc)
+        # a main file that is not JSON at all: nothing to serve
+        self.web.stop()
+        with open(self.gw.config_path, "w") as f:
+            f.write("{ not json")
+        p = self.procs.start("web-broken", [WEB, "-c", self.gw.config_path, "--www", self.tmp])
+        self.assertEqual(p.wait(10), 1)
+        self.assertIn("not started", p.stderr_text())
+
+    # ------------------------------------------------------------------ hygiene
+    def test_static_files_from_whitelist_with_security_headers(self):
+        c = self.start_web(driver=False)
+        st, h, _ = c.request("GET", "/")
+        self.assertEqual(st, 200)
+        self.assertIn("script-src 'self'", h["content-security-policy"])
+        self.assertNotIn("unsafe-inline", h["content-security-policy"])
+        self.assertEqual(h["x-content-type-options"], "nosniff")
+        self.assertEqual(h["referrer-policy"], "no-referrer")
+        self.assertEqual(h["content-type"], "text/html; charset=utf-8")
+        st, h, _ = c.request("GET", "/js/app.js")
+        self.assertEqual((st, h["content-type"]), (200, "text/javascript; charset=utf-8"))
+        # a file added after the start is not served: the list is built once
+        with open(os.path.join(self.tmp, "www", "late.js"), "w") as f:
+            f.write("1")
+        for path in ("/late.js", "/js/../index.html", "/../gateway/fieldbridge.json",
+                     "/%2e%2e/gateway/fieldbridge.json", "/js", "/index.html/"):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn.request("GET", path)
+            self.assertEqual(conn.getresponse().status, 404, path)
+            conn.close()
+        st, h, _ = c.request("GET", "status")
+        self.assertEqual((st, h["cache-control"]), (401, "no-store"))
+        self.assertEqual(h["x-content-type-options"], "nosniff")
+
+    def test_tls_auto_makes_a_certificate_and_logs_its_fingerprint(self):
+        self.gw.config["web"]["tls"] = "auto"
+        self.write_config()
+        self.start_web()
+        crt = os.path.join(self.gw.config["gateway"]["state_dir"], "web", "cert.pem")
+        key = os.path.join(self.gw.config["gateway"]["state_dir"], "web", "key.pem")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        fp = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-fingerprint",
+                             "-sha256"], capture_output=True, text=True, check=True)
+        fp = fp.stdout.strip().split("=", 1)[1]
+        self.assertTrue(fbtest.wait_for(lambda: "fingerprint" in self.web.stderr_text(), 5))
+        self.assertIn(f"TLS certificate SHA-256 fingerprint {fp}", self.web.stderr_text())
+        ctx = ssl.create_default_context(cafile=crt)
+        ctx.check_hostname = False  # the certificate names this host, not 127.0.0.1's
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=10)
+        conn.request("POST", "/api/v1/session", body=json.dumps(
+            {"user": "admin", "password": PASSWORDS["admin"]}),
+            headers={"Origin": f"https://127.0.0.1:{self.port}",
+                     "Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        self.assertIn("; Secure", r.getheader("Set-Cookie"))
+        conn.close()
+        # plain HTTP on the TLS port gets no API
+        try:
+            st = Client(self.port, []).request("GET", "status")[0]
+        except (http.client.HTTPException, OSError):
+            st = None
+        self.assertIsNone(st, "plain HTTP answered on the TLS port")
+        # the same certificate at the next start
+        self.web.stop()
+        before = open(crt).read()
+        self.start_web(driver=False)
+        self.assertEqual(open(crt).read(), before)
+        rss = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{self.web.pid}/status").read())
+                  .group(1))
+        if not fbtest.SANITIZED:  # the sanitizers' shadow memory is not ours
+            self.assertLessEqual(rss, 8 * 1024, "RSS over 8 MB")
+
+    def test_body_size_limit(self):
+        c = self.logged_in()
+        big = json.dumps({"name": "x" * (300 * 1024)})
+        st, _, doc = c.request("POST", "connections", raw=big)
+        self.assertEqual(st, 413, doc)
+        deep = "[" * 40 + "]" * 40
+        st, _, doc = c.request("POST", "connections", raw='{"a":' + deep + "}")
+        self.assertEqual(st, 400, doc)
+        self.assertEqual(c.request("GET", "status")[0], 200)  # still serving
+
+    def test_definitions_and_serial_ports_for_the_pickers(self):
+        c = self.logged_in("view")
+        st, _, doc = c.request("GET", "definitions")
+        self.assertEqual(st, 200, doc)
+        defs = {d["id"]: d for d in doc["definitions"]}
+        shipped = {f[:-5] for f in os.listdir(gateway.DEVICES) if f.endswith(".json")}
+        self.assertEqual(set(defs), shipped)
+        self.assertEqual((defs["eastron-sdm120"]["manufacturer"], defs["eastron-sdm120"]
+                          ["protocol"]), ("Eastron", "modbus"))
+        self.assertGreater(defs["eastron-sdm120"]["points"], 5)
+        st, _, doc = c.request("GET", "serial-ports")
+        self.assertEqual(st, 200, doc)
+        by_id = "/dev/serial/by-id"
+        names = sorted(os.listdir(by_id)) if os.path.isdir(by_id) else []
+        self.assertEqual([p["name"] for p in doc["ports"]], names)
+        self.assertEqual(Client(self.port, []).request("GET", "definitions")[0], 401)
+
+    def test_not_yet_implemented_endpoints_say_so(self):
+        c = self.logged_in()
+        st, _, doc = c.request("POST", "connections/ha/test", {})
+        self.assertEqual(st, 501)
+        self.assertIn("fieldbridge-export --test", doc["error"])
+        for method, path in (("GET", "changes"), ("POST", "apply"), ("GET", "logs")):
+            self.assertEqual(c.request(method, path, {} if method == "POST" else None)[0],
+                             501, path)
+
+
+if __name__ == "__main__":
+    fbtest.main(tools=("mosquitto", "openssl"))

@@ -1,0 +1,355 @@
+/* fieldbridge-web's logic without sockets: sessions, the CSRF token and
+ * Origin checks, login backoff, routing, SSE coalescing and buffers, the
+ * schema the API serves, and the web section of the loader. */
+#include "testlib.h"
+#include "config.h"
+#include "config_edit.h"
+#include "web-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_session_ids_are_random_and_tokens_differ(void)
+{
+	struct web_sessions t;
+	struct web_session *a, *b;
+
+	web_sessions_init(&t, 60);
+	a = web_session_new(&t, "alice", WEB_ROLE_ADMIN, 100);
+	b = web_session_new(&t, "bob", WEB_ROLE_VIEWER, 100);
+	CHECK(a && b && a != b);
+	CHECK_EQ_INT(strlen(a->id), WEB_TOKEN_HEX);
+	CHECK_EQ_INT(strlen(a->csrf), WEB_TOKEN_HEX);
+	CHECK(strcmp(a->id, b->id) != 0);
+	CHECK(strcmp(a->id, a->csrf) != 0);
+	CHECK(web_session_find(&t, a->id, 101) == a);
+	CHECK(web_session_find(&t, "0000", 101) == NULL);
+	CHECK(web_session_find(&t, "", 101) == NULL);
+}
+
+static void test_session_expires_when_idle_and_after_max_age(void)
+{
+	struct web_sessions t;
+	struct web_session *s;
+	char id[WEB_TOKEN_HEX + 1];
+
+	web_sessions_init(&t, 60);
+	s = web_session_new(&t, "alice", WEB_ROLE_ADMIN, 1000);
+	snprintf(id, sizeof(id), "%s", s->id);
+	CHECK(web_session_find(&t, id, 1059) == s);  /* use refreshes idle time */
+	CHECK(web_session_find(&t, id, 1118) == s);
+	CHECK(web_session_find(&t, id, 1178) == NULL); /* 60 s idle */
+	CHECK(web_session_find(&t, id, 1179) == NULL); /* dropped for good */
+
+	s = web_session_new(&t, "alice", WEB_ROLE_ADMIN, 0);
+	snprintf(id, sizeof(id), "%s", s->id);
+	for (int64_t now = 50; now < WEB_SESSION_MAX_S; now += 50)
+		web_session_find(&t, id, now);
+	CHECK(web_session_find(&t, id, WEB_SESSION_MAX_S) == NULL); /* absolute */
+}
+
+static void test_session_drop_user_and_full_table_evicts_oldest(void)
+{
+	struct web_sessions t;
+	struct web_session *first, *s;
+	char id[WEB_TOKEN_HEX + 1];
+
+	web_sessions_init(&t, 1000);
+	first = web_session_new(&t, "old", WEB_ROLE_VIEWER, 1);
+	snprintf(id, sizeof(id), "%s", first->id);
+	for (int i = 0; i < WEB_SESSIONS_MAX; i++)
+		web_session_new(&t, "u", WEB_ROLE_VIEWER, 10 + i);
+	CHECK(web_session_find(&t, id, 100) == NULL);
+	s = web_session_new(&t, "carol", WEB_ROLE_OPERATOR, 200);
+	snprintf(id, sizeof(id), "%s", s->id);
+	web_sessions_drop_user(&t, "carol");
+	CHECK(web_session_find(&t, id, 201) == NULL);
+}
+
+static void test_csrf_token_must_match_exactly(void)
+{
+	struct web_sessions t;
+	struct web_session *s;
+	char wrong[WEB_TOKEN_HEX + 1];
+
+	web_sessions_init(&t, 60);
+	s = web_session_new(&t, "alice", WEB_ROLE_ADMIN, 1);
+	CHECK(web_csrf_token_ok(s, s->csrf));
+	CHECK(!web_csrf_token_ok(s, NULL));
+	CHECK(!web_csrf_token_ok(s, ""));
+	CHECK(!web_csrf_token_ok(NULL, s->csrf));
+	snprintf(wrong, sizeof(wrong), "%s", s->csrf);
+	wrong[5] ^= 1;
+	CHECK(!web_csrf_token_ok(s, wrong));
+	wrong[WEB_TOKEN_HEX - 1] = '\0';
+	CHECK(!web_csrf_token_ok(s, wrong)); /* a prefix is not enough */
+	CHECK(!web_csrf_token_ok(s, s->id));
+}
+
+static void test_origin_must_be_this_site(void)
+{
+	CHECK(web_csrf_origin_ok("https://gw.local:8443", "gw.local:8443", true));
+	CHECK(web_csrf_origin_ok("https://GW.local:8443", "gw.local:8443", true));
+	CHECK(web_csrf_origin_ok("http://127.0.0.1:8080", "127.0.0.1:8080", false));
+	CHECK(!web_csrf_origin_ok("http://gw.local:8443", "gw.local:8443", true)); /* scheme */
+	CHECK(!web_csrf_origin_ok("https://evil.example", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local:8444", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local:8443.evil.example", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("null", "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok(NULL, "gw.local:8443", true));
+	CHECK(!web_csrf_origin_ok("https://gw.local:8443", NULL, true));
+	CHECK(!web_csrf_origin_ok("https://", "", true));
+}
+
+static void test_cookie_parsing(void)
+{
+	char out[80];
+
+	CHECK(web_csrf_cookie_session("fb_session=abc", out, sizeof(out)) && !strcmp(out, "abc"));
+	CHECK(web_csrf_cookie_session("x=1; fb_session=abc; y=2", out, sizeof(out)) &&
+	      !strcmp(out, "abc"));
+	CHECK(!web_csrf_cookie_session("xfb_session=abc", out, sizeof(out)));
+	CHECK(!web_csrf_cookie_session("fb_session=", out, sizeof(out)));
+	CHECK(!web_csrf_cookie_session("", out, sizeof(out)));
+	{
+		char longv[200];
+
+		memset(longv, 'a', sizeof(longv));
+		memcpy(longv, "fb_session=", 11);
+		longv[sizeof(longv) - 1] = '\0';
+		CHECK(!web_csrf_cookie_session(longv, out, sizeof(out)));
+	}
+}
+
+static void test_backoff_doubles_to_five_minutes_and_clears(void)
+{
+	struct web_backoff *b = calloc(1, sizeof(*b));
+	int64_t now = 1000000;
+
+	web_backoff_init(b);
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.4", now), 0);
+	web_backoff_fail(b, "ip:1.2.3.4", now);
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.4", now), 1000);
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.5", now), 0); /* per key */
+	web_backoff_fail(b, "ip:1.2.3.4", now);
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.4", now), 2000);
+	web_backoff_fail(b, "ip:1.2.3.4", now);
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.4", now), 4000);
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.4", now + 4000), 0);
+	for (int i = 0; i < 20; i++)
+		web_backoff_fail(b, "ip:1.2.3.4", now);
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.4", now), WEB_BACKOFF_MAX_MS);
+	web_backoff_clear(b, "ip:1.2.3.4");
+	CHECK_EQ_INT(web_backoff_wait_ms(b, "ip:1.2.3.4", now), 0);
+	/* A flood of names reuses slots: memory stays fixed, and the newest
+	 * failure is always remembered. */
+	for (int i = 0; i < 3 * WEB_BACKOFF_SLOTS; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "user:u%d", i);
+		web_backoff_fail(b, key, now + i);
+	}
+	CHECK(web_backoff_wait_ms(b, "user:u767", now + 767) > 0);
+	free(b);
+}
+
+static void test_router_decodes_and_refuses_traversal(void)
+{
+	struct web_match m;
+
+	web_router_match("connections/ha", &m);
+	CHECK_EQ_INT(m.route, WEB_R_CONNECTION);
+	CHECK(!strcmp(m.arg[0], "ha"));
+	web_router_match("buses/rs485/devices/sdm%5F3", &m);
+	CHECK_EQ_INT(m.route, WEB_R_DEVICE);
+	CHECK(!strcmp(m.arg[0], "rs485") && !strcmp(m.arg[1], "sdm_3"));
+	web_router_match("points/meters/relays/relay_1", &m);
+	CHECK_EQ_INT(m.route, WEB_R_POINT);
+	CHECK(!strcmp(m.arg[2], "relay_1"));
+	web_router_match("config/validate", &m);
+	CHECK_EQ_INT(m.route, WEB_R_CONFIG_VALIDATE);
+	web_router_match("connections/ha/test", &m);
+	CHECK_EQ_INT(m.route, WEB_R_CONNECTION_TEST);
+	web_router_match("connections/..", &m);
+	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
+	web_router_match("connections/%2e%2e", &m);
+	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
+	web_router_match("connections/a%2Fb", &m);
+	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
+	web_router_match("connections/a%00b", &m);
+	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
+	web_router_match("connections/a%zz", &m);
+	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
+	web_router_match("nothing", &m);
+	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
+}
+
+struct taken {
+	size_t idx[16];
+	size_t n;
+};
+
+static void take_cb(void *ctx, size_t i)
+{
+	struct taken *t = ctx;
+
+	if (t->n < 16)
+		t->idx[t->n++] = i;
+}
+
+static void test_sse_coalesces_changes_to_one_per_point(void)
+{
+	struct web_dirty d;
+	struct taken t = { { 0 }, 0 };
+
+	CHECK_EQ_INT(web_sse_queue_dirty_init(&d, 100), 0);
+	for (int i = 0; i < 10; i++)
+		web_sse_queue_mark(&d, 7);       /* ten changes of one point */
+	web_sse_queue_mark(&d, 3);
+	web_sse_queue_mark(&d, 99);
+	web_sse_queue_mark(&d, 100);             /* out of range: ignored */
+	CHECK_EQ_INT(d.count, 3);
+	web_sse_queue_take(&d, take_cb, &t);
+	CHECK_EQ_INT(t.n, 3);
+	CHECK(t.idx[0] == 3 && t.idx[1] == 7 && t.idx[2] == 99);
+	CHECK_EQ_INT(d.count, 0);
+	t.n = 0;
+	web_sse_queue_take(&d, take_cb, &t);
+	CHECK_EQ_INT(t.n, 0);                /* nothing twice */
+	web_sse_queue_dirty_free(&d);
+}
+
+static void test_sse_buffer_is_bounded(void)
+{
+	struct web_sse_buf b = { 0 };
+	char data[1024];
+	int i;
+
+	memset(data, 'x', sizeof(data) - 1);
+	data[sizeof(data) - 1] = '\0';
+	CHECK(web_sse_queue_append(&b, "update", "{\"a\":1}"));
+	CHECK(!strcmp(b.data, "event: update\ndata: {\"a\":1}\n\n"));
+	for (i = 0; i < 1000 && web_sse_queue_append(&b, "update", data); i++)
+		;
+	CHECK(i < 1000);
+	CHECK(b.overflow);
+	CHECK_EQ_INT(b.len, 0);              /* backlog dropped, not grown */
+	CHECK(web_sse_queue_append(&b, "snapshot", "{}"));
+	CHECK(b.len <= WEB_SSE_BUF_MAX);
+	web_sse_queue_buf_free(&b);
+}
+
+static void test_schema_export_has_every_connection_field_with_enums(void)
+{
+	cJSON *s = fb_edit_schema(FB_EDIT_CONN);
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+	static const char *const seed[] = {
+		"user", "connection_mode", "broker", "port", "auth_user", "auth_password", "ssl",
+		"ssl_server_crt", "ssl_client_crt", "ssl_client_key", "ssl_client_key_password",
+		"hostname_verification", "qos", "retain", "timeout_s", "keep_alive_s",
+		"max_inflight", "discovery_prefix",
+	};
+	const cJSON *p = props ? props->child : NULL;
+	const cJSON *t, *pw;
+
+	CHECK(props != NULL);
+	for (size_t i = 0; i < sizeof(seed) / sizeof(seed[0]); i++, p = p ? p->next : NULL)
+		CHECK(p && !strcmp(p->string, seed[i])); /* the seed's order */
+	t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(props, "timeout_s"),
+					     "enum");
+	CHECK(cJSON_IsArray(t) && cJSON_GetArraySize(t) == 14);
+	pw = cJSON_GetObjectItemCaseSensitive(props, "auth_password");
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pw, "writeOnly")));
+	cJSON_Delete(s);
+}
+
+/* The web section through the real loader, from a temp main file. */
+static size_t load_errors(const char *web_json, struct fb_config **out, char *first,
+			  size_t flen)
+{
+	char dir[] = "/tmp/fbwebtestXXXXXX", path[256];
+	struct fb_diag d;
+	struct fb_config *c;
+	FILE *f;
+	size_t errors;
+
+	if (!mkdtemp(dir))
+		return 999;
+	snprintf(path, sizeof(path), "%s/fieldbridge.json", dir);
+	f = fopen(path, "w");
+	fprintf(f, "{\"buses\":[{\"name\":\"m\",\"transport\":\"tcp\",\"host\":\"127.0.0.1\","
+		"\"devices\":[]}],\"connections\":[{\"name\":\"ha\",\"user\":\"u\","
+		"\"broker\":\"127.0.0.1\"}]%s%s}", web_json ? ",\"web\":" : "",
+		web_json ? web_json : "");
+	fclose(f);
+	fb_diag_init(&d);
+	c = fb_config_load(path, &d);
+	errors = d.errors;
+	if (first) {
+		first[0] = '\0';
+		for (size_t i = 0; i < d.count; i++)
+			if (d.entries[i].severity == FB_SEV_ERROR && !first[0])
+				snprintf(first, flen, "%s", d.entries[i].message);
+	}
+	fb_diag_free(&d);
+	unlink(path);
+	rmdir(dir);
+	if (out)
+		*out = c;
+	else
+		fb_config_free(c);
+	return errors;
+}
+
+static void test_web_section_defaults_and_checks(void)
+{
+	struct fb_config *c = NULL;
+	char msg[512];
+
+	CHECK_EQ_INT(load_errors(NULL, &c, NULL, 0), 0);
+	CHECK(c && c->web.port == 8443 && c->web.tls == FB_WEB_TLS_AUTO && c->web.nlisten == 0 &&
+	      c->web.session_idle_s == 1800);
+	fb_config_free(c);
+	CHECK_EQ_INT(load_errors("{\"listen\":[\"127.0.0.1\",\"::1\"],\"tls\":\"off\","
+				 "\"port\":8080}", &c, NULL, 0), 0);
+	CHECK(c && c->web.nlisten == 2 && c->web.port == 8080 && c->web.tls == FB_WEB_TLS_OFF);
+	fb_config_free(c);
+	CHECK_EQ_INT(load_errors("{\"tls\":\"off\"}", NULL, msg, sizeof(msg)), 1);
+	CHECK_STR_CONTAINS(msg, "web.tls: \"off\" is allowed only when every listen address "
+			   "is loopback");
+	CHECK_EQ_INT(load_errors("{\"listen\":[\"127.0.0.1\",\"192.168.1.2\"],\"tls\":\"off\"}",
+				 NULL, NULL, 0), 1);
+	CHECK_EQ_INT(load_errors("{\"tls\":\"on\"}", NULL, msg, sizeof(msg)), 1);
+	CHECK_STR_CONTAINS(msg, "needs tls_cert and tls_key");
+	CHECK_EQ_INT(load_errors("{\"listen\":[\"gw.local\"]}", NULL, msg, sizeof(msg)), 1);
+	CHECK_STR_CONTAINS(msg, "web.listen[0]: expected an IPv4 or IPv6 address, got "
+			   "\"gw.local\"");
+	CHECK_EQ_INT(load_errors("{\"port\":0}", NULL, NULL, 0), 1);
+	CHECK_EQ_INT(load_errors("{\"tls\":\"maybe\"}", NULL, NULL, 0), 1);
+	CHECK_EQ_INT(load_errors("{\"trusted_proxies\":[\"10.0.0.1\",\"x\"]}", NULL, NULL, 0), 1);
+	CHECK_EQ_INT(load_errors("{\"session_idle_s\":1}", NULL, NULL, 0), 1);
+	CHECK_EQ_INT(load_errors("{\"tls_cert\":\"/nonexistent.pem\"}", NULL, msg,
+				 sizeof(msg)) >= 1, 1);
+	CHECK(fb_web_addr_loopback("127.0.0.2") && fb_web_addr_loopback("::1") &&
+	      !fb_web_addr_loopback("10.0.0.1") && !fb_web_addr_loopback("::"));
+}
+
+int main(void)
+{
+	RUN_TEST(test_session_ids_are_random_and_tokens_differ);
+	RUN_TEST(test_session_expires_when_idle_and_after_max_age);
+	RUN_TEST(test_session_drop_user_and_full_table_evicts_oldest);
+	RUN_TEST(test_csrf_token_must_match_exactly);
+	RUN_TEST(test_origin_must_be_this_site);
+	RUN_TEST(test_cookie_parsing);
+	RUN_TEST(test_backoff_doubles_to_five_minutes_and_clears);
+	RUN_TEST(test_router_decodes_and_refuses_traversal);
+	RUN_TEST(test_sse_coalesces_changes_to_one_per_point);
+	RUN_TEST(test_sse_buffer_is_bounded);
+	RUN_TEST(test_schema_export_has_every_connection_field_with_enums);
+	RUN_TEST(test_web_section_defaults_and_checks);
+	return fb_test_finish();
+}
