@@ -19,6 +19,12 @@
  * which only shortens a message. */
 #define CFG_WHERE_MAX 1024
 
+/* A device id seen (borrowed from its fb_device_conf) and its bus index. */
+struct cfg_id_slot {
+	const char *id;
+	size_t bus;
+};
+
 /* One fb_config_load call.  Nothing here outlives it. */
 struct cfg_ctx {
 	struct fb_config *c;     /* being built; freed by the caller on error */
@@ -27,6 +33,8 @@ struct cfg_ctx {
 	size_t bus_cap, conn_cap;
 	char **perm_warned;      /* files already warned about, so once each */
 	size_t nperm_warned;
+	struct cfg_id_slot *ids; /* hash set of device ids (config_bus.c) */
+	size_t nids, ids_cap;    /* ids_cap: 0 or a power of two */
 	bool oom;
 };
 

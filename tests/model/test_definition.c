@@ -195,19 +195,19 @@ static void every_field_error_is_reported_with_point_and_key(void)
 	done(&l);
 }
 
-static void unknown_keys_warn(void)
+static void unknown_fields_are_errors_with_a_suggestion(void)
 {
 	struct loaded l;
 
 	load_bad(&l, "unknown-key.json");
-	CHECK_STR_CONTAINS(l.text, "warning: ");
-	CHECK_STR_CONTAINS(l.text, "unknown-key.json: unknown field \"colour\" ignored");
+	CHECK_STR_CONTAINS(l.text, "unknown-key.json: unknown field \"colour\": expected "
+			   "one of ");
 	CHECK_STR_CONTAINS(l.text, "unknown-key.json: points[0] (power): unknown field "
-			   "\"adress\" ignored");
+			   "\"adress\": did you mean \"address\"?");
 	CHECK_STR_CONTAINS(l.text, "unknown-key.json: points[0] (power).address: required "
 			   "field is missing");
-	CHECK_EQ_INT(l.diag.warnings, 2);
-	CHECK_EQ_INT(l.diag.errors, 1);
+	CHECK_EQ_INT(l.diag.warnings, 0);
+	CHECK_EQ_INT(l.diag.errors, 3);
 	done(&l);
 }
 
@@ -695,7 +695,7 @@ int main(void)
 	RUN_TEST(waveshare_relay_loads_clean);
 	RUN_TEST(syntax_error_after_comments_has_line_and_column);
 	RUN_TEST(every_field_error_is_reported_with_point_and_key);
-	RUN_TEST(unknown_keys_warn);
+	RUN_TEST(unknown_fields_are_errors_with_a_suggestion);
 	RUN_TEST(device_class_unit_and_state_class_combinations);
 	RUN_TEST(fc06_is_rejected_for_multi_register_values);
 	RUN_TEST(forbidden_range_overlap);
