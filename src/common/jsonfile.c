@@ -640,12 +640,10 @@ int fb_json_enum(const cJSON *obj, const char *key, bool required,
 	return -1;
 }
 
-/* Optimal string alignment distance (Levenshtein plus swapped neighbours,
- * "adress"/"address", "uint_id"/"unit_id"), letters compared without case.
- * Keys are short: anything longer than KEY_CMP_MAX is "far". */
+/* Keys are short: anything longer than KEY_CMP_MAX is "far". */
 #define KEY_CMP_MAX 64
 
-static size_t key_distance(const char *a, const char *b)
+size_t fb_json_name_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	size_t d[KEY_CMP_MAX + 1][KEY_CMP_MAX + 1];
@@ -687,7 +685,7 @@ static const char *key_suggestion(const char *key, const char *const *known)
 	for (int i = 0; known[i]; i++) {
 		size_t n = strlen(known[i]);
 		size_t allowed = n <= 3 ? 1 : n <= 6 ? 2 : 3;
-		size_t d = key_distance(key, known[i]);
+		size_t d = fb_json_name_distance(key, known[i]);
 		bool prefix = (n >= 3 && klen > n && !strncasecmp(key, known[i], n)) ||
 			      (klen >= 3 && n > klen && !strncasecmp(known[i], key, klen));
 

@@ -59,6 +59,11 @@ int fb_json_enum(const cJSON *obj, const char *key, bool required,
 void fb_json_unknown_keys(const cJSON *obj, const char *const *known,
 			  const char *where, struct fb_diag *diag);
 
+/* Optimal string alignment distance (Levenshtein plus swapped neighbours:
+ * "adress"/"address", "uint_id"/"unit_id"), letters compared without case;
+ * SIZE_MAX for names longer than 64 bytes.  For "did you mean". */
+size_t fb_json_name_distance(const char *a, const char *b);
+
 /* Adds a problem about field `key` (NULL: the object itself) of the object
  * at `where`, recording file, JSON path and field (see fb_diag_entry) taken
  * from where: the file is what comes before the first ": ", the path what

@@ -11,6 +11,8 @@
 #include "config.h"
 #include "diag.h"
 
+struct fb_users;
+
 /* Names of buses, connections and devices: they appear in shm segment names,
  * --bus/--connection arguments, MQTT topics and the table's 32-byte keys. */
 #define CFG_NAME_MAX 31
@@ -95,6 +97,18 @@ int cfg_json_secret(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 /* Adds an error unless `path` is a readable regular file. */
 bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 			const char *path);
+
+/* ---- config.c, for config_check.c ---- */
+
+/* fb_config_load, but with keep_on_error the config is returned even after
+ * errors (diag->errors grew): whatever parsed, for checks that can still
+ * run on it ("every problem in one run").  Fields of a broken entry may be
+ * NULL.  Caller frees with fb_config_free. */
+struct fb_config *cfg_load(const char *path, struct fb_diag *diag, bool keep_on_error);
+/* Adds an error unless users (borrowed) defines conn->user (or it has
+ * none); returns whether it does. */
+bool cfg_conn_user_defined(const struct fb_config *c, const struct fb_conn_conf *conn,
+			   const struct fb_users *users, struct fb_diag *diag);
 
 /* ---- config_bus.c and config_conn.c ---- */
 

@@ -118,16 +118,24 @@ struct fb_users *fb_config_load_users(const struct fb_config *c,
 		return NULL;
 	}
 	users = fb_users_load(c->users_file, diag);
-	if (users && conn->user && !fb_users_find(users, conn->user)) {
-		fb_diag_add_at(diag, FB_SEV_ERROR, conn->source ? conn->source : c->path,
-			       conn->path, "user",
-			       "%s: connection (%s).user: expected a user defined in %s, "
-			       "got \"%s\"", conn->source ? conn->source : c->path,
-			       conn->name ? conn->name : "?", c->users_file, conn->user);
+	if (users && !cfg_conn_user_defined(c, conn, users, diag)) {
 		fb_users_free(users);
 		return NULL;
 	}
 	return users;
+}
+
+bool cfg_conn_user_defined(const struct fb_config *c, const struct fb_conn_conf *conn,
+			   const struct fb_users *users, struct fb_diag *diag)
+{
+	if (!conn->user || fb_users_find(users, conn->user))
+		return true;
+	fb_diag_add_at(diag, FB_SEV_ERROR, conn->source ? conn->source : c->path,
+		       conn->path, "user",
+		       "%s: connection (%s).user: expected a user defined in %s, "
+		       "got \"%s\"", conn->source ? conn->source : c->path,
+		       conn->name ? conn->name : "?", c->users_file, conn->user);
+	return false;
 }
 
 static void parse_array(struct cfg_ctx *ctx, const cJSON *root, const char *key,
@@ -232,6 +240,11 @@ out:
 
 struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 {
+	return cfg_load(path, diag, false);
+}
+
+struct fb_config *cfg_load(const char *path, struct fb_diag *diag, bool keep_on_error)
+{
 	struct cfg_ctx ctx;
 	struct fb_config *c;
 	size_t errors_before = diag->errors;
@@ -290,7 +303,7 @@ struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 	free(ctx.perm_warned);
 	free(ctx.ids);
 	free(ctx.main_dir);
-	if (diag->errors != errors_before) {
+	if (diag->errors != errors_before && !keep_on_error) {
 		fb_config_free(c);
 		return NULL;
 	}

@@ -14,6 +14,7 @@
  * Above 100% the intervals cannot be met (error); above 80% there is little
  * room left for writes and retries (warning). */
 #include "config.h"
+#include "config-internal.h"
 #include "config_plan.h"
 #include "users.h"
 
@@ -71,29 +72,56 @@ static void check_budgets(const struct fb_config *cfg, const char *bus_name,
 }
 
 /* The users file must define the user of the connection named (or of
- * every one). */
+ * every one).  It is read once, however many connections use it; on a
+ * config that has errors (`broken`) too, so its problems come in the
+ * same run. */
 static void check_users(const struct fb_config *cfg, const char *conn_name,
 			struct fb_diag *diag)
 {
-	for (size_t i = 0; i < cfg->nconns; i++) {
-		if (conn_name && strcmp(cfg->conns[i].name, conn_name))
-			continue;
-		fb_users_free(fb_config_load_users(cfg, &cfg->conns[i], diag));
-		if (!cfg->users_file)
+	struct fb_users *users;
+
+	if (!cfg->users_file) {
+		for (size_t i = 0; i < cfg->nconns; i++) {
+			const struct fb_conn_conf *cc = &cfg->conns[i];
+
+			if (conn_name && (!cc->name || strcmp(cc->name, conn_name)))
+				continue;
+			fb_users_free(fb_config_load_users(cfg, cc, diag));
 			break; /* one warning is enough */
+		}
+		return;
 	}
+	users = fb_users_load(cfg->users_file, diag);
+	if (!users)
+		return;
+	for (size_t i = 0; i < cfg->nconns; i++) {
+		const struct fb_conn_conf *cc = &cfg->conns[i];
+
+		if (!conn_name || (cc->name && !strcmp(cc->name, conn_name)))
+			cfg_conn_user_defined(cfg, cc, users, diag);
+	}
+	fb_users_free(users);
 }
 
 void fb_config_check(const char *path, const char *kind, const char *instance,
 		     const struct fb_config_checks *checks, struct fb_diag *diag)
 {
 	bool is_bus = kind && !strcmp(kind, "bus");
-	struct fb_config *cfg = fb_config_load(path, diag);
+	size_t errors_before = diag->errors;
+	struct fb_config *cfg = cfg_load(path, diag, true);
 	struct fb_bus_conf *bus = NULL;
 	bool found = !instance;
 
 	if (!cfg)
 		return;
+	if (diag->errors != errors_before) {
+		/* The definitions and budgets need a sound config; the users
+		 * file does not. */
+		if (checks && checks->users && !is_bus)
+			check_users(cfg, instance, diag);
+		fb_config_free(cfg);
+		return;
+	}
 	if (instance && is_bus) {
 		bus = fb_config_bus(cfg, instance);
 		found = bus != NULL;
