@@ -441,11 +441,23 @@ class Ctl(fbtest.TestCase):
                                  "ssl_client_key_password=-"], 3, input="wrong\n")
         self.assertIn("wrong ssl_client_key_password", r.stderr)
         self.assertNotIn("wrong\n", r.stdout)
-        # A key that does not belong to the certificate is reported by show.
-        self.ok("connection", "modify", "ha", f"ssl_client_crt={certs.client_cert}",
-                f"ssl_client_key={certs.server_key}")
+        # A key that does not belong to the certificate is refused (the
+        # check opens both), and reported by show when written by hand.
+        r = self.assert_refused(["connection", "modify", "ha",
+                                 f"ssl_client_crt={certs.client_cert}",
+                                 f"ssl_client_key={certs.server_key}"], 3)
+        self.assertIn("is not the key of ssl_client_crt", r.stderr)
+        drop = os.path.join(self.dir, "connections.d/ha.json")
+        with open(drop) as f:
+            saved = f.read()
+        doc = json.loads(saved)
+        doc.update(ssl_client_crt=certs.client_cert, ssl_client_key=certs.server_key)
+        with open(drop, "w") as f:
+            json.dump(doc, f)
         f = self.show("connection", "ha")["fields"]
         self.assertFalse(f["ssl_client_key"]["matches_certificate"])
+        with open(drop, "w") as f:
+            f.write(saved)
         self.ok("connection", "modify", "ha", f"ssl_server_crt={certs.expired_cert}")
         self.assertTrue(self.show("connection", "ha")["fields"]["ssl_server_crt"]["expired"])
 
