@@ -62,10 +62,30 @@ static void users_syntax_error_never_echoes_a_hash(void)
 	td_make(&t);
 	fb_diag_init(&d);
 	td_write(&t, "users.json", "{ \"users\": [ { \"name\": \"ha\", \"password_hash\":\n"
-		 "  \"$6$" SECRET "\" \"rights\": {} } ] }\n", 0600, p, sizeof(p));
+		 "  $6$" SECRET " } ] }\n", 0600, p, sizeof(p));
 	CHECK(fb_users_load(p, &d) == NULL);
 	CHECK_DIAG(&d, FB_SEV_ERROR, "users.json:2:");
 	check_no_secret(&d);
+	fb_diag_free(&d);
+	td_remove(&t);
+}
+
+/* The users file is as strict as the configuration: a typo in "rights"
+ * gave a user no rights at all, with a warning. */
+static void unknown_field_in_users_file_is_an_error_with_a_suggestion(void)
+{
+	struct tdir t;
+	struct fb_diag d;
+	char p[512];
+
+	td_make(&t);
+	fb_diag_init(&d);
+	td_write(&t, "users.json", "{ \"_comment\": \"x\", \"users\": [ { \"name\": \"ha\", "
+		 "\"rigths\": { \"*\": \"read\" } } ] }\n", 0600, p, sizeof(p));
+	CHECK(fb_users_load(p, &d) == NULL);
+	CHECK_DIAG(&d, FB_SEV_ERROR, "users.json: users[0]: unknown field \"rigths\": "
+		   "did you mean \"rights\"?");
+	CHECK_EQ_INT(d.errors, 1);
 	fb_diag_free(&d);
 	td_remove(&t);
 }
@@ -275,11 +295,13 @@ int main(void)
 {
 	RUN_TEST(syntax_error_never_echoes_a_secret);
 	RUN_TEST(users_syntax_error_never_echoes_a_hash);
+	RUN_TEST(unknown_field_in_users_file_is_an_error_with_a_suggestion);
 	RUN_TEST(out_of_range_number_is_an_error_naming_the_field);
 	RUN_TEST(out_of_range_number_in_a_definition_names_the_field);
 	RUN_TEST(duplicate_key_is_an_error_naming_both_lines);
 	RUN_TEST(many_duplicate_keys_are_counted);
-	RUN_TEST(fifo_where_a_file_is_expected_is_an_error);
 	RUN_TEST(oversized_file_is_refused_naming_the_cap);
+	/* Last: on a loader that blocks, its alarm ends the program. */
+	RUN_TEST(fifo_where_a_file_is_expected_is_an_error);
 	return fb_test_finish();
 }
