@@ -161,7 +161,7 @@ demo: try   mosquitto_pub -h 127.0.0.1 -p $port -t fieldbridge/${gw}_ha/relays/r
 demo: Ctrl-C to stop
 MSG
 
-# A dead driver or exporter used to go unnoticed while the demo kept
+# A dead driver or exporter would go unnoticed while the demo kept
 # printing whatever still arrived: check every second.
 end=
 [ -n "${FIELDBRIDGE_DEMO_SECONDS:-}" ] && end=$((SECONDS + FIELDBRIDGE_DEMO_SECONDS))

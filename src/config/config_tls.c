@@ -1,8 +1,8 @@
 /* --check of a connection's TLS files, offline: each parses as PEM, the
  * client key opens with the key password given and matches the client
- * certificate, and no certificate is expired.  Without this a garbage CA,
- * a wrong key password or a key of another certificate passed --check and
- * failed only once the exporter connected. */
+ * certificate, and no certificate is expired: a garbage CA, a wrong key
+ * password or another certificate's key would otherwise show only once the
+ * exporter connects. */
 #include "config.h"
 #include "config-internal.h"
 #include "jsonfile.h"

@@ -167,7 +167,7 @@ static void check_conn(const struct tdir *t, const char *fields, struct fb_diag 
 	fb_config_check(p, "connection", "ha", NULL, d);
 }
 
-/* Each passed --check and failed only when the exporter connected. */
+/* Problems the exporter would otherwise meet only when it connects. */
 static void tls_files_are_checked_offline(void)
 {
 	struct tdir t;
@@ -261,8 +261,8 @@ static void definition_serial_settings_differ_from_the_bus(void)
 	td_remove(&t);
 }
 
-/* The newcomer's "unitid" typo gave a second device unit 1, the meter's,
- * and the duplicate check looked at explicit unit_ids only. */
+/* A typo such as "unitid" leaves a second device at unit 1, the first
+ * one's: the default counts in the duplicate check. */
 static void unit_id_given_by_default_twice_warns(void)
 {
 	struct tdir t;
@@ -285,8 +285,7 @@ static void unit_id_given_by_default_twice_warns(void)
 	td_remove(&t);
 }
 
-/* "gpiochip0" passed --check; the driver then found no chip of that
- * label. */
+/* The driver finds chips by label: "gpiochip0" would find none. */
 static void gpio_chip_given_as_device_name_is_an_error(void)
 {
 	static const char *const chips[] = { "gpiochip0", "/dev/gpiochip0", "/dev/gpiochip" };
@@ -311,8 +310,7 @@ static void gpio_chip_given_as_device_name_is_an_error(void)
 	}
 }
 
-/* Users-file problems came only on the run after the connection's were
- * fixed. */
+/* Users-file problems come in the same run as the connection's. */
 static void users_file_problems_come_with_connection_problems(void)
 {
 	struct tdir t;

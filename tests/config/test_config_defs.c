@@ -73,8 +73,8 @@ out:
 	td_remove(&t);
 }
 
-/* The newcomer's typo: printed twice and counted as two errors, with no
- * JSON path and no hint of what exists. */
+/* A mistyped definition id: one error (not one per layer), at the
+ * device's JSON path, with the ids that do exist. */
 static void missing_definition_is_reported_once_with_path_and_closest_ids(void)
 {
 	struct tdir t;

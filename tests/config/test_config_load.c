@@ -365,7 +365,7 @@ static void unknown_fields_are_errors_with_a_suggestion(void)
 	td_remove(&t);
 }
 
-/* The newcomer's typos: each made "configuration OK" with a default. */
+/* Typos that would otherwise run with a default (no buses, 9600 baud). */
 static void typo_bus_and_baudrate_are_not_configuration_ok(void)
 {
 	struct tdir t;

@@ -24,8 +24,8 @@ static void check_no_secret(const struct fb_diag *d)
 	}
 }
 
-/* The audit's case: the secret on the line after its key, unquoted, and a
- * quoted one on a line that does not say "password". */
+/* A secret on the line after its key, unquoted; a quoted one on a line
+ * that does not say "password"; one right at the error. */
 static void syntax_error_never_echoes_a_secret(void)
 {
 	static const char *const texts[] = {
@@ -71,7 +71,7 @@ static void users_syntax_error_never_echoes_a_hash(void)
 }
 
 /* The users file is as strict as the configuration: a typo in "rights"
- * gave a user no rights at all, with a warning. */
+ * would leave a user without rights. */
 static void unknown_field_in_users_file_is_an_error_with_a_suggestion(void)
 {
 	struct tdir t;
@@ -90,8 +90,8 @@ static void unknown_field_in_users_file_is_an_error_with_a_suggestion(void)
 	td_remove(&t);
 }
 
-/* (long long)1e30 is undefined behaviour; the old message showed the
- * garbage the cast gave (-9223372036854775808). */
+/* (long long)1e30 is undefined behaviour: the range is checked on the
+ * double, and the message shows the number as written. */
 static void out_of_range_number_is_an_error_naming_the_field(void)
 {
 	static const struct { const char *v, *got; } cases[] = {
@@ -117,7 +117,7 @@ static void out_of_range_number_is_an_error_naming_the_field(void)
 	}
 }
 
-/* The fuzzer's minimal input (definition loader). */
+/* The smallest definition with an infinite integer field. */
 static void out_of_range_number_in_a_definition_names_the_field(void)
 {
 	struct tdir t;
@@ -266,7 +266,7 @@ static void fifo_where_a_file_is_expected_is_an_error(void)
 	td_remove(&t);
 }
 
-/* A 17 MiB file is not a configuration (it used to be read whole). */
+/* A 17 MiB file is not a configuration: refused before it is read. */
 static void oversized_file_is_refused_naming_the_cap(void)
 {
 	struct tdir t;
