@@ -267,17 +267,19 @@ static void unit_id_given_by_default_twice_warns(void)
 {
 	struct tdir t;
 	struct fb_diag d;
+	struct fb_config *c;
 
 	td_make(&t);
 	fb_diag_init(&d);
-	CHECK(td_load_text(&t,
+	CHECK((c = td_load_text(&t,
 		"{ \"buses\": [ { \"name\": \"b\", \"transport\": \"tcp\", \"host\": \"h\",\n"
 		"    \"devices\": [ { \"id\": \"meter\", \"definition\": \"x\" },\n"
 		"                   { \"id\": \"relays\", \"definition\": \"x\" } ] },\n"
 		"    { \"name\": \"io\", \"transport\": \"gpio\", \"chip\": \"c\",\n"
 		"    \"devices\": [ { \"id\": \"g1\", \"definition\": \"x\" },\n"
 		"                   { \"id\": \"g2\", \"definition\": \"x\" } ] } ],\n"
-		"  \"connections\": [] }\n", &d) != NULL);
+		"  \"connections\": [] }\n", &d)) != NULL);
+	fb_config_free(c);
 	CHECK_DIAG(&d, FB_SEV_WARNING, "fieldbridge.json: buses[0] (b).devices[1] (relays).unit_id: "
 		   "not set, so 1 (the default), which is also the unit_id of device meter");
 	CHECK(diag_find(&d, FB_SEV_WARNING, "(g2)") == NULL); /* GPIO has no unit ids */
