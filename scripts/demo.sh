@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
 # fieldbridge demo: a simulated Modbus TCP energy meter and relay board,
-# a local mosquitto, the Modbus driver and the Home Assistant exporter, all
-# on 127.0.0.1.  Prints the Home Assistant discovery and state traffic.
+# a local mosquitto, the Modbus driver and the Home Assistant exporter.
+# Prints the Home Assistant discovery and state traffic.
 #
 #   scripts/demo.sh                     runs until Ctrl-C
 #   FIELDBRIDGE_DEMO_PORT=18830         broker port (default 1883, or a free one)
 #   FIELDBRIDGE_DEMO_SECONDS=30         stop by itself after 30 s
+#   FIELDBRIDGE_DEMO_LISTEN=0.0.0.0     broker address (default 127.0.0.1), so a
+#                                       Home Assistant on another machine can join
+#   FIELDBRIDGE_DEMO_ID=demo            gateway id (default: demo-<pid>, unique to
+#                                       the run, so two demos, or a demo beside
+#                                       the tests, never share a state table)
+#   FIELDBRIDGE_DEMO_BUILD_DIR=build/x  use daemons already built there (no
+#                                       package check, no build)
 #
-# Point a Home Assistant at 127.0.0.1:<port> (MQTT integration) to see the
-# devices appear.  Ctrl-C stops everything; nothing is left running.
+# Point a Home Assistant at <address>:<port> (MQTT integration) to see the
+# devices appear.  If a process of the demo dies, the demo says which and
+# stops (exit 1).  Ctrl-C stops everything; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 PY=/usr/bin/python3   # Debian's interpreter: the one that sees python3-pymodbus
 
-scripts/deps.sh
-echo "demo: building (Release) ..."
-cmake -S "$top" -B build/demo -DCMAKE_BUILD_TYPE=Release -DFB_BUILD_TESTS=OFF >/dev/null
-cmake --build build/demo -j"$(nproc)" >/dev/null
+bin=${FIELDBRIDGE_DEMO_BUILD_DIR:-}
+if [ -z "$bin" ]; then
+  scripts/deps.sh
+  echo "demo: building (Release) ..."
+  cmake -S "$top" -B build/demo -DCMAKE_BUILD_TYPE=Release -DFB_BUILD_TESTS=OFF >/dev/null
+  cmake --build build/demo -j"$(nproc)" >/dev/null
+  bin=build/demo
+fi
+listen=${FIELDBRIDGE_DEMO_LISTEN:-127.0.0.1}
+# The gateway id names the shared-memory tables (/dev/shm/fieldbridge-<id>.<bus>):
+# a fixed one let a second demo's driver take over the first one's table.
+gw=${FIELDBRIDGE_DEMO_ID:-demo-$$}
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_busy() { "$PY" -c "import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(('127.0.0.1',$1))==0 else 1)"; }
@@ -26,14 +42,42 @@ port=${FIELDBRIDGE_DEMO_PORT:-1883}
 if [ -z "${FIELDBRIDGE_DEMO_PORT:-}" ] && port_busy "$port"; then
   port=$(free_port)
 fi
-modbus_port=$(free_port)
-control_port=$(free_port)
-work=$(mktemp -d /tmp/fieldbridge-demo.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/fieldbridge-demo.XXXXXX")
 pids=()
+declare -A pname plog
+
+# start NAME LOG COMMAND...: runs it in the background, watched by watch().
+start() {
+  local name=$1 log=$2
+  shift 2
+  "$@" & pids+=($!)
+  pname[$!]=$name
+  plog[$!]=$log
+}
+
+# Returns 1 after saying which process died, if one did.
+watch() {
+  local pid rc
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    echo "demo: the ${pname[$pid]} (pid $pid) exited with status $rc; stopping the demo" >&2
+    if [ -n "${plog[$pid]}" ] && [ -s "${plog[$pid]}" ]; then
+      echo "demo: last lines of ${plog[$pid]}:" >&2
+      tail -n 5 "${plog[$pid]}" >&2
+    fi
+    return 1
+  done
+  return 0
+}
 
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  local i
+  # Newest first: the exporter and driver stop before the broker and slave
+  # they talk to, so a clean stop does not end on "connection lost".
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
@@ -46,22 +90,43 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cat > "$work/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
+listener $port $listen
 allow_anonymous true
 persistence false
 user root
 log_dest file $work/mosquitto.log
 CONF
-mosquitto -c "$work/mosquitto.conf" & pids+=($!)
+start broker "$work/mosquitto.log" mosquitto -c "$work/mosquitto.conf"
 
-"$PY" tests/harness/modbus_slave.py --tcp "$modbus_port" --control "$control_port" \
-  --unit 1:sdm120 --unit 2:relay8 --changing --period 1.0 >"$work/slave.log" 2>&1 & pids+=($!)
+# A free port can be taken by another program before the slave binds it
+# (tests run beside the demo): then try other ports.
+slave=
+for _ in 1 2 3; do
+  modbus_port=$(free_port)
+  control_port=$(free_port)
+  "$PY" tests/harness/modbus_slave.py --tcp "$modbus_port" --control "$control_port" \
+    --unit 1:sdm120 --unit 2:relay8 --changing --period 1.0 >"$work/slave.log" 2>&1 &
+  slave=$!
+  for _ in $(seq 100); do
+    grep -q READY "$work/slave.log" 2>/dev/null && break
+    kill -0 "$slave" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q READY "$work/slave.log" && break
+  kill -TERM "$slave" 2>/dev/null || true
+  wait "$slave" 2>/dev/null || true
+  slave=
+done
+[ -n "$slave" ] || { echo "demo: the simulated Modbus slave did not start:"; cat "$work/slave.log"; exit 1; }
+pids+=("$slave")
+pname[$slave]="simulated Modbus slave"
+plog[$slave]="$work/slave.log"
 
 cat > "$work/fieldbridge.json" <<CONF
 // Generated by scripts/demo.sh: one Modbus TCP bus with a simulated Eastron
 // SDM120 meter (unit 1) and a Waveshare 8-relay board (unit 2).
 {
-  "gateway": { "id": "demo", "name": "fieldbridge demo",
+  "gateway": { "id": "$gw", "name": "fieldbridge demo",
                "state_dir": "$work/state",
                "runtime_dir": "$work/run",
                "definition_dirs": ["$top/devices"] },
@@ -78,24 +143,30 @@ cat > "$work/fieldbridge.json" <<CONF
 CONF
 
 for _ in $(seq 100); do
-  grep -q READY "$work/slave.log" 2>/dev/null && port_busy "$port" && break
+  port_busy "$port" && break
   sleep 0.1
 done
-grep -q READY "$work/slave.log" || { echo "demo: the simulated Modbus slave did not start:"; cat "$work/slave.log"; exit 1; }
 
-build/demo/src/drivers/modbus/fieldbridge-modbus -c "$work/fieldbridge.json" --check >/dev/null
-mosquitto_sub -h 127.0.0.1 -p "$port" -v -t 'homeassistant/#' -t 'fieldbridge/#' & pids+=($!)
-build/demo/src/drivers/modbus/fieldbridge-modbus -c "$work/fieldbridge.json" --bus demo 2>"$work/driver.log" & pids+=($!)
-build/demo/src/export/ha/fieldbridge-export -c "$work/fieldbridge.json" --connection ha 2>"$work/export.log" & pids+=($!)
+"$bin"/src/drivers/modbus/fieldbridge-modbus -c "$work/fieldbridge.json" --check >/dev/null
+start "MQTT monitor (mosquitto_sub)" "" \
+  mosquitto_sub -h 127.0.0.1 -p "$port" -v -t 'homeassistant/#' -t 'fieldbridge/#'
+start "Modbus driver" "$work/driver.log" bash -c 'exec "$@" 2>"$0"' "$work/driver.log" \
+  "$bin"/src/drivers/modbus/fieldbridge-modbus -c "$work/fieldbridge.json" --bus demo
+start "exporter" "$work/export.log" bash -c 'exec "$@" 2>"$0"' "$work/export.log" \
+  "$bin"/src/export/ha/fieldbridge-export -c "$work/fieldbridge.json" --connection ha
 
 cat <<MSG
-demo: broker on 127.0.0.1:$port, Modbus slave on 127.0.0.1:$modbus_port, logs in $work
-demo: try   mosquitto_pub -h 127.0.0.1 -p $port -t fieldbridge/demo_ha/relays/relay_1/set -m ON
+demo: gateway id $gw; broker on $listen:$port, Modbus slave on 127.0.0.1:$modbus_port, logs in $work
+demo: processes: $(for pid in "${pids[@]}"; do printf '%s=%s ' "${pname[$pid]// /_}" "$pid"; done)
+demo: try   mosquitto_pub -h 127.0.0.1 -p $port -t fieldbridge/${gw}_ha/relays/relay_1/set -m ON
 demo: Ctrl-C to stop
 MSG
 
-if [ -n "${FIELDBRIDGE_DEMO_SECONDS:-}" ]; then
-  sleep "$FIELDBRIDGE_DEMO_SECONDS"
-else
-  while :; do sleep 3600; done
-fi
+# A dead driver or exporter would go unnoticed while the demo kept
+# printing whatever still arrived: check every second.
+end=
+[ -n "${FIELDBRIDGE_DEMO_SECONDS:-}" ] && end=$((SECONDS + FIELDBRIDGE_DEMO_SECONDS))
+while [ -z "$end" ] || [ "$SECONDS" -lt "$end" ]; do
+  sleep 1
+  watch || exit 1
+done

@@ -16,11 +16,17 @@
 #include "diag.h"
 
 /* Parses `path`. Returns the document (caller frees with cJSON_Delete), or
- * NULL after adding an error that names path (and line:col for syntax). */
+ * NULL after adding an error that names path (and line:col for syntax).
+ * A key given twice in one object is an error naming both lines. */
 cJSON *fb_json_load_file(const char *path, struct fb_diag *diag);
 
 /* Same for text already in memory; `name` is used in messages. */
 cJSON *fb_json_parse_text(const char *name, const char *text, struct fb_diag *diag);
+/* The same for files that may hold secrets (configuration, users): a
+ * syntax error's quote of the text shows the structure only, every string
+ * and bare word but true/false/null as "…", so it never echoes a secret. */
+cJSON *fb_json_parse_private(const char *name, const char *text, struct fb_diag *diag);
+cJSON *fb_json_load_private(const char *path, struct fb_diag *diag);
 
 /* Blanks comments in place (keeps newlines). Returns 0, or -1 with an
  * error offset in *err_off for an unterminated block comment. */
@@ -47,10 +53,17 @@ int fb_json_bool(const cJSON *obj, const char *key, bool required,
 int fb_json_enum(const cJSON *obj, const char *key, bool required,
 		 const char *const *names,
 		 const char *where, struct fb_diag *diag, int *out);
-/* Warns about keys not in known[] (NULL-terminated): catches typos such as
- * "adress" that would otherwise be silently ignored. */
+/* An error for each key not in known[] (NULL-terminated), with the nearest
+ * known key as "did you mean" when one is close: a typo such as "qoss"
+ * would otherwise run with the default.  Keys starting with '_' are
+ * comments and never reported. */
 void fb_json_unknown_keys(const cJSON *obj, const char *const *known,
 			  const char *where, struct fb_diag *diag);
+
+/* Optimal string alignment distance (Levenshtein plus swapped neighbours:
+ * "adress"/"address", "uint_id"/"unit_id"), letters compared without case;
+ * SIZE_MAX for names longer than 64 bytes.  For "did you mean". */
+size_t fb_json_name_distance(const char *a, const char *b);
 
 /* Adds a problem about field `key` (NULL: the object itself) of the object
  * at `where`, recording file, JSON path and field (see fb_diag_entry) taken
@@ -69,8 +82,20 @@ void fb_json_diag(struct fb_diag *d, enum fb_severity sev, const char *where,
  * NULL on ENOMEM. */
 char *fb_json_where_path(const char *where);
 
-/* Reads a whole file into a NUL-terminated buffer (caller frees).
- * Returns NULL with errno set. */
+/* The largest configuration, users or definition file read: far above any
+ * real one (40,000 devices take about 4 MiB), small enough for a Pi. */
+#define FB_JSON_FILE_MAX (16 * 1024 * 1024)
+#define FB_JSON_FILE_MAX_TEXT "16 MiB"
+
+/* Reads a whole regular file into a NUL-terminated buffer (caller frees).
+ * Opened non-blocking, so a FIFO given by mistake cannot hang the caller.
+ * Returns NULL with errno set: EINVAL not a regular file, EISDIR a
+ * directory, EFBIG larger than FB_JSON_FILE_MAX. */
 char *fb_read_file(const char *path, size_t *len);
+/* strerror for fb_read_file's errno, naming the cap or the file type. */
+const char *fb_read_file_strerror(int err);
+
+/* 1-based line and column of byte `off` of text. */
+void fb_json_offset_line_col(const char *text, size_t off, int *line, int *col);
 
 #endif

@@ -12,6 +12,8 @@
 #include "config.h"
 #include "diag.h"
 
+struct fb_users;
+
 /* Names of buses, connections and devices: they appear in shm segment names,
  * --bus/--connection arguments, MQTT topics and the table's 32-byte keys. */
 #define CFG_NAME_MAX 31
@@ -22,6 +24,12 @@
  * which only shortens a message. */
 #define CFG_WHERE_MAX 1024
 
+/* A device id seen (borrowed from its fb_device_conf) and its bus index. */
+struct cfg_id_slot {
+	const char *id;
+	size_t bus;
+};
+
 /* One fb_config_load call.  Nothing here outlives it. */
 struct cfg_ctx {
 	struct fb_config *c;     /* being built; freed by the caller on error */
@@ -30,6 +38,8 @@ struct cfg_ctx {
 	size_t bus_cap, conn_cap;
 	char **perm_warned;      /* files already warned about, so once each */
 	size_t nperm_warned;
+	struct cfg_id_slot *ids; /* hash set of device ids (config_bus.c) */
+	size_t nids, ids_cap;    /* ids_cap: 0 or a power of two */
 	bool oom;
 };
 
@@ -90,6 +100,25 @@ int cfg_json_secret(struct cfg_ctx *ctx, const cJSON *obj, const char *key,
 /* Adds an error unless `path` is a readable regular file. */
 bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 			const char *path);
+
+/* ---- config.c, for config_check.c ---- */
+
+/* fb_config_load, but with keep_on_error the config is returned even after
+ * errors (diag->errors grew): whatever parsed, for checks that can still
+ * run on it ("every problem in one run").  Fields of a broken entry may be
+ * NULL.  Caller frees with fb_config_free. */
+struct fb_config *cfg_load(const char *path, struct fb_diag *diag, bool keep_on_error);
+/* Adds an error unless users (borrowed) defines conn->user (or it has
+ * none); returns whether it does. */
+bool cfg_conn_user_defined(const struct fb_config *c, const struct fb_conn_conf *conn,
+			   const struct fb_users *users, struct fb_diag *diag);
+
+/* ---- config_tls.c ---- */
+
+/* Adds every problem of cc's TLS files (none when ssl is off): not PEM, a
+ * key that does not open with its password or does not match the client
+ * certificate (errors), an expired certificate (warning). */
+void cfg_tls_check(const struct fb_conn_conf *cc, struct fb_diag *diag);
 
 /* ---- config_bus.c and config_conn.c ---- */
 

@@ -20,69 +20,9 @@ static const char *const gateway_keys[] = {
 	"id", "name", "state_dir", "runtime_dir", "users_file", "definition_dirs", NULL,
 };
 
-/* cJSON's syntax error quotes the 20 characters at the error.  On a line
- * naming a password that quote may be the secret, so it is dropped there;
- * line:col still points at the spot. */
-static void redact_syntax_errors(struct fb_diag *sub, const char *name, const char *text)
-{
-	size_t nlen = strlen(name);
-
-	for (size_t i = 0; i < sub->count; i++) {
-		char *msg = sub->entries[i].message;
-		char *near = strstr(msg, " near '");
-		int line, col;
-		size_t start = 0, end;
-		char *window;
-
-		if (!near || strncmp(msg, name, nlen) || msg[nlen] != ':' ||
-		    sscanf(msg + nlen + 1, "%d:%d", &line, &col) != 2)
-			continue;
-		for (int l = 1; l < line && text[start]; start++)
-			if (text[start] == '\n')
-				l++;
-		/* The quote may run past the end of the error line. */
-		end = start + (size_t)(col > 0 ? col : 1) + 20;
-		for (size_t k = start; k < end; k++) {
-			if (!text[k]) {
-				end = k;
-				break;
-			}
-		}
-		while (text[end] && text[end] != '\n')
-			end++;
-		window = strndup(text + start, end - start);
-		if (!window || strcasestr(window, "password")) {
-			char *redacted;
-
-			if (asprintf(&redacted, "%.*s (text not quoted: the line may hold "
-				     "a secret)", (int)(near - msg), msg) >= 0) {
-				free(msg);
-				sub->entries[i].message = redacted;
-			} else {
-				*near = '\0'; /* shorter is always safe */
-			}
-		}
-		free(window);
-	}
-}
-
 static cJSON *load_json(struct cfg_ctx *ctx, const char *path)
 {
-	struct fb_diag sub;
-	char *text = fb_read_file(path, NULL);
-	cJSON *doc;
-
-	if (!text) {
-		fb_diag_add_at(ctx->diag, FB_SEV_ERROR, path, NULL, NULL, "%s: cannot read: %s",
-			       path, strerror(errno));
-		return NULL;
-	}
-	fb_diag_init(&sub);
-	doc = fb_json_parse_text(path, text, &sub);
-	redact_syntax_errors(&sub, path, text);
-	fb_diag_move(ctx->diag, &sub);
-	free(text);
-	return doc;
+	return fb_json_load_private(path, ctx->diag);
 }
 
 static void parse_definition_dirs(struct cfg_ctx *ctx, const cJSON *gw, const char *where)
@@ -192,16 +132,24 @@ struct fb_users *fb_config_load_users(const struct fb_config *c,
 		return NULL;
 	}
 	users = fb_users_load(c->users_file, diag);
-	if (users && conn->user && !fb_users_find(users, conn->user)) {
-		fb_diag_add_at(diag, FB_SEV_ERROR, conn->source ? conn->source : c->path,
-			       conn->path, "user",
-			       "%s: connection (%s).user: expected a user defined in %s, "
-			       "got \"%s\"", conn->source ? conn->source : c->path,
-			       conn->name ? conn->name : "?", c->users_file, conn->user);
+	if (users && !cfg_conn_user_defined(c, conn, users, diag)) {
 		fb_users_free(users);
 		return NULL;
 	}
 	return users;
+}
+
+bool cfg_conn_user_defined(const struct fb_config *c, const struct fb_conn_conf *conn,
+			   const struct fb_users *users, struct fb_diag *diag)
+{
+	if (!conn->user || fb_users_find(users, conn->user))
+		return true;
+	fb_diag_add_at(diag, FB_SEV_ERROR, conn->source ? conn->source : c->path,
+		       conn->path, "user",
+		       "%s: connection (%s).user: expected a user defined in %s, "
+		       "got \"%s\"", conn->source ? conn->source : c->path,
+		       conn->name ? conn->name : "?", c->users_file, conn->user);
+	return false;
 }
 
 static void parse_array(struct cfg_ctx *ctx, const cJSON *root, const char *key,
@@ -306,6 +254,11 @@ out:
 
 struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 {
+	return cfg_load(path, diag, false);
+}
+
+struct fb_config *cfg_load(const char *path, struct fb_diag *diag, bool keep_on_error)
+{
 	struct cfg_ctx ctx;
 	struct fb_config *c;
 	size_t errors_before = diag->errors;
@@ -363,8 +316,9 @@ struct fb_config *fb_config_load(const char *path, struct fb_diag *diag)
 	for (size_t i = 0; i < ctx.nperm_warned; i++)
 		free(ctx.perm_warned[i]);
 	free(ctx.perm_warned);
+	free(ctx.ids);
 	free(ctx.main_dir);
-	if (diag->errors != errors_before) {
+	if (diag->errors != errors_before && !keep_on_error) {
 		fb_config_free(c);
 		return NULL;
 	}

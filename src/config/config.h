@@ -199,6 +199,10 @@ struct fb_users *fb_config_load_users(const struct fb_config *c,
 struct fb_config_checks {
 	bool airtime; /* Modbus serial buses: the planned reads fit the line */
 	bool users;   /* the users file defines each connection's user */
+	/* If set and nothing is wrong: receives "summary: ..." lines (buses,
+	 * devices, points, reads per cycle, airtime per serial bus) for the
+	 * instance checked; caller frees.  Left untouched after an error. */
+	char **summary;
 };
 
 /* --check without printing: loads the config at `path` and the definitions
@@ -207,7 +211,10 @@ struct fb_config_checks {
  * devices and budget are checked; the users check is skipped), a connection
  * when `kind` is "connection" (a connection exports every bus, so every
  * definition and budget is checked), or is NULL for everything.  An unknown
- * instance is an error in diag. */
+ * instance is an error in diag.  Whatever the checks asked for, the TLS
+ * files of the connections in scope are parsed and a definition's
+ * documented serial settings are compared with its bus.  After an error in
+ * the configuration itself the users file is still checked. */
 void fb_config_check(const char *path, const char *kind, const char *instance,
 		     const struct fb_config_checks *checks, struct fb_diag *diag);
 

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,27 +136,70 @@ static void read_bus_link(struct cfg_ctx *ctx, const cJSON *obj, const char *key
 				 link_int(b, link_fields[i].bus_off));
 }
 
-/* Whether a device id is taken by any device parsed before, on any bus
- * (the current bus is the last one and holds its devices so far). */
-static const struct fb_bus_conf *device_id_owner(const struct fb_config *c,
-						 const char *id)
+/* Device ids already used on the gateway: an open-addressing hash set over
+ * the ids parsed so far, so 40,000 devices are checked in linear time
+ * (each id compared against every earlier one took seconds). */
+static uint64_t id_hash(const char *s)
 {
-	for (size_t i = 0; i < c->nbuses; i++)
-		for (size_t j = 0; j < c->buses[i].ndevices; j++)
-			if (c->buses[i].devices[j].id &&
-			    !strcmp(c->buses[i].devices[j].id, id))
-				return &c->buses[i];
-	return NULL;
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
 }
 
+/* The bus index of the device that already has `id`, or SIZE_MAX after
+ * recording it as on bus `bus`. */
+static size_t device_id_claim(struct cfg_ctx *ctx, const char *id, size_t bus)
+{
+	struct cfg_id_slot *slot;
+
+	if (ctx->nids * 2 >= ctx->ids_cap) {
+		size_t cap = ctx->ids_cap ? ctx->ids_cap * 2 : 64;
+		struct cfg_id_slot *n = calloc(cap, sizeof(*n));
+
+		if (!n) {
+			ctx->oom = true;
+			return SIZE_MAX;
+		}
+		for (size_t i = 0; i < ctx->ids_cap; i++) {
+			if (!ctx->ids[i].id)
+				continue;
+			for (size_t k = id_hash(ctx->ids[i].id) & (cap - 1); ; k = (k + 1) & (cap - 1)) {
+				if (!n[k].id) {
+					n[k] = ctx->ids[i];
+					break;
+				}
+			}
+		}
+		free(ctx->ids);
+		ctx->ids = n;
+		ctx->ids_cap = cap;
+	}
+	for (size_t k = id_hash(id) & (ctx->ids_cap - 1); ; k = (k + 1) & (ctx->ids_cap - 1)) {
+		slot = &ctx->ids[k];
+		if (!slot->id)
+			break;
+		if (!strcmp(slot->id, id))
+			return slot->bus;
+	}
+	slot->id = id;
+	slot->bus = bus;
+	ctx->nids++;
+	return SIZE_MAX;
+}
+
+/* units[u] is 1 + the index of the first device of b with unit_id u, or 0
+ * (NULL when out of memory: no duplicate check). */
 static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok,
-			 const cJSON *obj, const char *where_in)
+			 const cJSON *obj, const char *where_in, size_t *units)
 {
 	struct fb_device_conf *d = &b->devices[b->ndevices];
 	char where[CFG_WHERE_MAX];
 	const cJSON *idv = cJSON_GetObjectItemCaseSensitive(obj, "id");
 	const char *s;
-	const struct fb_bus_conf *owner;
+	size_t owner;
+	int unit_rc;
 	long long unit_max = b->transport == FB_BUS_RTU && bus_ok ? CFG_UNIT_RTU_MAX
 								  : CFG_UNIT_TCP_MAX;
 	long long unit_min = b->transport == FB_BUS_RTU && bus_ok ? CFG_UNIT_RTU_MIN : 0;
@@ -177,13 +221,17 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 
 	s = NULL;
 	if (cfg_json_name(obj, "id", true, "device", where, ctx->diag, &s) == 1) {
-		owner = device_id_owner(ctx->c, s);
-		if (owner)
+		d->id = cfg_strdup(ctx, s);
+		owner = d->id ? device_id_claim(ctx, d->id, (size_t)(b - ctx->c->buses))
+			      : SIZE_MAX;
+		if (owner != SIZE_MAX) {
+			const struct fb_bus_conf *ob = &ctx->c->buses[owner];
+
 			fb_json_error(ctx->diag, where, "id",
 				      "%s.id: duplicate device id \"%s\": expected "
 				      "ids unique across the gateway (also on bus %s in %s)",
-				      where, s, owner->name ? owner->name : "?", owner->source);
-		d->id = cfg_strdup(ctx, s);
+				      where, s, ob->name ? ob->name : "?", ob->source);
+		}
 	}
 	s = NULL;
 	if (fb_json_string(obj, "definition", true, where, ctx->diag, &s) == 1) {
@@ -194,17 +242,31 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 				      "letters, digits, '.', '_' and '-'), got \"%s\"", where, s);
 		d->definition = cfg_strdup(ctx, s);
 	}
-	if (read_int(ctx, obj, "unit_id", unit_min, unit_max, where, &d->unit_id) == 1) {
+	unit_rc = read_int(ctx, obj, "unit_id", unit_min, unit_max, where, &d->unit_id);
+	if (unit_rc >= 0 && (!bus_ok || b->transport != FB_BUS_GPIO) && units &&
+	    d->unit_id >= 0 && d->unit_id <= CFG_UNIT_TCP_MAX) {
 		/* One warning per device, naming the first one it collides
-		 * with: n devices on one id must not make n^2 messages. */
-		for (size_t i = 0; i < b->ndevices; i++) {
-			if (b->devices[i].unit_id == d->unit_id) {
+		 * with: n devices on one id must not make n^2 messages.  The
+		 * default counts too: two devices without unit_id both talk to
+		 * unit 1. */
+		size_t *first = &units[d->unit_id];
+
+		if (*first == 0) {
+			*first = (size_t)(d - b->devices) + 1;
+		} else {
+			const struct fb_device_conf *o = &b->devices[*first - 1];
+
+			if (unit_rc == 1)
 				fb_json_warn(ctx->diag, where, "unit_id",
 					     "%s.unit_id: %d is also the unit_id of "
 					     "device %s on this bus", where, d->unit_id,
-					     b->devices[i].id ? b->devices[i].id : "?");
-				break;
-			}
+					     o->id ? o->id : "?");
+			else
+				fb_json_warn(ctx->diag, where, "unit_id",
+					     "%s.unit_id: not set, so %d (the default), which "
+					     "is also the unit_id of device %s on this bus: "
+					     "set unit_id to the device's address", where,
+					     d->unit_id, o->id ? o->id : "?");
 		}
 	}
 	s = NULL;
@@ -230,6 +292,7 @@ static void parse_devices(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_o
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "devices");
 	const cJSON *item;
 	char dwhere[CFG_WHERE_MAX];
+	size_t *units;
 	int n, i = 0;
 
 	if (!arr || cJSON_IsNull(arr) || (cJSON_IsArray(arr) && !cJSON_GetArraySize(arr))) {
@@ -244,16 +307,19 @@ static void parse_devices(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_o
 	}
 	n = cJSON_GetArraySize(arr);
 	b->devices = calloc((size_t)n, sizeof(*b->devices));
-	if (!b->devices) {
+	units = calloc(CFG_UNIT_TCP_MAX + 1, sizeof(*units));
+	if (!b->devices || !units) {
 		ctx->oom = true;
+		free(units);
 		return;
 	}
 	cJSON_ArrayForEach(item, arr) {
 		if (snprintf(dwhere, sizeof(dwhere), "%s.devices[%d]", where, i++) < 0)
 			dwhere[0] = '\0';
-		parse_device(ctx, b, bus_ok, item, dwhere);
+		parse_device(ctx, b, bus_ok, item, dwhere, units);
 		b->ndevices++;
 	}
+	free(units);
 }
 
 static void check_baud(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON *obj,

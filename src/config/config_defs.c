@@ -5,13 +5,39 @@
 #include "config-internal.h"
 #include "config_gpio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Definition ids that failed to load in one fb_config_load_definitions
+ * call: each one's errors are reported once, however many devices use it. */
+struct failed_ids {
+	char **ids;
+	size_t n;
+};
+
+static bool failed_before(const struct failed_ids *f, const char *id)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->ids[i], id))
+			return true;
+	return false;
+}
+
+static void failed_add(struct failed_ids *f, const char *id)
+{
+	char **n = realloc(f->ids, (f->n + 1) * sizeof(*n));
+
+	if (!n)
+		return; /* then its errors are only repeated */
+	f->ids = n;
+	if ((n[f->n] = strdup(id)))
+		f->n++;
+}
+
 /* A definition is parsed once per id, however many devices use it: a
- * gateway with 1000 meters of one model keeps one copy.  A definition that
- * failed is not cached, so every device using it reports why. */
+ * gateway with 1000 meters of one model keeps one copy. */
 static struct fb_definition *find_cached(struct fb_config *c, const char *id,
 					 struct fb_diag *sub)
 {
@@ -20,6 +46,7 @@ static struct fb_definition *find_cached(struct fb_config *c, const char *id,
 	for (size_t i = 0; i < c->ndefs; i++)
 		if (!strcmp(c->defs[i]->id, id))
 			return c->defs[i];
+	errno = 0;
 	def = fb_model_find(id, (const char *const *)c->definition_dirs,
 			    c->ndefinition_dirs, sub);
 	if (!def)
@@ -38,27 +65,53 @@ static struct fb_definition *find_cached(struct fb_config *c, const char *id,
 /* A failed definition disables its device only: the bus keeps polling the
  * others (STYLE §4: a bad definition never stops the gateway). */
 static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
-		     struct fb_device_conf *d, struct fb_diag *diag)
+		     struct fb_device_conf *d, struct failed_ids *failed,
+		     struct fb_diag *diag)
 {
 	struct fb_diag sub;
 	struct fb_definition *def;
 	char *name, dpath[256];
 
 	cfg_device_path(b, d, dpath, sizeof(dpath));
+	if (failed_before(failed, d->definition)) {
+		fb_diag_add_at(diag, FB_SEV_WARNING, b->source, dpath, "definition",
+			       "bus %s: device %s: disabled: definition \"%s\" has the "
+			       "errors above", b->name, d->id, d->definition);
+		return false;
+	}
 	fb_diag_init(&sub);
 	def = find_cached(c, d->definition, &sub);
-	if (!def) {
-		const char *reason = "definition not found";
-
+	if (!def && errno == ENOENT && sub.errors == 1) {
+		/* Not found: one message at the device's "definition" field;
+		 * the model's names the directories and the closest ids. */
 		for (size_t i = 0; i < sub.count; i++) {
-			if (sub.entries[i].severity == FB_SEV_ERROR) {
-				reason = sub.entries[i].message;
-				break;
-			}
+			if (sub.entries[i].severity != FB_SEV_ERROR)
+				continue;
+			fb_diag_add_at(diag, FB_SEV_ERROR, b->source, dpath, "definition",
+				       "%s: %s (%s).devices[%zu] (%s).definition: %s; device "
+				       "%s is disabled", b->source,
+				       b->path && b->path[0] ? b->path : "bus",
+				       b->name, (size_t)(d - b->devices), d->id,
+				       sub.entries[i].message, d->id);
+			free(sub.entries[i].message);
+			sub.entries[i].message = NULL;
 		}
-		fb_diag_add_at(diag, FB_SEV_ERROR, b->source, dpath, "definition",
-			       "bus %s: device %s: disabled: %s", b->name, d->id, reason);
+		for (size_t i = 0; i < sub.count; i++)
+			if (sub.entries[i].message)
+				fb_diag_add_at(diag, sub.entries[i].severity, NULL, NULL, NULL,
+					       "%s", sub.entries[i].message);
+		fb_diag_free(&sub);
+		failed_add(failed, d->definition);
+		return false;
+	}
+	if (!def) {
+		/* The definition's own errors (each names its file), then what
+		 * they mean for this device. */
 		fb_diag_move(diag, &sub);
+		fb_diag_add_at(diag, FB_SEV_WARNING, b->source, dpath, "definition",
+			       "bus %s: device %s: disabled: definition \"%s\" has the "
+			       "errors above", b->name, d->id, d->definition);
+		failed_add(failed, d->definition);
 		return false;
 	}
 	fb_diag_move(diag, &sub);
@@ -94,6 +147,7 @@ size_t fb_config_load_definitions(struct fb_config *c, struct fb_bus_conf *bus,
 				  struct fb_diag *diag)
 {
 	size_t disabled = 0;
+	struct failed_ids failed = { 0 };
 
 	c->def_free = fb_model_free;
 	for (size_t i = 0; i < c->nbuses; i++) {
@@ -105,9 +159,12 @@ size_t fb_config_load_definitions(struct fb_config *c, struct fb_bus_conf *bus,
 			struct fb_device_conf *d = &b->devices[j];
 
 			d->def = NULL; /* borrowed from c->defs */
-			if (!load_one(c, b, d, diag))
+			if (!load_one(c, b, d, &failed, diag))
 				disabled++;
 		}
 	}
+	for (size_t i = 0; i < failed.n; i++)
+		free(failed.ids[i]);
+	free(failed.ids);
 	return disabled;
 }

@@ -5,10 +5,14 @@
 #include "config_gpio.h"
 #include "jsonfile.h"
 
+#include <fcntl.h>
+#include <linux/gpio.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #define PERSIST_DEFAULT_S 60
 
@@ -18,6 +22,48 @@ static const char *const line_keys[] = {
 	"line", "active_low", "bias", "debounce_ms", "initial", "on_exit", "pulse_ms",
 	"impulses_per_unit", NULL,
 };
+
+/* "gpiochip0" or "/dev/gpiochip0" is the kernel's name of a chip, which
+ * changes with the board and the probe order (gpiochip4 on a Pi 5, 0 on a
+ * Pi 4); the driver finds chips by label.  Such a value is an error that
+ * says the label when the chip is there to ask. */
+static void check_chip_label(struct cfg_ctx *ctx, const char *s, const char *where)
+{
+	char path[64];
+	const char *name = strncmp(s, "/dev/", 5) ? s : s + 5;
+	struct gpiochip_info info;
+	int fd;
+
+	if (strncmp(name, "gpiochip", 8) || !name[8] ||
+	    strspn(name + 8, "0123456789") != strlen(name + 8)) {
+		if (s[0] == '/')
+			fb_json_error(ctx->diag, where, "chip",
+				      "%s.chip: expected a GPIO chip label (as gpiodetect shows "
+				      "it in brackets, e.g. \"pinctrl-rp1\"), got the path \"%s\"",
+				      where, s);
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	/* O_NONBLOCK: a chip never blocks, but the path is the user's. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &info) == 0 && info.label[0]) {
+		info.label[sizeof(info.label) - 1] = '\0';
+		fb_json_error(ctx->diag, where, "chip",
+			      "%s.chip: expected the chip's label, not its device name \"%s\" "
+			      "(which can change between boots and boards): %s is labelled "
+			      "\"%s\", write \"chip\": \"%s\"", where, s, path, info.label,
+			      info.label);
+	} else {
+		fb_json_error(ctx->diag, where, "chip",
+			      "%s.chip: expected the chip's label, not its device name \"%s\" "
+			      "(which can change between boots and boards): run gpiodetect on "
+			      "the gateway and use the name in brackets (e.g. \"pinctrl-rp1\")",
+			      where, s);
+	}
+	if (fd >= 0)
+		close(fd);
+}
 
 static void line_conf_init(struct fb_gpio_line_conf *l)
 {
@@ -167,6 +213,8 @@ void cfg_gpio_parse_bus(struct cfg_ctx *ctx, struct fb_bus_conf *b, const cJSON 
 			fb_json_error(ctx->diag, where, "chip",
 				      "%s.chip: expected a GPIO chip label (as "
 				      "gpiodetect shows it, e.g. \"pinctrl-rp1\"), got \"\"", where);
+		else
+			check_chip_label(ctx, s, where);
 		b->gpio_chip = cfg_strdup(ctx, s);
 	}
 	if (fb_json_int(obj, "persist_interval_s", false, 1, 86400, where, ctx->diag, &n) == 1)

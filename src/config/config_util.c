@@ -205,7 +205,9 @@ static const char *secret_read(const char *path, char **out, int *err, mode_t *m
 	struct stat st;
 	char *buf;
 	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+	 * as not a regular file). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	*err = 0;
 	if (fd < 0) {
@@ -329,7 +331,8 @@ bool cfg_check_readable(struct cfg_ctx *ctx, const char *where, const char *key,
 			const char *path)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: as in secret_read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0) {
 		fb_json_error(ctx->diag, where, key,

@@ -540,7 +540,7 @@ enum fb_edit_rc fb_edit_replace_text(struct fb_edit *e, enum fb_edit_kind kind,
 	}
 	if (cur->in_main)
 		return refuse_in_main(&c, cur);
-	doc = fb_json_parse_text(cur->file, text, diag);
+	doc = fb_json_parse_private(cur->file, text, diag); /* may hold secrets */
 	if (!doc)
 		return FB_EDIT_INVALID;
 	cJSON_Delete(doc);

@@ -38,7 +38,7 @@ static struct ce_doc *doc_add(struct fb_edit *e, const char *path, struct fb_dia
 	e->docs = d;
 	d = &e->docs[e->ndocs++];
 	d->path = strdup(path);
-	d->json = fb_json_load_file(path, diag);
+	d->json = fb_json_load_private(path, diag); /* config or users: may hold secrets */
 	return d;
 }
 

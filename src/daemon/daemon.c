@@ -73,13 +73,19 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind,
 		    const struct fb_config_checks *checks)
 {
+	struct fb_config_checks want = { 0 };
 	struct fb_diag diag;
+	char *summary = NULL;
 	int rc;
 
+	if (checks)
+		want = *checks;
+	want.summary = &summary;
 	fb_diag_init(&diag);
-	fb_config_check(args->config_path, kind, args->instance, checks, &diag);
-	rc = fb_daemon_check_report(&diag);
+	fb_config_check(args->config_path, kind, args->instance, &want, &diag);
+	rc = fb_daemon_check_report(&diag, summary);
 	fb_diag_free(&diag);
+	free(summary);
 	return rc;
 }
 
@@ -220,9 +226,11 @@ fail:
 	return -1;
 }
 
-int fb_daemon_check_report(const struct fb_diag *diag)
+int fb_daemon_check_report(const struct fb_diag *diag, const char *summary)
 {
 	fb_diag_print(diag, stdout);
+	if (!diag->errors && summary)
+		fputs(summary, stdout);
 	if (!diag->errors)
 		printf("configuration OK (%zu warning%s)\n", diag->warnings,
 		       diag->warnings == 1 ? "" : "s");

@@ -73,10 +73,11 @@ typedef bool (*fb_daemon_serves)(const struct fb_config *cfg,
 int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 		    fb_daemon_serves serves, struct fb_daemon_setup *out);
 
-/* Prints every problem in diag and the verdict ("configuration OK (N
- * warnings)" or "N errors, N warnings") to stdout; returns the --check exit
- * code (0, or 1 if there was an error). */
-int fb_daemon_check_report(const struct fb_diag *diag);
+/* Prints every problem in diag, then (when there is no error) the summary
+ * lines (may be NULL), then the verdict ("configuration OK (N warnings)" or
+ * "N errors, N warnings") to stdout; returns the --check exit code (0, or
+ * 1 if there was an error). */
+int fb_daemon_check_report(const struct fb_diag *diag, const char *summary);
 
 /* Reads one signal from the daemon's signalfd and logs it for "<kind>
  * <name>" (e.g. "bus meters").  Returns true for SIGINT/SIGTERM: the loop

@@ -13,6 +13,8 @@
 #include "model-internal.h"
 #include "jsonfile.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +282,8 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	}
 	if (is_gpio)
 		fb_model_gpio_check(def, L->diag);
+	else
+		fb_model_modbus_lint(L->file, def, L->diag);
 	fb_model_vectors_parse(L->file, root, def, L->diag);
 }
 
@@ -312,6 +316,66 @@ struct fb_definition *fb_model_load(const char *path, struct fb_diag *diag)
 	return def;
 }
 
+/* Up to CLOSEST_MAX definition ids in dirs nearest to `id` (a small edit,
+ * or one that starts the other: "eastron-sdm63" for "eastron-sdm630"),
+ * written to out as "; closest: a, b". */
+#define CLOSEST_MAX 3
+
+static bool closer(size_t d, const char *name, size_t other_d, const char *other)
+{
+	return d < other_d || (d == other_d && strcmp(name, other) < 0);
+}
+
+static void closest_definitions(const char *id, const char *const *dirs, size_t ndirs,
+				FILE *out)
+{
+	char best[CLOSEST_MAX][64];
+	size_t best_d[CLOSEST_MAX], nbest = 0, idlen = strlen(id);
+	size_t allowed = idlen <= 6 ? 2 : idlen / 3 + 1;
+
+	for (size_t i = 0; i < ndirs; i++) {
+		DIR *dir = opendir(dirs[i]);
+		struct dirent *e;
+
+		if (!dir)
+			continue;
+		while ((e = readdir(dir))) {
+			size_t n = strlen(e->d_name), d, k;
+			char stem[64];
+
+			if (e->d_name[0] == '.' || n <= 5 || n - 5 >= sizeof(stem) ||
+			    strcmp(e->d_name + n - 5, ".json"))
+				continue;
+			memcpy(stem, e->d_name, n - 5);
+			stem[n - 5] = '\0';
+			d = fb_json_name_distance(id, stem);
+			if (d > allowed && (idlen < 4 || strncmp(stem, id, idlen)) &&
+			    (n - 5 < 4 || strncmp(id, stem, n - 5)))
+				continue;
+			for (k = 0; k < nbest; k++)
+				if (!strcmp(best[k], stem))
+					break;
+			if (k < nbest)
+				continue; /* the same id in two directories */
+			/* Ties by name: readdir's order must not show. */
+			if (nbest == CLOSEST_MAX && !closer(d, stem, best_d[nbest - 1],
+							    best[nbest - 1]))
+				continue;
+			if (nbest < CLOSEST_MAX)
+				nbest++;
+			for (k = nbest - 1; k > 0 && closer(d, stem, best_d[k - 1], best[k - 1]); k--) {
+				best_d[k] = best_d[k - 1];
+				memcpy(best[k], best[k - 1], sizeof(best[k]));
+			}
+			best_d[k] = d;
+			memcpy(best[k], stem, sizeof(stem));
+		}
+		closedir(dir);
+	}
+	for (size_t k = 0; k < nbest; k++)
+		fprintf(out, "%s%s", k ? ", " : "; closest: ", best[k]);
+}
+
 struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 				    size_t ndirs, struct fb_diag *diag)
 {
@@ -322,6 +386,7 @@ struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 	if (!id || !*id || strchr(id, '/') || id[0] == '.') {
 		fb_diag_error(diag, "definition \"%s\": expected a file stem such as "
 			      "\"eastron-sdm120\" (no '/', not starting with '.')", id ? id : "");
+		errno = EINVAL;
 		return NULL;
 	}
 	for (size_t i = 0; i < ndirs; i++) {
@@ -335,6 +400,8 @@ struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 		if (access(path, F_OK) == 0) {
 			def = fb_model_load(path, diag);
 			free(path);
+			if (!def)
+				errno = EINVAL;
 			return def;
 		}
 		free(path);
@@ -345,10 +412,12 @@ struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 			fprintf(list, "%s%s", i ? ", " : "", dirs[i]);
 		if (!ndirs)
 			fputs("no directories given", list);
+		closest_definitions(id, dirs, ndirs, list);
 		fclose(list);
 	}
 	fb_diag_error(diag, "definition \"%s\": no %s.json in %s", id, id,
 		      searched ? searched : "the definition directories");
+	errno = ENOENT;
 	free(searched);
 	return NULL;
 }

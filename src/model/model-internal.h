@@ -103,6 +103,11 @@ void fb_model_modbus_parse_point(const char *file, const struct cJSON *jp, size_
 				 const struct fb_definition *def,
 				 struct fb_point_def *p, struct fb_diag *d);
 
+/* Warnings over a Modbus definition's parsed points: registers read by two
+ * points, and 30001/40001-style (1-based datasheet) addresses. */
+void fb_model_modbus_lint(const char *file, const struct fb_definition *def,
+			  struct fb_diag *d);
+
 void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t idx,
 			       struct fb_point_def *p, struct fb_diag *d);
 /* What needs every point: sources exist and have the right role.  Called

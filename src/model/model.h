@@ -265,7 +265,9 @@ struct fb_definition *fb_model_load(const char *path, struct fb_diag *diag);
 void fb_model_free(struct fb_definition *def); /* accepts NULL */
 
 /* Looks for "<dirs[i]>/<id>.json" in order; returns the first that exists
- * loaded as above, or NULL with an error naming every directory searched. */
+ * loaded as above, or NULL: errno ENOENT after an error naming every
+ * directory searched and the closest ids found there, EINVAL after the
+ * definition's own errors. */
 struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 				    size_t ndirs, struct fb_diag *diag);
 

@@ -169,7 +169,7 @@ struct fb_users *fb_users_load(const char *path, struct fb_diag *diag)
 	size_t errors_before = diag->errors, n = 0;
 	struct fb_users *u = NULL;
 	const cJSON *list, *item;
-	cJSON *doc = fb_json_load_file(path, diag);
+	cJSON *doc = fb_json_load_private(path, diag);
 	bool any_hash = false;
 
 	if (!doc)

@@ -52,13 +52,14 @@ static void failing_definitions_disable_their_device_only(void)
 		CHECK(!strcmp(b->devices[0].name, want)); /* "<model> <id>" */
 	}
 	CHECK(!strcmp(b->devices[1].name, "Relays")); /* given: kept */
-	CHECK_DIAG(&d, FB_SEV_ERROR, "bus meters: device missing: disabled: definition "
-		   "\"no-such-model\": no no-such-model.json in");
+	CHECK_DIAG(&d, FB_SEV_ERROR, "fieldbridge.json: buses[0] (meters).devices[2] (missing)."
+		   "definition: definition \"no-such-model\": no no-such-model.json in");
 	CHECK_DIAG(&d, FB_SEV_ERROR, "bus meters: device gpio1: disabled: definition "
 		   "\"gpio-relay\" (");
 	CHECK_DIAG(&d, FB_SEV_ERROR, "is for protocol \"gpio\": expected a \"modbus\" "
 		   "definition on a Modbus bus");
-	CHECK_DIAG(&d, FB_SEV_ERROR, "bus meters: device broken1: disabled: ");
+	CHECK_DIAG(&d, FB_SEV_WARNING, "bus meters: device broken1: disabled: definition "
+		   "\"broken\" has the errors above");
 	CHECK_DIAG(&d, FB_SEV_ERROR, "devices/broken.json:1:"); /* the model's own message */
 
 	/* All buses; loading again replaces what was loaded. */
@@ -69,6 +70,39 @@ out:
 	fb_config_free(c); /* frees the definitions (LeakSanitizer checks) */
 	fb_diag_free(&d);
 	fb_diag_free(&d2);
+	td_remove(&t);
+}
+
+/* A mistyped definition id: one error (not one per layer), at the
+ * device's JSON path, with the ids that do exist. */
+static void missing_definition_is_reported_once_with_path_and_closest_ids(void)
+{
+	struct tdir t;
+	struct fb_diag d;
+	struct fb_config *c;
+	char text[2048];
+
+	td_make(&t);
+	fb_diag_init(&d);
+	snprintf(text, sizeof(text),
+		 "{ \"gateway\": { \"definition_dirs\": [\"%s/devices\"] },\n"
+		 "  \"buses\": [ { \"name\": \"rs485\", \"transport\": \"tcp\", \"host\": \"h\",\n"
+		 "    \"devices\": [ { \"id\": \"meter\", \"definition\": \"eastron-sdm63\" },\n"
+		 "                   { \"id\": \"m2\", \"definition\": \"eastron-sdm63\", \"unit_id\": 2 } ] } ],\n"
+		 "  \"connections\": [] }\n", FB_SOURCE_DIR);
+	c = td_load_text(&t, text, &d);
+	CHECK(c != NULL);
+	if (c)
+		CHECK_EQ_INT(fb_config_load_definitions(c, NULL, &d), 2);
+	CHECK_EQ_INT(d.errors, 1);
+	CHECK_DIAG(&d, FB_SEV_ERROR, "fieldbridge.json: buses[0] (rs485).devices[0] (meter)."
+		   "definition: definition \"eastron-sdm63\": no eastron-sdm63.json in ");
+	CHECK_DIAG(&d, FB_SEV_ERROR, "; closest: eastron-sdm630, ");
+	CHECK_DIAG(&d, FB_SEV_ERROR, "; device meter is disabled");
+	CHECK_DIAG(&d, FB_SEV_WARNING, "bus rs485: device m2: disabled: definition "
+		   "\"eastron-sdm63\" has the errors above");
+	fb_config_free(c);
+	fb_diag_free(&d);
 	td_remove(&t);
 }
 
@@ -99,6 +133,7 @@ static void shipped_example_definitions_load(void)
 int main(void)
 {
 	RUN_TEST(failing_definitions_disable_their_device_only);
+	RUN_TEST(missing_definition_is_reported_once_with_path_and_closest_ids);
 	RUN_TEST(shipped_example_definitions_load);
 	return fb_test_finish();
 }

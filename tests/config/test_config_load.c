@@ -334,7 +334,7 @@ static void broker_accepts_names_and_addresses(void)
 	}
 }
 
-static void unknown_keys_warn_but_load(void)
+static void unknown_fields_are_errors_with_a_suggestion(void)
 {
 	struct tdir t;
 	struct fb_diag d;
@@ -347,19 +347,50 @@ static void unknown_keys_warn_but_load(void)
 		"  \"gateway\": { \"nmae\": \"x\" },\n"
 		"  \"buses\": [ { \"name\": \"b\", \"transport\": \"tcp\", \"host\": \"h\", \"adress\": 1,\n"
 		"    \"devices\": [ { \"id\": \"d\", \"definition\": \"x\", \"unitid\": 3 } ] } ],\n"
-		"  \"connections\": [ { \"name\": \"ha\", \"user\": \"u\", \"broker\": \"h\", \"brokr\": \"x\" } ] }\n",
+		"  \"connections\": [ { \"name\": \"ha\", \"user\": \"u\", \"broker\": \"h\", \"qoss\": 1 } ] }\n",
 		&d);
-	CHECK(c != NULL);
-	CHECK_EQ_INT(d.errors, 0);
-	CHECK_DIAG(&d, FB_SEV_WARNING, "fieldbridge.json: unknown field \"gatway\" ignored");
-	CHECK_DIAG(&d, FB_SEV_WARNING, "fieldbridge.json: gateway: unknown field \"nmae\" ignored");
-	CHECK_DIAG(&d, FB_SEV_WARNING, "fieldbridge.json: buses[0] (b): unknown field \"adress\" ignored");
-	CHECK_DIAG(&d, FB_SEV_WARNING,
-		   "fieldbridge.json: buses[0] (b).devices[0] (d): unknown field \"unitid\" ignored");
-	CHECK_DIAG(&d, FB_SEV_WARNING,
-		   "fieldbridge.json: connections[0] (ha): unknown field \"brokr\" ignored");
-	CHECK(diag_find(&d, FB_SEV_WARNING, "_comment") == NULL);
+	CHECK(c == NULL);
+	CHECK_EQ_INT(d.errors, 5);
+	CHECK_EQ_INT(d.warnings, 0);
+	CHECK_DIAG(&d, FB_SEV_ERROR,
+		   "fieldbridge.json: unknown field \"gatway\": did you mean \"gateway\"?");
+	CHECK_DIAG(&d, FB_SEV_ERROR,
+		   "fieldbridge.json: gateway: unknown field \"nmae\": did you mean \"name\"?");
+	CHECK_DIAG(&d, FB_SEV_ERROR, "fieldbridge.json: buses[0] (b): unknown field \"adress\": "
+		   "expected one of name, transport, host, port, device, baud");
+	CHECK_DIAG(&d, FB_SEV_ERROR, "fieldbridge.json: buses[0] (b).devices[0] (d): unknown "
+		   "field \"unitid\": did you mean \"unit_id\"?");
+	CHECK_DIAG(&d, FB_SEV_ERROR,
+		   "fieldbridge.json: connections[0] (ha): unknown field \"qoss\": did you mean \"qos\"?");
+	CHECK(diag_find(&d, FB_SEV_ERROR, "_comment") == NULL);
 	fb_config_free(c);
+	fb_diag_free(&d);
+	td_remove(&t);
+}
+
+/* Typos that would otherwise run with a default (no buses, 9600 baud). */
+static void typo_bus_and_baudrate_are_not_configuration_ok(void)
+{
+	struct tdir t;
+	struct fb_diag d;
+	struct fb_config *c;
+
+	td_make(&t);
+	fb_diag_init(&d);
+	c = td_load_text(&t,
+		"{ \"bus\": [ { \"name\": \"b\", \"transport\": \"rtu\", \"device\": \"/dev/x\",\n"
+		"              \"baudrate\": 2400 } ] }\n", &d);
+	CHECK(c == NULL);
+	CHECK_DIAG(&d, FB_SEV_ERROR,
+		   "fieldbridge.json: unknown field \"bus\": did you mean \"buses\"?");
+	fb_diag_free(&d);
+	fb_diag_init(&d);
+	c = td_load_text(&t,
+		"{ \"buses\": [ { \"name\": \"b\", \"transport\": \"rtu\", \"device\": \"/dev/x\",\n"
+		"                \"baudrate\": 2400 } ] }\n", &d);
+	CHECK(c == NULL);
+	CHECK_DIAG(&d, FB_SEV_ERROR,
+		   "fieldbridge.json: buses[0] (b): unknown field \"baudrate\": did you mean \"baud\"?");
 	fb_diag_free(&d);
 	td_remove(&t);
 }
@@ -438,7 +469,8 @@ int main(void)
 	RUN_TEST(dropin_dirs_load_sorted_and_name_from_stem);
 	RUN_TEST(relative_paths_follow_the_main_file);
 	RUN_TEST(broker_accepts_names_and_addresses);
-	RUN_TEST(unknown_keys_warn_but_load);
+	RUN_TEST(unknown_fields_are_errors_with_a_suggestion);
+	RUN_TEST(typo_bus_and_baudrate_are_not_configuration_ok);
 	RUN_TEST(irrelevant_fields_warn);
 	RUN_TEST(shipped_example_loads_cleanly);
 	RUN_TEST(interval_set);

@@ -142,8 +142,8 @@ static void disabled_device_points_at_its_definition(void)
 	CHECK(c != NULL);
 	if (c)
 		fb_config_load_definitions(c, NULL, &d);
-	CHECK_AT(&d, "bus b: device m2: disabled", "/fieldbridge.json", "buses[0].devices[1]",
-		 "definition");
+	CHECK_AT(&d, "devices[1] (m2).definition: definition \"missing\"", "/fieldbridge.json",
+		 "buses[0].devices[1]", "definition");
 	fb_config_free(c);
 	fb_diag_free(&d);
 	td_remove(&t);

@@ -338,10 +338,10 @@ class Ctl(fbtest.TestCase):
 
         out = compare(True)
         self.assertTrue(out.endswith("configuration OK (0 warnings)\n"), out)
-        # A warning (unknown field) and then errors, written by hand.
+        # Errors written by hand: an unknown field, then bad values.
         with open(os.path.join(self.dir, "connections.d/typo.json"), "w") as f:
             json.dump({"user": "ha", "broker": "192.0.2.77", "adress": 1}, f)
-        out = compare(True)
+        out = compare(False)
         self.assertIn('unknown field "adress"', out)
         with open(os.path.join(self.dir, "connections.d/bad.json"), "w") as f:
             json.dump({"user": "ha", "broker": "192.0.2.78", "qos": 5, "port": 0}, f)
@@ -441,11 +441,23 @@ class Ctl(fbtest.TestCase):
                                  "ssl_client_key_password=-"], 3, input="wrong\n")
         self.assertIn("wrong ssl_client_key_password", r.stderr)
         self.assertNotIn("wrong\n", r.stdout)
-        # A key that does not belong to the certificate is reported by show.
-        self.ok("connection", "modify", "ha", f"ssl_client_crt={certs.client_cert}",
-                f"ssl_client_key={certs.server_key}")
+        # A key that does not belong to the certificate is refused (the
+        # check opens both), and reported by show when written by hand.
+        r = self.assert_refused(["connection", "modify", "ha",
+                                 f"ssl_client_crt={certs.client_cert}",
+                                 f"ssl_client_key={certs.server_key}"], 3)
+        self.assertIn("is not the key of ssl_client_crt", r.stderr)
+        drop = os.path.join(self.dir, "connections.d/ha.json")
+        with open(drop) as f:
+            saved = f.read()
+        doc = json.loads(saved)
+        doc.update(ssl_client_crt=certs.client_cert, ssl_client_key=certs.server_key)
+        with open(drop, "w") as f:
+            json.dump(doc, f)
         f = self.show("connection", "ha")["fields"]
         self.assertFalse(f["ssl_client_key"]["matches_certificate"])
+        with open(drop, "w") as f:
+            f.write(saved)
         self.ok("connection", "modify", "ha", f"ssl_server_crt={certs.expired_cert}")
         self.assertTrue(self.show("connection", "ha")["fields"]["ssl_server_crt"]["expired"])
 

@@ -195,19 +195,61 @@ static void every_field_error_is_reported_with_point_and_key(void)
 	done(&l);
 }
 
-static void unknown_keys_warn(void)
+static void unknown_fields_are_errors_with_a_suggestion(void)
 {
 	struct loaded l;
 
 	load_bad(&l, "unknown-key.json");
-	CHECK_STR_CONTAINS(l.text, "warning: ");
-	CHECK_STR_CONTAINS(l.text, "unknown-key.json: unknown field \"colour\" ignored");
+	CHECK_STR_CONTAINS(l.text, "unknown-key.json: unknown field \"colour\": expected "
+			   "one of ");
 	CHECK_STR_CONTAINS(l.text, "unknown-key.json: points[0] (power): unknown field "
-			   "\"adress\" ignored");
+			   "\"adress\": did you mean \"address\"?");
 	CHECK_STR_CONTAINS(l.text, "unknown-key.json: points[0] (power).address: required "
 			   "field is missing");
-	CHECK_EQ_INT(l.diag.warnings, 2);
-	CHECK_EQ_INT(l.diag.errors, 1);
+	CHECK_EQ_INT(l.diag.warnings, 0);
+	CHECK_EQ_INT(l.diag.errors, 3);
+	done(&l);
+}
+
+#define LINT_HEAD "{ \"manufacturer\": \"T\", \"model\": \"L\", \"protocol\": \"modbus\",\n" \
+	"  \"points\": [\n"
+
+/* A copy-paste address: two float32 points on one register pair loaded
+ * silently; the driver reads one value under two names. */
+static void overlapping_registers_warn_naming_both_points(void)
+{
+	struct loaded l;
+
+	load_text(&l, "overlap.json", LINT_HEAD
+		  "  { \"key\": \"q1\", \"name\": \"Q1\", \"table\": \"input_register\", \"address\": 24, \"type\": \"float32\" },\n"
+		  "  { \"key\": \"q2\", \"name\": \"Q2\", \"table\": \"input_register\", \"address\": 25, \"type\": \"float32\" },\n"
+		  "  { \"key\": \"h\", \"name\": \"H\", \"table\": \"holding_register\", \"address\": 24, \"type\": \"float32\" },\n"
+		  "  { \"key\": \"b0\", \"name\": \"B0\", \"table\": \"input_register\", \"address\": 40, \"type\": \"bit\", \"bit\": 0 },\n"
+		  "  { \"key\": \"b1\", \"name\": \"B1\", \"table\": \"input_register\", \"address\": 40, \"type\": \"bit\", \"bit\": 1 } ] }\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	CHECK_EQ_INT(l.diag.warnings, 1); /* other tables and bits of one register are fine */
+	CHECK_STR_CONTAINS(l.text, "warning: ");
+	CHECK_STR_CONTAINS(l.text, "overlap.json: points[1] (q2).address: registers "
+			   "0x0019..0x001A overlap points[0] (q1) at 0x0018..0x0019");
+	done(&l);
+}
+
+/* A map typed from a datasheet's 30001 numbering reads every value one
+ * register off the 0-based address the protocol uses. */
+static void modicon_style_addresses_warn(void)
+{
+	struct loaded l;
+
+	load_text(&l, "modicon.json", LINT_HEAD
+		  "  { \"key\": \"v\", \"name\": \"V\", \"table\": \"input_register\", \"address\": 30001, \"type\": \"float32\" },\n"
+		  "  { \"key\": \"i\", \"name\": \"I\", \"table\": \"input_register\", \"address\": 30007, \"type\": \"float32\" },\n"
+		  "  { \"key\": \"sma\", \"name\": \"S\", \"table\": \"holding_register\", \"address\": 40960, \"type\": \"uint16\" } ] }\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.warnings, 1);
+	CHECK_STR_CONTAINS(l.text, "modicon.json: points[0] (v).address: 30001 looks like the "
+			   "1-based register number 30001 of a datasheet's 3xxxx numbering "
+			   "(2 points between 30001 and 39999)");
 	done(&l);
 }
 
@@ -699,7 +741,9 @@ int main(void)
 	RUN_TEST(waveshare_relay_loads_clean);
 	RUN_TEST(syntax_error_after_comments_has_line_and_column);
 	RUN_TEST(every_field_error_is_reported_with_point_and_key);
-	RUN_TEST(unknown_keys_warn);
+	RUN_TEST(unknown_fields_are_errors_with_a_suggestion);
+	RUN_TEST(overlapping_registers_warn_naming_both_points);
+	RUN_TEST(modicon_style_addresses_warn);
 	RUN_TEST(device_class_unit_and_state_class_combinations);
 	RUN_TEST(fc06_is_rejected_for_multi_register_values);
 	RUN_TEST(forbidden_range_overlap);

@@ -238,7 +238,7 @@ static void blocks_hold_several_replies(void)
 	CHECK(r.def == NULL);
 	CHECK_STR_CONTAINS(r.text, "x.json: tests[0] (t).blocks: expected either \"blocks\" or "
 			   "\"address\" and \"words\", not both");
-	CHECK_STR_CONTAINS(r.text, "x.json: tests[0] (t).blocks[1]: unknown field \"x\" ignored");
+	CHECK_STR_CONTAINS(r.text, "x.json: tests[0] (t).blocks[1]: unknown field \"x\": expected one of ");
 	CHECK_STR_CONTAINS(r.text, "x.json: tests[0] (t).blocks[2]: overlaps blocks[0]");
 	CHECK_STR_CONTAINS(r.text, "x.json: tests[1] (u).expect.imp: addresses 0x0048..0x0049 "
 			   "are not all inside one of the vector's blocks");
@@ -289,7 +289,7 @@ static void load_errors_name_the_vector_and_field(void)
 			   "uint16 point, or null (unknown)");
 	CHECK_STR_CONTAINS(r.text, "x.json: tests[2] (w).expect.s: expected a string for a "
 			   "string point");
-	CHECK_STR_CONTAINS(r.text, "x.json: tests[2] (w): unknown field \"colour\" ignored");
+	CHECK_STR_CONTAINS(r.text, "x.json: tests[2] (w): unknown field \"colour\": expected one of ");
 	CHECK_STR_CONTAINS(r.text, "x.json: tests[3] (x).tolerance: expected a number >= 0");
 	CHECK_STR_CONTAINS(r.text, "x.json: tests[3] (x).expect.a.unit: the vector expects kWh, "
 			   "the point's unit is Wh");
