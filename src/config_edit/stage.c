@@ -198,19 +198,24 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
 	fb_edit_validate_path(mirror_main, &cand);
 	added = 0;
 	for (size_t i = 0; i < cand.count; i++) {
-		char *msg = replace_all(cand.entries[i].message, from, to);
+		const struct fb_diag_entry *c = &cand.entries[i];
+		/* Mirror paths become the real ones; where the problem is (file,
+		 * JSON path, field) goes along, so a form shows it at its field. */
+		char *msg = replace_all(c->message, from, to);
+		char *file = c->file ? replace_all(c->file, from, to) : NULL;
 
-		if (!msg)
+		if (!msg || (c->file && !file)) {
+			free(msg);
+			free(file);
 			continue;
-		if (diag_has(&now, cand.entries[i].severity, msg)) {
-			/* already there before the edit */
-		} else if (cand.entries[i].severity == FB_SEV_ERROR) {
-			fb_diag_error(diag, "%s", msg);
-			added++;
-		} else {
-			fb_diag_warn(diag, "%s", msg);
+		}
+		if (!diag_has(&now, c->severity, msg)) {
+			fb_diag_add_at(diag, c->severity, file, c->path, c->field, "%s", msg);
+			if (c->severity == FB_SEV_ERROR)
+				added++;
 		}
 		free(msg);
+		free(file);
 	}
 out:
 	if (mirror)

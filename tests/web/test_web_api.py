@@ -448,11 +448,16 @@ class WebApi(fbtest.TestCase):
         key = os.path.join(self.gw.dir, "certs", "tls", "ssl_client_key.pem")
         self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
         self.assertNotIn("PRIVATE KEY", "\n".join(self.bodies))
-        # a client certificate of another key: stored, and said so
+        # a client certificate of another key: refused at the key field in
+        # the loader's words (the exporter could never connect), nothing stored
+        crt = os.path.join(self.gw.dir, "certs", "tls", "ssl_client_crt.pem")
+        before = open(crt).read()
         st, _, doc = c.request("PATCH", "connections/tls", {
             "ssl_client_crt": pem(certs.untrusted_client_cert)})
-        self.assertEqual(st, 200, doc)
-        self.assertFalse(doc["_certs"]["key_matches_certificate"])
+        self.assertEqual(st, 422, doc)
+        self.assertEqual(doc["diagnostics"][0].get("field"), "ssl_client_key", doc)
+        self.assertIn("is not the key of ssl_client_crt", doc["diagnostics"][0]["message"])
+        self.assertEqual(open(crt).read(), before)
         # not a certificate: refused, naming what was uploaded, not a temporary path
         st, _, doc = c.request("PATCH", "connections/tls", {"ssl_server_crt": "-----BEGIN "
                                                             "CERTIFICATE-----\nAAAA\n"})
