@@ -1,10 +1,10 @@
 /* fb-bench-synth: a synthetic driver for the exporter benchmarks.
  *
- * Creates the table "/fieldbridge-<instance>" with devices "d00000".. and
- * points "p0".."p<P-1>" per device (the layout bench/devices/bench-point.json
- * gives the real driver), all FB_VALUE_UINT, and writes CLOCK_MONOTONIC ns
- * as the value, so a subscriber can compute table-write -> arrival latency
- * from the message alone.
+ * Creates the table <instance> (a path, or a name in /run/fieldbridge) with
+ * devices "d00000".. and points "p0".."p<P-1>" per device (the layout
+ * bench/devices/bench-point.json gives the real driver), all FB_VALUE_UINT,
+ * and writes CLOCK_MONOTONIC ns as the value, so a subscriber can compute
+ * table-write -> arrival latency from the message alone.
  *
  * Driven by lines on stdin (answers on stdout):
  *   rate R S   write R point updates/s for S s, notify after each write

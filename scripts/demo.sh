@@ -63,6 +63,7 @@ cat > "$work/fieldbridge.json" <<CONF
 {
   "gateway": { "id": "demo", "name": "fieldbridge demo",
                "state_dir": "$work/state",
+               "runtime_dir": "$work/run",
                "definition_dirs": ["$top/devices"] },
   "buses": [ { "name": "demo", "transport": "tcp", "host": "127.0.0.1", "port": $modbus_port,
                "poll_interval_ms": 1000,

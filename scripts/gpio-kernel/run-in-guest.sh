@@ -181,6 +181,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || fail "cannot mount devtmpfs"
 mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
+mkdir -p /run && mount -t tmpfs tmpfs /run
 echo 1 > /proc/sys/kernel/sysrq
 echo "FB_GUEST_BOOTED kernel=$(uname -r)"
 for m in $(cat /mod/order); do

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Logging to stderr with sd-daemon "<N>" priority prefixes, so journald
- * keeps the severity without us linking libsystemd.
+ * keeps the severity without us linking libsystemd; on a terminal, plain
+ * lines with a timestamp instead.  Control characters in a message (from
+ * the network or a file) are escaped, so no line can be forged.
  * Levels: err = a human must act, warning = degraded, info = a state change,
  * debug = per transaction.  Never pass secrets to these functions. */
 #ifndef FB_LOG_H
 #define FB_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum fb_log_level {
 	FB_LOG_ERR = 3,
@@ -24,6 +27,11 @@ void fb_log(enum fb_log_level level, const char *fmt, ...)
 /* Like fb_log, appends ": strerror(errno)" and preserves errno. */
 void fb_log_errno(enum fb_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Copies `in` to out (len bytes, NUL-terminated) with control characters
+ * written as \n, \r, \t or \xNN, cut at a whole character; returns the
+ * length written. */
+size_t fb_log_escape(const char *in, char *out, size_t len);
 
 #define fb_err(...) fb_log(FB_LOG_ERR, __VA_ARGS__)
 #define fb_warn(...) fb_log(FB_LOG_WARNING, __VA_ARGS__)

@@ -15,6 +15,8 @@
 /* Names of buses, connections and devices: they appear in shm segment names,
  * --bus/--connection arguments, MQTT topics and the table's 32-byte keys. */
 #define CFG_NAME_MAX 31
+/* gateway.runtime_dir: with "/<id>.<bus>" a table path fits 256 bytes. */
+#define CFG_RUNTIME_DIR_MAX 128
 
 /* Room for "<file>: buses[12] (name).devices[3] (id)"; longer is truncated,
  * which only shortens a message. */

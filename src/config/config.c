@@ -17,7 +17,7 @@
 
 static const char *const top_keys[] = { "gateway", "buses", "connections", "web", NULL };
 static const char *const gateway_keys[] = {
-	"id", "name", "state_dir", "users_file", "definition_dirs", NULL,
+	"id", "name", "state_dir", "runtime_dir", "users_file", "definition_dirs", NULL,
 };
 
 /* cJSON's syntax error quotes the 20 characters at the error.  On a line
@@ -155,6 +155,19 @@ static void parse_gateway(struct cfg_ctx *ctx, const cJSON *gw, const char *path
 		c->state_dir = p;
 	else
 		c->state_dir = cfg_strdup(ctx, FB_DEFAULT_STATE_DIR);
+	p = NULL;
+	if (gw && cfg_json_path(ctx, gw, "runtime_dir", ctx->main_dir, where, &p) == 1) {
+		/* Table paths "<runtime_dir>/<id>.<bus>" must stay absolute and
+		 * short (names are at most CFG_NAME_MAX). */
+		if (p[0] != '/' || strlen(p) > CFG_RUNTIME_DIR_MAX) {
+			fb_json_error(ctx->diag, where, "runtime_dir",
+				      "%s.runtime_dir: expected an absolute directory path of at "
+				      "most %d bytes, got \"%s\"", where, CFG_RUNTIME_DIR_MAX, p);
+			free(p);
+			p = NULL;
+		}
+	}
+	c->runtime_dir = p ? p : cfg_strdup(ctx, FB_DEFAULT_RUNTIME_DIR);
 	p = NULL;
 	if (gw && cfg_json_path(ctx, gw, "users_file", ctx->main_dir, where, &p) == 1)
 		c->users_file = p;
@@ -378,6 +391,7 @@ void fb_config_free(struct fb_config *c)
 	free(c->gateway_id);
 	free(c->gateway_name);
 	free(c->state_dir);
+	free(c->runtime_dir);
 	free(c->users_file);
 	cfg_web_free(&c->web);
 	free(c);
@@ -402,5 +416,5 @@ struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name)
 void fb_config_table_name(const struct fb_config *c, const struct fb_bus_conf *bus,
 			  char *buf, size_t len)
 {
-	snprintf(buf, len, "%s.%s", c->gateway_id, bus->name);
+	snprintf(buf, len, "%s/%s.%s", c->runtime_dir, c->gateway_id, bus->name);
 }

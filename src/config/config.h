@@ -143,9 +143,10 @@ struct fb_web_conf {
 
 struct fb_config {
 	char *path;               /* main file */
-	char *gateway_id;         /* default "fieldbridge"; names shm segments */
+	char *gateway_id;         /* default "fieldbridge"; names state tables */
 	char *gateway_name;       /* default "fieldbridge" */
 	char *state_dir;          /* default FB_DEFAULT_STATE_DIR */
+	char *runtime_dir;        /* state tables; default FB_DEFAULT_RUNTIME_DIR */
 	char *users_file;         /* NULL = no access control file */
 	char **definition_dirs;   /* searched in order */
 	size_t ndefinition_dirs;
@@ -179,7 +180,8 @@ size_t fb_config_load_definitions(struct fb_config *c, struct fb_bus_conf *bus,
 struct fb_bus_conf *fb_config_bus(const struct fb_config *c, const char *name);
 struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name);
 
-/* The shm instance name of a bus: "<gateway_id>.<bus>" into buf. */
+/* The state table path of a bus, "<runtime_dir>/<gateway_id>.<bus>", into
+ * buf (256 bytes always suffice). */
 void fb_config_table_name(const struct fb_config *c, const struct fb_bus_conf *bus,
 			  char *buf, size_t len);
 

@@ -43,6 +43,9 @@ int ce_file_plan_add(struct ce_plan *p, const char *rel, char *content, size_t l
 void ce_file_plan_free(struct ce_plan *p);
 char *ce_file_join(const char *a, const char *b); /* "a/b", caller frees; NULL on OOM */
 int ce_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* Atomic for readers, not durable (no fsync): for records a crash makes
+ * moot anyway, written where a daemon's start must not wait for the disk. */
+int ce_file_write_volatile(const char *path, const char *data, size_t len, mode_t mode);
 /* The same, owned by uid:gid ((uid_t)-1 = as created). */
 int ce_file_write_owned(const char *path, const char *data, size_t len, mode_t mode,
 			uid_t uid, gid_t gid);
@@ -63,5 +66,36 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
 /* Removes mirrors left by a writer that died; mirrors exist only while the
  * edit lock is held, so call it right after taking the lock. */
 void ce_stage_sweep(struct fb_edit *e);
+
+/* slice.c: a daemon's slice (see config_edit.h), NULL if `name` is not
+ * in the files.  cfg (with definitions) gives the definition files; may be
+ * NULL.  Digests: hex SHA-256 of salt + data, caller frees. */
+struct fb_config;
+cJSON *ce_slice_build(const struct fb_edit *e, const struct fb_config *cfg,
+		      enum fb_edit_kind kind, const char *name, const char *salt);
+char *ce_slice_digest(const char *salt, const void *data, size_t len);
+
+/* loaded.c: the records daemons wrote. */
+struct ce_record {
+	enum fb_edit_kind kind;
+	char *name, *unit, *salt;
+	int pid;
+	long long since;
+	bool systemd, alive;
+	cJSON *doc;        /* the whole record */
+	cJSON *slice;      /* borrowed from doc */
+};
+/* Reads every record in "<state_dir>/loaded/"; unreadable ones are warnings. */
+int ce_loaded_read(const char *state_dir, struct ce_record **out, size_t *n,
+		   struct fb_diag *diag);
+void ce_loaded_free(struct ce_record *r, size_t n);
+/* Whether pid is still the process that wrote the record (owned by
+ * `owner`). */
+bool ce_loaded_alive(int pid, long long starttime_ticks, uid_t owner);
+char *ce_loaded_unit(enum fb_edit_kind kind, const char *name, bool gpio);
+
+/* snapshot.c: the tool-written files of the config dir (relative paths,
+ * sorted), for snapshots and rollback. */
+int ce_snapshot_files(const struct fb_edit *e, char ***rel, size_t *n);
 
 #endif

@@ -24,6 +24,8 @@
 
 #include "diag.h"
 
+struct fb_config;
+
 /* Results; the values are fieldbridgectl's exit codes. */
 enum fb_edit_rc {
 	FB_EDIT_OK = 0,
@@ -32,6 +34,7 @@ enum fb_edit_rc {
 	FB_EDIT_INVALID = 3,    /* value out of range, or the loader refused */
 	FB_EDIT_NOT_FOUND = 4,
 	FB_EDIT_DENIED = 5,     /* permission denied */
+	FB_EDIT_NOT_RUNNING = 7, /* apply: a restart needs systemd (hand-started daemon) */
 	FB_EDIT_CONFLICT = 8,   /* exists already, or defined in the main file */
 };
 /* An object defined in the main file: refused with FB_EDIT_CONFLICT. */
@@ -172,5 +175,130 @@ int fb_key_check(const char *path, const char *password, char *err, size_t errle
 /* 1 if the key matches the certificate, 0 if not, -1 if either cannot be
  * read (encrypted key without password). */
 int fb_cert_key_match(const char *crt_path, const char *key_path, const char *password);
+
+/* ---- what the running daemons loaded (slice.c, loaded.c) ----
+ * A daemon's slice of the configuration: the gateway section, plus
+ *   a bus driver: its bus, its devices and the definition files they use;
+ *   an exporter: its connection, its user in the users file, and of every
+ *   bus the devices, their definitions and poll_interval_ms (it publishes
+ *   discovery and availability from them).
+ * Secrets (and private keys, password hashes) appear only as salted
+ * SHA-256 digests, certificate and definition files with a digest of their
+ * content, so a changed file behind an unchanged path is seen too.
+ *
+ * At start each daemon records its slice in
+ * "<state_dir>/loaded/<bus|connection>-<name>.json" (mode 0600, directory
+ * 0700) with its pid and start time; `config diff` compares it with the
+ * slice of the files now.  A record counts only while its pid is a
+ * fieldbridge process of the record file's owner started at that time
+ * (apply signals it, so a stale or forged record never names another
+ * process). */
+
+/* Records what the daemon serving bus or connection `name` loaded from cfg
+ * (definitions loaded).  Call once after loading, before serving.  Logs a
+ * warning and returns -1 if it cannot write (the daemon carries on). */
+int fb_edit_record_loaded(const struct fb_config *cfg, enum fb_edit_kind kind,
+			  const char *name);
+/* After an exporter reloaded its users file (SIGHUP): updates only the
+ * user part of its record. */
+int fb_edit_record_reloaded_users(const struct fb_config *cfg, const char *conn);
+
+/* ---- diff and apply plan (diff.c) ---- */
+enum fb_apply_action {
+	FB_APPLY_NONE,     /* up to date, or not running (loads the files at start) */
+	FB_APPLY_RESTART,
+	FB_APPLY_RELOAD,   /* SIGHUP: only the users file changed */
+	FB_APPLY_START,    /* systemd: new object, unit not enabled: enable --now */
+	FB_APPLY_STOP,     /* object removed, daemon still running */
+};
+
+/* One differing field.  before/after are display texts (NULL = absent);
+ * for a secret both are NULL and `secret` is set: say only "changed". */
+struct fb_apply_field {
+	char *object;   /* "bus meters", "device m1", "connection ha", "user ha",
+			 * "definition eastron-sdm120", "gateway" */
+	char *field;    /* NULL: the whole object was added or removed */
+	char *before, *after;
+	bool secret;
+};
+
+struct fb_apply_daemon {
+	enum fb_edit_kind kind;  /* FB_EDIT_BUS or FB_EDIT_CONN */
+	char *name;
+	char *unit;              /* "fieldbridge-modbus@meters.service" */
+	bool running;            /* a live process recorded what it loaded */
+	bool systemd;            /* started by systemd (else by hand) */
+	int pid;                 /* 0 if not running */
+	long long since;         /* start time, Unix seconds; 0 if unknown */
+	enum fb_apply_action action;
+	const char *reason;      /* static text: why this action */
+	struct fb_apply_field *fields;
+	size_t nfields;
+	/* Set by fb_apply_run: */
+	bool done;
+	char *result;            /* what happened ("SIGHUP sent", why not) */
+};
+
+struct fb_apply_plan {
+	struct fb_apply_daemon *d;
+	size_t n;
+	bool systemd;            /* systemd runs (/run/systemd/system exists) */
+	char *state_dir;
+};
+
+/* Compares the files at main_path with what every running daemon recorded
+ * and builds the plan (one entry per bus and connection in the files or
+ * running).  Refuses with FB_EDIT_INVALID (the loader's errors in diag) if
+ * the files do not validate: no daemon could start on them.  A record this
+ * process may not read is a warning (the daemon counts as not running). */
+enum fb_edit_rc fb_apply_plan_make(const char *main_path, struct fb_apply_plan **out,
+				   struct fb_diag *diag);
+void fb_apply_plan_free(struct fb_apply_plan *p); /* accepts NULL */
+/* Differing fields over all daemons (the "N changes not applied" count;
+ * a field seen by several daemons counts once). */
+size_t fb_apply_pending(const struct fb_apply_plan *p);
+const char *fb_apply_action_name(enum fb_apply_action a); /* "restart", ... */
+
+/* ---- apply (apply.c) ----
+ * Takes a snapshot of the tool-written files (under the edit lock), then
+ * runs every action: through systemctl for daemons systemd started (and
+ * START/STOP), SIGHUP for a reload of a hand-started daemon.  A restart,
+ * start or stop of a hand-started daemon cannot be done: its `result` says
+ * so and the call returns FB_EDIT_NOT_RUNNING after doing the rest.
+ * `user` names who applies, for the snapshot list (NULL: this process's
+ * user, or $SUDO_USER).  *snapshot gets the snapshot id (0 if none). */
+enum fb_edit_rc fb_apply_run(struct fb_edit *e, struct fb_apply_plan *p, const char *user,
+			     unsigned *snapshot, struct fb_diag *diag);
+
+/* ---- snapshots (snapshot.c) ----
+ * "<state_dir>/snapshots/<id>/": a copy of buses.d/, connections.d/, the
+ * users file, secrets/ and certs/ with their modes (directory 0700, so the
+ * 0600 copies stay private) and meta.json (time, user).  The newest 50
+ * are kept.  The snapshots directory must belong to the calling user and
+ * be private, else taking and restoring refuse (FB_EDIT_DENIED): the state
+ * dir is writable by the daemons' account. */
+struct fb_snapshot {
+	unsigned id;             /* increasing */
+	long long time;          /* Unix seconds */
+	char user[64];
+	size_t nfiles;
+};
+
+/* The state directory of the files as written (gateway.state_dir, relative
+ * to the main file's directory, or the default).  Caller frees. */
+char *fb_edit_state_dir(const struct fb_edit *e);
+/* Takes the edit lock, copies the files.  *id gets the new id. */
+enum fb_edit_rc fb_snapshot_take(struct fb_edit *e, const char *user, unsigned *id,
+				 struct fb_diag *diag);
+/* Oldest first; caller frees *list. */
+enum fb_edit_rc fb_snapshot_list(const struct fb_edit *e, struct fb_snapshot **list,
+				 size_t *n, struct fb_diag *diag);
+/* Restores snapshot id (0: the newest one whose files differ from the
+ * current ones): validated by the loader like any edit (FB_EDIT_INVALID and
+ * nothing changed if it would add an error), then written atomically under
+ * the edit lock; files the snapshot lacks are removed.  *restored gets the
+ * id.  Does not apply: call fb_apply_plan_make/fb_apply_run after. */
+enum fb_edit_rc fb_snapshot_restore(struct fb_edit *e, unsigned id, unsigned *restored,
+				    struct fb_diag *diag);
 
 #endif

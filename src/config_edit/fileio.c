@@ -42,8 +42,22 @@ int ce_file_write_atomic(const char *path, const char *data, size_t len, mode_t 
 	return ce_file_write_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1);
 }
 
+static int write_file(const char *path, const char *data, size_t len, mode_t mode,
+		      uid_t uid, gid_t gid, bool durable);
+
 int ce_file_write_owned(const char *path, const char *data, size_t len, mode_t mode,
 			uid_t uid, gid_t gid)
+{
+	return write_file(path, data, len, mode, uid, gid, true);
+}
+
+int ce_file_write_volatile(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_file(path, data, len, mode, (uid_t)-1, (gid_t)-1, false);
+}
+
+static int write_file(const char *path, const char *data, size_t len, mode_t mode,
+		      uid_t uid, gid_t gid, bool durable)
 {
 	char *copy = strdup(path), *copy2 = strdup(path), *tmp = NULL;
 	const char *dir, *base;
@@ -77,14 +91,14 @@ int ce_file_write_owned(const char *path, const char *data, size_t len, mode_t m
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	if ((durable && fsync(fd) < 0) || close(fd) < 0) {
 		fd = -1;
 		goto out_unlink;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto out_unlink;
-	rc = fsync_dir(dir);
+	rc = durable ? fsync_dir(dir) : 0;
 	goto out;
 out_unlink:
 	err = errno;

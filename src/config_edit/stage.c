@@ -43,6 +43,14 @@ static int mirror_dir(const char *src, const char *dst)
 			continue;
 		s = ce_file_join(src, de->d_name);
 		t = ce_file_join(dst, de->d_name);
+		/* A relative target would resolve against the mirror. */
+		if (s && s[0] != '/') {
+			char *cwd = getcwd(NULL, 0), *abs = cwd ? ce_file_join(cwd, s) : NULL;
+
+			free(cwd);
+			free(s);
+			s = abs;
+		}
 		if (!s || !t || symlink(s, t) < 0)
 			rc = -1;
 		free(s);

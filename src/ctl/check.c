@@ -36,5 +36,9 @@ int ctl_config(const struct ctl *c)
 		ctl_doc_print(doc);
 		return CTL_OK;
 	}
-	return ctl_usage_error(c, "config: expected check or schema");
+	if (c->verb && (!strcmp(c->verb, "diff") || !strcmp(c->verb, "apply") ||
+			!strcmp(c->verb, "snapshots") || !strcmp(c->verb, "rollback")))
+		return ctl_config_apply(c);
+	return ctl_usage_error(c, "config: expected check, schema, diff, apply, snapshots "
+			       "or rollback");
 }

@@ -23,6 +23,7 @@ struct ctl {
 	const char *config_path;
 	bool json;
 	bool no_apply;
+	const char *host;  /* -H: run on this gateway over ssh */
 	const char *object, *verb;
 	int argc;      /* arguments after VERB */
 	char **argv;
@@ -34,6 +35,9 @@ void ctl_doc_print(cJSON *doc);                  /* prints and frees */
 /* Prints diag (stderr in text mode; a JSON document on stdout with
  * --json) and returns rc. */
 int ctl_fail(const struct ctl *c, const struct fb_diag *diag, int rc);
+/* The same, with the members of `extra` (freed; may be NULL) added to
+ * the JSON document. */
+int ctl_finish(const struct ctl *c, const struct fb_diag *diag, int rc, cJSON *extra);
 int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -48,6 +52,17 @@ int ctl_objects(const struct ctl *c, enum fb_edit_kind kind);
 int ctl_config(const struct ctl *c);
 /* definition.c */
 int ctl_definition(const struct ctl *c);
+/* apply.c: config diff/apply/snapshots/rollback */
+int ctl_config_apply(const struct ctl *c);
+/* After a successful edit: apply it (plan printed, snapshot taken) unless
+ * --no-apply.  `extra` (JSON mode, may be NULL) gets the plan.  Returns an
+ * exit code; problems go to d. */
+int ctl_apply_after_edit(const struct ctl *c, struct fb_edit *e, cJSON *extra,
+			 struct fb_diag *d);
+/* logs.c: journalctl for fieldbridge units */
+int ctl_logs(const struct ctl *c);
+/* remote.c: -H: re-executes the command over ssh; returns only on error. */
+int ctl_remote(const struct ctl *c, int argc, char **argv);
 /* web.c: `web setup-code` */
 int ctl_web(const struct ctl *c);
 /* editor.c: `connection edit NAME` / `bus edit NAME` */

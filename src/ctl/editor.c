@@ -56,6 +56,7 @@ int ctl_edit(const struct ctl *c, enum fb_edit_kind kind, const char *name)
 	const struct fb_edit_obj *o;
 	char tmp[] = "/tmp/fieldbridgectl-edit.XXXXXX";
 	char *orig = NULL, *text = NULL;
+	cJSON *extra = NULL;
 	size_t len;
 	int fd, rc = CTL_FAILED;
 
@@ -111,10 +112,14 @@ int ctl_edit(const struct ctl *c, enum fb_edit_kind kind, const char *name)
 			break;
 	}
 	unlink(tmp);
-	if (rc == CTL_OK && !c->json && strcmp(text ? text : "", orig))
-		printf("%s %s: change written (not applied)\n", fb_edit_kind_name(kind), name);
+	if (rc == CTL_OK && strcmp(text ? text : "", orig)) {
+		if (!c->json)
+			printf("%s %s: change written\n", fb_edit_kind_name(kind), name);
+		extra = c->json ? cJSON_CreateObject() : NULL;
+		rc = ctl_apply_after_edit(c, e, extra, &d);
+	}
 out:
-	ctl_fail(c, &d, rc);
+	ctl_finish(c, &d, rc, extra);
 	fb_diag_free(&d);
 	free(orig);
 	free(text);

@@ -17,12 +17,12 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-"usage: fieldbridgectl [-c PATH] [--json] [--no-apply] OBJECT VERB [ARGS]\n"
+"usage: fieldbridgectl [-c PATH] [--json] [--no-apply] [-H [USER@]HOST] OBJECT VERB [ARGS]\n"
 "\n"
 "  -c, --config PATH   main configuration file (default %s)\n"
 "      --json          print one versioned JSON document\n"
-"      --no-apply      write the files only (edits never restart daemons yet:\n"
-"                      restart them yourself to apply a change)\n"
+"      --no-apply      write the files only; `config apply` applies them later\n"
+"  -H, --host [USER@]HOST  run the command on that gateway over ssh\n"
 "\n"
 "  connection list | show NAME | fields | add NAME FIELD=VALUE... |\n"
 "             modify NAME FIELD=VALUE... | delete NAME | edit NAME\n"
@@ -31,8 +31,9 @@ static void usage(FILE *out)
 "             modify [BUS] ID FIELD=VALUE... | delete [BUS] ID\n"
 "  user       list | show NAME | fields | add NAME role=... rights=... password=- |\n"
 "             passwd NAME | modify NAME FIELD=VALUE... | delete NAME\n"
-"  config     check | schema\n"
+"  config     check | schema | diff | apply [--dry-run] | snapshots | rollback [N]\n"
 "  definition list | show DEFINITION | decode DEFINITION POINT WORD...\n"
+"  logs       [UNIT] [-f] [-p LEVEL]\n"
 "  web        setup-code   (the first-run code of fieldbridge-web)\n"
 "\n"
 "FIELD= (empty) removes a field.  Secrets (auth_password, ssl_client_key_password,\n"
@@ -42,12 +43,44 @@ static void usage(FILE *out)
 		FB_DEFAULT_CONFIG);
 }
 
+/* Every argument but -H and its value, for the remote fieldbridgectl. */
+static int remote(const struct ctl *c, int argc, char **argv, int first_operand)
+{
+	char **v = calloc((size_t)argc + 1, sizeof(*v));
+	int n = 0, rc;
+
+	if (!v)
+		return CTL_FAILED;
+	for (int i = 1; i < argc; i++) {
+		if (i < first_operand) {
+			if (!strcmp(argv[i], "-H") || !strcmp(argv[i], "--host")) {
+				i++;
+				continue;
+			}
+			if (!strncmp(argv[i], "--host=", 7) ||
+			    (!strncmp(argv[i], "-H", 2) && argv[i][2]))
+				continue;
+			if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+				v[n++] = argv[i++]; /* its value may look like an option */
+				if (i < argc)
+					v[n++] = argv[i];
+				continue;
+			}
+		}
+		v[n++] = argv[i];
+	}
+	rc = ctl_remote(c, n, v);
+	free(v);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-apply", no_argument, NULL, 'n' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -57,11 +90,12 @@ int main(int argc, char **argv)
 
 	fb_log_init("fieldbridgectl", FB_LOG_WARNING);
 	/* "+": options end at OBJECT, so "user add x rights=-a" stays an argument. */
-	while ((opt = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:hVH:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': c.config_path = optarg; break;
 		case 'j': c.json = true; break;
 		case 'n': c.no_apply = true; break;
+		case 'H': c.host = optarg; break;
 		case 'h': usage(stdout); return CTL_OK;
 		case 'V': printf("fieldbridgectl %s\n", FB_VERSION); return CTL_OK;
 		default: usage(stderr); return CTL_USAGE;
@@ -71,6 +105,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CTL_USAGE;
 	}
+	if (c.host)
+		return remote(&c, argc, argv, optind);
 	c.object = argv[optind++];
 	c.verb = optind < argc ? argv[optind++] : NULL;
 	c.argc = argc - optind;
@@ -99,8 +135,10 @@ int main(int argc, char **argv)
 		return ctl_config(&c);
 	if (!strcmp(c.object, "definition"))
 		return ctl_definition(&c);
+	if (!strcmp(c.object, "logs"))
+		return ctl_logs(&c);
 	if (!strcmp(c.object, "web"))
 		return ctl_web(&c);
 	return ctl_usage_error(&c, "unknown object \"%s\" (connection, bus, device, user, "
-			       "config, definition, web)", c.object);
+			       "config, definition, logs, web)", c.object);
 }

@@ -330,6 +330,7 @@ static int edit_verb(const struct ctl *c, struct fb_edit *e, enum fb_edit_kind k
 	struct changes ch = { 0 };
 	struct fb_diag d;
 	char *pw_arg[] = { "password=-" };
+	cJSON *extra = NULL;
 
 	if (c->argc < 1)
 		return ctl_usage_error(c, "%s %s: expected a name", c->object, c->verb);
@@ -369,11 +370,14 @@ static int edit_verb(const struct ctl *c, struct fb_edit *e, enum fb_edit_kind k
 	else
 		rc = rc_of(fb_edit_set(e, kind, bus, name, create, ch.v, ch.n, &d));
 	changes_free(&ch);
-	if (rc == CTL_OK && !c->json)
-		printf("%s %s: %s written%s\n", fb_edit_kind_name(kind), name,
-		       del ? "removal" : "change",
-		       " (not applied: restart the daemons, or wait for `config apply`)");
-	ctl_fail(c, &d, rc);
+	if (rc == CTL_OK) {
+		if (!c->json)
+			printf("%s %s: %s written\n", fb_edit_kind_name(kind), name,
+			       del ? "removal" : "change");
+		extra = c->json ? cJSON_CreateObject() : NULL;
+		rc = ctl_apply_after_edit(c, e, extra, &d);
+	}
+	ctl_finish(c, &d, rc, extra);
 	fb_diag_free(&d);
 	return rc;
 }

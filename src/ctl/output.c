@@ -29,14 +29,29 @@ void ctl_doc_print(cJSON *doc)
 
 int ctl_fail(const struct ctl *c, const struct fb_diag *diag, int rc)
 {
+	return ctl_finish(c, diag, rc, NULL);
+}
+
+int ctl_finish(const struct ctl *c, const struct fb_diag *diag, int rc, cJSON *extra)
+{
 	cJSON *doc, *arr;
 
 	if (!c->json) {
 		fb_diag_print(diag, stderr);
+		cJSON_Delete(extra);
 		return rc;
 	}
 	doc = ctl_doc_new(c);
 	cJSON_AddBoolToObject(doc, "ok", rc == 0);
+	while (extra && extra->child) {
+		cJSON *item = cJSON_DetachItemViaPointer(extra, extra->child);
+		char *key = item->string;
+
+		item->string = NULL; /* cJSON would free the key it copies from */
+		cJSON_AddItemToObject(doc, key, item);
+		free(key);
+	}
+	cJSON_Delete(extra);
 	cJSON_AddNumberToObject(doc, "exit", rc);
 	arr = cJSON_AddArrayToObject(doc, "diagnostics");
 	for (size_t i = 0; i < diag->count; i++) {

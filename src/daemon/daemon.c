@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "daemon.h"
+#include "config_edit.h"
 #include "fb_defaults.h"
 #include "log.h"
 
@@ -87,15 +88,30 @@ struct fb_table *fb_daemon_table_create(const struct fb_config *cfg,
 					const struct fb_device_desc *devices, size_t ndevices,
 					const struct fb_point_desc *points, size_t npoints)
 {
-	char name[128];
+	char path[256];
 	struct fb_table *t;
+	long pid;
 
-	fb_config_table_name(cfg, bus, name, sizeof(name));
-	t = fb_table_create(name, devices, ndevices, points, npoints);
-	if (!t)
-		fb_log_errno(FB_LOG_ERR, "bus %s: cannot create state table /fieldbridge-%s",
-			     bus->name, name);
-	return t;
+	fb_config_table_name(cfg, bus, path, sizeof(path));
+	t = fb_table_create(path, devices, ndevices, points, npoints);
+	if (t)
+		return t;
+	if (errno == EBUSY) {
+		pid = fb_table_lock_pid(path);
+		if (pid > 0)
+			fb_err("bus %s is already served by pid %ld (lock %s.lock); not starting",
+			       bus->name, pid, path);
+		else
+			fb_err("bus %s is already served by another driver (lock %s.lock); "
+			       "not starting", bus->name, path);
+	} else if (errno == EPERM) {
+		fb_err("bus %s: cannot create state table %s: the directory %s must belong "
+		       "to this user (uid %ld) and must not be writable by others",
+		       bus->name, path, cfg->runtime_dir, (long)geteuid());
+	} else {
+		fb_log_errno(FB_LOG_ERR, "bus %s: cannot create state table %s", bus->name, path);
+	}
+	return NULL;
 }
 
 struct fb_table *fb_daemon_bus_table_create(const struct fb_config *cfg,
@@ -188,6 +204,8 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
 		goto fail;
 	}
+	/* What this daemon runs with, for `fieldbridgectl config diff`. */
+	fb_edit_record_loaded(out->cfg, is_bus ? FB_EDIT_BUS : FB_EDIT_CONN, args->instance);
 	fb_diag_free(&diag);
 	return 0;
 fail:

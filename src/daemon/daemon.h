@@ -30,9 +30,10 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 int fb_daemon_check(const struct fb_daemon_args *args, const char *kind,
 		    const struct fb_config_checks *checks);
 
-/* Creates the bus's state table "/fieldbridge-<gateway>.<bus>" (see
+/* Creates the bus's state table "<runtime_dir>/<gateway>.<bus>" (see
  * fb_table_create: descriptions borrowed and copied); logs why if it
- * cannot.  Caller frees with fb_table_destroy. */
+ * cannot, naming the pid of a driver already serving the bus.  Caller
+ * frees with fb_table_destroy. */
 struct fb_table *fb_daemon_table_create(const struct fb_config *cfg,
 					const struct fb_bus_conf *bus,
 					const struct fb_device_desc *devices, size_t ndevices,

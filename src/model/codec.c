@@ -288,11 +288,14 @@ static int value_as_double(const struct fb_value *v, double *out)
 
 /* Raw integer for an integer/BCD type, as register bits.  Exact for
  * unscaled integers of any width; scaled values round to nearest (half away
- * from zero) before the range check. */
+ * from zero) before the range check.  No long double: it is double on
+ * 32-bit ARM, where it made 2^63 pass as an int64. */
 static int encode_int(const struct fb_point_def *p, const struct fb_value *v,
 		      unsigned n, uint64_t *bits)
 {
-	long double lo, hi, r;
+	int64_t lo;
+	uint64_t hi;
+	double r;
 	bool neg;
 	uint64_t mag;
 
@@ -306,8 +309,8 @@ static int encode_int(const struct fb_point_def *p, const struct fb_value *v,
 			neg = false;
 			mag = v->kind == FB_VALUE_UINT ? v->u : (uint64_t)v->b;
 		}
-		r = neg ? -(long double)mag : (long double)mag;
-		if (r < lo || r > hi) {
+		/* Exact: a magnitude against the type's limits. */
+		if (neg ? mag > (uint64_t)0 - (uint64_t)lo : mag > hi) {
 			errno = ERANGE;
 			return -1;
 		}
@@ -320,8 +323,9 @@ static int encode_int(const struct fb_point_def *p, const struct fb_value *v,
 			errno = ERANGE;
 			return -1;
 		}
-		r = roundl(((long double)x - p->offset) / p->scale);
-		if (!(r >= lo && r <= hi)) {
+		r = round((x - p->offset) / p->scale);
+		/* The check makes the conversions below defined: |r| < 2^64. */
+		if (!fb_point_double_in_range(r, lo, hi)) {
 			errno = ERANGE;
 			return -1;
 		}

@@ -25,6 +25,15 @@
 #define LONG_DEFAULT_MS 800
 #define RATE_TIMEOUT_DEFAULT_S 600
 
+/* Names and labels reach Home Assistant and the logs: no control bytes. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static const char *const role_names[] = {
 	"none", "input", "output", "pulse_output", "counter", "rate", "event", NULL,
 };
@@ -182,6 +191,9 @@ void fb_model_gpio_parse_point(const char *file, const cJSON *jp, size_t idx,
 	if (fb_json_string(jp, "name", true, where, d, &s) == 1) {
 		if (!s[0])
 			fb_diag_error(d, "%s.name: expected a non-empty string", where);
+		else if (has_control(s))
+			fb_diag_error(d, "%s.name: expected text without control characters",
+				      where);
 		p->name = fb_point_dup(file, s, d);
 	}
 	if (fb_json_enum(jp, "role", true, role_names + 1, where, d, &e) == 1)

@@ -17,6 +17,15 @@
 /* A string point decodes into fb_value.s, NUL included. */
 #define MAX_STRING_REGISTERS ((FB_TABLE_STRING_MAX - 1) / 2)
 
+/* Names and labels reach Home Assistant and the logs: no control bytes. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static const char *const point_keys[] = {
 	"key", "name", "table", "address", "type", "bit", "length", "order",
 	"scale", "offset", "precision", "unit", "component", "device_class",
@@ -149,6 +158,11 @@ static void parse_options(const char *file, const cJSON *jp, const char *where,
 		if (!cJSON_IsString(it) || !it->valuestring[0]) {
 			fb_diag_error(d, "%s.options.\"%s\": expected a non-empty label string",
 				      where, it->string);
+			ok = false;
+		}
+		if (ok && has_control(it->valuestring)) {
+			fb_diag_error(d, "%s.options.\"%s\": expected a label without control "
+				      "characters", where, it->string);
 			ok = false;
 		}
 		if (!ok)
@@ -363,46 +377,55 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 		fb_diag_error(d, "%s.step: expected a number > 0, got %g", where, p->step);
 }
 
-/* Raw values must be representable in the point's type. */
+/* Whether an integer raw value fits min..max, exactly. */
+static bool raw_in_range(long long raw, int64_t min, uint64_t max)
+{
+	return raw >= min && (raw < 0 || (uint64_t)raw <= max);
+}
+
+/* Raw values must be representable in the point's type.  No long double
+ * (it is double on 32-bit ARM): integers compare exactly, and the value
+ * range uses the largest double not above the raw maximum. */
 static void check_raw_ranges(const struct rules *r, const struct fb_point_def *p)
 {
 	struct fb_diag *d = r->d;
 	const char *where = r->where;
-	long double lo, hi;
+	int64_t lo;
+	uint64_t hi;
 
 	if (!r->bit_table && fb_point_int_range(p->type, &lo, &hi)) {
-		long double a = lo * (long double)p->scale + p->offset;
-		long double b = hi * (long double)p->scale + p->offset;
-		long double vlo = a < b ? a : b, vhi = a < b ? b : a;
+		double a = (double)lo * p->scale + p->offset;
+		double b = fb_point_max_double(hi) * p->scale + p->offset;
+		double vlo = a < b ? a : b, vhi = a < b ? b : a;
 
-		if (p->has_min && (p->min < vlo || p->min > vhi))
-			fb_diag_error(d, "%s.min: expected %Lg..%Lg (what %s%s can hold), "
+		if (p->has_min && !(p->min >= vlo && p->min <= vhi))
+			fb_diag_error(d, "%s.min: expected %g..%g (what %s%s can hold), "
 				      "got %g", where, vlo, vhi, type_str(p),
 				      fb_model_identity(p) ? "" : " after scale/offset",
 				      p->min);
-		if (p->has_max && (p->max < vlo || p->max > vhi))
-			fb_diag_error(d, "%s.max: expected %Lg..%Lg (what %s%s can hold), "
+		if (p->has_max && !(p->max >= vlo && p->max <= vhi))
+			fb_diag_error(d, "%s.max: expected %g..%g (what %s%s can hold), "
 				      "got %g", where, vlo, vhi, type_str(p),
 				      fb_model_identity(p) ? "" : " after scale/offset",
 				      p->max);
 		for (size_t i = 0; i < p->noptions; i++)
-			if (p->options[i].raw < lo || p->options[i].raw > hi)
+			if (!raw_in_range(p->options[i].raw, lo, hi))
 				fb_diag_error(d, "%s.options.\"%lld\": expected a raw value "
-					      "%Lg..%Lg for %s", where,
-					      (long long)p->options[i].raw, lo, hi,
-					      type_str(p));
-		if (p->component == FB_COMP_BUTTON &&
-		    (p->press_raw < lo || p->press_raw > hi))
-			fb_diag_error(d, "%s.press: expected %Lg..%Lg for %s, got %lld",
-				      where, lo, hi, type_str(p), (long long)p->press_raw);
+					      "%lld..%llu for %s", where,
+					      (long long)p->options[i].raw, (long long)lo,
+					      (unsigned long long)hi, type_str(p));
+		if (p->component == FB_COMP_BUTTON && !raw_in_range(p->press_raw, lo, hi))
+			fb_diag_error(d, "%s.press: expected %lld..%llu for %s, got %lld",
+				      where, (long long)lo, (unsigned long long)hi, type_str(p),
+				      (long long)p->press_raw);
 	}
 	if (p->has_sentinel && r->numeric && r->width < 4) {
 		/* Either reading of the register bits: 0x8000 or -32768. */
-		long double bits = r->width * 16;
-		long double smin = -powl(2, bits - 1), smax = powl(2, bits) - 1;
+		int bits = (int)r->width * 16;
+		long long smin = -(1ll << (bits - 1)), smax = (1ll << bits) - 1;
 
 		if (p->sentinel_raw < smin || p->sentinel_raw > smax)
-			fb_diag_error(d, "%s.sentinel: expected %.0Lf..%.0Lf (%u "
+			fb_diag_error(d, "%s.sentinel: expected %lld..%lld (%u "
 				      "register%s of raw bits), got %lld", where, smin,
 				      smax, r->width, r->width > 1 ? "s" : "",
 				      (long long)p->sentinel_raw);
@@ -639,6 +662,9 @@ void fb_model_modbus_parse_point(const char *file, const cJSON *jp, size_t idx,
 	if (fb_json_string(jp, "name", true, where, d, &s) == 1) {
 		if (!s[0])
 			fb_diag_error(d, "%s.name: expected a non-empty string, got \"\"", where);
+		else if (has_control(s))
+			fb_diag_error(d, "%s.name: expected text without control characters",
+				      where);
 		p->name = fb_point_dup(file, s, d);
 	}
 	read_layout(&r, p);

@@ -53,8 +53,14 @@ extern const char *const fb_point_write_fn_names[];
 extern const char *const fb_point_poll_names[];
 
 /* Raw value range of an integer or BCD type (the register bits read as
- * that type).  Returns false for non-integer types. */
-bool fb_point_int_range(enum fb_data_type t, long double *min, long double *max);
+ * that type), exact.  Returns false for non-integer types. */
+bool fb_point_int_range(enum fb_data_type t, int64_t *min, uint64_t *max);
+/* The largest double not above max (INT64_MAX and UINT64_MAX have no
+ * double: theirs round up, to 2^63 and 2^64). */
+double fb_point_max_double(uint64_t max);
+/* Whether x lies in min..max, exactly, with no wider type (long double is
+ * double on 32-bit ARM).  NaN is not. */
+bool fb_point_double_in_range(double x, int64_t min, uint64_t max);
 
 /* Frees every string and array p owns (not p itself). */
 void fb_point_clear(struct fb_point_def *p);

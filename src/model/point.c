@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 const char *const fb_point_table_names[] = {
@@ -115,7 +116,7 @@ enum fb_value_kind fb_point_value_kind(const struct fb_point_def *p)
 	}
 }
 
-bool fb_point_int_range(enum fb_data_type t, long double *min, long double *max)
+bool fb_point_int_range(enum fb_data_type t, int64_t *min, uint64_t *max)
 {
 	switch (t) {
 	case FB_TYPE_INT16: *min = INT16_MIN; *max = INT16_MAX; return true;
@@ -128,6 +129,22 @@ bool fb_point_int_range(enum fb_data_type t, long double *min, long double *max)
 	case FB_TYPE_BCD32: *min = 0; *max = 99999999; return true;
 	default: return false;
 	}
+}
+
+double fb_point_max_double(uint64_t max)
+{
+	/* (double)max rounds to nearest: up, for 2^63 - 1 and 2^64 - 1. */
+	double d = (double)max;
+
+	if (d >= 0x1p64 || (uint64_t)d > max)
+		d = nextafter(d, 0);
+	return d;
+}
+
+bool fb_point_double_in_range(double x, int64_t min, uint64_t max)
+{
+	/* min is 0 or -2^k: exact as a double. */
+	return x >= (double)min && x <= fb_point_max_double(max);
 }
 
 const struct fb_point_def *fb_model_point(const struct fb_definition *def,

@@ -52,19 +52,31 @@ void fb_futex_signal(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
 		fb_futex_wake_all(word);
 }
 
+/* A bounded sleep: if the table file is truncated under a sleeping
+ * thread, a wake-up on the (now private) page no longer reaches it, and
+ * fb_futex_bridge_stop still needs it to notice `stop`. */
+#define BRIDGE_SLEEP_S 2
+
 static void *bridge_main(void *arg)
 {
 	struct fb_futex_bridge *b = arg;
 	uint32_t seen = b->start_value;
 	uint64_t one = 1;
+	sigset_t bus;
 
+	/* A blocked SIGBUS on a fault kills the process: let the truncation
+	 * guard (table_guard.c) handle it in this thread too. */
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
 	while (!atomic_load(&b->stop)) {
+		struct timespec sleep = { BRIDGE_SLEEP_S, 0 };
 		uint32_t cur;
 
 		atomic_fetch_add(b->waiters, 1);
 		cur = atomic_load(b->word);
 		if (cur == seen && !atomic_load(&b->stop))
-			futex(b->word, FUTEX_WAIT, seen, NULL);
+			futex(b->word, FUTEX_WAIT, seen, &sleep);
 		atomic_fetch_sub(b->waiters, 1);
 		cur = atomic_load(b->word);
 		if (cur != seen) {
@@ -79,8 +91,8 @@ static void *bridge_main(void *arg)
 	return NULL;
 }
 
-int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
-			  _Atomic uint32_t *waiters)
+static int start_thread(struct fb_futex_bridge *b, _Atomic uint32_t *word,
+			_Atomic uint32_t *waiters)
 {
 	sigset_t all, old;
 	int err;
@@ -93,9 +105,6 @@ int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 	/* Sampled here, not in the thread: a change between our return and
 	 * the thread's first instruction must still count. */
 	b->start_value = atomic_load(word);
-	b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->efd < 0)
-		return -1;
 	/* The thread must never take a process signal: daemons block signals
 	 * and read them from a signalfd, which only works if every thread
 	 * blocks them. */
@@ -104,8 +113,6 @@ int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 	err = pthread_create(&b->thread, NULL, bridge_main, b);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		close(b->efd);
-		b->efd = -1;
 		errno = err;
 		return -1;
 	}
@@ -113,23 +120,56 @@ int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 	return 0;
 }
 
+static void stop_thread(struct fb_futex_bridge *b)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	if (!b->running)
+		return;
+	atomic_store(&b->stop, 1);
+	/* The thread may check `stop` just before we set it and then
+	 * sleep, missing a single wake-up; so wake it until it says it
+	 * left.  Waking the shared word also wakes other readers'
+	 * threads, which re-check the word and sleep again: harmless. */
+	while (!atomic_load(&b->exited)) {
+		fb_futex_wake_all(b->word);
+		futex(&b->exited, FUTEX_WAIT_PRIVATE, 0, &tick);
+	}
+	pthread_join(b->thread, NULL);
+	b->running = 0;
+}
+
+int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
+			  _Atomic uint32_t *waiters)
+{
+	b->running = 0;
+	b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->efd < 0)
+		return -1;
+	if (start_thread(b, word, waiters) < 0) {
+		int err = errno;
+
+		close(b->efd);
+		b->efd = -1;
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int fb_futex_bridge_move(struct fb_futex_bridge *b, _Atomic uint32_t *word,
+			 _Atomic uint32_t *waiters)
+{
+	stop_thread(b);
+	if (start_thread(b, word, waiters) < 0)
+		return -1;
+	fb_futex_bridge_kick(b);
+	return 0;
+}
+
 void fb_futex_bridge_stop(struct fb_futex_bridge *b)
 {
-	if (b->running) {
-		struct timespec tick = { 0, 10 * 1000 * 1000 };
-
-		atomic_store(&b->stop, 1);
-		/* The thread may check `stop` just before we set it and then
-		 * sleep, missing a single wake-up; so wake it until it says it
-		 * left.  Waking the shared word also wakes other readers'
-		 * threads, which re-check the word and sleep again: harmless. */
-		while (!atomic_load(&b->exited)) {
-			fb_futex_wake_all(b->word);
-			futex(&b->exited, FUTEX_WAIT_PRIVATE, 0, &tick);
-		}
-		pthread_join(b->thread, NULL);
-		b->running = 0;
-	}
+	stop_thread(b);
 	if (b->efd >= 0) {
 		close(b->efd);
 		b->efd = -1;

@@ -20,16 +20,18 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "table.h"
 
 #define FB_SHM_MAGIC 0x46425442u   /* "FBTB" */
 #define FB_SHM_VERSION 1u
-#define FB_SHM_NAME_PREFIX "/fieldbridge-"
-#define FB_SHM_NAME_MAX 255        /* NAME_MAX for the shm name incl. '/' */
+#define FB_TABLE_PATH_MAX 256      /* "<runtime dir>/<name>", incl. NUL */
+#define FB_TABLE_BASE_MAX 200      /* the <name> part, incl. NUL */
 
 #define FB_SHM_JOURNAL_SIZE 4096u  /* entries; power of two */
 #define FB_SHM_JOURNAL_DEVICE 0x80000000u /* entry flag: device index */
@@ -186,9 +188,19 @@ struct fb_shm_layout {
 /* table_util.c: layout arithmetic shared by the writer and reader sides. */
 /* Computes the canonical layout for the counts; -1/EINVAL if too large. */
 int fb_table_util_layout(uint32_t npoints, uint32_t ndevices, struct fb_shm_layout *out);
-/* "/fieldbridge-<instance>" into buf; -1/EINVAL for an empty instance, one
- * containing '/', or one too long for a shm name. */
-int fb_table_util_shm_name(const char *instance, char *buf, size_t len);
+/* Splits a table path (see fb_table_create) into its directory and file
+ * name; a bare name is taken in FB_DEFAULT_RUNTIME_DIR.  -1/EINVAL for an
+ * empty name, one starting with '.' (our temporary and hidden files), a
+ * relative path with a '/', or one too long. */
+int fb_table_util_path(const char *path, char dir[FB_TABLE_PATH_MAX],
+		       char base[FB_TABLE_BASE_MAX]);
+/* Opens the runtime directory (O_DIRECTORY, no symlink as last part) and
+ * checks it: a directory no "other" user may write to, else EPERM.  *owner
+ * is its owner: the uid every table in it must belong to. */
+int fb_table_util_open_dir(const char *dir, uid_t *owner);
+/* Checks an opened table or lock file: a regular file of `owner` with no
+ * "other" permission bits; -1/EPERM otherwise (a squatter's file). */
+int fb_table_util_check_file(int fd, uid_t owner, struct stat *st);
 /* Copies a value so that unused bytes are zero and strings are
  * NUL-terminated; an unknown kind becomes FB_VALUE_NONE. */
 void fb_table_util_normalize(struct fb_value *dst, const struct fb_value *src);
@@ -233,6 +245,10 @@ struct fb_futex_bridge {
 /* Starts the thread; the eventfd is non-blocking and close-on-exec. */
 int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 			  _Atomic uint32_t *waiters);
+/* Moves the thread to another futex word, keeping the eventfd (which is
+ * left readable). */
+int fb_futex_bridge_move(struct fb_futex_bridge *b, _Atomic uint32_t *word,
+			 _Atomic uint32_t *waiters);
 /* Joins the thread and closes the eventfd.  Safe on a never-started bridge. */
 void fb_futex_bridge_stop(struct fb_futex_bridge *b);
 /* Empties the eventfd counter. */
@@ -240,10 +256,21 @@ void fb_futex_bridge_drain(struct fb_futex_bridge *b);
 /* Makes the eventfd readable without a futex change. */
 void fb_futex_bridge_kick(struct fb_futex_bridge *b);
 
+/* ---- truncation guard (table_guard.c) ---- */
+
+/* Registers a table mapping: a SIGBUS inside it (the file was truncated)
+ * maps a zero page there instead of killing the process.  -1/ENOSPC when
+ * too many tables are mapped. */
+int fb_table_guard_add(const void *base, size_t size);
+/* Before munmap.  Unknown bases are ignored. */
+void fb_table_guard_remove(const void *base);
+/* True once a SIGBUS was absorbed inside the mapping at base. */
+bool fb_table_guard_hit(const void *base);
+
 /* ---- private handles ---- */
 
 struct fb_table {
-	unsigned char *base;          /* owned mapping of total_size bytes */
+	unsigned char *base_map;      /* owned mapping of total_size bytes */
 	size_t size;
 	struct fb_shm_header *hdr;
 	struct fb_shm_cmdq *cmdq;
@@ -256,7 +283,17 @@ struct fb_table {
 	ino_t ino;
 	/* something was journaled or a result published since fb_table_notify */
 	int pending;
-	char name[FB_SHM_NAME_MAX + 1];
+	int fd;                       /* owned: the mapped table file */
+	struct fb_device_desc *ddesc; /* owned copies, to rebuild the table */
+	struct fb_point_desc *pdesc;
+	uint32_t generation;
+	int dirfd;                    /* owned: the runtime directory */
+	int lockfd;                   /* owned: holds flock on "<base>.lock" */
+	char base[FB_TABLE_BASE_MAX];
+	/* fb_table_command_pop's lock timeouts not yet reported, and when
+	 * fb_table_command_lock_timeouts last reported some */
+	unsigned lock_timeouts;
+	int64_t lock_reported_ms;
 	struct fb_futex_bridge cmd_bridge;
 };
 
@@ -275,6 +312,18 @@ struct fb_table_reader {
 	struct fb_point_desc *pdesc;  /* owned, npoints */
 	struct fb_device_desc *ddesc; /* owned, ndevices */
 	uint32_t *jbuf;               /* owned, FB_SHM_JOURNAL_SIZE scratch */
+	/* What fb_table_reader_read gave up on; owned.  It is no part of what
+	 * callers see as the const reader, hence behind a pointer. */
+	struct fb_table_reader_stuck {
+		/* fb_mono_ms of the last give-up: a burst of stuck points (a
+		 * killed or hostile writer) waits once, not once per point */
+		int64_t giveup_ms;
+		/* per point, the odd seq a read gave up on (0 = none): a point
+		 * still stuck there reads STALE without waiting again */
+		uint32_t seq[];
+	} *stuck;
+	dev_t dev;                    /* identity of the mapped file */
+	ino_t ino;
 	uint64_t journal_tail;
 	uint64_t results_tail;
 	int need_full_scan;
@@ -290,6 +339,10 @@ int fb_table_test_queue_lock(struct fb_table_reader *r);
  * killed mid-push leaves behind. */
 int fb_table_test_push_partial(struct fb_table_reader *r, const struct fb_command *cmd,
 			       size_t nbytes);
+/* Releases the bus lock and forgets the table, as a driver killed with
+ * SIGKILL would (the table file stays, superseded by the next create).
+ * Frees t. */
+void fb_table_test_crash(struct fb_table *t);
 /* Starts an update of point `index` (seq goes odd) and does not finish it. */
 void fb_table_test_point_begin(struct fb_table *t, uint32_t index);
 /* The point's current seqlock sequence (odd = update in progress). */

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The shared-memory state table: one POSIX shm segment per driver instance
- * (one per bus).  The driver is the only writer of values; exporters attach
- * read-only to values and push commands through a queue in the same segment.
+/* The shared-memory state table: one file per driver instance (one per
+ * bus) in the runtime directory, mapped by every process using it.  The
+ * driver is the only writer of values; exporters attach read-only to values
+ * and push commands through a queue in the same segment.
+ *
+ * A table is named by a path "<runtime dir>/<gateway>.<bus>" (a bare name
+ * is taken in FB_DEFAULT_RUNTIME_DIR, /run/fieldbridge).  Trust comes from
+ * the directory: no "other" user may write to it, and a table counts only
+ * if it belongs to the directory's owner (the service user) and grants
+ * "other" nothing.  A file failing that is a squatter's: readers refuse it
+ * (EPERM) and a driver replaces it.
  *
  * Memory: the segment is created and sized by the driver (fb_table_create)
  * and unlinked when the driver exits cleanly.  Readers map it with
@@ -74,15 +82,21 @@ struct fb_device_desc {
 
 struct fb_table;
 
-/* Creates the segment "/fieldbridge-<instance>" for `points` and `devices`
- * (both borrowed, copied).  If an older segment of that name exists it is
- * marked superseded (waking its readers), then replaced; the generation is
- * the old one + 1.  Caller frees with fb_table_destroy(). */
-struct fb_table *fb_table_create(const char *instance,
+/* Creates the table `path` for `points` and `devices` (both borrowed,
+ * copied).  First takes the bus lock "<path>.lock": while a live driver
+ * holds it this fails with EBUSY (fb_table_lock_pid names it) and touches
+ * nothing.  A table a dead driver left under the name is marked superseded
+ * (waking its readers) and replaced; the generation is the old one + 1.
+ * Any other file under the name is replaced too.  Creates the directory
+ * (0750) if missing; EPERM if it belongs to another user or "other" may
+ * write to it.  Caller frees with fb_table_destroy(). */
+struct fb_table *fb_table_create(const char *path,
 				 const struct fb_device_desc *devices, size_t ndevices,
 				 const struct fb_point_desc *points, size_t npoints);
-/* Unlinks the name (only if it still names our segment) and unmaps.
- * Accepts NULL. */
+/* The pid written into the bus lock of `path` by its holder, or 0. */
+long fb_table_lock_pid(const char *path);
+/* Unlinks the name (only if it still names our segment), unmaps and
+ * releases the lock.  Accepts NULL. */
 void fb_table_destroy(struct fb_table *t);
 
 /* Store a value/quality for point `index`.  Journals the change when the
@@ -96,10 +110,15 @@ void fb_table_point_touch(struct fb_table *t, uint32_t index);
 void fb_table_device_set_online(struct fb_table *t, uint32_t device_index, bool online);
 /* Wakes sleeping readers if anything was journaled since the last call. */
 void fb_table_notify(struct fb_table *t);
-/* Proof of life for readers; call at least once per second. */
+/* Proof of life for readers; call at least once per second.  Also checks
+ * that nobody truncated the table file, and if so builds a new table
+ * (generation + 1, current values) under the name. */
 void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms);
-/* True once another fb_table_create took over this instance's name;
- * the command fd also becomes readable then.  The driver should exit. */
+/* True once another fb_table_create took over this instance's name (the
+ * flag is set and the name leads elsewhere; with the bus lock held that
+ * takes someone removing the lock file).  The command fd also becomes
+ * readable then.  The driver should exit.  A flag forged on a table still
+ * under its name is repaired by the next fb_table_heartbeat instead. */
 bool fb_table_superseded(const struct fb_table *t);
 
 /* ---- commands (many producers, the driver consumes) ---- */
@@ -129,8 +148,15 @@ struct fb_command_result {
 };
 
 /* Driver: takes the next command; returns 1 if one was taken, 0 if the queue
- * is empty, -1 on error. */
+ * is empty, -1 on error: ETIMEDOUT if the queue lock stayed held for
+ * FB_TABLE_LOCK_TIMEOUT_MS (a hung or hostile process; later calls try
+ * again). */
+#define FB_TABLE_LOCK_TIMEOUT_MS 100
 int fb_table_command_pop(struct fb_table *t, struct fb_command *out);
+/* Driver: how many fb_table_command_pop calls timed out on the queue lock
+ * since the last report; reports at most once per 10 s (0 otherwise), so a
+ * caller can log it from its loop without flooding. */
+unsigned fb_table_command_lock_timeouts(struct fb_table *t, int64_t mono_ms);
 /* Driver: publishes a result for readers (wakes them on fb_table_notify). */
 void fb_table_command_result(struct fb_table *t, const struct fb_command_result *r);
 /* Driver: fd that becomes readable when a command was pushed.  Read it
@@ -142,14 +168,15 @@ void fb_table_command_fd_drain(struct fb_table *t);
 
 struct fb_table_reader;
 
-/* Maps "/fieldbridge-<instance>" read-only for values, read-write for the
- * command queue.  Starts a small waiter thread that turns the segment's
- * futex into readability of fb_table_reader_fd(), because a futex cannot sit
- * in poll().  Caller frees with fb_table_detach(). Fails with ENOENT if no
- * driver created the segment yet, EAGAIN while a driver is still creating
- * it (retry), EPROTO/EINVAL for a segment that is not a valid table.
- * A reader handle (like the driver's fb_table) is used from one thread. */
-struct fb_table_reader *fb_table_attach(const char *instance);
+/* Maps the table `path` (see fb_table_create) read-only for values,
+ * read-write for the command queue.  Starts a small waiter thread that turns
+ * the segment's futex into readability of fb_table_reader_fd(), because a
+ * futex cannot sit in poll().  Caller frees with fb_table_detach(). Fails
+ * with ENOENT if no driver created the table yet, EPERM for a file that is
+ * not the service user's (see above), EPROTO/EINVAL for a file that is not
+ * a valid table.  A reader handle (like the driver's fb_table) is used from
+ * one thread. */
+struct fb_table_reader *fb_table_attach(const char *path);
 void fb_table_detach(struct fb_table_reader *r); /* accepts NULL */
 
 /* Readable when the table changed (or was superseded).  Owned by the
@@ -166,10 +193,12 @@ const struct fb_device_desc *fb_table_reader_device(const struct fb_table_reader
 long fb_table_reader_find(const struct fb_table_reader *r, const char *device, const char *point);
 long fb_table_reader_find_device(const struct fb_table_reader *r, const char *device);
 
-/* Seqlock read of one point: never returns a torn value.  A driver killed
- * mid-update can leave a point's seqlock held forever; after ~100 ms of
- * retries the read returns the last copy with quality FB_QUALITY_STALE
- * instead of hanging.  Re-attach once superseded. */
+/* Seqlock read of one point.  A driver killed mid-update (or a hostile
+ * writer) can leave a point's seqlock odd forever; after a bounded retry
+ * (at most ~20 ms) the read gives up: quality FB_QUALITY_STALE, value
+ * FB_VALUE_NONE, timestamps 0 (the point is unknown).  Later reads of a
+ * point still stuck the same way return STALE at once, and a burst of stuck
+ * points waits once, not once per point.  Re-attach once superseded. */
 void fb_table_reader_read(const struct fb_table_reader *r, uint32_t index,
 			  struct fb_point_snapshot *out);
 bool fb_table_reader_device_online(const struct fb_table_reader *r, uint32_t device_index);
@@ -186,14 +215,23 @@ typedef void (*fb_table_device_cb)(void *ctx, uint32_t device_index);
 size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb point_cb,
 			       fb_table_device_cb device_cb, void *ctx);
 
-/* Age of the driver's heartbeat in ms (CLOCK_MONOTONIC), or -1 if none yet. */
+/* Age of the driver's heartbeat in ms (CLOCK_MONOTONIC), or -1 if none yet;
+ * a heartbeat from the future counts as fresh (0), a negative one as
+ * INT64_MAX old. */
 int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_t mono_ms);
-/* True once a newer driver generation replaced this segment: detach and
- * attach again. */
+/* True if a and b map the same table file (not merely the same name). */
+bool fb_table_reader_same_table(const struct fb_table_reader *a,
+				const struct fb_table_reader *b);
+/* True once a newer driver generation replaced this segment, or the file
+ * was truncated under us (the driver rebuilds it): detach and attach
+ * again.  A truncated table never kills a reader or the driver with
+ * SIGBUS; its lost pages read as zeros (points never read). */
 bool fb_table_reader_superseded(const struct fb_table_reader *r);
 
 /* Pushes a command (ticket assigned on success).  Fails with EAGAIN when the
- * queue is full.  Safe against producers killed while holding the queue. */
+ * queue is full, ETIMEDOUT when its lock stayed held for
+ * FB_TABLE_LOCK_TIMEOUT_MS.  Safe against producers killed while holding the
+ * queue. */
 int fb_table_command_push(struct fb_table_reader *r, struct fb_command *cmd);
 /* Calls cb for every result published since the last call whose origin
  * equals `origin`. */

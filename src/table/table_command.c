@@ -4,6 +4,7 @@
  * every reader walks with its own tail. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "table-internal.h"
 
@@ -25,10 +26,20 @@ static void cmdq_repair(struct fb_shm_cmdq *q)
 }
 
 /* Locks the command queue, recovering it if a holder died (EOWNERDEAD).
- * Returns 0 or -1 with errno (ENOTRECOVERABLE, ...). */
+ * A holder that neither finishes nor dies (hung, or a forged owner word:
+ * the robust list cannot release a thread that never existed) would block
+ * us forever, so the wait is bounded.  Returns 0 or -1 with errno
+ * (ETIMEDOUT, ENOTRECOVERABLE, ...). */
 static int cmdq_lock(struct fb_shm_cmdq *q)
 {
-	int err = pthread_mutex_lock(&q->lock.m);
+	struct timespec until;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)FB_TABLE_LOCK_TIMEOUT_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	err = pthread_mutex_clocklock(&q->lock.m, CLOCK_MONOTONIC, &until);
 
 	if (err == EOWNERDEAD) {
 		/* A producer died holding the lock.  It had not advanced the
@@ -88,8 +99,11 @@ int fb_table_command_pop(struct fb_table *t, struct fb_command *out)
 	struct fb_shm_cmdq *q = t->cmdq;
 	uint64_t head, tail;
 
-	if (cmdq_lock(q) < 0)
+	if (cmdq_lock(q) < 0) {
+		if (errno == ETIMEDOUT)
+			t->lock_timeouts++;
 		return -1;
+	}
 	head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	if (head == tail) {
@@ -105,6 +119,17 @@ int fb_table_command_pop(struct fb_table *t, struct fb_command *out)
 	terminate(out->event_id, sizeof(out->event_id));
 	terminate(out->origin, sizeof(out->origin));
 	return 1;
+}
+
+unsigned fb_table_command_lock_timeouts(struct fb_table *t, int64_t mono_ms)
+{
+	unsigned n = t->lock_timeouts;
+
+	if (!n || (t->lock_reported_ms && mono_ms - t->lock_reported_ms < 10000))
+		return 0;
+	t->lock_timeouts = 0;
+	t->lock_reported_ms = mono_ms;
+	return n;
 }
 
 void fb_table_command_result(struct fb_table *t, const struct fb_command_result *res)

@@ -7,13 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A superseded table still under the name (its successor died before
+ * replacing it, or a hostile writer set the flag) is not attached again
+ * before this long: re-attaching at once would spin. */
+#define SUPERSEDED_RETRY_MS 1000
+
 struct fb_table_follower {
-	char instance[128];
+	char instance[256];
 	int64_t stale_after_ms;
 	struct fb_table_follower_handlers h;
 	void *ctx;
 	struct fb_table_reader *reader; /* owned; NULL while detached */
 	bool alive;
+	int64_t retry_ms;               /* no attach before this (mono ms) */
+	int last_err;                   /* errno of the last reported attach failure */
 };
 
 struct fb_table_follower *fb_table_follower_new(const char *instance, int64_t stale_after_ms,
@@ -79,7 +86,8 @@ static bool fresh(const struct fb_table_follower *f, const struct fb_table_reade
 }
 
 /* While our driver is silent, a live table under the name means it was
- * replaced. */
+ * replaced, unless it is ours: a driver attached before its first
+ * heartbeat is not silent, only young. */
 static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 {
 	struct fb_table_reader *r = fb_table_attach(f->instance);
@@ -88,18 +96,30 @@ static bool replaced(const struct fb_table_follower *f, int64_t mono_ms)
 
 	if (!r)
 		return false;
-	live = fresh(f, r, mono_ms, &age);
+	live = !fb_table_reader_same_table(r, f->reader) && fresh(f, r, mono_ms, &age);
 	fb_table_detach(r);
 	return live;
 }
 
-static int attach(struct fb_table_follower *f)
+static int attach(struct fb_table_follower *f, int64_t mono_ms)
 {
-	struct fb_table_reader *r = fb_table_attach(f->instance);
+	struct fb_table_reader *r;
 
+	if (mono_ms < f->retry_ms)
+		return -1;
+	r = fb_table_attach(f->instance);
 	if (!r) {
-		if (errno != ENOENT && f->h.attach_failed)
+		/* Once per cause, not once per maintain (a squatted name
+		 * stays refused until someone removes the file). */
+		if (errno != ENOENT && errno != f->last_err && f->h.attach_failed)
 			f->h.attach_failed(f->ctx, errno);
+		f->last_err = errno == ENOENT ? 0 : errno;
+		return -1;
+	}
+	f->last_err = 0;
+	if (fb_table_reader_superseded(r)) {
+		fb_table_detach(r);
+		f->retry_ms = mono_ms + SUPERSEDED_RETRY_MS;
 		return -1;
 	}
 	f->reader = r;
@@ -116,23 +136,27 @@ static int attach(struct fb_table_follower *f)
 	return 0;
 }
 
-void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
+static void update_liveness(struct fb_table_follower *f, int64_t mono_ms)
 {
 	int64_t age;
-	bool alive;
+	bool alive = fresh(f, f->reader, mono_ms, &age);
 
-	if (f->reader && fb_table_reader_superseded(f->reader))
-		let_go(f, FB_FOLLOWER_SUPERSEDED);
-	else if (f->reader && !f->alive && replaced(f, mono_ms))
-		let_go(f, FB_FOLLOWER_REPLACED);
-	if (!f->reader && attach(f) < 0)
-		return;
-	alive = fresh(f, f->reader, mono_ms, &age);
 	if (alive != f->alive) {
 		f->alive = alive;
 		if (f->h.liveness)
 			f->h.liveness(f->ctx, alive, age);
 	}
+}
+
+void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
+{
+	if (f->reader && fb_table_reader_superseded(f->reader))
+		let_go(f, FB_FOLLOWER_SUPERSEDED);
+	else if (f->reader && !f->alive && replaced(f, mono_ms))
+		let_go(f, FB_FOLLOWER_REPLACED);
+	if (!f->reader && attach(f, mono_ms) < 0)
+		return;
+	update_liveness(f, mono_ms);
 }
 
 size_t fb_table_follower_drain(struct fb_table_follower *f, int64_t mono_ms)
@@ -146,5 +170,10 @@ size_t fb_table_follower_drain(struct fb_table_follower *f, int64_t mono_ms)
 		f->h.drained(f->ctx, f->reader);
 	if (fb_table_reader_superseded(f->reader))
 		fb_table_follower_maintain(f, mono_ms);
+	else if (!f->alive)
+		/* A wake-up from a driver we thought silent: its first cycle
+		 * after our attach, or a driver back from a stall.  Say so now,
+		 * not at the next maintain. */
+		update_liveness(f, mono_ms);
 	return n;
 }

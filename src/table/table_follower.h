@@ -46,7 +46,9 @@ struct fb_table_follower_handlers {
 	/* The table is about to be released; r is still valid. */
 	void (*detaching)(void *ctx, struct fb_table_reader *r, enum fb_table_follower_why why);
 	/* An attach failed for another reason than "no driver yet" (ENOENT);
-	 * err is the errno.  Retried at every maintain. */
+	 * err is the errno (EPERM: a file not the service user's is under
+	 * the name).  Retried at every maintain; reported again only when
+	 * the cause changes or after a success. */
 	void (*attach_failed)(void *ctx, int err);
 	/* The heartbeat became fresh (alive) or stale; age_ms is its age, -1
 	 * if the driver never wrote one. */

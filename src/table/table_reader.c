@@ -13,17 +13,24 @@
 #include "table-internal.h"
 #include "clock.h"
 
-/* fb_table_reader_read gives up on a point whose seqlock stays odd this
- * long (a driver killed mid-update leaves it odd forever).  Far above any
- * preemption of a live writer, which holds it for a few dozen stores. */
-#define READ_GIVE_UP_MS 100
+/* fb_table_reader_read gives up on a point whose seqlock stays odd: after
+ * READ_SPINS plain retries, it yields for at most READ_GIVE_UP_MS (a live
+ * writer preempted mid-update gets the CPU back).  A writer holds the lock
+ * for a few dozen stores, so a point odd that long is stuck: a driver
+ * killed mid-update or a hostile writer. */
+#define READ_GIVE_UP_MS 20
 #define READ_SPINS 256
+/* Within this long after a give-up, further stuck points get only the
+ * spins: a table full of them costs one wait, not one per point. */
+#define GIVE_UP_BURST_MS 1000
 
 static int validate_header(const struct fb_shm_header *h, uint64_t file_size,
 			   struct fb_shm_layout *l)
 {
 	if (file_size < sizeof(*h) || atomic_load(&h->magic) == 0) {
-		/* Still being created (shm_open, ftruncate, magic last). */
+		/* No table yet: a driver renames a table into place complete,
+		 * so this is a file cut short, or one of an older build that
+		 * was still being created. */
 		errno = EAGAIN;
 		return -1;
 	}
@@ -59,7 +66,8 @@ static int copy_descs(struct fb_table_reader *r, const struct fb_shm_layout *l)
 	r->pdesc = calloc(r->npoints ? r->npoints : 1, sizeof(*r->pdesc));
 	r->ddesc = calloc(r->ndevices ? r->ndevices : 1, sizeof(*r->ddesc));
 	r->jbuf = calloc(FB_SHM_JOURNAL_SIZE, sizeof(*r->jbuf));
-	if (!r->pdesc || !r->ddesc || !r->jbuf)
+	r->stuck = calloc(1, sizeof(*r->stuck) + (size_t)r->npoints * sizeof(r->stuck->seq[0]));
+	if (!r->pdesc || !r->ddesc || !r->jbuf || !r->stuck)
 		return -1;
 	for (uint32_t i = 0; i < r->npoints; i++) {
 		copy_key(r->pdesc[i].device, pd[i].device);
@@ -71,29 +79,41 @@ static int copy_descs(struct fb_table_reader *r, const struct fb_shm_layout *l)
 	return 0;
 }
 
-struct fb_table_reader *fb_table_attach(const char *instance)
+struct fb_table_reader *fb_table_attach(const char *path)
 {
-	char name[FB_SHM_NAME_MAX + 1];
+	char dir[FB_TABLE_PATH_MAX], base[FB_TABLE_BASE_MAX];
 	struct fb_shm_header h;
 	struct fb_shm_layout l;
-	struct fb_table_reader *r;
+	struct fb_table_reader *r = NULL;
 	struct stat st;
 	long page = sysconf(_SC_PAGESIZE);
-	int fd, err;
+	int dirfd, fd = -1, err;
+	uid_t owner;
 
-	if (fb_table_util_shm_name(instance, name, sizeof(name)) < 0)
+	if (fb_table_util_path(path, dir, base) < 0)
+		return NULL;
+	dirfd = fb_table_util_open_dir(dir, &owner);
+	if (dirfd < 0)
 		return NULL;
 	/* Read-write: the header's waiter count and the command queue are
-	 * ours to write; the driver-owned part is mprotected below. */
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0)
+	 * ours to write; the driver-owned part is mprotected below.  No
+	 * symlinks, and only a file of the directory's owner: anything else
+	 * was put there by someone else. */
+	fd = openat(dirfd, base, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	err = errno;
+	close(dirfd);
+	if (fd < 0) {
+		errno = err == ELOOP ? EPERM : err;
 		return NULL;
+	}
+	if (fb_table_util_check_file(fd, owner, &st) < 0)
+		goto fail;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		goto fail;
 	r->bridge.efd = -1;
-	if (fstat(fd, &st) < 0)
-		goto fail;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
 	memset(&h, 0, sizeof(h));
 	if ((uint64_t)st.st_size >= sizeof(h) && pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		goto fail;
@@ -105,6 +125,9 @@ struct fb_table_reader *fb_table_attach(const char *instance)
 		r->base = NULL;
 		goto fail;
 	}
+	/* Whoever may write the file may truncate it: no SIGBUS for us. */
+	if (fb_table_guard_add(r->base, r->size) < 0)
+		goto fail;
 	close(fd);
 	fd = -1;
 	if (page > 0 && l.ro_off % (uint64_t)page == 0 &&
@@ -150,11 +173,14 @@ void fb_table_detach(struct fb_table_reader *r)
 	if (!r)
 		return;
 	fb_futex_bridge_stop(&r->bridge);
-	if (r->base)
+	if (r->base) {
+		fb_table_guard_remove(r->base);
 		munmap(r->base, r->size);
+	}
 	free(r->pdesc);
 	free(r->ddesc);
 	free(r->jbuf);
+	free(r->stuck);
 	free(r);
 	errno = err;
 }
@@ -213,8 +239,10 @@ long fb_table_reader_find_device(const struct fb_table_reader *r, const char *de
 	return -1;
 }
 
-/* One seqlock attempt; true if the copy is consistent. */
-static bool point_try_read(const struct fb_shm_point *p, struct fb_shm_point_data *d)
+/* One seqlock attempt; true if the copy is consistent.  *seq is the
+ * sequence seen first. */
+static bool point_try_read(const struct fb_shm_point *p, struct fb_shm_point_data *d,
+			   uint32_t *seq)
 {
 	uint32_t s0, s1;
 
@@ -222,41 +250,59 @@ static bool point_try_read(const struct fb_shm_point *p, struct fb_shm_point_dat
 	fb_shm_words_load(d, p->data, FB_SHM_POINT_WORDS);
 	atomic_thread_fence(memory_order_acquire);
 	s1 = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	*seq = s0;
 	return !(s0 & 1) && s0 == s1;
 }
 
-/* Retries until a consistent copy.  A live driver holds a point's seqlock
- * for a few stores, but one killed mid-update leaves it odd for good; after
- * READ_GIVE_UP_MS the last (possibly torn) copy is returned marked
- * FB_QUALITY_STALE so a reader never hangs.  The next driver generation
- * supersedes such a segment. */
+/* Retries until a consistent copy, within bounds (see READ_GIVE_UP_MS):
+ * a reader never hangs or spins long on a point whatever the writer does.
+ * A copy given up on is returned marked FB_QUALITY_STALE. */
 void fb_table_reader_read(const struct fb_table_reader *r, uint32_t index,
 			  struct fb_point_snapshot *out)
 {
+	const struct fb_shm_point *p;
 	struct fb_shm_point_data d;
-	bool ok = false;
-	int64_t deadline = 0;
+	uint32_t seq = 0;
+	bool ok = false, wait;
+	int64_t now, deadline = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (index >= r->npoints)
 		return;
-	for (unsigned n = 0; !ok; n++) {
-		ok = point_try_read(&r->points[index], &d);
-		if (ok || n < READ_SPINS)
-			continue;
-		/* Let a preempted writer run (we may share its core). */
-		sched_yield();
-		if (!deadline)
-			deadline = fb_mono_ms() + READ_GIVE_UP_MS;
-		else if ((n & 15) == 0 && fb_mono_ms() > deadline)
-			break;
+	p = &r->points[index];
+	ok = point_try_read(p, &d, &seq);
+	/* Still stuck where we gave up before: no second wait. */
+	if (!ok && r->stuck->seq[index] && seq == r->stuck->seq[index])
+		goto stale;
+	for (unsigned n = 1; !ok && n < READ_SPINS; n++)
+		ok = point_try_read(p, &d, &seq);
+	if (!ok) {
+		now = fb_mono_ms();
+		wait = !r->stuck->giveup_ms || now - r->stuck->giveup_ms > GIVE_UP_BURST_MS;
+		deadline = now + READ_GIVE_UP_MS;
+		while (wait && !ok) {
+			/* Let a preempted writer run (we may share its core). */
+			sched_yield();
+			ok = point_try_read(p, &d, &seq);
+			if (fb_mono_ms() > deadline)
+				break;
+		}
 	}
+	if (!ok) {
+		r->stuck->giveup_ms = fb_mono_ms();
+		r->stuck->seq[index] = seq | 1u;
+		goto stale;
+	}
+	r->stuck->seq[index] = 0;
 	fb_table_util_normalize(&out->value, &d.value);
 	out->quality = d.quality <= FB_QUALITY_STALE ? d.quality : FB_QUALITY_STALE;
-	if (!ok)
-		out->quality = FB_QUALITY_STALE;
 	out->read_ts_ms = d.read_ts_ms;
 	out->change_ts_ms = d.change_ts_ms;
+	return;
+
+stale:
+	/* A possibly torn copy is worth nothing: the point is unknown. */
+	out->quality = FB_QUALITY_STALE;
 }
 
 bool fb_table_reader_device_online(const struct fb_table_reader *r, uint32_t device_index)
@@ -338,12 +384,22 @@ int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_
 
 	if (hb == 0)
 		return -1;
+	/* hb is another process's word: no arithmetic on it may overflow. */
+	if (hb < 0 || mono_ms < 0)
+		return INT64_MAX;
 	return mono_ms > hb ? mono_ms - hb : 0;
+}
+
+bool fb_table_reader_same_table(const struct fb_table_reader *a,
+				const struct fb_table_reader *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
 }
 
 bool fb_table_reader_superseded(const struct fb_table_reader *r)
 {
-	return atomic_load(&r->hdr->superseded) != 0;
+	/* A truncated table is as good as gone: its driver rebuilds it. */
+	return atomic_load(&r->hdr->superseded) != 0 || fb_table_guard_hit(r->base);
 }
 
 uint32_t fb_table_test_point_seq(const struct fb_table_reader *r, uint32_t index)

@@ -2,13 +2,16 @@
 /* Value comparison and JSON formatting, plus the layout arithmetic
  * shared by the driver and reader sides. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "table-internal.h"
+#include "fb_defaults.h"
 
 bool fb_value_equal(const struct fb_value *a, const struct fb_value *b)
 {
@@ -213,20 +216,58 @@ int fb_value_to_json(const struct fb_value *v, char *buf, size_t len)
 	return ret;
 }
 
-int fb_table_util_shm_name(const char *instance, char *buf, size_t len)
+int fb_table_util_path(const char *path, char dir[FB_TABLE_PATH_MAX],
+		       char base[FB_TABLE_BASE_MAX])
 {
-	size_t n;
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	const char *name = slash ? slash + 1 : path;
+	size_t dlen;
 
-	if (!instance || !*instance || strchr(instance, '/')) {
+	if (!path || (slash && path[0] != '/') || !*name || *name == '.' ||
+	    strlen(name) >= FB_TABLE_BASE_MAX || strlen(path) >= FB_TABLE_PATH_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	n = strlen(FB_SHM_NAME_PREFIX) + strlen(instance);
-	if (n > FB_SHM_NAME_MAX || n >= len) {
-		errno = EINVAL;
+	if (slash) {
+		dlen = slash == path ? 1 : (size_t)(slash - path);
+		memcpy(dir, path, dlen);
+		dir[dlen] = '\0';
+	} else {
+		snprintf(dir, FB_TABLE_PATH_MAX, "%s", FB_DEFAULT_RUNTIME_DIR);
+	}
+	snprintf(base, FB_TABLE_BASE_MAX, "%s", name);
+	return 0;
+}
+
+int fb_table_util_open_dir(const char *dir, uid_t *owner)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
 		return -1;
 	}
-	snprintf(buf, len, "%s%s", FB_SHM_NAME_PREFIX, instance);
+	/* Anyone who may create files here could squat a table's name. */
+	if (st.st_mode & S_IWOTH) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	*owner = st.st_uid;
+	return fd;
+}
+
+int fb_table_util_check_file(int fd, uid_t owner, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
+		return -1;
+	if (!S_ISREG(st->st_mode) || st->st_uid != owner || (st->st_mode & S_IRWXO)) {
+		errno = EPERM;
+		return -1;
+	}
 	return 0;
 }
 

@@ -1,48 +1,142 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Driver side: creating, superseding and writing the segment.  The driver
- * is the only writer of values, the journal and the results ring, so none of
- * that needs a lock; readers get consistency from the seqlocks. */
+/* Driver side: locking the bus, creating, superseding, rebuilding and
+ * writing the table.  The driver is the only writer of values, the journal
+ * and the results ring, so none of that needs a lock; readers get
+ * consistency from the seqlocks. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "table-internal.h"
 
-/* Marks an older segment of our name superseded and wakes everyone sleeping
- * on it; returns its generation, or 0 if it is missing or not ours. */
-static uint32_t supersede_old(const char *name)
+/* Opens the table file a previous driver left under our name, if it is
+ * ours (a crashed driver's); returns its fd or -1.  A squatter's file is
+ * not touched: the rename below replaces it all the same. */
+static int open_old(int dirfd, const char *base, uid_t owner, uint32_t *gen)
+{
+	struct fb_shm_header h;
+	struct stat st;
+	int fd = openat(dirfd, base, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	*gen = 0;
+	if (fd < 0)
+		return -1;
+	if (fb_table_util_check_file(fd, owner, &st) < 0 || (uint64_t)st.st_size < sizeof(h) ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != FB_SHM_MAGIC ||
+	    h.version != FB_SHM_VERSION || h.header_size != sizeof(h)) {
+		close(fd);
+		return -1;
+	}
+	*gen = h.generation;
+	return fd;
+}
+
+/* Marks the old table superseded and wakes everyone sleeping on it: its
+ * readers then find the new table under the name. */
+static void supersede_old(int fd)
 {
 	struct fb_shm_header *h;
-	struct stat st;
-	uint32_t gen = 0;
-	int fd;
 
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		return;
+	/* It may have been cut short since we checked its size. */
+	if (fb_table_guard_add(h, sizeof(*h)) == 0) {
+		atomic_store(&h->superseded, 1);
+		atomic_fetch_add(&h->notify, 1);
+		fb_futex_wake_all(&h->notify);
+		atomic_fetch_add(&h->cmd_notify, 1);
+		fb_futex_wake_all(&h->cmd_notify);
+		fb_table_guard_remove(h);
+	}
+	munmap(h, sizeof(*h));
+}
+
+/* Takes the bus lock "<base>.lock" (flock, released by the kernel when the
+ * holder dies, so a crashed driver never blocks its successor) and writes
+ * our pid into it.  -1/EBUSY while a live driver holds it.  The file is
+ * owner-only: nobody else can hold a lock on it to block the driver. */
+static int take_lock(int dirfd, const char *base, uid_t owner)
+{
+	char name[FB_TABLE_BASE_MAX + 8], pid[24];
+	struct stat st, now;
+	int fd, n;
+
+	snprintf(name, sizeof(name), "%s.lock", base);
+	for (int attempt = 0; attempt < 4; attempt++) {
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			    0600);
+		if (fd >= 0 && fb_table_util_check_file(fd, owner, &st) == 0 &&
+		    !(st.st_mode & S_IRWXG)) {
+			if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+				int err = errno == EWOULDBLOCK ? EBUSY : errno;
+
+				close(fd);
+				errno = err;
+				return -1;
+			}
+			/* Still the file under the name?  A racing driver may
+			 * have replaced a foreign one meanwhile. */
+			if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+				break;
+			close(fd);
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EACCES && errno != ELOOP && errno != EPERM)
+			return -1;
+		/* Not ours (or a symlink): the directory is, so replace it. */
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return -1;
+		fd = -1;
+	}
+	if (fd < 0) {
+		errno = EBUSY;
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+long fb_table_lock_pid(const char *path)
+{
+	char dir[FB_TABLE_PATH_MAX], base[FB_TABLE_BASE_MAX], name[FB_TABLE_BASE_MAX + 8];
+	char buf[24];
+	ssize_t n;
+	long pid;
+	int dirfd, fd;
+	uid_t owner;
+
+	if (fb_table_util_path(path, dir, base) < 0 ||
+	    (dirfd = fb_table_util_open_dir(dir, &owner)) < 0)
+		return 0;
+	snprintf(name, sizeof(name), "%s.lock", base);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dirfd);
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= sizeof(*h)) {
-		h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (h != MAP_FAILED) {
-			if (atomic_load_explicit(&h->magic, memory_order_acquire) == FB_SHM_MAGIC &&
-			    h->version == FB_SHM_VERSION && h->header_size == sizeof(*h)) {
-				gen = h->generation;
-				atomic_store(&h->superseded, 1);
-				/* Readers' fds become readable and they see
-				 * the flag; the old driver's command fd too. */
-				atomic_fetch_add(&h->notify, 1);
-				fb_futex_wake_all(&h->notify);
-				atomic_fetch_add(&h->cmd_notify, 1);
-				fb_futex_wake_all(&h->cmd_notify);
-			}
-			munmap(h, sizeof(*h));
-		}
-	}
+	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	return gen;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	return pid > 0 ? pid : 0;
 }
 
 static int init_queue_mutex(pthread_mutex_t *m)
@@ -65,18 +159,16 @@ out:
 	return 0;
 }
 
-static void init_segment(struct fb_table *t, const struct fb_shm_layout *l, uint32_t gen,
-			 const struct fb_device_desc *devices,
-			 const struct fb_point_desc *points)
+static void init_segment(struct fb_table *t, const struct fb_shm_layout *l)
 {
 	struct fb_shm_header *h = t->hdr;
-	struct fb_shm_point_desc *pd = (void *)(t->base + l->pdesc_off);
+	struct fb_shm_point_desc *pd = (void *)(t->base_map + l->pdesc_off);
 
 	/* ftruncate zero-filled the segment: counters, heads and values start
 	 * at 0 (FB_VALUE_NONE, FB_QUALITY_NEVER_READ, heartbeat none). */
 	h->version = FB_SHM_VERSION;
 	h->header_size = sizeof(*h);
-	h->generation = gen;
+	h->generation = t->generation;
 	h->driver_pid = (int32_t)getpid();
 	h->point_count = t->npoints;
 	h->device_count = t->ndevices;
@@ -90,24 +182,112 @@ static void init_segment(struct fb_table *t, const struct fb_shm_layout *l, uint
 	h->points_off = l->points_off;
 	t->cmdq->next_ticket = 1;
 	for (uint32_t i = 0; i < t->ndevices; i++)
-		memcpy(t->devices[i].device, devices[i].device,
-		       strnlen(devices[i].device, FB_TABLE_KEY_MAX - 1));
+		memcpy(t->devices[i].device, t->ddesc[i].device,
+		       strnlen(t->ddesc[i].device, FB_TABLE_KEY_MAX - 1));
 	for (uint32_t i = 0; i < t->npoints; i++) {
-		memcpy(pd[i].device, points[i].device, strnlen(points[i].device, FB_TABLE_KEY_MAX - 1));
-		memcpy(pd[i].point, points[i].point, strnlen(points[i].point, FB_TABLE_KEY_MAX - 1));
-		pd[i].kind = points[i].kind;
+		memcpy(pd[i].device, t->pdesc[i].device,
+		       strnlen(t->pdesc[i].device, FB_TABLE_KEY_MAX - 1));
+		memcpy(pd[i].point, t->pdesc[i].point,
+		       strnlen(t->pdesc[i].point, FB_TABLE_KEY_MAX - 1));
+		pd[i].kind = t->pdesc[i].kind;
 	}
 }
 
-struct fb_table *fb_table_create(const char *instance,
+static void use_mapping(struct fb_table *t, unsigned char *map, const struct fb_shm_layout *l)
+{
+	t->base_map = map;
+	t->hdr = (void *)map;
+	t->cmdq = (void *)(map + l->cmdq_off);
+	t->journal = (void *)(map + l->journal_off);
+	t->results = (void *)(map + l->results_off);
+	t->devices = (void *)(map + l->devices_off);
+	t->points = (void *)(map + l->points_off);
+}
+
+/* Builds a complete table of t's layout and generation under the hidden
+ * name ".<base>.new" and makes it t's mapping (t->fd, t->base_map, ...):
+ * the caller renames it into place.  On failure nothing is left behind
+ * and t is unchanged. */
+static int build_segment(struct fb_table *t)
+{
+	char tmp[FB_TABLE_BASE_MAX + 8];
+	struct fb_shm_layout l;
+	unsigned char *map;
+	struct stat st;
+	int fd, err;
+
+	if (fb_table_util_layout(t->npoints, t->ndevices, &l) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), ".%s.new", t->base);
+	if (unlinkat(t->dirfd, tmp, 0) < 0 && errno != ENOENT)
+		return -1;
+	fd = openat(t->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+	if (fd < 0)
+		return -1;
+	/* openat applied our umask; the mode is part of the design. */
+	if (fchmod(fd, 0660) < 0 || ftruncate(fd, (off_t)l.total_size) < 0 || fstat(fd, &st) < 0)
+		goto fail;
+	map = mmap(NULL, l.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	if (fb_table_guard_add(map, l.total_size) < 0 ||
+	    init_queue_mutex(&((struct fb_shm_cmdq *)(map + l.cmdq_off))->lock.m) < 0) {
+		err = errno;
+		fb_table_guard_remove(map);
+		munmap(map, l.total_size);
+		errno = err;
+		goto fail;
+	}
+	t->fd = fd;
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	t->size = l.total_size;
+	use_mapping(t, map, &l);
+	init_segment(t, &l);
+	atomic_store_explicit(&t->hdr->magic, FB_SHM_MAGIC, memory_order_release);
+	return 0;
+
+fail:
+	err = errno;
+	close(fd);
+	unlinkat(t->dirfd, tmp, 0);
+	errno = err;
+	return -1;
+}
+
+static int publish_segment(struct fb_table *t)
+{
+	char tmp[FB_TABLE_BASE_MAX + 8];
+
+	snprintf(tmp, sizeof(tmp), ".%s.new", t->base);
+	return renameat(t->dirfd, tmp, t->dirfd, t->base);
+}
+
+static void unlink_tmp(struct fb_table *t)
+{
+	char tmp[FB_TABLE_BASE_MAX + 8];
+
+	snprintf(tmp, sizeof(tmp), ".%s.new", t->base);
+	unlinkat(t->dirfd, tmp, 0);
+}
+
+static void unmap(unsigned char *map, size_t size, int fd)
+{
+	fb_table_guard_remove(map);
+	munmap(map, size);
+	close(fd);
+}
+
+struct fb_table *fb_table_create(const char *path,
 				 const struct fb_device_desc *devices, size_t ndevices,
 				 const struct fb_point_desc *points, size_t npoints)
 {
+	char dir[FB_TABLE_PATH_MAX];
 	struct fb_shm_layout l;
 	struct fb_table *t;
-	struct stat st;
 	uint32_t gen = 0;
-	int fd = -1, err;
+	int old = -1, err;
+	uid_t owner;
 
 	if ((npoints && !points) || (ndevices && !devices) ||
 	    npoints > FB_SHM_POINTS_MAX || ndevices > FB_SHM_DEVICES_MAX) {
@@ -120,87 +300,148 @@ struct fb_table *fb_table_create(const char *instance,
 	if (!t)
 		return NULL;
 	t->cmd_bridge.efd = -1;
+	t->dirfd = t->lockfd = t->fd = -1;
 	t->npoints = (uint32_t)npoints;
 	t->ndevices = (uint32_t)ndevices;
-	if (fb_table_util_shm_name(instance, t->name, sizeof(t->name)) < 0)
+	t->ddesc = calloc(ndevices ? ndevices : 1, sizeof(*t->ddesc));
+	t->pdesc = calloc(npoints ? npoints : 1, sizeof(*t->pdesc));
+	if (!t->ddesc || !t->pdesc)
 		goto fail;
-
-	/* Another driver may be replacing the name at the same moment; a few
-	 * rounds settle who wins, then O_EXCL failing means misconfiguration. */
-	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
-		uint32_t old = supersede_old(t->name);
-
-		if (old > gen)
-			gen = old;
-		if (shm_unlink(t->name) < 0 && errno != ENOENT)
-			goto fail;
-		fd = shm_open(t->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
-		if (fd < 0 && errno != EEXIST)
-			goto fail;
-	}
-	if (fd < 0)
+	if (ndevices)
+		memcpy(t->ddesc, devices, ndevices * sizeof(*devices));
+	if (npoints)
+		memcpy(t->pdesc, points, npoints * sizeof(*points));
+	if (fb_table_util_path(path, dir, t->base) < 0)
 		goto fail;
-	gen = gen + 1 ? gen + 1 : 1;
-	/* shm_open applied our umask; the mode is part of the design. */
-	if (fchmod(fd, 0660) < 0 || ftruncate(fd, (off_t)l.total_size) < 0 || fstat(fd, &st) < 0)
-		goto fail_unlink;
-	t->dev = st.st_dev;
-	t->ino = st.st_ino;
-	t->size = l.total_size;
-	t->base = mmap(NULL, t->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (t->base == MAP_FAILED) {
-		t->base = NULL;
-		goto fail_unlink;
+	/* systemd's RuntimeDirectory= makes it; a manual start as root too. */
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		goto fail;
+	t->dirfd = fb_table_util_open_dir(dir, &owner);
+	if (t->dirfd < 0)
+		goto fail;
+	/* Readers accept only tables of the directory's owner. */
+	if (owner != geteuid()) {
+		errno = EPERM;
+		goto fail;
 	}
-	close(fd);
-	fd = -1;
-	t->hdr = (void *)t->base;
-	t->cmdq = (void *)(t->base + l.cmdq_off);
-	t->journal = (void *)(t->base + l.journal_off);
-	t->results = (void *)(t->base + l.results_off);
-	t->devices = (void *)(t->base + l.devices_off);
-	t->points = (void *)(t->base + l.points_off);
-	if (init_queue_mutex(&t->cmdq->lock.m) < 0)
-		goto fail_unlink;
-	init_segment(t, &l, gen, devices, points);
-	atomic_store_explicit(&t->hdr->magic, FB_SHM_MAGIC, memory_order_release);
-	if (fb_futex_bridge_start(&t->cmd_bridge, &t->hdr->cmd_notify, &t->hdr->cmd_waiters) < 0)
-		goto fail_unlink;
+	t->lockfd = take_lock(t->dirfd, t->base, owner);
+	if (t->lockfd < 0)
+		goto fail;
+	/* We hold the lock, so a table under the name is a dead driver's
+	 * (superseded below) or a squatter's (replaced by the rename). */
+	old = open_old(t->dirfd, t->base, owner, &gen);
+	t->generation = gen + 1 ? gen + 1 : 1;
+
+	/* Built under a hidden name and renamed into place complete, so a
+	 * reader never sees a half-made table. */
+	if (build_segment(t) < 0)
+		goto fail;
+	if (fb_futex_bridge_start(&t->cmd_bridge, &t->hdr->cmd_notify, &t->hdr->cmd_waiters) < 0 ||
+	    publish_segment(t) < 0) {
+		err = errno;
+		fb_futex_bridge_stop(&t->cmd_bridge);
+		unmap(t->base_map, t->size, t->fd);
+		unlink_tmp(t);
+		errno = err;
+		goto fail;
+	}
+	if (old >= 0) {
+		supersede_old(old);
+		close(old);
+	}
 	return t;
 
-fail_unlink:
-	err = errno;
-	shm_unlink(t->name);
-	errno = err;
 fail:
 	err = errno;
-	if (fd >= 0)
-		close(fd);
-	if (t->base)
-		munmap(t->base, t->size);
+	if (old >= 0)
+		close(old);
+	if (t->lockfd >= 0)
+		close(t->lockfd);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	free(t->ddesc);
+	free(t->pdesc);
 	free(t);
 	errno = err;
 	return NULL;
 }
 
+/* Someone truncated our table (or its pages are gone): build a new one
+ * with the current values, put it under the name and let the readers of
+ * the broken one know, as a restarted driver would. */
+static void rebuild(struct fb_table *t)
+{
+	struct fb_table old = *t;
+	struct fb_shm_point_data d;
+	struct fb_shm_layout l;
+
+	t->generation = old.generation + 1 ? old.generation + 1 : 1;
+	if (build_segment(t) < 0) {
+		t->generation = old.generation;
+		return; /* retried at the next heartbeat */
+	}
+	/* Reading the broken mapping is safe: the guard turns lost pages
+	 * into zeros, i.e. points never read. */
+	for (uint32_t i = 0; i < t->npoints; i++) {
+		fb_shm_words_load(&d, old.points[i].data, FB_SHM_POINT_WORDS);
+		fb_shm_words_store(t->points[i].data, &d, FB_SHM_POINT_WORDS);
+	}
+	for (uint32_t i = 0; i < t->ndevices; i++)
+		atomic_store(&t->devices[i].online, atomic_load(&old.devices[i].online));
+	if (publish_segment(t) < 0) {
+		unmap(t->base_map, t->size, t->fd);
+		unlink_tmp(t);
+		fb_table_util_layout(old.npoints, old.ndevices, &l);
+		use_mapping(t, old.base_map, &l);
+		t->fd = old.fd;
+		t->dev = old.dev;
+		t->ino = old.ino;
+		t->size = old.size;
+		t->generation = old.generation;
+		return;
+	}
+	if (fb_futex_bridge_move(&t->cmd_bridge, &t->hdr->cmd_notify, &t->hdr->cmd_waiters) < 0) {
+		/* No command wake-ups until the next rebuild: commands still
+		 * run when the loop wakes for other reasons. */
+	}
+	/* Readers whose header page survived see the flag; the others took
+	 * their own SIGBUS (fb_table_reader_superseded). */
+	atomic_store(&old.hdr->superseded, 1);
+	atomic_fetch_add(&old.hdr->notify, 1);
+	fb_futex_wake_all(&old.hdr->notify);
+	unmap(old.base_map, old.size, old.fd);
+	t->pending = 1;
+}
+
+/* Truncated, or flagged superseded while we hold the bus lock (no driver
+ * can have replaced us, so someone else wrote the flag). */
+static bool damaged(const struct fb_table *t)
+{
+	struct stat st;
+
+	if (fb_table_guard_hit(t->base_map) || atomic_load(&t->hdr->superseded))
+		return true;
+	return fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->size;
+}
+
 void fb_table_destroy(struct fb_table *t)
 {
 	struct stat st;
-	int fd, err = errno;
+	int err = errno;
 
 	if (!t)
 		return;
 	fb_futex_bridge_stop(&t->cmd_bridge);
-	/* Unlink only our own segment: a newer generation may already own
-	 * the name.  (A replacement between this check and the unlink is
-	 * not prevented; it would need two drivers racing for one bus.) */
-	fd = shm_open(t->name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd >= 0) {
-		if (fstat(fd, &st) == 0 && st.st_dev == t->dev && st.st_ino == t->ino)
-			shm_unlink(t->name);
-		close(fd);
-	}
-	munmap(t->base, t->size);
+	/* We still hold the lock, so the name is ours unless a squatter
+	 * replaced it (then it is not ours to remove). */
+	if (fstatat(t->dirfd, t->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == t->dev && st.st_ino == t->ino)
+		unlinkat(t->dirfd, t->base, 0);
+	unmap(t->base_map, t->size, t->fd);
+	close(t->dirfd);
+	close(t->lockfd); /* releases the lock; the file stays for the next one */
+	free(t->ddesc);
+	free(t->pdesc);
 	free(t);
 	errno = err;
 }
@@ -222,12 +463,14 @@ static void journal_append(struct fb_table *t, uint32_t entry)
 /* Seqlock write; only the driver's thread calls this. */
 static void point_store(struct fb_shm_point *p, const struct fb_shm_point_data *d)
 {
-	uint32_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	/* `| 1`: an odd seq someone else left behind (a forged one; ours is
+	 * always even here) is repaired by this write, not kept odd forever. */
+	uint32_t s = atomic_load_explicit(&p->seq, memory_order_relaxed) | 1u;
 
-	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+	atomic_store_explicit(&p->seq, s, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	fb_shm_words_store(p->data, d, FB_SHM_POINT_WORDS);
-	atomic_store_explicit(&p->seq, s + 2, memory_order_release);
+	atomic_store_explicit(&p->seq, s + 1, memory_order_release);
 }
 
 void fb_table_point_write(struct fb_table *t, uint32_t index,
@@ -280,6 +523,8 @@ void fb_table_notify(struct fb_table *t)
 
 void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms)
 {
+	if (damaged(t))
+		rebuild(t);
 	/* 0 means "no heartbeat yet" to readers. */
 	atomic_store_explicit(&t->hdr->heartbeat_ms, mono_ms > 0 ? mono_ms : 1,
 			      memory_order_relaxed);
@@ -287,7 +532,14 @@ void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms)
 
 bool fb_table_superseded(const struct fb_table *t)
 {
-	return atomic_load(&t->hdr->superseded) != 0;
+	struct stat st;
+
+	if (!atomic_load(&t->hdr->superseded))
+		return false;
+	/* The flag is writable by every reader: believe it only if the name
+	 * no longer leads to our table. */
+	return fstatat(t->dirfd, t->base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	       st.st_dev != t->dev || st.st_ino != t->ino;
 }
 
 int fb_table_command_fd(struct fb_table *t)
@@ -298,6 +550,17 @@ int fb_table_command_fd(struct fb_table *t)
 void fb_table_command_fd_drain(struct fb_table *t)
 {
 	fb_futex_bridge_drain(&t->cmd_bridge);
+}
+
+void fb_table_test_crash(struct fb_table *t)
+{
+	fb_futex_bridge_stop(&t->cmd_bridge);
+	unmap(t->base_map, t->size, t->fd);
+	close(t->dirfd);
+	close(t->lockfd);
+	free(t->ddesc);
+	free(t->pdesc);
+	free(t);
 }
 
 void fb_table_test_point_begin(struct fb_table *t, uint32_t index)

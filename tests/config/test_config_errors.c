@@ -328,6 +328,11 @@ static void bad_gateway_values_are_refused(void)
 		       "fieldbridge.json: gateway.users_file: expected a file path, got an empty string");
 	expect_refused("{ \"gateway\": { \"state_dir\": 3 } }",
 		       "fieldbridge.json: gateway.state_dir: expected a string, got a number");
+	expect_refused("{ \"gateway\": { \"runtime_dir\": \"/run/"
+		       "0123456789012345678901234567890123456789012345678901234567890123456789"
+		       "0123456789012345678901234567890123456789012345678901234567890123456789\" } }",
+		       "fieldbridge.json: gateway.runtime_dir: expected an absolute directory path "
+		       "of at most 128 bytes");
 	expect_refused("{ \"gateway\": 5 }", "fieldbridge.json: gateway: expected an object");
 	expect_refused("[ ]", "fieldbridge.json: expected a JSON object at the top level");
 	expect_refused("{ \"buses\": {} }",

@@ -90,9 +90,10 @@ static void defaults_of_every_field(void)
 	CHECK(fb_config_bus(c, "nope") == NULL);
 	CHECK(fb_config_conn(c, "ha") == cc);
 	CHECK(fb_config_conn(c, "nope") == NULL);
-	char tn[64];
+	char tn[256];
 	fb_config_table_name(c, b, tn, sizeof(tn));
-	CHECK(!strcmp(tn, "fieldbridge.meters"));
+	CHECK(!strcmp(c->runtime_dir, FB_DEFAULT_RUNTIME_DIR));
+	CHECK(!strcmp(tn, FB_DEFAULT_RUNTIME_DIR "/fieldbridge.meters"));
 out:
 	fb_config_free(c);
 	fb_diag_free(&d);
@@ -114,6 +115,7 @@ static void explicit_values_are_stored(void)
 	c = td_load_text(&t,
 		"/* every field set */\n"
 		"{ \"gateway\": { \"id\": \"gw-2\", \"name\": \"Barn gateway\", \"state_dir\": \"/run/x\",\n"
+		"    \"runtime_dir\": \"/run/fb\",\n"
 		"    \"users_file\": \"/etc/u.json\", \"definition_dirs\": [\"/a\", \"b\"] },\n"
 		"  \"buses\": [ { \"name\": \"rs485\", \"transport\": \"rtu\", \"device\": \"/dev/ttyUSB0\",\n"
 		"    \"baud\": 19200, \"parity\": \"E\", \"data_bits\": 7, \"stop_bits\": 2,\n"
@@ -144,6 +146,7 @@ static void explicit_values_are_stored(void)
 	CHECK(!strcmp(c->gateway_id, "gw-2"));
 	CHECK(!strcmp(c->gateway_name, "Barn gateway"));
 	CHECK(!strcmp(c->state_dir, "/run/x"));
+	CHECK(!strcmp(c->runtime_dir, "/run/fb"));
 	CHECK(!strcmp(c->users_file, "/etc/u.json"));
 	CHECK_EQ_INT(c->ndefinition_dirs, 2);
 	CHECK(!strcmp(c->definition_dirs[0], "/a"));

@@ -82,7 +82,7 @@ class BadInputE2E(fbtest.TestCase):
         self.assertEqual(exp.wait(10), 1)
         self.assertIn("port: expected 1..65535, got 70000", exp.stderr_text())
         self.assertIn("nothing started", drv.stderr_text())
-        self.assertFalse(os.path.exists(f"/dev/shm/fieldbridge-{gw.id}.meters"))
+        self.assertFalse(os.path.exists(gw.table_path("meters")))
         time.sleep(0.3)
         self.assertEqual([m for m in sub.messages() if not m.topic.startswith("$SYS")], [])
 

@@ -239,7 +239,7 @@ class ModbusTcpE2E(fbtest.TestCase):
 
     def test_clean_stop_leaves_nothing_behind(self):
         self.start_gateway()
-        shm = f"/dev/shm/fieldbridge-{self.gw.id}.meters"
+        shm = self.gw.table_path("meters")
         self.assertTrue(os.path.exists(shm))
         self.assertEqual(self.gw.drivers["meters"].stop(), 0)
         self.assertEqual(self.gw.exporters["ha"].stop(), 0)

@@ -1,10 +1,14 @@
 /* The exporter's pure logic, without a broker: rights visibility and what
- * a reload takes away, device lookups and dirty marks, and the parsing of
- * command payloads as Home Assistant sends them. */
+ * a reload takes away, device lookups and dirty marks, the parsing of
+ * command payloads as Home Assistant sends them, state values, and the
+ * escaping of log lines. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "export-internal.h"
+#include "log.h"
 #include "testlib.h"
 
 enum { P_TEMP, P_RELAY, P_MODE, P_BUTTON, P_SETPOINT, NPOINTS };
@@ -51,7 +55,7 @@ static void lost_rights_name_the_removed_components(void)
 	uint8_t now[NPOINTS] = { FB_ACCESS_READ, FB_ACCESS_NONE, FB_ACCESS_WRITE,
 				 FB_ACCESS_READ, FB_ACCESS_READ };
 	struct ex_device d = { .def = &def, .access = now };
-	cJSON *lost = ex_rights_lost(&d, old, true);
+	cJSON *lost = ex_rights_lost(&d, old, 0, true);
 
 	CHECK(lost != NULL);
 	CHECK_EQ_INT(cJSON_GetArraySize(lost), 2);
@@ -59,7 +63,7 @@ static void lost_rights_name_the_removed_components(void)
 	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(lost, "reset")), "button"));
 	cJSON_Delete(lost);
 	/* A device that was not exported before lost nothing. */
-	lost = ex_rights_lost(&d, old, false);
+	lost = ex_rights_lost(&d, old, 0, false);
 	CHECK_EQ_INT(cJSON_GetArraySize(lost), 0);
 	cJSON_Delete(lost);
 }
@@ -151,6 +155,151 @@ static void containers_unpack_value_event_id_and_ts(void)
 	cJSON_Delete(doc);
 }
 
+static void command_ts_that_is_no_time_is_invalid(void)
+{
+	static const char *const bad[] = {
+		"{\"value\":\"ON\",\"ts\":1e300}", "{\"value\":\"ON\",\"ts\":-5}",
+		"{\"value\":\"ON\",\"ts\":\"soon\"}", "{\"value\":\"ON\",\"ts\":0}",
+		"{\"value\":\"ON\",\"ts\":-1e300}", "{\"value\":\"ON\",\"ts\":null}",
+	};
+	char num[64], id[FB_TABLE_EVENT_ID_MAX];
+	int64_t ts;
+	cJSON *doc;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *text = ex_commands_unpack(bad[i], &doc, num, sizeof(num), id,
+						      sizeof(id), &ts);
+
+		CHECK(text && !strcmp(text, "ON"));
+		CHECK_EQ_INT(ts, -1);
+		cJSON_Delete(doc);
+	}
+}
+
+static struct fb_point_snapshot snap(enum fb_value_kind kind, int64_t i, enum fb_quality q)
+{
+	struct fb_point_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	s.value.kind = kind;
+	s.value.i = i;
+	s.quality = (uint8_t)q;
+	return s;
+}
+
+static char *value_text(const struct fb_point_def *p, struct fb_point_snapshot s)
+{
+	cJSON *v = ex_state_point_value(p, &s);
+	char *t = cJSON_PrintUnformatted(v);
+
+	cJSON_Delete(v);
+	return t;
+}
+
+static void stale_read_is_published_as_unknown(void)
+{
+	struct fb_point_def counter = { .key = "counter", .component = FB_COMP_SENSOR };
+	char *t;
+
+	t = value_text(&counter, snap(FB_VALUE_INT, 7, FB_QUALITY_OK));
+	CHECK(t && !strcmp(t, "7"));
+	free(t);
+	/* A torn NONE->FLOAT update reads back as 0 with quality STALE. */
+	t = value_text(&counter, snap(FB_VALUE_FLOAT, 0, FB_QUALITY_STALE));
+	CHECK(t && !strcmp(t, "null"));
+	free(t);
+	t = value_text(&points[P_RELAY], snap(FB_VALUE_BOOL, 1, FB_QUALITY_STALE));
+	CHECK(t && !strcmp(t, "null"));
+	free(t);
+	/* 64-bit integers keep every digit (a double would round them). */
+	t = value_text(&counter, snap(FB_VALUE_INT, INT64_MAX, FB_QUALITY_OK));
+	CHECK(t && !strcmp(t, "9223372036854775807"));
+	free(t);
+}
+
+static void select_labels_with_quotes_give_valid_json(void)
+{
+	struct fb_select_option evil[] = {
+		{ .raw = 1, .label = "Heat\", \"counter\": 99999, \"x\": \"" },
+		{ .raw = 2, .label = "Cool \"eco\" \\ \x01" },
+	};
+	struct fb_point_def mode = { .key = "mode", .component = FB_COMP_SELECT,
+				     .options = evil, .noptions = 2 };
+	cJSON *doc = cJSON_CreateObject(), *back;
+	struct fb_point_snapshot s = snap(FB_VALUE_INT, 1, FB_QUALITY_OK);
+	char *text;
+
+	cJSON_AddItemToObject(doc, "mode", ex_state_point_value(&mode, &s));
+	s.value.i = 2;
+	cJSON_AddItemToObject(doc, "mode2", ex_state_point_value(&mode, &s));
+	cJSON_AddNumberToObject(doc, "counter", 7);
+	text = cJSON_PrintUnformatted(doc);
+	back = cJSON_Parse(text);
+	CHECK(back != NULL);
+	if (!back) {
+		cJSON_Delete(doc);
+		free(text);
+		return;
+	}
+	CHECK_EQ_INT(cJSON_GetArraySize(back), 3);
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(back, "mode")), evil[0].label));
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(back, "mode2")), evil[1].label));
+	CHECK(cJSON_GetObjectItem(back, "counter")->valuedouble == 7);
+	cJSON_Delete(back);
+	cJSON_Delete(doc);
+	free(text);
+}
+
+static void missing_user_and_diag_rules_follow_the_users_file(void)
+{
+	char path[] = "/tmp/fbtest-users-XXXXXX";
+	int fd = mkstemp(path);
+	const char *text = "{\"users\": [{\"name\": \"ha\", \"rights\": {\"boiler\": \"read\", "
+			   "\"boiler/_diag_*\": \"none\", \"boiler/_diag_errors\": \"read\"}}]}";
+	struct fb_device_conf conf = { .id = "boiler" };
+	struct fb_definition mdef = def;
+	uint8_t access[NPOINTS];
+	struct ex_device d = { .conf = &conf, .def = &mdef, .access = access };
+	struct exporter ex = { .devices = &d, .ndevices = 1 };
+	struct fb_diag diag;
+	size_t ndiag;
+	const struct fb_diag_point_desc *dp = fb_model_diag_points(&ndiag);
+
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	fb_diag_init(&diag);
+	ex.users = fb_users_load(path, &diag);
+	fb_diag_free(&diag);
+	unlink(path);
+	CHECK(ex.users != NULL);
+	mdef.protocol = "modbus";
+	ex.user = fb_users_find(ex.users, "ha");
+	ex_rights_device_apply(&ex, &d);
+	CHECK(d.exported);
+	for (size_t i = 0; i < ndiag; i++)
+		CHECK(ex_rights_diag_visible(&d, i) == !strcmp(dp[i].key, "_diag_errors"));
+	/* A valid users file without our user: nothing at all. */
+	ex.user = NULL;
+	ex_rights_device_apply(&ex, &d);
+	CHECK(!d.exported);
+	CHECK_EQ_INT(d.diag_visible, 0);
+	for (size_t p = 0; p < NPOINTS; p++)
+		CHECK(!ex_rights_visible(&d, p) && !ex_rights_commandable(&d, p));
+	fb_users_free(ex.users);
+}
+
+static void log_escape_neutralises_control_characters(void)
+{
+	char out[64];
+
+	fb_log_escape("id\n<0>fieldbridge-export: FORGED\r\x1b[2J\x7f", out, sizeof(out));
+	CHECK(!strcmp(out, "id\\n<0>fieldbridge-export: FORGED\\r\\x1b[2J\\x7f"));
+	CHECK(!strchr(out, '\n'));
+	/* Cut at a whole escape, always terminated. */
+	CHECK_EQ_INT(fb_log_escape("ab\ncd", out, 4), 2);
+	CHECK(!strcmp(out, "ab"));
+}
+
 int main(void)
 {
 	RUN_TEST(rights_follow_access_and_component);
@@ -158,5 +307,10 @@ int main(void)
 	RUN_TEST(devices_are_found_by_id_and_key_and_listed_once);
 	RUN_TEST(plain_payloads_parse_per_component);
 	RUN_TEST(containers_unpack_value_event_id_and_ts);
+	RUN_TEST(command_ts_that_is_no_time_is_invalid);
+	RUN_TEST(stale_read_is_published_as_unknown);
+	RUN_TEST(select_labels_with_quotes_give_valid_json);
+	RUN_TEST(missing_user_and_diag_rules_follow_the_users_file);
+	RUN_TEST(log_escape_neutralises_control_characters);
 	return fb_test_finish();
 }

@@ -3,8 +3,8 @@
     gw = gateway.Gateway(self.procs, self.tmp, broker, buses=[gateway.tcp_bus(slave.port, [...])])
     gw.start_driver("meters"); gw.start_exporter("ha")
 
-Writes a fieldbridge.json into the test's temp dir (a unique gateway id, so
-shared-memory names never collide between tests), points definition_dirs at
+Writes a fieldbridge.json into the test's temp dir (a unique gateway id, and
+the state tables in <tmp>/gateway/run), points definition_dirs at
 the source tree's devices/ (plus any extra dir), and starts
 fieldbridge-modbus / fieldbridge-export from FB_BUILD_DIR under fbtest.Procs,
 so they are always stopped.
@@ -45,6 +45,8 @@ class Gateway:
         os.makedirs(self.dir, exist_ok=True)
         self.id = "t%d_%s" % (os.getpid(), os.urandom(3).hex())
         self.config_path = os.path.join(self.dir, "fieldbridge.json")
+        # the state tables live here (the daemons create it 0750)
+        self.runtime_dir = os.path.join(self.dir, "run")
         if connections is None:
             connections = []
             if broker is not None:
@@ -55,6 +57,7 @@ class Gateway:
         self.config = {
             "gateway": {"id": self.id, "name": "Test gateway",
                         "state_dir": os.path.join(self.dir, "state"),
+                        "runtime_dir": self.runtime_dir,
                         "definition_dirs": list(definition_dirs) + [DEVICES]},
             "buses": list(buses),
             "connections": connections,
@@ -87,6 +90,9 @@ class Gateway:
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             json.dump(doc, f, indent=2)
         os.replace(tmp, self.users_path)
+
+    def table_path(self, bus="meters"):
+        return os.path.join(self.runtime_dir, f"{self.id}.{bus}")
 
     def node_id(self, conn="ha"):
         for c in self.config["connections"]:

@@ -79,7 +79,7 @@ class ModbusDriver(fbtest.TestCase):
     def start(self, bus, verbose=True):
         self.gw = gateway.Gateway(self.procs, self.tmp, None, buses=[bus],
                                   definition_dirs=[DEFS])
-        self.instance = f"{self.gw.id}.{bus['name']}"
+        self.instance = self.gw.table_path(bus["name"])
         return self.gw.start_driver(bus["name"], verbose=verbose)
 
     def tool(self, *args, timeout=90):

@@ -459,6 +459,10 @@ static void inline_rules(void)
 		  "points[0] (a).coil_on: only applies to writable coils written with fc05" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"number\",\"max\":70000}",
 		  "points[0] (a).max: expected 0..65535 (what uint16 can hold), got 70000" },
+		/* 2^63 - 1 is 2^63 as a JSON number: too big for int64, also where
+		 * long double is double. */
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"int64\",\"writable\":true,\"component\":\"number\",\"max\":9223372036854775807}",
+		  "points[0] (a).max: expected -9.22337e+18..9.22337e+18 (what int64 can hold), got 9.22337e+18" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"number\",\"min\":5,\"max\":5}",
 		  "points[0] (a).min: expected less than max (5), got 5" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"min\":1}",

@@ -3,21 +3,24 @@
  * liveness, and re-attaching after a restart (superseded) and after a
  * clean exit followed by a new driver (replaced). */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "clock.h"
-#include "table.h"
+#include "table-internal.h"
 #include "table_follower.h"
 #include "testlib.h"
+#include "table_testdir.h"
 
 #define NPOINTS 4
 #define NDEVICES 2
 #define STALE_MS 5000
 
-static char instance[64];
+static char instance[256];
 
 struct seen {
 	int attached, detached, failed, alive_calls, drained;
@@ -175,6 +178,33 @@ static void waits_for_a_driver_then_reports_everything_once(void)
 	fb_table_destroy(t);
 }
 
+/* A driver's first heartbeat can follow our attach (it creates the table,
+ * then runs its first cycle).  Its first wake-up says "alive" at once, and
+ * the next maintain does not take our own table for a replacement. */
+static void first_heartbeat_after_attach_is_reported_from_the_drain(void)
+{
+	struct seen s = { 0 };
+	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
+	struct fb_table *t = make_table();
+	int64_t now = fb_mono_ms();
+
+	fb_table_follower_maintain(f, now);
+	CHECK_EQ_INT(s.attached, 1);
+	CHECK(!s.alive);
+	fb_table_heartbeat(t, now + 5);
+	fb_table_notify(t);
+	CHECK(readable(fb_table_follower_fd(f), 1000));
+	fb_table_follower_drain(f, now + 6);
+	CHECK(s.alive);
+	CHECK(fb_table_follower_alive(f));
+	fb_table_follower_maintain(f, now + 1000);
+	CHECK_EQ_INT(s.detached, 0);
+	CHECK_EQ_INT(s.attached, 1);
+	CHECK(s.alive);
+	fb_table_follower_free(f);
+	fb_table_destroy(t);
+}
+
 static void heartbeat_stops_and_resumes(void)
 {
 	struct seen s = { 0 };
@@ -202,6 +232,27 @@ static void heartbeat_stops_and_resumes(void)
 	fb_table_destroy(t);
 }
 
+/* The exporter often attaches between the driver's create and its first
+ * heartbeat: that first beat is the same driver, not a new one. */
+static void first_heartbeat_after_attach_is_no_takeover(void)
+{
+	struct seen s = { 0 };
+	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
+	struct fb_table *t = make_table();
+	int64_t now = fb_mono_ms();
+
+	fb_table_follower_maintain(f, now);
+	CHECK_EQ_INT(s.attached, 1);
+	CHECK(!s.alive);
+	fb_table_heartbeat(t, now + 1);
+	fb_table_follower_maintain(f, now + 2);
+	CHECK(s.alive);
+	CHECK_EQ_INT(s.detached, 0);
+	CHECK_EQ_INT(s.attached, 1);
+	fb_table_follower_free(f);
+	fb_table_destroy(t);
+}
+
 static void restarted_driver_is_followed_from_the_drain(void)
 {
 	struct seen s = { 0 };
@@ -215,6 +266,8 @@ static void restarted_driver_is_followed_from_the_drain(void)
 	fb_table_follower_drain(f, now);
 	gen1 = s.generation;
 
+	fb_table_test_crash(t1);
+	t1 = NULL;
 	t2 = make_table(); /* supersedes t1, waking its readers */
 	CHECK(t2 != NULL);
 	fb_table_heartbeat(t2, now);
@@ -292,14 +345,36 @@ static void attached_handler_can_refuse(void)
 	fb_table_destroy(t);
 }
 
+static void refused_table_is_reported_once_not_every_maintain(void)
+{
+	struct seen s = { 0 };
+	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
+	int64_t now = fb_mono_ms();
+	int fd = open(instance, O_RDWR | O_CREAT | O_EXCL, 0666);
+
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(chmod(instance, 0666) == 0); /* open to others: refused */
+	for (int i = 0; i < 5; i++)
+		fb_table_follower_maintain(f, now + i * 1000);
+	CHECK_EQ_INT(s.failed, 1);
+	CHECK_EQ_INT(s.attached, 0);
+	fb_table_follower_free(f);
+	unlink(instance);
+}
+
 int main(void)
 {
-	snprintf(instance, sizeof(instance), "test-follower-%d", (int)getpid());
+	snprintf(instance, sizeof(instance), "%s/test-follower-%d", fbt_dir(), (int)getpid());
 	fb_table_follower_free(NULL);
 	RUN_TEST(waits_for_a_driver_then_reports_everything_once);
+	RUN_TEST(first_heartbeat_after_attach_is_reported_from_the_drain);
 	RUN_TEST(heartbeat_stops_and_resumes);
+	RUN_TEST(first_heartbeat_after_attach_is_no_takeover);
 	RUN_TEST(restarted_driver_is_followed_from_the_drain);
 	RUN_TEST(clean_exit_then_new_driver_is_followed_from_maintain);
 	RUN_TEST(attached_handler_can_refuse);
+	RUN_TEST(refused_table_is_reported_once_not_every_maintain);
 	return fb_test_finish();
 }

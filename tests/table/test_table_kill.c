@@ -14,10 +14,11 @@
 #include "table-internal.h"
 #include "clock.h"
 #include "testlib.h"
+#include "table_testdir.h"
 
 #define NPOINTS 16
 
-static char instance[64];
+static char instance[256];
 
 static const struct fb_device_desc dev = { .device = "dev" };
 
@@ -394,7 +395,7 @@ static void producers_killed_mid_push_never_publish_half_a_command(void)
 
 int main(void)
 {
-	snprintf(instance, sizeof(instance), "test-kill-%d", (int)getpid());
+	snprintf(instance, sizeof(instance), "%s/test-kill-%d", fbt_dir(), (int)getpid());
 	srand((unsigned)getpid());
 	RUN_TEST(reads_survive_a_driver_killed_mid_update);
 	RUN_TEST(reads_survive_a_driver_killed_at_random);

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "table.h"
 #include "testlib.h"
+#include "table_testdir.h"
 
 #define NREADERS 2
 #define NPOINTS 64
@@ -225,7 +226,7 @@ int main(void)
 	struct fb_device_desc dev = { .device = "stress" };
 	struct fb_table *t;
 	struct ctl *ctl;
-	char instance[64];
+	char instance[256];
 	const char *env = getenv("FB_STRESS_READS");
 	uint64_t total = env ? strtoull(env, NULL, 10) : 10000000ull;
 	uint64_t c = NPOINTS, writes = 0, sum_reads = 0, sum_torn = 0, sum_stale = 0;
@@ -234,7 +235,7 @@ int main(void)
 	int go[2], status, failed = 0;
 	int64_t start, elapsed;
 
-	snprintf(instance, sizeof(instance), "test-stress-%d", (int)getpid());
+	snprintf(instance, sizeof(instance), "%s/test-stress-%d", fbt_dir(), (int)getpid());
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(ctl != MAP_FAILED);
 	CHECK(pipe(go) == 0);

@@ -12,17 +12,18 @@
 #include "table-internal.h"
 #include "clock.h"
 #include "testlib.h"
+#include "table_testdir.h"
 
 #define NPOINTS 8
 #define NDEVICES 2
 
-static char instance[64];
+static char instance[256];
 
 static void next_instance(void)
 {
 	static int n;
 
-	snprintf(instance, sizeof(instance), "test-unit-%d-%d", (int)getpid(), n++);
+	snprintf(instance, sizeof(instance), "%s/test-unit-%d-%d", fbt_dir(), (int)getpid(), n++);
 }
 
 static struct fb_table *make_table(void)
@@ -251,7 +252,32 @@ out:
 	fb_table_destroy(t);
 }
 
-static void second_create_supersedes_the_first(void)
+static void second_driver_is_refused_while_the_first_lives(void)
+{
+	struct fb_table *t1 = make_table(), *t2;
+	struct fb_table_reader *r1 = t1 ? fb_table_attach(instance) : NULL;
+	struct fb_point_desc pd = { .device = "d", .point = "x", .kind = FB_VALUE_INT };
+	struct fb_device_desc dd = { .device = "d" };
+
+	CHECK(r1 != NULL);
+	if (!r1)
+		goto out;
+	errno = 0;
+	t2 = fb_table_create(instance, &dd, 1, &pd, 1);
+	CHECK(t2 == NULL);
+	CHECK_EQ_INT(errno, EBUSY);
+	CHECK_EQ_INT(fb_table_lock_pid(instance), getpid());
+	/* The first is untouched. */
+	CHECK(!fb_table_superseded(t1));
+	CHECK(!fb_table_reader_superseded(r1));
+	CHECK_EQ_INT(fb_table_reader_point_count(r1), NPOINTS);
+	fb_table_destroy(t2);
+out:
+	fb_table_detach(r1);
+	fb_table_destroy(t1);
+}
+
+static void create_after_a_crashed_driver_supersedes_its_table(void)
 {
 	struct fb_table *t1 = make_table(), *t2 = NULL;
 	struct fb_table_reader *r1 = t1 ? fb_table_attach(instance) : NULL, *r2 = NULL;
@@ -266,19 +292,14 @@ static void second_create_supersedes_the_first(void)
 	gen1 = fb_table_reader_generation(r1);
 	changes(r1, &s);
 	CHECK(!fd_readable(fb_table_reader_fd(r1), 0));
-	CHECK(!fb_table_superseded(t1));
+	fb_table_test_crash(t1); /* its table stays, no lock holder */
+	t1 = NULL;
 
 	t2 = fb_table_create(instance, &dd, 1, &pd, 1);
 	CHECK(t2 != NULL);
 	CHECK(fb_table_reader_superseded(r1));
-	CHECK(fb_table_superseded(t1));
 	CHECK(fd_readable(fb_table_reader_fd(r1), 2000));
-	CHECK(fd_readable(fb_table_command_fd(t1), 2000));
-	CHECK(!fb_table_superseded(t2));
-
-	/* The old driver exiting must not unlink the new segment. */
-	fb_table_destroy(t1);
-	t1 = NULL;
+	CHECK(t2 && !fb_table_superseded(t2));
 	r2 = fb_table_attach(instance);
 	CHECK(r2 != NULL);
 	if (r2) {
@@ -301,11 +322,9 @@ out:
 /* Writes `len` bytes of `data` as the whole segment for `instance`. */
 static void write_segment(const void *data, size_t len)
 {
-	char name[128];
 	int fd;
 
-	snprintf(name, sizeof(name), "/fieldbridge-%s", instance);
-	fd = shm_open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	fd = open(instance, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	CHECK(fd >= 0);
 	if (fd < 0)
 		return;
@@ -316,10 +335,7 @@ static void write_segment(const void *data, size_t len)
 
 static void unlink_segment(void)
 {
-	char name[128];
-
-	snprintf(name, sizeof(name), "/fieldbridge-%s", instance);
-	shm_unlink(name);
+	unlink(instance);
 }
 
 static void attach_to_a_bad_segment_fails_cleanly(void)
@@ -629,7 +645,8 @@ int main(void)
 	RUN_TEST(round_trip_of_every_value_kind);
 	RUN_TEST(journal_reports_exactly_the_changed_points);
 	RUN_TEST(reader_that_fell_behind_gets_a_full_scan);
-	RUN_TEST(second_create_supersedes_the_first);
+	RUN_TEST(second_driver_is_refused_while_the_first_lives);
+	RUN_TEST(create_after_a_crashed_driver_supersedes_its_table);
 	RUN_TEST(attach_to_a_bad_segment_fails_cleanly);
 	RUN_TEST(heartbeat_age_is_measured_from_the_last_beat);
 	RUN_TEST(commands_round_trip_with_results_filtered_by_origin);

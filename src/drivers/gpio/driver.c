@@ -39,6 +39,7 @@ static int driver_loop(struct gl_driver *d)
 	}
 	while (!d->stop) {
 		int64_t now = fb_mono_ms(), deadline;
+		unsigned lock_timeouts;
 		struct fb_command cmd;
 		size_t n = 3;
 
@@ -88,6 +89,11 @@ static int driver_loop(struct gl_driver *d)
 			while (fb_table_command_pop(d->table, &cmd) == 1)
 				gl_command_run(d, &cmd);
 		}
+		lock_timeouts = fb_table_command_lock_timeouts(d->table, fb_mono_ms());
+		if (lock_timeouts)
+			fb_warn("bus %s: the command queue stayed locked by another process "
+				"(%u waits of %d ms); commands wait", d->bus->name,
+				lock_timeouts, FB_TABLE_LOCK_TIMEOUT_MS);
 		if (fb_table_superseded(d->table)) {
 			fb_warn("bus %s: another driver took over the state table; exiting",
 				d->bus->name);

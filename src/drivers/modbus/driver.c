@@ -115,6 +115,7 @@ static int driver_loop(struct mb_driver *d)
 		int64_t now = fb_mono_ms(), deadline;
 		struct pollfd pfd[3];
 		bool more_commands;
+		unsigned lock_timeouts;
 
 		if (!d->ctx && now >= d->next_connect_ms && mb_link_connect(d, now) == 0) {
 			mb_sched_reset(d, now);
@@ -161,6 +162,11 @@ static int driver_loop(struct mb_driver *d)
 			fb_timerfd_drain(d->timer_fd);
 		if (pfd[2].revents & POLLIN)
 			d->command_fd_ready = true;
+		lock_timeouts = fb_table_command_lock_timeouts(d->table, fb_mono_ms());
+		if (lock_timeouts)
+			fb_warn("bus %s: the command queue stayed locked by another process "
+				"(%u waits of %d ms); commands wait", d->bus->name,
+				lock_timeouts, FB_TABLE_LOCK_TIMEOUT_MS);
 		if (fb_table_superseded(d->table)) {
 			fb_warn("bus %s: another driver took over the state table; exiting",
 				d->bus->name);

@@ -134,7 +134,7 @@ static void on_attach_failed(void *ctx, int err)
 	struct ex_bus *bus = ctx;
 
 	errno = err;
-	fb_log_errno(FB_LOG_WARNING, "bus %s: cannot attach to /fieldbridge-%s",
+	fb_log_errno(FB_LOG_WARNING, "bus %s: cannot attach to state table %s",
 		     bus->conf->name, bus->table_name);
 }
 

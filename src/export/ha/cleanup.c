@@ -10,6 +10,7 @@
  * discovery removes a component.  Our own fresh publishes come back without
  * the retain flag and are ignored. */
 #include "export-internal.h"
+#include "diagnostics.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -91,9 +92,13 @@ static void old_device(struct exporter *ex, const char *topic, const char *objec
 		/* {"p": x} alone is a removal we already sent. */
 		if (cJSON_GetArraySize(c) <= 1)
 			continue;
+		/* Everything this node publishes for the device: its points and
+		 * its diagnostic entities. */
 		for (size_t p = 0; p < d->def->npoints; p++)
 			if (!strcmp(d->def->points[p].key, c->string) && ex_rights_visible(d, p))
 				still = true;
+		if (ex_diag_published(d, c->string))
+			still = true;
 		if (!still && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "p")))
 			cJSON_AddStringToObject(removed, c->string,
 						cJSON_GetObjectItemCaseSensitive(c, "p")->valuestring);
@@ -123,6 +128,11 @@ bool ex_cleanup_message(struct exporter *ex, const struct mosquitto_message *msg
 		return false;
 	if (!msg->retain || msg->payloadlen <= 0 || !ex->cleanup_until_ms)
 		return true;
+	if ((size_t)msg->payloadlen > EX_DISCOVERY_MAX) {
+		fb_warn("connection %s: retained config %s ignored: %d bytes, at most %d accepted",
+			ex->conn->name, msg->topic, msg->payloadlen, EX_DISCOVERY_MAX);
+		return true;
+	}
 	snprintf(object_id, sizeof(object_id), "%.*s", (int)(strchr(rest, '/') - rest), rest);
 	doc = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
 	dev = cJSON_GetObjectItemCaseSensitive(doc, "dev");

@@ -32,6 +32,10 @@
 
 #define PENDING_EXPIRE_MS 30000   /* a driver restart takes a few seconds */
 #define RESULT_EXPIRE_MS 60000    /* no result: the driver lost it */
+/* A command's ts must be a time near ours: one far ahead would make every
+ * later command "older than the last applied one" until a restart. */
+#define TS_AHEAD_MAX_MS (5 * 60 * 1000)
+#define TS_BEHIND_MAX_MS (24 * 60 * 60 * 1000)
 
 /* Text as Home Assistant sends it -> a table value for this point. */
 int ex_commands_parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v)
@@ -110,8 +114,11 @@ const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, s
 	t = cJSON_GetObjectItemCaseSensitive(*doc, "ts");
 	if (cJSON_IsString(e))
 		snprintf(event_id, idlen, "%s", e->valuestring);
-	if (cJSON_IsNumber(t))
-		*ts = (int64_t)t->valuedouble;
+	/* A ts that is no time at all (a string, negative, 1e300) is -1, so
+	 * the caller refuses it; the range check keeps the cast defined. */
+	if (t)
+		*ts = cJSON_IsNumber(t) && isfinite(t->valuedouble) && t->valuedouble >= 1 &&
+		      t->valuedouble < 0x1p62 ? (int64_t)t->valuedouble : -1;
 	if (cJSON_IsString(v))
 		return v->valuestring;
 	if (cJSON_IsNumber(v)) {
@@ -194,6 +201,20 @@ void ex_commands_flush(struct exporter *ex, int64_t mono_ms)
 	}
 }
 
+void ex_commands_recheck(struct exporter *ex)
+{
+	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
+		struct ex_pending *pc = &ex->pending[i];
+
+		if (pc->state == EX_PENDING_QUEUED && !ex_rights_commandable(pc->dev, pc->point)) {
+			char why[160];
+
+			snprintf(why, sizeof(why), "user %s may no longer write it", ex->conn->user);
+			pending_fail(pc, why);
+		}
+	}
+}
+
 void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus)
 {
 	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
@@ -236,11 +257,16 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 		return;
 	}
 	if (msg->payloadlen <= 0)
-		return;
+		return; /* our own clearing of a retained command comes back */
 	rest = msg->topic + blen + 1;
 	slash = strchr(rest, '/');
-	if (!slash || (size_t)msg->payloadlen >= sizeof(payload))
+	if (!slash)
 		return;
+	if ((size_t)msg->payloadlen >= sizeof(payload)) {
+		fb_warn("connection %s: command on %s dropped: %d bytes, at most %zu accepted",
+			ex->conn->name, msg->topic, msg->payloadlen, sizeof(payload) - 1);
+		return;
+	}
 	dev = ex_devices_find(ex, rest, (size_t)(slash - rest));
 	snprintf(key, sizeof(key), "%.*s", (int)strcspn(slash + 1, "/"), slash + 1);
 	if (!dev || (pi = ex_device_point(dev, key)) < 0) {
@@ -268,6 +294,12 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 		fb_warn("device %s: command for %s refused: a button press must be a container "
 			"with an event_id (a plain payload cannot be told from a redelivery)",
 			dev->conf->id, key);
+		goto out;
+	}
+	if (ts < 0 || (ts && (ts > fb_now_ms() + TS_AHEAD_MAX_MS ||
+			      ts < fb_now_ms() - TS_BEHIND_MAX_MS))) {
+		fb_warn("device %s: command %s for %s refused: its ts is not a time between 24 h "
+			"before and 5 min after this gateway's clock", dev->conf->id, event_id, key);
 		goto out;
 	}
 	if (event_id[0] && dedup_seen(&ex->dedup, event_id)) {

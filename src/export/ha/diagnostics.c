@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Diagnostic entities of Modbus devices (see diagnostics.h).  Only devices
  * whose definition speaks Modbus get them: the GPIO driver keeps no such
- * statistics. */
+ * statistics.  Each one is shown only if the users file lets our user
+ * read its key (rights.c), like any point. */
 #include "diagnostics.h"
 
 #include <stdio.h>
@@ -25,9 +26,11 @@ void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *de
 	if (!has_diag(dev))
 		return;
 	for (size_t i = 0; i < n; i++) {
-		cJSON *c = cJSON_AddObjectToObject(cmps, dp[i].key);
+		cJSON *c;
 
-		if (!c)
+		if (!ex_rights_diag_visible(dev, i))
+			continue;
+		if (!(c = cJSON_AddObjectToObject(cmps, dp[i].key)))
 			return;
 		cJSON_AddStringToObject(c, "p", dp[i].binary ? "binary_sensor" : "sensor");
 		snprintf(buf, sizeof(buf), "%s_%s%s", ex->conn->node_id, dev->conf->id, dp[i].key);
@@ -84,7 +87,20 @@ void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev)
 	}
 }
 
-void ex_diag_state_add(const struct ex_device *dev, char *buf, size_t len, size_t *used)
+bool ex_diag_published(const struct ex_device *dev, const char *key)
+{
+	size_t n;
+	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+
+	if (!has_diag(dev))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(dp[i].key, key))
+			return ex_rights_diag_visible(dev, i);
+	return false;
+}
+
+void ex_diag_state_add(const struct ex_device *dev, cJSON *doc)
 {
 	size_t n;
 	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
@@ -96,16 +112,14 @@ void ex_diag_state_add(const struct ex_device *dev, char *buf, size_t len, size_
 	for (size_t i = 0; i < n; i++) {
 		long idx = dev->diag_index[i]; /* found once, at attach */
 		struct fb_point_snapshot s;
-		int k;
 
-		if (idx < 0)
+		if (idx < 0 || !ex_rights_diag_visible(dev, i))
 			continue;
 		fb_table_reader_read(r, (uint32_t)idx, &s);
-		if (fb_value_to_json(&s.value, value, sizeof(value)) < 0)
+		/* A read that gave up may be torn: unknown, never a value. */
+		if (s.quality == FB_QUALITY_STALE ||
+		    fb_value_to_json(&s.value, value, sizeof(value)) < 0)
 			snprintf(value, sizeof(value), "null");
-		k = snprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0,
-			     ",\"%s\":%s", dp[i].key, value);
-		if (k > 0)
-			*used += (size_t)k;
+		cJSON_AddRawToObject(doc, dp[i].key, value);
 	}
 }

@@ -7,6 +7,7 @@
 #define FB_EXPORT_DIAGNOSTICS_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "export-internal.h"
@@ -18,9 +19,11 @@ void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *de
 /* Maps the device's diagnostic table points to it in bus->by_point, so a
  * statistics update re-publishes the device's state like any change. */
 void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev);
-/* Appends ",\"_diag_x\":value" for each diagnostic point present in the
- * device's table to buf, advancing *used like snprintf (a result >= len
- * means the buffer was too small). */
-void ex_diag_state_add(const struct ex_device *dev, char *buf, size_t len, size_t *used);
+/* Adds "_diag_x": value to the state object doc (borrowed) for each
+ * diagnostic point present in the device's table and visible to our user. */
+void ex_diag_state_add(const struct ex_device *dev, cJSON *doc);
+/* True if `key` is a diagnostic component this node publishes for dev now
+ * (stale cleanup must keep it). */
+bool ex_diag_published(const struct ex_device *dev, const char *key);
 
 #endif

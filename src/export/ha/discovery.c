@@ -220,9 +220,13 @@ void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,
 	ex_diag_discovery_add(ex, d, cmps); /* Modbus statistics (diagnostics.c) */
 	/* Device-based discovery deletes a component sent as {"p": platform}. */
 	cJSON_ArrayForEach(r, removed) {
-		cJSON *c = cJSON_AddObjectToObject(cmps, r->string);
+		cJSON *c;
 
-		if (c)
+		/* Never twice the same key: a consumer keeping the last one
+		 * would see only the removal. */
+		if (cJSON_GetObjectItemCaseSensitive(cmps, r->string))
+			continue;
+		if ((c = cJSON_AddObjectToObject(cmps, r->string)))
 			cJSON_AddStringToObject(c, "p", cJSON_GetStringValue(r));
 	}
 	ex_discovery_topic(ex, id, topic, sizeof(topic));

@@ -32,6 +32,9 @@
 
 #define EX_DEDUP_WINDOW 256 /* command event ids remembered */
 #define EX_PENDING_MAX 64    /* commands waiting for a driver or its result */
+/* The largest retained discovery config the stale scan reads: ours are
+ * ~200 bytes per point, so this covers 20 000 points in one device. */
+#define EX_DISCOVERY_MAX (4 * 1024 * 1024)
 
 struct exporter;
 struct ex_bus;
@@ -52,6 +55,7 @@ struct ex_device {
 	int logged_avail;    /* the same, as last logged */
 	int64_t *last_cmd_ts;/* per def point: ts of the last applied command; owned */
 	uint8_t *access;     /* per def point: enum fb_access for our user; owned */
+	uint32_t diag_visible; /* bit i: fb_model_diag_points()[i] readable by our user */
 	bool exported;       /* at least one point visible to our user */
 	char state_topic[EX_TOPIC_MAX];
 	char avail_topic[EX_TOPIC_MAX];
@@ -60,7 +64,7 @@ struct ex_device {
 struct ex_bus {
 	struct exporter *ex;                 /* borrowed: the owner */
 	const struct fb_bus_conf *conf;      /* borrowed */
-	char table_name[128];
+	char table_name[256];
 	struct fb_table_follower *follower;  /* owned */
 	/* The follower's current table, NULL until the driver runs; borrowed,
 	 * set and cleared by the follower's handlers (bus_view.c). */
@@ -151,16 +155,23 @@ void ex_devices_event_id(struct exporter *ex, char *buf, size_t len);
 /* Point visible (discovered, published) / commandable for our user. */
 bool ex_rights_visible(const struct ex_device *d, size_t point);
 bool ex_rights_commandable(const struct ex_device *d, size_t point);
+/* The diagnostic point fb_model_diag_points()[i] is visible for our user. */
+bool ex_rights_diag_visible(const struct ex_device *d, size_t i);
 /* Computes d's access from ex->user (all rights without a users file). */
 void ex_rights_device_apply(struct exporter *ex, struct ex_device *d);
 /* Computes every device's access and says how many are exported. */
 void ex_rights_apply(struct exporter *ex);
 /* After ex_rights_device_apply: the components {point key: platform} that
- * were visible with `old` access (was_exported) and are not now.  Caller
- * frees with cJSON_Delete; NULL if out of memory. */
-cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, bool was_exported);
+ * were visible with `old` access and `old_diag` diagnostics (was_exported)
+ * and are not now.  Caller frees with cJSON_Delete; NULL if out of memory. */
+cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, uint32_t old_diag,
+		      bool was_exported);
 
 /* state.c */
+/* One point's value as Home Assistant reads it: ON/OFF, the select label,
+ * a number or string, null when unknown or when the read gave up (STALE).
+ * Caller frees with cJSON_Delete; NULL if out of memory. */
+cJSON *ex_state_point_value(const struct fb_point_def *p, const struct fb_point_snapshot *s);
 void ex_state_publish(struct exporter *ex, struct ex_device *dev);
 /* Publishes the queued availabilities and states (back-pressured). */
 void ex_state_publish_dirty(struct exporter *ex);
@@ -195,6 +206,9 @@ void ex_commands_results(struct exporter *ex, struct ex_bus *bus);
 /* Sends commands queued while the bus's driver was away; expires old
  * ones (logged, state re-published so Home Assistant shows the truth). */
 void ex_commands_flush(struct exporter *ex, int64_t mono_ms);
+/* After the rights changed: commands still waiting for a driver that our
+ * user may no longer send are failed (logged). */
+void ex_commands_recheck(struct exporter *ex);
 /* The bus's driver restarted: commands sent to the old table without a
  * result are re-queued if repeating them is harmless, failed otherwise. */
 void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus);
@@ -202,7 +216,7 @@ void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus);
  * 0, or -1 if the text is not a value of the point. */
 int ex_commands_parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v);
 /* Unpacks a container {"value", "event_id", "ts"}; a plain payload leaves
- * event_id empty and ts 0.  Returns the value text (borrowed from *doc,
+ * event_id empty and ts 0; a ts that is not a positive number of ms is -1.  Returns the value text (borrowed from *doc,
  * numbuf or payload) or NULL; caller frees *doc with cJSON_Delete. */
 const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
 			       char *event_id, size_t idlen, int64_t *ts);

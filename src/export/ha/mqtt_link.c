@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define RECONNECT_BACKOFF_MIN_MS 1000
 #define RECONNECT_BACKOFF_MAX_MS 60000
@@ -239,6 +240,23 @@ bool ex_link_want_write(const struct ex_link *l)
 	return l->mosq && mosquitto_want_write(l->mosq);
 }
 
+/* The TCP connect failed: the pending error or, once taken, a socket that
+ * is not connected and never received a byte (a TLS alert from a broker
+ * that did answer is left to the handshake's explanation). */
+static bool refused(const struct ex_link *l)
+{
+	int sock = mosquitto_socket(l->mosq), err = 0;
+	socklen_t elen = sizeof(err);
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	char b;
+
+	if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err)
+		return err == ECONNREFUSED;
+	return getpeername(sock, (struct sockaddr *)&peer, &plen) < 0 && errno == ENOTCONN &&
+	       recv(sock, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 bool ex_link_service(struct ex_link *l, short revents, int64_t now_ms)
 {
 	int rc = MOSQ_ERR_SUCCESS;
@@ -246,6 +264,17 @@ bool ex_link_service(struct ex_link *l, short revents, int64_t now_ms)
 	 * say why it failed. */
 	void *held = l->connecting ? ex_tls_hold(l) : NULL;
 
+	/* A refused TCP connect under TLS: libmosquitto 2.0.11's first
+	 * handshake write already took the error, and it reads the
+	 * handshake's SSL_ERROR_SYSCALL as "try again" -- a busy loop until
+	 * timeout_s.  A hung-up socket that never got connected says it. */
+	if (l->connecting && (revents & (POLLHUP | POLLERR)) && refused(l)) {
+		if (held)
+			ex_tls_explain(l, held, false);
+		errno = ECONNREFUSED;
+		link_lost(l, MOSQ_ERR_ERRNO, now_ms);
+		return false;
+	}
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		rc = mosquitto_loop_read(l->mosq, 1);
 	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))

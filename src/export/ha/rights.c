@@ -3,11 +3,26 @@
  * file).  A point is visible (discovered, in the state, its device
  * exported) with read access; a button has no state, so it needs write.
  * A command topic exists only with write access on a writable point.
- * Without a users file every user has every right (config warns).
+ * Without a users file every user has every right (config warns).  The
+ * driver's diagnostic points ("_diag_*", Modbus devices only) obey the
+ * same rules as any point, under their own keys.
  *
  * Pure policy: it decides; the session publishes what changed. */
 #include "export-internal.h"
 #include "log.h"
+
+#include <string.h>
+
+/* The GPIO driver keeps no statistics: only Modbus devices have them. */
+static bool has_diag(const struct ex_device *d)
+{
+	return d->def->protocol && !strcmp(d->def->protocol, "modbus");
+}
+
+bool ex_rights_diag_visible(const struct ex_device *d, size_t i)
+{
+	return i < 32 && (d->diag_visible & (UINT32_C(1) << i));
+}
 
 bool ex_rights_visible(const struct ex_device *d, size_t point)
 {
@@ -23,11 +38,21 @@ bool ex_rights_commandable(const struct ex_device *d, size_t point)
 
 void ex_rights_device_apply(struct exporter *ex, struct ex_device *d)
 {
+	size_t ndiag;
+	const struct fb_diag_point_desc *dp = fb_model_diag_points(&ndiag);
+
 	d->exported = false;
+	d->diag_visible = 0;
+	for (size_t i = 0; i < ndiag && i < 32 && has_diag(d); i++)
+		if (!ex->users || (ex->user && fb_user_access(ex->user, d->conf->id, dp[i].key) >=
+					       FB_ACCESS_READ))
+			d->diag_visible |= UINT32_C(1) << i;
 	for (size_t p = 0; p < d->def->npoints; p++) {
-		d->access[p] = ex->users ? (uint8_t)fb_user_access(ex->user, d->conf->id,
-								    d->def->points[p].key)
-					 : FB_ACCESS_WRITE;
+		/* A user missing from a loaded users file has no rights at all. */
+		d->access[p] = !ex->users ? FB_ACCESS_WRITE
+			       : ex->user ? (uint8_t)fb_user_access(ex->user, d->conf->id,
+								     d->def->points[p].key)
+					  : FB_ACCESS_NONE;
 		if (ex_rights_visible(d, p))
 			d->exported = true;
 	}
@@ -46,8 +71,11 @@ void ex_rights_apply(struct exporter *ex)
 			ex->conn->user, n, ex->ndevices, ex->ndevices == 1 ? "" : "s");
 }
 
-cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, bool was_exported)
+cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, uint32_t old_diag,
+		      bool was_exported)
 {
+	size_t ndiag;
+	const struct fb_diag_point_desc *dp = fb_model_diag_points(&ndiag);
 	cJSON *removed = cJSON_CreateObject();
 	/* ex_rights_visible reads d->access: judge the old rights on a copy
 	 * of the device that points at them. */
@@ -60,5 +88,9 @@ cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, bool was_ex
 		if (ex_rights_visible(&before, p) && !ex_rights_visible(d, p))
 			cJSON_AddStringToObject(removed, d->def->points[p].key,
 						fb_component_name(d->def->points[p].component));
+	for (size_t i = 0; i < ndiag && i < 32; i++)
+		if ((old_diag & (UINT32_C(1) << i)) && !ex_rights_diag_visible(d, i))
+			cJSON_AddStringToObject(removed, dp[i].key,
+						dp[i].binary ? "binary_sensor" : "sensor");
 	return removed;
 }

@@ -7,6 +7,7 @@
  * by ex_state_publish_dirty. */
 #include "export-internal.h"
 #include "clock.h"
+#include "config_edit.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -116,8 +117,10 @@ void ex_session_link_drained(struct exporter *ex)
 
 /* SIGHUP: rights can change at run time (the web page edits the users
  * file); the rest of the configuration needs a restart.  Unpublishes what
- * the user lost and publishes what it gained; keeps the old rights if the
- * file is bad. */
+ * the user lost and publishes what it gained.  Revocation fails closed: a
+ * file that cannot be loaded keeps the previous rights (a half-written
+ * file must not drop everything), but a valid file without our user means
+ * no rights at all. */
 static void reload_rights(struct exporter *ex)
 {
 	struct fb_diag diag;
@@ -129,7 +132,7 @@ static void reload_rights(struct exporter *ex)
 		return;
 	}
 	fb_diag_init(&diag);
-	users = fb_config_load_users(ex->cfg, ex->conn, &diag);
+	users = fb_users_load(ex->cfg->users_file, &diag);
 	fb_diag_log(&diag);
 	fb_diag_free(&diag);
 	if (!users) {
@@ -140,18 +143,31 @@ static void reload_rights(struct exporter *ex)
 	fb_users_free(ex->users);
 	ex->users = users;
 	ex->user = fb_users_find(users, ex->conn->user);
+	if (!ex->user)
+		fb_err("connection %s: SIGHUP: user %s is no longer defined in %s: nothing is "
+		       "exported and every command is refused", ex->conn->name, ex->conn->user,
+		       ex->cfg->users_file);
+	/* Before the log line: a reader of the log may read the record next. */
+	fb_edit_record_reloaded_users(ex->cfg, ex->conn->name);
 	fb_info("connection %s: SIGHUP: reloaded %s", ex->conn->name, ex->cfg->users_file);
 	for (size_t i = 0; i < ex->ndevices; i++) {
 		struct ex_device *d = &ex->devices[i];
 		uint8_t *old = malloc(d->def->npoints + 1);
 		bool was = d->exported;
+		uint32_t old_diag = d->diag_visible;
 		cJSON *removed;
 
-		if (!old)
+		if (!old) {
+			/* Fail closed even without memory for the comparison. */
+			ex_rights_device_apply(ex, d);
+			if (was && !d->exported)
+				ex_discovery_remove_device(ex, d);
 			continue;
+		}
 		memcpy(old, d->access, d->def->npoints);
 		ex_rights_device_apply(ex, d);
-		if (was == d->exported && !memcmp(old, d->access, d->def->npoints)) {
+		if (was == d->exported && old_diag == d->diag_visible &&
+		    !memcmp(old, d->access, d->def->npoints)) {
 			free(old);
 			continue;
 		}
@@ -162,7 +178,7 @@ static void reload_rights(struct exporter *ex)
 				ex_discovery_remove_device(ex, d);
 			}
 		} else {
-			removed = ex_rights_lost(d, old, was);
+			removed = ex_rights_lost(d, old, old_diag, was);
 			ex_discovery_publish_device(ex, d, removed);
 			cJSON_Delete(removed);
 			d->published_avail = -1;
@@ -171,6 +187,7 @@ static void reload_rights(struct exporter *ex)
 		}
 		free(old);
 	}
+	ex_commands_recheck(ex); /* commands waiting for a driver */
 	ex_state_publish_dirty(ex);
 	ex_state_publish_gateway(ex);
 }

@@ -8,93 +8,109 @@
 #include "diagnostics.h"
 #include "log.h"
 
-#include <stdarg.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Appends with snprintf semantics; *used may exceed len on truncation,
- * which the caller detects once at the end. */
-static void buf_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void buf_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+cJSON *ex_state_point_value(const struct fb_point_def *p, const struct fb_point_snapshot *s)
 {
-	va_list ap;
-	int n;
+	const struct fb_value *v = &s->value;
+	char text[64];
 
-	va_start(ap, fmt);
-	n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0,
-		      fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*used += (size_t)n;
-}
+	/* A read that gave up may be torn: unknown, never a value (an energy
+	 * total of 0 would look like a meter reset). */
+	if (s->quality == FB_QUALITY_STALE || v->kind == FB_VALUE_NONE)
+		return cJSON_CreateNull();
+	if (v->kind == FB_VALUE_BOOL)
+		return cJSON_CreateString(v->b ? "ON" : "OFF");
+	if (v->kind == FB_VALUE_STRING) {
+		char str[sizeof(v->s) + 1];
 
-/* Home-Assistant-ready JSON for one point: ON/OFF for booleans, the label
- * for selects, null when unknown (templates render it as "None", which HA
- * shows as unknown). */
-static void point_json(const struct fb_point_def *p, const struct fb_value *v,
-		       char *out, size_t len)
-{
-	if (v->kind == FB_VALUE_NONE) {
-		snprintf(out, len, "null");
-		return;
-	}
-	if (v->kind == FB_VALUE_BOOL) {
-		snprintf(out, len, "\"%s\"", v->b ? "ON" : "OFF");
-		return;
+		memcpy(str, v->s, sizeof(v->s));
+		str[sizeof(v->s)] = '\0';
+		return cJSON_CreateString(str);
 	}
 	if (p->component == FB_COMP_SELECT &&
 	    (v->kind == FB_VALUE_INT || v->kind == FB_VALUE_UINT)) {
 		int64_t raw = v->kind == FB_VALUE_INT ? v->i : (int64_t)v->u;
 
-		for (size_t i = 0; i < p->noptions; i++) {
-			if (p->options[i].raw == raw) {
-				/* labels are validated as plain text at load time */
-				snprintf(out, len, "\"%s\"", p->options[i].label);
-				return;
-			}
-		}
+		for (size_t i = 0; i < p->noptions; i++)
+			if (p->options[i].raw == raw)
+				return cJSON_CreateString(p->options[i].label);
 	}
-	if (fb_value_to_json(v, out, len) < 0)
-		snprintf(out, len, "null");
+	/* Numbers as the table's own formatting (exact for 64-bit integers,
+	 * which a double would round). */
+	if (fb_value_to_json(v, text, sizeof(text)) < 0)
+		return cJSON_CreateNull();
+	return cJSON_CreateRaw(text);
+}
+
+static void add_head(struct exporter *ex, cJSON *doc)
+{
+	char event_id[FB_TABLE_EVENT_ID_MAX], ts[24];
+
+	ex_devices_event_id(ex, event_id, sizeof(event_id));
+	snprintf(ts, sizeof(ts), "%lld", (long long)fb_now_ms());
+	cJSON_AddStringToObject(doc, "node", ex->conn->node_id);
+	cJSON_AddStringToObject(doc, "event_id", event_id);
+	cJSON_AddRawToObject(doc, "ts", ts);
+}
+
+/* Prints and publishes doc (owned: freed here). */
+static void publish_doc(struct exporter *ex, const char *what, const char *topic, cJSON *doc)
+{
+	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+
+	cJSON_Delete(doc);
+	if (!text) {
+		fb_err("%s: state message not published: out of memory", what);
+		return;
+	}
+	ex_link_publish(&ex->link, topic, text);
+	free(text);
 }
 
 void ex_state_publish(struct exporter *ex, struct ex_device *dev)
 {
-	char payload[16384], event_id[FB_TABLE_EVENT_ID_MAX], value[128];
-	size_t used = 0;
 	struct fb_table_reader *r = dev->bus->reader;
+	cJSON *doc;
+	char what[160];
 
 	dev->dirty = false;
 	if (!r || !ex->link.connected || !dev->exported)
 		return;
-	ex_devices_event_id(ex, event_id, sizeof(event_id));
-	buf_add(payload, sizeof(payload), &used,
-		"{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld", ex->conn->node_id,
-		event_id, (long long)fb_now_ms());
+	/* Built by the JSON library: every label and string is escaped, and
+	 * the size follows the device (no fixed cap). */
+	if (!(doc = cJSON_CreateObject()))
+		goto nomem;
+	add_head(ex, doc);
 	for (size_t i = 0; i < dev->def->npoints; i++) {
 		const struct fb_point_def *p = &dev->def->points[i];
 		struct fb_point_snapshot s;
+		cJSON *v;
 
 		/* Only what our user may read; buttons have no state. */
 		if (p->component == FB_COMP_BUTTON || !ex_rights_visible(dev, i))
 			continue;
 		if (dev->point_index[i] < 0) {
-			snprintf(value, sizeof(value), "null");
+			v = cJSON_CreateNull();
 		} else {
 			fb_table_reader_read(r, (uint32_t)dev->point_index[i], &s);
-			point_json(p, &s.value, value, sizeof(value));
+			v = ex_state_point_value(p, &s);
 		}
-		buf_add(payload, sizeof(payload), &used, ",\"%s\":%s", p->key, value);
+		if (!v || !cJSON_AddItemToObject(doc, p->key, v)) {
+			cJSON_Delete(v);
+			goto nomem;
+		}
 	}
-	ex_diag_state_add(dev, payload, sizeof(payload), &used); /* diagnostics.c */
-	buf_add(payload, sizeof(payload), &used, "}");
-	if (used >= sizeof(payload)) {
-		fb_err("device %s: state message too large (%zu bytes)", dev->conf->id, used);
-		return;
-	}
-	ex_link_publish(&ex->link, dev->state_topic, payload);
+	ex_diag_state_add(dev, doc); /* diagnostics.c */
+	snprintf(what, sizeof(what), "device %s", dev->conf->id);
+	publish_doc(ex, what, dev->state_topic, doc);
+	return;
+nomem:
+	cJSON_Delete(doc);
+	fb_err("device %s: state message not published: out of memory", dev->conf->id);
 }
 
 /* Publishes the queued devices: availability first, then state.
@@ -145,8 +161,8 @@ void ex_state_publish_avail(struct exporter *ex, struct ex_device *dev)
 
 void ex_state_publish_gateway(struct exporter *ex)
 {
-	char payload[256], event_id[FB_TABLE_EVENT_ID_MAX];
 	size_t online = 0, total = 0;
+	cJSON *doc;
 
 	if (!ex->link.connected)
 		return;
@@ -156,10 +172,11 @@ void ex_state_publish_gateway(struct exporter *ex)
 		total++;
 		online += ex_device_online(&ex->devices[i]);
 	}
-	ex_devices_event_id(ex, event_id, sizeof(event_id));
-	snprintf(payload, sizeof(payload),
-		 "{\"node\":\"%s\",\"event_id\":\"%s\",\"ts\":%lld,\"connected\":\"ON\","
-		 "\"devices_online\":%zu,\"devices_total\":%zu}",
-		 ex->conn->node_id, event_id, (long long)fb_now_ms(), online, total);
-	ex_link_publish(&ex->link, ex->gateway_topic, payload);
+	if ((doc = cJSON_CreateObject())) {
+		add_head(ex, doc);
+		cJSON_AddStringToObject(doc, "connected", "ON");
+		cJSON_AddNumberToObject(doc, "devices_online", (double)online);
+		cJSON_AddNumberToObject(doc, "devices_total", (double)total);
+	}
+	publish_doc(ex, "gateway", ex->gateway_topic, doc);
 }
