@@ -12,6 +12,8 @@ PACKAGES=(
   # the Debian package and its tests (label package): dpkg-buildpackage,
   # lintian, a bookworm chroot, systemd-analyze and sysusers
   debhelper dpkg-dev fakeroot lintian debootstrap systemd
+  # the web page's browser tests (label web-browser)
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

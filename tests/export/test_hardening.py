@@ -168,7 +168,7 @@ class Hardening(fbtest.TestCase):
         mode["options"] = {"0": "Off", "1": EVIL_HEAT, "2": EVIL_COOL}
         sc = self.make(devices=[gateway.device("panel", "evil-panel", 3, name="Panel")])
         self.use_definitions(sc, self.definition_dir("evil-panel", doc))
-        sc.slave.set_registers(3, "hr", 0, [7, 200, 1])
+        sc.slave.set_registers(3, "hr", 0, [7, 200, 0])  # Off: both labels below are changes
         sc.start()
         for raw, label in ((1, EVIL_HEAT), (2, EVIL_COOL)):
             t0 = time.monotonic()

@@ -1,0 +1,118 @@
+// The global "N changes not applied yet — Review — Apply" bar. Its diff is
+// the one `fieldbridgectl config diff` prints; Apply shows the plan (what
+// restarts) before it changes anything.
+
+import { get, post, ApiError } from './api.js';
+import { h, dialog, notice, errorNotice } from './ui.js';
+
+let timer = null;
+let last = null;
+
+function count(data) {
+  if (!data) return 0;
+  if (Number.isInteger(data.count)) return data.count;
+  if (Array.isArray(data.changes)) return data.changes.length;
+  if (Array.isArray(data)) return data.length;
+  return 0;
+}
+
+function changeLine(c) {
+  if (typeof c === 'string') return h('li', c);
+  const op = c.op || c.action || c.change || 'change';
+  const what = [c.kind || c.type, c.bus ? `${c.bus}/${c.name || c.id}` : c.name || c.id].filter(Boolean).join(' ');
+  const fields = Array.isArray(c.fields) ? c.fields.map((f) => (typeof f === 'string' ? f : f.field || f.name)).join(', ') : '';
+  return h('li', h(`span.op.${op}`, op), ' ', what, fields ? ` (${fields})` : '', c.file ? h('span.muted', ` ${c.file}`) : '');
+}
+
+export function renderChanges(data) {
+  const parts = [];
+  const list = Array.isArray(data) ? data : data?.changes;
+  if (Array.isArray(list) && list.length) parts.push(h('ul.changes', list.map(changeLine)));
+  const diff = data?.diff || data?.text;
+  if (typeof diff === 'string' && diff) parts.push(h('pre.code.diff', diff));
+  if (!parts.length) parts.push(h('p', 'No changes waiting.'));
+  return h('div', parts);
+}
+
+function renderPlan(plan) {
+  const p = plan?.plan || plan || {};
+  const rows = [];
+  const add = (label, units) => {
+    if (Array.isArray(units) && units.length) rows.push(h('li', `${label}: `, units.map((u) => (typeof u === 'string' ? u : u.unit || u.name)).join(', ')));
+  };
+  add('Restarts', p.restart || p.restarts);
+  add('Reloads', p.reload || p.reloads);
+  add('Starts', p.start);
+  add('Stops', p.stop);
+  const out = [h('p', 'Applying will:'), rows.length ? h('ul', rows) : h('p', 'restart nothing (no running unit is affected).')];
+  if (p.web_listener || p.confirm_required) {
+    out.push(notice('warn', 'This changes the web listener itself. Open the page at the new address and confirm within 90 s, or the change is rolled back.'));
+  }
+  return h('div', out);
+}
+
+async function apply(refreshPage) {
+  let plan;
+  try {
+    plan = await post('apply', { dry_run: true });
+  } catch (err) {
+    await dialog('Apply', errorNotice(err, 'Apply plan'));
+    return;
+  }
+  const go = await dialog('Apply these changes?', h('div', renderChanges(last), renderPlan(plan)), [
+    { label: 'Cancel', value: false },
+    { label: 'Apply now', value: true, primary: true },
+  ]);
+  if (!go) return;
+  try {
+    const res = await post('apply', {});
+    const body = [notice('ok', 'Applied.')];
+    if (res && (res.confirm_required || res.plan?.web_listener)) {
+      body.push(h('p', 'The web listener changed: confirm from the new address within 90 s.'));
+    }
+    await dialog('Apply', h('div', body));
+  } catch (err) {
+    await dialog('Apply failed', errorNotice(err, 'Apply'));
+  }
+  await refresh();
+  if (refreshPage) refreshPage();
+}
+
+export async function refresh() {
+  const bar = document.getElementById('changes-bar');
+  try {
+    last = await get('changes', { noRedirect: true });
+  } catch (err) {
+    if (err instanceof ApiError && err.notImplemented) {
+      bar.hidden = false;
+      bar.classList.add('todo');
+      document.getElementById('changes-text').textContent = 'Staged changes: not implemented by this gateway yet (api/v1/changes answers 501).';
+      document.getElementById('changes-review').hidden = true;
+      document.getElementById('changes-apply').hidden = true;
+    }
+    return;
+  }
+  bar.classList.remove('todo');
+  const n = count(last);
+  bar.hidden = n === 0;
+  document.getElementById('changes-review').hidden = false;
+  document.getElementById('changes-apply').hidden = false;
+  document.getElementById('changes-text').textContent = n === 1
+    ? '1 change not applied yet' : `${n} changes not applied yet`;
+}
+
+export function startChanges(refreshPage) {
+  document.getElementById('changes-review').onclick = () => dialog('Changes not applied yet', renderChanges(last));
+  document.getElementById('changes-apply').onclick = () => apply(refreshPage);
+  window.addEventListener('fb-changed', refresh);
+  refresh();
+  clearInterval(timer);
+  timer = setInterval(refresh, 10000);
+}
+
+export function stopChanges() {
+  clearInterval(timer);
+  document.getElementById('changes-bar').hidden = true;
+}
+
+export { apply as applyChanges };

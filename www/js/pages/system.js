@@ -1,0 +1,120 @@
+// System: the web TLS certificate, backup/restore of the configuration,
+// snapshots and rollback.
+
+import { get, post, ApiError } from '../api.js';
+import { h, page, notice, errorNotice, nextId, confirmDialog, table } from '../ui.js';
+import { listOf } from './export.js';
+
+function section(title, ...body) { return h('section.card', h('h2', title), ...body); }
+
+async function tlsSection() {
+  const box = section('Web TLS certificate');
+  try {
+    const st = await get('status');
+    const w = st?.web || {};
+    const t = w.tls || w.certificate || {};
+    const dl = h('dl.kv');
+    const row = (k, v) => { if (v !== undefined && v !== null && v !== '') dl.append(h('dt', k), h('dd', String(v))); };
+    row('TLS', typeof w.tls === 'string' ? w.tls : typeof w.tls === 'boolean' ? (w.tls ? 'on' : 'off (plain HTTP)') : w.tls_mode);
+    row('Listening', [w.listen, w.port].filter(Boolean).join(' port '));
+    row('Subject', t.subject);
+    row('Issuer', t.issuer);
+    row('Expires', t.not_after);
+    row('SHA-256 fingerprint', t.fingerprint || t.sha256 || w.fingerprint);
+    row('Self-signed', t.self_signed === undefined ? undefined : t.self_signed ? 'yes (generated at first start)' : 'no');
+    box.append(dl.childElementCount ? dl : notice('todo', 'The gateway does not report its web certificate yet (no "web" in ', h('code', 'api/v1/status'), ').'));
+    box.append(h('p.muted', 'To use your own certificate set web.tls_cert and web.tls_key in the configuration.'));
+  } catch (err) {
+    box.append(errorNotice(err, 'Status'));
+  }
+  return box;
+}
+
+function backupSection() {
+  const secrets = h('input', { type: 'checkbox', id: nextId('secrets') });
+  const got = h('div', { 'aria-live': 'polite' });
+  // Fetched first, so a refusal shows as a message instead of a saved error.
+  const link = h('button', {
+    type: 'button',
+    id: 'backup-link',
+    onclick: async () => {
+      got.replaceChildren();
+      try {
+        const res = await fetch(`api/v1/backup?secrets=${secrets.checked ? 1 : 0}`, { credentials: 'same-origin', cache: 'no-store' });
+        if (!res.ok) {
+          let body = null;
+          try { body = await res.json(); } catch { /* not JSON */ }
+          throw new ApiError(res.status, body, 'backup');
+        }
+        const url = URL.createObjectURL(await res.blob());
+        const a = h('a', { href: url, download: 'fieldbridge-backup.tar.gz' });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      } catch (err) {
+        got.replaceChildren(errorNotice(err, 'Backup'));
+      }
+    },
+  }, 'Download backup');
+  const file = h('input', { type: 'file', id: nextId('restore'), accept: '.tar.gz,.tgz,application/gzip' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const restore = h('button', {
+    type: 'button',
+    onclick: async () => {
+      const f = file.files[0];
+      if (!f) { out.replaceChildren(notice('error', 'Choose a backup file first.')); return; }
+      if (!await confirmDialog('Restore', `Stage the configuration from ${f.name}? Nothing changes until you apply.`, 'Restore')) return;
+      try {
+        const buf = new Uint8Array(await f.arrayBuffer());
+        let bin = '';
+        for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+        await post('restore', { name: f.name, data_base64: btoa(bin) });
+        out.replaceChildren(notice('ok', 'Restored into the staging area: review and apply.'));
+        window.dispatchEvent(new Event('fb-changed'));
+      } catch (err) {
+        out.replaceChildren(errorNotice(err, 'Restore'));
+      }
+    },
+  }, 'Restore');
+  return section('Backup and restore',
+    h('p', 'The configuration as a tar.gz. Secrets (passwords, keys) are left out unless you ask for them.'),
+    h('p', h('label.inline', secrets, ' include secrets')), h('p', link), got,
+    h('h3', 'Restore'), h('p', h('label', { for: file.id }, 'Backup file '), file, ' ', restore), out);
+}
+
+async function snapshotSection() {
+  const box = section('Snapshots and rollback');
+  const out = h('div', { 'aria-live': 'polite' });
+  try {
+    const snaps = listOf(await get('snapshots'), 'snapshots');
+    box.append(snaps.length ? table(['Snapshot', 'Taken', 'By', ''], snaps.map((s, i) => h('tr',
+      h('th', { scope: 'row' }, String(s.id ?? s.n ?? i)),
+      h('td', s.time || s.created || s.ts || ''),
+      h('td', s.user || ''),
+      h('td', h('button.small', {
+        type: 'button',
+        onclick: async () => {
+          if (!await confirmDialog('Roll back', `Stage snapshot ${s.id ?? s.n ?? i}? Apply to make it active.`, 'Roll back')) return;
+          try {
+            await post(`snapshots/${encodeURIComponent(s.id ?? s.n ?? i)}/restore`, {});
+            out.replaceChildren(notice('ok', 'Snapshot staged: review and apply.'));
+            window.dispatchEvent(new Event('fb-changed'));
+          } catch (err) { out.replaceChildren(errorNotice(err, 'Rollback')); }
+        },
+      }, 'Roll back to this'))))) : h('p.muted', 'No snapshots yet: one is taken at every apply.'));
+  } catch (err) {
+    box.append(errorNotice(err, 'Snapshots'));
+  }
+  box.append(out);
+  return box;
+}
+
+export async function render(ctx) {
+  if (ctx.session && ctx.session.role && ctx.session.role !== 'admin') {
+    return page('System', notice('error', 'Only an admin can use the system page.'));
+  }
+  const [tls, snaps] = await Promise.all([tlsSection(), snapshotSection()]);
+  return page('System', tls, backupSection(), snaps);
+}
+
