@@ -73,6 +73,7 @@ void web_router_match(const char *path, struct web_match *m)
 			{ "events", WEB_R_EVENTS }, { "changes", WEB_R_CHANGES },
 			{ "apply", WEB_R_APPLY }, { "logs", WEB_R_LOGS },
 			{ "definitions", WEB_R_DEFINITIONS }, { "serial-ports", WEB_R_SERIAL_PORTS },
+			{ "snapshots", WEB_R_SNAPSHOTS },
 		};
 		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
 			if (IS(0, one[i].name))
@@ -85,6 +86,9 @@ void web_router_match(const char *path, struct web_match *m)
 		ARG(0, 1);
 	} else if (n == 3 && IS(0, "connections") && IS(2, "test")) {
 		m->route = WEB_R_CONNECTION_TEST;
+		ARG(0, 1);
+	} else if (n == 3 && IS(0, "snapshots") && IS(2, "restore")) {
+		m->route = WEB_R_SNAPSHOT_RESTORE;
 		ARG(0, 1);
 	} else if (n == 3 && IS(0, "buses") && IS(2, "devices")) {
 		m->route = WEB_R_DEVICES;

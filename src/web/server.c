@@ -157,8 +157,10 @@ static int api(struct web_req *q, const char *sub)
 		return web_http_error(q, MHD_HTTP_NOT_IMPLEMENTED, "testing a connection needs "
 				      "fieldbridge-export --test, which this version does not "
 				      "have yet");
-	case WEB_R_CHANGES: return not_yet(q, "staged changes (changes)");
-	case WEB_R_APPLY: return not_yet(q, "apply");
+	case WEB_R_CHANGES:
+	case WEB_R_APPLY:
+	case WEB_R_SNAPSHOTS:
+	case WEB_R_SNAPSHOT_RESTORE: return web_api_apply(q, &m);
 	case WEB_R_LOGS: return not_yet(q, "logs");
 	case WEB_R_DEFINITIONS:
 	case WEB_R_SERIAL_PORTS: return web_api_lists(q, &m);

@@ -5,6 +5,7 @@
  *   tls.c auth.c tables.c fallback.c                 (files, crypt, shm)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
+ *   api_apply.c
  *   sse.c static.c                                   (endpoints)
  *   server.c                                         (MHD, dispatch)
  *   main.c                                           (args, the poll loop)
@@ -102,7 +103,7 @@ enum web_route {
 	WEB_R_CONFIG_VALIDATE, WEB_R_CONNECTIONS, WEB_R_CONNECTION, WEB_R_CONNECTION_TEST,
 	WEB_R_BUSES, WEB_R_BUS, WEB_R_DEVICES, WEB_R_DEVICE, WEB_R_USERS, WEB_R_USER,
 	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
-	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS,
+	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE,
 };
 #define WEB_ROUTE_ARGS 3
 #define WEB_ARG_MAX 64
@@ -307,6 +308,8 @@ int web_api_schema(struct web_req *q);
 int web_api_status(struct web_req *q);
 int web_api_config(struct web_req *q, const struct web_match *m);
 int web_api_point(struct web_req *q, const struct web_match *m);
+/* GET changes, POST apply, GET snapshots, POST snapshots/{id}/restore */
+int web_api_apply(struct web_req *q, const struct web_match *m);
 /* GET definitions, GET serial-ports */
 int web_api_lists(struct web_req *q, const struct web_match *m);
 /* Called by server.c when a command's result arrived or it timed out. */

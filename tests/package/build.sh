@@ -13,7 +13,7 @@ done
 
 # Only these paths reach the package; the tests and benchmarks are not built
 # (nocheck), so editing them does not force a rebuild.
-paths=(CMakeLists.txt cmake src www conf devices systemd udev docs debian
+paths=(CMakeLists.txt cmake src conf devices systemd udev docs debian www
        README.md CHANGELOG.md LICENSE)
 cd "$src"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

@@ -769,12 +769,53 @@ class WebApi(fbtest.TestCase):
         self.assertEqual([p["name"] for p in doc["ports"]], names)
         self.assertEqual(Client(self.port, []).request("GET", "definitions")[0], 401)
 
+    def test_changes_show_the_diff_and_apply_plans_the_restart(self):
+        c = self.logged_in()  # the driver of bus meters runs and recorded its load
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
+                                        ["attached"], 10))
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual((st, doc["count"], doc["changes"]), (200, 0, []), doc)
+        # edited by hand while the driver runs
+        self.gw.config["buses"][0]["poll_interval_ms"] = 700
+        self.write_config()
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual((st, doc["count"]), (200, 1), doc)
+        (ch,) = doc["changes"]
+        self.assertEqual((ch["kind"], ch["name"], ch["op"], ch["running"]),
+                         ("bus", "meters", "restart", True), ch)
+        self.assertEqual([(f["field"], f["before"], f["after"]) for f in ch["fields"]],
+                         [("poll_interval_ms", "500", "700")])
+        self.assertEqual(doc["restart"], [ch["unit"]])
+        st, _, plan = c.request("POST", "apply", {"dry_run": True})
+        self.assertEqual((st, plan["changes"]), (200, doc["changes"]), plan)
+        snaps = os.path.join(self.gw.config["gateway"]["state_dir"], "snapshots")
+        self.assertFalse(os.path.exists(snaps) and os.listdir(snaps))  # dry: nothing done
+        # the driver was started by hand here, not by systemd: not restarted,
+        # and the answer says so; a snapshot is taken first all the same
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        self.assertFalse(res["applied"])
+        self.assertTrue(res["changes"][0]["result"], res)
+        self.assertGreater(res["snapshot"], 0)
+        self.assertTrue(self.gw.drivers["meters"].alive())
+        st, _, doc = c.request("GET", "snapshots")
+        self.assertEqual((st, [x["id"] for x in doc["snapshots"]]), (200, [res["snapshot"]]))
+        self.assertEqual(doc["snapshots"][0]["user"], "admin")
+        self.assertIn("admin from 127.0.0.1 applied the configuration", self.web.stderr_text())
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)
+        self.assertEqual(view.request("GET", "changes")[0], 200)
+        self.assertEqual(view.request("POST", "apply", {})[0], 403)
+        self.assertEqual(view.request("GET", "snapshots")[0], 403)
+        self.assertEqual(view.request("POST", f"snapshots/{res['snapshot']}/restore", {})[0],
+                         403)
+
     def test_not_yet_implemented_endpoints_say_so(self):
         c = self.logged_in()
         st, _, doc = c.request("POST", "connections/ha/test", {})
         self.assertEqual(st, 501)
         self.assertIn("fieldbridge-export --test", doc["error"])
-        for method, path in (("GET", "changes"), ("POST", "apply"), ("GET", "logs")):
+        for method, path in (("GET", "logs"),):
             self.assertEqual(c.request(method, path, {} if method == "POST" else None)[0],
                              501, path)
 

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What is written but not yet running, and making it run: GET changes (the
+ * diff `fieldbridgectl config diff` prints, per daemon, with the action
+ * applying takes), POST apply {dry_run} (the plan, or running it: a
+ * snapshot first, then restarts and reloads), GET snapshots and POST
+ * snapshots/{id}/restore.  All through fb_config_edit. */
+#include "web-internal.h"
+#include "config_edit.h"
+#include "log.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON *field_json(const struct fb_apply_field *f)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "object", f->object);
+	if (f->field)
+		cJSON_AddStringToObject(o, "field", f->field);
+	/* A secret has no before/after texts: only that it changed. */
+	if (f->before)
+		cJSON_AddStringToObject(o, "before", f->before);
+	if (f->after)
+		cJSON_AddStringToObject(o, "after", f->after);
+	cJSON_AddBoolToObject(o, "secret", f->secret);
+	return o;
+}
+
+static cJSON *plan_json(const struct fb_apply_plan *p, bool results)
+{
+	cJSON *doc = cJSON_CreateObject(), *changes = cJSON_AddArrayToObject(doc, "changes");
+	cJSON *by_action[5] = { NULL };
+	static const char *const keys[] = { NULL, "restart", "reload", "start", "stop" };
+
+	cJSON_AddNumberToObject(doc, "count", (double)fb_apply_pending(p));
+	cJSON_AddBoolToObject(doc, "systemd", p->systemd);
+	for (int a = FB_APPLY_RESTART; a <= FB_APPLY_STOP; a++)
+		by_action[a] = cJSON_AddArrayToObject(doc, keys[a]);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct fb_apply_daemon *d = &p->d[i];
+		cJSON *o, *fields;
+
+		if (!d->nfields && d->action == FB_APPLY_NONE)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "op", d->action == FB_APPLY_NONE ? "change"
+						 : fb_apply_action_name(d->action));
+		cJSON_AddStringToObject(o, "kind", fb_edit_kind_name(d->kind));
+		cJSON_AddStringToObject(o, "name", d->name);
+		cJSON_AddStringToObject(o, "unit", d->unit);
+		cJSON_AddBoolToObject(o, "running", d->running);
+		if (d->reason)
+			cJSON_AddStringToObject(o, "reason", d->reason);
+		fields = cJSON_AddArrayToObject(o, "fields");
+		for (size_t k = 0; k < d->nfields; k++)
+			cJSON_AddItemToArray(fields, field_json(&d->fields[k]));
+		if (results) {
+			cJSON_AddBoolToObject(o, "done", d->done);
+			if (d->result)
+				cJSON_AddStringToObject(o, "result", d->result);
+		}
+		cJSON_AddItemToArray(changes, o);
+		if (d->action != FB_APPLY_NONE)
+			cJSON_AddItemToArray(by_action[d->action], cJSON_CreateString(d->unit));
+	}
+	return doc;
+}
+
+static int plan_or_error(struct web_req *q, struct fb_apply_plan **p, struct fb_diag *d)
+{
+	enum fb_edit_rc rc = fb_apply_plan_make(q->w->config_path, p, d);
+
+	if (rc == FB_EDIT_OK)
+		return -1;
+	return web_http_diag(q, web_http_edit_status(rc), rc == FB_EDIT_INVALID
+			     ? "the configuration has errors: no daemon could start on it"
+			     : "cannot compare with the running daemons", d);
+}
+
+static int changes(struct web_req *q)
+{
+	struct fb_apply_plan *p = NULL;
+	struct fb_diag d;
+	int rc;
+
+	fb_diag_init(&d);
+	rc = plan_or_error(q, &p, &d);
+	if (rc < 0)
+		rc = web_http_json(q, MHD_HTTP_OK, plan_json(p, false));
+	fb_apply_plan_free(p);
+	fb_diag_free(&d);
+	return rc;
+}
+
+static int apply(struct web_req *q)
+{
+	struct fb_apply_plan *p = NULL;
+	struct fb_edit *e = NULL;
+	struct fb_diag d;
+	enum fb_edit_rc erc;
+	unsigned snap = 0;
+	cJSON *body, *doc;
+	bool dry;
+	int rc;
+
+	if (!(body = web_http_body(q, &rc)))
+		return rc;
+	dry = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "dry_run"));
+	cJSON_Delete(body);
+	fb_diag_init(&d);
+	rc = plan_or_error(q, &p, &d);
+	if (rc >= 0)
+		goto out;
+	if (dry) {
+		rc = web_http_json(q, MHD_HTTP_OK, plan_json(p, false));
+		goto out;
+	}
+	e = fb_edit_open(q->w->config_path, &d);
+	erc = e ? fb_apply_run(e, p, q->session->user, &snap, &d) : FB_EDIT_FAILED;
+	fb_log(FB_LOG_NOTICE, "web: %s from %s applied the configuration (snapshot %u): %s",
+	       q->session->user, q->peer, snap, erc == FB_EDIT_OK ? "done"
+	       : erc == FB_EDIT_NOT_RUNNING ? "partly (hand-started daemons)" : "failed");
+	if (erc != FB_EDIT_OK && erc != FB_EDIT_NOT_RUNNING) {
+		rc = web_http_diag(q, web_http_edit_status(erc), "not applied", &d);
+		goto out;
+	}
+	doc = plan_json(p, true);
+	cJSON_AddBoolToObject(doc, "applied", erc == FB_EDIT_OK);
+	cJSON_AddNumberToObject(doc, "snapshot", snap);
+	cJSON_AddItemToObject(doc, "diagnostics", web_http_diag_json(&d));
+	rc = web_http_json(q, MHD_HTTP_OK, doc);
+out:
+	fb_edit_close(e);
+	fb_apply_plan_free(p);
+	fb_diag_free(&d);
+	return rc;
+}
+
+static int snapshots(struct web_req *q)
+{
+	struct fb_edit *e;
+	struct fb_snapshot *list = NULL;
+	struct fb_diag d;
+	enum fb_edit_rc erc;
+	size_t n = 0;
+	cJSON *doc, *arr;
+	int rc;
+
+	fb_diag_init(&d);
+	e = fb_edit_open(q->w->config_path, &d);
+	erc = e ? fb_snapshot_list(e, &list, &n, &d) : FB_EDIT_FAILED;
+	if (erc != FB_EDIT_OK) {
+		rc = web_http_diag(q, web_http_edit_status(erc), "cannot list the snapshots", &d);
+	} else {
+		doc = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(doc, "snapshots");
+		for (size_t i = n; i-- > 0;) { /* newest first */
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(o, "id", list[i].id);
+			cJSON_AddNumberToObject(o, "time", (double)list[i].time);
+			cJSON_AddStringToObject(o, "user", list[i].user);
+			cJSON_AddNumberToObject(o, "files", (double)list[i].nfiles);
+			cJSON_AddItemToArray(arr, o);
+		}
+		rc = web_http_json(q, MHD_HTTP_OK, doc);
+	}
+	free(list);
+	fb_edit_close(e);
+	fb_diag_free(&d);
+	return rc;
+}
+
+static int restore(struct web_req *q, const char *id_text)
+{
+	struct fb_edit *e;
+	struct fb_diag d;
+	enum fb_edit_rc erc;
+	unsigned restored = 0;
+	char *end;
+	unsigned long id = strtoul(id_text, &end, 10);
+	cJSON *doc;
+	int rc;
+
+	if (*end || end == id_text || id > 0xffffffffUL)
+		return web_http_error(q, MHD_HTTP_NOT_FOUND, "no snapshot \"%s\"", id_text);
+	fb_diag_init(&d);
+	e = fb_edit_open(q->w->config_path, &d);
+	erc = e ? fb_snapshot_restore(e, (unsigned)id, &restored, &d) : FB_EDIT_FAILED;
+	if (erc != FB_EDIT_OK) {
+		rc = web_http_diag(q, web_http_edit_status(erc), "not restored", &d);
+	} else {
+		fb_log(FB_LOG_NOTICE, "web: %s from %s restored snapshot %u (not applied yet)",
+		       q->session->user, q->peer, restored);
+		doc = cJSON_CreateObject();
+		cJSON_AddNumberToObject(doc, "restored", restored);
+		rc = web_http_json(q, MHD_HTTP_OK, doc);
+	}
+	fb_edit_close(e);
+	fb_diag_free(&d);
+	return rc;
+}
+
+int web_api_apply(struct web_req *q, const struct web_match *m)
+{
+	bool get = !strcmp(q->method, "GET");
+
+	if (m->route == WEB_R_CHANGES)
+		return get ? changes(q) : web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+	if (q->session->role != WEB_ROLE_ADMIN)
+		return web_http_error(q, MHD_HTTP_FORBIDDEN, "only an admin may apply or "
+				      "restore the configuration");
+	switch (m->route) {
+	case WEB_R_APPLY:
+		return get ? web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST") : apply(q);
+	case WEB_R_SNAPSHOTS:
+		return get ? snapshots(q) : web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED,
+							   "use GET");
+	default:
+		return get ? web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST")
+			   : restore(q, m->arg[0]);
+	}
+}
