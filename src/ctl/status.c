@@ -176,8 +176,14 @@ int ctl_status(const struct ctl *c)
 	}
 	fb_config_check(c->config_path, NULL, NULL, &every_check, &warn);
 	warns = cJSON_AddArrayToObject(extra, "warnings");
-	for (size_t i = 0; i < warn.count; i++)
-		cJSON_AddItemToArray(warns, cJSON_CreateString(warn.entries[i].message));
+	for (size_t i = 0; i < warn.count; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "severity", warn.entries[i].severity == FB_SEV_ERROR
+					? "error" : "warning");
+		cJSON_AddStringToObject(e, "message", warn.entries[i].message);
+		cJSON_AddItemToArray(warns, e);
+	}
 	if (warn.count)
 		fprintf(out, "configuration (%zu warning%s, %zu error%s):\n", warn.warnings,
 		       warn.warnings == 1 ? "" : "s", warn.errors, warn.errors == 1 ? "" : "s");

@@ -222,6 +222,31 @@ class Live(fbtest.TestCase):
         self.assertNotIn("pid", buses["spare"])
         self.assertIsInstance(doc["warnings"], list)
 
+    def test_status_names_a_running_exporter_and_a_stopped_connection(self):
+        broker = fbtest.Broker(self.procs)
+        self.gw.config["connections"] = [
+            {"name": "ha", "user": "op", "broker": "127.0.0.1", "port": broker.port},
+            {"name": "off", "user": "ro", "broker": "127.0.0.1",
+             "port": fbtest.free_port()}]
+        self.gw.write()
+        self.start_driver()
+        exp = self.gw.start_exporter("ha")
+        rec = os.path.join(self.gw.config["gateway"]["state_dir"], "loaded",
+                           "connection-ha.json")
+        self.assertTrue(fbtest.wait_for(lambda: os.path.exists(rec), 15, 0.1),
+                        exp.log_tail())
+        r = self.ctl("status")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, rf"connection ha: running \(pid {exp.pid}\b")
+        self.assertIn("connection off: not running", r.stdout)
+        doc = json.loads(self.ctl("--json", "status").stdout)
+        conns = {c["name"]: c for c in doc["connections"]}
+        self.assertEqual((conns["ha"]["running"], conns["ha"]["pid"]), (True, exp.pid))
+        self.assertFalse(conns["off"]["running"])
+        exp.stop()
+        doc = json.loads(self.ctl("--json", "status").stdout)
+        self.assertFalse({c["name"]: c for c in doc["connections"]}["ha"]["running"])
+
     def test_definition_check_passes_on_shipped_and_fails_on_a_wrong_vector(self):
         files = sorted(os.path.join(DEVICES, f) for f in os.listdir(DEVICES)
                        if f.endswith(".json"))
