@@ -54,23 +54,20 @@ static void on_point(void *ctx, uint32_t i)
 		b->live->point(b->live->ctx, b, i);
 }
 
-struct result_ctx {
-	struct ctl_bus *b;
-};
-
 static void on_result(void *ctx, const struct fb_command_result *res)
 {
-	struct ctl_bus *b = ((struct result_ctx *)ctx)->b;
+	struct ctl_bus *b = ctx;
 
 	if (b->live->result)
 		b->live->result(b->live->ctx, b, res);
 }
 
+/* Results come with the wake-up the journal walk consumed. */
 static void on_drained(void *ctx, struct fb_table_reader *r)
 {
-	struct result_ctx rc = { ctx };
+	struct ctl_bus *b = ctx;
 
-	fb_table_reader_results(r, rc.b->live->origin, on_result, &rc);
+	fb_table_reader_results(r, b->live->origin, on_result, b);
 }
 
 int ctl_live_open(struct ctl_live *l, const char *config_path, const char *only_bus,

@@ -42,9 +42,7 @@ static void on_point(void *ctx, struct ctl_bus *b, uint32_t i)
 		return;
 	if (w->table) {
 		w->dirty = true;
-		return;
-	}
-	if (w->c->json) {
+	} else if (w->c->json) {
 		cJSON *o = ctl_live_point_json(b, i);
 		char *s = cJSON_PrintUnformatted(o);
 
@@ -62,7 +60,8 @@ static void on_point(void *ctx, struct ctl_bus *b, uint32_t i)
 		printf("%s/%s/%s %s %s\n", b->conf->name, pd->device, pd->point, v,
 		       ctl_live_quality_name(snap.quality));
 	}
-	fflush(stdout);
+	if (!w->table)
+		fflush(stdout);
 	if (w->count > 0)
 		w->count--;
 }
@@ -190,6 +189,8 @@ int ctl_watch(const struct ctl *c)
 			last_draw = now;
 		}
 	}
+	if (w.table && w.dirty)
+		draw(&w, &l); /* the last changes counted */
 	ctl_live_close(&l);
 	if (sfd >= 0)
 		close(sfd);

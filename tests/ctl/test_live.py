@@ -5,6 +5,7 @@ SDM120 and an 8-relay board) is polled by a running driver, bus "spare"
 
 import json
 import os
+import pty
 import select
 import shutil
 import signal
@@ -142,6 +143,39 @@ class Live(fbtest.TestCase):
         self.assertLess(time.monotonic() - t0, 1 + fbtest.slack(2.0))
         self.assertEqual(r.stdout, "")  # no driver on spare: no values
         self.assertEqual(self.ctl("watch", "nosuchbus", "--timeout", "1").returncode, 4)
+
+    def test_watch_on_a_terminal_draws_a_table(self):
+        self.slave.set_float(1, "ir", 0, 231.5)
+        self.start_driver()
+        master, slave = pty.openpty()
+        try:
+            w = subprocess.Popen([CTL, "-c", self.main, "watch", "meters/m1",
+                                  "--timeout", "2.5"], stdout=slave, stderr=slave,
+                                 stdin=subprocess.DEVNULL)
+            os.close(slave)
+            slave = -1
+            out = b""
+            while True:
+                r, _, _ = select.select([master], [], [], 10)
+                try:
+                    chunk = os.read(master, 65536) if r else b""
+                except OSError:  # EIO: the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    break
+                out += chunk
+            self.assertEqual(w.wait(10), 0)
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+        text = out.decode(errors="replace")
+        self.assertIn("\x1b[H\x1b[J", text)  # redrawn in place
+        last = text.rsplit("\x1b[H\x1b[J", 1)[1]
+        self.assertRegex(last, r"DEVICE\s+POINT\s+VALUE\s+QUALITY\s+AGE")
+        self.assertRegex(last, r"meters\s+m1\s+voltage\s+231\.5 V\s+ok\s+\d+\.\ds")
+        self.assertNotIn("_diag_", last)
+        self.assertGreaterEqual(text.count("\x1b[H\x1b[J"), 2)  # ages refresh
 
     def test_get_equals_the_slave(self):
         self.slave.set_float(1, "ir", 0, 229.25)
