@@ -78,24 +78,27 @@ int ctl_live_open(struct ctl_live *l, const char *config_path, const char *only_
 		.point_changed = on_point, .drained = on_drained,
 	};
 	int64_t now = fb_mono_ms();
+	struct fb_diag load;
 
 	snprintf(l->origin, sizeof(l->origin), "fieldbridgectl-%ld", (long)getpid());
-	l->cfg = fb_config_load(config_path, d);
+	/* The configuration's warnings are `config check`'s and `status`'s
+	 * business; here only a configuration that does not load is. */
+	fb_diag_init(&load);
+	l->cfg = fb_config_load(config_path, &load);
 	if (!l->cfg)
-		return CTL_INVALID;
+		fb_diag_move(d, &load);
+	fb_diag_free(&load);
+	if (!l->cfg)
+		return access(config_path, F_OK) < 0 ? CTL_NOT_FOUND : CTL_INVALID;
 	if (only_bus && !fb_config_bus(l->cfg, only_bus)) {
 		fb_diag_error(d, "no bus \"%s\" in the configuration", only_bus);
 		return CTL_NOT_FOUND;
 	}
 	/* Units and kinds come from the definitions; a broken one only loses
 	 * them (its device is disabled anyway). */
-	{
-		struct fb_diag quiet;
-
-		fb_diag_init(&quiet);
-		fb_config_load_definitions(l->cfg, NULL, &quiet);
-		fb_diag_free(&quiet);
-	}
+	fb_diag_init(&load);
+	fb_config_load_definitions(l->cfg, NULL, &load);
+	fb_diag_free(&load);
 	l->bus = calloc(l->cfg->nbuses ? l->cfg->nbuses : 1, sizeof(*l->bus));
 	if (!l->bus)
 		return CTL_FAILED;
