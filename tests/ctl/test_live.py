@@ -130,6 +130,35 @@ class Live(fbtest.TestCase):
             w.stdout.close()
             w.stderr.close()
 
+    def test_watch_follows_a_restarted_driver(self):
+        self.start_driver()
+        w = subprocess.Popen([CTL, "-c", self.main, "--json", "watch", "meters/m1/voltage",
+                              "--timeout", "60"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            lines = Lines(w)
+            self.assertIsNotNone(lines.next(10), "watch printed nothing")
+            self.gw.drivers["meters"].stop()
+            self.slave.set_float(1, "ir", 0, 222.5)
+            self.gw.start_driver("meters")
+            seen = False
+            end = time.monotonic() + 10
+            while not seen and time.monotonic() < end:
+                line = lines.next(end - time.monotonic())
+                if line is None:
+                    break
+                o = json.loads(line)
+                seen = o["quality"] == "ok" and abs(o["value"] - 222.5) < 1e-3
+            self.assertTrue(seen, "no value from the restarted driver")
+            w.terminate()
+            self.assertEqual(w.wait(10), 0)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+            w.stdout.close()
+            w.stderr.close()
+
     def test_watch_count_and_timeout_end_it(self):
         self.start_driver()
         r = self.ctl("--json", "watch", "meters/relays", "--count", "3", timeout=20)
@@ -224,6 +253,25 @@ class Live(fbtest.TestCase):
         # The same user is refused on a bus without a driver too (5, not 7).
         r = self.ctl("set", "spare/r2/relay_1", "ON", "--as", "ro")
         self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+
+    def test_set_without_a_result_in_time_exits_6(self):
+        self.start_driver()
+        pid = self.gw.drivers["meters"].pid
+        os.kill(pid, signal.SIGSTOP)  # heartbeat still fresh, but no result comes
+        try:
+            t0 = time.monotonic()
+            r = self.ctl("--json", "set", "meters/relays/relay_5", "ON", "--timeout", "1")
+            took = time.monotonic() - t0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.assertEqual(r.returncode, 6, r.stdout + r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["status"], doc["exit"]), ("timeout", 6))
+        self.assertIn("no result", doc["reason"])
+        self.assertGreaterEqual(took, 1.0)
+        self.assertLess(took, 1 + fbtest.slack(3.0))
+        # The command was queued: the driver carries it out once it runs again.
+        self.assertTrue(fbtest.wait_for(lambda: self.slave.coils(2)[4], 5, 0.1))
 
     def test_set_with_no_driver_running_exits_7(self):
         r = self.ctl("set", "spare/r2/relay_1", "ON")
