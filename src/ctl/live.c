@@ -26,6 +26,7 @@ const char *ctl_live_quality_name(uint8_t q)
 static int on_attached(void *ctx, struct fb_table_reader *r)
 {
 	((struct ctl_bus *)ctx)->reader = r;
+	((struct ctl_bus *)ctx)->attach_errno = 0;
 	return 0;
 }
 
@@ -38,6 +39,11 @@ static void on_detaching(void *ctx, struct fb_table_reader *r, enum fb_table_fol
 	b->reader = NULL;
 	if (b->live->detaching)
 		b->live->detaching(b->live->ctx, b);
+}
+
+static void on_attach_failed(void *ctx, int err)
+{
+	((struct ctl_bus *)ctx)->attach_errno = err;
 }
 
 static void on_liveness(void *ctx, bool alive, int64_t age_ms)
@@ -74,7 +80,8 @@ int ctl_live_open(struct ctl_live *l, const char *config_path, const char *only_
 		  struct fb_diag *d)
 {
 	static const struct fb_table_follower_handlers h = {
-		.attached = on_attached, .detaching = on_detaching, .liveness = on_liveness,
+		.attached = on_attached, .detaching = on_detaching,
+		.attach_failed = on_attach_failed, .liveness = on_liveness,
 		.point_changed = on_point, .drained = on_drained,
 	};
 	int64_t now = fb_mono_ms();

@@ -18,6 +18,7 @@ struct ctl_bus {
 	struct fb_table_follower *f;
 	struct fb_table_reader *reader; /* NULL while no driver table is attached */
 	bool alive;
+	int attach_errno;  /* why the last attach failed (not ENOENT), or 0 */
 	struct ctl_live *live;
 };
 

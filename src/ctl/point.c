@@ -91,6 +91,16 @@ static int target_open(const struct ctl *c, struct ctl_live *l, const char *spec
 /* The driver's table and the point's index in it. */
 static int target_attach(struct target *t, struct fb_diag *d)
 {
+	if (!t->b->reader && t->b->attach_errno == EACCES) {
+		fb_diag_error(d, "bus %s: cannot open its table %s: %s", t->bus, t->b->instance,
+			      strerror(EACCES));
+		return CTL_DENIED;
+	}
+	if (!t->b->reader && t->b->attach_errno) {
+		fb_diag_error(d, "the driver of bus %s is not running (its table %s: %s)", t->bus,
+			      t->b->instance, strerror(t->b->attach_errno));
+		return CTL_NOT_RUNNING;
+	}
 	if (!ctl_live_running(t->b)) {
 		fb_diag_error(d, "the driver of bus %s is not running", t->bus);
 		return CTL_NOT_RUNNING;

@@ -273,6 +273,20 @@ class Live(fbtest.TestCase):
         # The command was queued: the driver carries it out once it runs again.
         self.assertTrue(fbtest.wait_for(lambda: self.slave.coils(2)[4], 5, 0.1))
 
+    def test_tables_closed_to_the_caller_exit_5(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the tool as another user")
+        self.start_driver()
+        for d in (self.tmp, self.gw.dir):
+            os.chmod(d, 0o755)
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                     CTL, "-c", self.main]
+        for args in (["get", "meters/m1/voltage"], ["set", "meters/relays/relay_1", "ON"]):
+            r = subprocess.run(as_nobody + args, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+            self.assertIn("Permission denied", r.stderr)
+        self.assertFalse(self.slave.coils(2)[0])
+
     def test_set_with_no_driver_running_exits_7(self):
         r = self.ctl("set", "spare/r2/relay_1", "ON")
         self.assertEqual(r.returncode, 7, r.stdout + r.stderr)
