@@ -68,4 +68,12 @@ int ctl_web(const struct ctl *c);
 /* editor.c: `connection edit NAME` / `bus edit NAME` */
 int ctl_edit(const struct ctl *c, enum fb_edit_kind kind, const char *name);
 
+/* watch.c */
+int ctl_watch(const struct ctl *c);
+/* point.c: get and set */
+int ctl_get(const struct ctl *c);
+int ctl_set(const struct ctl *c);
+/* status.c */
+int ctl_status(const struct ctl *c);
+
 #endif

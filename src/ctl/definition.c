@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `definition list|show|decode`: the device definitions the gateway would
+/* `definition list|show|check|decode`: the device definitions the gateway would
  * load, and raw register words decoded by the model's own codec. */
 #include "ctl.h"
 #include "fb_defaults.h"
@@ -299,6 +299,68 @@ static int decode(const struct ctl *c, const struct fb_definition *def, const ch
 	return CTL_OK;
 }
 
+/* `check FILE|ID...`: the loader (lint included) and the test vectors of
+ * each, with one verdict per definition. */
+static int check(const struct ctl *c, struct dirs *d)
+{
+	cJSON *doc = ctl_doc_new(c), *arr = cJSON_AddArrayToObject(doc, "definitions");
+	int rc = CTL_OK;
+
+	for (int i = 0; i < c->argc; i++) {
+		struct fb_vector_report rep = { 0 };
+		struct fb_diag diag;
+		struct fb_definition *def;
+		cJSON *o = cJSON_CreateObject(), *msgs;
+		bool ok;
+
+		fb_diag_init(&diag);
+		def = load(c, d, c->argv[i], &diag);
+		if (def)
+			fb_model_run_vectors(def, &diag, &rep);
+		ok = def && !diag.errors;
+		if (!ok)
+			rc = CTL_INVALID;
+		cJSON_AddStringToObject(o, "definition", c->argv[i]);
+		if (def)
+			cJSON_AddStringToObject(o, "path", def->path);
+		cJSON_AddBoolToObject(o, "ok", ok);
+		cJSON_AddNumberToObject(o, "vectors", (double)rep.vectors);
+		cJSON_AddNumberToObject(o, "captured", (double)rep.captured);
+		cJSON_AddNumberToObject(o, "checks", (double)rep.checks);
+		cJSON_AddNumberToObject(o, "failed", (double)rep.failed);
+		msgs = cJSON_AddArrayToObject(o, "diagnostics");
+		for (size_t k = 0; k < diag.count; k++) {
+			cJSON *e = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(e, "severity", diag.entries[k].severity ==
+						FB_SEV_ERROR ? "error" : "warning");
+			cJSON_AddStringToObject(e, "message", diag.entries[k].message);
+			cJSON_AddItemToArray(msgs, e);
+		}
+		cJSON_AddItemToArray(arr, o);
+		if (!c->json) {
+			fb_diag_print(&diag, stderr);
+			if (!def)
+				printf("%s: FAILED (does not load)\n", c->argv[i]);
+			else
+				printf("%s: %s (%zu vector%s, %zu captured, %zu check%s, "
+				       "%zu failed)\n", c->argv[i], ok ? "ok" : "FAILED",
+				       rep.vectors, rep.vectors == 1 ? "" : "s", rep.captured,
+				       rep.checks, rep.checks == 1 ? "" : "s", rep.failed);
+		}
+		fb_model_free(def);
+		fb_diag_free(&diag);
+	}
+	if (c->json) {
+		cJSON_AddBoolToObject(doc, "ok", rc == CTL_OK);
+		cJSON_AddNumberToObject(doc, "exit", rc);
+		ctl_doc_print(doc);
+	} else {
+		cJSON_Delete(doc);
+	}
+	return rc;
+}
+
 int ctl_definition(const struct ctl *c)
 {
 	struct dirs d = { 0 };
@@ -307,7 +369,13 @@ int ctl_definition(const struct ctl *c)
 	int rc;
 
 	if (!c->verb)
-		return ctl_usage_error(c, "definition: expected list, show or decode");
+		return ctl_usage_error(c, "definition: expected list, show, check or decode");
+	if (!strcmp(c->verb, "check") && c->argc >= 1) {
+		dirs_get(c, &d);
+		rc = check(c, &d);
+		dirs_free(&d);
+		return rc;
+	}
 	if (!strcmp(c->verb, "list") && c->argc == 0) {
 		dirs_get(c, &d);
 		rc = list(c, &d);
@@ -316,8 +384,8 @@ int ctl_definition(const struct ctl *c)
 	}
 	if (!(!strcmp(c->verb, "show") && c->argc == 1) &&
 	    !(!strcmp(c->verb, "decode") && c->argc >= 3))
-		return ctl_usage_error(c, "definition: expected list, show DEFINITION or "
-				       "decode DEFINITION POINT WORD...");
+		return ctl_usage_error(c, "definition: expected list, show DEFINITION, "
+				       "check DEFINITION... or decode DEFINITION POINT WORD...");
 	dirs_get(c, &d);
 	fb_diag_init(&diag);
 	def = load(c, &d, c->argv[0], &diag);

@@ -32,8 +32,13 @@ static void usage(FILE *out)
 "  user       list | show NAME | fields | add NAME role=... rights=... password=- |\n"
 "             passwd NAME | modify NAME FIELD=VALUE... | delete NAME\n"
 "  config     check | schema | diff | apply [--dry-run] | snapshots | rollback [N]\n"
-"  definition list | show DEFINITION | decode DEFINITION POINT WORD...\n"
+"  definition list | show DEFINITION | check DEFINITION... |\n"
+"             decode DEFINITION POINT WORD...\n"
 "  logs       [UNIT] [-f] [-p LEVEL]\n"
+"  status     buses, daemons and the configuration's warnings\n"
+"  watch      [BUS[/DEVICE[/POINT]]] [--count N] [--timeout S]\n"
+"  get        BUS/DEVICE/POINT\n"
+"  set        BUS/DEVICE/POINT VALUE [--as USER] [--timeout S]\n"
 "  web        setup-code   (the first-run code of fieldbridge-web)\n"
 "\n"
 "FIELD= (empty) removes a field.  Secrets (auth_password, ssl_client_key_password,\n"
@@ -108,7 +113,12 @@ int main(int argc, char **argv)
 	if (c.host)
 		return remote(&c, argc, argv, optind);
 	c.object = argv[optind++];
-	c.verb = optind < argc ? argv[optind++] : NULL;
+	/* These take no verb: what follows are their arguments. */
+	if (!strcmp(c.object, "status") || !strcmp(c.object, "watch") ||
+	    !strcmp(c.object, "get") || !strcmp(c.object, "set"))
+		c.verb = NULL;
+	else
+		c.verb = optind < argc ? argv[optind++] : NULL;
 	c.argc = argc - optind;
 	c.argv = argv + optind;
 	for (int i = 0; i < c.argc; i++) {
@@ -139,6 +149,15 @@ int main(int argc, char **argv)
 		return ctl_logs(&c);
 	if (!strcmp(c.object, "web"))
 		return ctl_web(&c);
+	if (!strcmp(c.object, "status"))
+		return ctl_status(&c);
+	if (!strcmp(c.object, "watch"))
+		return ctl_watch(&c);
+	if (!strcmp(c.object, "get"))
+		return ctl_get(&c);
+	if (!strcmp(c.object, "set"))
+		return ctl_set(&c);
 	return ctl_usage_error(&c, "unknown object \"%s\" (connection, bus, device, user, "
-			       "config, definition, logs, web)", c.object);
+			       "config, definition, logs, web, status, watch, get, set)",
+			       c.object);
 }

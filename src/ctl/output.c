@@ -12,7 +12,7 @@ cJSON *ctl_doc_new(const struct ctl *c)
 	char cmd[128];
 
 	cJSON_AddNumberToObject(d, "fieldbridgectl", CTL_JSON_VERSION);
-	snprintf(cmd, sizeof(cmd), "%s %s", c->object, c->verb ? c->verb : "");
+	snprintf(cmd, sizeof(cmd), "%s%s%s", c->object, c->verb ? " " : "", c->verb ? c->verb : "");
 	cJSON_AddStringToObject(d, "command", cmd);
 	return d;
 }
