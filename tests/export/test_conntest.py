@@ -165,6 +165,24 @@ class ConnTest(fbtest.TestCase):
                         broker.log_text()[-2000:])
         self.assertRegex(broker.log_text(), rf"New client connected from 127\.0\.0\.1:\d+ as {node}")
 
+    def test_websocket_refused_port_fails_at_websocket(self):
+        broker = fbtest.Broker(self.procs, self.tmp, websockets=True)
+        port = fbtest.free_port()
+        r, st, order = self.stages(self.gw(broker, {
+            "connection_mode": "websocket", "port": port}))
+        detail = self.assert_failed_at(r, st, order, "websocket")
+        self.assertIn(f"websocket transport: ws://127.0.0.1:{port}/mqtt", detail)
+        self.assertLess(r.elapsed, 5.0)
+
+    def test_wss_hostname_mismatch_is_named(self):
+        broker = fbtest.Broker(self.procs, self.tmp, websockets=True, ws_tls=True,
+                               tls="wrong_name", certs=self.certs())
+        r, st, order = self.stages(self.gw(broker, {
+            "connection_mode": "websocket", "port": broker.wss_port, "ssl": "on",
+            "ssl_server_crt": broker.cafile}))
+        detail = self.assert_failed_at(r, st, order, "websocket")
+        self.assertIn("hostname mismatch", detail)
+
     # ---------------------------------------------------------------- ctl
     def test_ctl_output_equals_export_test(self):
         broker = self.tls_broker()
