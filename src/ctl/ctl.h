@@ -48,6 +48,8 @@ char *ctl_read_secret(const char *prompt);
 
 /* objects.c: connection, bus, device, user */
 int ctl_objects(const struct ctl *c, enum fb_edit_kind kind);
+/* conntest.c: `connection test NAME`: execs fieldbridge-export --test */
+int ctl_connection_test(const struct ctl *c);
 /* check.c */
 int ctl_config(const struct ctl *c);
 /* definition.c */

@@ -25,8 +25,8 @@ static void usage(FILE *out)
 "  -H, --host [USER@]HOST  run the command on that gateway over ssh\n"
 "\n"
 "  connection list | show NAME | fields | add NAME FIELD=VALUE... |\n"
-"             modify NAME FIELD=VALUE... | delete NAME | edit NAME\n"
-"  bus        the same verbs\n"
+"             modify NAME FIELD=VALUE... | delete NAME | edit NAME | test NAME\n"
+"  bus        the same verbs (but test)\n"
 "  device     list [BUS] | show ID | fields | add BUS ID FIELD=VALUE... |\n"
 "             modify [BUS] ID FIELD=VALUE... | delete [BUS] ID\n"
 "  user       list | show NAME | fields | add NAME role=... rights=... password=- |\n"
@@ -133,6 +133,8 @@ int main(int argc, char **argv)
 			i--;
 		}
 	}
+	if (!strcmp(c.object, "connection") && c.verb && !strcmp(c.verb, "test"))
+		return ctl_connection_test(&c);
 	if (!strcmp(c.object, "connection"))
 		return ctl_objects(&c, FB_EDIT_CONN);
 	if (!strcmp(c.object, "bus"))

@@ -44,6 +44,10 @@ static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
 	(void)m;
 	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
 		snprintf(l->lib_error, sizeof(l->lib_error), "%s", str);
+	/* A handshake that fails inside mosquitto_connect_async frees its
+	 * SSL object before we could hold it: ask for the verdict now. */
+	if ((level & MOSQ_LOG_ERR) && !l->connected && !l->tls_problem[0])
+		ex_tls_explain(l, ex_tls_hold(l), true);
 	fb_debug("libmosquitto: %s", str);
 }
 
@@ -292,7 +296,8 @@ void ex_link_close(struct ex_link *l, const char *payload)
 	l->stopping = true;
 	if (!l->connected)
 		return;
-	ex_link_publish(l, l->will_topic, payload);
+	if (payload)
+		ex_link_publish(l, l->will_topic, payload);
 	if (mosquitto_disconnect(l->mosq) != MOSQ_ERR_SUCCESS)
 		return; /* the socket is gone already: nothing to flush */
 	for (int i = 0; i < 10 && mosquitto_want_write(l->mosq); i++)

@@ -75,8 +75,8 @@ bool ex_link_want_write(const struct ex_link *l);
 /* After poll() on ex_link_socket: reads and/or writes.  Returns true if
  * the link is still usable. */
 bool ex_link_service(struct ex_link *l, short revents, int64_t now_ms);
-/* A clean stop: publishes `payload` on the will topic itself (the LWT only
- * covers crashes), disconnects and flushes. */
+/* A clean stop: publishes `payload` (unless NULL) on the will topic itself
+ * (the LWT only covers crashes), disconnects and flushes. */
 void ex_link_close(struct ex_link *l, const char *payload);
 
 /* Logs a connection problem at err level once; repeats go to debug until
