@@ -273,7 +273,8 @@ int fb_json_int(const cJSON *obj, const char *key, bool required,
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 
-		if (d != (double)(long long)d) {
+		/* Casting a double outside long long's range is undefined. */
+		if (!(d >= -0x1p63 && d < 0x1p63) || d != (double)(long long)d) {
 			fb_json_error(diag, where, key,
 				      "%s.%s: expected an integer, got %g", where, key, d);
 			return -1;

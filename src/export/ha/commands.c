@@ -109,7 +109,9 @@ const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, s
 	t = cJSON_GetObjectItemCaseSensitive(*doc, "ts");
 	if (cJSON_IsString(e))
 		snprintf(event_id, idlen, "%s", e->valuestring);
-	if (cJSON_IsNumber(t))
+	/* Casting a double outside int64_t's range is undefined: such a ts is
+	 * no time, and counts as absent. */
+	if (cJSON_IsNumber(t) && t->valuedouble >= -0x1p63 && t->valuedouble < 0x1p63)
 		*ts = (int64_t)t->valuedouble;
 	if (cJSON_IsString(v))
 		return v->valuestring;
