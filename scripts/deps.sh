@@ -9,6 +9,7 @@ PACKAGES=(
   mosquitto mosquitto-clients
   python3 python3-pymodbus python3-serial-asyncio socat openssl
   gpiod procps iproute2
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -334,10 +334,15 @@ scan:
 int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_t mono_ms)
 {
 	int64_t hb = atomic_load_explicit(&r->hdr->heartbeat_ms, memory_order_relaxed);
+	int64_t age;
 
 	if (hb == 0)
 		return -1;
-	return mono_ms > hb ? mono_ms - hb : 0;
+	if (mono_ms <= hb)
+		return 0;
+	/* hb is the driver's word: a forged one far in the past must not
+	 * overflow the subtraction. */
+	return __builtin_sub_overflow(mono_ms, hb, &age) ? INT64_MAX : age;
 }
 
 bool fb_table_reader_superseded(const struct fb_table_reader *r)
