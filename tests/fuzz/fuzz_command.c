@@ -28,7 +28,7 @@ struct target_point {
 };
 
 /* Loaded once and kept for the life of the process, as libFuzzer keeps its
- * own state; the definitions are never freed. */
+ * own state: a definition with a writable point is never freed. */
 static struct {
 	struct target_point *points;
 	size_t npoints;
@@ -132,7 +132,7 @@ static void check_number(const struct fb_point_def *p, const struct fb_value *se
 	got = as_double(&back);
 	/* A raw integer step is |scale|; float32 keeps 24 bits. */
 	tol = fabs(p->scale) * 0.5 + fabs(want) * (p->type == FB_TYPE_FLOAT32 ? 1e-6 : 1e-12) +
-	      1e-9;
+	      fabs(p->offset) * 1e-12 + 1e-9;
 	if (!(fabs(got - want) <= tol)) {
 		fprintf(stderr, "%s: sent %.17g, decoded %.17g from the encoded registers\n",
 			p->key, want, got);
