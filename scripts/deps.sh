@@ -14,6 +14,8 @@ PACKAGES=(
   debhelper dpkg-dev fakeroot lintian debootstrap systemd
   # the web page's browser tests (label web-browser)
   chromium chromium-driver python3-selenium
+  # the fuzz targets (label fuzz): clang with its libFuzzer runtime
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -375,8 +375,12 @@ static void parse_expect(struct vctx *c, const cJSON *jv, double tol, bool pct)
 			if (!val)
 				fb_diag_error(c->d, "%s.value: required field is missing", w);
 			free(w);
-			if (!val)
+			if (!val) {
+				/* The slot is reused by the next entry. */
+				free(e->unit);
+				e->unit = NULL;
 				continue;
+			}
 			snprintf(path, sizeof(path), "expect.%s.value", it->string);
 		}
 		parse_expect_value(c, val, path, &c->def->points[idx], e);

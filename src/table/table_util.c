@@ -44,9 +44,15 @@ void fb_table_util_normalize(struct fb_value *dst, const struct fb_value *src)
 	memset(&v, 0, sizeof(v));
 	v.kind = src->kind;
 	switch (src->kind) {
-	case FB_VALUE_BOOL:
-		v.b = !!src->b;
+	case FB_VALUE_BOOL: {
+		unsigned char raw;
+
+		/* The byte may come from another process: reading anything but
+		 * 0 or 1 as a bool is undefined (and may be kept as it is). */
+		memcpy(&raw, &src->b, 1);
+		v.b = raw != 0;
 		break;
+	}
 	case FB_VALUE_INT:
 		v.i = src->i;
 		break;
