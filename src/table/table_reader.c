@@ -381,7 +381,6 @@ scan:
 int64_t fb_table_reader_heartbeat_age_ms(const struct fb_table_reader *r, int64_t mono_ms)
 {
 	int64_t hb = atomic_load_explicit(&r->hdr->heartbeat_ms, memory_order_relaxed);
-	int64_t age;
 
 	if (hb == 0)
 		return -1;
