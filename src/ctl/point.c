@@ -16,51 +16,6 @@
 
 #define RESULT_WAIT_MS 10000
 
-/* The exporter's reading of a command payload for this point. */
-static int parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v)
-{
-	char *end;
-	double d;
-
-	memset(v, 0, sizeof(*v));
-	switch (p->component) {
-	case FB_COMP_SWITCH:
-		v->kind = FB_VALUE_BOOL;
-		if (!strcasecmp(text, "ON") || !strcmp(text, "1") || !strcasecmp(text, "true"))
-			v->b = true;
-		else if (!strcasecmp(text, "OFF") || !strcmp(text, "0") || !strcasecmp(text, "false"))
-			v->b = false;
-		else
-			return -1;
-		return 0;
-	case FB_COMP_BUTTON:
-		v->kind = FB_VALUE_BOOL;
-		v->b = true;
-		return strcasecmp(text, "PRESS") ? -1 : 0;
-	case FB_COMP_SELECT:
-		for (size_t i = 0; i < p->noptions; i++) {
-			if (!strcmp(text, p->options[i].label)) {
-				v->kind = FB_VALUE_INT;
-				v->i = p->options[i].raw;
-				return 0;
-			}
-		}
-		return -1;
-	case FB_COMP_NUMBER:
-		errno = 0;
-		d = strtod(text, &end);
-		if (errno || end == text || *end || !isfinite(d))
-			return -1;
-		if ((p->has_min && d < p->min) || (p->has_max && d > p->max))
-			return -1;
-		v->kind = FB_VALUE_FLOAT;
-		v->f = d;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
 struct target {
 	char bus[FB_TABLE_KEY_MAX * 2], device[FB_TABLE_KEY_MAX], point[FB_TABLE_KEY_MAX];
 	struct ctl_bus *b;
@@ -264,7 +219,7 @@ int ctl_set(const struct ctl *c)
 		return finish(c, &l, &d, CTL_FAILED, NULL);
 	}
 	memset(&cmd, 0, sizeof(cmd));
-	if (parse_value(p, text, &cmd.value) < 0) {
+	if (fb_point_parse_command(p, text, &cmd.value) < 0) {
 		fb_diag_error(&d, "%s/%s: \"%s\" is not a value for this %s", t.device, t.point,
 			      text, fb_component_name(p->component));
 		return finish(c, &l, &d, CTL_USAGE, NULL);

@@ -304,6 +304,12 @@ bool fb_model_point_has_vector(const struct fb_definition *def, size_t index);
 const struct fb_point_def *fb_model_point(const struct fb_definition *def,
 					  const char *key);
 
+/* A command as text (Home Assistant's payload, fieldbridgectl's VALUE) ->
+ * the table value for point p: ON/OFF (1/0, true/false) for a switch, PRESS
+ * for a button, an option label for a select, a finite number within
+ * min..max for a number.  Returns 0, or -1 if p takes no such command. */
+int fb_point_parse_command(const struct fb_point_def *p, const char *text, struct fb_value *v);
+
 /* True for coils and discrete inputs (one 0/1 per address). */
 bool fb_point_is_bit_table(const struct fb_point_def *p);
 /* Registers (or bits) a point occupies on the wire. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const fb_point_table_names[] = {
 	"coil", "discrete_input", "input_register", "holding_register", NULL,
@@ -249,4 +250,48 @@ int fb_point_read_category(const char *file, const cJSON *jp, const char *where,
 	if (rc == 1)
 		*out = fb_point_dup(file, category_names[e], d);
 	return rc;
+}
+
+int fb_point_parse_command(const struct fb_point_def *p, const char *text, struct fb_value *v)
+{
+	char *end;
+	double d;
+
+	memset(v, 0, sizeof(*v));
+	switch (p->component) {
+	case FB_COMP_SWITCH:
+		v->kind = FB_VALUE_BOOL;
+		if (!strcasecmp(text, "ON") || !strcmp(text, "1") || !strcasecmp(text, "true"))
+			v->b = true;
+		else if (!strcasecmp(text, "OFF") || !strcmp(text, "0") || !strcasecmp(text, "false"))
+			v->b = false;
+		else
+			return -1;
+		return 0;
+	case FB_COMP_BUTTON:
+		v->kind = FB_VALUE_BOOL;
+		v->b = true;
+		return strcasecmp(text, "PRESS") ? -1 : 0;
+	case FB_COMP_SELECT:
+		for (size_t i = 0; i < p->noptions; i++) {
+			if (!strcmp(text, p->options[i].label)) {
+				v->kind = FB_VALUE_INT;
+				v->i = p->options[i].raw;
+				return 0;
+			}
+		}
+		return -1;
+	case FB_COMP_NUMBER:
+		errno = 0;
+		d = strtod(text, &end);
+		if (errno || end == text || *end || !isfinite(d))
+			return -1;
+		if ((p->has_min && d < p->min) || (p->has_max && d > p->max))
+			return -1;
+		v->kind = FB_VALUE_FLOAT;
+		v->f = d;
+		return 0;
+	default:
+		return -1;
+	}
 }

@@ -107,22 +107,22 @@ static void plain_payloads_parse_per_component(void)
 {
 	struct fb_value v;
 
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_RELAY], "ON", &v), 0);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_RELAY], "ON", &v), 0);
 	CHECK(v.kind == FB_VALUE_BOOL && v.b);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_RELAY], "false", &v), 0);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_RELAY], "false", &v), 0);
 	CHECK(v.kind == FB_VALUE_BOOL && !v.b);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_RELAY], "maybe", &v), -1);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_MODE], "auto", &v), 0);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_RELAY], "maybe", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_MODE], "auto", &v), 0);
 	CHECK(v.kind == FB_VALUE_INT && v.i == 3);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_MODE], "Auto", &v), -1);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_SETPOINT], "21.5", &v), 0);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_MODE], "Auto", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "21.5", &v), 0);
 	CHECK(v.kind == FB_VALUE_FLOAT);
 	CHECK_NEAR(v.f, 21.5, 1e-12);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_SETPOINT], "31", &v), -1);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_SETPOINT], "21.5x", &v), -1);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_SETPOINT], "nan", &v), -1);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_BUTTON], "PRESS", &v), 0);
-	CHECK_EQ_INT(ex_commands_parse_value(&points[P_TEMP], "1", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "31", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "21.5x", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "nan", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_BUTTON], "PRESS", &v), 0);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_TEMP], "1", &v), -1);
 }
 
 static void containers_unpack_value_event_id_and_ts(void)

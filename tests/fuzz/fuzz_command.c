@@ -159,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	payload[len] = '\0';
 	text = ex_commands_unpack(payload, &doc, numbuf, sizeof(numbuf), event_id,
 				  sizeof(event_id), &ts);
-	if (text && ex_commands_parse_value(p, text, &v) == 0) {
+	if (text && fb_point_parse_command(p, text, &v) == 0) {
 		if (p->component == FB_COMP_SELECT) {
 			size_t i = 0;
 

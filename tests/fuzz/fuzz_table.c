@@ -8,10 +8,10 @@
  *   offset (4 bytes, little endian, modulo the segment size), length (1 byte),
  *   that many bytes written at offset,
  * so small inputs reach every field of a segment of a few hundred KiB.
- * Commands are not pushed: a forged queue mutex would block the push, which
- * is a known open problem of its own, not a parser's.  For the same reason
- * the points' seqlocks are kept even: an odd one makes every read of it
- * wait 100 ms, which would leave the fuzzer a few dozen inputs a second. */
+ * Commands are not pushed: on a forged queue mutex each push waits out the
+ * lock's timeout (100 ms), and the points' seqlocks are kept even, since an
+ * odd one costs a bounded wait: both would leave the fuzzer a few dozen
+ * inputs a second, and both have tests of their own (test_table_hostile). */
 #include "fuzz_util.h"
 #include "clock.h"
 #include "table.h"
@@ -28,9 +28,11 @@
 #define NPOINTS 5
 #define NDEVICES 2
 
-/* The driver's segment, kept for the life of the process. */
+/* The driver's table, kept for the life of the process, in a runtime
+ * directory of its own (tables are owner-checked files there). */
 static struct {
-	char instance[64];
+	char dir[64];
+	char instance[128];
 	struct fb_table *t;
 	uint8_t *seg, *pristine;
 	size_t size;
@@ -38,7 +40,13 @@ static struct {
 
 static void destroy_table(void)
 {
+	char lock[160];
+
 	fb_table_destroy(drv.t);
+	snprintf(lock, sizeof(lock), "%s.lock", drv.instance);
+	unlink(lock);
+	unlink(drv.instance);
+	rmdir(drv.dir);
 }
 
 static void make_table(void)
@@ -53,13 +61,15 @@ static void make_table(void)
 					 .status = FB_COMMAND_DONE, .event_id = "e1",
 					 .origin = "fuzz" };
 	struct fb_value v = { .kind = FB_VALUE_FLOAT, .f = 230.1 };
-	char name[96];
 	struct stat st;
 	int fd;
 
 	if (drv.t)
 		return;
-	snprintf(drv.instance, sizeof(drv.instance), "fuzz%ld", (long)getpid());
+	snprintf(drv.dir, sizeof(drv.dir), "/tmp/fb-fuzz-table.XXXXXX");
+	if (!mkdtemp(drv.dir) || chmod(drv.dir, 0750) < 0)
+		abort();
+	snprintf(drv.instance, sizeof(drv.instance), "%s/fuzz.table", drv.dir);
 	drv.t = fb_table_create(drv.instance, devs, NDEVICES, pts, NPOINTS);
 	if (!drv.t)
 		abort();
@@ -72,8 +82,7 @@ static void make_table(void)
 	fb_table_heartbeat(drv.t, fb_mono_ms());
 	fb_table_notify(drv.t);
 
-	snprintf(name, sizeof(name), "/fieldbridge-%s", drv.instance);
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	fd = open(drv.instance, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		abort();
 	drv.size = (size_t)st.st_size;

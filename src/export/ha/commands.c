@@ -37,51 +37,6 @@
 #define TS_AHEAD_MAX_MS (5 * 60 * 1000)
 #define TS_BEHIND_MAX_MS (24 * 60 * 60 * 1000)
 
-/* Text as Home Assistant sends it -> a table value for this point. */
-int ex_commands_parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v)
-{
-	char *end;
-	double d;
-
-	memset(v, 0, sizeof(*v));
-	switch (p->component) {
-	case FB_COMP_SWITCH:
-		v->kind = FB_VALUE_BOOL;
-		if (!strcasecmp(text, "ON") || !strcmp(text, "1") || !strcasecmp(text, "true"))
-			v->b = true;
-		else if (!strcasecmp(text, "OFF") || !strcmp(text, "0") || !strcasecmp(text, "false"))
-			v->b = false;
-		else
-			return -1;
-		return 0;
-	case FB_COMP_BUTTON:
-		v->kind = FB_VALUE_BOOL;
-		v->b = true;
-		return strcasecmp(text, "PRESS") ? -1 : 0;
-	case FB_COMP_SELECT:
-		for (size_t i = 0; i < p->noptions; i++) {
-			if (!strcmp(text, p->options[i].label)) {
-				v->kind = FB_VALUE_INT;
-				v->i = p->options[i].raw;
-				return 0;
-			}
-		}
-		return -1;
-	case FB_COMP_NUMBER:
-		errno = 0;
-		d = strtod(text, &end);
-		if (errno || end == text || *end || !isfinite(d))
-			return -1;
-		if ((p->has_min && d < p->min) || (p->has_max && d > p->max))
-			return -1;
-		v->kind = FB_VALUE_FLOAT;
-		v->f = d;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
 static bool dedup_seen(struct ex_dedup *dd, const char *id)
 {
 	for (size_t i = 0; i < EX_DEDUP_WINDOW; i++)
@@ -286,7 +241,7 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 	text = ex_commands_unpack(payload, &doc, numbuf, sizeof(numbuf), event_id, sizeof(event_id),
 				  &ts);
 	memset(&cmd, 0, sizeof(cmd));
-	if (!text || ex_commands_parse_value(p, text, &cmd.value) < 0) {
+	if (!text || fb_point_parse_command(p, text, &cmd.value) < 0) {
 		fb_warn("device %s: command for %s refused: invalid value", dev->conf->id, key);
 		goto out;
 	}

@@ -212,12 +212,10 @@ void ex_commands_recheck(struct exporter *ex);
 /* The bus's driver restarted: commands sent to the old table without a
  * result are re-queued if repeating them is harmless, failed otherwise. */
 void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus);
-/* Text as Home Assistant sends it -> a table value for point p.  Returns
- * 0, or -1 if the text is not a value of the point. */
-int ex_commands_parse_value(const struct fb_point_def *p, const char *text, struct fb_value *v);
 /* Unpacks a container {"value", "event_id", "ts"}; a plain payload leaves
- * event_id empty and ts 0; a ts that is not a positive number of ms is -1.  Returns the value text (borrowed from *doc,
- * numbuf or payload) or NULL; caller frees *doc with cJSON_Delete. */
+ * event_id empty and ts 0; a ts that is not a positive number of ms is -1.  Returns the
+ * value text (borrowed from *doc, numbuf or payload; fb_point_parse_command
+ * reads it) or NULL; caller frees *doc with cJSON_Delete. */
 const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
 			       char *event_id, size_t idlen, int64_t *ts);
 
