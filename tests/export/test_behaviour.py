@@ -43,10 +43,17 @@ class Behaviour(fbtest.TestCase):
             timeout=10, since=t0), f"relay_{relay}: the witness command never arrived")
 
     def wait_offline(self, sc, since):
-        """The driver's heartbeat went stale: the exporter knows it is gone."""
+        """The driver's heartbeat went stale: the exporter knows it is gone.
+        Only an "offline" after the devices were seen online counts: the
+        exporter can say "offline" at its start, before the driver's first
+        heartbeat, and that one says nothing about the stopped driver."""
         avail = f"{sc.base}/relays/availability"
+        online = sc.sub.wait_message(lambda m: m.topic == avail and m.payload == "online",
+                                     timeout=15)
+        self.assertIsNotNone(online, "the devices never came online")
         self.assertIsNotNone(sc.sub.wait_message(
-            lambda m: m.topic == avail and m.payload == "offline", timeout=15, since=since),
+            lambda m: m.topic == avail and m.payload == "offline", timeout=15,
+            since=max(since, online.t)),
             "the stopped driver's devices never went offline")
 
     @staticmethod
