@@ -142,6 +142,24 @@ class Dropin(fbtest.TestCase):
         self.assertFalse(json.loads(r.stdout)["connection"]["in_main"])
         self.assertEqual(self.ctl("config", "check").returncode, 0)
 
+    def test_relative_paths_of_a_connection_name_the_same_files(self):
+        with open(os.path.join(self.dir, "pw.txt"), "w") as f:
+            f.write("s3cret\n")
+        os.chmod(os.path.join(self.dir, "pw.txt"), 0o600)
+        self.text = self.text.replace('"port": 1884 }', '"port": 1884, "auth_user": "u",'
+                                      ' "auth_password_file": "pw.txt" }')
+        with open(self.main, "w") as f:
+            f.write(self.text)
+        check = self.ok("config", "check")
+        self.ok("--no-apply", "connection", "move-to-dropin", "second")
+        with open(os.path.join(self.dir, "connections.d/second.json")) as f:
+            self.assertEqual(json.load(f)["auth_password_file"], "../pw.txt")
+        r = self.ok("config", "check")
+        self.assertEqual((r.stdout, r.stderr), (check.stdout, check.stderr))
+        r = self.ok("--json", "connection", "show", "second")
+        self.assertEqual(json.loads(r.stdout)["connection"]["fields"]["auth_password"],
+                         {"set": True})
+
     def test_unknown_object_exits_4_and_changes_nothing(self):
         before = self.snapshot()
         for args in (["connection", "move-to-dropin", "nope"],
