@@ -302,6 +302,7 @@ enum fb_edit_rc fb_edit_move_to_dropin(struct fb_edit *e, enum fb_edit_kind kind
 	struct ce_plan plan = { 0 };
 	struct fb_diag cand;
 	enum fb_edit_rc rc;
+	size_t now_n = 0, cand_n = 0;
 	long added;
 
 	if (!name)
@@ -344,21 +345,21 @@ enum fb_edit_rc fb_edit_move_to_dropin(struct fb_edit *e, enum fb_edit_kind kind
 	rc = plan_move(e, kind, name, rel, &plan, diag);
 	if (rc)
 		goto out;
-	/* The loader must see the same configuration: no new error, and no
-	 * message that was not there (or one gone). */
+	/* The loader must see the same configuration: no new error and as
+	 * many messages as before (their file and array index may change). */
 	fb_diag_init(&cand);
-	added = ce_stage_validate(e, &plan, &cand);
+	added = ce_stage_validate_count(e, &plan, &cand, &now_n, &cand_n);
 	if (added < 0) {
 		rc = FB_EDIT_FAILED;
-	} else if (added > 0 || cand.count > 0) {
+	} else if (added > 0 || now_n != cand_n) {
 		fb_diag_error(diag, "%s %s: the loader does not read the moved object the "
 			      "same: nothing moved", fb_edit_kind_name(kind), name);
+		for (size_t i = 0; i < cand.count; i++)
+			fb_diag_add_at(diag, cand.entries[i].severity, cand.entries[i].file,
+				       cand.entries[i].path, cand.entries[i].field, "%s",
+				       cand.entries[i].message);
 		rc = FB_EDIT_INVALID;
 	}
-	for (size_t i = 0; i < cand.count; i++)
-		fb_diag_add_at(diag, cand.entries[i].severity, cand.entries[i].file,
-			       cand.entries[i].path, cand.entries[i].field, "%s",
-			       cand.entries[i].message);
 	fb_diag_free(&cand);
 	if (rc)
 		goto out;

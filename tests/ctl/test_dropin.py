@@ -160,6 +160,36 @@ class Dropin(fbtest.TestCase):
         self.assertEqual(json.loads(r.stdout)["connection"]["fields"]["auth_password"],
                          {"set": True})
 
+    def test_a_move_the_loader_reads_differently_exits_3_and_changes_nothing(self):
+        # The error would name the drop-in: an error the move adds.
+        self.text = self.text.replace('"port": 1884 }', '"port": 1884, "qos": 7 }')
+        with open(self.main, "w") as f:
+            f.write(self.text)
+        self.assertEqual(self.ctl("config", "check").returncode, 3)
+        before = self.snapshot()
+        r = self.ctl("connection", "move-to-dropin", "second")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("nothing moved", r.stderr)
+        self.assertIn("connections.d/second.json", r.stderr)
+        self.assertEqual(self.snapshot(), before)
+
+    def test_a_warning_that_moves_along_does_not_block_a_move(self):
+        self.text = self.text.replace('"port": 1884 }',
+                                      '"port": 1884, "ssl_server_crt": "/nonexistent.pem" }')
+        with open(self.main, "w") as f:
+            f.write(self.text)
+        check = self.ok("config", "check")
+        self.assertIn("connections[1] (second).ssl_server_crt: ignored because ssl is off",
+                      check.stdout + check.stderr)
+        self.ok("--no-apply", "connection", "move-to-dropin", "main")
+        r = self.ok("config", "check")
+        self.assertIn("connections[0] (second).ssl_server_crt: ignored because ssl is off",
+                      r.stdout + r.stderr)
+        self.ok("--no-apply", "connection", "move-to-dropin", "second")
+        r = self.ok("config", "check")
+        self.assertIn("connections.d/second.json: connection (second).ssl_server_crt: "
+                      "ignored because ssl is off", r.stdout + r.stderr)
+
     def test_unknown_object_exits_4_and_changes_nothing(self):
         before = self.snapshot()
         for args in (["connection", "move-to-dropin", "nope"],
