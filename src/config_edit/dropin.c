@@ -353,7 +353,8 @@ enum fb_edit_rc fb_edit_move_to_dropin(struct fb_edit *e, enum fb_edit_kind kind
 		rc = FB_EDIT_FAILED;
 	} else if (added > 0 || now_n != cand_n) {
 		fb_diag_error(diag, "%s %s: the loader does not read the moved object the "
-			      "same: nothing moved", fb_edit_kind_name(kind), name);
+			      "same (fix what it says below in %s first): nothing moved",
+			      fb_edit_kind_name(kind), name, e->main_path);
 		for (size_t i = 0; i < cand.count; i++)
 			fb_diag_add_at(diag, cand.entries[i].severity, cand.entries[i].file,
 				       cand.entries[i].path, cand.entries[i].field, "%s",
