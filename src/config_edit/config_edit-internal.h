@@ -63,6 +63,10 @@ bool ce_tree_name_valid(const char *s); /* bus, connection, device names */
  * real dir) and returns the number of errors, or -1 after an I/O error
  * in diag. */
 long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag);
+/* The same; also gives how many messages the files give now and with the
+ * plan (a move must keep every one, though their locations change). */
+long ce_stage_validate_count(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag,
+			     size_t *now_count, size_t *cand_count);
 /* Removes mirrors left by a writer that died; mirrors exist only while the
  * edit lock is held, so call it right after taking the lock. */
 void ce_stage_sweep(struct fb_edit *e);

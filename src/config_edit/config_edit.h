@@ -6,8 +6,9 @@
  *
  * What tools write: drop-ins only (buses.d/NAME.json, connections.d/NAME.json),
  * the users file, secrets/ and certs/ next to the main file.  An object
- * defined in the main file is never rewritten (it may hold hand-written
- * comments); editing it is refused (FB_EDIT_IN_MAIN).
+ * defined in the main file is not edited (it may hold hand-written
+ * comments); editing it is refused (FB_EDIT_IN_MAIN) until it is moved to
+ * a drop-in (fb_edit_move_to_dropin, which removes only its own text).
  *
  * Every writer holds the edit lock (flock on "<config dir>/.lock").
  *
@@ -152,6 +153,18 @@ enum fb_edit_rc fb_edit_delete(struct fb_edit *e, enum fb_edit_kind kind, const 
 enum fb_edit_rc fb_edit_replace_text(struct fb_edit *e, enum fb_edit_kind kind,
 				     const char *name, const char *text,
 				     struct fb_diag *diag);
+
+/* ---- move-to-dropin (dropin.c) ---- */
+/* Moves the bus or connection `name` written in the main file to
+ * buses.d/NAME.json or connections.d/NAME.json: the main file loses
+ * exactly the object's text and its separating comma (comments elsewhere
+ * stay; comments inside the object are dropped), relative paths are
+ * rebased.  Refused with nothing changed if the object is not found
+ * (FB_EDIT_NOT_FOUND), the drop-in exists (FB_EDIT_CONFLICT), or the
+ * loader would read anything differently (FB_EDIT_INVALID).  Takes the
+ * edit lock. */
+enum fb_edit_rc fb_edit_move_to_dropin(struct fb_edit *e, enum fb_edit_kind kind,
+				       const char *name, struct fb_diag *diag);
 
 /* ---- validation (stage.c) ---- */
 /* Loads the configuration at main_path exactly as the daemons do (the

@@ -168,6 +168,12 @@ void ce_stage_sweep(struct fb_edit *e)
 
 long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag)
 {
+	return ce_stage_validate_count(e, p, diag, NULL, NULL);
+}
+
+long ce_stage_validate_count(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag,
+			     size_t *now_count, size_t *cand_count)
+{
 	char *mirror = NULL, *main_copy = strdup(e->main_path), *mirror_main = NULL;
 	char *from = NULL, *to = NULL;
 	struct fb_diag now, cand;
@@ -196,6 +202,10 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
 
 	fb_edit_validate_path(e->main_path, &now);
 	fb_edit_validate_path(mirror_main, &cand);
+	if (now_count)
+		*now_count = now.count;
+	if (cand_count)
+		*cand_count = cand.count;
 	added = 0;
 	for (size_t i = 0; i < cand.count; i++) {
 		const struct fb_diag_entry *c = &cand.entries[i];

@@ -382,6 +382,35 @@ static int edit_verb(const struct ctl *c, struct fb_edit *e, enum fb_edit_kind k
 	return rc;
 }
 
+static int move_to_dropin(const struct ctl *c, struct fb_edit *e, enum fb_edit_kind kind)
+{
+	const char *name = c->argv[0];
+	struct fb_diag d;
+	cJSON *extra = NULL;
+	int rc;
+
+	fb_diag_init(&d);
+	rc = rc_of(fb_edit_move_to_dropin(e, kind, name, &d));
+	if (rc == CTL_OK) {
+		char to[160];
+
+		snprintf(to, sizeof(to), "%s/%s.json",
+			 kind == FB_EDIT_CONN ? "connections.d" : "buses.d", name);
+		if (c->json) {
+			extra = cJSON_CreateObject();
+			cJSON_AddStringToObject(extra, "moved_to", to);
+		} else {
+			printf("%s %s: moved from %s to %s (comments inside the object were "
+			       "not carried over)\n", fb_edit_kind_name(kind), name,
+			       fb_edit_main_path(e), to);
+		}
+		rc = ctl_apply_after_edit(c, e, extra, &d);
+	}
+	ctl_finish(c, &d, rc, extra);
+	fb_diag_free(&d);
+	return rc;
+}
+
 int ctl_objects(const struct ctl *c, enum fb_edit_kind kind)
 {
 	struct fb_diag d;
@@ -428,6 +457,11 @@ int ctl_objects(const struct ctl *c, enum fb_edit_kind kind)
 		   !strcmp(c->verb, "delete") ||
 		   (kind == FB_EDIT_USER && !strcmp(c->verb, "passwd"))) {
 		rc = edit_verb(c, e, kind);
+	} else if (!strcmp(c->verb, "move-to-dropin") &&
+		   (kind == FB_EDIT_CONN || kind == FB_EDIT_BUS)) {
+		rc = c->argc == 1 ? move_to_dropin(c, e, kind)
+				  : ctl_usage_error(c, "%s move-to-dropin: expected a name",
+						    c->object);
 	} else if (!strcmp(c->verb, "edit") && (kind == FB_EDIT_CONN || kind == FB_EDIT_BUS)) {
 		rc = c->argc == 1 ? ctl_edit(c, kind, c->argv[0])
 				  : ctl_usage_error(c, "%s edit: expected a name", c->object);
