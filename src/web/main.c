@@ -139,6 +139,7 @@ static int run(struct web *w, int sfd, int tfd)
 	for (;;) {
 		struct pollfd pfd[POLL_FDS_MAX];
 		struct web_bus *busof[POLL_FDS_MAX];
+		struct web_child *childof[POLL_FDS_MAX];
 		int64_t now = fb_mono_ms(), next;
 		size_t n = 0;
 
@@ -155,6 +156,7 @@ static int run(struct web *w, int sfd, int tfd)
 		}
 		next = web_server_run(w);
 		check_commands(w, now, &next);
+		web_child_check(w->children, now, &next);
 		next = fb_deadline_min(next, next_maintain);
 		if (w->nclients)
 			next = fb_deadline_min(next, w->next_heartbeat_ms);
@@ -172,7 +174,15 @@ static int run(struct web *w, int sfd, int tfd)
 			if (fd < 0)
 				continue;
 			busof[n] = &w->tables.bus[i];
+			childof[n] = NULL;
 			pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		}
+		for (size_t i = 0; i < WEB_CHILDREN_MAX && n < POLL_FDS_MAX; i++) {
+			if (!w->children[i].used || w->children[i].fd < 0)
+				continue;
+			busof[n] = NULL;
+			childof[n] = &w->children[i];
+			pfd[n++] = (struct pollfd){ .fd = w->children[i].fd, .events = POLLIN };
 		}
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
@@ -184,9 +194,12 @@ static int run(struct web *w, int sfd, int tfd)
 			return 0;
 		if (pfd[1].revents & POLLIN)
 			fb_timerfd_drain(tfd);
-		for (size_t i = 2 + w->nmhd; i < n; i++)
-			if (pfd[i].revents & POLLIN)
+		for (size_t i = 2 + w->nmhd; i < n; i++) {
+			if (busof[i] && (pfd[i].revents & POLLIN))
 				web_tables_poll(&w->tables, busof[i]);
+			else if (childof[i] && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				web_child_read(childof[i]);
+		}
 	}
 }
 

@@ -101,11 +101,6 @@ static bool needs_no_session(const struct web_match *m)
 	return m->route == WEB_R_SESSION || m->route == WEB_R_SETUP;
 }
 
-static int not_yet(struct web_req *q, const char *what)
-{
-	return web_http_error(q, MHD_HTTP_NOT_IMPLEMENTED, "%s is not implemented yet", what);
-}
-
 static int api(struct web_req *q, const char *sub)
 {
 	struct web *w = q->w;
@@ -153,15 +148,12 @@ static int api(struct web_req *q, const char *sub)
 				      : web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
 	case WEB_R_EVENTS: return web_sse_open(q);
 	case WEB_R_POINT: return web_api_point(q, &m);
-	case WEB_R_CONNECTION_TEST:
-		return web_http_error(q, MHD_HTTP_NOT_IMPLEMENTED, "testing a connection needs "
-				      "fieldbridge-export --test, which this version does not "
-				      "have yet");
+	case WEB_R_CONNECTION_TEST: return web_api_conntest(q, &m);
 	case WEB_R_CHANGES:
 	case WEB_R_APPLY:
 	case WEB_R_SNAPSHOTS:
 	case WEB_R_SNAPSHOT_RESTORE: return web_api_apply(q, &m);
-	case WEB_R_LOGS: return not_yet(q, "logs");
+	case WEB_R_LOGS: return web_api_logs(q);
 	case WEB_R_DEFINITIONS:
 	case WEB_R_SERIAL_PORTS: return web_api_lists(q, &m);
 	default: return web_api_config(q, &m);
@@ -218,7 +210,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		q->pending_doc = NULL;
 		return (enum MHD_Result)web_http_json(q, q->pending_status, doc);
 	}
-	if (q->cmd)
+	if (q->cmd || q->child)
 		return MHD_YES; /* resumed early; still waiting */
 	if (q->body_too_big)
 		return (enum MHD_Result)web_http_error(q, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -244,6 +236,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (q->cmd)
 		memset(q->cmd, 0, sizeof(*q->cmd)); /* the result has nobody to go to */
+	if (q->child)
+		q->child->req = NULL; /* the child runs out; its answer is dropped */
 	cJSON_Delete(q->pending_doc);
 	free(q->body);
 	free(q);
@@ -267,6 +261,7 @@ void web_server_shutdown(struct web *w)
 			web_server_command_done(w, c);
 		}
 	}
+	web_child_kill_all(w->children);
 	web_sse_close_all(w);
 }
 

@@ -2,10 +2,10 @@
 /* fieldbridge-web's parts.  Lower files first; each file calls only the
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c  (pure logic, unit-tested)
- *   tls.c auth.c tables.c fallback.c                 (files, crypt, shm)
+ *   tls.c auth.c tables.c fallback.c child.c         (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
- *   api_apply.c
+ *   api_apply.c api_conntest.c api_logs.c
  *   sse.c static.c                                   (endpoints)
  *   server.c                                         (MHD, dispatch)
  *   main.c                                           (args, the poll loop)
@@ -231,6 +231,36 @@ struct web_bus *web_tables_bus(struct web_tables *t, const char *name);
 cJSON *web_tables_point_json(const struct web_bus *b, uint32_t index);
 const char *web_tables_quality_name(uint8_t q);
 
+/* ---- child.c: helper programs whose stdout joins the poll set ---- */
+#define WEB_CHILDREN_MAX 8
+#define WEB_CHILD_OUT_MAX (1024 * 1024)
+struct web_child {
+	bool used;
+	int pid;
+	int fd;                         /* stdout; -1 after end of file */
+	char *out;                      /* what it printed, NUL-terminated */
+	size_t len;
+	bool overflow;                  /* printed more than WEB_CHILD_OUT_MAX */
+	bool exited, timed_out;
+	int exit_code;                  /* -1: killed by a signal */
+	int64_t deadline_ms;
+	char key[WEB_ARG_MAX + 16];     /* one child per key ("test:NAME") */
+	void *req;                      /* the suspended request, or NULL */
+	void (*done)(struct web_child *c); /* called once, then the slot is freed */
+	char what[WEB_ARG_MAX];         /* for the done callback */
+	int timeout_s;
+};
+struct web_child *web_child_find(struct web_child *tab, const char *key);
+/* Runs prog (searched in PATH when it has no '/') with stdin /dev/null and
+ * stdout into a pipe.  0, or an errno value. */
+int web_child_spawn(struct web_child *tab, const char *key, const char *prog,
+		    char *const argv[], int64_t timeout_ms, struct web_child **out);
+/* Its fd was readable or hung up. */
+void web_child_read(struct web_child *c);
+/* Kills children past their deadline and reaps the ended ones. */
+void web_child_check(struct web_child *tab, int64_t now, int64_t *next);
+void web_child_kill_all(struct web_child *tab);
+
 /* ---- http.c ---- */
 struct MHD_Connection;
 struct MHD_Response;
@@ -276,6 +306,7 @@ struct web {
 	struct web_static *statics;
 	size_t nstatics;
 	int64_t next_flush_ms, next_heartbeat_ms;
+	struct web_child children[WEB_CHILDREN_MAX];
 	struct MHD_Daemon *mhd[8];      /* one per listen address */
 	size_t nmhd;
 };
@@ -294,6 +325,7 @@ struct web_req {
 	bool tls;                       /* the browser's side is HTTPS */
 	struct web_session *session;    /* NULL if not logged in */
 	struct web_command *cmd;        /* api_points: waiting for a result */
+	struct web_child *child;        /* api_conntest, api_logs: running */
 	bool suspended;
 	cJSON *pending_doc;             /* api_points: the answer after resume */
 	unsigned pending_status;
@@ -312,6 +344,10 @@ int web_api_point(struct web_req *q, const struct web_match *m);
 int web_api_apply(struct web_req *q, const struct web_match *m);
 /* GET definitions, GET serial-ports */
 int web_api_lists(struct web_req *q, const struct web_match *m);
+/* POST connections/{name}/test: fieldbridge-export --test --json */
+int web_api_conntest(struct web_req *q, const struct web_match *m);
+/* GET logs: journalctl -o json */
+int web_api_logs(struct web_req *q);
 /* Called by server.c when a command's result arrived or it timed out. */
 void web_api_point_done(struct web_req *q, struct web_command *c);
 

@@ -810,15 +810,6 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(view.request("POST", f"snapshots/{res['snapshot']}/restore", {})[0],
                          403)
 
-    def test_not_yet_implemented_endpoints_say_so(self):
-        c = self.logged_in()
-        st, _, doc = c.request("POST", "connections/ha/test", {})
-        self.assertEqual(st, 501)
-        self.assertIn("fieldbridge-export --test", doc["error"])
-        for method, path in (("GET", "logs"),):
-            self.assertEqual(c.request(method, path, {} if method == "POST" else None)[0],
-                             501, path)
-
 
 if __name__ == "__main__":
     fbtest.main(tools=("mosquitto", "openssl"))
