@@ -7,6 +7,7 @@
 #include "clock.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -58,6 +59,47 @@ static void add_daemon(cJSON *o, const struct fb_apply_daemon *dm)
 	if (dm && dm->running) {
 		cJSON_AddNumberToObject(o, "pid", dm->pid);
 		cJSON_AddNumberToObject(o, "since", (double)dm->since);
+	}
+}
+
+/* The newest line at priority err or worse that the journal holds for the
+ * daemon serving bus or connection `name` ([a-z0-9_-] only, so it is safe
+ * in the command).  Empty when there is none, or no journal (daemons
+ * started by hand log to their standard error). */
+static void last_error(bool bus, const char *name, char *buf, size_t len)
+{
+	char cmd[256];
+	FILE *p;
+
+	buf[0] = '\0';
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+			return;
+	if (bus)
+		snprintf(cmd, sizeof(cmd), "journalctl -q --no-pager -o cat -p err -n 1 "
+			 "-u fieldbridge-modbus@%s.service -u fieldbridge-gpio@%s.service "
+			 "2>/dev/null", name, name);
+	else
+		snprintf(cmd, sizeof(cmd), "journalctl -q --no-pager -o cat -p err -n 1 "
+			 "-u fieldbridge-export@%s.service 2>/dev/null", name);
+	if (!(p = popen(cmd, "r")))
+		return;
+	if (!fgets(buf, (int)len, p))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	pclose(p);
+}
+
+static void add_last_error(cJSON *o, bool bus, const char *name, FILE *out)
+{
+	char err[512];
+
+	last_error(bus, name, err, sizeof(err));
+	if (err[0]) {
+		cJSON_AddStringToObject(o, "last_error", err);
+		fprintf(out, "  last error: %s\n", err);
+	} else {
+		cJSON_AddNullToObject(o, "last_error");
 	}
 }
 
@@ -122,6 +164,7 @@ static cJSON *bus_status(const struct ctl_bus *b, const struct fb_apply_daemon *
 		fprintf(out, "bus %s: not running%s\n", b->conf->name,
 		       b->reader ? " (its table's heartbeat is stale)" : "");
 	}
+	add_last_error(o, true, b->conf->name, out);
 	return o;
 }
 
@@ -173,6 +216,7 @@ int ctl_status(const struct ctl *c)
 		} else {
 			fprintf(out, "connection %s: not running\n", name);
 		}
+		add_last_error(o, false, name, out);
 	}
 	fb_config_check(c->config_path, NULL, NULL, &every_check, &warn);
 	warns = cJSON_AddArrayToObject(extra, "warnings");

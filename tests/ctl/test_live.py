@@ -343,6 +343,34 @@ class Live(fbtest.TestCase):
         doc = json.loads(self.ctl("--json", "status").stdout)
         self.assertFalse({c["name"]: c for c in doc["connections"]}["ha"]["running"])
 
+    def test_status_shows_each_daemons_last_error_from_the_journal(self):
+        # No journald runs here: a stand-in named journalctl first on PATH
+        # (it says so) records how it is asked and answers for one unit.
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        calls = os.path.join(self.tmp, "journalctl.calls")
+        with open(os.path.join(bindir, "journalctl"), "w") as f:
+            f.write("#!/bin/sh\n# stand-in for journalctl (no journald in this test)\n"
+                    f"echo \"$*\" >> {calls}\n"
+                    "case \"$*\" in *fieldbridge-modbus@spare.service*)"
+                    " echo 'bus spare: cannot open /dev/ttyUSB9: No such file or directory';; esac\n")
+        os.chmod(os.path.join(bindir, "journalctl"), 0o755)
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+        r = subprocess.run([CTL, "-c", self.main, "--json", "status"], text=True,
+                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        buses = {b["name"]: b for b in json.loads(r.stdout)["buses"]}
+        self.assertEqual(buses["spare"]["last_error"],
+                         "bus spare: cannot open /dev/ttyUSB9: No such file or directory")
+        self.assertIsNone(buses["meters"]["last_error"])
+        asked = open(calls).read()
+        self.assertIn("-p err", asked)
+        self.assertIn("-u fieldbridge-modbus@meters.service -u fieldbridge-gpio@meters.service",
+                      asked)
+        r = subprocess.run([CTL, "-c", self.main, "status"], text=True, capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL, env=env)
+        self.assertIn("  last error: bus spare: cannot open /dev/ttyUSB9", r.stdout)
+
     def test_definition_check_passes_on_shipped_and_fails_on_a_wrong_vector(self):
         files = sorted(os.path.join(DEVICES, f) for f in os.listdir(DEVICES)
                        if f.endswith(".json"))
