@@ -70,6 +70,10 @@ long ce_stage_validate_count(struct fb_edit *e, const struct ce_plan *p, struct 
 /* Removes mirrors left by a writer that died; mirrors exist only while the
  * edit lock is held, so call it right after taking the lock. */
 void ce_stage_sweep(struct fb_edit *e);
+/* Every writer's start: write access to the config dir (if need_write),
+ * the edit lock, stale staging mirrors swept, the files re-read.  Problems
+ * go to diag. */
+enum fb_edit_rc ce_edit_begin(struct fb_edit *e, bool need_write, struct fb_diag *diag);
 
 /* slice.c: a daemon's slice (see config_edit.h), NULL if `name` is not
  * in the files.  cfg (with definitions) gives the definition files; may be

@@ -204,27 +204,6 @@ static int rebase_paths(cJSON *obj)
 	return 0;
 }
 
-static enum fb_edit_rc lock_fresh(struct fb_edit *e, struct fb_diag *diag)
-{
-	struct fb_diag scratch;
-
-	if (access(e->dir, W_OK) != 0) {
-		fb_diag_error(diag, "%s: %s: changes need write access (root)", e->dir,
-			      strerror(errno));
-		return FB_EDIT_DENIED;
-	}
-	if (e->lock_fd < 0 && fb_edit_lock(e) < 0) {
-		fb_diag_error(diag, "%s/.lock: cannot take the edit lock: %s", e->dir,
-			      strerror(errno));
-		return errno == EACCES ? FB_EDIT_DENIED : FB_EDIT_FAILED;
-	}
-	ce_stage_sweep(e);
-	fb_diag_init(&scratch);
-	fb_edit_reload(e, &scratch);
-	fb_diag_free(&scratch);
-	return FB_EDIT_OK;
-}
-
 static enum fb_edit_rc plan_move(struct fb_edit *e, enum fb_edit_kind kind, const char *name,
 				 const char *rel, struct ce_plan *plan, struct fb_diag *diag)
 {
@@ -311,7 +290,7 @@ enum fb_edit_rc fb_edit_move_to_dropin(struct fb_edit *e, enum fb_edit_kind kind
 		rc = FB_EDIT_USAGE;
 		goto out;
 	}
-	rc = lock_fresh(e, diag);
+	rc = ce_edit_begin(e, true, diag);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < e->nobjs; i++)

@@ -254,28 +254,6 @@ static enum fb_edit_rc validate_commit(struct edit_ctx *c)
 	return FB_EDIT_OK;
 }
 
-static enum fb_edit_rc begin(struct edit_ctx *c)
-{
-	struct fb_diag scratch;
-
-	if (access(c->e->dir, W_OK) != 0) {
-		fb_diag_error(c->diag, "%s: %s: changes need write access (root)", c->e->dir,
-			      strerror(errno));
-		return FB_EDIT_DENIED;
-	}
-	if (fb_edit_lock(c->e) < 0) {
-		fb_diag_error(c->diag, "%s/.lock: cannot take the edit lock: %s", c->e->dir,
-			      strerror(errno));
-		return errno == EACCES ? FB_EDIT_DENIED : FB_EDIT_FAILED;
-	}
-	ce_stage_sweep(c->e);
-	/* Start from what the previous lock holder committed. */
-	fb_diag_init(&scratch);
-	fb_edit_reload(c->e, &scratch);
-	fb_diag_free(&scratch);
-	return FB_EDIT_OK;
-}
-
 static enum fb_edit_rc refuse_in_main(struct edit_ctx *c, const struct fb_edit_obj *o)
 {
 	const char *dropdir = o->kind == FB_EDIT_CONN ? "connections.d" : "buses.d";
@@ -489,7 +467,7 @@ static enum fb_edit_rc run(struct fb_edit *e, enum fb_edit_kind kind, const char
 	}
 	name = name_copy;
 	bus = bus_copy;
-	rc = begin(&c);
+	rc = ce_edit_begin(c.e, true, c.diag);
 	if (rc) {
 		free(name_copy);
 		free(bus_copy);
@@ -527,7 +505,7 @@ enum fb_edit_rc fb_edit_replace_text(struct fb_edit *e, enum fb_edit_kind kind,
 {
 	struct edit_ctx c = { .e = e, .kind = kind, .name = name, .diag = diag };
 	const struct fb_edit_obj *cur;
-	enum fb_edit_rc rc = begin(&c);
+	enum fb_edit_rc rc = ce_edit_begin(c.e, true, c.diag);
 	cJSON *doc;
 	char *copy;
 

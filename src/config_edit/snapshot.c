@@ -211,22 +211,6 @@ static void who(const char *user, char *out, size_t len)
 		snprintf(out, len, "%u", (unsigned)getuid());
 }
 
-static enum fb_edit_rc locked(struct fb_edit *e, struct fb_diag *diag)
-{
-	struct fb_diag scratch;
-
-	if (fb_edit_lock(e) < 0) {
-		fb_diag_error(diag, "%s/.lock: cannot take the edit lock: %s", e->dir,
-			      strerror(errno));
-		return errno == EACCES ? FB_EDIT_DENIED : FB_EDIT_FAILED;
-	}
-	ce_stage_sweep(e);
-	fb_diag_init(&scratch);
-	fb_edit_reload(e, &scratch);
-	fb_diag_free(&scratch);
-	return FB_EDIT_OK;
-}
-
 static int restore_plan(struct fb_edit *e, const char *root, unsigned id, struct ce_plan *p,
 			bool *same);
 
@@ -238,7 +222,7 @@ enum fb_edit_rc fb_snapshot_take(struct fb_edit *e, const char *user, unsigned *
 	unsigned *ids = NULL;
 	size_t nids = 0, nrel = 0;
 	cJSON *meta = NULL, *files;
-	enum fb_edit_rc rc = locked(e, diag);
+	enum fb_edit_rc rc = ce_edit_begin(e, false, diag);
 
 	if (rc)
 		return rc;
@@ -481,7 +465,7 @@ enum fb_edit_rc fb_snapshot_restore(struct fb_edit *e, unsigned id, unsigned *re
 			      strerror(errno));
 		return FB_EDIT_DENIED;
 	}
-	rc = locked(e, diag);
+	rc = ce_edit_begin(e, false, diag);
 	if (rc)
 		return rc;
 	rc = FB_EDIT_FAILED;

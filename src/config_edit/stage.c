@@ -239,3 +239,25 @@ out:
 	fb_diag_free(&cand);
 	return added;
 }
+
+enum fb_edit_rc ce_edit_begin(struct fb_edit *e, bool need_write, struct fb_diag *diag)
+{
+	struct fb_diag scratch;
+
+	if (need_write && access(e->dir, W_OK) != 0) {
+		fb_diag_error(diag, "%s: %s: changes need write access (root)", e->dir,
+			      strerror(errno));
+		return FB_EDIT_DENIED;
+	}
+	if (fb_edit_lock(e) < 0) {
+		fb_diag_error(diag, "%s/.lock: cannot take the edit lock: %s", e->dir,
+			      strerror(errno));
+		return errno == EACCES ? FB_EDIT_DENIED : FB_EDIT_FAILED;
+	}
+	ce_stage_sweep(e);
+	/* Start from what the previous lock holder committed. */
+	fb_diag_init(&scratch);
+	fb_edit_reload(e, &scratch);
+	fb_diag_free(&scratch);
+	return FB_EDIT_OK;
+}

@@ -4,6 +4,7 @@
  * fieldbridge-export is looked up next to fieldbridgectl first, then in
  * PATH. */
 #include "ctl.h"
+#include "self_path.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -15,8 +16,7 @@
 
 int ctl_connection_test(const struct ctl *c)
 {
-	char self[PATH_MAX], sibling[PATH_MAX + sizeof(EXPORT_BIN)];
-	ssize_t n;
+	char sibling[PATH_MAX];
 	char *argv[] = { EXPORT_BIN, "--test", "--connection", NULL, "-c", NULL, NULL, NULL };
 
 	if (c->argc != 1)
@@ -26,19 +26,8 @@ int ctl_connection_test(const struct ctl *c)
 	if (c->json)
 		argv[6] = "--json";
 	fflush(stdout);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		char *slash;
-
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(sibling, sizeof(sibling), "%s/%s", self, EXPORT_BIN);
-			if (access(sibling, X_OK) == 0)
-				execv(sibling, argv);
-		}
-	}
+	if (fb_self_sibling(EXPORT_BIN, sibling, sizeof(sibling)))
+		execv(sibling, argv);
 	execvp(EXPORT_BIN, argv);
 	fprintf(stderr, "fieldbridgectl: connection test: cannot run %s: %s\n", EXPORT_BIN,
 		strerror(errno));

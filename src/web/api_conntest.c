@@ -6,6 +6,7 @@
  * command line: the exporter reads them from the configuration. */
 #include "web-internal.h"
 #include "log.h"
+#include "self_path.h"
 
 #include <limits.h>
 #include <microhttpd.h>
@@ -23,30 +24,12 @@
 static void exporter_path(char *out, size_t len)
 {
 	const char *env = getenv("FB_EXPORT_BIN");
-	char self[PATH_MAX];
-	ssize_t n;
 
-	if (env && *env) {
+	if (env && *env)
 		snprintf(out, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		char *slash;
-
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (snprintf(out, len, "%s/" EXPORT_BIN, self) < (int)len &&
-			    access(out, X_OK) == 0)
-				return;
-			if (snprintf(out, len, "%s/../export/ha/" EXPORT_BIN, self) < (int)len &&
-			    access(out, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(out, len, EXPORT_BIN);
+	else if (!fb_self_sibling(EXPORT_BIN, out, len) &&
+		 !fb_self_sibling("../export/ha/" EXPORT_BIN, out, len))
+		snprintf(out, len, EXPORT_BIN);
 }
 
 static void answer(struct web_req *q, unsigned status, cJSON *doc)
