@@ -10,7 +10,6 @@
 #include "log.h"
 
 #include <dirent.h>
-#include <openssl/crypto.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,10 +135,6 @@ int fb_edit_record_loaded(const struct fb_config *cfg, enum fb_edit_kind kind,
 	int rc = -1;
 
 	fb_diag_init(&diag);
-	/* A driver uses OpenSSL only for these digests: reading openssl.cnf
-	 * would cost its start more than everything else here (no-op where
-	 * OpenSSL was initialised already, as in the exporter). */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		goto out;
 	for (size_t i = 0; i < sizeof(rnd); i++)

@@ -7,27 +7,26 @@
 #include "config_edit-internal.h"
 #include "config.h"
 #include "jsonfile.h"
+#include "sha256.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 char *ce_slice_digest(const char *salt, const void *data, size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	char *hex = NULL;
+	struct fb_sha256 h;
+	unsigned char md[32];
+	char *hex = malloc(2 * sizeof(md) + 1);
 
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, salt, strlen(salt)) == 1 &&
-	    EVP_DigestUpdate(ctx, data, len) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
-	    (hex = malloc(2 * mdlen + 1))) {
-		for (unsigned int i = 0; i < mdlen; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	}
-	EVP_MD_CTX_free(ctx);
+	if (!hex)
+		return NULL;
+	fb_sha256_init(&h);
+	fb_sha256_update(&h, salt, strlen(salt));
+	fb_sha256_update(&h, data, len);
+	fb_sha256_final(&h, md);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return hex;
 }
 
@@ -160,7 +159,13 @@ static void add_devices(cJSON *slice, const struct fb_edit *e, const struct fb_c
 		const struct fb_device_conf *d = &b->devices[i];
 		cJSON *v;
 
+		char key[160];
+
 		if (!d->definition)
+			continue;
+		/* Many devices share a definition: read and digest it once. */
+		snprintf(key, sizeof(key), "definition %s", d->definition);
+		if (cJSON_GetObjectItemCaseSensitive(slice, key))
 			continue;
 		/* {"file": {"file": PATH, "sha256": ...}}: one field, shown as
 		 * "PATH (content changed)" when only the bytes differ. */
