@@ -72,9 +72,12 @@ static int exporter_loop(struct exporter *ex)
 			ex_session_signal(ex);
 		if (pfd[1].revents & POLLIN)
 			fb_timerfd_drain(ex->timer_fd);
+		/* Resume the back-pressured states whenever nothing is queued:
+		 * a burst often drains inside a publish call, with no POLLOUT
+		 * to say so (states then waited for the 1 s tick). */
 		if (sock >= 0 && pfd[2].revents && ex_link_service(&ex->link, pfd[2].revents, now) &&
-		    (pfd[2].revents & POLLOUT) && !ex_link_want_write(&ex->link))
-			ex_session_link_drained(ex); /* the socket drained: resume */
+		    !ex_link_want_write(&ex->link))
+			ex_session_link_drained(ex);
 		for (size_t b = 0; b < ex->nbuses; b++)
 			if (pfd[3 + b].revents & POLLIN)
 				ex_session_table_readable(ex, &ex->buses[b]);
