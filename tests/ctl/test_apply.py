@@ -3,7 +3,6 @@ config dir and the real daemons (a real mosquitto for the exporter; the
 Modbus drivers poll a closed port, which is enough for them to run and
 record what they loaded)."""
 
-import hashlib
 import json
 import os
 import shlex
@@ -90,21 +89,7 @@ class Apply(fbtest.TestCase):
                 if d["action"] != "none"}
 
     def files(self):
-        """rel path -> (mode, sha256) of every file and directory."""
-        snap = {}
-        for root, dirs, files in os.walk(self.dir):
-            for n in files + dirs:
-                p = os.path.join(root, n)
-                rel = os.path.relpath(p, self.dir)
-                if rel == ".lock":
-                    continue
-                st = os.lstat(p)
-                h = ""
-                if stat.S_ISREG(st.st_mode):
-                    with open(p, "rb") as f:
-                        h = hashlib.sha256(f.read()).hexdigest()
-                snap[rel] = (stat.S_IMODE(st.st_mode), h)
-        return snap
+        return fbtest.tree_snapshot(self.dir)
 
     def start_broker(self):
         self.broker = fbtest.Broker(self.procs)

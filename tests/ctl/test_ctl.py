@@ -1,7 +1,6 @@
 """fieldbridgectl against a temp config dir: the real binary, the real
 daemons' --check, files compared byte by byte before and after refusals."""
 
-import hashlib
 import json
 import os
 import re
@@ -103,20 +102,7 @@ class Ctl(fbtest.TestCase):
         return doc[kind]
 
     def snapshot(self):
-        snap = {}
-        for root, dirs, files in os.walk(self.dir):
-            for n in files + dirs:
-                p = os.path.join(root, n)
-                rel = os.path.relpath(p, self.dir)
-                if rel == ".lock":
-                    continue
-                st = os.lstat(p)
-                h = ""
-                if stat.S_ISREG(st.st_mode):
-                    with open(p, "rb") as f:
-                        h = hashlib.sha256(f.read()).hexdigest()
-                snap[rel] = (stat.S_IMODE(st.st_mode), h)
-        return snap
+        return fbtest.tree_snapshot(self.dir)
 
     def assert_refused(self, args, code, allowed=None, input=None):
         before = self.snapshot()

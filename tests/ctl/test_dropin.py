@@ -1,10 +1,8 @@
 """fieldbridgectl connection/bus move-to-dropin against a temp config dir:
 the main file loses exactly the object's text, byte for byte."""
 
-import hashlib
 import json
 import os
-import stat
 import subprocess
 
 import fbtest
@@ -79,20 +77,7 @@ class Dropin(fbtest.TestCase):
             return f.read()
 
     def snapshot(self):
-        snap = {}
-        for root, dirs, files in os.walk(self.dir):
-            for n in files + dirs:
-                p = os.path.join(root, n)
-                rel = os.path.relpath(p, self.dir)
-                if rel == ".lock":
-                    continue
-                st = os.lstat(p)
-                h = ""
-                if stat.S_ISREG(st.st_mode):
-                    with open(p, "rb") as f:
-                        h = hashlib.sha256(f.read()).hexdigest()
-                snap[rel] = (stat.S_IMODE(st.st_mode), h)
-        return snap
+        return fbtest.tree_snapshot(self.dir)
 
     def test_move_first_and_last_elements_removes_exactly_their_text(self):
         check = self.ok("config", "check")

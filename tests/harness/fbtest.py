@@ -67,8 +67,29 @@ __all__ = [
     "client_args", "publish", "retained_snapshot", "topic_matches",
     "MODBUS_SLAVE", "PYTHON", "ModbusSlave", "SerialPair", "float32_from_regs",
     "regs_from_float32",
-    "HERE", "SKIP_EXIT", "TestCase", "main", "skip_module",
+    "HERE", "SKIP_EXIT", "TestCase", "main", "skip_module", "tree_snapshot",
 ]
+
+
+def tree_snapshot(root, skip=(".lock",)):
+    """{relative path: (mode, sha256 or "")} of every file and directory
+    under root: compare two to prove a refused command changed nothing."""
+    import hashlib
+    import stat
+    snap = {}
+    for top, dirs, files in os.walk(root):
+        for n in files + dirs:
+            p = os.path.join(top, n)
+            rel = os.path.relpath(p, root)
+            if rel in skip:
+                continue
+            st = os.lstat(p)
+            h = ""
+            if stat.S_ISREG(st.st_mode):
+                with open(p, "rb") as f:
+                    h = hashlib.sha256(f.read()).hexdigest()
+            snap[rel] = (stat.S_IMODE(st.st_mode), h)
+    return snap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
