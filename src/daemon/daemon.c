@@ -170,6 +170,7 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 	bool is_bus = !strcmp(kind, "bus");
 	struct fb_diag diag;
 	bool found = false;
+	int exit_code = FB_EXIT_CONFIG;
 
 	memset(out, 0, sizeof(*out));
 	out->signal_fd = out->timer_fd = -1;
@@ -208,6 +209,7 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 	out->timer_fd = fb_timerfd_open();
 	if (out->signal_fd < 0 || out->timer_fd < 0) {
 		fb_log_errno(FB_LOG_ERR, "cannot create signal/timer fds");
+		exit_code = 1;
 		goto fail;
 	}
 	/* What this daemon runs with, for `fieldbridgectl config diff`. */
@@ -223,6 +225,7 @@ fail:
 	fb_config_free(out->cfg);
 	memset(out, 0, sizeof(*out));
 	out->signal_fd = out->timer_fd = -1;
+	out->exit_code = exit_code;
 	return -1;
 }
 

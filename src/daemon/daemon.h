@@ -54,7 +54,14 @@ struct fb_daemon_setup {
 	struct fb_bus_conf *bus;    /* kind "bus": borrowed from cfg */
 	struct fb_conn_conf *conn;  /* kind "connection": borrowed from cfg */
 	int signal_fd, timer_fd;
+	/* After a failed fb_daemon_start: the exit code to end with. */
+	int exit_code;
 };
+
+/* Exit code for a configuration error (EX_CONFIG of sysexits.h).  The
+ * units say RestartPreventExitStatus=78: a broken configuration does not
+ * heal by restarting. */
+#define FB_EXIT_CONFIG 78
 
 /* Whether a driver serves `bus` (fieldbridge-gpio refuses a Modbus bus).
  * To refuse it, either add an error to diag (logged with the other
@@ -69,7 +76,8 @@ typedef bool (*fb_daemon_serves)(const struct fb_config *cfg,
  * connection: it exports them all), logs every problem, and opens the
  * signalfd and the timerfd.  A bad definition disables its device only.
  * Returns 0 and fills *out, or -1 after logging why (nothing is left
- * open). */
+ * open; out->exit_code is FB_EXIT_CONFIG if the configuration is at
+ * fault, else 1). */
 int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 		    fb_daemon_serves serves, struct fb_daemon_setup *out);
 

@@ -135,7 +135,9 @@ static bool any_dirty(const struct web *w)
 static int run(struct web *w, int sfd, int tfd)
 {
 	int64_t next_maintain = 0;
+	struct fb_notify_loop nl;
 
+	fb_notify_loop_init(&nl, fb_mono_ms());
 	for (;;) {
 		struct pollfd pfd[POLL_FDS_MAX];
 		struct web_bus *busof[POLL_FDS_MAX];
@@ -162,6 +164,7 @@ static int run(struct web *w, int sfd, int tfd)
 			next = fb_deadline_min(next, w->next_heartbeat_ms);
 		if (any_dirty(w))
 			next = fb_deadline_min(next, w->next_flush_ms);
+		next = fb_deadline_min(next, fb_notify_loop_watchdog(&nl, now));
 		fb_timerfd_arm(tfd, next > now ? next : now + 1);
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -190,8 +193,10 @@ static int run(struct web *w, int sfd, int tfd)
 			fb_log_errno(FB_LOG_ERR, "web: poll");
 			return 1;
 		}
-		if ((pfd[0].revents & POLLIN) && fb_daemon_signal_stop(sfd, "web", "server", NULL))
+		if ((pfd[0].revents & POLLIN) && fb_daemon_signal_stop(sfd, "web", "server", NULL)) {
+			fb_notify_loop_stopping(&nl);
 			return 0;
+		}
 		if (pfd[1].revents & POLLIN)
 			fb_timerfd_drain(tfd);
 		for (size_t i = 2 + w->nmhd; i < n; i++) {
@@ -238,7 +243,7 @@ int main(int argc, char **argv)
 			fb_diag_free(&d);
 			fb_err("web: %s: even the gateway and web sections do not load: not "
 			       "started", o.config_path);
-			return 1;
+			return FB_EXIT_CONFIG;
 		}
 		fb_diag_free(&d);
 		w.degraded = true;

@@ -78,8 +78,8 @@ class BadInputE2E(fbtest.TestCase):
         sub = fbtest.Subscriber(broker, ["#"])
         drv = gw.start_driver()
         exp = gw.start_exporter()
-        self.assertEqual(drv.wait(10), 1)
-        self.assertEqual(exp.wait(10), 1)
+        self.assertEqual(drv.wait(10), 78)  # EX_CONFIG
+        self.assertEqual(exp.wait(10), 78)
         self.assertIn("port: expected 1..65535, got 70000", exp.stderr_text())
         self.assertIn("nothing started", drv.stderr_text())
         self.assertFalse(os.path.exists(gw.table_path("meters")))

@@ -73,7 +73,7 @@ class Behaviour(fbtest.TestCase):
         # and the daemon refuses to start with a bad users file
         sc.gw.write_users({"homeassistant": {}})
         p = sc.gw.start_exporter()
-        self.assertEqual(p.wait(10), 1)
+        self.assertEqual(p.wait(10), 78)  # EX_CONFIG: not restarted
 
     def test_read_only_rights_no_command_topic_and_commands_refused(self):
         sc = self.make(users={"homeassistant": {"rights": PANEL_READ_ONLY}}).start()

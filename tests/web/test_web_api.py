@@ -674,7 +674,7 @@ class WebApi(fbtest.TestCase):
         with open(self.gw.config_path, "w") as f:
             f.write("{ not json")
         p = self.procs.start("web-broken", [WEB, "-c", self.gw.config_path, "--www", self.tmp])
-        self.assertEqual(p.wait(10), 1)
+        self.assertEqual(p.wait(10), 78)  # EX_CONFIG
         self.assertIn("not started", p.stderr_text())
 
     # ------------------------------------------------------------------ hygiene

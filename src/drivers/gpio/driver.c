@@ -8,6 +8,7 @@
 #include "gpio-internal.h"
 #include "clock.h"
 #include "log.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +31,8 @@ static int driver_loop(struct gl_driver *d)
 	struct pollfd *pfd = calloc(d->npoints + 3, sizeof(*pfd));
 	size_t *owner = calloc(d->npoints + 3, sizeof(*owner));
 	int64_t next_heartbeat = 0;
+	struct fb_notify_loop nl;
+	size_t running = 0;
 	int rc = 0;
 
 	if (!pfd || !owner) {
@@ -37,6 +40,12 @@ static int driver_loop(struct gl_driver *d)
 		free(owner);
 		return -1;
 	}
+	for (size_t i = 0; i < d->ndevices; i++)
+		running += d->device_ok[i];
+	fb_notify_loop_init(&nl, fb_mono_ms());
+	/* Which devices run is settled at start (a restart retries the rest). */
+	fb_notify_loop_status(&nl, "%zu of %zu devices running, %zu points on chip %s (%s)",
+			      running, d->ndevices, d->npoints, d->bus->gpio_chip, d->chip_path);
 	while (!d->stop) {
 		int64_t now = fb_mono_ms(), deadline;
 		unsigned lock_timeouts;
@@ -53,10 +62,14 @@ static int driver_loop(struct gl_driver *d)
 			d->persist_next_ms = now + (int64_t)d->bus->gpio_persist_interval_s * 1000;
 		}
 		fb_table_notify(d->table);
+		/* The lines are requested, the initial values published and the
+		 * first deadlines run. */
+		fb_notify_loop_ready(&nl);
 		if (next_heartbeat < deadline)
 			deadline = next_heartbeat;
 		if (d->persist_dirty && d->persist_next_ms < deadline)
 			deadline = d->persist_next_ms;
+		deadline = fb_deadline_min(deadline, fb_notify_loop_watchdog(&nl, now));
 		fb_timerfd_arm(d->timer_fd, deadline > now ? deadline : now);
 
 		pfd[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
@@ -100,6 +113,8 @@ static int driver_loop(struct gl_driver *d)
 			d->stop = true;
 		}
 	}
+	/* Before the exit policy drives the outputs to their safe values. */
+	fb_notify_loop_stopping(&nl);
 	free(pfd);
 	free(owner);
 	return rc;
@@ -255,8 +270,10 @@ int gl_driver_run(const struct fb_daemon_args *args)
 
 	memset(&d, 0, sizeof(d));
 	d.signal_fd = d.timer_fd = -1;
-	if (fb_daemon_start(args, "bus", driver_serves, &setup) < 0)
+	if (fb_daemon_start(args, "bus", driver_serves, &setup) < 0) {
+		rc = setup.exit_code;
 		goto out;
+	}
 	d.cfg = setup.cfg;
 	d.bus = setup.bus;
 	d.signal_fd = setup.signal_fd;

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -107,10 +108,42 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* What `systemctl status` shows.  Errors and utilisation are taken when
+ * the statistics are published (every 10 s), so a failing device does not
+ * turn every transaction into a notification. */
+static void driver_notify(struct mb_driver *d, struct fb_notify_loop *nl, int64_t *stats_ms,
+			  uint64_t *errors)
+{
+	size_t online = 0;
+
+	if (*stats_ms != d->next_stats_ms) {
+		*stats_ms = d->next_stats_ms;
+		*errors = 0;
+		for (size_t i = 0; i < d->ndevices; i++)
+			*errors += d->devices[i].stats.errors;
+	}
+	for (size_t i = 0; i < d->ndevices; i++)
+		online += d->devices[i].online;
+	if (d->ctx)
+		fb_notify_loop_status(nl, "%zu of %zu devices online, %llu errors, bus "
+				      "utilisation %.0f %%", online, d->ndevices,
+				      (unsigned long long)*errors, d->utilisation_pct);
+	else
+		fb_notify_loop_status(nl, "bus down, reconnecting; %zu of %zu devices online, "
+				      "%llu errors", online, d->ndevices,
+				      (unsigned long long)*errors);
+	/* The table exists and the first cycle (a connect attempt, the first
+	 * reads) has run. */
+	fb_notify_loop_ready(nl);
+}
+
 static int driver_loop(struct mb_driver *d)
 {
-	int64_t next_heartbeat = 0;
+	int64_t next_heartbeat = 0, stats_ms = -1;
+	uint64_t errors = 0;
+	struct fb_notify_loop nl;
 
+	fb_notify_loop_init(&nl, fb_mono_ms());
 	while (!d->stop) {
 		int64_t now = fb_mono_ms(), deadline;
 		struct pollfd pfd[3];
@@ -128,6 +161,8 @@ static int driver_loop(struct mb_driver *d)
 				break;
 			/* Writes go out at the next frame boundary. */
 			more_commands = mb_commands_run(d);
+			/* A pass of slow transactions must not starve it. */
+			fb_notify_loop_watchdog(&nl, fb_mono_ms());
 		}
 		if (!d->ctx && d->link_was_up) {
 			d->link_was_up = false;
@@ -140,11 +175,13 @@ static int driver_loop(struct mb_driver *d)
 		}
 		mb_stats_publish(d, now, false);
 		fb_table_notify(d->table);
+		driver_notify(d, &nl, &stats_ms, &errors);
 
 		deadline = min64(next_heartbeat, d->next_stats_ms);
 		deadline = min64(deadline, d->ctx ? mb_sched_next_deadline(d) : d->next_connect_ms);
 		if (more_commands)
 			deadline = min64(deadline, d->commands_resume_ms);
+		deadline = fb_deadline_min(deadline, fb_notify_loop_watchdog(&nl, now));
 		/* 0 would disarm the timer: a deadline already passed fires now. */
 		fb_timerfd_arm(d->timer_fd, deadline > now ? deadline : now);
 		pfd[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
@@ -173,6 +210,7 @@ static int driver_loop(struct mb_driver *d)
 			d->stop = true;
 		}
 	}
+	fb_notify_loop_stopping(&nl);
 	return 0;
 }
 
@@ -238,8 +276,10 @@ int mb_driver_run(const struct fb_daemon_args *args)
 	memset(&d, 0, sizeof(d));
 	d.signal_fd = d.timer_fd = -1;
 	/* Bad definitions disable their device only; the bus still runs. */
-	if (fb_daemon_start(args, "bus", driver_serves, &setup) < 0)
+	if (fb_daemon_start(args, "bus", driver_serves, &setup) < 0) {
+		rc = setup.exit_code;
 		goto out;
+	}
 	d.cfg = setup.cfg;
 	d.bus = setup.bus;
 	d.signal_fd = setup.signal_fd;

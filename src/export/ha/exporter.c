@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "exporter.h"
 #include "log.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,21 +34,78 @@ static void make_boot_id(struct exporter *ex)
 	srandom((unsigned)(rnd[0] | rnd[1] << 8 | rnd[2] << 16) ^ (unsigned)getpid());
 }
 
+/* A connect that neither succeeds nor fails (timeout_s 0, a silent
+ * listener) must not hold the unit in "activating" until systemd gives up. */
+#define READY_AT_LATEST_MS 15000
+
+/* The entities our user gets: the visible points of exported devices (the
+ * Modbus diagnostics are not counted).  O(points): at start and SIGHUP. */
+static size_t count_entities(const struct exporter *ex, size_t *devices)
+{
+	size_t n = 0;
+
+	*devices = 0;
+	for (size_t i = 0; i < ex->ndevices; i++) {
+		const struct ex_device *d = &ex->devices[i];
+
+		if (!d->exported)
+			continue;
+		++*devices;
+		for (size_t p = 0; p < d->def->npoints; p++)
+			n += ex_rights_visible(d, p);
+	}
+	return n;
+}
+
+/* What `systemctl status` shows, and READY=1 once the first connect has
+ * an outcome.  Returns the notifications' next deadline. */
+static int64_t exporter_notify(struct exporter *ex, struct fb_notify_loop *nl, size_t entities,
+			       size_t devices, int64_t start_ms, int64_t now_ms)
+{
+	const struct ex_link *l = &ex->link;
+	const char *why = l->last_logged;
+	char prefix[EX_TOPIC_MAX];
+	size_t alive = 0, plen;
+
+	for (size_t b = 0; b < ex->nbuses; b++)
+		alive += ex->buses[b].alive;
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "connection %s: ", ex->conn->name);
+	if (!strncmp(why, prefix, plen))
+		why += plen;
+	if (l->connected)
+		fb_notify_loop_status(nl, "connected to %s:%d, %zu entities on %zu devices, "
+				      "%zu of %zu buses alive", ex->conn->broker, ex->conn->port,
+				      entities, devices, alive, ex->nbuses);
+	else if (*why)
+		fb_notify_loop_status(nl, "not connected: %s; retrying", why);
+	else
+		fb_notify_loop_status(nl, "connecting to %s:%d", ex->conn->broker, ex->conn->port);
+	if (l->connected || *why || now_ms - start_ms >= READY_AT_LATEST_MS)
+		fb_notify_loop_ready(nl);
+	return fb_deadline_min(fb_notify_loop_watchdog(nl, now_ms),
+			       nl->ready ? 0 : start_ms + READY_AT_LATEST_MS);
+}
+
 static int exporter_loop(struct exporter *ex)
 {
-	int64_t transport_deadline = 0;
+	int64_t transport_deadline = 0, start_ms = fb_mono_ms();
 	struct pollfd *pfd = calloc(3 + ex->nbuses + EX_TRANSPORT_FDS_MAX, sizeof(*pfd));
+	struct fb_notify_loop nl;
+	size_t devices, entities = count_entities(ex, &devices);
 
 	if (!pfd)
 		return -1;
+	fb_notify_loop_init(&nl, start_ms);
 	ex_link_connect(&ex->link, fb_mono_ms());
 	while (!ex->stop) {
-		int64_t now = fb_mono_ms();
+		int64_t now = fb_mono_ms(), deadline;
 		size_t n = 0, tfirst, tn;
 		int sock;
 
-		fb_timerfd_arm(ex->timer_fd, fb_deadline_min(ex_session_deadlines(ex, now),
-							  transport_deadline));
+		deadline = fb_deadline_min(ex_session_deadlines(ex, now), transport_deadline);
+		deadline = fb_deadline_min(deadline, exporter_notify(ex, &nl, entities, devices,
+								     start_ms, now));
+		fb_timerfd_arm(ex->timer_fd, deadline);
 		pfd[n++] = (struct pollfd){ .fd = ex->signal_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = ex->timer_fd, .events = POLLIN };
 		sock = ex_link_socket(&ex->link);
@@ -68,8 +126,10 @@ static int exporter_loop(struct exporter *ex)
 			return -1;
 		}
 		now = fb_mono_ms();
-		if (pfd[0].revents & POLLIN)
+		if (pfd[0].revents & POLLIN) {
 			ex_session_signal(ex);
+			entities = count_entities(ex, &devices); /* SIGHUP: new rights */
+		}
 		if (pfd[1].revents & POLLIN)
 			fb_timerfd_drain(ex->timer_fd);
 		/* Resume the back-pressured states whenever nothing is queued:
@@ -87,6 +147,7 @@ static int exporter_loop(struct exporter *ex)
 							   fb_mono_ms());
 	}
 	free(pfd);
+	fb_notify_loop_stopping(&nl);
 	ex_link_close(&ex->link, "offline");
 	return 0;
 }
@@ -102,8 +163,10 @@ int ex_run(const struct fb_daemon_args *args)
 	ex.signal_fd = ex.timer_fd = -1;
 	fb_diag_init(&diag);
 	/* Bad definitions disable their device only. */
-	if (fb_daemon_start(args, "connection", NULL, &setup) < 0)
+	if (fb_daemon_start(args, "connection", NULL, &setup) < 0) {
+		rc = setup.exit_code;
 		goto out;
+	}
 	ex.cfg = setup.cfg;
 	ex.conn = setup.conn;
 	ex.signal_fd = setup.signal_fd;
@@ -113,6 +176,7 @@ int ex_run(const struct fb_daemon_args *args)
 	if (ex.cfg->users_file && !ex.users) {
 		fb_err("connection %s: users file %s has errors; nothing started", ex.conn->name,
 		       ex.cfg->users_file);
+		rc = FB_EXIT_CONFIG;
 		goto out;
 	}
 	ex.user = fb_users_find(ex.users, ex.conn->user);
@@ -126,8 +190,10 @@ int ex_run(const struct fb_daemon_args *args)
 
 			if (err[0])
 				fb_err("%s", err);
-			if (bad < 0)
+			if (bad < 0) {
+				rc = FB_EXIT_CONFIG; /* a file or password to fix */
 				goto out;
+			}
 		}
 		if (ex_transport_open(&ex.transport, ex.conn, err, sizeof(err)) < 0) {
 			fb_err("connection %s: %s", ex.conn->name, err);
@@ -145,6 +211,7 @@ int ex_run(const struct fb_daemon_args *args)
 	    snprintf(ex.birth_topic, sizeof(ex.birth_topic), "%s/status",
 		     ex.conn->discovery_prefix) >= (int)sizeof(ex.birth_topic)) {
 		fb_err("connection %s: node_id or discovery_prefix too long", ex.conn->name);
+		rc = FB_EXIT_CONFIG;
 		goto out;
 	}
 	if (ex_bus_view_build(&ex) < 0) {
