@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb-bench-bare: the in-run reference for the exporter benchmarks, a bare
  * libmosquitto publish loop with no table, no JSON library and no logic.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small helpers shared by the bench programs. */
 #ifndef FB_BENCHUTIL_H
 #define FB_BENCHUTIL_H

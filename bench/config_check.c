@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How long fb_config_load takes for a large gateway: N devices on N/200
  * Modbus TCP buses (200 each, so unit ids stay unique), all distinct ids.
  * Comparing every device id with every earlier one takes seconds at this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb-bench-slave: a fast Modbus TCP slave on libmodbus's server API, so the
  * slave's own latency is negligible next to the gateway's.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb-bench-sub: the benchmark's MQTT subscriber.
  *
  * Subscribes to the given filters and, for every message, takes the arrival

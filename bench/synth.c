@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb-bench-synth: a synthetic driver for the exporter benchmarks.
  *
  * Creates the table <instance> (a path, or a name in /run/fieldbridge) with

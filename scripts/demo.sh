@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # fieldbridge demo: a simulated Modbus TCP energy meter and relay board,
 # a local mosquitto, the Modbus driver and the Home Assistant exporter.
 # Prints the Home Assistant discovery and state traffic.

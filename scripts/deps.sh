@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages fieldbridge needs to build, test and run the
 # demo.  Idempotent: only calls apt-get when something is missing.
 set -euo pipefail

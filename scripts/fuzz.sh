@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every libFuzzer target of tests/fuzz for SECONDS each (default 300)
 # in a clang build (build/fuzz) and prints each one's figures: executions,
 # executions per second, coverage (edges) and features, corpus size,

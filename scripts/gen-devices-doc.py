@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes docs/devices.md, the table of supported devices, from devices/*.json.
 
     scripts/gen-devices-doc.py           rewrite docs/devices.md

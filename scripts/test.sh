@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is needed, builds, and runs the whole test suite twice:
 # once normally and once under AddressSanitizer + UndefinedBehaviorSanitizer;
 # then each libFuzzer target for 60 s in a clang build (build/fuzz).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Minimal assertion helpers for the C unit tests.  Each test binary is one
  * ctest case; it prints every failed check with file:line and ends with
  * "N passed, N failed" on a line of its own. */

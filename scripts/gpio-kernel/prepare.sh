@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Prepares the real-kernel GPIO test rig (see tests/gpio-kernel/README.md).
 #
 # Idempotent.  Installs the host tools (qemu-system-x86, busybox-static, cpio,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs a program inside Debian's 6.1 kernel under qemu (TCG, no KVM needed),
 # with a gpio-sim chip set up, and exits with the program's exit code.
 # See tests/gpio-kernel/README.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --check of a connection's TLS files, offline: each parses as PEM, the
  * client key opens with the key password given and matches the client
  * certificate, and no certificate is expired: a garbage CA, a wrong key

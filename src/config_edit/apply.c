@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Running a plan: a snapshot of the files first (what is being applied),
  * then each daemon's action.  Through systemctl for daemons systemd runs;
  * a daemon started by hand can be sent SIGHUP, but no tool can restart it

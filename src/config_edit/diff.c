@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `config diff`: the slice each running daemon recorded against the slice
  * of the files now, field by field, and the plan that follows from it: a
  * bus driver restarts on any change; an exporter reloads (SIGHUP) when only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Records of what each running daemon loaded:
  * "<state_dir>/loaded/<bus|connection>-<name>.json", written by the daemon
  * at start (mode 0600: the slice holds only digests of secrets, but which

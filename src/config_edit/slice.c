@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A daemon's slice of the configuration as one JSON object of objects
  * ("bus meters", "device m1", "definition eastron-sdm120", "connection ha",
  * "user ha", "gateway"), built from the files as written plus the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshots of the files tools write (buses.d/, connections.d/, the users
  * file, secrets/, certs/), taken at each apply, and rollback to one.
  * A snapshot is "<state_dir>/snapshots/<id>/": meta.json plus files/<rel>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `config diff`, `config apply [--dry-run]`, `config snapshots`,
  * `config rollback [N]`, and the apply that follows every edit unless
  * --no-apply: printing what config_edit computes and does. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `logs [UNIT] [-f] [-p LEVEL]`: the journal of fieldbridge units, through
  * journalctl (the daemons log to stderr, which systemd puts there). */
 #include "ctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* -H [user@]host: the same command on another gateway, like systemctl -H:
  * `ssh -- HOST fieldbridgectl ARGS`.  ssh joins its arguments into one
  * remote shell command line, so each argument is single-quoted here.

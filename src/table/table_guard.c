@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The truncation guard: a process that can write a table file can also
  * ftruncate it, and every later access to a mapped page past the new end
  * raises SIGBUS, which would kill the driver and every reader.  Sealing

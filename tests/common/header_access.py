@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Header access gate: no file under src/A/ includes a private header of
 another part src/B/.
 

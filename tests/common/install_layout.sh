@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `cmake --install` lays out the binaries, the configuration, the shipped
 # device definitions, the systemd units and the udev rule where the daemons
 # and the system look for them.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The header access gate (header_access.py) on the real src/ tree, and on
 small planted trees to show it can fail."""
 

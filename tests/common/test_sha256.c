@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SHA-256 against the FIPS 180-4 / NIST example vectors, fed whole and in
  * odd-sized pieces (block boundaries fall inside an update). */
 #include <stdio.h>

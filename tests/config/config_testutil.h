@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hermetic fixtures for the config tests: each test writes its files into
  * a fresh mkdtemp directory and removes it afterwards. */
 #ifndef FB_CONFIG_TESTUTIL_H

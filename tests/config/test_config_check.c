@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb_config_check, the --check every program shares: the checks asked for
  * run on the instance asked for, and nothing is printed. */
 #include "config_testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb_config_load_definitions with the real model: a failing definition
  * disables its device only, with a message naming bus and device. */
 #include "config_testutil.h"

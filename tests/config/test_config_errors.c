@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every invalid value of every validated field is refused with a message
  * naming the file, the JSON path and field, and what was expected. */
 #include "config_testutil.h"

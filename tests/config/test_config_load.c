@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loading valid configurations: defaults, explicit values, buses.d/ and
  * connections.d/, paths relative to their file, and the shipped example. */
 #include "config_testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Secrets: inline or *_file, one trailing newline stripped, a warning when
  * the file holding one is open to group or others, and never a secret in
  * any message. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a configuration, users or definition file may not get away with:
  * out-of-range numbers, duplicate keys, FIFOs and oversized files where a
  * file is expected, and syntax errors that would quote a secret.  Each case

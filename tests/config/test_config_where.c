@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A problem carries its file, JSON path and field besides the message, so
  * a form can show it at the field: the path has no " (name)" notes, a
  * drop-in file's object is the top level, and the message is unchanged. */

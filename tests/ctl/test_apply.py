@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """config diff / apply / snapshots / rollback, logs and -H against a temp
 config dir and the real daemons (a real mosquitto for the exporter; the
 Modbus drivers poll a closed port, which is enough for them to run and

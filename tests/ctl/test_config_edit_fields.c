@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The field tables of config_edit: values inside the documented sets are
  * accepted and typed, values outside are refused naming the allowed ones,
  * and the generated schema carries the same data. */

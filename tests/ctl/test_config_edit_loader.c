@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The field tables against the loader: every boundary of every integer
  * field, every member of every set and every enum choice is accepted or
  * refused by fb_config_load exactly as the table says.  Catches a table

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridgectl against a temp config dir: the real binary, the real
 daemons' --check, files compared byte by byte before and after refusals."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridgectl connection/bus move-to-dropin against a temp config dir:
 the main file loses exactly the object's text, byte for byte."""
 

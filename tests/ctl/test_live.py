@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridgectl watch / get / set / status / definition check against a
 pymodbus slave and the real fieldbridge-modbus driver: bus "meters" (an
 SDM120 and an 8-relay board) is polled by a running driver, bus "spare"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Bad input through the real daemons: a broken device definition disables
 that device only; a broken configuration starts nothing and says exactly
 what is wrong, with file and field."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """scripts/demo.sh, run for a few seconds on the daemons of this build: its
 discovery reaches the broker, two demos side by side keep their own gateway
 ids (a shared one let the second demo's driver take over the first one's

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """End to end over real processes on 127.0.0.1: a pymodbus TCP slave (an
 SDM120-like meter that changes its values, and an 8-coil relay board),
 mosquitto, fieldbridge-modbus, fieldbridge-export, and mosquitto_sub /

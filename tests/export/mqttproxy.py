@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A TCP proxy between an MQTT client and the broker that understands just
 enough MQTT 3.1.1 framing to count QoS 1 PUBLISHes the client has in
 flight: PUBACKs from the broker are held for `puback_delay` seconds, so a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The export test scenario, parameterised by connection settings.
 
 The same code runs for every way fieldbridge-export can reach a broker:

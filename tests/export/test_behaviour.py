@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-export behaviour beyond the connection: user rights, command
 containers and duplicates, discovery (stale cleanup, birth), several
 instances, reconnects and commands during a driver restart, --check."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-export against a real mosquitto on loopback: every connection
 parameter (docs/configuration.md), one test per behaviour.  The shared
 scenario (scenario.py) takes the connection settings, so the WebSocket tests

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-export --test and fieldbridgectl connection test against a
 real mosquitto: the stages (DNS, TCP, TLS, WebSocket, CONNACK, SUBACK) with
 the exporter's own error texts, and nothing published."""

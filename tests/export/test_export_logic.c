@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The exporter's pure logic, without a broker: rights visibility and what
  * a reload takes away, device lookups and dirty marks, the parsing of
  * command payloads as Home Assistant sends them, state values, and the

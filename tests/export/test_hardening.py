@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-export against hostile or unlucky input: rights that are
 revoked at run time (users file, diagnostics, queued commands), labels and
 event ids that try to break out of JSON or log lines, command timestamps

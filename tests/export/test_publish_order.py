@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What fieldbridge-export sends, in which order, when everything goes out
 again: at link up and after Home Assistant's birth every discovery config
 precedes the first device state (a state Home Assistant cannot place yet

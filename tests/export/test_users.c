@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Users file: loading, validation messages, rights precedence, passwords. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a command payload from Home Assistant, as the exporter
  * handles one (commands.c): unpack the plain text or {"value", "event_id",
  * "ts"} container, parse the value for the point, then encode it for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a main configuration file through fb_config_check, which is
  * what --check runs: fb_config_load, the definitions of every device
  * (the shipped devices/ directory sits beside the file), each serial bus's

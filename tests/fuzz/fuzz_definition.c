@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a device definition file through fb_model_load, then what
  * a driver and the exporter do with a definition that loaded: its test
  * vectors, and decode -> encode -> decode of every point on words taken

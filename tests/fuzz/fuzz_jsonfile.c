@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the JSON-with-comments reader every file loader uses
  * (comment blanking, parse with line:col errors), then each field reader
  * on every member of the top-level object, as the loaders call them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: an exporter attaching to a table segment that another
  * process wrote (table_reader.c treats the segment as untrusted input) and
  * reading everything it reads: every point and device, the change journal,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a users file through fb_users_load, then the rights lookup
  * the exporter makes for every point it publishes or commands. */
 #include "fuzz_util.h"

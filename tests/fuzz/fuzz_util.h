@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the fuzz targets: the loaders under test read files, so an
  * input becomes a file without leaving the process (a memfd) or inside one
  * private temporary directory that is removed at exit. */

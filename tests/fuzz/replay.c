@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replays saved inputs through a fuzz target's entry point, for builds
  * without libFuzzer (gcc, the sanitizer pass): every file named on the
  * command line, or found in a directory named there, runs once.  A missing

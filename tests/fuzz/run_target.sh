@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs one libFuzzer target for a while and prints its figures on one line:
 #   run_target.sh BINARY NAME SECONDS WORKDIR SEEDS [CRASHES]
 # New inputs go to WORKDIR/corpus (kept between runs), a crashing input to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The real fieldbridge-gpio against the kernel's gpio-sim chip "fb-sim",
  * in one guest boot (run-in-guest.sh): inputs with bounce, edges faster
  * than the debounce, outputs switched through the table's command queue

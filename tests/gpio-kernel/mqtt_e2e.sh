@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Guest program: outputs set by MQTT commands, end to end on the real
 # kernel.  mosquitto, fieldbridge-export and fieldbridge-gpio run in the
 # guest; commands go to <base>/<device>/<point>/set as Home Assistant sends

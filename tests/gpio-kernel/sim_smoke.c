@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Proof that the real-kernel GPIO rig works: libgpiod 1.6 against the
  * kernel's gpio-sim chip "fb-sim" (see scripts/gpio-kernel/run-in-guest.sh
  * for the layout: offsets 0..7 are in0..in7, 8..15 are out0..out7).

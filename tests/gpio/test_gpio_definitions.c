@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shipped gpio definitions load, and a gpio bus binds them; mistakes
  * are reported with file, point and field. */
 #include <stdio.h>

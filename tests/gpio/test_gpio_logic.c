@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The debounce, counter and gesture logic of fieldbridge-gpio on made-up
  * timelines (no kernel needed). */
 #include "gpio-logic.h"

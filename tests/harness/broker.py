@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """broker -- a real mosquitto for tests (Broker), its test PKI (Certs) and
 the MQTT side of Home Assistant through mosquitto_sub / mosquitto_pub
 (Subscriber, publish, retained_snapshot).  Tests import these through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """fbtest -- process/broker/Modbus harness for fieldbridge integration tests.
 
 Run tests with Debian's interpreter (/usr/bin/python3): it is the only one that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """gateway -- runs the real fieldbridge daemons for integration tests.
 
     gw = gateway.Gateway(self.procs, self.tmp, broker, buses=[gateway.tcp_bus(slave.port, [...])])

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """modbus -- the Modbus side of the fbtest harness: a pymodbus slave in a
 child process (ModbusSlave, driven through modbus_slave.py's control
 channel) and socat pty pairs for RTU (SerialPair).  Tests import these

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """modbus_slave.py -- a real Modbus slave (Debian's pymodbus 3.0.0rc1) for tests.
 
     /usr/bin/python3 modbus_slave.py --tcp PORT  --unit 1:sdm120 --unit 2:relay8 \

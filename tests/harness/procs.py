@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """procs -- child processes for the fbtest harness: a registry that always
 stops what it started, and small polling helpers.  Tests import these
 through fbtest."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fbtest.main() tells ctest the truth: a module whose every selected case
 skipped exits 77 (SKIP_RETURN_CODE) and says why, a failure exits 1, and a
 skip among passing cases still exits 0.  Each case runs a small test module

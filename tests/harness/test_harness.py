@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """test_harness.py -- exercises the fbtest harness against the real tools.
 
     PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/harness/test_harness.py [-v] [Test.name]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mbtool: the test side of a driver's state table, so the Modbus tests can
  * look at what the driver published and push commands without an MQTT
  * exporter in between.  Prints JSON on stdout.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-modbus against real slaves (Debian's pymodbus) over Modbus TCP,
 RTU on a socat pty pair and RTU-over-TCP.  The driver's output is read from
 its state table with tests/modbus/mbtool (no MQTT in between); what went

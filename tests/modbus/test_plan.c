@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* plan.c against a brute-force optimum: for thousands of random register
  * maps (gaps, overlapping points, forbidden ranges, small max block and max
  * gap, learned cuts) the greedy plan must use exactly as many reads as the

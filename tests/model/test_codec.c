@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Codec vectors, both directions, from known byte sequences. */
 #include <errno.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integer range checks at the edges a double cannot hold exactly: 2^63 and
  * 2^64.  The checks use no type wider than double, so these results are
  * the same where long double is double (32-bit ARM, Raspberry Pi OS armhf)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Definition loading: the shipped files load clean, bad files produce the
  * exact messages, and inline snippets exercise the defaults and rules. */
 #include <errno.h>

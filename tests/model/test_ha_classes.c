@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Home Assistant device_class / state_class / unit rules, checked on points
  * built by hand (fb_model_check_ha). */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every shipped definition (the .json files in devices/) loads with no error and no
  * warning, every point of a Modbus definition is checked by at least one
  * test vector, and every vector passes when decoded by the real codec.

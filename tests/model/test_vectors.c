@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test vectors: the "tests" block is validated with file and JSON path like
  * the rest of a definition, and fb_model_run_vectors decodes with the real
  * codec, so a wrong address, word order or scale in a map fails its vector

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The packaged units: `systemd-analyze verify` (silent and rc 0) and
 # `systemd-analyze security --offline=yes` under the agreed exposure (3.0
-# for the exporter, 4.5 for the drivers, which need devices), plus the
-# settings the design relies on.  Runs on the host: the units' binaries are
+# for the exporter and the web page, 4.5 for the drivers, which need
+# devices), plus the settings the design relies on.  Runs on the host: the units' binaries are
 # pointed into the unpacked package.  Usage: units.sh PACKAGE_DIR
 set -uo pipefail
 command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze missing"; exit 77; }
@@ -21,8 +21,8 @@ for f in "$tmp"/root/lib/systemd/system/*; do
   sed "s|/usr/bin/|$tmp/root/usr/bin/|g" "$f" >"$tmp/units/$(basename "$f")"
 done
 # A template is verified through an instance of it.
-declare -A threshold=([modbus]=45 [gpio]=45 [export]=30)
-units=("$tmp/units/fieldbridge.target")
+declare -A threshold=([modbus]=45 [gpio]=45 [export]=30 [web]=30)
+units=("$tmp/units/fieldbridge.target" "$tmp/units/fieldbridge-web.service")
 for d in modbus gpio export; do
   cp "$tmp/units/fieldbridge-$d@.service" "$tmp/units/fieldbridge-$d@test.service"
   units+=("$tmp/units/fieldbridge-$d@test.service")
@@ -31,24 +31,39 @@ out=$(cd "$tmp/units" && systemd-analyze verify --man=no "${units[@]}" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] && ok || bad "systemd-analyze verify (rc $rc): $out"
 
-for d in modbus gpio export; do
+for d in modbus gpio export web; do
   u="$tmp/units/fieldbridge-$d@.service"
+  [ "$d" = web ] && u="$tmp/units/fieldbridge-web.service"
+  name=$(basename "$u")
   score=$(systemd-analyze security --offline=yes "$u" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
   if systemd-analyze security --offline=yes --threshold="${threshold[$d]}" "$u" >/dev/null 2>&1; then
-    ok; echo "fieldbridge-$d@.service: exposure $score (limit ${threshold[$d]:0:1}.${threshold[$d]:1})"
+    ok; echo "$name: exposure $score (limit ${threshold[$d]:0:1}.${threshold[$d]:1})"
   else
-    bad "fieldbridge-$d@.service: exposure $score over ${threshold[$d]:0:1}.${threshold[$d]:1}"
+    bad "$name: exposure $score over ${threshold[$d]:0:1}.${threshold[$d]:1}"
   fi
-  key() { grep -Eq "^$1\$" "$u" && ok || bad "fieldbridge-$d@.service: no $1"; }
-  nokey() { grep -Eq "^$1" "$u" && bad "fieldbridge-$d@.service: has $1" || ok; }
+  key() { grep -Eq "^$1\$" "$u" && ok || bad "$name: no $1"; }
+  nokey() { grep -Eq "^$1" "$u" && bad "$name: has $1" || ok; }
   key 'PartOf=fieldbridge.target'
   key 'RestartPreventExitStatus=78'
   key 'User=fieldbridge'
   key 'UMask=0007'
+  # Readiness and the watchdog come from the daemon's own loop (the
+  # runtime side is tests/daemon/test_sd_notify.py).
+  key 'Type=notify'
+  key 'NotifyAccess=main'
+  key 'WatchdogSec=[1-9][0-9]*'
+  # A failing ExecStartPre= would be restarted: RestartPreventExitStatus=
+  # looks at the main process only, which checks the configuration itself.
+  nokey 'ExecStartPre='
   # Both would delete the drivers' shared memory when any unit stops.
   nokey 'DynamicUser=yes'
   nokey 'RemoveIPC=yes'
-  if [ "$d" = export ]; then
+  if [ "$d" = web ]; then
+    # SIGHUP only logs; the page edits /etc/fieldbridge.
+    nokey 'ExecReload='
+    key 'PrivateDevices=yes'
+    key 'ReadWritePaths=/etc/fieldbridge'
+  elif [ "$d" = export ]; then
     key 'ExecReload=/bin/kill -HUP \$MAINPID'
     key 'PrivateDevices=yes'
   else

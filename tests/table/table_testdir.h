@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A private runtime directory for the table tests: every table a test
  * binary makes lives in one mkdtemp directory (0700, ours), removed with
  * everything in it when the binary exits.  Forked children never remove it. */

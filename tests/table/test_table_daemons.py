@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The bus lock with real driver processes: a second fieldbridge-modbus for
 a bus that is already served refuses at once, names the running driver's
 pid, exits non-zero and leaves the first one (and its table) untouched; a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The table follower against real shm segments: attach when the driver
  * appears, a first drain that reports everything, changes, heartbeat
  * liveness, and re-attaching after a restart (superseded) and after a

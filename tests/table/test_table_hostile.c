@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What another local user, or a buggy or hostile process sharing a table,
  * can do to the readers and the driver: squat the name, plant a symlink or
  * a world-accessible file, leave a seqlock odd, forge the queue mutex owner,

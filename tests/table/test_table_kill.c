@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kill -9 robustness: a driver killed mid-update, and command producers
  * killed while holding the queue mutex or in the middle of pushing.
  * Children are forked while the parent runs no threads (no table attached),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Multi-process stress of the seqlocks, the journal and the results ring.
  *
  * The parent is the driver: it writes at full speed, every value carrying an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Single-process tests of the table API against real POSIX shm segments.
  * Instance names carry the pid so parallel ctest runs never collide; every
  * segment created is unlinked by fb_table_destroy or explicitly. */

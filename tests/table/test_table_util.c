@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pure unit tests of the table helpers: value equality and JSON text. */
 #include <errno.h>
 #include <math.h>

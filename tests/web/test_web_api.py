@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-web's API over real HTTP on 127.0.0.1: the web daemon on a
 temp config, a pymodbus TCP slave (an SDM120-like meter and an 8-coil relay
 board) polled by the real fieldbridge-modbus driver, and mosquitto as the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-web's endpoints that run a helper program without blocking
 its loop: POST connections/{name}/test (fieldbridge-export --test --json)
 and GET logs (journalctl).  The same daemons as test_web_api.py: a temp

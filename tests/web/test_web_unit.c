@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-web's logic without sockets: sessions, the CSRF token and
  * Origin checks, login backoff, routing, SSE coalescing and buffers, the
  * schema the API serves, and the web section of the loader. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fb_ws bridge against a real mosquitto: every case runs the same
 client code (tests/ws/ws_client.c, built like fieldbridge-export's link) in
 socket mode and in websocket mode where the case exists in both, so the

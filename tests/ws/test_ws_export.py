@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-export in connection_mode websocket, against a real mosquitto
 websockets listener: the same export scenario code as socket mode
 (tests/export/scenario.py), only the connection settings differ."""

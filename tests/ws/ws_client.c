@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ws_client: an MQTT client built exactly like fieldbridge-export's link
  * (libmosquitto from one single-threaded poll() loop, keepalive via
  * mosquitto_loop_misc once a second, reconnect with backoff), in socket

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The /api/v1 client. Every URL is relative to the page, so the UI works
 // behind a reverse proxy under any sub-path.
 

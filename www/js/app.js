@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Router (hash routes, so the server needs one static page and every link
 // stays relative), session and navigation.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The global "N changes not applied yet — Review — Apply" bar. Its diff is
 // the one `fieldbridgectl config diff` prints; Apply shows the plan (what
 // restarts) before it changes anything.

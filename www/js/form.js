@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Schema-driven form: one labelled control per field, with its allowed
 // values, default and help, and room for the loader's message at the field.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Live values from GET events (Server-Sent Events): a snapshot first, then
 // coalesced updates. Keeps the newest state of every device and point and
 // tells the open page what changed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Field descriptions for the forms. The gateway's GET schema (generated from
 // the C field tables) is the source of types, allowed values, defaults and
 // help; FALLBACK is used only when that endpoint is missing, so the forms

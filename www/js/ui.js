@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DOM helpers. Everything is built with createElement and textContent, never
 // innerHTML, so no value from the gateway can become markup.
 

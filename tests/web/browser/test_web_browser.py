@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The web configuration page in a real browser (headless Chromium) against
 the real fieldbridge-web, fieldbridge-modbus, a pymodbus slave and, where a
 case needs one, a mosquitto. Each test is its own ctest (label web-browser).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """webtest -- the real fieldbridge-web in a headless Chromium, for the
 web-browser tests.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Buses and their devices: add, edit, delete; serial port, GPIO chip/line
 // and definition pickers; the airtime budget checked as you type.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Devices: every device and point with value, unit, quality and age, live;
 // controls for writable points; each device's MQTT topics and discovery.
 

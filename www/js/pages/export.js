@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IoT Export: the MQTT export connections. List, add, edit, delete, test.
 
 import { get, del, request, postStream, seg, ApiError } from '../api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Login; points to the first-run flow while the gateway has no admin yet.
 
 import { post, get } from '../api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logs: the journal of the fieldbridge units, with a level filter and follow.
 
 import { get } from '../api.js';

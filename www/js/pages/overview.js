@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Overview: every bus (framing, connected, utilisation, errors) and every
 // export connection (connected, last error), live.
 

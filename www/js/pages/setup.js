@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // First run: setup code -> first admin -> add a bus -> add a connection ->
 // test it -> apply. Every step after the first can be skipped and redone
 // later from the normal pages, so a bad first attempt strands nobody.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // System: the web TLS certificate, backup/restore of the configuration,
 // snapshots and rollback.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Users and rights (admin only), with a preview of the points a set of
 // rights patterns gives access to.
 
