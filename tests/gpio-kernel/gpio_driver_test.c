@@ -4,8 +4,10 @@
  * than the debounce, outputs switched through the table's command queue
  * (the path fieldbridge-export uses for MQTT commands) and read back from
  * the sim, a pulse output, press events, output state across a restart,
- * 10,000 counted pulses with a restart in the middle, and the errors for a
- * line in use, a missing chip and a missing line.
+ * 10,000 counted pulses with a restart in the middle, the sd_notify
+ * messages (READY=1, STATUS=, WATCHDOG=1, STOPPING=1, exit 78 on a broken
+ * configuration), and the errors for a line in use, a missing chip and a
+ * missing line.
  *
  * Usage (in the guest): gpio_driver_test /extra/fieldbridge-gpio
  *   /extra/gpio-test.json; the definitions are in /extra/devices. */
@@ -16,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -509,6 +514,111 @@ static void test_counter_debounced(struct ctx *c)
 	CHECK((v - base) * 100 >= 149.5 && (v - base) * 100 <= 150.5 + uncertain);
 }
 
+#define NOTIFY_PATH "/tmp/fb-notify"
+
+/* The datagram socket systemd would listen on for a Type=notify unit. */
+static int notify_listen(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	unlink(NOTIFY_PATH);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Appends every datagram that arrives within ms to buf, each followed by
+ * '|'. */
+static void notify_collect(int fd, long ms, char *buf, size_t len)
+{
+	int64_t end = fb_mono_ms() + ms;
+	size_t used = strlen(buf);
+
+	for (int64_t now = fb_mono_ms(); now < end; now = fb_mono_ms()) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		n = recv(fd, buf + used, len - used - 2, 0);
+		if (n <= 0)
+			continue;
+		used += (size_t)n;
+		buf[used++] = '|';
+		buf[used] = '\0';
+	}
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void test_notify(struct ctx *c)
+{
+	static char buf[16384];
+	int fd, st;
+	pid_t pid;
+	FILE *f;
+
+	stop_driver(c);
+	fd = notify_listen();
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	setenv("NOTIFY_SOCKET", NOTIFY_PATH, 1);
+	setenv("WATCHDOG_USEC", "400000", 1);
+	buf[0] = '\0';
+	CHECK(start_driver(c, c->config, "board"));
+	notify_collect(fd, 1500, buf, sizeof(buf));
+	/* Ready once the lines are requested and the values published. */
+	CHECK_STR_CONTAINS(buf, "READY=1\nSTATUS=2 of 2 devices running, ");
+	CHECK_STR_CONTAINS(buf, "on chip fb-sim (/dev/gpiochip");
+	CHECK_EQ_INT(count_of(buf, "READY=1"), 1);
+	/* Every 200 ms (half of WATCHDOG_USEC) from an otherwise idle loop. */
+	CHECK(count_of(buf, "WATCHDOG=1") >= 5);
+	stop_driver(c);
+	notify_collect(fd, 300, buf, sizeof(buf));
+	CHECK_STR_CONTAINS(buf, "STOPPING=1");
+	if (fb_test_counts_.failed)
+		fprintf(stderr, "notifications: %s\n", buf);
+
+	/* A broken configuration: exit 78 (EX_CONFIG), never READY=1. */
+	f = fopen("/tmp/c-bad.json", "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("{ \"gateway\": { \"id\": \"fbtest\", \"definition_dirs\": "
+		      "[\"/extra/devices\"] }, \"buses\": [ { \"name\": \"gpio\", "
+		      "\"transport\": \"gpio\", \"chip\": \"fb-sim\", \"persist_intervall_s\": 5, "
+		      "\"devices\": [] } ] }\n", f);
+		fclose(f);
+	}
+	buf[0] = '\0';
+	pid = fork();
+	if (pid == 0) {
+		freopen(LOG, "a", stderr);
+		execl(c->bin, "fieldbridge-gpio", "-c", "/tmp/c-bad.json", "--bus", "gpio",
+		      (char *)NULL);
+		_exit(127);
+	}
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	CHECK_EQ_INT(WEXITSTATUS(st), 78);
+	CHECK(log_contains("persist_intervall_s"));
+	notify_collect(fd, 100, buf, sizeof(buf));
+	CHECK_EQ_INT(count_of(buf, "READY=1"), 0);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	close(fd);
+	unlink(NOTIFY_PATH);
+}
+
 static bool write_config(const char *path, const char *chip, const char *lines)
 {
 	FILE *f = fopen(path, "w");
@@ -585,6 +695,7 @@ int main(int argc, char **argv)
 	test_restart_outputs(&c);
 	test_counter(&c);
 	test_counter_debounced(&c);
+	test_notify(&c);
 	test_errors(&c);
 	stop_driver(&c);
 	if (fb_test_counts_.failed)

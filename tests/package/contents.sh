@@ -52,6 +52,19 @@ grep -q 'systemd-sysusers' <<<"$(dpkg-deb -f "$deb" Depends)" && ok || bad "no s
 grep -Eq '^m fieldbridge dialout$' "$tmp/root/usr/lib/sysusers.d/fieldbridge.conf" && ok || bad "sysusers: no dialout"
 grep -Eq '^m fieldbridge gpio$' "$tmp/root/usr/lib/sysusers.d/fieldbridge.conf" && ok || bad "sysusers: no gpio"
 grep -q 'GROUP="gpio"' "$tmp/root/lib/udev/rules.d/60-fieldbridge.rules" && ok || bad "udev: no gpiochip rule"
+# fieldbridge-web: the daemon, its unit, its man page and the pages.
+web=$(ls "$1"/fieldbridge-web_*.deb 2>/dev/null | head -n1)
+if [ -n "$web" ]; then
+  list=$(dpkg-deb -c "$web" | awk '{ print $1, $6 }' | sed 's| \./| /|')
+  has -rwxr-xr-x /usr/bin/fieldbridge-web
+  has -rw-r--r-- /lib/systemd/system/fieldbridge-web.service
+  has -rw-r--r-- /usr/share/man/man8/fieldbridge-web.8.gz
+  has -rw-r--r-- /usr/share/fieldbridge/www/index.html
+  etc=$(grep ' /etc/.' <<<"$list")
+  [ -z "$etc" ] && ok || bad "fieldbridge-web: files under /etc: $etc"
+else
+  bad "no fieldbridge-web_*.deb in $1"
+fi
 # Debug symbols are split into the automatic dbgsym package.
 dbg=$(ls "$1"/fieldbridge-dbgsym_*.deb 2>/dev/null | head -n1)
 [ -n "$dbg" ] && [ "$(dpkg-deb -c "$dbg" | grep -c '/usr/lib/debug/.build-id/.*\.debug$')" -ge 3 ] &&
