@@ -3,6 +3,7 @@
  * datagram socket (a path, then an abstract name), points NOTIFY_SOCKET at
  * it and reads what arrives, as systemd would. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,69 @@ static void watchdog_interval(void)
 	unsetenv("WATCHDOG_USEC");
 }
 
+/* True if no datagram is waiting. */
+static bool nothing_queued(int fd)
+{
+	char b[64];
+
+	return recv(fd, b, sizeof(b), MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
+/* The loop helper: each change once, the watchdog as a deadline. */
+static void loop_sends_each_change_once(void)
+{
+	char dir[] = "/tmp/fb-notify-XXXXXX", path[64];
+	struct fb_notify_loop n;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/notify", dir);
+	fd = listener(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	setenv("NOTIFY_SOCKET", path, 1);
+	unsetenv("WATCHDOG_PID");
+	unsetenv("WATCHDOG_USEC");
+	/* No watchdog: no deadline, so an idle loop sleeps on. */
+	fb_notify_loop_init(&n, 1000);
+	CHECK_EQ_INT(fb_notify_loop_watchdog(&n, 5000), 0);
+	CHECK(nothing_queued(fd));
+
+	setenv("WATCHDOG_USEC", "400000", 1);
+	fb_notify_loop_init(&n, 1000);
+	/* Due 200 ms (half) after the last ping; a pass after 100 ms (a
+	 * quarter) pings early instead of waking up later. */
+	CHECK_EQ_INT(fb_notify_loop_watchdog(&n, 1050), 1200);
+	CHECK(nothing_queued(fd));
+	CHECK_EQ_INT(fb_notify_loop_watchdog(&n, 1100), 1300);
+	CHECK(!strcmp(receive(fd), "WATCHDOG=1"));
+	CHECK_EQ_INT(fb_notify_loop_watchdog(&n, 1300), 1500);
+	CHECK(!strcmp(receive(fd), "WATCHDOG=1"));
+
+	fb_notify_loop_status(&n, "%d of %d devices online", 2, 3);
+	CHECK(!strcmp(receive(fd), "STATUS=2 of 3 devices online"));
+	fb_notify_loop_status(&n, "%d of %d devices online", 2, 3);
+	CHECK(nothing_queued(fd));
+	fb_notify_loop_ready(&n);
+	CHECK(!strcmp(receive(fd), "READY=1\nSTATUS=2 of 3 devices online"));
+	fb_notify_loop_ready(&n);
+	CHECK(nothing_queued(fd));
+	fb_notify_loop_status(&n, "bus down\nREADY=1");
+	CHECK(!strcmp(receive(fd), "STATUS=bus down"));
+	fb_notify_loop_stopping(&n);
+	CHECK(!strcmp(receive(fd), "STOPPING=1\nSTATUS=stopping"));
+	/* A listener that went away is logged once; the loop carries on. */
+	close(fd);
+	unlink(path);
+	fb_notify_loop_status(&n, "gone");
+	CHECK(n.failed);
+	CHECK(!strcmp(n.status, "gone"));
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN_TEST(path_socket);
@@ -143,5 +207,6 @@ int main(void)
 	RUN_TEST(unset_socket_is_a_no_op);
 	RUN_TEST(bad_or_absent_listener_fails);
 	RUN_TEST(watchdog_interval);
+	RUN_TEST(loop_sends_each_change_once);
 	return fb_test_finish();
 }
