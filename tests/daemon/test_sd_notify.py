@@ -20,6 +20,7 @@ import fbtest
 import gateway
 
 GPIO = os.path.join(gateway.BUILD, "src", "drivers", "gpio", "fieldbridge-gpio")
+WEB = os.path.join(gateway.BUILD, "src", "web", "fieldbridge-web")
 EX_CONFIG = 78
 
 
@@ -297,6 +298,33 @@ class SdNotify(fbtest.TestCase):
         self.assertEqual(exp.wait(fbtest.slack(10)), EX_CONFIG, exp.stderr_text())
         self.assertIn("qos", exp.stderr_text())
         self.assertFalse([m for m in ns.snapshot() if "READY=1" in m[1]])
+
+    # ------------------------------------------------------------ web page
+    def test_web_ready_once_listening_watchdog_and_78(self):
+        port = fbtest.free_port()
+        gw = gateway.Gateway(self.procs, self.tmp, None, buses=[])
+        gw.config["web"] = {"listen": ["127.0.0.1"], "port": port, "tls": "off"}
+        gw.write()
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www)
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write("<!doctype html><title>fieldbridge</title>")
+        watchdog_s = fbtest.slack(1.0)
+        ns = self.notify_socket()
+        web = self.procs.start("web", [WEB, "-c", gw.config_path, "--www", www],
+                               env=self.env(ns, watchdog_s))
+        ready = ns.wait(lambda t: "READY=1" in t.split("\n"))
+        self.assertIsNotNone(ready, web.stderr_text())
+        self.assertTrue(fbtest.port_open(port), "READY=1 before the port listens")
+        self.assertIn("STATUS=port %d, plain HTTP" % port, "\n".join(
+            text for _, text in ns.snapshot()))
+        self.assert_pings(ns, watchdog_s, 3 * watchdog_s)
+        self.assert_stops_cleanly(web, ns)
+        with open(gw.config_path, "w") as f:
+            f.write("{ not json")
+        p = self.procs.start("web-broken", [WEB, "-c", gw.config_path, "--www", www],
+                             env=self.env(ns))
+        self.assertEqual(p.wait(fbtest.slack(10)), EX_CONFIG, p.stderr_text())
 
     # ------------------------------------------------------------ GPIO driver
     def test_gpio_broken_config_exits_78(self):

@@ -107,8 +107,12 @@ else
   echo "note: cannot mount sysfs in the chroot, udev rules not parsed"
 fi
 
-# --check on the defaults, as the daemons' user (what ExecStartPre runs).
-# `fieldbridgectl config check` joins this list once the tool is packaged.
+# --check on the defaults, as the daemons' user (the check each daemon
+# makes at start), and `fieldbridgectl config check` (the whole gateway).
+out=$(in_root setpriv --reuid=fieldbridge --regid=fieldbridge --init-groups \
+      /usr/bin/fieldbridgectl config check 2>&1)
+rc=$?
+[ $rc -eq 0 ] && ok || bad "fieldbridgectl config check on the defaults (rc $rc): $out"
 for d in modbus gpio export; do
   out=$(in_root setpriv --reuid=fieldbridge --regid=fieldbridge --init-groups \
         /usr/bin/fieldbridge-$d --check 2>&1)

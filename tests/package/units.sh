@@ -12,6 +12,10 @@ deb=$(ls "$1"/fieldbridge_*.deb 2>/dev/null | head -n1)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dpkg-deb -x "$deb" "$tmp/root"
+# The web page's unit comes in its own package.
+web=$(ls "$1"/fieldbridge-web_*.deb 2>/dev/null | head -n1)
+[ -n "$web" ] || { echo "no fieldbridge-web_*.deb in $1 (package_build failed?)"; exit 1; }
+dpkg-deb -x "$web" "$tmp/root"
 mkdir "$tmp/units"
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
