@@ -148,7 +148,9 @@ class SdNotify(fbtest.TestCase):
         reads = slave.requests()
         self.assertTrue(reads, "READY=1 without a single request")
         self.assertLess(reads[0]["t"], ready[0])
-        self.assertIn("STATUS=2 of 2 devices online, 0 errors, bus utilisation", ready[1])
+        # Ready after the first read: one or both devices are online by then.
+        self.assertRegex(ready[1], r"STATUS=[12] of 2 devices online, 0 errors, bus "
+                         r"utilisation \d+ %")
         self.assertEqual(len([m for m in ns.snapshot() if "READY=1" in m[1]]), 1)
 
         slave.mute(2)
@@ -251,7 +253,7 @@ class SdNotify(fbtest.TestCase):
 
     def test_export_silent_broker_is_ready_after_the_bound(self):
         """A listener that accepts and never answers (timeout_s 0 waits
-        forever): no READY=1 while connecting, then READY=1 after 15 s,
+        forever): no READY=1 while connecting, then READY=1 after 10 s,
         saying it is still connecting, before systemd's start timeout."""
         lsock = socket.socket()
         lsock.bind(("127.0.0.1", 0))
@@ -266,9 +268,9 @@ class SdNotify(fbtest.TestCase):
         exp = self.start_exporter(gw, ns)
         m = ns.wait_status(lambda s: s.startswith("connecting to 127.0.0.1:%d" % port))
         self.assertIsNotNone(m, exp.stderr_text())
-        ready = ns.wait(lambda t: "READY=1" in t.split("\n"), 25)
+        ready = ns.wait(lambda t: "READY=1" in t.split("\n"), 20)
         self.assertIsNotNone(ready, exp.stderr_text())
-        self.assertGreaterEqual(ready[0] - t0, 14.5)
+        self.assertGreaterEqual(ready[0] - t0, 9.5)
         self.assertIn("STATUS=connecting to 127.0.0.1:%d" % port, ready[1])
 
     def test_export_watchdog_pings_and_stops_cleanly(self):
