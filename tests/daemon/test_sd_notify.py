@@ -318,8 +318,9 @@ class SdNotify(fbtest.TestCase):
         ready = ns.wait(lambda t: "READY=1" in t.split("\n"))
         self.assertIsNotNone(ready, web.stderr_text())
         self.assertTrue(fbtest.port_open(port), "READY=1 before the port listens")
-        self.assertIn("STATUS=port %d, plain HTTP" % port, "\n".join(
-            text for _, text in ns.snapshot()))
+        # fieldbridge-web sends its status right after READY=1.
+        self.assertIsNotNone(ns.wait_status(lambda t: t.startswith("port %d, plain HTTP" % port)),
+                             ns.statuses())
         self.assert_pings(ns, watchdog_s, 3 * watchdog_s)
         self.assert_stops_cleanly(web, ns)
         with open(gw.config_path, "w") as f:
