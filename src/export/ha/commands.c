@@ -51,29 +51,71 @@ static void dedup_remember(struct ex_dedup *dd, const char *id)
 	dd->next = (dd->next + 1) % EX_DEDUP_WINDOW;
 }
 
-const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
-			       char *event_id, size_t idlen, int64_t *ts)
+/* The container's fields, each once; anything else is refused. */
+static const char *unpack_field(const cJSON *item, const cJSON **v, const cJSON **e,
+				const cJSON **t)
 {
-	const cJSON *v, *e, *t;
+	const cJSON **slot = !strcmp(item->string, "value") ? v :
+			     !strcmp(item->string, "event_id") ? e :
+			     !strcmp(item->string, "ts") ? t : NULL;
+
+	if (!slot)
+		return "unknown field in the container (expected value, event_id, ts)";
+	if (*slot)
+		return "a field appears twice in the container";
+	*slot = item;
+	return NULL;
+}
+
+const char *ex_commands_unpack(const char *payload, size_t len, cJSON **doc, char *numbuf,
+			       size_t numlen, char *event_id, size_t idlen, int64_t *ts,
+			       const char **why)
+{
+	const cJSON *v = NULL, *e = NULL, *t = NULL, *item;
+	const char *end = NULL;
 
 	*doc = NULL;
 	event_id[0] = '\0';
 	*ts = 0;
+	*why = NULL;
+	/* A NUL would hide what follows it from every check below. */
+	if (memchr(payload, '\0', len) || payload[len] != '\0') {
+		*why = "the payload contains a NUL byte";
+		return NULL;
+	}
 	if (payload[0] != '{')
 		return payload;
-	*doc = cJSON_Parse(payload);
-	if (!*doc || !cJSON_IsObject(*doc))
+	*doc = cJSON_ParseWithOpts(payload, &end, 1);
+	if (!*doc || !cJSON_IsObject(*doc)) {
+		*why = "not a JSON object (or trailing bytes after it)";
 		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(*doc, "value");
-	e = cJSON_GetObjectItemCaseSensitive(*doc, "event_id");
-	t = cJSON_GetObjectItemCaseSensitive(*doc, "ts");
-	if (cJSON_IsString(e))
+	}
+	cJSON_ArrayForEach(item, *doc)
+		if ((*why = unpack_field(item, &v, &e, &t)))
+			return NULL;
+	if (e) {
+		if (!cJSON_IsString(e)) {
+			*why = "event_id must be a string";
+			return NULL;
+		}
+		/* Compared whole for duplicates: never cut to fit. */
+		if (!e->valuestring[0] || strlen(e->valuestring) >= idlen) {
+			*why = "event_id must be 1 to 47 characters";
+			return NULL;
+		}
 		snprintf(event_id, idlen, "%s", e->valuestring);
-	/* A ts that is no time at all (a string, negative, 1e300) is -1, so
-	 * the caller refuses it; the range check keeps the cast defined. */
-	if (t)
-		*ts = cJSON_IsNumber(t) && isfinite(t->valuedouble) && t->valuedouble >= 1 &&
-		      t->valuedouble < 0x1p62 ? (int64_t)t->valuedouble : -1;
+	}
+	if (t) {
+		if (!cJSON_IsNumber(t)) {
+			*why = "ts must be a number (ms since 1970)";
+			return NULL;
+		}
+		/* A ts that is no time (negative, 1e300, a fraction) is -1, so
+		 * the caller refuses it; the range check keeps the cast defined. */
+		*ts = isfinite(t->valuedouble) && t->valuedouble >= 1 &&
+		      t->valuedouble < 0x1p62 && t->valuedouble == floor(t->valuedouble)
+			      ? (int64_t)t->valuedouble : -1;
+	}
 	if (cJSON_IsString(v))
 		return v->valuestring;
 	if (cJSON_IsNumber(v)) {
@@ -82,6 +124,7 @@ const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, s
 	}
 	if (cJSON_IsBool(v))
 		return cJSON_IsTrue(v) ? "ON" : "OFF";
+	*why = v ? "value must be a string, number or boolean" : "the container has no value";
 	return NULL;
 }
 
@@ -193,8 +236,9 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 {
 	char payload[1024], numbuf[64], event_id[FB_TABLE_EVENT_ID_MAX], key[FB_TABLE_KEY_MAX];
 	size_t blen = strlen(ex->base);
-	const char *rest, *slash, *text;
+	const char *rest, *slash, *text, *why;
 	const struct fb_point_def *p;
+	size_t klen;
 	struct ex_device *dev;
 	struct fb_command cmd;
 	cJSON *doc = NULL;
@@ -223,8 +267,15 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 		return;
 	}
 	dev = ex_devices_find(ex, rest, (size_t)(slash - rest));
-	snprintf(key, sizeof(key), "%.*s", (int)strcspn(slash + 1, "/"), slash + 1);
-	if (!dev || (pi = ex_device_point(dev, key)) < 0) {
+	klen = strcspn(slash + 1, "/");
+	/* Matched whole: a key cut to fit could name another point. */
+	if (!dev || klen >= sizeof(key) || strcmp(slash + 1 + klen, "/set")) {
+		fb_warn("connection %s: command for unknown point %s", ex->conn->name, msg->topic);
+		return;
+	}
+	memcpy(key, slash + 1, klen);
+	key[klen] = '\0';
+	if ((pi = ex_device_point(dev, key)) < 0) {
 		fb_warn("connection %s: command for unknown point %s", ex->conn->name, msg->topic);
 		return;
 	}
@@ -238,10 +289,14 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 			!p->writable ? "" : " may not write it");
 		return;
 	}
-	text = ex_commands_unpack(payload, &doc, numbuf, sizeof(numbuf), event_id, sizeof(event_id),
-				  &ts);
+	text = ex_commands_unpack(payload, (size_t)msg->payloadlen, &doc, numbuf, sizeof(numbuf),
+				  event_id, sizeof(event_id), &ts, &why);
 	memset(&cmd, 0, sizeof(cmd));
-	if (!text || fb_point_parse_command(p, text, &cmd.value) < 0) {
+	if (!text) {
+		fb_warn("device %s: command for %s refused: %s", dev->conf->id, key, why);
+		goto out;
+	}
+	if (fb_point_parse_command(p, text, &cmd.value) < 0) {
 		fb_warn("device %s: command for %s refused: invalid value", dev->conf->id, key);
 		goto out;
 	}
