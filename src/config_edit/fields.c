@@ -86,7 +86,7 @@ static const struct fb_field bus_fields[] = {
 	F_INT("guard_time_ms", 0, 1000, "0", "extra silence after t3.5"),
 	F_INT("offline_after", 1, 1000, "3", "consecutive failures before a device is "
 	      "unavailable"),
-	F_INT("backoff_max_ms", 100, 3600000, "60000", "cap of the offline probe period"),
+	F_INT("backoff_max_ms", 100, 3600000, "10000", "cap of the offline probe period"),
 	F_INT("poll_interval_ms", 10, 86400000, "1000", "default poll interval of the "
 	      "bus's devices"),
 	F_ENUM("rs485", false, rs485_modes, "auto", "rtu: kernel RS-485 mode"),

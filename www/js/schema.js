@@ -85,7 +85,7 @@ export const FALLBACK = {
       retries: i(0, 10, '1', 'retries of a read without (valid) answer'),
       guard_time_ms: i(0, 1000, '0', 'extra silence after t3.5'),
       offline_after: i(1, 1000, '3', 'consecutive failures before a device is unavailable'),
-      backoff_max_ms: i(100, 3600000, '60000', 'cap of the offline probe period'),
+      backoff_max_ms: i(100, 3600000, '10000', 'cap of the offline probe period'),
       poll_interval_ms: i(10, 86400000, '1000', "default poll interval of the bus's devices"),
       rs485: e(['auto', 'on', 'off'], 'auto', 'rtu: kernel RS-485 mode'),
       rts: e(['none', 'up', 'down'], 'none', 'rtu: driver-toggled RTS'),

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Fault suite, Modbus side: a slave that stalls past the response timeout
+and then answers everything at once, a muted unit and its way back.  The
+driver's view is read from its state table with mbtool; what went over the
+wire from the slave's request log.  Every case prints its figure
+("FIGURE name: value") so a run documents the timings it saw."""
+
+import json
+import os
+import subprocess
+import time
+
+import fbtest
+import gateway
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFS = os.path.join(os.path.dirname(HERE), "modbus", "devices")
+MBTOOL = os.path.join(gateway.BUILD, "tests", "modbus", "mbtool")
+
+
+def figure(name, value):
+    print(f"FIGURE {name}: {value}", flush=True)
+
+
+class LinkFaults(fbtest.TestCase):
+    def setUp(self):
+        super().setUp()
+        if not os.access(MBTOOL, os.X_OK):
+            self.skipTest(f"{MBTOOL} not built")
+
+    def start(self, bus):
+        self.gw = gateway.Gateway(self.procs, self.tmp, None, buses=[bus],
+                                  definition_dirs=[DEFS])
+        self.instance = self.gw.table_path(bus["name"])
+        self.driver = self.gw.start_driver(bus["name"])
+        return self.driver
+
+    def dump(self):
+        r = subprocess.run([MBTOOL, "dump", self.instance], capture_output=True, text=True,
+                           timeout=30)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def online(self, dev):
+        d = self.dump()
+        return d is not None and d["devices"].get(dev) is True
+
+    def value(self, dev, point):
+        d = self.dump()
+        return d and d["points"].get(f"{dev}/{point}", {}).get("v")
+
+    def wait_online(self, dev, online=True, timeout=15.0):
+        ok = fbtest.wait_for(lambda: self.online(dev) is online, timeout, 0.05)
+        self.assertTrue(ok, f"{dev} never {'online' if online else 'offline'}:\n"
+                        + self.driver.stderr_text()[-3000:])
+
+    def test_stalled_tcp_slave_gets_its_own_answers_after_resuming(self):
+        """Frozen for 3 response timeouts and more, then every held request
+        answered at once: the next requests must read their own answers
+        (a value changed on the slave shows up), and the device is back
+        within one backoff period."""
+        slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
+        slave.set_registers(1, "hr", 0, [1, 2, 3, 4])
+        cap_ms = 10000
+        self.start(gateway.tcp_bus(slave.port, [gateway.device("simple", "test-simple", 1)],
+                                   name="b", poll_interval_ms=200, response_timeout_ms=300,
+                                   retries=1, offline_after=3, backoff_max_ms=cap_ms))
+        self.wait_online("simple")
+        slave.hold(True)
+        self.wait_online("simple", False, timeout=15)
+        time.sleep(3.0)                   # several probes time out, held by the slave
+        slave.set_registers(1, "hr", 0, [101, 102, 103, 104])
+        t0 = time.monotonic()
+        released = slave.hold(False)["released"]
+        self.wait_online("simple", True, timeout=cap_ms / 1000 + fbtest.slack(2))
+        back = time.monotonic() - t0
+        figure("stalled_tcp_back_online_s", f"{back:.2f} (released {released} held requests)")
+        self.assertGreater(released, 1, "the slave held no request: the test proved nothing")
+        self.assertLessEqual(back, cap_ms / 1000 + fbtest.slack(1))
+        # Its own answers: the new values, and they stay (a stale answer
+        # to an earlier read of other registers would not match them).
+        ok = fbtest.wait_for(lambda: [self.value("simple", f"h{i}") for i in range(4)]
+                             == [101, 102, 103, 104], 5, 0.05)
+        self.assertTrue(ok, f"table {self.dump()}")
+        t1 = time.monotonic()
+        time.sleep(2.0)
+        self.assertTrue(self.online("simple"), "went offline again after resuming")
+        reads = [e for e in slave.requests("read", 1, t1)]
+        figure("stalled_tcp_reads_in_2s_after_resync", len(reads))
+        self.assertGreaterEqual(len(reads), 5, "polling did not resume at its rate")
+        log = self.driver.stderr_text()
+        figure("stalled_tcp_stale_replies_logged", log.count("stale"))
+        self.assertRegex(log, r"stale repl")
+
+
+if __name__ == "__main__":
+    fbtest.main()
