@@ -128,6 +128,8 @@ const char *ex_commands_unpack(const char *payload, size_t len, cJSON **doc, cha
 	return NULL;
 }
 
+/* A button press runs at most once; setting a value (switch, number,
+ * select) is idempotent and may be sent again. */
 static bool idempotent(const struct ex_pending *pc)
 {
 	return pc->dev->def->points[pc->point].component != FB_COMP_BUTTON;
@@ -136,24 +138,37 @@ static bool idempotent(const struct ex_pending *pc)
 static int pending_add(struct exporter *ex, struct ex_device *dev, size_t point,
 		       const struct fb_command *cmd)
 {
+	struct ex_pending *slot = NULL;
+
 	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
 		struct ex_pending *pc = &ex->pending[i];
 
-		if (pc->state != EX_PENDING_FREE)
-			continue;
-		*pc = (struct ex_pending){ .state = EX_PENDING_QUEUED, .dev = dev,
-					   .point = point, .cmd = *cmd,
-					   .since_ms = fb_mono_ms() };
-		if (!dev->bus->reader || !dev->bus->alive)
-			fb_info("device %s: command %s for %s waits: driver for bus %s is not "
-				"running", dev->conf->id, cmd->event_id, dev->def->points[point].key,
-				dev->bus->conf->name);
-		return 0;
+		/* The newest value for a point wins: an older one still
+		 * waiting for the driver would only be superseded there. */
+		if (pc->state == EX_PENDING_QUEUED && pc->dev == dev && pc->point == point &&
+		    idempotent(pc)) {
+			fb_info("device %s: command %s for %s superseded by %s before it was sent",
+				dev->conf->id, pc->cmd.event_id, dev->def->points[point].key,
+				cmd->event_id);
+			pc->state = EX_PENDING_FREE;
+		}
+		if (pc->state == EX_PENDING_FREE && !slot)
+			slot = pc;
 	}
-	fb_warn("device %s: command %s for %s failed: %d commands are already waiting",
-		dev->conf->id, cmd->event_id, dev->def->points[point].key, EX_PENDING_MAX);
-	ex_device_mark_dirty(dev);
-	return -1;
+	if (!slot) {
+		fb_warn("device %s: command %s for %s failed: %d commands are already waiting",
+			dev->conf->id, cmd->event_id, dev->def->points[point].key, EX_PENDING_MAX);
+		ex_device_mark_dirty(dev);
+		return -1;
+	}
+	*slot = (struct ex_pending){ .state = EX_PENDING_QUEUED, .dev = dev, .point = point,
+				     .cmd = *cmd, .arrival = ++ex->pending_seq,
+				     .since_ms = fb_mono_ms() };
+	if (!dev->bus->reader || !dev->bus->alive)
+		fb_info("device %s: command %s for %s waits: driver for bus %s is not running",
+			dev->conf->id, cmd->event_id, dev->def->points[point].key,
+			dev->bus->conf->name);
+	return 0;
 }
 
 static void pending_fail(struct ex_pending *pc, const char *why)
@@ -164,20 +179,44 @@ static void pending_fail(struct ex_pending *pc, const char *why)
 	pc->state = EX_PENDING_FREE;
 }
 
+/* Slot indices of queued commands in arrival order: slots are reused, so
+ * slot order is no order at all (after a driver restart an older value
+ * would be sent after, and win over, a newer one). */
+static size_t queued_in_order(const struct exporter *ex, size_t *order)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
+		size_t k = n;
+
+		if (ex->pending[i].state != EX_PENDING_QUEUED)
+			continue;
+		n++;
+		while (k > 0 && ex->pending[order[k - 1]].arrival > ex->pending[i].arrival) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	return n;
+}
+
 void ex_commands_flush(struct exporter *ex, int64_t mono_ms)
 {
+	size_t order[EX_PENDING_MAX], n;
+
 	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
 		struct ex_pending *pc = &ex->pending[i];
-		struct ex_bus *bus = pc->dev ? pc->dev->bus : NULL;
-		long idx;
 
-		if (pc->state == EX_PENDING_SENT && mono_ms - pc->since_ms > RESULT_EXPIRE_MS) {
+		if (pc->state == EX_PENDING_SENT && mono_ms - pc->since_ms > RESULT_EXPIRE_MS)
 			pending_fail(pc, "no result from the driver");
-			continue;
-		}
-		if (pc->state != EX_PENDING_QUEUED)
-			continue;
-		idx = pc->dev->point_index[pc->point];
+	}
+	n = queued_in_order(ex, order);
+	for (size_t k = 0; k < n; k++) {
+		struct ex_pending *pc = &ex->pending[order[k]];
+		struct ex_bus *bus = pc->dev->bus;
+		long idx = pc->dev->point_index[pc->point];
+
 		if (!bus->reader || !bus->alive || idx < 0) {
 			if (mono_ms - pc->since_ms > PENDING_EXPIRE_MS)
 				pending_fail(pc, "the driver did not come back within 30 s");
@@ -186,7 +225,7 @@ void ex_commands_flush(struct exporter *ex, int64_t mono_ms)
 		pc->cmd.point_index = (uint32_t)idx;
 		if (fb_table_command_push(bus->reader, &pc->cmd) < 0) {
 			if (errno == EAGAIN && mono_ms - pc->since_ms <= PENDING_EXPIRE_MS)
-				continue; /* queue full: retry on the next tick */
+				break; /* queue full: the rest waits too, keeping the order */
 			pending_fail(pc, errno == EAGAIN ? "the driver's queue stayed full"
 							 : strerror(errno));
 			continue;
@@ -220,14 +259,16 @@ void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus)
 
 		if (pc->state != EX_PENDING_SENT || pc->dev->bus != bus)
 			continue;
-		/* We cannot know whether the old driver ran it.  Setting a
-		 * value twice is harmless; pressing a button twice is not. */
+		/* No result (bus_view.c read the old table's last ones): we
+		 * cannot know whether the old driver ran it.  Setting a value
+		 * twice is harmless; pressing a button twice is not.  The
+		 * re-queued command keeps its place in the arrival order. */
 		if (idempotent(pc)) {
 			pc->state = EX_PENDING_QUEUED;
 			pc->since_ms = fb_mono_ms();
 		} else {
-			pending_fail(pc, "the driver restarted before confirming it; not "
-				     "repeated because a press is not idempotent");
+			pending_fail(pc, "driver restarted (not repeated: a press runs at most "
+				     "once)");
 		}
 	}
 }

@@ -98,6 +98,7 @@ struct ex_pending {
 	struct ex_device *dev;
 	size_t point;            /* def point index */
 	struct fb_command cmd;   /* value, event id, ts, origin */
+	uint64_t arrival;        /* ex->pending_seq at arrival: send order */
 	uint64_t ticket;         /* SENT: the queue's ticket */
 	int64_t since_ms;        /* monotonic: queued or sent at */
 };
@@ -116,6 +117,7 @@ struct exporter {
 	size_t ndevices;
 	struct ex_dedup dedup;
 	struct ex_pending pending[EX_PENDING_MAX];
+	uint64_t pending_seq;                /* arrivals so far (commands.c) */
 	struct fb_users *users;              /* owned; NULL = no users file */
 	const struct fb_user *user;          /* borrowed from users */
 	struct ex_transport transport;       /* where libmosquitto connects */
