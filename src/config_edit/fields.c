@@ -64,6 +64,8 @@ static const struct fb_field conn_fields[] = {
 	F_INT("max_inflight", 1, 65000, "10000", "unacknowledged QoS 1/2 messages in flight"),
 	F_STR("discovery_prefix", false, "homeassistant", "Home Assistant MQTT discovery "
 	      "prefix: a topic without + or #, no leading or trailing /"),
+	F_INT("command_max_age_s", 1, 86400, "30", "a command container whose ts is older "
+	      "than this when it arrives is dropped (logged)"),
 	F_STR("ws_path", false, "/mqtt", "URL path in websocket mode, starting with /"),
 	F_STR("node_id", false, "<gateway id>_<connection name>",
 	      "letters, digits, _ and -"),

@@ -25,6 +25,7 @@ export const CONNECTION_FIELDS = [
   ['keep_alive_s', 'Keep Alive'],
   ['max_inflight', 'Max Inflight'],
   ['discovery_prefix', 'Discovery Prefix'],
+  ['command_max_age_s', 'Command Max Age'],
 ];
 export const CONNECTION_ADVANCED = [['ws_path', 'WebSocket Path'], ['node_id', 'Node ID']];
 
@@ -65,6 +66,7 @@ export const FALLBACK = {
       keep_alive_s: { type: 'integer', enum: SET, 'x-default': '60', description: 'MQTT keep-alive in seconds; 0 = off' },
       max_inflight: i(1, 65000, '10000', 'unacknowledged QoS 1/2 messages in flight'),
       discovery_prefix: s('homeassistant', 'Home Assistant MQTT discovery prefix: a topic without + or #, no leading or trailing /'),
+      command_max_age_s: i(1, 86400, '30', 'a command container whose ts is older than this when it arrives is dropped (logged)'),
       ws_path: s('/mqtt', 'URL path in websocket mode, starting with /'),
       node_id: s('<gateway id>_<connection name>', 'letters, digits, _ and -'),
     },

@@ -353,6 +353,14 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 			"before and 5 min after this gateway's clock", dev->conf->id, event_id, key);
 		goto out;
 	}
+	/* Queued by the broker through a long outage, or by a client that
+	 * was offline: too late to act on. */
+	if (ts && fb_now_ms() - ts > (int64_t)ex->conn->command_max_age_s * 1000) {
+		fb_warn("device %s: command %s for %s dropped: %.1f s old when it arrived "
+			"(command_max_age_s=%d)", dev->conf->id, event_id, key,
+			(double)(fb_now_ms() - ts) / 1000.0, ex->conn->command_max_age_s);
+		goto out;
+	}
 	if (event_id[0] && dedup_seen(&ex->dedup, event_id)) {
 		fb_info("device %s: duplicate command %s for %s dropped", dev->conf->id,
 			event_id, key);
