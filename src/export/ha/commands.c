@@ -144,12 +144,16 @@ static int pending_add(struct exporter *ex, struct ex_device *dev, size_t point,
 		struct ex_pending *pc = &ex->pending[i];
 
 		/* The newest value for a point wins: an older one still
-		 * waiting for the driver would only be superseded there. */
-		if (pc->state == EX_PENDING_QUEUED && pc->dev == dev && pc->point == point &&
+		 * waiting for the driver would only be superseded there.  One
+		 * already sent needs no watching either: its result is still
+		 * logged (on_result), and after a crash only the newer one is
+		 * worth repeating.  So a burst for one point holds one slot. */
+		if (pc->state != EX_PENDING_FREE && pc->dev == dev && pc->point == point &&
 		    idempotent(pc)) {
-			fb_info("device %s: command %s for %s superseded by %s before it was sent",
-				dev->conf->id, pc->cmd.event_id, dev->def->points[point].key,
-				cmd->event_id);
+			if (pc->state == EX_PENDING_QUEUED)
+				fb_info("device %s: command %s for %s superseded by %s before it "
+					"was sent", dev->conf->id, pc->cmd.event_id,
+					dev->def->points[point].key, cmd->event_id);
 			pc->state = EX_PENDING_FREE;
 		}
 		if (pc->state == EX_PENDING_FREE && !slot)
