@@ -91,6 +91,43 @@ class LinkFaults(fbtest.TestCase):
         figure("stalled_tcp_stale_replies_logged", log.count("stale"))
         self.assertRegex(log, r"stale repl")
 
+    def test_muted_unit_goes_offline_after_offline_after_cycles_and_back_within_backoff(self):
+        """Muted: offline after exactly offline_after failed transactions
+        (each 1 + retries requests), the other unit keeps its rate; answering
+        again: online within one backoff period (backoff_max_ms)."""
+        slave = fbtest.ModbusSlave(self.procs, {1: "holding", 2: "holding"})
+        offline_after, retries, cap_ms, poll_ms = 3, 1, 4000, 200
+        self.start(gateway.tcp_bus(slave.port, [gateway.device("a", "test-simple", 1),
+                                                gateway.device("b", "test-simple", 2)],
+                                   name="b", poll_interval_ms=poll_ms, response_timeout_ms=200,
+                                   retries=retries, offline_after=offline_after,
+                                   backoff_max_ms=cap_ms))
+        self.wait_online("a")
+        self.wait_online("b")
+        t0 = time.monotonic()
+        slave.mute(2)
+        self.wait_online("b", False, timeout=15)
+        t_off = time.monotonic()
+        muted = [e for e in slave.requests(None, 2, t0) if e["muted"]]
+        # The transition is logged at the failed transaction that made it.
+        m = self.driver.stderr_text()
+        self.assertRegex(m, rf"device b \(unit 2\): offline: no answer to {offline_after} "
+                            r"consecutive requests")
+        figure("muted_offline_after_s", f"{t_off - t0:.2f}")
+        figure("muted_requests_until_offline_seen", len(muted))
+        self.assertGreaterEqual(len(muted), offline_after * (1 + retries))
+        self.assertLessEqual(len(muted), offline_after * (1 + retries) + 1,
+                             "more requests than offline_after x (1 + retries) before offline")
+        reads_a = len(slave.requests("read", 1, t0))
+        figure("other_unit_reads_per_s_while_muting", f"{reads_a / (t_off - t0):.1f}")
+        time.sleep(cap_ms / 1000 * 2)     # the backoff reaches its cap
+        t1 = time.monotonic()
+        slave.mute(2, False)
+        self.wait_online("b", True, timeout=cap_ms / 1000 + fbtest.slack(3))
+        back = time.monotonic() - t1
+        figure("unmuted_back_online_s", f"{back:.2f} (backoff_max_ms={cap_ms})")
+        self.assertLessEqual(back, cap_ms / 1000 + fbtest.slack(1))
+
 
 if __name__ == "__main__":
     fbtest.main()
