@@ -196,6 +196,43 @@ class CommandFaults(fbtest.TestCase):
         self.assertEqual(twice, 0)
         self.assertEqual(stale, 0, sc.log()[-3000:])
 
+    def test_exporter_sigkill_mid_burst_loses_nothing_newest_wins(self):
+        """The exporter killed at random points of a burst and started
+        again: its persistent session holds what arrived meanwhile, so the
+        newest value still wins and no command is lost."""
+        broker = fbtest.Broker(self.procs, self.tmp)
+        sc = self.make(broker).start()
+        sc.assert_state_equals_table()
+        rng = random.Random(1919)
+        rounds, burst = 6, 200
+        stale, back = 0, []
+        for r in range(rounds):
+            values = [5 + rng.randrange(50) * 0.5 for _ in range(burst - 1)] + [
+                5 + (r % 40) * 0.5 + 0.5]
+            want = round(values[-1] * 10)
+            pub = subprocess.Popen(
+                ["mosquitto_pub", "-q", "1", "-t", f"{sc.base}/panel/setpoint/set", "-l"]
+                + fbtest.client_args(broker), stdin=subprocess.PIPE, text=True)
+            cut = rng.randrange(burst)
+            pub.stdin.write("\n".join(container(v, f"x{r}-{i}") for i, v in
+                                      enumerate(values[:cut])) + "\n")
+            pub.stdin.flush()
+            time.sleep(rng.uniform(0, 0.2))
+            sc.exporter().kill()
+            pub.stdin.write("\n".join(container(v, f"x{r}-{i + cut}") for i, v in
+                                      enumerate(values[cut:])) + "\n")
+            pub.stdin.close()
+            pub.wait(30)
+            t0 = time.monotonic()
+            sc.gw.start_exporter(sc.conn_name, debug=True)
+            ok = fbtest.wait_for(lambda: self.setpoint_reg(sc) == want, 20, 0.05)
+            back.append(time.monotonic() - t0)
+            stale += not ok
+        figure("exporter_kill_rounds", f"{rounds} rounds of {burst} set-values")
+        figure("exporter_kill_rounds_with_stale_final_value", stale)
+        figure("exporter_kill_newest_value_applied_after_restart_s_max", f"{max(back):.2f}")
+        self.assertEqual(stale, 0)
+
     # ----------------------------------------------------- malformed commands
     def test_every_malformed_command_is_refused_logged_and_never_written(self):
         broker = fbtest.Broker(self.procs, self.tmp)
