@@ -204,7 +204,7 @@ class CommandFaults(fbtest.TestCase):
         sc = self.make(broker).start()
         sc.assert_state_equals_table()
         rng = random.Random(1919)
-        rounds, burst = 6, 200
+        rounds, burst = 20, 200
         stale, back = 0, []
         for r in range(rounds):
             values = [5 + rng.randrange(50) * 0.5 for _ in range(burst - 1)] + [
