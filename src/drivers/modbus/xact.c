@@ -43,11 +43,16 @@ static bool is_mismatch(int err)
  * (ours too, which may still come within the response timeout), so the
  * next request reads its own answer instead of the previous one's for
  * good. */
-static void resync(struct mb_driver *d, struct mb_device *dev)
+static void resync(struct mb_driver *d, struct mb_device *dev, int err)
 {
-	int rt = dev->conf->response_timeout_ms;
-	int n = mb_link_drain(d, rt, rt < 50 ? rt : 50);
+	int rt = dev->conf->response_timeout_ms, quiet = rt < 50 ? rt : 50;
+	/* Someone else's answer means ours may still be coming; a bad CRC
+	 * is as likely noise, which should not cost a whole timeout. */
+	int n = mb_link_drain(d, err == EMBBADCRC ? quiet : rt, quiet);
 
+	n += err != EMBBADCRC; /* the answer libmodbus read and refused */
+	if (n <= 0)
+		return; /* noise: nothing to say per request */
 	dev->stats.stale_replies += (uint64_t)n;
 	fb_info("bus %s: device %s (unit %d): %d stale replies drained (late answers to "
 		"earlier requests; %llu so far)", d->bus->name, dev->conf->id,
@@ -91,7 +96,7 @@ static enum mb_xact xact(struct mb_driver *d, struct mb_device *dev, mb_xact_fn 
 			return MB_XACT_LINK_DOWN;
 		}
 		if (is_mismatch(err)) {
-			resync(d, dev);
+			resync(d, dev, err);
 			/* The device is talking: a read gets one more go on the
 			 * clean link, so a slave that resumed is not counted dead. */
 			if (read && !resent && attempt == retries) {
