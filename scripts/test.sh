@@ -28,7 +28,7 @@ echo "== build and test (AddressSanitizer + UBSan)"
 # install the .deb: they run once, in the normal build.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build/asan "-DFB_SANITIZE=ON" -LE '^(gpio-kernel|package|web-browser|fuzz)$' "$@"
+run_suite build/asan "-DFB_SANITIZE=ON" -LE '^(gpio-kernel|package|web-browser|fuzz|fault)$' "$@"
 
 echo "== fuzz (libFuzzer, 60 s per target)"
 if scripts/fuzz.sh --have-libfuzzer; then

@@ -123,6 +123,7 @@ struct fb_conn_conf {
 	int timeout_s;            /* default 90; 0 = wait forever */
 	int keep_alive_s;         /* default 60; 0 = off */
 	int max_inflight;         /* 1..65000, default 10000 */
+	int command_max_age_s;    /* 1..86400, default 30: older commands dropped */
 	char *discovery_prefix;   /* default "homeassistant" */
 	char *ws_path;            /* websocket URL path, default "/mqtt" */
 	char *node_id;            /* default "<gateway id>_<name>" */

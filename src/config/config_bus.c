@@ -381,7 +381,7 @@ void cfg_bus_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	b->retries = 1;
 	b->offline_after = 3;
 	b->poll_interval_ms = 1000;
-	b->backoff_max_ms = 60000;
+	b->backoff_max_ms = 10000;
 	b->rs485 = FB_RS485_AUTO;
 	b->rts = FB_RTS_NONE;
 

@@ -18,7 +18,7 @@ static const char *const conn_keys[] = {
 	"ssl_client_crt", "ssl_client_key", "ssl_client_key_password",
 	"ssl_client_key_password_file", "hostname_verification", "qos", "retain",
 	"timeout_s", "keep_alive_s", "max_inflight", "discovery_prefix", "ws_path",
-	"node_id", NULL,
+	"node_id", "command_max_age_s", NULL,
 };
 
 static const char *const mode_names[] = { "socket", "websocket", NULL };
@@ -235,6 +235,7 @@ void cfg_conn_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	cc->timeout_s = 90;
 	cc->keep_alive_s = 60;
 	cc->max_inflight = 10000;
+	cc->command_max_age_s = 30;
 
 	cfg_instance_where(where, sizeof(where), where_in, obj, default_name);
 	if (!cJSON_IsObject(obj)) {
@@ -307,6 +308,8 @@ void cfg_conn_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
 	read_interval(ctx, obj, "keep_alive_s", where, &cc->keep_alive_s);
 	if (fb_json_int(obj, "max_inflight", false, 1, 65000, where, ctx->diag, &v) == 1)
 		cc->max_inflight = (int)v;
+	if (fb_json_int(obj, "command_max_age_s", false, 1, 86400, where, ctx->diag, &v) == 1)
+		cc->command_max_age_s = (int)v;
 
 	s = "homeassistant";
 	if (fb_json_string(obj, "discovery_prefix", false, where, ctx->diag, &s) == 1 &&

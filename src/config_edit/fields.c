@@ -64,6 +64,8 @@ static const struct fb_field conn_fields[] = {
 	F_INT("max_inflight", 1, 65000, "10000", "unacknowledged QoS 1/2 messages in flight"),
 	F_STR("discovery_prefix", false, "homeassistant", "Home Assistant MQTT discovery "
 	      "prefix: a topic without + or #, no leading or trailing /"),
+	F_INT("command_max_age_s", 1, 86400, "30", "a command container whose ts is older "
+	      "than this when it arrives is dropped (logged)"),
 	F_STR("ws_path", false, "/mqtt", "URL path in websocket mode, starting with /"),
 	F_STR("node_id", false, "<gateway id>_<connection name>",
 	      "letters, digits, _ and -"),
@@ -86,7 +88,7 @@ static const struct fb_field bus_fields[] = {
 	F_INT("guard_time_ms", 0, 1000, "0", "extra silence after t3.5"),
 	F_INT("offline_after", 1, 1000, "3", "consecutive failures before a device is "
 	      "unavailable"),
-	F_INT("backoff_max_ms", 100, 3600000, "60000", "cap of the offline probe period"),
+	F_INT("backoff_max_ms", 100, 3600000, "10000", "cap of the offline probe period"),
 	F_INT("poll_interval_ms", 10, 86400000, "1000", "default poll interval of the "
 	      "bus's devices"),
 	F_ENUM("rs485", false, rs485_modes, "auto", "rtu: kernel RS-485 mode"),

@@ -282,6 +282,10 @@ int fb_point_parse_command(const struct fb_point_def *p, const char *text, struc
 		}
 		return -1;
 	case FB_COMP_NUMBER:
+		/* A decimal number and nothing else: strtod alone would take
+		 * leading blanks, hex ("0x1A") and "infinity". */
+		if (!strchr("+-.0123456789", text[0]) || !text[0] || strpbrk(text, "xXpP"))
+			return -1;
 		errno = 0;
 		d = strtod(text, &end);
 		if (errno || end == text || *end || !isfinite(d))

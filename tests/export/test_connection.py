@@ -195,7 +195,7 @@ class Connection(fbtest.TestCase):
                                allow_anonymous=True)
         scenario.ExportScenario(self, broker, {"port": broker.port, "auth_user": "fb",
                                                "auth_password": SECRET}).start()
-        self.assertRegex(broker.log_text(), r"as \S+ \(p\d, c1, k60, u'fb'\)")
+        self.assertRegex(broker.log_text(), r"as \S+ \(p\d, c0, k60, u'fb'\)")
         self.assertNotIn(SECRET, all_logs(self))
 
     def test_unreachable_broker_is_named_and_retried(self):
@@ -311,7 +311,7 @@ class Connection(fbtest.TestCase):
         broker = fbtest.Broker(self.procs, self.tmp)
         sc = scenario.ExportScenario(self, broker, {"port": broker.port,
                                                     "keep_alive_s": 10}).start()
-        self.assertIsNotNone(broker.wait_log(rf"as {re.escape(sc.node)} \(p\d, c1, k10", 5))
+        self.assertIsNotNone(broker.wait_log(rf"as {re.escape(sc.node)} \(p\d, c0, k10", 5))
         self.assertIsNotNone(broker.wait_log(rf"Received PINGREQ from {re.escape(sc.node)}", 20),
                              "no PINGREQ within 2 keep-alive periods")
 
@@ -319,7 +319,7 @@ class Connection(fbtest.TestCase):
         broker = fbtest.Broker(self.procs, self.tmp)
         sc = scenario.ExportScenario(self, broker, {"port": broker.port,
                                                     "keep_alive_s": 0}).start()
-        self.assertIsNotNone(broker.wait_log(rf"as {re.escape(sc.node)} \(p\d, c1, k0", 5))
+        self.assertIsNotNone(broker.wait_log(rf"as {re.escape(sc.node)} \(p\d, c0, k0", 5))
         time.sleep(3)
         self.assertNotIn(f"PINGREQ from {sc.node}", broker.log_text())
 

@@ -122,37 +122,80 @@ static void plain_payloads_parse_per_component(void)
 	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "31", &v), -1);
 	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "21.5x", &v), -1);
 	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "nan", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], " 21", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "0x15", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_SETPOINT], "", &v), -1);
+	CHECK_EQ_INT(fb_point_parse_command(&points[P_RELAY], "ON ", &v), -1);
 	CHECK_EQ_INT(fb_point_parse_command(&points[P_BUTTON], "PRESS", &v), 0);
 	CHECK_EQ_INT(fb_point_parse_command(&points[P_TEMP], "1", &v), -1);
+}
+
+static const char *unpack(const char *payload, size_t len, cJSON **doc, char *num, char *id,
+			  int64_t *ts, const char **why)
+{
+	return ex_commands_unpack(payload, len, doc, num, 64, id, FB_TABLE_EVENT_ID_MAX, ts, why);
 }
 
 static void containers_unpack_value_event_id_and_ts(void)
 {
 	char num[64], id[FB_TABLE_EVENT_ID_MAX];
+	const char *text, *why;
 	int64_t ts;
 	cJSON *doc;
-	const char *text;
 
-	text = ex_commands_unpack("ON", &doc, num, sizeof(num), id, sizeof(id), &ts);
+	text = unpack("ON", 2, &doc, num, id, &ts, &why);
 	CHECK(text && !strcmp(text, "ON"));
 	CHECK(!doc && !id[0] && ts == 0);
 
-	text = ex_commands_unpack("{\"value\":21.5,\"event_id\":\"ha-1\",\"ts\":1700000000000}",
-				  &doc, num, sizeof(num), id, sizeof(id), &ts);
+	text = unpack("{\"value\":21.5,\"event_id\":\"ha-1\",\"ts\":1700000000000}", 51,
+		      &doc, num, id, &ts, &why);
 	CHECK(text && !strcmp(text, "21.5"));
 	CHECK(!strcmp(id, "ha-1"));
 	CHECK(ts == 1700000000000LL);
 	cJSON_Delete(doc);
 
-	text = ex_commands_unpack("{\"value\":true}", &doc, num, sizeof(num), id, sizeof(id), &ts);
+	text = unpack("{\"value\":true}", 14, &doc, num, id, &ts, &why);
 	CHECK(text && !strcmp(text, "ON"));
 	cJSON_Delete(doc);
+}
 
-	text = ex_commands_unpack("{\"value\":[1]}", &doc, num, sizeof(num), id, sizeof(id), &ts);
-	CHECK(text == NULL);
-	cJSON_Delete(doc);
-	text = ex_commands_unpack("{broken", &doc, num, sizeof(num), id, sizeof(id), &ts);
-	CHECK(text == NULL);
+/* Every malformed payload is refused with a reason, never half-read. */
+static void malformed_payloads_are_refused_with_a_reason(void)
+{
+	/* The literal and its length, NULs included. */
+#define B(lit) lit, sizeof(lit) - 1
+	static const struct { const char *p; size_t len; const char *why; } bad[] = {
+		{ B("ON\0junk"), "NUL byte" },
+		{ B("{\"value\":1}\0x"), "NUL byte" },
+		{ B("{\"value\":1} junk"), "trailing" },
+		{ B("{\"value\":1}}"), "trailing" },
+		{ B("{broken"), "not a JSON object" },
+		{ B("{\"value\":[1]}"), "value must be" },
+		{ B("{\"event_id\":\"a\"}"), "no value" },
+		{ B("{\"value\":1,\"event_id\":7}"), "event_id must be a string" },
+		{ B("{\"value\":1,\"event_id\":\"\"}"), "event_id must be 1 to 47" },
+		{ B("{\"value\":1,\"event_id\":\"0123456789012345678901234567890123456789"
+		  "01234567\"}"), "event_id must be 1 to 47" },
+		{ B("{\"value\":1,\"ts\":\"yesterday\"}"), "ts must be a number" },
+		{ B("{\"value\":1,\"ts\":null}"), "ts must be a number" },
+		{ B("{\"value\":1,\"extra\":2}"), "unknown field" },
+		{ B("{\"value\":1,\"value\":2}"), "twice" },
+	};
+	char num[64], id[FB_TABLE_EVENT_ID_MAX];
+	const char *why;
+	int64_t ts;
+	cJSON *doc;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(unpack(bad[i].p, bad[i].len, &doc, num, id, &ts, &why) == NULL);
+		CHECK(why && strstr(why, bad[i].why));
+		cJSON_Delete(doc);
+	}
+	/* 47 characters is the longest id, kept whole. */
+	CHECK(unpack(B("{\"value\":1,\"event_id\":\"01234567890123456789012345678901234567890123456\"}"),
+		     &doc, num, id, &ts, &why) != NULL);
+#undef B
+	CHECK_EQ_INT((int)strlen(id), 47);
 	cJSON_Delete(doc);
 }
 
@@ -160,16 +203,16 @@ static void command_ts_that_is_no_time_is_invalid(void)
 {
 	static const char *const bad[] = {
 		"{\"value\":\"ON\",\"ts\":1e300}", "{\"value\":\"ON\",\"ts\":-5}",
-		"{\"value\":\"ON\",\"ts\":\"soon\"}", "{\"value\":\"ON\",\"ts\":0}",
-		"{\"value\":\"ON\",\"ts\":-1e300}", "{\"value\":\"ON\",\"ts\":null}",
+		"{\"value\":\"ON\",\"ts\":0}", "{\"value\":\"ON\",\"ts\":-1e300}",
+		"{\"value\":\"ON\",\"ts\":1700000000000.5}",
 	};
 	char num[64], id[FB_TABLE_EVENT_ID_MAX];
+	const char *why;
 	int64_t ts;
 	cJSON *doc;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *text = ex_commands_unpack(bad[i], &doc, num, sizeof(num), id,
-						      sizeof(id), &ts);
+		const char *text = unpack(bad[i], strlen(bad[i]), &doc, num, id, &ts, &why);
 
 		CHECK(text && !strcmp(text, "ON"));
 		CHECK_EQ_INT(ts, -1);
@@ -309,6 +352,7 @@ int main(void)
 	RUN_TEST(plain_payloads_parse_per_component);
 	RUN_TEST(containers_unpack_value_event_id_and_ts);
 	RUN_TEST(command_ts_that_is_no_time_is_invalid);
+	RUN_TEST(malformed_payloads_are_refused_with_a_reason);
 	RUN_TEST(stale_read_is_published_as_unknown);
 	RUN_TEST(select_labels_with_quotes_give_valid_json);
 	RUN_TEST(missing_user_and_diag_rules_follow_the_users_file);

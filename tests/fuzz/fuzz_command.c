@@ -146,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char payload[PAYLOAD_MAX], numbuf[64], event_id[FB_TABLE_EVENT_ID_MAX];
 	const struct fb_point_def *p;
 	struct fb_value v;
-	const char *text;
+	const char *text, *why;
 	cJSON *doc;
 	int64_t ts;
 	size_t len;
@@ -158,8 +158,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 2;
 	memcpy(payload, data + 2, len);
 	payload[len] = '\0';
-	text = ex_commands_unpack(payload, &doc, numbuf, sizeof(numbuf), event_id,
-				  sizeof(event_id), &ts);
+	text = ex_commands_unpack(payload, len, &doc, numbuf, sizeof(numbuf), event_id,
+				  sizeof(event_id), &ts, &why);
+	if (!text && !why)
+		abort(); /* every refusal names its reason */
 	if (text && fb_point_parse_command(p, text, &v) == 0) {
 		if (p->component == FB_COMP_SELECT) {
 			size_t i = 0;

@@ -509,8 +509,11 @@ class Subscriber:
                 pass
             if line.startswith("FBMSG "):
                 parts = line.split(" ", 5)
-                if len(parts) == 6:
-                    data = bytes.fromhex(parts[4])
+                try:
+                    data = bytes.fromhex(parts[4]) if len(parts) == 6 else None
+                except ValueError:
+                    data = None  # mosquitto_sub cuts a huge payload's hex short
+                if data is not None:
                     m = Message(parts[5], data.decode("utf-8", "replace"),
                                 parts[1] == "1", int(parts[2]), now, data)
                     with self.cond:

@@ -172,6 +172,11 @@ class ModbusSlave:
         """Delay every response by `seconds`."""
         self.control("delay", seconds=seconds)
 
+    def hold(self, on=True):
+        """Freeze: read requests but answer none until hold(False), which
+        answers every held request at once, in order."""
+        return self.control("hold", on=on)
+
     def requests(self, kind=None, unit=None, since=None):
         """Event log of requests received: dicts with seq, t (monotonic), kind
         ('read'|'write'|'readwrite'|'other'), fc, unit, address, count,

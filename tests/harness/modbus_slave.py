@@ -50,6 +50,10 @@ Tables: "hr" holding, "ir" input, "co" coils, "di" discrete inputs.
   {"cmd":"clear_events"}
   {"cmd":"mute","unit":1,"on":true}                unit stops answering (logged)
   {"cmd":"delay","seconds":0.2}                    delay every response
+  {"cmd":"hold","on":true}                         frozen: requests are read but
+                                                   answered only at "on":false,
+                                                   all at once and in order (a
+                                                   slave that stalls, then resumes)
   {"cmd":"clamp","unit":1,"table":"hr","address":5,"max":100}
                                                    writes above max store max
                                                    (a device that limits a set
@@ -152,6 +156,8 @@ class State:
         self.seq = 0
         self.muted = set()
         self.delay = 0.0
+        self.hold = False
+        self.held = []
         self.clamps = []                   # (unit, table, address, max)
         slaves = {}
         for uid, prof in units.items():
@@ -289,6 +295,14 @@ class State:
         if cmd == "delay":
             self.delay = float(req.get("seconds", 0))
             return {}
+        if cmd == "hold":
+            self.hold = bool(req.get("on", True))
+            if not self.hold:
+                held, self.held = self.held, []
+                for run in held:
+                    run()
+                return {"released": len(held)}
+            return {}
         raise ValueError(f"unknown cmd {cmd!r}")
 
 
@@ -308,7 +322,9 @@ class LoggingMixin:
             execute(request, *addr)
             if STATE.clamps and request.function_code in WRITE_FC:
                 STATE.apply_clamps()
-        if STATE.delay > 0:
+        if STATE.hold:
+            STATE.held.append(run)
+        elif STATE.delay > 0:
             asyncio.get_running_loop().call_later(STATE.delay, run)
         else:
             run()

@@ -26,6 +26,7 @@ export const CONNECTION_FIELDS = [
   ['keep_alive_s', 'Keep Alive'],
   ['max_inflight', 'Max Inflight'],
   ['discovery_prefix', 'Discovery Prefix'],
+  ['command_max_age_s', 'Command Max Age'],
 ];
 export const CONNECTION_ADVANCED = [['ws_path', 'WebSocket Path'], ['node_id', 'Node ID']];
 
@@ -66,6 +67,7 @@ export const FALLBACK = {
       keep_alive_s: { type: 'integer', enum: SET, 'x-default': '60', description: 'MQTT keep-alive in seconds; 0 = off' },
       max_inflight: i(1, 65000, '10000', 'unacknowledged QoS 1/2 messages in flight'),
       discovery_prefix: s('homeassistant', 'Home Assistant MQTT discovery prefix: a topic without + or #, no leading or trailing /'),
+      command_max_age_s: i(1, 86400, '30', 'a command container whose ts is older than this when it arrives is dropped (logged)'),
       ws_path: s('/mqtt', 'URL path in websocket mode, starting with /'),
       node_id: s('<gateway id>_<connection name>', 'letters, digits, _ and -'),
     },
@@ -86,7 +88,7 @@ export const FALLBACK = {
       retries: i(0, 10, '1', 'retries of a read without (valid) answer'),
       guard_time_ms: i(0, 1000, '0', 'extra silence after t3.5'),
       offline_after: i(1, 1000, '3', 'consecutive failures before a device is unavailable'),
-      backoff_max_ms: i(100, 3600000, '60000', 'cap of the offline probe period'),
+      backoff_max_ms: i(100, 3600000, '10000', 'cap of the offline probe period'),
       poll_interval_ms: i(10, 86400000, '1000', "default poll interval of the bus's devices"),
       rs485: e(['auto', 'on', 'off'], 'auto', 'rtu: kernel RS-485 mode'),
       rts: e(['none', 'up', 'down'], 'none', 'rtu: driver-toggled RTS'),

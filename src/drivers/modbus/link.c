@@ -223,6 +223,64 @@ void mb_link_flush(struct mb_driver *d)
 		;
 }
 
+/* Counts Modbus TCP frames in a byte stream by their MBAP length (bytes
+ * 4-5: what follows byte 6), carrying a partial header across reads. */
+struct mbap_count {
+	uint8_t hdr[6];
+	size_t have;  /* header bytes seen of the current frame */
+	size_t skip;  /* body bytes of the current frame still to come */
+	int frames;
+};
+
+static void mbap_feed(struct mbap_count *c, const uint8_t *p, size_t n)
+{
+	while (n) {
+		if (c->skip) {
+			size_t k = n < c->skip ? n : c->skip;
+
+			c->skip -= k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		c->hdr[c->have++] = *p++;
+		n--;
+		if (c->have == sizeof(c->hdr)) {
+			c->skip = (size_t)(c->hdr[4] << 8 | c->hdr[5]);
+			c->have = 0;
+			c->frames++;
+		}
+	}
+}
+
+int mb_link_drain(struct mb_driver *d, int first_wait_ms, int quiet_ms)
+{
+	struct mbap_count tcp = { .frames = 0 };
+	int fd, wait_ms = first_wait_ms;
+	size_t bytes = 0;
+	uint8_t buf[512];
+
+	if (!d->ctx || (fd = modbus_get_socket(d->ctx)) < 0)
+		return 0;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, wait_ms) <= 0 || !(pfd.revents & POLLIN))
+			break; /* quiet (or an error the next request will see) */
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		mbap_feed(&tcp, buf, (size_t)n);
+		bytes += (size_t)n;
+		wait_ms = quiet_ms;
+	}
+	/* RTU frames have no length header: count what was dropped as one. */
+	if (d->rtu_framing)
+		return bytes > 0;
+	return tcp.frames + (tcp.have || tcp.skip);
+}
+
 bool mb_link_stale(const struct mb_driver *d)
 {
 	struct stat st;

@@ -26,6 +26,7 @@
 
 struct mb_stats {
 	uint64_t requests, errors, timeouts, crc_errors;
+	uint64_t stale_replies;            /* late answers drained (xact.c) */
 	double latency_ms;                 /* of the last answered request */
 };
 
@@ -132,6 +133,12 @@ void mb_link_close(struct mb_driver *d, const char *why);
 /* Drops whatever is left in the receive path (a late answer after a
  * timeout must not be taken as the reply to the next request). */
 void mb_link_flush(struct mb_driver *d);
+/* After an answer that was not ours (another transaction id, unit, function
+ * or a bad CRC): reads and drops everything until the line has been quiet
+ * for quiet_ms, waiting up to first_wait_ms for the first byte (our own
+ * answer may still be on its way).  Returns the frames dropped (Modbus TCP:
+ * counted by their MBAP length; RTU: 1 if anything was dropped). */
+int mb_link_drain(struct mb_driver *d, int first_wait_ms, int quiet_ms);
 /* True if errno after a failed libmodbus call means the link itself is
  * broken (reconnect), rather than one device not answering. */
 bool mb_link_errno_is_fatal(int err);
@@ -145,6 +152,11 @@ bool mb_link_stale(const struct mb_driver *d);
 typedef int (*mb_xact_fn)(modbus_t *ctx, void *arg);
 enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
 			 void *arg, int retries, bool interruptible, int *err_out);
+/* The same for a read: one that met a stale answer is sent once more after
+ * the link was drained, beyond `retries` (repeating a read is harmless; a
+ * write is never repeated for this). */
+enum mb_xact mb_xact_read(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
+			  void *arg, int retries, bool interruptible, int *err_out);
 
 /* poll.c: reads one block and writes the table. */
 enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,

@@ -153,7 +153,7 @@ enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
 	enum mb_xact rc;
 	int err;
 
-	rc = mb_xact_run(d, dev, read_raw, &req, probe ? 0 : -1, true, &err);
+	rc = mb_xact_read(d, dev, read_raw, &req, probe ? 0 : -1, true, &err);
 	switch (rc) {
 	case MB_XACT_OK:
 		for (size_t i = 0; i < blk->npoints; i++) {
@@ -193,7 +193,7 @@ enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
 {
 	uint16_t regs[MB_MAX_READ_REGISTERS];
 	struct read_req req = { p->table, p->address, fb_point_width(p), regs };
-	enum mb_xact rc = mb_xact_run(d, dev, read_one, &req, -1, false, err);
+	enum mb_xact rc = mb_xact_read(d, dev, read_one, &req, -1, false, err);
 
 	memset(v, 0, sizeof(*v));
 	if (rc == MB_XACT_OK && fb_codec_decode(p, regs, v) < 0)

@@ -5,6 +5,8 @@
 #include "modbus-internal.h"
 #include "log.h"
 
+#include <stdint.h>
+
 #include <errno.h>
 #include <time.h>
 
@@ -30,9 +32,37 @@ static void set_timeouts(modbus_t *ctx, const struct mb_device *dev)
 		modbus_set_byte_timeout(ctx, (uint32_t)(bt / 1000), (uint32_t)(bt % 1000) * 1000);
 }
 
-enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
-			 void *arg, int retries, bool interruptible, int *err_out)
+/* An answer that was not the reply to this request: another transaction
+ * id (libmodbus checks it), unit, function or length, or a bad CRC. */
+static bool is_mismatch(int err)
 {
+	return err == EMBBADDATA || err == EMBBADSLAVE || err == EMBBADCRC;
+}
+
+/* Late answers to earlier requests are in the receive path: drop them all
+ * (ours too, which may still come within the response timeout), so the
+ * next request reads its own answer instead of the previous one's for
+ * good. */
+static void resync(struct mb_driver *d, struct mb_device *dev, int err)
+{
+	int rt = dev->conf->response_timeout_ms, quiet = rt < 50 ? rt : 50;
+	/* Someone else's answer means ours may still be coming; a bad CRC
+	 * is as likely noise, which should not cost a whole timeout. */
+	int n = mb_link_drain(d, err == EMBBADCRC ? quiet : rt, quiet);
+
+	n += err != EMBBADCRC; /* the answer libmodbus read and refused */
+	if (n <= 0)
+		return; /* noise: nothing to say per request */
+	dev->stats.stale_replies += (uint64_t)n;
+	fb_info("bus %s: device %s (unit %d): %d stale replies drained (late answers to "
+		"earlier requests; %llu so far)", d->bus->name, dev->conf->id,
+		dev->conf->unit_id, n, (unsigned long long)dev->stats.stale_replies);
+}
+
+static enum mb_xact xact(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn, void *arg,
+			 int retries, bool interruptible, bool read, int *err_out)
+{
+	bool resent = false;
 	int err = 0;
 
 	if (retries < 0)
@@ -65,8 +95,18 @@ enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn 
 			mb_link_close(d, modbus_strerror(err));
 			return MB_XACT_LINK_DOWN;
 		}
-		/* A late answer must not be taken as the reply to the retry. */
-		mb_link_flush(d);
+		if (is_mismatch(err)) {
+			resync(d, dev, err);
+			/* The device is talking: a read gets one more go on the
+			 * clean link, so a slave that resumed is not counted dead. */
+			if (read && !resent && attempt == retries) {
+				resent = true;
+				attempt--;
+			}
+		} else {
+			/* A late answer must not be taken as the reply to the retry. */
+			mb_link_flush(d);
+		}
 		if (mb_link_stale(d)) {
 			mb_link_close(d, "serial device path now names another device "
 				    "(adapter replugged?)");
@@ -74,4 +114,16 @@ enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn 
 		}
 	}
 	return MB_XACT_NO_ANSWER;
+}
+
+enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
+			 void *arg, int retries, bool interruptible, int *err_out)
+{
+	return xact(d, dev, fn, arg, retries, interruptible, false, err_out);
+}
+
+enum mb_xact mb_xact_read(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
+			  void *arg, int retries, bool interruptible, int *err_out)
+{
+	return xact(d, dev, fn, arg, retries, interruptible, true, err_out);
 }

@@ -25,6 +25,9 @@ static void on_detaching(void *ctx, struct fb_table_reader *r, enum fb_table_fol
 	struct exporter *ex = bus->ex;
 
 	(void)r;
+	/* Results the driver wrote before it went: a command reported done
+	 * must not be sent again to the next driver. */
+	ex_commands_results(ex, bus);
 	if (why == FB_FOLLOWER_SUPERSEDED)
 		fb_info("bus %s: driver restarted, re-attaching", bus->conf->name);
 	else if (why == FB_FOLLOWER_REPLACED)

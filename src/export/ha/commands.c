@@ -51,29 +51,71 @@ static void dedup_remember(struct ex_dedup *dd, const char *id)
 	dd->next = (dd->next + 1) % EX_DEDUP_WINDOW;
 }
 
-const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
-			       char *event_id, size_t idlen, int64_t *ts)
+/* The container's fields, each once; anything else is refused. */
+static const char *unpack_field(const cJSON *item, const cJSON **v, const cJSON **e,
+				const cJSON **t)
 {
-	const cJSON *v, *e, *t;
+	const cJSON **slot = !strcmp(item->string, "value") ? v :
+			     !strcmp(item->string, "event_id") ? e :
+			     !strcmp(item->string, "ts") ? t : NULL;
+
+	if (!slot)
+		return "unknown field in the container (expected value, event_id, ts)";
+	if (*slot)
+		return "a field appears twice in the container";
+	*slot = item;
+	return NULL;
+}
+
+const char *ex_commands_unpack(const char *payload, size_t len, cJSON **doc, char *numbuf,
+			       size_t numlen, char *event_id, size_t idlen, int64_t *ts,
+			       const char **why)
+{
+	const cJSON *v = NULL, *e = NULL, *t = NULL, *item;
+	const char *end = NULL;
 
 	*doc = NULL;
 	event_id[0] = '\0';
 	*ts = 0;
+	*why = NULL;
+	/* A NUL would hide what follows it from every check below. */
+	if (memchr(payload, '\0', len) || payload[len] != '\0') {
+		*why = "the payload contains a NUL byte";
+		return NULL;
+	}
 	if (payload[0] != '{')
 		return payload;
-	*doc = cJSON_Parse(payload);
-	if (!*doc || !cJSON_IsObject(*doc))
+	*doc = cJSON_ParseWithOpts(payload, &end, 1);
+	if (!*doc || !cJSON_IsObject(*doc)) {
+		*why = "not a JSON object (or trailing bytes after it)";
 		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(*doc, "value");
-	e = cJSON_GetObjectItemCaseSensitive(*doc, "event_id");
-	t = cJSON_GetObjectItemCaseSensitive(*doc, "ts");
-	if (cJSON_IsString(e))
+	}
+	cJSON_ArrayForEach(item, *doc)
+		if ((*why = unpack_field(item, &v, &e, &t)))
+			return NULL;
+	if (e) {
+		if (!cJSON_IsString(e)) {
+			*why = "event_id must be a string";
+			return NULL;
+		}
+		/* Compared whole for duplicates: never cut to fit. */
+		if (!e->valuestring[0] || strlen(e->valuestring) >= idlen) {
+			*why = "event_id must be 1 to 47 characters";
+			return NULL;
+		}
 		snprintf(event_id, idlen, "%s", e->valuestring);
-	/* A ts that is no time at all (a string, negative, 1e300) is -1, so
-	 * the caller refuses it; the range check keeps the cast defined. */
-	if (t)
-		*ts = cJSON_IsNumber(t) && isfinite(t->valuedouble) && t->valuedouble >= 1 &&
-		      t->valuedouble < 0x1p62 ? (int64_t)t->valuedouble : -1;
+	}
+	if (t) {
+		if (!cJSON_IsNumber(t)) {
+			*why = "ts must be a number (ms since 1970)";
+			return NULL;
+		}
+		/* A ts that is no time (negative, 1e300, a fraction) is -1, so
+		 * the caller refuses it; the range check keeps the cast defined. */
+		*ts = isfinite(t->valuedouble) && t->valuedouble >= 1 &&
+		      t->valuedouble < 0x1p62 && t->valuedouble == floor(t->valuedouble)
+			      ? (int64_t)t->valuedouble : -1;
+	}
 	if (cJSON_IsString(v))
 		return v->valuestring;
 	if (cJSON_IsNumber(v)) {
@@ -82,9 +124,12 @@ const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, s
 	}
 	if (cJSON_IsBool(v))
 		return cJSON_IsTrue(v) ? "ON" : "OFF";
+	*why = v ? "value must be a string, number or boolean" : "the container has no value";
 	return NULL;
 }
 
+/* A button press runs at most once; setting a value (switch, number,
+ * select) is idempotent and may be sent again. */
 static bool idempotent(const struct ex_pending *pc)
 {
 	return pc->dev->def->points[pc->point].component != FB_COMP_BUTTON;
@@ -93,24 +138,41 @@ static bool idempotent(const struct ex_pending *pc)
 static int pending_add(struct exporter *ex, struct ex_device *dev, size_t point,
 		       const struct fb_command *cmd)
 {
+	struct ex_pending *slot = NULL;
+
 	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
 		struct ex_pending *pc = &ex->pending[i];
 
-		if (pc->state != EX_PENDING_FREE)
-			continue;
-		*pc = (struct ex_pending){ .state = EX_PENDING_QUEUED, .dev = dev,
-					   .point = point, .cmd = *cmd,
-					   .since_ms = fb_mono_ms() };
-		if (!dev->bus->reader || !dev->bus->alive)
-			fb_info("device %s: command %s for %s waits: driver for bus %s is not "
-				"running", dev->conf->id, cmd->event_id, dev->def->points[point].key,
-				dev->bus->conf->name);
-		return 0;
+		/* The newest value for a point wins: an older one still
+		 * waiting for the driver would only be superseded there.  One
+		 * already sent needs no watching either: its result is still
+		 * logged (on_result), and after a crash only the newer one is
+		 * worth repeating.  So a burst for one point holds one slot. */
+		if (pc->state != EX_PENDING_FREE && pc->dev == dev && pc->point == point &&
+		    idempotent(pc)) {
+			if (pc->state == EX_PENDING_QUEUED)
+				fb_info("device %s: command %s for %s superseded by %s before it "
+					"was sent", dev->conf->id, pc->cmd.event_id,
+					dev->def->points[point].key, cmd->event_id);
+			pc->state = EX_PENDING_FREE;
+		}
+		if (pc->state == EX_PENDING_FREE && !slot)
+			slot = pc;
 	}
-	fb_warn("device %s: command %s for %s failed: %d commands are already waiting",
-		dev->conf->id, cmd->event_id, dev->def->points[point].key, EX_PENDING_MAX);
-	ex_device_mark_dirty(dev);
-	return -1;
+	if (!slot) {
+		fb_warn("device %s: command %s for %s failed: %d commands are already waiting",
+			dev->conf->id, cmd->event_id, dev->def->points[point].key, EX_PENDING_MAX);
+		ex_device_mark_dirty(dev);
+		return -1;
+	}
+	*slot = (struct ex_pending){ .state = EX_PENDING_QUEUED, .dev = dev, .point = point,
+				     .cmd = *cmd, .arrival = ++ex->pending_seq,
+				     .since_ms = fb_mono_ms() };
+	if (!dev->bus->reader || !dev->bus->alive)
+		fb_info("device %s: command %s for %s waits: driver for bus %s is not running",
+			dev->conf->id, cmd->event_id, dev->def->points[point].key,
+			dev->bus->conf->name);
+	return 0;
 }
 
 static void pending_fail(struct ex_pending *pc, const char *why)
@@ -121,20 +183,44 @@ static void pending_fail(struct ex_pending *pc, const char *why)
 	pc->state = EX_PENDING_FREE;
 }
 
+/* Slot indices of queued commands in arrival order: slots are reused, so
+ * slot order is no order at all (after a driver restart an older value
+ * would be sent after, and win over, a newer one). */
+static size_t queued_in_order(const struct exporter *ex, size_t *order)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
+		size_t k = n;
+
+		if (ex->pending[i].state != EX_PENDING_QUEUED)
+			continue;
+		n++;
+		while (k > 0 && ex->pending[order[k - 1]].arrival > ex->pending[i].arrival) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	return n;
+}
+
 void ex_commands_flush(struct exporter *ex, int64_t mono_ms)
 {
+	size_t order[EX_PENDING_MAX], n;
+
 	for (size_t i = 0; i < EX_PENDING_MAX; i++) {
 		struct ex_pending *pc = &ex->pending[i];
-		struct ex_bus *bus = pc->dev ? pc->dev->bus : NULL;
-		long idx;
 
-		if (pc->state == EX_PENDING_SENT && mono_ms - pc->since_ms > RESULT_EXPIRE_MS) {
+		if (pc->state == EX_PENDING_SENT && mono_ms - pc->since_ms > RESULT_EXPIRE_MS)
 			pending_fail(pc, "no result from the driver");
-			continue;
-		}
-		if (pc->state != EX_PENDING_QUEUED)
-			continue;
-		idx = pc->dev->point_index[pc->point];
+	}
+	n = queued_in_order(ex, order);
+	for (size_t k = 0; k < n; k++) {
+		struct ex_pending *pc = &ex->pending[order[k]];
+		struct ex_bus *bus = pc->dev->bus;
+		long idx = pc->dev->point_index[pc->point];
+
 		if (!bus->reader || !bus->alive || idx < 0) {
 			if (mono_ms - pc->since_ms > PENDING_EXPIRE_MS)
 				pending_fail(pc, "the driver did not come back within 30 s");
@@ -143,7 +229,7 @@ void ex_commands_flush(struct exporter *ex, int64_t mono_ms)
 		pc->cmd.point_index = (uint32_t)idx;
 		if (fb_table_command_push(bus->reader, &pc->cmd) < 0) {
 			if (errno == EAGAIN && mono_ms - pc->since_ms <= PENDING_EXPIRE_MS)
-				continue; /* queue full: retry on the next tick */
+				break; /* queue full: the rest waits too, keeping the order */
 			pending_fail(pc, errno == EAGAIN ? "the driver's queue stayed full"
 							 : strerror(errno));
 			continue;
@@ -177,14 +263,16 @@ void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus)
 
 		if (pc->state != EX_PENDING_SENT || pc->dev->bus != bus)
 			continue;
-		/* We cannot know whether the old driver ran it.  Setting a
-		 * value twice is harmless; pressing a button twice is not. */
+		/* No result (bus_view.c read the old table's last ones): we
+		 * cannot know whether the old driver ran it.  Setting a value
+		 * twice is harmless; pressing a button twice is not.  The
+		 * re-queued command keeps its place in the arrival order. */
 		if (idempotent(pc)) {
 			pc->state = EX_PENDING_QUEUED;
 			pc->since_ms = fb_mono_ms();
 		} else {
-			pending_fail(pc, "the driver restarted before confirming it; not "
-				     "repeated because a press is not idempotent");
+			pending_fail(pc, "driver restarted (not repeated: a press runs at most "
+				     "once)");
 		}
 	}
 }
@@ -193,8 +281,9 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 {
 	char payload[1024], numbuf[64], event_id[FB_TABLE_EVENT_ID_MAX], key[FB_TABLE_KEY_MAX];
 	size_t blen = strlen(ex->base);
-	const char *rest, *slash, *text;
+	const char *rest, *slash, *text, *why;
 	const struct fb_point_def *p;
+	size_t klen;
 	struct ex_device *dev;
 	struct fb_command cmd;
 	cJSON *doc = NULL;
@@ -223,8 +312,15 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 		return;
 	}
 	dev = ex_devices_find(ex, rest, (size_t)(slash - rest));
-	snprintf(key, sizeof(key), "%.*s", (int)strcspn(slash + 1, "/"), slash + 1);
-	if (!dev || (pi = ex_device_point(dev, key)) < 0) {
+	klen = strcspn(slash + 1, "/");
+	/* Matched whole: a key cut to fit could name another point. */
+	if (!dev || klen >= sizeof(key) || strcmp(slash + 1 + klen, "/set")) {
+		fb_warn("connection %s: command for unknown point %s", ex->conn->name, msg->topic);
+		return;
+	}
+	memcpy(key, slash + 1, klen);
+	key[klen] = '\0';
+	if ((pi = ex_device_point(dev, key)) < 0) {
 		fb_warn("connection %s: command for unknown point %s", ex->conn->name, msg->topic);
 		return;
 	}
@@ -238,10 +334,14 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 			!p->writable ? "" : " may not write it");
 		return;
 	}
-	text = ex_commands_unpack(payload, &doc, numbuf, sizeof(numbuf), event_id, sizeof(event_id),
-				  &ts);
+	text = ex_commands_unpack(payload, (size_t)msg->payloadlen, &doc, numbuf, sizeof(numbuf),
+				  event_id, sizeof(event_id), &ts, &why);
 	memset(&cmd, 0, sizeof(cmd));
-	if (!text || fb_point_parse_command(p, text, &cmd.value) < 0) {
+	if (!text) {
+		fb_warn("device %s: command for %s refused: %s", dev->conf->id, key, why);
+		goto out;
+	}
+	if (fb_point_parse_command(p, text, &cmd.value) < 0) {
 		fb_warn("device %s: command for %s refused: invalid value", dev->conf->id, key);
 		goto out;
 	}
@@ -255,6 +355,14 @@ void ex_commands_message(struct exporter *ex, const struct mosquitto_message *ms
 			      ts < fb_now_ms() - TS_BEHIND_MAX_MS))) {
 		fb_warn("device %s: command %s for %s refused: its ts is not a time between 24 h "
 			"before and 5 min after this gateway's clock", dev->conf->id, event_id, key);
+		goto out;
+	}
+	/* Queued by the broker through a long outage, or by a client that
+	 * was offline: too late to act on. */
+	if (ts && fb_now_ms() - ts > (int64_t)ex->conn->command_max_age_s * 1000) {
+		fb_warn("device %s: command %s for %s dropped: %.1f s old when it arrived "
+			"(command_max_age_s=%d)", dev->conf->id, event_id, key,
+			(double)(fb_now_ms() - ts) / 1000.0, ex->conn->command_max_age_s);
 		goto out;
 	}
 	if (event_id[0] && dedup_seen(&ex->dedup, event_id)) {

@@ -98,6 +98,7 @@ struct ex_pending {
 	struct ex_device *dev;
 	size_t point;            /* def point index */
 	struct fb_command cmd;   /* value, event id, ts, origin */
+	uint64_t arrival;        /* ex->pending_seq at arrival: send order */
 	uint64_t ticket;         /* SENT: the queue's ticket */
 	int64_t since_ms;        /* monotonic: queued or sent at */
 };
@@ -116,6 +117,7 @@ struct exporter {
 	size_t ndevices;
 	struct ex_dedup dedup;
 	struct ex_pending pending[EX_PENDING_MAX];
+	uint64_t pending_seq;                /* arrivals so far (commands.c) */
 	struct fb_users *users;              /* owned; NULL = no users file */
 	const struct fb_user *user;          /* borrowed from users */
 	struct ex_transport transport;       /* where libmosquitto connects */
@@ -212,12 +214,17 @@ void ex_commands_recheck(struct exporter *ex);
 /* The bus's driver restarted: commands sent to the old table without a
  * result are re-queued if repeating them is harmless, failed otherwise. */
 void ex_commands_bus_lost(struct exporter *ex, struct ex_bus *bus);
-/* Unpacks a container {"value", "event_id", "ts"}; a plain payload leaves
- * event_id empty and ts 0; a ts that is not a positive number of ms is -1.  Returns the
- * value text (borrowed from *doc, numbuf or payload; fb_point_parse_command
- * reads it) or NULL; caller frees *doc with cJSON_Delete. */
-const char *ex_commands_unpack(const char *payload, cJSON **doc, char *numbuf, size_t numlen,
-			       char *event_id, size_t idlen, int64_t *ts);
+/* Unpacks payload[0..len) (NUL-terminated at len): a plain payload
+ * leaves event_id empty and ts 0; a container {"value", "event_id", "ts"}
+ * is parsed strictly (no trailing bytes, no other or repeated fields,
+ * event_id a string of 1..idlen-1 chars, ts a number; one that is not a
+ * positive integer of ms is -1).  A payload with a NUL byte is refused.
+ * Returns the value text (borrowed from *doc, numbuf or payload;
+ * fb_point_parse_command reads it) or NULL with *why (static text) set;
+ * caller frees *doc with cJSON_Delete. */
+const char *ex_commands_unpack(const char *payload, size_t len, cJSON **doc, char *numbuf,
+			       size_t numlen, char *event_id, size_t idlen, int64_t *ts,
+			       const char **why);
 
 /* bus_view.c: the exporter's view of the buses' tables */
 int ex_bus_view_build(struct exporter *ex);

@@ -111,10 +111,16 @@ static void option_ok(const struct ex_link *l, const char *what, int rc)
 			mosquitto_strerror(rc));
 }
 
-/* A fresh client for every session: libmosquitto re-sends QoS > 0
+/* A fresh client handle for every connection: libmosquitto re-sends QoS > 0
  * messages left in flight by the previous connection after the new
  * CONNACK -- old states that would overwrite the fresh ones we publish on
- * connect.  A new handle has no such queue. */
+ * connect.  A new handle has no such queue.
+ *
+ * But one broker session for the connection's whole life: a fixed client
+ * id (node_id) and clean_session false, so the broker keeps our
+ * subscriptions and queues QoS 1/2 commands while we reconnect, instead of
+ * dropping them (an 8 s outage lost 76 of 200 commands with clean
+ * sessions).  Redelivered containers are recognised by their event id. */
 static int client_new(struct ex_link *l)
 {
 	const struct fb_conn_conf *c = l->conn;
@@ -122,7 +128,7 @@ static int client_new(struct ex_link *l)
 	if (l->mosq)
 		mosquitto_destroy(l->mosq);
 	l->session_used = false;
-	l->mosq = mosquitto_new(c->node_id, true, l);
+	l->mosq = mosquitto_new(c->node_id, false, l);
 	if (!l->mosq) {
 		fb_log_errno(FB_LOG_ERR, "connection %s: cannot create MQTT client", c->name);
 		return -1;
