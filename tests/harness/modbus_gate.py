@@ -51,6 +51,22 @@ def framing_of(fd):
     return BAUDS.get(ospeed, 0), "O" if cflag & termios.PARODD else "E", 1
 
 
+def split_requests(data):
+    """Request frames in data by their function code's length (reads and
+    single writes 8 bytes, FC15/16 by their byte count); the rest as is."""
+    out = []
+    while data:
+        fc = data[1] if len(data) > 1 else 0
+        n = len(data)
+        if 1 <= fc <= 6:
+            n = 8
+        elif fc in (15, 16) and len(data) > 6:
+            n = 9 + data[6]
+        out.append(data[:n])
+        data = data[n:]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--front", required=True)
@@ -104,12 +120,16 @@ def main():
         if req and now - req_t >= SILENCE:
             fr = framing_of(slave)
             ok = fr == want
-            log.write(json.dumps({"t": now, "hex": req.hex(), "unit": req[0],
-                                  "fc": req[1] if len(req) > 1 else None,
-                                  "framing": list(fr), "forwarded": ok}) + "\n")
-            if ok:
-                for fd in backs:
-                    os.write(fd, req)
+            # A stalled gate (a busy test machine) reads several requests
+            # at once; a line would have carried them one by one.
+            for frame in split_requests(req):
+                log.write(json.dumps({"t": now, "hex": frame.hex(), "unit": frame[0],
+                                      "fc": frame[1] if len(frame) > 1 else None,
+                                      "framing": list(fr), "forwarded": ok}) + "\n")
+                if ok:
+                    for fd in backs:
+                        os.write(fd, frame)
+                    time.sleep(SILENCE)
             req = b""
         for fd in backs:
             if rsp[fd] and now - rsp_t[fd] >= SILENCE:

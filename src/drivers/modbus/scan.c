@@ -40,8 +40,7 @@ struct scan {
 	size_t done, total;
 	bool stop;
 	bool rtu;
-	int last_timeout_unit;           /* for attributing a late reply */
-	int64_t last_timeout_sent_us;
+	int64_t sent_us[256];            /* last probe of each unit, for late replies */
 	bool late[256];
 	double late_ms[256];
 	bool seen[256];                  /* present at the current framing */
@@ -195,6 +194,19 @@ static int probe_timeout_ms(const struct scan *s)
 	return s->rtu ? frame_ms(s) + s->p->turnaround_ms : 2 * s->p->turnaround_ms + 50;
 }
 
+/* A reply from another unit than asked: the late answer to an earlier
+ * probe of that unit, if it timed out within the last second. */
+static void note_other_unit(struct scan *s, int unit)
+{
+	s->out->late_replies++;
+	if (unit > 0 && unit < 256 && s->sent_us[unit] &&
+	    mono_us() - s->sent_us[unit] < LATE_TIMEOUT_MS * 1000) {
+		s->late[unit] = true;
+		s->late_ms[unit] = (double)(mono_us() - s->sent_us[unit]) / 1000.0;
+	}
+	mb_link_flush(s->d);
+}
+
 /* Bytes waiting before a request: the late answer of an earlier probe. */
 static void drain_late(struct scan *s)
 {
@@ -210,25 +222,43 @@ static void drain_late(struct scan *s)
 	n = read(pfd.fd, buf, sizeof(buf));
 	if (n <= 0)
 		return;
-	s->out->late_replies++;
-	if (buf[0] == s->last_timeout_unit && s->last_timeout_unit > 0) {
-		s->late[buf[0]] = true;
-		s->late_ms[buf[0]] = (double)(mono_us() - s->last_timeout_sent_us) / 1000.0;
-	}
-	mb_link_flush(s->d);
+	note_other_unit(s, buf[0]);
 }
 
-/* A reply from another unit than asked: the late answer to the last
- * probe that timed out. */
-static void note_other_unit(struct scan *s)
+/* The request goes out raw so that a reply from another unit comes back
+ * whole (libmodbus' receive returns 0 for it, with its unit id): a late
+ * reply then names the unit it belongs to.  CRC and the unit id are still
+ * checked by libmodbus; only the PDU of a read is looked at here. */
+static int read_raw(modbus_t *ctx, int unit, int fc, uint16_t addr, int count,
+		    uint16_t *regs, int *exc, int *other_unit)
 {
-	s->out->late_replies++;
-	if (s->last_timeout_unit > 0) {
-		s->late[s->last_timeout_unit] = true;
-		s->late_ms[s->last_timeout_unit] =
-			(double)(mono_us() - s->last_timeout_sent_us) / 1000.0;
+	uint8_t req[6] = { (uint8_t)unit, (uint8_t)fc, (uint8_t)(addr >> 8), (uint8_t)addr,
+			   0, (uint8_t)count };
+	uint8_t rsp[MODBUS_MAX_ADU_LENGTH];
+	int h = modbus_get_header_length(ctx), rc;
+
+	if (modbus_send_raw_request(ctx, req, sizeof(req)) < 0)
+		return -1;
+	rc = modbus_receive_confirmation(ctx, rsp);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		*other_unit = rsp[0];
+		errno = EMBBADSLAVE;
+		return -1;
 	}
-	mb_link_flush(s->d);
+	if (rsp[h] == (fc | 0x80)) {
+		*exc = rsp[h + 1];
+		errno = MODBUS_ENOBASE + (rsp[h + 1] <= 0x0B ? rsp[h + 1] : 4);
+		return -1;
+	}
+	if (rsp[h] != fc || rsp[h + 1] != 2 * count || rc < h + 2 + 2 * count) {
+		errno = EMBBADDATA;
+		return -1;
+	}
+	for (int i = 0; i < count; i++)
+		regs[i] = (uint16_t)(rsp[h + 2 + 2 * i] << 8 | rsp[h + 3 + 2 * i]);
+	return count;
 }
 
 /* One read of `count` registers with FC `fc` at `unit`. */
@@ -237,7 +267,7 @@ static enum probe_rc probe(struct scan *s, int unit, int fc, uint16_t addr, int 
 {
 	struct mb_driver *d = s->d;
 	int64_t t0;
-	int rc, err;
+	int rc, err, other = -1;
 
 	*exc = 0;
 	if (!d->ctx)
@@ -248,8 +278,8 @@ static enum probe_rc probe(struct scan *s, int unit, int fc, uint16_t addr, int 
 	modbus_set_response_timeout(d->ctx, (uint32_t)(timeout_ms / 1000),
 				    (uint32_t)(timeout_ms % 1000) * 1000);
 	t0 = mono_us();
-	rc = fc == 4 ? modbus_read_input_registers(d->ctx, addr, count, regs)
-		     : modbus_read_registers(d->ctx, addr, count, regs);
+	s->sent_us[unit] = t0;
+	rc = read_raw(d->ctx, unit, fc, addr, count, regs, exc, &other);
 	err = rc < 0 ? errno : 0;
 	*ms = (double)(mono_us() - t0) / 1000.0;
 	mb_pace_mark(d, 0);
@@ -257,7 +287,6 @@ static enum probe_rc probe(struct scan *s, int unit, int fc, uint16_t addr, int 
 	if (rc == count)
 		return P_VALUE;
 	if (err > MODBUS_ENOBASE && err <= EMBXGTAR) {
-		*exc = err - MODBUS_ENOBASE;
 		/* A TCP gateway's "no path" / "target did not respond": absent. */
 		if (!s->rtu && (*exc == 0x0A || *exc == 0x0B)) {
 			s->out->gateway_absent++;
@@ -266,7 +295,7 @@ static enum probe_rc probe(struct scan *s, int unit, int fc, uint16_t addr, int 
 		return P_EXCEPTION;
 	}
 	if (err == EMBBADSLAVE) {
-		note_other_unit(s);
+		note_other_unit(s, other);
 		return P_ABSENT;
 	}
 	if (err == EMBBADCRC || err == EMBBADDATA || err == EMBMDATA || err == EMBBADEXC ||
@@ -275,9 +304,7 @@ static enum probe_rc probe(struct scan *s, int unit, int fc, uint16_t addr, int 
 		mb_link_flush(d);
 		return P_GARBLED;
 	}
-	if (rc >= 0 || err == ETIMEDOUT || !mb_link_errno_is_fatal(err)) {
-		s->last_timeout_unit = unit;
-		s->last_timeout_sent_us = t0;
+	if (err == ETIMEDOUT || !mb_link_errno_is_fatal(err)) {
 		mb_link_flush(d);
 		return P_ABSENT;
 	}
@@ -330,7 +357,7 @@ static int framing_open(struct scan *s, const struct mb_scan_framing *f)
 		set_error(s, "cannot open the port", errno);
 		return -1;
 	}
-	s->last_timeout_unit = 0;
+	memset(s->sent_us, 0, sizeof(s->sent_us));
 	memset(s->seen, 0, sizeof(s->seen));
 	return 0;
 }

@@ -97,7 +97,10 @@ void mb_scan_result_free(struct mb_scan_result *r);
 void mb_scan_report_json(FILE *f, const struct fb_bus_conf *bus,
 			 const struct mb_scan_result *r);
 void mb_scan_report_text(FILE *f, const struct mb_scan_result *r);
-/* One device in FB_TABLE_REASON_MAX characters (for the results ring). */
+/* One device in FB_TABLE_REASON_MAX characters (for the results ring):
+ * "unit=3 19200/E/1 fc=3 v=1234 p50=8 p99=10 to=70 [late] [dup]", with
+ * x=02 for an exception, "garbled" for CRC errors only.  Its definition
+ * candidates go in lines of their own (they may not fit). */
 void mb_scan_report_line(char *buf, size_t len, const struct mb_scan_device *dev);
 
 /* scan_defs.c: every definition with an identify block in dirs (the

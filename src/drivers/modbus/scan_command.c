@@ -61,8 +61,14 @@ static bool on_progress(void *ctx, const struct mb_scan_progress *p)
 	if (p->found) {
 		char line[FB_TABLE_REASON_MAX];
 
+		char cand[sizeof(p->found->candidates)], *save = NULL;
+
 		mb_scan_report_line(line, sizeof(line) - 6, p->found);
 		report(r->d, r->cmd, FB_COMMAND_PROGRESS, "found %s", line);
+		memcpy(cand, p->found->candidates, sizeof(cand));
+		for (char *t = strtok_r(cand, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			report(r->d, r->cmd, FB_COMMAND_PROGRESS, "candidate unit=%d def=%.60s",
+			       p->found->unit, t);
 	} else if (now >= r->next_report_ms) {
 		report(r->d, r->cmd, FB_COMMAND_PROGRESS, "progress %zu/%zu eta %.0f s", p->done,
 		       p->total, p->eta_s);

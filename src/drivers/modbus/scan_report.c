@@ -104,14 +104,18 @@ void mb_scan_report_json(FILE *f, const struct fb_bus_conf *bus,
 
 void mb_scan_report_line(char *buf, size_t len, const struct mb_scan_device *d)
 {
-	char h[64], par[2];
+	char par[2], ans[24];
 
-	how(h, sizeof(h), d);
 	parity_text(par, &d->framing);
-	snprintf(buf, len, "unit=%d baud=%d parity=%s stop=%d p50=%.0f p99=%.0f timeout=%d%s%s "
-		 "how=%s def=%s", d->unit, d->framing.baud, par, d->framing.stop_bits, d->p50_ms,
-		 d->p99_ms, d->suggested_timeout_ms, d->late ? " late" : "",
-		 d->duplicate ? " duplicate" : "", h, d->candidates[0] ? d->candidates : "-");
+	if (!d->samples)
+		snprintf(ans, sizeof(ans), "garbled");
+	else if (d->exception)
+		snprintf(ans, sizeof(ans), "x=%02X", d->exception);
+	else
+		snprintf(ans, sizeof(ans), "v=%u", d->value);
+	snprintf(buf, len, "unit=%d %d/%s/%d fc=%d %s p50=%.0f p99=%.0f to=%d%s%s", d->unit,
+		 d->framing.baud, par, d->framing.stop_bits, d->fc, ans, d->p50_ms, d->p99_ms,
+		 d->suggested_timeout_ms, d->late ? " late" : "", d->duplicate ? " dup" : "");
 }
 
 void mb_scan_report_text(FILE *f, const struct mb_scan_result *r)
