@@ -166,6 +166,37 @@ int mb_scan_parse_framings(const char *bauds, const char *parities,
 	return 0;
 }
 
+int mb_scan_parse_options(const char *text, bool tcp, struct mb_scan_params *p,
+			  const char **why)
+{
+	char buf[FB_TABLE_STRING_MAX], *save = NULL;
+	char *end;
+	long v;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (!strncmp(t, "ids=", 4)) {
+			if (mb_scan_parse_ids(t + 4, tcp, p, why) < 0)
+				return -1;
+		} else if (!strcmp(t, "first")) {
+			p->first = true;
+		} else if (!strcmp(t, "fc04")) {
+			p->fc04 = true;
+		} else if (!strncmp(t, "turnaround=", 11) &&
+			   (v = strtol(t + 11, &end, 10)) > 0 && v <= 10000 && !*end) {
+			p->turnaround_ms = (int)v;
+		} else if (!strncmp(t, "deadline=", 9) &&
+			   (v = strtol(t + 9, &end, 10)) > 0 && v <= 3600 && !*end) {
+			p->deadline_s = (int)v;
+		} else {
+			*why = "unknown scan option (ids=RANGE, first, fc04, turnaround=MS, "
+			       "deadline=S)";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void mb_scan_result_free(struct mb_scan_result *r)
 {
 	free(r->devices);

@@ -85,6 +85,12 @@ int mb_scan_parse_ids(const char *text, bool allow_zero, struct mb_scan_params *
 int mb_scan_parse_framings(const char *bauds, const char *parities,
 			   struct mb_scan_params *p, const char **why);
 
+/* A queued scan command's options (the command's string value, from
+ * another process): "ids=3,17 first fc04 turnaround=80 deadline=60".
+ * -1 with *why on anything else. */
+int mb_scan_parse_options(const char *text, bool tcp, struct mb_scan_params *p,
+			  const char **why);
+
 /* Runs the scan on d's link (d->bus names the transport; with framings,
  * d->bus's baud/parity/stop bits are changed and the link reopened for
  * each).  Read-only: FC03/04 of one register at unit ids >= 1.  Returns 0

@@ -78,34 +78,6 @@ static bool on_progress(void *ctx, const struct mb_scan_progress *p)
 	return r->d->signal_fd < 0 || poll(&pfd, 1, 0) != 1;
 }
 
-/* "ids=3,17 first fc04 turnaround=80 deadline=60"; -1 with *why. */
-static int parse_options(const char *text, bool tcp, struct mb_scan_params *p,
-			 const char **why)
-{
-	char buf[FB_TABLE_STRING_MAX], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", text);
-	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		if (!strncmp(t, "ids=", 4)) {
-			if (mb_scan_parse_ids(t + 4, tcp, p, why) < 0)
-				return -1;
-		} else if (!strcmp(t, "first")) {
-			p->first = true;
-		} else if (!strcmp(t, "fc04")) {
-			p->fc04 = true;
-		} else if (!strncmp(t, "turnaround=", 11) && atoi(t + 11) > 0) {
-			p->turnaround_ms = atoi(t + 11);
-		} else if (!strncmp(t, "deadline=", 9) && atoi(t + 9) > 0) {
-			p->deadline_s = atoi(t + 9);
-		} else {
-			*why = "unknown scan option (ids=RANGE, first, fc04, turnaround=MS, "
-			       "deadline=S)";
-			return -1;
-		}
-	}
-	return 0;
-}
-
 void mb_scan_command(struct mb_driver *d, const struct fb_command *cmd)
 {
 	struct run r = { d, cmd, 0, 0 };
@@ -116,7 +88,7 @@ void mb_scan_command(struct mb_driver *d, const struct fb_command *cmd)
 	bool tcp = d->bus->transport == FB_BUS_TCP;
 
 	mb_scan_params_default(&p, false);
-	if (parse_options(cmd->value.kind == FB_VALUE_STRING ? cmd->value.s : "", tcp, &p,
+	if (mb_scan_parse_options(cmd->value.kind == FB_VALUE_STRING ? cmd->value.s : "", tcp, &p,
 			  &why) < 0) {
 		report(d, cmd, FB_COMMAND_FAILED, "%s", why);
 		return;
