@@ -207,6 +207,37 @@ class ModbusScan(fbtest.TestCase):
                              "no poll after the scan")
         self.assertIn("polling resumes", drv.stderr_text())
 
+    def test_add_stages_the_matched_device_validated(self):
+        gate, (slave,) = self.line({3: "holding", 17: "holding"})
+        slave.set_registers(17, "hr", 2, [17])     # PZEM-004T: its address register
+        etc = os.path.join(self.tmp, "etc")
+        os.makedirs(os.path.join(etc, "buses.d"))
+        main = os.path.join(etc, "fieldbridge.json")
+        with open(main, "w") as f:
+            json.dump({"gateway": {"id": f"t{os.getpid()}", "state_dir":
+                                   os.path.join(self.tmp, "state"),
+                                   "definition_dirs": [gateway.DEVICES, DEFS]}}, f)
+        bus = os.path.join(etc, "buses.d", "rs485.json")
+        with open(bus, "w") as f:
+            json.dump({"transport": "rtu", "device": gate.path, "baud": 19200,
+                       "parity": "E", "devices": [
+                           {"id": "d3", "definition": "test-simple", "unit_id": 3}]}, f)
+        r = subprocess.run([SCAN, "--scan", "-c", main, "--device", gate.path,
+                            "--bauds", "19200", "--parities", "E", "--ids", "1-20",
+                            "--add", "rs485"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("staged device peacefair_pzem_004t_17", r.stderr)
+        self.assertIn("unit 3: not added (no definition matched)", r.stderr)
+        with open(bus) as f:
+            devices = {d["id"]: d for d in json.load(f)["devices"]}
+        self.assertEqual(devices["peacefair_pzem_004t_17"]["definition"],
+                         "peacefair-pzem-004t")
+        self.assertEqual(devices["peacefair_pzem_004t_17"]["unit_id"], 17)
+        self.assertEqual(sorted(devices), ["d3", "peacefair_pzem_004t_17"])
+        chk = subprocess.run([SCAN, "-c", main, "--check", "--bus", "rs485"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(chk.returncode, 0, chk.stdout + chk.stderr)
+
 
 if __name__ == "__main__":
     fbtest.main()
