@@ -389,7 +389,13 @@ static int framing_open(struct scan *s, const struct mb_scan_framing *f)
 		return -1;
 	}
 	memset(s->sent_us, 0, sizeof(s->sent_us));
+	memset(s->late, 0, sizeof(s->late));
 	memset(s->seen, 0, sizeof(s->seen));
+	/* A unit found at another parity of this baud (8N2 frames reach an
+	 * 8E1 device too) is the same device: not again. */
+	for (size_t i = 0; i < s->out->ndevices; i++)
+		if (s->out->devices[i].framing.baud == f->baud)
+			s->seen[s->out->devices[i].unit] = true;
 	return 0;
 }
 
@@ -547,7 +553,7 @@ static void record(struct scan *s, int unit, int fc, enum probe_rc first, int ex
 
 /* One probe of `unit` (FC03, then FC04 if asked and silent); records it
  * if present.  Returns true if something answered. */
-static bool probe_unit(struct scan *s, int unit, bool sweep)
+static bool probe_unit(struct scan *s, int unit)
 {
 	uint16_t v = 0;
 	int exc;
@@ -566,10 +572,7 @@ static bool probe_unit(struct scan *s, int unit, bool sweep)
 		progress(s, NULL);
 		return false;
 	}
-	if (sweep || !s->seen[unit])
-		record(s, unit, fc, rc, exc, v, ms, false);
-	else
-		progress(s, NULL);
+	record(s, unit, fc, rc, exc, v, ms, false);
 	return true;
 }
 
@@ -629,7 +632,11 @@ static void sweep(struct scan *s, const struct mb_scan_framing *f)
 	for (int u = 0; u < 256 && !s->stop; u++) {
 		if (!s->p->ids[u] || (s->rtu && u == 0))
 			continue;
-		probe_unit(s, u, false);
+		if (s->seen[u]) {
+			s->done++;
+			continue;
+		}
+		probe_unit(s, u);
 	}
 	/* The last probe's late answer arrives after the sweep. */
 	if (!s->stop && s->rtu) {
@@ -668,17 +675,21 @@ int mb_scan_run(struct mb_driver *d, const struct mb_scan_params *p,
 		for (size_t f = 0; f < p->nframings && !s->stop; f++) {
 			if (framing_open(s, &p->framings[f]) < 0)
 				break;
-			for (size_t i = 0; i < na && !s->stop; i++)
-				if (probe(s, ids[i], 3, (uint16_t)p->address, 1, probe_timeout_ms(s),
-					  (uint16_t[1]){ 0 }, (int[1]){ 0 }, (double[1]){ 0 }) !=
-				    P_ABSENT) {
+			for (size_t i = 0; i < na && !s->stop; i++) {
+				uint16_t v;
+				int exc;
+				double ms;
+				enum probe_rc rc = probe(s, ids[i], 3, (uint16_t)p->address, 1,
+							 probe_timeout_ms(s), &v, &exc, &ms);
+
+				if (rc == P_VALUE || rc == P_EXCEPTION || rc == P_GARBLED) {
 					answered[f] = true;
 					s->done += na - i;
 					break;
-				} else {
-					s->done++;
-					progress(s, NULL);
 				}
+				s->done++;
+				progress(s, NULL);
+			}
 			if (answered[f])
 				out->framings[out->nframings++] = p->framings[f];
 		}
