@@ -103,9 +103,10 @@ class ModbusScan(fbtest.TestCase):
         gate, (slave,) = self.line({3: "holding", 17: "holding"})
         slave.set_registers(3, "hr", 0, [1234])
         slave.set_registers(17, "hr", 2, [17])     # PZEM-004T: its address register
-        doc = self.scan("--device", gate.path, "--ids", "1-30")
+        doc = self.scan("--device", gate.path, "--ids", "1-30", "--fc11")
         found = {d["unit_id"]: d for d in doc["devices"]}
         self.assertEqual(sorted(found), [3, 17], doc)
+        self.assertTrue(found[3]["server_id"].startswith("Pymodbus"), found[3])
         self.assertEqual(doc["framings_found"],
                          [{"baud": 19200, "parity": "E", "stop_bits": 1}])
         for d in found.values():

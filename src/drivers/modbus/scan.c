@@ -182,6 +182,8 @@ int mb_scan_parse_options(const char *text, bool tcp, struct mb_scan_params *p,
 			p->first = true;
 		} else if (!strcmp(t, "fc04")) {
 			p->fc04 = true;
+		} else if (!strcmp(t, "fc11")) {
+			p->fc11 = true;
 		} else if (!strncmp(t, "turnaround=", 11) &&
 			   (v = strtol(t + 11, &end, 10)) > 0 && v <= 10000 && !*end) {
 			p->turnaround_ms = (int)v;
@@ -189,7 +191,7 @@ int mb_scan_parse_options(const char *text, bool tcp, struct mb_scan_params *p,
 			   (v = strtol(t + 9, &end, 10)) > 0 && v <= 3600 && !*end) {
 			p->deadline_s = (int)v;
 		} else {
-			*why = "unknown scan option (ids=RANGE, first, fc04, turnaround=MS, "
+			*why = "unknown scan option (ids=RANGE, first, fc04, fc11, turnaround=MS, "
 			       "deadline=S)";
 			return -1;
 		}
@@ -452,6 +454,32 @@ static void identify(struct scan *s, struct mb_scan_device *dev)
 	}
 }
 
+/* FC11 "report server id": printable bytes kept, others as \xNN. */
+static void report_server_id(struct scan *s, struct mb_scan_device *dev)
+{
+	struct mb_driver *d = s->d;
+	uint8_t buf[MODBUS_MAX_PDU_LENGTH];
+	size_t len = 0;
+	int rc;
+
+	if (!d->ctx)
+		return;
+	mb_pace_wait(d, false);
+	modbus_set_slave(d->ctx, dev->unit);
+	modbus_set_response_timeout(d->ctx, 0, SAMPLE_MIN_TIMEOUT_MS * 1000);
+	rc = modbus_report_slave_id(d->ctx, (int)sizeof(buf), buf);
+	mb_pace_mark(d, 0);
+	s->out->probes++;
+	if (rc <= 0) {
+		mb_link_flush(d);
+		return;
+	}
+	for (int i = 0; i < rc && len + 5 < sizeof(dev->server_id); i++)
+		len += (size_t)snprintf(dev->server_id + len, sizeof(dev->server_id) - len,
+					buf[i] >= 0x20 && buf[i] < 0x7F && buf[i] != '\\' ? "%c"
+					: "\\x%02X", buf[i]);
+}
+
 /* A unit answered (or answered garbled): take latency samples, look for a
  * second device on the id, propose definitions, and record it. */
 static void record(struct scan *s, int unit, int fc, enum probe_rc first, int exc,
@@ -537,6 +565,8 @@ static void record(struct scan *s, int unit, int fc, enum probe_rc first, int ex
 	/* An exception at register 0 says nothing of the identify registers. */
 	if (!dev.duplicate)
 		identify(s, &dev);
+	if (s->p->fc11 && !dev.duplicate && !s->stop)
+		report_server_id(s, &dev);
 	grown = realloc(out->devices, (out->ndevices + 1) * sizeof(*grown));
 	if (!grown) {
 		snprintf(out->error, sizeof(out->error), "out of memory");

@@ -31,6 +31,7 @@ struct mb_scan_params {
 	size_t nframings;                /* 0: the link as it is (no reopen) */
 	bool first;                      /* stop at the first device found */
 	bool fc04;                       /* also FC04 at ids silent to FC03 */
+	bool fc11;                       /* FC11 "report server id" at found ids */
 	int turnaround_ms;               /* device reply budget, default 50 */
 	int deadline_s;                  /* whole scan, default 300 */
 	int address;                     /* register probed, default 0 */
@@ -52,6 +53,7 @@ struct mb_scan_device {
 	bool duplicate;
 	char duplicate_why[96];
 	char candidates[256];            /* definition ids, comma-separated */
+	char server_id[80];              /* FC11 answer, printable; "" if none */
 };
 
 struct mb_scan_result {
@@ -86,7 +88,7 @@ int mb_scan_parse_framings(const char *bauds, const char *parities,
 			   struct mb_scan_params *p, const char **why);
 
 /* A queued scan command's options (the command's string value, from
- * another process): "ids=3,17 first fc04 turnaround=80 deadline=60".
+ * another process): "ids=3,17 first fc04 fc11 turnaround=80 deadline=60".
  * -1 with *why on anything else. */
 int mb_scan_parse_options(const char *text, bool tcp, struct mb_scan_params *p,
 			  const char **why);

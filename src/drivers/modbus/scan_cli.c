@@ -44,6 +44,7 @@ static void usage(FILE *f)
 	      "  --ids 1-247           unit ids to probe (never 0 on a serial line)\n"
 	      "  --first               stop at the first device found\n"
 	      "  --fc04                also probe FC04 at ids silent to FC03\n"
+	      "  --fc11                ask found units for their server id (FC11)\n"
 	      "  --turnaround-ms N     reply budget per probe (default 50)\n"
 	      "  --deadline-s N        stop the whole scan after N s (default 300)\n"
 	      "  --definitions DIR     definitions to match (default: the config's)\n"
@@ -84,7 +85,7 @@ static bool draw(void *ctx, const struct mb_scan_progress *p)
 static int parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_SCAN = 256, O_DEVICE, O_HOST, O_PORT, O_RTU_TCP, O_BAUDS, O_PARITIES, O_IDS,
-	       O_FIRST, O_JSON, O_ADD, O_DEFS, O_FC04, O_TURN, O_DEADLINE, O_NOPROG, O_HELP };
+	       O_FIRST, O_JSON, O_ADD, O_DEFS, O_FC04, O_FC11, O_TURN, O_DEADLINE, O_NOPROG, O_HELP };
 	static const struct option opts[] = {
 		{ "scan", no_argument, NULL, O_SCAN },
 		{ "device", required_argument, NULL, O_DEVICE },
@@ -99,6 +100,7 @@ static int parse(int argc, char **argv, struct cli *c)
 		{ "add", required_argument, NULL, O_ADD },
 		{ "definitions", required_argument, NULL, O_DEFS },
 		{ "fc04", no_argument, NULL, O_FC04 },
+		{ "fc11", no_argument, NULL, O_FC11 },
 		{ "turnaround-ms", required_argument, NULL, O_TURN },
 		{ "deadline-s", required_argument, NULL, O_DEADLINE },
 		{ "no-progress", no_argument, NULL, O_NOPROG },
@@ -106,7 +108,7 @@ static int parse(int argc, char **argv, struct cli *c)
 		{ NULL, 0, NULL, 0 },
 	};
 	int o, turnaround = 50, deadline = 300;
-	bool first = false, fc04 = false, noprog = false;
+	bool first = false, fc04 = false, fc11 = false, noprog = false;
 	const char *why = NULL;
 	char *end;
 
@@ -138,6 +140,7 @@ static int parse(int argc, char **argv, struct cli *c)
 				c->dirs[c->ndirs++] = optarg;
 			break;
 		case O_FC04: fc04 = true; break;
+		case O_FC11: fc11 = true; break;
 		case O_TURN:
 		case O_DEADLINE: {
 			long v = strtol(optarg, &end, 10);
@@ -179,6 +182,7 @@ static int parse(int argc, char **argv, struct cli *c)
 	}
 	c->params.first = first;
 	c->params.fc04 = fc04;
+	c->params.fc11 = fc11;
 	c->params.turnaround_ms = turnaround;
 	c->params.deadline_s = deadline;
 	c->progress = !noprog && isatty(2);

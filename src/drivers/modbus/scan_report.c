@@ -83,6 +83,8 @@ void mb_scan_report_json(FILE *f, const struct fb_bus_conf *bus,
 		for (char *t = strtok_r(cand, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			cJSON_AddItemToArray(c, cJSON_CreateString(t));
 		cJSON_AddItemToObject(o, "definition_candidates", c);
+		if (d->server_id[0])
+			cJSON_AddStringToObject(o, "server_id", d->server_id);
 		cJSON_AddItemToArray(devs, o);
 	}
 	cJSON_AddNumberToObject(root, "probes", r->probes);
