@@ -120,13 +120,19 @@ static void matches_through_the_reader(void)
 		"{\"table\": \"input_register\", \"address\": 16, \"range\": [100, 199]},"
 		"{\"table\": \"holding_register\", \"address\": 0, \"equals_unit_id\": true}]}"),
 		&msgs);
+	char *msgs2;
 	struct fb_definition *other = load(DEF("{\"registers\": ["
-		"{\"table\": \"input_register\", \"address\": 17, \"values\": [150]}]}"), &msgs);
+		"{\"table\": \"input_register\", \"address\": 17, \"values\": [150]}]}"), &msgs2);
 	struct fake f = { .unit = 7 };
 
+	free(msgs);
+	free(msgs2);
 	CHECK(def && other);
-	if (!def || !other)
+	if (!def || !other) {
+		fb_model_free(def);
+		fb_model_free(other);
 		return;
+	}
 	CHECK_EQ_INT(fb_identify_match(def, 7, fake_read, &f), 1);
 	CHECK_EQ_INT(f.reads, 2);
 	/* holding 0 holds 7: at unit 8 the address register does not match */
@@ -135,7 +141,6 @@ static void matches_through_the_reader(void)
 	CHECK_EQ_INT(fb_identify_match(other, 7, fake_read, &f), -1);
 	fb_model_free(def);
 	fb_model_free(other);
-	free(msgs);
 }
 
 static void shipped_identify_blocks_load(void)
