@@ -250,7 +250,8 @@ int mb_scan_main(int argc, char **argv)
 	prc = parse(argc, argv, &c);
 	if (prc)
 		return prc < 0 ? 2 : 0;
-	fb_log_init("fieldbridge-modbus", FB_LOG_WARNING);
+	/* The link's "retrying with backoff" is the driver's; the scan reports. */
+	fb_log_init("fieldbridge-modbus", FB_LOG_ERR);
 	if (!c.config && (c.add_bus || !c.ndirs) && access(FB_DEFAULT_CONFIG, R_OK) == 0)
 		c.config = FB_DEFAULT_CONFIG;
 	if (c.config && !c.ndirs) {

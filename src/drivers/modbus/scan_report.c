@@ -124,6 +124,10 @@ void mb_scan_report_text(FILE *f, const struct mb_scan_result *r)
 {
 	char h[64], par[2];
 
+	if (r->error[0] && !r->probes) {
+		fprintf(f, "scan stopped: %s\n", r->error);
+		return;
+	}
 	if (!r->ndevices)
 		fprintf(f, "no device answered (%u probes, %.1f s)\n", r->probes, r->elapsed_s);
 	else
