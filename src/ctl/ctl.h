@@ -75,6 +75,8 @@ int ctl_watch(const struct ctl *c);
 /* point.c: get and set */
 int ctl_get(const struct ctl *c);
 int ctl_set(const struct ctl *c);
+/* scan.c: `bus scan BUS` through the running driver */
+int ctl_bus_scan(const struct ctl *c);
 /* status.c */
 int ctl_status(const struct ctl *c);
 

@@ -27,7 +27,8 @@ static void usage(FILE *out)
 "  connection list | show NAME | fields | add NAME FIELD=VALUE... |\n"
 "             modify NAME FIELD=VALUE... | delete NAME | edit NAME | test NAME |\n"
 "             move-to-dropin NAME\n"
-"  bus        the same verbs (but test)\n"
+"  bus        the same verbs (but test); bus scan BUS [--ids R] [--first]: find\n"
+"             the devices on a running bus (polling pauses meanwhile)\n"
 "  device     list [BUS] | show ID | fields | add BUS ID FIELD=VALUE... |\n"
 "             modify [BUS] ID FIELD=VALUE... | delete [BUS] ID\n"
 "  user       list | show NAME | fields | add NAME role=... rights=... password=- |\n"
@@ -138,6 +139,8 @@ int main(int argc, char **argv)
 		return ctl_connection_test(&c);
 	if (!strcmp(c.object, "connection"))
 		return ctl_objects(&c, FB_EDIT_CONN);
+	if (!strcmp(c.object, "bus") && c.verb && !strcmp(c.verb, "scan"))
+		return ctl_bus_scan(&c);
 	if (!strcmp(c.object, "bus"))
 		return ctl_objects(&c, FB_EDIT_BUS);
 	if (!strcmp(c.object, "device"))

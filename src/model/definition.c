@@ -28,7 +28,8 @@ static const char *const parity_names[] = { "N", "E", "O", NULL };
 
 static const char *const top_keys[] = {
 	"manufacturer", "model", "protocol", "serial", "max_registers_per_read",
-	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", "tests", NULL,
+	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", "tests", "identify",
+	NULL,
 };
 static const char *const serial_keys[] = {
 	"baud", "parity", "data_bits", "stop_bits", NULL,
@@ -70,6 +71,7 @@ void fb_model_free(struct fb_definition *def)
 		fb_point_clear(&def->points[i]);
 	free(def->points);
 	fb_model_vectors_free(def);
+	fb_model_identify_free(def);
 	free(def->forbidden);
 	free(def->id);
 	free(def->path);
@@ -285,6 +287,7 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	else
 		fb_model_modbus_lint(L->file, def, L->diag);
 	fb_model_vectors_parse(L->file, root, def, L->diag);
+	fb_model_identify_parse(L->file, root, def, L->diag);
 }
 
 struct fb_definition *fb_model_load(const char *path, struct fb_diag *diag)

@@ -122,4 +122,10 @@ void fb_model_vectors_parse(const char *file, const struct cJSON *root,
 			    struct fb_definition *def, struct fb_diag *d);
 void fb_model_vectors_free(struct fb_definition *def);
 
+/* definition_identify.c: the optional "identify" block into def->identify
+ * (freed by fb_model_identify_free; def itself stays). */
+void fb_model_identify_parse(const char *file, const struct cJSON *root,
+			     struct fb_definition *def, struct fb_diag *d);
+void fb_model_identify_free(struct fb_definition *def);
+
 #endif

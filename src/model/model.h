@@ -238,6 +238,17 @@ struct fb_vector {
 	size_t ninvariants;
 };
 
+/* One register of a definition's "identify" block (definition_identify.c):
+ * what a bus scan reads at a unit it found, and what it must hold. */
+struct fb_identify_reg {
+	struct fb_point_def p;     /* table, address, type, order (decoding) */
+	int64_t *values;           /* "values": any of these */
+	size_t nvalues;
+	bool has_range;            /* "range": min..max */
+	int64_t min, max;
+	bool equals_unit_id;       /* the device's own address register */
+};
+
 struct fb_definition {
 	char *id;              /* file stem, e.g. "eastron-sdm120" */
 	char *path;            /* where it was loaded from */
@@ -253,6 +264,8 @@ struct fb_definition {
 	size_t npoints;
 	struct fb_vector *vectors; /* "tests" */
 	size_t nvectors;
+	struct fb_identify_reg *identify; /* "identify"; NULL if none */
+	size_t nidentify;
 };
 
 /* ---- the file loader (definition.c) ---- */
@@ -270,6 +283,18 @@ void fb_model_free(struct fb_definition *def); /* accepts NULL */
  * definition's own errors. */
 struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 				    size_t ndirs, struct fb_diag *diag);
+
+/* ---- matching a found device (definition_identify.c) ---- */
+
+/* Reads `count` registers of `table` at `address` of the unit being
+ * identified into regs; 0, or -1 if the unit did not answer with values
+ * (an exception: the definition does not match). */
+typedef int (*fb_identify_read_fn)(void *ctx, enum fb_reg_table table, uint16_t address,
+				   uint16_t count, uint16_t *regs);
+/* 1 if every identify register of def holds what it expects at unit
+ * `unit_id`, 0 if not (or def has no identify block), -1 if a read failed. */
+int fb_identify_match(const struct fb_definition *def, int unit_id,
+		      fb_identify_read_fn read, void *ctx);
 
 /* ---- running the test vectors (vectors.c) ---- */
 

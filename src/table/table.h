@@ -136,7 +136,12 @@ enum fb_command_status {
 	FB_COMMAND_DONE = 1,
 	FB_COMMAND_FAILED,
 	FB_COMMAND_SUPERSEDED, /* a later command for the same point won */
+	FB_COMMAND_PROGRESS,   /* not final: more results for the ticket follow */
 };
+/* point_index of a bus-wide command: the driver scans its line (value: a
+ * string of options, "ids=1-247 first"; docs/bus-scan.md).  Its results
+ * are FB_COMMAND_PROGRESS entries, then one DONE or FAILED. */
+#define FB_COMMAND_BUS_SCAN 0xFFFFFF00u
 
 struct fb_command_result {
 	uint64_t ticket;

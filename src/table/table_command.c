@@ -66,7 +66,8 @@ int fb_table_command_push(struct fb_table_reader *r, struct fb_command *cmd)
 	struct fb_command c;
 	uint64_t head, tail;
 
-	if (!cmd || cmd->point_index >= r->npoints) {
+	if (!cmd || (cmd->point_index >= r->npoints &&
+		     cmd->point_index != FB_COMMAND_BUS_SCAN)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -90,6 +90,9 @@ void web_router_match(const char *path, struct web_match *m)
 	} else if (n == 3 && IS(0, "snapshots") && IS(2, "restore")) {
 		m->route = WEB_R_SNAPSHOT_RESTORE;
 		ARG(0, 1);
+	} else if (n == 3 && IS(0, "buses") && IS(2, "scan")) {
+		m->route = WEB_R_BUS_SCAN;
+		ARG(0, 1);
 	} else if (n == 3 && IS(0, "buses") && IS(2, "devices")) {
 		m->route = WEB_R_DEVICES;
 		ARG(0, 1);

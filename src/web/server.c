@@ -149,6 +149,7 @@ static int api(struct web_req *q, const char *sub)
 	case WEB_R_EVENTS: return web_sse_open(q);
 	case WEB_R_POINT: return web_api_point(q, &m);
 	case WEB_R_CONNECTION_TEST: return web_api_conntest(q, &m);
+	case WEB_R_BUS_SCAN: return web_api_scan(q, &m);
 	case WEB_R_CHANGES:
 	case WEB_R_APPLY:
 	case WEB_R_SNAPSHOTS:

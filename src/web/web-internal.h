@@ -104,6 +104,7 @@ enum web_route {
 	WEB_R_BUSES, WEB_R_BUS, WEB_R_DEVICES, WEB_R_DEVICE, WEB_R_USERS, WEB_R_USER,
 	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
 	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE,
+	WEB_R_BUS_SCAN,
 };
 #define WEB_ROUTE_ARGS 3
 #define WEB_ARG_MAX 64
@@ -346,6 +347,8 @@ int web_api_apply(struct web_req *q, const struct web_match *m);
 int web_api_lists(struct web_req *q, const struct web_match *m);
 /* POST connections/{name}/test: fieldbridge-export --test --json */
 int web_api_conntest(struct web_req *q, const struct web_match *m);
+/* api_scan.c: POST buses/{bus}/scan through fieldbridgectl bus scan */
+int web_api_scan(struct web_req *q, const struct web_match *m);
 /* GET logs: journalctl -o json */
 int web_api_logs(struct web_req *q);
 /* Called by server.c when a command's result arrived or it timed out. */

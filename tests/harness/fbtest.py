@@ -58,7 +58,7 @@ from procs import (SANITIZED, Proc, Procs, free_port, port_open, slack,
 from broker import (MQTT_TOOLS, Broker, Certs, Message, Subscriber,
                     clear_retained, client_args, publish, retained_snapshot,
                     topic_matches)
-from modbus import (MODBUS_SLAVE, PYTHON, ModbusSlave, SerialPair,
+from modbus import (MODBUS_SLAVE, PYTHON, Gate, ModbusSlave, SerialPair,
                     float32_from_regs, regs_from_float32)
 
 __all__ = [
@@ -66,7 +66,7 @@ __all__ = [
     "wait_port", "which_or_skip",
     "MQTT_TOOLS", "Broker", "Certs", "Message", "Subscriber", "clear_retained",
     "client_args", "publish", "retained_snapshot", "topic_matches",
-    "MODBUS_SLAVE", "PYTHON", "ModbusSlave", "SerialPair", "float32_from_regs",
+    "MODBUS_SLAVE", "PYTHON", "Gate", "ModbusSlave", "SerialPair", "float32_from_regs",
     "regs_from_float32",
     "HERE", "SKIP_EXIT", "TestCase", "main", "skip_module", "tree_snapshot",
 ]

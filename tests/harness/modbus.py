@@ -16,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Debian's interpreter: the only one that can import pymodbus.
 PYTHON = "/usr/bin/python3"
 MODBUS_SLAVE = os.path.join(HERE, "modbus_slave.py")
+MODBUS_GATE = os.path.join(HERE, "modbus_gate.py")
 
 
 # --------------------------------------------------------------------------
@@ -36,6 +37,38 @@ class SerialPair:
                         timeout):
             procs.fail()
             raise RuntimeError("socat pty links did not appear")
+
+    def stop(self):
+        self.proc.stop()
+
+
+class Gate:
+    """modbus_gate.py: a pty at .path that forwards requests to the slaves
+    behind `backs` (SerialPair A ends) only at `framing` ("19200:E:1"), and
+    logs every request frame it saw (.frames(): the sniffer).  Two backs
+    answering one id collide like two devices on one RS-485 line."""
+
+    def __init__(self, procs, backs, framing, name="gate", timeout=5.0):
+        d = procs.tmpdir
+        self.path = os.path.join(d, f"{name}-front")
+        self.log = os.path.join(d, f"{name}.log")
+        argv = [PYTHON, MODBUS_GATE, "--front", self.path, "--framing", framing,
+                "--log", self.log]
+        for b in backs:
+            argv += ["--back", b]
+        self.proc = procs.start(name, argv)
+        if not wait_for(lambda: "READY" in self.proc.stdout_text()
+                        or not self.proc.alive(), timeout, 0.05) or not self.proc.alive():
+            procs.fail()
+            raise RuntimeError(f"modbus_gate did not start:\n{self.proc.log_tail()}")
+
+    def frames(self):
+        """Every request frame seen so far: dicts t, hex, unit, fc, framing,
+        forwarded."""
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [json.loads(line) for line in f if line.strip()]
 
     def stop(self):
         self.proc.stop()

@@ -6,6 +6,7 @@
  * for the same point was already queued (latest wins: a slider dragged
  * across a range sends many values, only the last one matters). */
 #include "modbus-internal.h"
+#include "scan.h"
 #include "clock.h"
 #include "log.h"
 
@@ -125,6 +126,10 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 	int err;
 	enum mb_xact rc;
 
+	if (cmd->point_index == FB_COMMAND_BUS_SCAN) {
+		mb_scan_command(d, cmd);
+		return;
+	}
 	if (cmd->point_index >= d->npoints) {
 		result(d, cmd, FB_COMMAND_FAILED, "no such point %u", cmd->point_index);
 		return;

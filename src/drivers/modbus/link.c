@@ -11,6 +11,7 @@
  * between.  The termios calls libmodbus makes on close/flush fail harmlessly
  * on a socket; flushing is done here instead. */
 #include "modbus-internal.h"
+#include "scan.h"
 #include "clock.h"
 #include "log.h"
 
@@ -130,6 +131,16 @@ static modbus_t *link_open(struct mb_driver *d)
 				     bus->stop_bits);
 		if (ctx && modbus_connect(ctx) < 0)
 			goto fail;
+		/* One talker per line: a standalone scan holds it meanwhile. */
+		if (ctx && !d->line_held && mb_line_lock_take(modbus_get_socket(ctx)) < 0) {
+			char who[256];
+
+			mb_line_lock_holder(bus->device, who, sizeof(who));
+			fb_warn("bus %s: serial line %s is locked by %s", bus->name, bus->device, who);
+			errno = EBUSY;
+			modbus_close(ctx);
+			goto fail;
+		}
 		if (ctx) {
 			serial_setup(d, ctx);
 			/* Remember what the stable path named, to notice a replug. */

@@ -4,12 +4,19 @@
 #include "driver.h"
 #include "log.h"
 #include "modbus-internal.h"
+#include "scan.h"
+
+#include <string.h>
 
 int main(int argc, char **argv)
 {
 	struct fb_daemon_args args;
-	int rc = fb_daemon_parse_args(argc, argv, "fieldbridge-modbus", "bus", &args);
+	int rc;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--scan"))
+			return mb_scan_main(argc, argv);
+	rc = fb_daemon_parse_args(argc, argv, "fieldbridge-modbus", "bus", &args);
 	if (rc != 0)
 		return rc < 0 ? 2 : 0;
 	/* The shared check plus the bus airtime budget. */

@@ -67,6 +67,7 @@ struct mb_driver {
 	struct fb_table *table;              /* owned */
 	modbus_t *ctx;                       /* NULL while disconnected */
 	bool rtu_framing;                    /* RTU or RTU-over-TCP */
+	bool line_held;                      /* a scan holds the line lock itself */
 	dev_t link_rdev;                     /* RTU: what the path named at open */
 	ino_t link_ino;
 	int64_t next_connect_ms;

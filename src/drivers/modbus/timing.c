@@ -26,7 +26,9 @@ void mb_pace_mark(struct mb_driver *d, int guard_ms)
 
 int mb_pace_wait(struct mb_driver *d, bool interruptible)
 {
-	struct pollfd pfd = { .fd = fb_table_command_fd(d->table), .events = POLLIN };
+	/* A standalone scan has no table: it never asks to be interrupted. */
+	struct pollfd pfd = { .fd = interruptible ? fb_table_command_fd(d->table) : -1,
+			      .events = POLLIN };
 
 	for (;;) {
 		int64_t left = d->bus_free_ns - mono_ns();

@@ -268,9 +268,15 @@ async function list(ctx) {
             } catch (err) { msg.replaceChildren(errorNotice(err, 'Deleting')); }
           },
         }, 'Delete'))));
+    const scanOut = h('div.scan', { 'aria-live': 'polite' });
     cards.push(h('section.card', h('h2', b.name, ' ', h('span.framing', framing(b))),
       devices.length ? table(['Device', 'Definition', 'Unit', 'Name', ''], rows) : h('p.muted', 'No devices yet.'),
+      scanOut,
       h('div.actions',
+        b.transport === 'gpio' ? null : h('button.small', {
+          type: 'button',
+          onclick: (ev) => runScan(b.name, scanOut, ev.currentTarget),
+        }, 'Scan'),
         h('a.button.small', { href: `#/buses/edit/${encodeURIComponent(b.name)}` }, 'Edit bus'),
         h('a.button.small', { href: `#/buses/add-device/${encodeURIComponent(b.name)}` }, 'Add device'),
         h('button.small.danger', {
@@ -288,6 +294,32 @@ async function list(ctx) {
   }
   return page('Buses', h('p', h('a.button.primary', { href: '#/buses/new', id: 'bus-add' }, 'Add bus')), msg,
     cards.length ? cards : notice('info', 'No bus yet.'));
+}
+
+// Asks the bus's running driver to scan its line (docs/bus-scan.md) and
+// lists what answered; polling pauses meanwhile.
+async function runScan(bus, out, button) {
+  button.disabled = true;
+  out.replaceChildren(h('p', `Scanning bus ${bus}: polling is paused until the scan ends…`));
+  try {
+    const r = await post(`buses/${seg(bus)}/scan`, {});
+    const devs = Array.isArray(r.devices) ? r.devices : [];
+    const rows = devs.map((d) => h('tr',
+      h('th', { scope: 'row' }, String(d.unit_id)),
+      h('td', d.baud ? `${d.baud} ${d.parity || ''}${d.stop_bits || ''}` : ''),
+      h('td', d.exception ? `exception ${d.exception}` : d.value !== undefined ? `value ${d.value}` : (d.how || '')),
+      h('td', `${d.latency_ms_p50 ?? ''}/${d.latency_ms_p99 ?? ''} ms`),
+      h('td', String(d.suggested_response_timeout_ms ?? '')),
+      h('td', [d.late_reply ? 'late reply' : '', d.duplicate_suspect ? 'duplicate address?' : ''].filter(Boolean).join(', ')),
+      h('td', (d.definition_candidates || []).join(', '))));
+    out.replaceChildren(notice('ok', `Scan of ${bus}: ${r.summary || 'done'}.`),
+      devs.length ? table(['Unit', 'Framing', 'Answered', 'Latency p50/p99', 'Suggested timeout (ms)', 'Flags', 'Definitions'], rows, `Devices found on ${bus}`)
+        : h('p.muted', 'No device answered.'));
+  } catch (err) {
+    out.replaceChildren(errorNotice(err, 'Scan'));
+  } finally {
+    button.disabled = false;
+  }
 }
 
 export async function render(ctx) {
