@@ -31,7 +31,7 @@ static const char *const point_keys[] = {
 	"scale", "offset", "precision", "unit", "component", "device_class",
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
-	"sentinel", "deadband", "heartbeat_s", NULL,
+	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", NULL,
 };
 
 static bool present(const cJSON *obj, const char *key)
@@ -535,6 +535,8 @@ static void read_presentation(struct reading *r, struct fb_point_def *p)
 		else
 			p->unit = fb_point_dup(r->file, s, d);
 	}
+	if (fb_json_string(jp, "raw_unit", false, where, d, &s) == 1)
+		p->raw_unit = fb_point_dup(r->file, s, d);
 	if (fb_json_string(jp, "device_class", false, where, d, &s) == 1)
 		p->device_class = fb_point_dup(r->file, s, d);
 	fb_point_read_state_class(r->file, jp, true, where, d, &p->state_class);
@@ -613,6 +615,7 @@ static void read_publishing(struct reading *r, struct fb_point_def *p)
 	if (read_raw64(r->jp, "sentinel", r->where, r->d, &p->sentinel_raw) == 1)
 		p->has_sentinel = true;
 	read_deadband(r->jp, r->where, r->d, p);
+	fb_model_lint_read_waivers(r->jp, r->where, r->d, &p->lint_ok);
 	if (fb_json_int(r->jp, "heartbeat_s", false, 1, 86400, r->where, r->d, &n) == 1)
 		p->heartbeat_s = (int)n;
 }
@@ -677,103 +680,4 @@ void fb_model_modbus_parse_point(const char *file, const cJSON *jp, size_t idx,
 	if (r.have_table && r.have_type)
 		check_point_rules(where, p, def, jp, d);
 	free(where);
-}
-
-/* ---- lint over all points: mistakes that parse but read the wrong
- * registers (warnings: a map may mean it) ---- */
-
-struct lint_span {
-	uint32_t first, last; /* registers or bits, inclusive */
-	size_t idx;           /* in def->points */
-};
-
-static int lint_span_cmp(const void *pa, const void *pb)
-{
-	const struct lint_span *a = pa, *b = pb;
-
-	if (a->first != b->first)
-		return a->first < b->first ? -1 : 1;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-/* Two points on the same registers of one table: a copy-paste address.
- * Bits of one register (type bit) share it by design, so they are left
- * out.  Sorted by first register, each point is compared with the one
- * reaching furthest among those before it: O(n log n). */
-static void lint_overlaps(const char *file, const struct fb_definition *def,
-			  enum fb_reg_table table, struct fb_diag *d)
-{
-	struct lint_span *spans = calloc(def->npoints ? def->npoints : 1, sizeof(*spans));
-	size_t n = 0, reach = 0;
-
-	if (!spans)
-		return;
-	for (size_t i = 0; i < def->npoints; i++) {
-		const struct fb_point_def *p = &def->points[i];
-
-		if (!p->key || p->table != table || p->type == FB_TYPE_BIT || !fb_point_width(p))
-			continue;
-		spans[n++] = (struct lint_span){ p->address,
-						 (uint32_t)p->address + fb_point_width(p) - 1, i };
-	}
-	qsort(spans, n, sizeof(*spans), lint_span_cmp);
-	for (size_t k = 1; k < n; k++) {
-		const struct lint_span *o = &spans[reach];
-
-		if (spans[k].first <= o->last) {
-			const struct fb_point_def *p = &def->points[spans[k].idx];
-			const struct fb_point_def *q = &def->points[o->idx];
-
-			fb_diag_warn(d, "%s: points[%zu] (%s).address: registers 0x%04X..0x%04X "
-				     "overlap points[%zu] (%s) at 0x%04X..0x%04X: expected each "
-				     "register read by one point", file, spans[k].idx, p->key,
-				     (unsigned)spans[k].first, (unsigned)spans[k].last, o->idx,
-				     q->key, (unsigned)o->first, (unsigned)o->last);
-		}
-		if (spans[k].last > o->last)
-			reach = k;
-	}
-	free(spans);
-}
-
-/* 30001 and 40001 are the first input and holding register in the
- * "Modicon" numbering many datasheets print; fieldbridge wants the 0-based
- * protocol address (30001 is input register 0).  Real maps do use
- * addresses above 30000 (SMA's 30775, 0xA000 = 40960), so only a map with
- * a point at exactly 30001 or 40001 is taken for one written in that
- * numbering.  One warning per table, naming that point. */
-static void lint_modicon_addresses(const char *file, const struct fb_definition *def,
-				   enum fb_reg_table table, unsigned base, struct fb_diag *d)
-{
-	size_t first = SIZE_MAX, count = 0;
-
-	for (size_t i = 0; i < def->npoints; i++) {
-		const struct fb_point_def *p = &def->points[i];
-
-		if (!p->key || p->table != table || p->address < base || p->address > base + 9998)
-			continue;
-		if (p->address == base && first == SIZE_MAX)
-			first = i;
-		count++;
-	}
-	if (first == SIZE_MAX)
-		return;
-	fb_diag_warn(d, "%s: points[%zu] (%s).address: %u looks like the 1-based register "
-		     "number %u of a datasheet's %uxxxx numbering (%zu point%s between %u "
-		     "and %u): expected the 0-based protocol address, here 0 (subtract %u "
-		     "from each)", file, first, def->points[first].key, base, base,
-		     base / 10000, count, count == 1 ? "" : "s", base, base + 9998, base);
-}
-
-void fb_model_modbus_lint(const char *file, const struct fb_definition *def,
-			  struct fb_diag *d)
-{
-	static const enum fb_reg_table tables[] = {
-		FB_REG_COIL, FB_REG_DISCRETE_INPUT, FB_REG_INPUT, FB_REG_HOLDING,
-	};
-
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-		lint_overlaps(file, def, tables[t], d);
-	lint_modicon_addresses(file, def, FB_REG_INPUT, 30001, d);
-	lint_modicon_addresses(file, def, FB_REG_HOLDING, 40001, d);
 }

@@ -148,6 +148,8 @@ struct fb_point_def {
 	double scale, offset;      /* value = raw * scale + offset */
 	int precision;             /* -1 = not set; suggested_display_precision */
 	char *unit;                /* NULL if none */
+	char *raw_unit;            /* what one raw count is ("0.1 Wh"), for the
+				    * lint's scale check; NULL if not stated */
 	enum fb_component component;
 	char *device_class, *state_class, *entity_category, *icon; /* NULL if none */
 	bool writable;
@@ -168,6 +170,7 @@ struct fb_point_def {
 	double deadband;           /* 0 = every change; absolute, or percent */
 	bool deadband_pct;         /* deadband is % of the last published value */
 	int heartbeat_s;
+	uint32_t lint_ok;          /* "lint_ok": bit (1 << FB_LINT_*) per waived rule */
 	struct fb_gpio_point gpio; /* role FB_GPIO_NONE in modbus definitions */
 };
 

@@ -164,6 +164,7 @@ void fb_point_clear(struct fb_point_def *p)
 	free(p->key);
 	free(p->name);
 	free(p->unit);
+	free(p->raw_unit);
 	free(p->device_class);
 	free(p->state_class);
 	free(p->entity_category);

@@ -341,7 +341,9 @@ static void defaults_are_applied(void)
 		  " {\"key\": \"i\", \"name\": \"I\", \"table\": \"input_register\", \"address\": 30, \"type\": \"int16\"}\n"
 		  "]}\n");
 	CHECK(l.def != NULL);
-	CHECK_EQ_INT(l.diag.count, 0);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	CHECK_EQ_INT(l.diag.warnings, 2); /* the lint: numbers h and f have no min/max */
+	CHECK_STR_CONTAINS(l.text, "points[3] (h).min: a writable number without limits");
 	if (!l.def) {
 		done(&l);
 		return;
