@@ -28,7 +28,9 @@ static const char *const parity_names[] = { "N", "E", "O", NULL };
 
 static const char *const top_keys[] = {
 	"manufacturer", "model", "protocol", "serial", "max_registers_per_read",
-	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", "tests", NULL,
+	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", "tests",
+	"request_gap_ms", "min_interval_ms", "connect_delay_ms", /* pacing */
+	NULL,
 };
 static const char *const serial_keys[] = {
 	"baud", "parity", "data_bits", "stop_bits", NULL,
@@ -229,6 +231,14 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	if (fb_json_int(root, "max_gap", false, 0, MB_MAX_READ_REGISTERS - 1,
 			L->file, &tmp, &n) == 1)
 		def->max_gap = (uint16_t)n;
+	/* Pacing some devices need (Heidelberg: 100 ms between requests;
+	 * Huawei: a second after connecting). */
+	if (fb_json_int(root, "request_gap_ms", false, 0, 10000, L->file, &tmp, &n) == 1)
+		def->request_gap_ms = (uint32_t)n;
+	if (fb_json_int(root, "min_interval_ms", false, 0, 3600000, L->file, &tmp, &n) == 1)
+		def->min_interval_ms = (uint32_t)n;
+	if (fb_json_int(root, "connect_delay_ms", false, 0, 10000, L->file, &tmp, &n) == 1)
+		def->connect_delay_ms = (uint32_t)n;
 	top_move(L, &tmp);
 	if (def->max_gap >= def->max_registers_per_read) {
 		fb_diag_error(L->diag, "%s: max_gap: expected less than max_registers_per_read "

@@ -112,8 +112,8 @@ static int lint_span_cmp(const void *pa, const void *pb)
 }
 
 /* A copy-paste address (SDM630 L2 reactive power at L1's register in a
- * peer's map).  Bits of one register (type bit) share it by design, so they
- * are left out.  Sorted by first register, each point is compared with the
+ * peer's map).  Bits and bytes of one register share it by design, so
+ * they are left out.  Sorted by first register, each point is compared with the
  * one reaching furthest among those before it: O(n log n). */
 static void lint_overlaps(const char *file, const struct fb_definition *def,
 			  enum fb_reg_table table, struct fb_diag *d)
@@ -126,7 +126,8 @@ static void lint_overlaps(const char *file, const struct fb_definition *def,
 	for (size_t i = 0; i < def->npoints; i++) {
 		const struct fb_point_def *p = &def->points[i];
 
-		if (!p->key || p->table != table || p->type == FB_TYPE_BIT || !fb_point_width(p))
+		if (!p->key || p->table != table || p->type == FB_TYPE_BIT ||
+		    fb_model_type_is_byte(p->type) || !fb_point_width(p))
 			continue;
 		spans[n++] = (struct lint_span){ p->address,
 						 (uint32_t)p->address + fb_point_width(p) - 1, i };
@@ -178,10 +179,12 @@ static bool series_member(const char *key, size_t *stem_len, long *num)
 	return true;
 }
 
-/* Position on the wire: bits of one register count as 1/16 of it. */
+/* Position on the wire: bits of one register count as 1/16 of it, its
+ * high byte as 8/16. */
 static long position(const struct fb_point_def *p)
 {
-	return (long)p->address * 16 + (p->type == FB_TYPE_BIT ? p->bit : 0);
+	return (long)p->address * 16 + (p->type == FB_TYPE_BIT ? p->bit : 0) +
+	       (fb_model_type_is_byte(p->type) && p->byte_high ? 8 : 0);
 }
 
 /* Members of one series: same stem, table and type.  The series is spaced

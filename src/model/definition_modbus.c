@@ -31,7 +31,8 @@ static const char *const point_keys[] = {
 	"scale", "offset", "precision", "unit", "component", "device_class",
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
-	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", NULL,
+	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", "byte", "on_value", "off_value",
+	"scale_register", NULL,
 };
 
 static bool present(const cJSON *obj, const char *key)
@@ -239,6 +240,29 @@ static void check_addresses(const struct rules *r, const struct fb_point_def *p,
 		fb_diag_error(d, "%s.type: expected at most max_registers_per_read "
 			      "(%u) registers, got %u", r->where,
 			      def->max_registers_per_read, width);
+	if (p->has_scale_register) {
+		/* Read with the value in one request: both must fit one read. */
+		unsigned lo = p->scale_register < p->address ? p->scale_register : p->address;
+		unsigned hi = p->scale_register > last ? p->scale_register : last;
+
+		if (!r->numeric || !fb_model_type_is_int(p->type))
+			fb_diag_error(d, "%s.scale_register: only applies to integer types, not %s",
+				      r->where, type_str(p));
+		else if (p->scale_register >= p->address && p->scale_register <= last)
+			fb_diag_error(d, "%s.scale_register: expected another register than the "
+				      "value's own (0x%04X..0x%04X), got 0x%04X", r->where,
+				      p->address, last, p->scale_register);
+		if (hi - lo + 1 > def->max_registers_per_read)
+			fb_diag_error(d, "%s.scale_register: 0x%04X is %u registers from the value: "
+				      "expected both within one read of max_registers_per_read (%u)",
+				      r->where, p->scale_register, hi - lo + 1,
+				      def->max_registers_per_read);
+		for (size_t i = 0; i < def->nforbidden; i++)
+			if (p->scale_register >= def->forbidden[i].first &&
+			    p->scale_register <= def->forbidden[i].last)
+				fb_diag_error(d, "%s.scale_register: 0x%04X is in forbidden_ranges[%zu]",
+					      r->where, p->scale_register, i);
+	}
 	for (size_t i = 0; i < def->nforbidden; i++) {
 		if (p->address <= def->forbidden[i].last && last >= def->forbidden[i].first)
 			fb_diag_error(d, "%s.address: registers 0x%04X..0x%04X overlap "
@@ -252,7 +276,7 @@ static void check_addresses(const struct rules *r, const struct fb_point_def *p,
 static void check_numeric_fields(const struct rules *r, const struct fb_point_def *p)
 {
 	static const char *const numeric_only[] = {
-		"scale", "offset", "precision", "sentinel", NULL,
+		"scale", "offset", "precision", "sentinel", "scale_register", NULL,
 	};
 
 	if (r->numeric)
@@ -275,6 +299,12 @@ static void check_writing(const struct rules *r, const struct fb_point_def *p)
 	if (p->writable && p->type == FB_TYPE_BIT)
 		fb_diag_error(d, "%s.writable: not supported for type bit (writing the "
 			      "register would overwrite its other bits)", where);
+	if (p->writable && fb_model_type_is_byte(p->type))
+		fb_diag_error(d, "%s.writable: not supported for type %s (writing the "
+			      "register would overwrite its other byte)", where, type_str(p));
+	if (p->writable && p->has_scale_register)
+		fb_diag_error(d, "%s.writable: not supported with scale_register (the "
+			      "exponent may change between reading it and writing)", where);
 	if (!p->writable && present(r->jp, "write_function"))
 		fb_diag_error(d, "%s.write_function: set, but the point is not writable", where);
 	if (p->writable) {
@@ -321,8 +351,10 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 				      "binary_sensor, got %s", where, type_str(p));
 		break;
 	case FB_COMP_SWITCH:
-		if (p->type != FB_TYPE_BOOL)
-			fb_diag_error(d, "%s.component: expected type bool for switch, got %s",
+		if (p->type != FB_TYPE_BOOL && !(p->has_switch_raw && r->numeric &&
+						 fb_model_type_is_int(p->type)))
+			fb_diag_error(d, "%s.component: expected type bool for switch (or an "
+				      "integer type with on_value and off_value), got %s",
 				      where, type_str(p));
 		break;
 	case FB_COMP_NUMBER:
@@ -357,6 +389,12 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 	if (is_enum && !present(jp, "options") && p->type != FB_TYPE_STRING)
 		fb_diag_error(d, "%s.options: required for device_class enum (or use type "
 			      "string)", where);
+	if (p->has_switch_raw && (p->component != FB_COMP_SWITCH || r->bit_table))
+		fb_diag_error(d, "%s.on_value: only applies to a switch on a holding "
+			      "register (coils take coil_on/coil_off)", where);
+	if (p->has_switch_raw && p->switch_on_raw == p->switch_off_raw)
+		fb_diag_error(d, "%s.on_value: expected a value different from off_value, "
+			      "got %lld for both", where, (long long)p->switch_on_raw);
 	if (present(jp, "press") && p->component != FB_COMP_BUTTON)
 		fb_diag_error(d, "%s.press: only applies to component button", where);
 	if (p->component == FB_COMP_BUTTON && (r->bit_table || p->type == FB_TYPE_BOOL) &&
@@ -414,6 +452,11 @@ static void check_raw_ranges(const struct rules *r, const struct fb_point_def *p
 					      "%lld..%llu for %s", where,
 					      (long long)p->options[i].raw, (long long)lo,
 					      (unsigned long long)hi, type_str(p));
+		if (p->has_switch_raw && (!raw_in_range(p->switch_on_raw, lo, hi) ||
+					  !raw_in_range(p->switch_off_raw, lo, hi)))
+			fb_diag_error(d, "%s.on_value: expected on_value and off_value in "
+				      "%lld..%llu for %s", where, (long long)lo,
+				      (unsigned long long)hi, type_str(p));
 		if (p->component == FB_COMP_BUTTON && !raw_in_range(p->press_raw, lo, hi))
 			fb_diag_error(d, "%s.press: expected %lld..%llu for %s, got %lld",
 				      where, (long long)lo, (unsigned long long)hi, type_str(p),
@@ -498,6 +541,18 @@ static void read_layout(struct reading *r, struct fb_point_def *p)
 			p->bit = (uint8_t)n;
 	} else if (present(jp, "bit")) {
 		fb_diag_error(d, "%s.bit: only applies to type bit", where);
+	}
+	if (r->have_type && fb_model_type_is_byte(p->type)) {
+		static const char *const bytes[] = { "low", "high", NULL };
+
+		if (fb_json_enum(jp, "byte", true, bytes, where, d, &e) == 1)
+			p->byte_high = e == 1;
+	} else if (present(jp, "byte")) {
+		fb_diag_error(d, "%s.byte: only applies to types int8, uint8 and int8_sm", where);
+	}
+	if (fb_json_int(jp, "scale_register", false, 0, 65535, where, d, &n) == 1) {
+		p->has_scale_register = true;
+		p->scale_register = (uint16_t)n;
 	}
 	if (r->have_type && p->type == FB_TYPE_STRING) {
 		if (fb_json_int(jp, "length", true, 1, MAX_STRING_REGISTERS, where, d, &n) == 1)
@@ -585,6 +640,13 @@ static void read_control(struct reading *r, struct fb_point_def *p)
 	if (fb_json_int(jp, "coil_off", false, 0, 65535, where, d, &n) == 1)
 		p->coil_off_raw = (uint16_t)n;
 	read_raw64(jp, "press", where, d, &p->press_raw);
+	bool on = read_raw64(jp, "on_value", where, d, &p->switch_on_raw) == 1;
+	bool off = read_raw64(jp, "off_value", where, d, &p->switch_off_raw) == 1;
+
+	if (on != off)
+		fb_diag_error(d, "%s.%s: expected on_value and off_value together", where,
+			      on ? "off_value" : "on_value");
+	p->has_switch_raw = on && off;
 
 	if (fb_json_number(jp, "min", false, where, d, &p->min) == 1)
 		p->has_min = true;

@@ -29,7 +29,13 @@ static inline bool fb_model_type_is_int(enum fb_data_type t)
 {
 	return t == FB_TYPE_INT16 || t == FB_TYPE_UINT16 || t == FB_TYPE_INT32 ||
 	       t == FB_TYPE_UINT32 || t == FB_TYPE_INT64 || t == FB_TYPE_UINT64 ||
-	       t == FB_TYPE_BCD16 || t == FB_TYPE_BCD32;
+	       t == FB_TYPE_BCD16 || t == FB_TYPE_BCD32 || t == FB_TYPE_INT8 ||
+	       t == FB_TYPE_UINT8 || t == FB_TYPE_INT8_SM;
+}
+
+static inline bool fb_model_type_is_byte(enum fb_data_type t)
+{
+	return t == FB_TYPE_INT8 || t == FB_TYPE_UINT8 || t == FB_TYPE_INT8_SM;
 }
 
 static inline bool fb_model_type_is_float(enum fb_data_type t)

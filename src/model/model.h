@@ -42,6 +42,9 @@ enum fb_data_type {
 	FB_TYPE_BIT,      /* bit `bit` of a 16-bit register */
 	FB_TYPE_BCD16,
 	FB_TYPE_BCD32,
+	FB_TYPE_INT8,     /* one byte of a register (`byte`), two's complement */
+	FB_TYPE_UINT8,
+	FB_TYPE_INT8_SM,  /* one byte, sign-magnitude: bit 7 the sign (Renogy) */
 };
 
 /* Byte order of a multi-register value, named by where bytes A (most
@@ -143,6 +146,7 @@ struct fb_point_def {
 	uint16_t address;          /* 0-based protocol address */
 	enum fb_data_type type;
 	uint8_t bit;               /* FB_TYPE_BIT: 0..15 */
+	bool byte_high;            /* 8-bit types: the register's high byte */
 	uint16_t length;           /* FB_TYPE_STRING: registers */
 	enum fb_byte_order order;
 	double scale, offset;      /* value = raw * scale + offset */
@@ -156,6 +160,15 @@ struct fb_point_def {
 	enum fb_write_fn write_fn;
 	uint16_t coil_on_raw, coil_off_raw; /* FC05 values, default 0xFF00/0x0000 */
 	int64_t press_raw;         /* button: value written on press */
+	/* A switch on an integer register: the raw values meaning on and off
+	 * (Sungrow 0xAA/0x55); any other value reads as unknown. */
+	bool has_switch_raw;
+	int64_t switch_on_raw, switch_off_raw;
+	/* value = raw * scale * 10^(int16 register scale_register of the same
+	 * table), both read in one request (SunSpec's sunssf); 0x8000 there
+	 * means not implemented: unknown. */
+	bool has_scale_register;
+	uint16_t scale_register;
 	bool has_min, has_max;
 	double min, max, step;
 	struct fb_select_option *options;
@@ -250,6 +263,9 @@ struct fb_definition {
 	uint16_t max_registers_per_read; /* <= MB_MAX_READ_REGISTERS */
 	uint16_t max_bits_per_read;      /* <= MB_MAX_READ_BITS */
 	uint16_t max_gap;                /* registers that may be read through */
+	/* Pacing the device needs (0 = none): silence before each request to
+	 * it, its shortest poll interval, a wait after the link connects. */
+	uint32_t request_gap_ms, min_interval_ms, connect_delay_ms;
 	struct { uint16_t first, last; } *forbidden; /* never read these */
 	size_t nforbidden;
 	struct fb_point_def *points;
@@ -317,6 +333,9 @@ int fb_point_parse_command(const struct fb_point_def *p, const char *text, struc
 bool fb_point_is_bit_table(const struct fb_point_def *p);
 /* Registers (or bits) a point occupies on the wire. */
 uint16_t fb_point_width(const struct fb_point_def *p);
+/* The registers (or bits) one read of p must cover, inclusive: its own,
+ * and its scale_register. */
+void fb_point_extent(const struct fb_point_def *p, uint16_t *first, uint16_t *last);
 /* The table value kind a point decodes to. */
 enum fb_value_kind fb_point_value_kind(const struct fb_point_def *p);
 
@@ -337,6 +356,13 @@ const char *fb_poll_class_name(enum fb_poll_class c);
  * offset and sentinel.  Returns 0, or -1 with errno EINVAL (bad BCD digit). */
 int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 		    struct fb_value *v);
+/* Decodes p from a run of `count` registers read from address `first` on
+ * (one reply): as fb_codec_decode, and for a point with a scale_register
+ * the exponent from that register of the same run.  The only decoder for
+ * such points (fb_codec_decode refuses them: EINVAL).  Returns 0, or -1
+ * with errno EINVAL (p or its scale register outside the run, bad BCD). */
+int fb_codec_decode_run(const struct fb_point_def *p, const uint16_t *regs,
+			uint16_t first, size_t count, struct fb_value *v);
 /* Encodes a value for writing.  Applies the inverse scale/offset, rounds,
  * checks the type's range.  Returns the number of registers (or bits) in
  * regs, or -1 with errno ERANGE/EINVAL. */

@@ -38,7 +38,12 @@ static int driver_build(struct mb_driver *d, int64_t now)
 		dev = &d->devices[d->ndevices];
 		dev->conf = dc;
 		dev->def = dc->def;
+		/* A device that must not be polled faster (definition's
+		 * min_interval_ms) is not, whatever the configuration says;
+		 * --check warns about the difference. */
 		dev->interval_ms = dc->poll_interval_ms;
+		if ((uint32_t)dev->interval_ms < dc->def->min_interval_ms)
+			dev->interval_ms = (int)dc->def->min_interval_ms;
 		dev->table_device = (uint32_t)d->ndevices;
 		dev->first_point = d->npoints;
 		dev->first_diag = d->npoints + (uint32_t)dc->def->npoints;

@@ -125,6 +125,8 @@ int mb_pace_wait(struct mb_driver *d, bool interruptible);
 /* Marks the end of a frame exchange: the next frame may start after
  * t3.5 + guard_ms from now. */
 void mb_pace_mark(struct mb_driver *d, int guard_ms);
+/* Keeps the line silent for at least ms from now (a connect delay). */
+void mb_pace_delay(struct mb_driver *d, int ms);
 
 /* link.c: (re)connects with exponential backoff. */
 int mb_link_connect(struct mb_driver *d, int64_t now_ms);
