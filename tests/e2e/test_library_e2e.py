@@ -1,0 +1,358 @@
+#!/usr/bin/python3
+"""The device library end to end: every shipped Modbus definition is served
+by a pymodbus slave from its own test vectors, read by the real
+fieldbridge-modbus, published by the real fieldbridge-export through a real
+mosquitto; each published value must equal the vector's expected value, and
+each discovery component must pass the project's Home Assistant rules (the
+loader's fb_model_check_ha, run by `fieldbridgectl definition check` over the
+components as published).  One slave and one driver serve every definition
+on its own unit id, so this catches a map, codec or discovery error in one
+run of a few seconds per round of vectors.
+
+Also the format features on the same real parts: byte types, raw switch
+values, scale registers and the definition's pacing."""
+
+import ast
+import json
+import os
+import re
+import subprocess
+import time
+
+import fbtest
+import gateway
+
+BUILD = os.environ.get("FB_BUILD_DIR", "build/dev")
+CTL = os.path.join(BUILD, "src/ctl/fieldbridgectl")
+TABLES = {"coil": "co", "discrete_input": "di", "input_register": "ir",
+          "holding_register": "hr"}
+POLL_MS = 200
+
+
+def strip_comments(text):
+    """Blanks // and /* */ comments outside strings, as the loader does."""
+    out, i, n, in_str = [], 0, len(text), False
+    while i < n:
+        c = text[i]
+        if in_str:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+            out.append(c)
+        elif text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        elif text.startswith("/*", i):
+            end = text.index("*/", i + 2)
+            out.append(re.sub(r"[^\n]", " ", text[i:end + 2]))
+            i = end + 2
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return json.loads("".join(out))
+
+
+def num(x):
+    return int(x, 0) if isinstance(x, str) else int(x)
+
+
+def load_library():
+    """{id: definition} of every shipped Modbus definition with vectors."""
+    defs = {}
+    for f in sorted(os.listdir(gateway.DEVICES)):
+        if not f.endswith(".json"):
+            continue
+        with open(os.path.join(gateway.DEVICES, f)) as fh:
+            d = strip_comments(fh.read())
+        if d.get("protocol") == "modbus" and d.get("tests"):
+            defs[f[:-5]] = d
+    return defs
+
+
+def published_form(point, value):
+    """The state JSON value the exporter publishes for an expected value."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value["value"]
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    return value
+
+
+def option_raw(point, label):
+    for raw, lab in point["options"].items():
+        if lab == label:
+            return num(raw)
+    raise AssertionError(f"{point['key']}: no option {label!r}")
+
+
+def option_form(point, value):
+    """A select publishes its label; an enum sensor its raw value (the
+    discovery template shows the label)."""
+    if not point.get("options") or value is None:
+        return value
+    if point.get("component") == "select":
+        return value if isinstance(value, str) else point["options"][str(int(value))]
+    return option_raw(point, value) if isinstance(value, str) else value
+
+
+def template_labels(template):
+    """{raw: label} of an enum sensor's value_template."""
+    m = re.fullmatch(r"\{\{ (\{.*\})\.get\(value_json\.\w+\) \}\}", template)
+    return ast.literal_eval(m.group(1)) if m else None
+
+
+def close(got, want, tol, tol_pct):
+    if isinstance(want, str) or got is None or want is None:
+        return got == want
+    if isinstance(got, str):
+        return False
+    allowed = abs(want) * tol / 100 if tol_pct else tol
+    allowed = max(allowed, 1e-9 + 1e-6 * abs(want))  # the JSON number's digits
+    return abs(got - want) <= allowed
+
+
+def tolerance(spec):
+    if isinstance(spec, str) and spec.endswith("%"):
+        return float(spec[:-1]), True
+    return float(spec or 0), False
+
+
+def points_as_definition(cmps):
+    """Discovery components as a definition: each becomes a point with the
+    component, device_class, unit and state_class as published, so the
+    loader applies Home Assistant's rules to exactly what HA receives."""
+    points = []
+    for i, (key, c) in enumerate(sorted(cmps.items())):
+        p = {"key": "c%d" % i, "name": key, "address": 2 * i}
+        comp = c["p"]
+        if comp == "sensor":
+            p.update(table="input_register",
+                     type="string" if c.get("device_class") in ("enum", "timestamp", "date")
+                     and not c.get("options") else "float32")
+            if c.get("device_class") == "enum" and c.get("options"):
+                p.update(type="uint16", options={str(k): o for k, o in enumerate(c["options"])})
+        elif comp == "binary_sensor":
+            p.update(table="discrete_input")
+        elif comp in ("switch", "button"):
+            p.update(table="coil", writable=True)
+        elif comp == "number":
+            p.update(table="holding_register", type="float32", writable=True,
+                     min=c.get("min", 0), max=c.get("max", 1), step=c.get("step", 1))
+        elif comp == "select":
+            p.update(table="holding_register", type="uint16", writable=True,
+                     options={str(k): o for k, o in enumerate(c["options"])})
+        else:
+            raise AssertionError(f"{key}: unknown component {comp!r}")
+        p["component"] = comp
+        for src, dst in (("device_class", "device_class"), ("state_class", "state_class"),
+                         ("unit_of_measurement", "unit"), ("entity_category", "entity_category")):
+            if c.get(src) is not None:
+                p[dst] = c[src]
+        points.append(p)
+    return {"manufacturer": "discovery", "model": "as published", "protocol": "modbus",
+            "points": points}
+
+
+class LibraryE2E(fbtest.TestCase):
+    def setUp(self):
+        super().setUp()
+        for exe in (CTL, gateway.MODBUS, gateway.EXPORT):
+            if not os.path.exists(exe):
+                self.skipTest(f"{exe} not built")
+        self.broker = fbtest.Broker(self.procs, self.tmp)
+
+    def gateway_for(self, devices, defs_dir=None, poll_ms=POLL_MS):
+        units = {d["unit_id"]: "full" for d in devices}
+        self.slave = fbtest.ModbusSlave(self.procs, units)
+        self.gw = gateway.Gateway(
+            self.procs, self.tmp, self.broker,
+            buses=[gateway.tcp_bus(self.slave.port, devices, poll_interval_ms=poll_ms,
+                                   response_timeout_ms=500)],
+            definition_dirs=[defs_dir] if defs_dir else ())
+        self.base = self.gw.base()
+        self.node = self.gw.node_id()
+        self.sub = fbtest.Subscriber(self.broker, ["homeassistant/#", "fieldbridge/#"])
+
+    def state(self, dev, since=None):
+        """The device's last published state (received at or after since)."""
+        ms = self.sub.messages(f"{self.base}/{dev}/state", since=since)
+        return ms[-1].json() if ms and ms[-1].payload else None
+
+    # ------------------------------------------------------------ the library
+    def test_every_shipped_definition_publishes_its_vectors(self):
+        defs = load_library()
+        self.assertGreaterEqual(len(defs), 40)
+        ids = sorted(defs)
+        devices = [gateway.device(f"d{u}", ids[u - 1], u) for u in range(1, len(ids) + 1)]
+        self.gateway_for(devices)
+        rounds = max(len(d["tests"]) for d in defs.values())
+        checked = 0
+        for rnd in range(rounds):
+            # Round rnd serves vector rnd of every definition that has one;
+            # driver and exporter restart so "once" points are read again
+            # (a fresh exporter attaches at once; a running one waits out
+            # its re-attach delay).
+            want = {}
+            for u, def_id in enumerate(ids, 1):
+                vecs = defs[def_id]["tests"]
+                if rnd >= len(vecs):
+                    continue
+                v = vecs[rnd]
+                table = TABLES[v["table"]]
+                blocks = v.get("blocks") or [{"address": v["address"], "words": v["words"]}]
+                for b in blocks:
+                    words = [num(w) for w in b["words"]]
+                    if table in ("co", "di"):
+                        words = [bool(w) for w in words]
+                    self.slave.control("set", unit=u, table=table, address=num(b["address"]),
+                                       values=words)
+                tol, pct = tolerance(v.get("tolerance"))
+                pts = {p["key"]: p for p in defs[def_id]["points"]}
+                for key, e in v["expect"].items():
+                    t, tp = (tolerance(e.get("tolerance")) if isinstance(e, dict)
+                             and "tolerance" in e else (tol, pct))
+                    value = published_form(pts[key], e)
+                    value = option_form(pts[key], value)
+                    want.setdefault(f"d{u}", {})[key] = (value, t, tp, v["name"], def_id)
+            t0 = time.monotonic()
+            drv = self.gw.start_driver(verbose=False)
+            exporter = self.gw.start_exporter(verbose=False)
+
+            def all_published():
+                for dev, exp in want.items():
+                    st = self.state(dev, since=t0)
+                    if not st:
+                        return False
+                    for key, (value, t, tp, _, _) in exp.items():
+                        if not close(st.get(key), value, t, tp):
+                            return False
+                return True
+            fbtest.wait_for(all_published, fbtest.slack(20), 0.2)
+            wrong = []
+            for dev, exp in want.items():
+                st = self.state(dev, since=t0) or {}
+                for key, (value, t, tp, vname, def_id) in exp.items():
+                    if not close(st.get(key), value, t, tp):
+                        wrong.append(f"{def_id} vector {vname!r}: {key} published "
+                                     f"{st.get(key)!r}, expected {value!r}")
+                    checked += 1
+            self.assertEqual(wrong, [], "\n".join(wrong) + "\n" + drv.log_tail())
+            print(f"round {rnd}: {sum(len(e) for e in want.values())} values from "
+                  f"{len(want)} devices in {time.monotonic() - t0:.1f} s")
+            drv.stop()
+            exporter.stop()
+        print(f"{len(ids)} definitions, {checked} published values equal their vectors")
+
+        # Discovery: every component passes Home Assistant's rules.
+        self.gw.start_exporter(verbose=False)
+        for u, def_id in enumerate(ids, 1):
+            m = self.sub.wait_message(f"homeassistant/device/{self.node}_d{u}/config",
+                                      timeout=10)
+            self.assertIsNotNone(m, f"{def_id}: no discovery")
+            cmps = {k: c for k, c in m.json()["cmps"].items()}
+            keys = {p["key"] for p in defs[def_id]["points"]}
+            self.assertTrue(keys <= set(cmps), f"{def_id}: missing {keys - set(cmps)}")
+            for p in defs[def_id]["points"]:
+                if p.get("options") and p.get("component", "sensor") == "sensor":
+                    c = cmps[p["key"]]
+                    labels = {num(k): v for k, v in p["options"].items()}
+                    self.assertEqual(template_labels(c["value_template"]), labels,
+                                     f"{def_id}.{p['key']}: {c['value_template']}")
+                    self.assertEqual(sorted(c["options"]), sorted(labels.values()))
+            path = os.path.join(self.tmp, f"disc-{u}.json")
+            with open(path, "w") as f:
+                json.dump(points_as_definition(cmps), f)
+            r = subprocess.run([CTL, "definition", "check", path], capture_output=True,
+                               text=True, timeout=30)
+            self.assertNotIn("error:", r.stderr, f"{def_id}: discovery breaks HA's rules")
+            self.assertIn(": ok", r.stdout + r.stderr, r.stdout + r.stderr)
+
+    # ------------------------------------------------------ format features
+    def write_feature_definition(self):
+        d = os.path.join(self.tmp, "defs")
+        os.makedirs(d, exist_ok=True)
+        doc = {
+            "manufacturer": "Test", "model": "Features", "protocol": "modbus",
+            "request_gap_ms": 150, "min_interval_ms": 1000, "connect_delay_ms": 1500,
+            "points": [
+                {"key": "t_ctrl", "name": "Controller temperature", "table": "holding_register",
+                 "address": 259, "type": "int8_sm", "byte": "high", "unit": "°C",
+                 "device_class": "temperature", "state_class": "measurement"},
+                {"key": "t_batt", "name": "Battery temperature", "table": "holding_register",
+                 "address": 259, "type": "int8_sm", "byte": "low", "unit": "°C",
+                 "device_class": "temperature", "state_class": "measurement"},
+                {"key": "export_limit", "name": "Export limit", "table": "holding_register",
+                 "address": 13086, "type": "uint16", "writable": True, "component": "switch",
+                 "on_value": "0xAA", "off_value": "0x55"},
+                {"key": "power", "name": "AC power", "table": "holding_register",
+                 "address": 40083, "type": "int16", "scale_register": 40084, "unit": "W",
+                 "device_class": "power", "state_class": "measurement"},
+            ],
+        }
+        with open(os.path.join(d, "test-features.json"), "w") as f:
+            json.dump(doc, f)
+        return d
+
+    def test_format_features_on_a_pymodbus_slave(self):
+        self.gateway_for([gateway.device("f", "test-features", 7)],
+                         defs_dir=self.write_feature_definition(), poll_ms=100)
+        s = self.slave
+        s.set_registers(7, "hr", 259, [0x8A19])        # -10 °C / +25 °C
+        s.set_registers(7, "hr", 13086, [0x55])        # off
+        s.set_registers(7, "hr", 40083, [2303, 0xFFFF])  # 2303 W x 10^-1
+        self.gw.start_exporter()
+        t_start = time.monotonic()
+        self.gw.start_driver()
+        want = {"t_ctrl": -10, "t_batt": 25, "export_limit": "OFF", "power": 230.3}
+        ok = fbtest.wait_for(lambda: (self.state("f") or {}).items() >= want.items(),
+                             fbtest.slack(15), 0.1)
+        self.assertTrue(ok, f"{self.state('f')} != {want}\n" + self.gw.drivers["meters"].log_tail())
+        # connect_delay_ms: nothing reached the slave for 1.5 s after the start.
+        reqs = s.requests(unit=7)
+        self.assertGreaterEqual(reqs[0]["t"] - t_start, 1.5, reqs[:2])
+        # The exponent changes at run time and is read with the value.
+        s.set_registers(7, "hr", 40084, [1])
+        self.assertTrue(fbtest.wait_for(lambda: (self.state("f") or {}).get("power") == 23030,
+                                        fbtest.slack(10), 0.1), self.state("f"))
+        s.set_registers(7, "hr", 40084, [0x8000])      # not implemented: unknown
+        self.assertTrue(fbtest.wait_for(lambda: (self.state("f") or {}).get("power", 0) is None,
+                                        fbtest.slack(10), 0.1), self.state("f"))
+        reads = [r for r in s.requests("read", 7) if r["address"] <= 40083 <= r["address"] + r["count"] - 1]
+        self.assertTrue(reads and all(r["address"] + r["count"] - 1 >= 40084 for r in reads),
+                        "the value was read without its scale factor")
+        # The raw switch writes 0xAA, reads back ON; any other value is unknown.
+        t0 = time.monotonic()
+        fbtest.publish(self.broker, f"{self.base}/f/export_limit/set", "ON", qos=1)
+        self.assertTrue(fbtest.wait_for(lambda: s.get_registers(7, "hr", 13086, 1)[0] == 0xAA,
+                                        fbtest.slack(10)), "0xAA not written")
+        w = s.writes(7, since=t0)
+        self.assertEqual([(x["fc"], x["address"], x["values"]) for x in w], [(6, 13086, [0xAA])])
+        self.assertTrue(fbtest.wait_for(lambda: (self.state("f") or {}).get("export_limit") == "ON",
+                                        fbtest.slack(10), 0.1))
+        s.set_registers(7, "hr", 13086, [3])
+        self.assertTrue(fbtest.wait_for(
+            lambda: (self.state("f") or {}).get("export_limit", "x") is None, fbtest.slack(10), 0.1))
+        # request_gap_ms / min_interval_ms against a configured 100 ms poll.
+        reqs = s.requests(unit=7)
+        gaps = [b["t"] - a["t"] for a, b in zip(reqs, reqs[1:])]
+        self.assertGreaterEqual(min(gaps), 0.15 - 0.005, gaps)
+        same = [r["t"] for r in reqs if r["kind"] == "read" and r["address"] == 259]
+        periods = [b - a for a, b in zip(same, same[1:])]
+        self.assertTrue(periods, reqs)
+        self.assertGreaterEqual(min(periods), 1.0 - 0.02, periods)
+        print(f"request gaps min {min(gaps) * 1000:.0f} ms, block period min "
+              f"{min(periods) * 1000:.0f} ms, first request {reqs[0]['t'] - t_start:.2f} s "
+              "after start")
+
+
+if __name__ == "__main__":
+    fbtest.main(tools=fbtest.MQTT_TOOLS)
