@@ -354,5 +354,39 @@ class LibraryE2E(fbtest.TestCase):
               "after start")
 
 
+    # ------------------------------------------------ the lint in both checks
+    def test_lint_runs_in_definition_check_and_daemon_check(self):
+        """The peer's SDM630 mistake (L2 reactive power on L1's register) in
+        a local definition: `fieldbridgectl definition check` and the
+        driver's --check both name the point and the rule; the definition's
+        vectors then fail too.  A poll interval below a definition's
+        min_interval_ms is a --check warning."""
+        d = os.path.join(self.tmp, "defs")
+        os.makedirs(d)
+        with open(os.path.join(gateway.DEVICES, "eastron-sdm630.json")) as f:
+            text = f.read()
+        right = '"key": "reactive_power_l2", "name": "L2 reactive power", ' \
+                '"table": "input_register", "address": "0x001A"'
+        self.assertIn(right, text)
+        with open(os.path.join(d, "sdm630-peer.json"), "w") as f:
+            f.write(text.replace(right, right.replace("0x001A", "0x0018")))
+        r = subprocess.run([CTL, "definition", "check", os.path.join(d, "sdm630-peer.json")],
+                           capture_output=True, text=True, timeout=30)
+        out = r.stdout + r.stderr
+        self.assertIn("points[13] (reactive_power_l2).address: registers 0x0018..0x0019 overlap "
+                      "points[12] (reactive_power_l1)", out)
+        self.assertIn("[overlap]", out)
+        self.assertIn("[stride]", out)
+        self.assertNotEqual(r.returncode, 0, out)  # its L2 vector now fails
+        self.gateway_for([gateway.device("m", "sdm630-peer", 1),
+                          gateway.device("inv", "sungrow-sh", 2)], defs_dir=d, poll_ms=1000)
+        r = self.gw.check()
+        out = r.stdout + r.stderr
+        self.assertIn("(reactive_power_l2).address: registers 0x0018..0x0019 overlap", out)
+        self.assertIn("[overlap]", out)
+        self.assertIn("device inv: poll_interval_ms 1000 is shorter than definition "
+                      "\"sungrow-sh\"'s min_interval_ms 10000", out)
+
+
 if __name__ == "__main__":
     fbtest.main(tools=fbtest.MQTT_TOOLS)
