@@ -30,6 +30,7 @@ static const char *const top_keys[] = {
 	"manufacturer", "model", "protocol", "serial", "max_registers_per_read",
 	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", "tests",
 	"request_gap_ms", "min_interval_ms", "connect_delay_ms", /* pacing */
+	"sunspec",
 	NULL,
 };
 static const char *const serial_keys[] = {
@@ -73,6 +74,7 @@ void fb_model_free(struct fb_definition *def)
 	free(def->points);
 	fb_model_vectors_free(def);
 	free(def->forbidden);
+	free(def->sunspec);
 	free(def->id);
 	free(def->path);
 	free(def->manufacturer);
@@ -247,6 +249,7 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 
 	parse_serial(L, root, def, is_gpio);
 	parse_forbidden(L, root, def);
+	fb_model_sunspec_parse(L->file, root, def, L->diag);
 
 	pts = cJSON_GetObjectItemCaseSensitive(root, "points");
 	if (!pts || cJSON_IsNull(pts)) {
@@ -292,8 +295,10 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	}
 	if (is_gpio)
 		fb_model_gpio_check(def, L->diag);
-	else
+	else {
+		fb_model_sunspec_check(L->file, def, L->diag);
 		fb_model_modbus_lint(L->file, def, L->diag);
+	}
 	fb_model_vectors_parse(L->file, root, def, L->diag);
 }
 

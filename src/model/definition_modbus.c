@@ -32,7 +32,7 @@ static const char *const point_keys[] = {
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
 	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", "byte", "on_value", "off_value",
-	"scale_register", NULL,
+	"scale_register", "sunspec_model", NULL,
 };
 
 static bool present(const cJSON *obj, const char *key)
@@ -550,6 +550,8 @@ static void read_layout(struct reading *r, struct fb_point_def *p)
 	} else if (present(jp, "byte")) {
 		fb_diag_error(d, "%s.byte: only applies to types int8, uint8 and int8_sm", where);
 	}
+	if (fb_json_int(jp, "sunspec_model", false, 1, 65534, where, d, &n) == 1)
+		p->sunspec_model = (uint16_t)n;
 	if (fb_json_int(jp, "scale_register", false, 0, 65535, where, d, &n) == 1) {
 		p->has_scale_register = true;
 		p->scale_register = (uint16_t)n;

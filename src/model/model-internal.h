@@ -6,6 +6,7 @@
  *   definition.c                           the file loader, protocol dispatch
  *   definition_modbus.c, definition_gpio.c one point parser per protocol;
  *   definition_lint.c                      map plausibility warnings;
+ *   definition_sunspec.c                   the "sunspec" block;
  *   definition_vectors.c                   the "tests" block
  *   ha_classes.c, codec.c                  Home Assistant's rules; the codec
  *   point.c, diag_points.c                 what a point is; the driver's points */
@@ -140,6 +141,13 @@ void fb_model_lint_read_waivers(const struct cJSON *jp, const char *where,
 
 void fb_model_modbus_lint(const char *file, const struct fb_definition *def,
 			  struct fb_diag *d);
+
+/* ---- definition_sunspec.c: the "sunspec" block (model id -> address the
+ * points assume), and the points' sunspec_model against it. */
+void fb_model_sunspec_parse(const char *file, const struct cJSON *root,
+			    struct fb_definition *def, struct fb_diag *d);
+void fb_model_sunspec_check(const char *file, const struct fb_definition *def,
+			    struct fb_diag *d);
 
 void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t idx,
 			       struct fb_point_def *p, struct fb_diag *d);

@@ -184,6 +184,10 @@ struct fb_point_def {
 	bool deadband_pct;         /* deadband is % of the last published value */
 	int heartbeat_s;
 	uint32_t lint_ok;          /* "lint_ok": bit (1 << FB_LINT_*) per waived rule */
+	uint16_t sunspec_model;    /* SunSpec model the point is in; 0 = none */
+	bool not_present;          /* set by the Modbus driver on its own copy of
+				    * the points: the device has no such model,
+				    * the point is never read (stays unknown) */
 	struct fb_gpio_point gpio; /* role FB_GPIO_NONE in modbus definitions */
 };
 
@@ -254,6 +258,12 @@ struct fb_vector {
 	size_t ninvariants;
 };
 
+/* A SunSpec model as the definition's addresses assume it (definition
+ * "sunspec" block): the address of its ID register. */
+struct fb_sunspec_model {
+	uint16_t model, address;
+};
+
 struct fb_definition {
 	char *id;              /* file stem, e.g. "eastron-sdm120" */
 	char *path;            /* where it was loaded from */
@@ -272,6 +282,8 @@ struct fb_definition {
 	size_t npoints;
 	struct fb_vector *vectors; /* "tests" */
 	size_t nvectors;
+	struct fb_sunspec_model *sunspec; /* "sunspec".models; NULL if none */
+	size_t nsunspec;
 };
 
 /* ---- the file loader (definition.c) ---- */
@@ -289,6 +301,10 @@ void fb_model_free(struct fb_definition *def); /* accepts NULL */
  * definition's own errors. */
 struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 				    size_t ndirs, struct fb_diag *diag);
+
+/* The definition's entry for a SunSpec model, or NULL.  Borrowed. */
+const struct fb_sunspec_model *fb_model_sunspec_model(const struct fb_definition *def,
+						      uint16_t model);
 
 /* ---- running the test vectors (vectors.c) ---- */
 

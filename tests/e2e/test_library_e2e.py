@@ -87,6 +87,27 @@ def published_form(point, value):
     return value
 
 
+# SunSpec model lengths (sunspec/models JSON) for the chains served below.
+SUNSPEC_LEN = {1: 65, 101: 50, 102: 50, 103: 50, 201: 105, 202: 105, 203: 105, 204: 105}
+
+
+def sunspec_chain(models, base=40000, common_len=65):
+    """{address: words} of a SunSpec map: "SunS" at base, then each
+    (model, address) in order; gaps are filled with an unknown model
+    (skipped by its length, as real chains have models a definition does
+    not map), and 0xFFFF ends the chain."""
+    regs = {base: [0x5375, 0x6E53]}
+    at = base + 2
+    for addr, model in sorted((a, m) for m, a in models.items()):
+        if addr > at:
+            regs[at] = [64999, addr - at - 2]
+        length = common_len if model == 1 else SUNSPEC_LEN[model]
+        regs[addr] = [model, length]
+        at = addr + 2 + length
+    regs[at] = [0xFFFF, 0]
+    return regs
+
+
 def option_raw(point, label):
     for raw, lab in point["options"].items():
         if lab == label:
@@ -206,6 +227,10 @@ class LibraryE2E(fbtest.TestCase):
                 vecs = defs[def_id]["tests"]
                 if rnd >= len(vecs):
                     continue
+                if "sunspec" in defs[def_id]:
+                    layout = {int(m): a for m, a in defs[def_id]["sunspec"]["models"].items()}
+                    for addr, words in sunspec_chain(layout).items():
+                        self.slave.set_registers(u, "hr", addr, words)
                 v = vecs[rnd]
                 table = TABLES[v["table"]]
                 blocks = v.get("blocks") or [{"address": v["address"], "words": v["words"]}]
@@ -353,6 +378,60 @@ class LibraryE2E(fbtest.TestCase):
               f"{min(periods) * 1000:.0f} ms, first request {reqs[0]['t'] - t_start:.2f} s "
               "after start")
 
+
+    # ------------------------------------------------------------- SunSpec
+    def test_sunspec_scan_on_a_pymodbus_slave(self):
+        """The generic SunSpec definition on two maps unlike the one its
+        addresses assume: a Fronius-like chain (common model 66 long, meter
+        right after the inverter) at 40000, and an inverter without a meter
+        whose marker is at 0.  Values come with their scale factors from the
+        same read; a new scale factor shows in the next poll; what the
+        device does not have stays unknown."""
+        self.gateway_for([gateway.device("fronius", "sunspec", 1),
+                          gateway.device("nometer", "sunspec", 2)], poll_ms=200)
+        s = self.slave
+        fronius = {1: 40002, 103: 40070, 203: 40122}
+        for addr, words in sunspec_chain(fronius, common_len=66).items():
+            s.set_registers(1, "hr", addr, words)
+        for addr, words in sunspec_chain({1: 2, 103: 69}, base=0).items():
+            s.set_registers(2, "hr", addr, words)
+        for unit, m103 in ((1, 40070), (2, 69)):
+            s.set_registers(unit, "hr", m103 + 14, [2303, 0xFFFF])   # W, W_SF -1
+            s.set_registers(unit, "hr", m103 + 10, [2305, 2311, 0xFFFF, 0xFFFF])  # PhV, V_SF
+            s.set_registers(unit, "hr", m103 + 38, [4])              # St: MPPT
+            s.set_registers(unit, "hr", m103 + 24, [0x0001, 0xE240, 0])  # 123456 Wh
+        s.set_registers(1, "hr", 40122 + 18, [0xF4C5, 0, 0, 0, 0xFFFF])  # meter W -2875 x 10^-1
+        s.set_registers(1, "hr", 40002 + 2, [0x4672, 0x6F6E, 0x6975, 0x7300])  # "Fronius"
+        self.gw.start_exporter()
+        self.gw.start_driver()
+        want1 = {"power": 230.3, "voltage_l1": 230.5, "voltage_l2": 231.1, "voltage_l3": None,
+                 "operating_state": 4, "energy": 123.456, "meter_power": -287.5,
+                 "manufacturer": "Fronius"}
+        want2 = dict(want1, meter_power=None, manufacturer="")
+        for dev, want in (("fronius", want1), ("nometer", want2)):
+            ok = fbtest.wait_for(lambda: all(close((self.state(dev) or {}).get(k, "absent"),
+                                                   v, 0, False) for k, v in want.items()),
+                                 fbtest.slack(15), 0.1)
+            self.assertTrue(ok, f"{dev}: {self.state(dev)} != {want}\n"
+                            + str(sorted({(r["address"], r["count"]) for r in s.requests("read", 2)}))
+                            + str(s.get_registers(2, "hr", 100, 10))
+                            + self.gw.drivers["meters"].log_tail())
+        log = self.gw.drivers["meters"].log_tail()
+        self.assertIn("SunS at 40000: 1@40002 103@40070 203@40122", log)
+        self.assertIn("SunS at 0: 1@2 103@69", log)
+        # W_SF changes between polls: the next value uses the new one.
+        t0 = time.monotonic()
+        s.set_registers(1, "hr", 40070 + 15, [0xFFFE])
+        self.assertTrue(fbtest.wait_for(lambda: (self.state("fronius") or {}).get("power") == 23.03,
+                                        fbtest.slack(10), 0.1), self.state("fronius"))
+        reads = [r for r in s.requests("read", 1, since=t0)
+                 if r["address"] <= 40070 + 14 < r["address"] + r["count"]]
+        self.assertTrue(reads)
+        self.assertTrue(all(r["address"] + r["count"] > 40070 + 15 for r in reads),
+                        "W was read without W_SF")
+        s.set_registers(1, "hr", 40070 + 15, [0x8000])   # not implemented
+        self.assertTrue(fbtest.wait_for(
+            lambda: (self.state("fronius") or {}).get("power", 0) is None, fbtest.slack(10), 0.1))
 
     # ------------------------------------------------ the lint in both checks
     def test_lint_runs_in_definition_check_and_daemon_check(self):

@@ -41,7 +41,10 @@ struct mb_point_state {
 
 struct mb_device {
 	const struct fb_device_conf *conf;   /* borrowed from the config */
-	const struct fb_definition *def;     /* borrowed from the config */
+	const struct fb_definition *def;     /* the config's, or own_def */
+	struct fb_definition *own_def;       /* owned: SunSpec devices' points,
+					      * moved to where the device's
+					      * models are (sunspec.c) */
 	uint32_t table_device;               /* index in the table's devices */
 	uint32_t first_point;                /* table index of def->points[0] */
 	uint32_t first_diag;                 /* table index of the diag points */
@@ -116,6 +119,13 @@ int mb_splits_save(const struct mb_driver *d);
  * if it is new (then re-plan and save). */
 bool mb_splits_learn(struct mb_device *dev, const struct fb_plan_block *blk,
 		     uint16_t *cut_out);
+
+/* sunspec.c: a device whose definition has a "sunspec" block gets its own
+ * copy of the points (setup, at start); after each connect locate() finds
+ * the device's models, moves the points there and re-plans. */
+int mb_sunspec_setup(struct mb_device *dev);
+void mb_sunspec_free(struct mb_device *dev);
+void mb_sunspec_locate(struct mb_driver *d, struct mb_device *dev, int64_t now_ms);
 
 /* timing.c: pacing (the arithmetic is fb_plan_char_us and fb_plan_t35_us). */
 /* Waits until the line has been silent t3.5 + guard since the last frame.
