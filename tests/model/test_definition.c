@@ -807,6 +807,50 @@ static void library_format_fields(void)
 	done(&l);
 }
 
+/* The "sunspec" block and the points' sunspec_model. */
+static void sunspec_block(void)
+{
+	struct loaded l;
+	const struct fb_sunspec_model *m;
+
+	load_text(&l, "ss.json", HEADER
+		  "\"sunspec\": {\"models\": {\"1\": 40002, \"103\": 40069}},\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"w\", \"name\": \"W\", \"table\": \"holding_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 103, \"scale_register\": 40084}\n"
+		  "]}\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	if (l.def) {
+		CHECK_EQ_INT(l.def->nsunspec, 2);
+		m = fb_model_sunspec_model(l.def, 103);
+		CHECK(m && m->address == 40069);
+		CHECK(fb_model_sunspec_model(l.def, 203) == NULL);
+		CHECK_EQ_INT(l.def->points[0].sunspec_model, 103);
+	}
+	done(&l);
+	load_text(&l, "ss.json", HEADER
+		  "\"sunspec\": {\"models\": {\"x\": 1, \"103\": 40069, \"1\": -4}, \"base\": 1},\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"a\", \"name\": \"A\", \"table\": \"holding_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 203},\n"
+		  " {\"key\": \"b\", \"name\": \"B\", \"table\": \"input_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 103},\n"
+		  " {\"key\": \"c\", \"name\": \"C\", \"table\": \"holding_register\", \"address\": 40070,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 103}\n"
+		  "]}\n");
+	CHECK(l.def == NULL);
+	CHECK_STR_CONTAINS(l.text, "ss.json: sunspec: unknown field \"base\"");
+	CHECK_STR_CONTAINS(l.text, "ss.json: sunspec.models.\"x\": expected a model id 1..65534");
+	CHECK_STR_CONTAINS(l.text, "ss.json: sunspec.models.\"1\": expected the address 0..65533");
+	CHECK_STR_CONTAINS(l.text, "points[0] (a).sunspec_model: model 203 is not in sunspec.models");
+	CHECK_STR_CONTAINS(l.text, "points[1] (b).table: SunSpec models are holding registers, "
+			   "got input_register");
+	CHECK_STR_CONTAINS(l.text, "points[2] (c).address: expected an address after model 103's "
+			   "header (0x9C85..0x9C86), got 0x9C86");
+	done(&l);
+}
+
 int main(void)
 {
 	char path[600];
@@ -837,10 +881,11 @@ int main(void)
 	RUN_TEST(unreadable_file);
 	RUN_TEST(enum_names);
 	RUN_TEST(library_format_fields);
+	RUN_TEST(sunspec_block);
 
 	static const char *const files[] = {
 		"defaults.json", "full.json", "rule.json", "top.json", "many.json", "key.json",
-		"fmt.json",
+		"fmt.json", "ss.json",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
