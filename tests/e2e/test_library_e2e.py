@@ -13,6 +13,7 @@ Also the format features on the same real parts: byte types, raw switch
 values, scale registers and the definition's pacing."""
 
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -29,34 +30,19 @@ TABLES = {"coil": "co", "discrete_input": "di", "input_register": "ir",
 POLL_MS = 200
 
 
+def _doc_script():
+    """scripts/gen-devices-doc.py as a module: its comment stripper is the
+    one that reads the library for docs/devices.md."""
+    path = os.path.join(gateway.SOURCE, "scripts", "gen-devices-doc.py")
+    spec = importlib.util.spec_from_file_location("gen_devices_doc", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def strip_comments(text):
-    """Blanks // and /* */ comments outside strings, as the loader does."""
-    out, i, n, in_str = [], 0, len(text), False
-    while i < n:
-        c = text[i]
-        if in_str:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-            out.append(c)
-        elif text.startswith("//", i):
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
-        elif text.startswith("/*", i):
-            end = text.index("*/", i + 2)
-            out.append(re.sub(r"[^\n]", " ", text[i:end + 2]))
-            i = end + 2
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return json.loads("".join(out))
+    """The definition text as JSON (comments removed, as the loader does)."""
+    return json.loads(_doc_script().strip_comments(text))
 
 
 def num(x):
