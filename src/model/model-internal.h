@@ -3,6 +3,7 @@
  *
  * Floors (each file calls only the files below it):
  *   vectors.c                              runs test vectors (for tools, tests)
+ *   definition_override.c                  per-device copies with overrides
  *   definition.c                           the file loader, protocol dispatch
  *   definition_modbus.c, definition_gpio.c one point parser per protocol;
  *   definition_lint.c                      map plausibility warnings;

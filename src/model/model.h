@@ -306,6 +306,27 @@ struct fb_definition *fb_model_find(const char *id, const char *const *dirs,
 const struct fb_sunspec_model *fb_model_sunspec_model(const struct fb_definition *def,
 						      uint16_t model);
 
+/* ---- per-device overrides (definition_override.c) ---- */
+
+/* One configured change to a point of a device's definition. */
+struct fb_point_override {
+	char *key;                        /* the point; must exist */
+	char *name, *device_class, *icon; /* NULL = as the definition says */
+	bool disabled;                    /* the device has no such point */
+};
+
+/* A copy of def for one device with the overrides applied: names, classes
+ * and icons replaced (classes checked against Home Assistant's rules as in
+ * a file), disabled points removed (and the file's test vectors, which
+ * index them).  Its id is "<id>@<device>".  Every problem is an error in
+ * diag at `where` ("fieldbridge.json: buses[0].devices[2]"), an unknown
+ * point key with a did-you-mean.  Returns NULL after an error.  Free with
+ * fb_model_free. */
+struct fb_definition *fb_model_with_overrides(const struct fb_definition *def,
+					      const struct fb_point_override *ov, size_t n,
+					      const char *device, const char *where,
+					      struct fb_diag *diag);
+
 /* ---- running the test vectors (vectors.c) ---- */
 
 struct fb_vector_report {

@@ -419,6 +419,65 @@ class LibraryE2E(fbtest.TestCase):
         self.assertTrue(fbtest.wait_for(
             lambda: (self.state("fronius") or {}).get("power", 0) is None, fbtest.slack(10), 0.1))
 
+    # ------------------------------------------------------- point overrides
+    def test_point_overrides_rename_reclass_and_disable(self):
+        """Two SDM120 of one definition: the first renames voltage, gives it
+        an icon, makes current a plain sensor... and drops frequency; the
+        second is untouched.  Bad overrides fail --check with did-you-mean."""
+        self.gateway_for([
+            gateway.device("m1", "eastron-sdm120", 1, points={
+                "voltage": {"name": "Mains voltage", "icon": "mdi:flash"},
+                "frequency": {"disabled": True},
+                "power_factor": {"device_class": "power_factor", "name": "cos phi"}}),
+            gateway.device("m2", "eastron-sdm120", 2)], poll_ms=200)
+        for u in (1, 2):
+            self.slave.set_registers(u, "ir", 0, [0x4366, 0x6666])  # 230.4 V
+            self.slave.set_registers(u, "ir", 0x46, [0x4248, 0x0000])  # 50 Hz
+        r = self.gw.check()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.gw.start_exporter()
+        self.gw.start_driver()
+        c1 = self.sub.wait_message(f"homeassistant/device/{self.node}_m1/config", timeout=15)
+        c2 = self.sub.wait_message(f"homeassistant/device/{self.node}_m2/config", timeout=15)
+        self.assertIsNotNone(c1 and c2)
+        m1, m2 = c1.json()["cmps"], c2.json()["cmps"]
+        self.assertEqual((m1["voltage"]["name"], m1["voltage"]["icon"]),
+                         ("Mains voltage", "mdi:flash"))
+        self.assertEqual(m1["power_factor"]["name"], "cos phi")
+        self.assertNotIn("frequency", m1)
+        self.assertEqual(m2["voltage"]["name"], "Voltage")
+        self.assertNotIn("icon", m2["voltage"])
+        self.assertIn("frequency", m2)
+        ok = fbtest.wait_for(lambda: (self.state("m1") or {}).get("voltage") == 230.4
+                             and (self.state("m2") or {}).get("frequency") == 50.0,
+                             fbtest.slack(10), 0.1)
+        self.assertTrue(ok, f"{self.state('m1')} / {self.state('m2')}")
+        self.assertNotIn("frequency", self.state("m1"))
+        self.assertFalse([q for q in self.slave.requests("read", 1)
+                          if q["address"] <= 0x46 < q["address"] + q["count"]],
+                         "a disabled point was read")
+        # Mistakes: an unknown field (the configuration's own check) ...
+        dev = self.gw.config["buses"][0]["devices"][0]
+        dev["points"] = {"current": {"devce_class": "current"}}
+        self.gw.write()
+        r = self.gw.check()
+        out = r.stdout + r.stderr
+        self.assertNotEqual(r.returncode, 0, out)
+        self.assertIn('(m1).points.current: unknown field "devce_class": did you mean '
+                      '"device_class"?', out)
+        # ... then, against the definition, an unknown point and a class
+        # Home Assistant refuses; the device is disabled, the other not.
+        dev["points"] = {"voltag": {"name": "x"}, "voltage": {"device_class": "door"}}
+        self.gw.write()
+        r = self.gw.check()
+        out = r.stdout + r.stderr
+        self.assertIn('(m1).points.voltag: definition "eastron-sdm120" has no point "voltag": '
+                      'did you mean "voltage"?', out)
+        self.assertIn("(m1).points.voltage.device_class", out)
+        self.assertIn("bus meters: device m1: disabled: its point overrides have the errors "
+                      "above", out)
+        self.assertNotIn("device m2: disabled", out)
+
     # ------------------------------------------------ the lint in both checks
     def test_lint_runs_in_definition_check_and_daemon_check(self):
         """The peer's SDM630 mistake (L2 reactive power on L1's register) in
