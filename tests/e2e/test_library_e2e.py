@@ -418,6 +418,16 @@ class LibraryE2E(fbtest.TestCase):
         s.set_registers(1, "hr", 40070 + 15, [0x8000])   # not implemented
         self.assertTrue(fbtest.wait_for(
             lambda: (self.state("fronius") or {}).get("power", 0) is None, fbtest.slack(10), 0.1))
+        # fieldbridgectl decodes a value with its scale register from the
+        # words of one read, and says how many it needs.
+        path = os.path.join(gateway.DEVICES, "sunspec.json")
+        r = subprocess.run([CTL, "--json", "definition", "decode", path, "power", "0x08FF",
+                            "0xFFFF"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(json.loads(r.stdout)["points"][0]["value"], 230.3, r.stderr)
+        r = subprocess.run([CTL, "definition", "decode", path, "power", "0x08FF"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("needs 2 words from address 40083", r.stderr)
 
     # ------------------------------------------------------- point overrides
     def test_point_overrides_rename_reclass_and_disable(self):
