@@ -64,6 +64,10 @@ struct fb_device_conf {
 	bool name_default;    /* "name" was not given: name is the id until
 			       * fb_config_load_definitions makes it
 			       * "<model> <id>" */
+	/* "points": per-point name/device_class/icon/disabled; applied to the
+	 * device's own copy of its definition (fb_model_with_overrides). */
+	struct fb_point_override *overrides;
+	size_t noverrides;
 	struct fb_gpio_line_conf *gpio_lines; /* (GPIO) "lines", gpio buses only */
 	size_t ngpio_lines;
 };

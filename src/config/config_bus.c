@@ -25,7 +25,7 @@ static const char *const bus_keys[] = {
 static const char *const device_keys[] = {
 	"id", "definition", "unit_id", "name", "area", "poll_interval_ms",
 	"response_timeout_ms", "byte_timeout_ms", "retries", "guard_time_ms",
-	"lines", /* (GPIO) config_gpio.c */ NULL,
+	"lines", /* (GPIO) config_gpio.c */ "points", NULL,
 };
 static const char *const rs485_names[] = { "auto", "on", "off", NULL };
 static const char *const rts_names[] = { "none", "up", "down", NULL };
@@ -80,6 +80,13 @@ static void device_free_fields(struct fb_device_conf *d,
 	free(d->definition);
 	free(d->name);
 	free(d->area);
+	for (size_t i = 0; i < d->noverrides; i++) {
+		free(d->overrides[i].key);
+		free(d->overrides[i].name);
+		free(d->overrides[i].device_class);
+		free(d->overrides[i].icon);
+	}
+	free(d->overrides);
 	if (d->def && def_free)
 		def_free(d->def);
 }
@@ -189,6 +196,68 @@ static size_t device_id_claim(struct cfg_ctx *ctx, const char *id, size_t bus)
 	return SIZE_MAX;
 }
 
+/* "points": {"door": {"name": "Front door", "device_class": "door",
+ * "icon": "mdi:door", "disabled": false}, ...}.  Whether each key is a
+ * point of the definition is checked once the definition is loaded. */
+static void parse_overrides(struct cfg_ctx *ctx, struct fb_device_conf *d, const cJSON *obj,
+			    const char *where)
+{
+	static const char *const keys[] = { "name", "device_class", "icon", "disabled", NULL };
+	const cJSON *pts = cJSON_GetObjectItemCaseSensitive(obj, "points"), *it;
+	char pwhere[CFG_WHERE_MAX + 64];
+	size_t n = 0;
+
+	if (!pts || cJSON_IsNull(pts))
+		return;
+	if (!cJSON_IsObject(pts)) {
+		fb_json_error(ctx->diag, where, "points", "%s.points: expected an object of "
+			      "point key to overrides, e.g. {\"door\": {\"name\": \"Front "
+			      "door\", \"device_class\": \"door\"}}", where);
+		return;
+	}
+	cJSON_ArrayForEach(it, pts)
+		n++;
+	d->overrides = calloc(n ? n : 1, sizeof(*d->overrides));
+	if (!d->overrides) {
+		ctx->oom = true;
+		return;
+	}
+	cJSON_ArrayForEach(it, pts) {
+		struct fb_point_override *o = &d->overrides[d->noverrides];
+		const char *s;
+
+		snprintf(pwhere, sizeof(pwhere), "%s.points.%s", where, it->string);
+		if (!cJSON_IsObject(it)) {
+			fb_json_error(ctx->diag, where, "points", "%s: expected an object with "
+				      "name, device_class, icon or disabled", pwhere);
+			continue;
+		}
+		fb_json_unknown_keys(it, keys, pwhere, ctx->diag);
+		o->key = cfg_strdup(ctx, it->string);
+		if (fb_json_string(it, "name", false, pwhere, ctx->diag, &s) == 1) {
+			if (!s[0])
+				fb_json_error(ctx->diag, where, "points", "%s.name: expected a "
+					      "non-empty name", pwhere);
+			else
+				o->name = cfg_strdup(ctx, s);
+		}
+		if (fb_json_string(it, "device_class", false, pwhere, ctx->diag, &s) == 1)
+			o->device_class = cfg_strdup(ctx, s);
+		if (fb_json_string(it, "icon", false, pwhere, ctx->diag, &s) == 1) {
+			const char *colon = strchr(s, ':');
+
+			if (!colon || colon == s || !colon[1])
+				fb_json_error(ctx->diag, where, "points", "%s.icon: expected "
+					      "\"prefix:name\" such as \"mdi:door\", got \"%s\"",
+					      pwhere, s);
+			else
+				o->icon = cfg_strdup(ctx, s);
+		}
+		fb_json_bool(it, "disabled", false, pwhere, ctx->diag, &o->disabled);
+		d->noverrides++;
+	}
+}
+
 /* units[u] is 1 + the index of the first device of b with unit_id u, or 0
  * (NULL when out of memory: no duplicate check). */
 static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok,
@@ -283,6 +352,7 @@ static void parse_device(struct cfg_ctx *ctx, struct fb_bus_conf *b, bool bus_ok
 	for (size_t i = 0; i < NLINK_FIELDS; i++)
 		read_int(ctx, obj, link_fields[i].key, link_fields[i].min, link_fields[i].max,
 			 where, link_int(d, link_fields[i].dev_off));
+	parse_overrides(ctx, d, obj, where);
 	fb_json_unknown_keys(obj, device_keys, where, ctx->diag);
 }
 

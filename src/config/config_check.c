@@ -114,6 +114,25 @@ static void check_serial(const struct fb_bus_conf *bus, struct fb_diag *diag)
 	}
 }
 
+/* A definition's min_interval_ms: the driver never polls the device
+ * faster, whatever the configuration asks; say so where it asks. */
+static void check_min_interval(const struct fb_bus_conf *bus, struct fb_diag *diag)
+{
+	for (size_t i = 0; i < bus->ndevices; i++) {
+		const struct fb_device_conf *dc = &bus->devices[i];
+		char dpath[256];
+
+		if (!dc->def || (uint32_t)dc->poll_interval_ms >= dc->def->min_interval_ms)
+			continue;
+		cfg_device_path(bus, dc, dpath, sizeof(dpath));
+		fb_diag_add_at(diag, FB_SEV_WARNING, bus->source, dpath, "poll_interval_ms",
+			       "%s: bus %s: device %s: poll_interval_ms %d is shorter than "
+			       "definition \"%s\"'s min_interval_ms %u: the device is polled "
+			       "every %u ms", bus->source, bus->name, dc->id, dc->poll_interval_ms,
+			       dc->definition, dc->def->min_interval_ms, dc->def->min_interval_ms);
+	}
+}
+
 static const char *const transport_label[] = {
 	[FB_BUS_TCP] = "tcp", [FB_BUS_RTU] = "rtu", [FB_BUS_RTU_OVER_TCP] = "rtu_over_tcp",
 	[FB_BUS_GPIO] = "gpio",
@@ -255,8 +274,10 @@ void fb_config_check(const char *path, const char *kind, const char *instance,
 	if (bus || !instance || !is_bus)
 		fb_config_load_definitions(cfg, bus, diag);
 	for (size_t i = 0; found && i < cfg->nbuses; i++)
-		if (!bus || bus == &cfg->buses[i])
+		if (!bus || bus == &cfg->buses[i]) {
 			check_serial(&cfg->buses[i], diag);
+			check_min_interval(&cfg->buses[i], diag);
+		}
 	/* The TLS files of the connections in scope: all of them, or the one
 	 * named; a bus's check has none. */
 	for (size_t i = 0; found && !(instance && is_bus) && i < cfg->nconns; i++)

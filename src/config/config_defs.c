@@ -134,6 +134,29 @@ static bool load_one(struct fb_config *c, struct fb_bus_conf *b,
 			       "definition \"%s\"", b->name, d->id, d->definition);
 		return false;
 	}
+	if (d->noverrides) {
+		char where[512];
+		struct fb_definition *own, **defs;
+
+		snprintf(where, sizeof(where), "%s: %s (%s).devices[%zu] (%s)", b->source,
+			 b->path && b->path[0] ? b->path : "bus", b->name,
+			 (size_t)(d - b->devices), d->id);
+		own = fb_model_with_overrides(def, d->overrides, d->noverrides, d->id, where,
+					      diag);
+		defs = own ? realloc(c->defs, (c->ndefs + 1) * sizeof(*defs)) : NULL;
+		if (!defs) {
+			fb_model_free(own);
+			fb_diag_add_at(diag, FB_SEV_WARNING, b->source, dpath, "points",
+				       "bus %s: device %s: disabled: its point overrides have "
+				       "the errors above", b->name, d->id);
+			return false;
+		}
+		/* Owned with the shared ones; its id ("<id>@<device>") keeps
+		 * find_cached from handing it to another device. */
+		c->defs = defs;
+		c->defs[c->ndefs++] = own;
+		def = own;
+	}
 	d->def = def;
 	if (d->name_default && def->model &&
 	    asprintf(&name, "%s %s", def->model, d->id) >= 0) {

@@ -130,12 +130,16 @@ int fb_plan_reads(const struct fb_definition *def, const struct fb_plan_cut *cut
 	for (size_t i = 0; i < def->npoints; i++) {
 		const struct fb_point_def *p = &def->points[i];
 
-		if (p->component == FB_COMP_BUTTON)
-			continue; /* write-only: nothing to read */
+		if (p->component == FB_COMP_BUTTON || p->not_present)
+			continue; /* write-only, or a SunSpec model the device lacks */
 		spans[nspans].poll = p->poll;
 		spans[nspans].table = p->table;
-		spans[nspans].start = p->address;
-		spans[nspans].end = (uint32_t)p->address + fb_point_width(p);
+		uint16_t first, last;
+
+		/* A scale_register is read in the same request as its value. */
+		fb_point_extent(p, &first, &last);
+		spans[nspans].start = first;
+		spans[nspans].end = (uint32_t)last + 1;
 		spans[nspans].point = (uint32_t)i;
 		nspans++;
 	}

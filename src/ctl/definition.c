@@ -245,14 +245,22 @@ static int decode(const struct ctl *c, const struct fb_definition *def, const ch
 		if (colon ? (int)p->table != table || p->address != addr : strcmp(p->key, which))
 			continue;
 		found++;
-		if (fb_point_width(p) > nwords) {
+		/* The words start at the first register a read of the point
+		 * covers: its own, or its scale_register's if that comes first. */
+		uint16_t first, last;
+
+		fb_point_extent(p, &first, &last);
+		if (last - first + 1 > nwords) {
 			cJSON_Delete(doc);
-			return ctl_usage_error(c, "decode: point %s (%s) needs %u word%s, got %d",
-					       p->key, fb_data_type_name(p->type), fb_point_width(p),
-					       fb_point_width(p) == 1 ? "" : "s", nwords);
+			return ctl_usage_error(c, "decode: point %s (%s%s) needs %u word%s from "
+					       "address %u, got %d", p->key,
+					       fb_data_type_name(p->type),
+					       p->has_scale_register ? " and its scale_register" : "",
+					       last - first + 1, last == first ? "" : "s", first,
+					       nwords);
 		}
 		memset(&v, 0, sizeof(v));
-		if (fb_codec_decode(p, regs, &v) < 0) {
+		if (fb_codec_decode_run(p, regs, first, (size_t)nwords, &v) < 0) {
 			struct fb_diag d;
 
 			fb_diag_init(&d);

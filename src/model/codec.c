@@ -132,18 +132,104 @@ static double float_to_shortest_double(float x)
 	return strtod(buf, NULL);
 }
 
+/* A switch on an integer register: on_value / off_value, else unknown. */
+static void switch_decode(const struct fb_point_def *p, struct fb_value *v)
+{
+	int64_t raw = v->kind == FB_VALUE_INT ? v->i : (int64_t)v->u;
+	bool known = raw == p->switch_on_raw || raw == p->switch_off_raw;
+
+	memset(v, 0, sizeof(*v));
+	v->kind = known ? FB_VALUE_BOOL : FB_VALUE_NONE;
+	v->b = raw == p->switch_on_raw;
+}
+
+/* The byte an 8-bit type reads, as its type. */
+static void byte_decode(const struct fb_point_def *p, uint64_t bits, struct fb_value *v)
+{
+	unsigned b = (unsigned)bits & 0xFF;
+
+	switch (p->type) {
+	case FB_TYPE_UINT8:
+		v->kind = FB_VALUE_UINT;
+		v->u = b;
+		break;
+	case FB_TYPE_INT8:
+		v->kind = FB_VALUE_INT;
+		v->i = (int8_t)(uint8_t)b;
+		break;
+	default: /* FB_TYPE_INT8_SM: bit 7 is the sign, 0x80 is -0 */
+		v->kind = FB_VALUE_INT;
+		v->i = b & 0x80 ? -(int64_t)(b & 0x7F) : (int64_t)b;
+		break;
+	}
+}
+
+static int decode(const struct fb_point_def *p, const uint16_t *regs, struct fb_value *v);
+
 int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 		    struct fb_value *v)
 {
-	unsigned n;
-	uint64_t bits, u;
-	double f;
-
 	if (!p || !regs || !v) {
 		errno = EINVAL;
 		return -1;
 	}
 	memset(v, 0, sizeof(*v));
+	if (p->has_scale_register) {
+		/* The exponent is in another register: fb_codec_decode_run. */
+		errno = EINVAL;
+		return -1;
+	}
+	return decode(p, regs, v);
+}
+
+int fb_codec_decode_run(const struct fb_point_def *p, const uint16_t *regs,
+			uint16_t first, size_t count, struct fb_value *v)
+{
+	uint32_t end = (uint32_t)first + count;
+	int16_t sf;
+	int rc;
+
+	if (!p || !regs || !v || p->address < first ||
+	    (uint32_t)p->address + fb_point_width(p) > end ||
+	    (p->has_scale_register && (p->scale_register < first || p->scale_register >= end))) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(v, 0, sizeof(*v));
+	if (!p->has_scale_register)
+		return decode(p, regs + (p->address - first), v);
+	/* The raw value first (a shallow copy without scale), then
+	 * raw * scale * 10^sf + offset. */
+	struct fb_point_def raw = *p;
+
+	raw.scale = 1.0;
+	raw.offset = 0.0;
+	rc = decode(&raw, regs + (p->address - first), v);
+	if (rc < 0 || v->kind == FB_VALUE_NONE)
+		return rc;
+	sf = (int16_t)regs[p->scale_register - first];
+	double x = v->kind == FB_VALUE_INT ? (double)v->i
+		 : v->kind == FB_VALUE_UINT ? (double)v->u : v->f;
+
+	memset(v, 0, sizeof(*v));
+	/* SunSpec: 0x8000 is "not implemented"; real exponents are small. */
+	if (sf < -20 || sf > 20) {
+		v->kind = FB_VALUE_NONE;
+		return 0;
+	}
+	v->kind = FB_VALUE_FLOAT;
+	/* Dividing by 10^-sf rounds once: 2303 / 10 is 230.3, 2303 * 0.1 is not. */
+	v->f = (sf < 0 ? x * p->scale / pow(10.0, -sf) : x * p->scale * pow(10.0, sf)) +
+	       p->offset;
+	return 0;
+}
+
+static int decode(const struct fb_point_def *p, const uint16_t *regs, struct fb_value *v)
+{
+	unsigned n;
+	uint64_t bits, u;
+	double f;
+
 	if (fb_point_is_bit_table(p)) {
 		v->kind = FB_VALUE_BOOL;
 		v->b = regs[0] != 0;
@@ -167,12 +253,20 @@ int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 
 	n = fb_point_width(p);
 	bits = regs_to_bits(regs, n, p->order);
-	if (p->has_sentinel && bits == ((uint64_t)p->sentinel_raw & width_mask(n))) {
+	if (fb_model_type_is_byte(p->type))
+		bits = p->byte_high ? bits >> 8 : bits & 0xFF;
+	if (p->has_sentinel && bits == ((uint64_t)p->sentinel_raw &
+					(fb_model_type_is_byte(p->type) ? 0xFF : width_mask(n)))) {
 		v->kind = FB_VALUE_NONE;
 		return 0;
 	}
 
 	switch (p->type) {
+	case FB_TYPE_INT8:
+	case FB_TYPE_UINT8:
+	case FB_TYPE_INT8_SM:
+		byte_decode(p, bits, v);
+		break;
 	case FB_TYPE_INT16:
 		v->kind = FB_VALUE_INT;
 		v->i = (int16_t)(uint16_t)bits;
@@ -219,6 +313,10 @@ int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 		return -1;
 	}
 
+	if (p->has_switch_raw) {
+		switch_decode(p, v);
+		return 0;
+	}
 	if (v->kind == FB_VALUE_FLOAT) {
 		/* NaN/inf cannot be published (not JSON); meters send them while
 		 * a value is not available. */
@@ -385,6 +483,19 @@ int fb_codec_encode(const struct fb_point_def *p, const struct fb_value *v,
 			return -1;
 		regs[0] = b ? 1 : 0;
 		return 1;
+	}
+	if (p->has_switch_raw) {
+		if (value_as_bool(v, &b) < 0)
+			return -1;
+		bits = (uint64_t)(b ? p->switch_on_raw : p->switch_off_raw) & width_mask(n);
+		bits_to_regs(bits, n, p->order, regs);
+		return (int)n;
+	}
+	if (fb_model_type_is_byte(p->type) || p->has_scale_register) {
+		/* A byte shares its register; an exponent lives in another one:
+		 * definitions reject writing either. */
+		errno = EINVAL;
+		return -1;
 	}
 	switch (p->type) {
 	case FB_TYPE_BIT:

@@ -29,6 +29,8 @@ static const char *const parity_names[] = { "N", "E", "O", NULL };
 static const char *const top_keys[] = {
 	"manufacturer", "model", "protocol", "serial", "max_registers_per_read",
 	"max_bits_per_read", "max_gap", "forbidden_ranges", "points", "tests", "identify",
+	"request_gap_ms", "min_interval_ms", "connect_delay_ms", /* pacing */
+	"sunspec",
 	NULL,
 };
 static const char *const serial_keys[] = {
@@ -73,6 +75,7 @@ void fb_model_free(struct fb_definition *def)
 	fb_model_vectors_free(def);
 	fb_model_identify_free(def);
 	free(def->forbidden);
+	free(def->sunspec);
 	free(def->id);
 	free(def->path);
 	free(def->manufacturer);
@@ -231,6 +234,14 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	if (fb_json_int(root, "max_gap", false, 0, MB_MAX_READ_REGISTERS - 1,
 			L->file, &tmp, &n) == 1)
 		def->max_gap = (uint16_t)n;
+	/* Pacing some devices need (Heidelberg: 100 ms between requests;
+	 * Huawei: a second after connecting). */
+	if (fb_json_int(root, "request_gap_ms", false, 0, 10000, L->file, &tmp, &n) == 1)
+		def->request_gap_ms = (uint32_t)n;
+	if (fb_json_int(root, "min_interval_ms", false, 0, 3600000, L->file, &tmp, &n) == 1)
+		def->min_interval_ms = (uint32_t)n;
+	if (fb_json_int(root, "connect_delay_ms", false, 0, 10000, L->file, &tmp, &n) == 1)
+		def->connect_delay_ms = (uint32_t)n;
 	top_move(L, &tmp);
 	if (def->max_gap >= def->max_registers_per_read) {
 		fb_diag_error(L->diag, "%s: max_gap: expected less than max_registers_per_read "
@@ -239,6 +250,7 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 
 	parse_serial(L, root, def, is_gpio);
 	parse_forbidden(L, root, def);
+	fb_model_sunspec_parse(L->file, root, def, L->diag);
 
 	pts = cJSON_GetObjectItemCaseSensitive(root, "points");
 	if (!pts || cJSON_IsNull(pts)) {
@@ -284,8 +296,10 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 	}
 	if (is_gpio)
 		fb_model_gpio_check(def, L->diag);
-	else
+	else {
+		fb_model_sunspec_check(L->file, def, L->diag);
 		fb_model_modbus_lint(L->file, def, L->diag);
+	}
 	fb_model_vectors_parse(L->file, root, def, L->diag);
 	fb_model_identify_parse(L->file, root, def, L->diag);
 }

@@ -31,7 +31,8 @@ static const char *const point_keys[] = {
 	"scale", "offset", "precision", "unit", "component", "device_class",
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
-	"sentinel", "deadband", "heartbeat_s", NULL,
+	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", "byte", "on_value", "off_value",
+	"scale_register", "sunspec_model", NULL,
 };
 
 static bool present(const cJSON *obj, const char *key)
@@ -239,6 +240,29 @@ static void check_addresses(const struct rules *r, const struct fb_point_def *p,
 		fb_diag_error(d, "%s.type: expected at most max_registers_per_read "
 			      "(%u) registers, got %u", r->where,
 			      def->max_registers_per_read, width);
+	if (p->has_scale_register) {
+		/* Read with the value in one request: both must fit one read. */
+		unsigned lo = p->scale_register < p->address ? p->scale_register : p->address;
+		unsigned hi = p->scale_register > last ? p->scale_register : last;
+
+		if (!r->numeric || !fb_model_type_is_int(p->type))
+			fb_diag_error(d, "%s.scale_register: only applies to integer types, not %s",
+				      r->where, type_str(p));
+		else if (p->scale_register >= p->address && p->scale_register <= last)
+			fb_diag_error(d, "%s.scale_register: expected another register than the "
+				      "value's own (0x%04X..0x%04X), got 0x%04X", r->where,
+				      p->address, last, p->scale_register);
+		if (hi - lo + 1 > def->max_registers_per_read)
+			fb_diag_error(d, "%s.scale_register: 0x%04X is %u registers from the value: "
+				      "expected both within one read of max_registers_per_read (%u)",
+				      r->where, p->scale_register, hi - lo + 1,
+				      def->max_registers_per_read);
+		for (size_t i = 0; i < def->nforbidden; i++)
+			if (p->scale_register >= def->forbidden[i].first &&
+			    p->scale_register <= def->forbidden[i].last)
+				fb_diag_error(d, "%s.scale_register: 0x%04X is in forbidden_ranges[%zu]",
+					      r->where, p->scale_register, i);
+	}
 	for (size_t i = 0; i < def->nforbidden; i++) {
 		if (p->address <= def->forbidden[i].last && last >= def->forbidden[i].first)
 			fb_diag_error(d, "%s.address: registers 0x%04X..0x%04X overlap "
@@ -252,7 +276,7 @@ static void check_addresses(const struct rules *r, const struct fb_point_def *p,
 static void check_numeric_fields(const struct rules *r, const struct fb_point_def *p)
 {
 	static const char *const numeric_only[] = {
-		"scale", "offset", "precision", "sentinel", NULL,
+		"scale", "offset", "precision", "sentinel", "scale_register", NULL,
 	};
 
 	if (r->numeric)
@@ -275,6 +299,12 @@ static void check_writing(const struct rules *r, const struct fb_point_def *p)
 	if (p->writable && p->type == FB_TYPE_BIT)
 		fb_diag_error(d, "%s.writable: not supported for type bit (writing the "
 			      "register would overwrite its other bits)", where);
+	if (p->writable && fb_model_type_is_byte(p->type))
+		fb_diag_error(d, "%s.writable: not supported for type %s (writing the "
+			      "register would overwrite its other byte)", where, type_str(p));
+	if (p->writable && p->has_scale_register)
+		fb_diag_error(d, "%s.writable: not supported with scale_register (the "
+			      "exponent may change between reading it and writing)", where);
 	if (!p->writable && present(r->jp, "write_function"))
 		fb_diag_error(d, "%s.write_function: set, but the point is not writable", where);
 	if (p->writable) {
@@ -321,8 +351,10 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 				      "binary_sensor, got %s", where, type_str(p));
 		break;
 	case FB_COMP_SWITCH:
-		if (p->type != FB_TYPE_BOOL)
-			fb_diag_error(d, "%s.component: expected type bool for switch, got %s",
+		if (p->type != FB_TYPE_BOOL && !(p->has_switch_raw && r->numeric &&
+						 fb_model_type_is_int(p->type)))
+			fb_diag_error(d, "%s.component: expected type bool for switch (or an "
+				      "integer type with on_value and off_value), got %s",
 				      where, type_str(p));
 		break;
 	case FB_COMP_NUMBER:
@@ -357,6 +389,12 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 	if (is_enum && !present(jp, "options") && p->type != FB_TYPE_STRING)
 		fb_diag_error(d, "%s.options: required for device_class enum (or use type "
 			      "string)", where);
+	if (p->has_switch_raw && (p->component != FB_COMP_SWITCH || r->bit_table))
+		fb_diag_error(d, "%s.on_value: only applies to a switch on a holding "
+			      "register (coils take coil_on/coil_off)", where);
+	if (p->has_switch_raw && p->switch_on_raw == p->switch_off_raw)
+		fb_diag_error(d, "%s.on_value: expected a value different from off_value, "
+			      "got %lld for both", where, (long long)p->switch_on_raw);
 	if (present(jp, "press") && p->component != FB_COMP_BUTTON)
 		fb_diag_error(d, "%s.press: only applies to component button", where);
 	if (p->component == FB_COMP_BUTTON && (r->bit_table || p->type == FB_TYPE_BOOL) &&
@@ -414,6 +452,11 @@ static void check_raw_ranges(const struct rules *r, const struct fb_point_def *p
 					      "%lld..%llu for %s", where,
 					      (long long)p->options[i].raw, (long long)lo,
 					      (unsigned long long)hi, type_str(p));
+		if (p->has_switch_raw && (!raw_in_range(p->switch_on_raw, lo, hi) ||
+					  !raw_in_range(p->switch_off_raw, lo, hi)))
+			fb_diag_error(d, "%s.on_value: expected on_value and off_value in "
+				      "%lld..%llu for %s", where, (long long)lo,
+				      (unsigned long long)hi, type_str(p));
 		if (p->component == FB_COMP_BUTTON && !raw_in_range(p->press_raw, lo, hi))
 			fb_diag_error(d, "%s.press: expected %lld..%llu for %s, got %lld",
 				      where, (long long)lo, (unsigned long long)hi, type_str(p),
@@ -499,6 +542,20 @@ static void read_layout(struct reading *r, struct fb_point_def *p)
 	} else if (present(jp, "bit")) {
 		fb_diag_error(d, "%s.bit: only applies to type bit", where);
 	}
+	if (r->have_type && fb_model_type_is_byte(p->type)) {
+		static const char *const bytes[] = { "low", "high", NULL };
+
+		if (fb_json_enum(jp, "byte", true, bytes, where, d, &e) == 1)
+			p->byte_high = e == 1;
+	} else if (present(jp, "byte")) {
+		fb_diag_error(d, "%s.byte: only applies to types int8, uint8 and int8_sm", where);
+	}
+	if (fb_json_int(jp, "sunspec_model", false, 1, 65534, where, d, &n) == 1)
+		p->sunspec_model = (uint16_t)n;
+	if (fb_json_int(jp, "scale_register", false, 0, 65535, where, d, &n) == 1) {
+		p->has_scale_register = true;
+		p->scale_register = (uint16_t)n;
+	}
 	if (r->have_type && p->type == FB_TYPE_STRING) {
 		if (fb_json_int(jp, "length", true, 1, MAX_STRING_REGISTERS, where, d, &n) == 1)
 			p->length = (uint16_t)n;
@@ -535,6 +592,8 @@ static void read_presentation(struct reading *r, struct fb_point_def *p)
 		else
 			p->unit = fb_point_dup(r->file, s, d);
 	}
+	if (fb_json_string(jp, "raw_unit", false, where, d, &s) == 1)
+		p->raw_unit = fb_point_dup(r->file, s, d);
 	if (fb_json_string(jp, "device_class", false, where, d, &s) == 1)
 		p->device_class = fb_point_dup(r->file, s, d);
 	fb_point_read_state_class(r->file, jp, true, where, d, &p->state_class);
@@ -583,6 +642,13 @@ static void read_control(struct reading *r, struct fb_point_def *p)
 	if (fb_json_int(jp, "coil_off", false, 0, 65535, where, d, &n) == 1)
 		p->coil_off_raw = (uint16_t)n;
 	read_raw64(jp, "press", where, d, &p->press_raw);
+	bool on = read_raw64(jp, "on_value", where, d, &p->switch_on_raw) == 1;
+	bool off = read_raw64(jp, "off_value", where, d, &p->switch_off_raw) == 1;
+
+	if (on != off)
+		fb_diag_error(d, "%s.%s: expected on_value and off_value together", where,
+			      on ? "off_value" : "on_value");
+	p->has_switch_raw = on && off;
 
 	if (fb_json_number(jp, "min", false, where, d, &p->min) == 1)
 		p->has_min = true;
@@ -613,6 +679,7 @@ static void read_publishing(struct reading *r, struct fb_point_def *p)
 	if (read_raw64(r->jp, "sentinel", r->where, r->d, &p->sentinel_raw) == 1)
 		p->has_sentinel = true;
 	read_deadband(r->jp, r->where, r->d, p);
+	fb_model_lint_read_waivers(r->jp, r->where, r->d, &p->lint_ok);
 	if (fb_json_int(r->jp, "heartbeat_s", false, 1, 86400, r->where, r->d, &n) == 1)
 		p->heartbeat_s = (int)n;
 }
@@ -677,103 +744,4 @@ void fb_model_modbus_parse_point(const char *file, const cJSON *jp, size_t idx,
 	if (r.have_table && r.have_type)
 		check_point_rules(where, p, def, jp, d);
 	free(where);
-}
-
-/* ---- lint over all points: mistakes that parse but read the wrong
- * registers (warnings: a map may mean it) ---- */
-
-struct lint_span {
-	uint32_t first, last; /* registers or bits, inclusive */
-	size_t idx;           /* in def->points */
-};
-
-static int lint_span_cmp(const void *pa, const void *pb)
-{
-	const struct lint_span *a = pa, *b = pb;
-
-	if (a->first != b->first)
-		return a->first < b->first ? -1 : 1;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-/* Two points on the same registers of one table: a copy-paste address.
- * Bits of one register (type bit) share it by design, so they are left
- * out.  Sorted by first register, each point is compared with the one
- * reaching furthest among those before it: O(n log n). */
-static void lint_overlaps(const char *file, const struct fb_definition *def,
-			  enum fb_reg_table table, struct fb_diag *d)
-{
-	struct lint_span *spans = calloc(def->npoints ? def->npoints : 1, sizeof(*spans));
-	size_t n = 0, reach = 0;
-
-	if (!spans)
-		return;
-	for (size_t i = 0; i < def->npoints; i++) {
-		const struct fb_point_def *p = &def->points[i];
-
-		if (!p->key || p->table != table || p->type == FB_TYPE_BIT || !fb_point_width(p))
-			continue;
-		spans[n++] = (struct lint_span){ p->address,
-						 (uint32_t)p->address + fb_point_width(p) - 1, i };
-	}
-	qsort(spans, n, sizeof(*spans), lint_span_cmp);
-	for (size_t k = 1; k < n; k++) {
-		const struct lint_span *o = &spans[reach];
-
-		if (spans[k].first <= o->last) {
-			const struct fb_point_def *p = &def->points[spans[k].idx];
-			const struct fb_point_def *q = &def->points[o->idx];
-
-			fb_diag_warn(d, "%s: points[%zu] (%s).address: registers 0x%04X..0x%04X "
-				     "overlap points[%zu] (%s) at 0x%04X..0x%04X: expected each "
-				     "register read by one point", file, spans[k].idx, p->key,
-				     (unsigned)spans[k].first, (unsigned)spans[k].last, o->idx,
-				     q->key, (unsigned)o->first, (unsigned)o->last);
-		}
-		if (spans[k].last > o->last)
-			reach = k;
-	}
-	free(spans);
-}
-
-/* 30001 and 40001 are the first input and holding register in the
- * "Modicon" numbering many datasheets print; fieldbridge wants the 0-based
- * protocol address (30001 is input register 0).  Real maps do use
- * addresses above 30000 (SMA's 30775, 0xA000 = 40960), so only a map with
- * a point at exactly 30001 or 40001 is taken for one written in that
- * numbering.  One warning per table, naming that point. */
-static void lint_modicon_addresses(const char *file, const struct fb_definition *def,
-				   enum fb_reg_table table, unsigned base, struct fb_diag *d)
-{
-	size_t first = SIZE_MAX, count = 0;
-
-	for (size_t i = 0; i < def->npoints; i++) {
-		const struct fb_point_def *p = &def->points[i];
-
-		if (!p->key || p->table != table || p->address < base || p->address > base + 9998)
-			continue;
-		if (p->address == base && first == SIZE_MAX)
-			first = i;
-		count++;
-	}
-	if (first == SIZE_MAX)
-		return;
-	fb_diag_warn(d, "%s: points[%zu] (%s).address: %u looks like the 1-based register "
-		     "number %u of a datasheet's %uxxxx numbering (%zu point%s between %u "
-		     "and %u): expected the 0-based protocol address, here 0 (subtract %u "
-		     "from each)", file, first, def->points[first].key, base, base,
-		     base / 10000, count, count == 1 ? "" : "s", base, base + 9998, base);
-}
-
-void fb_model_modbus_lint(const char *file, const struct fb_definition *def,
-			  struct fb_diag *d)
-{
-	static const enum fb_reg_table tables[] = {
-		FB_REG_COIL, FB_REG_DISCRETE_INPUT, FB_REG_INPUT, FB_REG_HOLDING,
-	};
-
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-		lint_overlaps(file, def, tables[t], d);
-	lint_modicon_addresses(file, def, FB_REG_INPUT, 30001, d);
-	lint_modicon_addresses(file, def, FB_REG_HOLDING, 40001, d);
 }

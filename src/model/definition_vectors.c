@@ -222,8 +222,9 @@ static void parse_blocks(struct vctx *c, const cJSON *jv)
 const struct fb_vector_block *fb_model_vector_block(const struct fb_vector *v,
 						    const struct fb_point_def *p)
 {
-	unsigned first = p->address, last = first + fb_point_width(p) - 1;
+	uint16_t first, last;
 
+	fb_point_extent(p, &first, &last);
 	for (size_t i = 0; i < v->nblocks; i++) {
 		const struct fb_vector_block *b = &v->blocks[i];
 
@@ -250,8 +251,11 @@ static long find_point(struct vctx *c, const char *key, const char *path)
 			      fb_reg_table_name(c->v->table));
 		return -1;
 	}
-	first = p->address;
-	last = first + fb_point_width(p) - 1;
+	uint16_t lo, hi;
+
+	fb_point_extent(p, &lo, &hi);
+	first = lo;
+	last = hi;
 	if (!fb_model_vector_block(c->v, p)) {
 		if (c->v->nblocks == 1 && c->v->blocks[0].nwords)
 			fb_diag_error(c->d, "%s.%s: addresses 0x%04X..0x%04X are not all inside "

@@ -3,8 +3,11 @@
  *
  * Floors (each file calls only the files below it):
  *   vectors.c                              runs test vectors (for tools, tests)
+ *   definition_override.c                  per-device copies with overrides
  *   definition.c                           the file loader, protocol dispatch
  *   definition_modbus.c, definition_gpio.c one point parser per protocol;
+ *   definition_lint.c                      map plausibility warnings;
+ *   definition_sunspec.c                   the "sunspec" block;
  *   definition_vectors.c                   the "tests" block
  *   ha_classes.c, codec.c                  Home Assistant's rules; the codec
  *   point.c, diag_points.c                 what a point is; the driver's points */
@@ -28,7 +31,13 @@ static inline bool fb_model_type_is_int(enum fb_data_type t)
 {
 	return t == FB_TYPE_INT16 || t == FB_TYPE_UINT16 || t == FB_TYPE_INT32 ||
 	       t == FB_TYPE_UINT32 || t == FB_TYPE_INT64 || t == FB_TYPE_UINT64 ||
-	       t == FB_TYPE_BCD16 || t == FB_TYPE_BCD32;
+	       t == FB_TYPE_BCD16 || t == FB_TYPE_BCD32 || t == FB_TYPE_INT8 ||
+	       t == FB_TYPE_UINT8 || t == FB_TYPE_INT8_SM;
+}
+
+static inline bool fb_model_type_is_byte(enum fb_data_type t)
+{
+	return t == FB_TYPE_INT8 || t == FB_TYPE_UINT8 || t == FB_TYPE_INT8_SM;
 }
 
 static inline bool fb_model_type_is_float(enum fb_data_type t)
@@ -103,10 +112,43 @@ void fb_model_modbus_parse_point(const char *file, const struct cJSON *jp, size_
 				 const struct fb_definition *def,
 				 struct fb_point_def *p, struct fb_diag *d);
 
-/* Warnings over a Modbus definition's parsed points: registers read by two
- * points, and 30001/40001-style (1-based datasheet) addresses. */
+/* ---- definition_lint.c: map plausibility (docs/device-definitions.md,
+ * "Lint") ----
+ * Warnings over a Modbus definition's parsed points: mistakes that parse
+ * but read the wrong registers or tell Home Assistant the wrong thing.
+ * Each rule can be waived per point with "lint_ok": {"rule": "why"}. */
+enum fb_lint_rule {
+	FB_LINT_OVERLAP,      /* two points on one register */
+	FB_LINT_STRIDE,       /* _l1/_l2/_l3 (or _1.._n) not evenly spaced */
+	FB_LINT_ALIGNMENT,    /* a 32/64-bit value off the parity of its siblings */
+	FB_LINT_MODICON,      /* 30001/40001-style 1-based addresses */
+	FB_LINT_CLASS,        /* "reactive"/"apparent" named, energy/power class */
+	FB_LINT_STATE_CLASS,  /* counters vs demand/peak values */
+	FB_LINT_UNSIGNED,     /* a quantity that can go negative read unsigned */
+	FB_LINT_SCALE_FACTOR, /* a scale-factor register read unsigned */
+	FB_LINT_TABLE,        /* function code against the manufacturer's family */
+	FB_LINT_ORDER,        /* word order against the manufacturer's family */
+	FB_LINT_SENTINEL,     /* the family's "not available" code not declared */
+	FB_LINT_LIMITS,       /* a writable number without min and max */
+	FB_LINT_COUNT
+};
+/* "overlap", "stride", ...: NULL-terminated, in enum order. */
+extern const char *const fb_lint_rule_names[];
+
+/* Reads a point's "lint_ok" object (rule name -> reason) into *mask;
+ * unknown rules are errors with a did-you-mean, an empty reason too. */
+void fb_model_lint_read_waivers(const struct cJSON *jp, const char *where,
+				struct fb_diag *d, uint32_t *mask);
+
 void fb_model_modbus_lint(const char *file, const struct fb_definition *def,
 			  struct fb_diag *d);
+
+/* ---- definition_sunspec.c: the "sunspec" block (model id -> address the
+ * points assume), and the points' sunspec_model against it. */
+void fb_model_sunspec_parse(const char *file, const struct cJSON *root,
+			    struct fb_definition *def, struct fb_diag *d);
+void fb_model_sunspec_check(const char *file, const struct fb_definition *def,
+			    struct fb_diag *d);
 
 void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t idx,
 			       struct fb_point_def *p, struct fb_diag *d);

@@ -42,6 +42,9 @@ enum fb_data_type {
 	FB_TYPE_BIT,      /* bit `bit` of a 16-bit register */
 	FB_TYPE_BCD16,
 	FB_TYPE_BCD32,
+	FB_TYPE_INT8,     /* one byte of a register (`byte`), two's complement */
+	FB_TYPE_UINT8,
+	FB_TYPE_INT8_SM,  /* one byte, sign-magnitude: bit 7 the sign (Renogy) */
 };
 
 /* Byte order of a multi-register value, named by where bytes A (most
@@ -143,17 +146,29 @@ struct fb_point_def {
 	uint16_t address;          /* 0-based protocol address */
 	enum fb_data_type type;
 	uint8_t bit;               /* FB_TYPE_BIT: 0..15 */
+	bool byte_high;            /* 8-bit types: the register's high byte */
 	uint16_t length;           /* FB_TYPE_STRING: registers */
 	enum fb_byte_order order;
 	double scale, offset;      /* value = raw * scale + offset */
 	int precision;             /* -1 = not set; suggested_display_precision */
 	char *unit;                /* NULL if none */
+	char *raw_unit;            /* what one raw count is ("0.1 Wh"), for the
+				    * lint's scale check; NULL if not stated */
 	enum fb_component component;
 	char *device_class, *state_class, *entity_category, *icon; /* NULL if none */
 	bool writable;
 	enum fb_write_fn write_fn;
 	uint16_t coil_on_raw, coil_off_raw; /* FC05 values, default 0xFF00/0x0000 */
 	int64_t press_raw;         /* button: value written on press */
+	/* A switch on an integer register: the raw values meaning on and off
+	 * (Sungrow 0xAA/0x55); any other value reads as unknown. */
+	bool has_switch_raw;
+	int64_t switch_on_raw, switch_off_raw;
+	/* value = raw * scale * 10^(int16 register scale_register of the same
+	 * table), both read in one request (SunSpec's sunssf); 0x8000 there
+	 * means not implemented: unknown. */
+	bool has_scale_register;
+	uint16_t scale_register;
 	bool has_min, has_max;
 	double min, max, step;
 	struct fb_select_option *options;
@@ -168,6 +183,11 @@ struct fb_point_def {
 	double deadband;           /* 0 = every change; absolute, or percent */
 	bool deadband_pct;         /* deadband is % of the last published value */
 	int heartbeat_s;
+	uint32_t lint_ok;          /* "lint_ok": bit (1 << FB_LINT_*) per waived rule */
+	uint16_t sunspec_model;    /* SunSpec model the point is in; 0 = none */
+	bool not_present;          /* set by the Modbus driver on its own copy of
+				    * the points: the device has no such model,
+				    * the point is never read (stays unknown) */
 	struct fb_gpio_point gpio; /* role FB_GPIO_NONE in modbus definitions */
 };
 
@@ -249,6 +269,12 @@ struct fb_identify_reg {
 	bool equals_unit_id;       /* the device's own address register */
 };
 
+/* A SunSpec model as the definition's addresses assume it (definition
+ * "sunspec" block): the address of its ID register. */
+struct fb_sunspec_model {
+	uint16_t model, address;
+};
+
 struct fb_definition {
 	char *id;              /* file stem, e.g. "eastron-sdm120" */
 	char *path;            /* where it was loaded from */
@@ -258,6 +284,9 @@ struct fb_definition {
 	uint16_t max_registers_per_read; /* <= MB_MAX_READ_REGISTERS */
 	uint16_t max_bits_per_read;      /* <= MB_MAX_READ_BITS */
 	uint16_t max_gap;                /* registers that may be read through */
+	/* Pacing the device needs (0 = none): silence before each request to
+	 * it, its shortest poll interval, a wait after the link connects. */
+	uint32_t request_gap_ms, min_interval_ms, connect_delay_ms;
 	struct { uint16_t first, last; } *forbidden; /* never read these */
 	size_t nforbidden;
 	struct fb_point_def *points;
@@ -266,6 +295,8 @@ struct fb_definition {
 	size_t nvectors;
 	struct fb_identify_reg *identify; /* "identify"; NULL if none */
 	size_t nidentify;
+	struct fb_sunspec_model *sunspec; /* "sunspec".models; NULL if none */
+	size_t nsunspec;
 };
 
 /* ---- the file loader (definition.c) ---- */
@@ -295,6 +326,31 @@ typedef int (*fb_identify_read_fn)(void *ctx, enum fb_reg_table table, uint16_t 
  * `unit_id`, 0 if not (or def has no identify block), -1 if a read failed. */
 int fb_identify_match(const struct fb_definition *def, int unit_id,
 		      fb_identify_read_fn read, void *ctx);
+
+/* The definition's entry for a SunSpec model, or NULL.  Borrowed. */
+const struct fb_sunspec_model *fb_model_sunspec_model(const struct fb_definition *def,
+						      uint16_t model);
+
+/* ---- per-device overrides (definition_override.c) ---- */
+
+/* One configured change to a point of a device's definition. */
+struct fb_point_override {
+	char *key;                        /* the point; must exist */
+	char *name, *device_class, *icon; /* NULL = as the definition says */
+	bool disabled;                    /* the device has no such point */
+};
+
+/* A copy of def for one device with the overrides applied: names, classes
+ * and icons replaced (classes checked against Home Assistant's rules as in
+ * a file), disabled points removed (and the file's test vectors, which
+ * index them).  Its id is "<id>@<device>".  Every problem is an error in
+ * diag at `where` ("fieldbridge.json: buses[0].devices[2]"), an unknown
+ * point key with a did-you-mean.  Returns NULL after an error.  Free with
+ * fb_model_free. */
+struct fb_definition *fb_model_with_overrides(const struct fb_definition *def,
+					      const struct fb_point_override *ov, size_t n,
+					      const char *device, const char *where,
+					      struct fb_diag *diag);
 
 /* ---- running the test vectors (vectors.c) ---- */
 
@@ -339,6 +395,9 @@ int fb_point_parse_command(const struct fb_point_def *p, const char *text, struc
 bool fb_point_is_bit_table(const struct fb_point_def *p);
 /* Registers (or bits) a point occupies on the wire. */
 uint16_t fb_point_width(const struct fb_point_def *p);
+/* The registers (or bits) one read of p must cover, inclusive: its own,
+ * and its scale_register. */
+void fb_point_extent(const struct fb_point_def *p, uint16_t *first, uint16_t *last);
 /* The table value kind a point decodes to. */
 enum fb_value_kind fb_point_value_kind(const struct fb_point_def *p);
 
@@ -359,6 +418,13 @@ const char *fb_poll_class_name(enum fb_poll_class c);
  * offset and sentinel.  Returns 0, or -1 with errno EINVAL (bad BCD digit). */
 int fb_codec_decode(const struct fb_point_def *p, const uint16_t *regs,
 		    struct fb_value *v);
+/* Decodes p from a run of `count` registers read from address `first` on
+ * (one reply): as fb_codec_decode, and for a point with a scale_register
+ * the exponent from that register of the same run.  The only decoder for
+ * such points (fb_codec_decode refuses them: EINVAL).  Returns 0, or -1
+ * with errno EINVAL (p or its scale register outside the run, bad BCD). */
+int fb_codec_decode_run(const struct fb_point_def *p, const uint16_t *regs,
+			uint16_t first, size_t count, struct fb_value *v);
 /* Encodes a value for writing.  Applies the inverse scale/offset, rounds,
  * checks the type's range.  Returns the number of registers (or bits) in
  * regs, or -1 with errno ERANGE/EINVAL. */

@@ -19,7 +19,8 @@ const char *const fb_point_table_names[] = {
 };
 const char *const fb_point_type_names[] = {
 	"bool", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-	"float32", "float64", "string", "bit", "bcd16", "bcd32", NULL,
+	"float32", "float64", "string", "bit", "bcd16", "bcd32", "int8", "uint8",
+	"int8_sm", NULL,
 };
 const char *const fb_point_order_names[] = { "ABCD", "CDAB", "BADC", "DCBA", NULL };
 const char *const fb_point_component_names[] = {
@@ -95,6 +96,20 @@ uint16_t fb_point_width(const struct fb_point_def *p)
 	}
 }
 
+void fb_point_extent(const struct fb_point_def *p, uint16_t *first, uint16_t *last)
+{
+	uint32_t end = (uint32_t)p->address + fb_point_width(p) - 1;
+
+	*first = p->address;
+	*last = end > 0xFFFF ? 0xFFFF : (uint16_t)end;
+	if (p->has_scale_register && !fb_point_is_bit_table(p)) {
+		if (p->scale_register < *first)
+			*first = p->scale_register;
+		if (p->scale_register > *last)
+			*last = p->scale_register;
+	}
+}
+
 enum fb_value_kind fb_point_value_kind(const struct fb_point_def *p)
 {
 	if (fb_point_is_bit_table(p))
@@ -105,12 +120,22 @@ enum fb_value_kind fb_point_value_kind(const struct fb_point_def *p)
 		return FB_VALUE_BOOL;
 	case FB_TYPE_STRING:
 		return FB_VALUE_STRING;
+	default:
+		break;
+	}
+	if (p->has_switch_raw)
+		return FB_VALUE_BOOL;
+	if (p->has_scale_register)
+		return FB_VALUE_FLOAT;
+	switch (p->type) {
 	case FB_TYPE_FLOAT32:
 	case FB_TYPE_FLOAT64:
 		return FB_VALUE_FLOAT;
 	case FB_TYPE_INT16:
 	case FB_TYPE_INT32:
 	case FB_TYPE_INT64:
+	case FB_TYPE_INT8:
+	case FB_TYPE_INT8_SM:
 		return fb_model_identity(p) ? FB_VALUE_INT : FB_VALUE_FLOAT;
 	default: /* unsigned and BCD */
 		return fb_model_identity(p) ? FB_VALUE_UINT : FB_VALUE_FLOAT;
@@ -128,6 +153,9 @@ bool fb_point_int_range(enum fb_data_type t, int64_t *min, uint64_t *max)
 	case FB_TYPE_UINT64: *min = 0; *max = UINT64_MAX; return true;
 	case FB_TYPE_BCD16: *min = 0; *max = 9999; return true;
 	case FB_TYPE_BCD32: *min = 0; *max = 99999999; return true;
+	case FB_TYPE_INT8: *min = INT8_MIN; *max = INT8_MAX; return true;
+	case FB_TYPE_UINT8: *min = 0; *max = UINT8_MAX; return true;
+	case FB_TYPE_INT8_SM: *min = -127; *max = 127; return true;
 	default: return false;
 	}
 }
@@ -164,6 +192,7 @@ void fb_point_clear(struct fb_point_def *p)
 	free(p->key);
 	free(p->name);
 	free(p->unit);
+	free(p->raw_unit);
 	free(p->device_class);
 	free(p->state_class);
 	free(p->entity_category);

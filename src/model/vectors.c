@@ -107,7 +107,9 @@ static void expected_text(const struct fb_vector_expect *e, char *buf, size_t le
 static int decode(const struct fb_vector *v, const struct fb_point_def *p,
 		  struct fb_value *val)
 {
-	return fb_codec_decode(p, point_words(v, p), val);
+	const struct fb_vector_block *b = fb_model_vector_block(v, p);
+
+	return fb_codec_decode_run(p, b->words, b->address, b->nwords, val);
 }
 
 static void run_expect(const struct fb_definition *def, const struct fb_vector *v,

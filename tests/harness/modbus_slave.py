@@ -31,6 +31,8 @@ Profiles (per unit):
   relay8   8 coils at 0x0000..0x0007 (all off), 8 discrete inputs; no registers.
   holding  200 holding registers 0..199 (zeros), plus 200 input registers,
            200 coils and 200 discrete inputs, for generic tests.
+  full     every address 0..65535 of all four tables exists (zeros until set;
+           stored sparsely), for serving any definition's register map.
   holes    like holding, but holding registers 20..29 and 60..63 do not exist:
            any read touching them gets exception 2 (a register map with
            undeclared holes, for learned block splits).
@@ -112,6 +114,26 @@ class Block(ModbusSequentialDataBlock):
             self.address, self.values, self.default_value = 0, [], value
 
 
+class SparseBlock(Block):
+    """All 65536 addresses exist; only those set are stored."""
+
+    def __init__(self, value=0):
+        super().__init__(0, value)
+        self.cells = {}
+
+    def validate(self, address, count=1):
+        return 0 <= address and address + count <= 65536
+
+    def getValues(self, address, count=1):
+        return [self.cells.get(a, self.default_value) for a in range(address, address + count)]
+
+    def setValues(self, address, values):
+        if not isinstance(values, list):
+            values = [values]
+        for i, v in enumerate(values):
+            self.cells[address + i] = v
+
+
 class HoleBlock(Block):
     """A block whose addresses in HOLES do not exist (exception 2)."""
 
@@ -170,6 +192,9 @@ class State:
             elif prof == "holding":
                 blocks = dict(ir=Block(200), hr=Block(200), co=Block(200, False),
                               di=Block(200, False))
+            elif prof == "full":
+                blocks = dict(ir=SparseBlock(), hr=SparseBlock(), co=SparseBlock(False),
+                              di=SparseBlock(False))
             elif prof == "holes":
                 blocks = dict(ir=Block(200), hr=HoleBlock(200), co=Block(200, False),
                               di=Block(200, False))

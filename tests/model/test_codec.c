@@ -538,6 +538,160 @@ static void point_width_counts_registers_per_type(void)
 	CHECK_EQ_INT(fb_point_value_kind(&p), FB_VALUE_BOOL);
 }
 
+/* Renogy 0x0103: controller temperature in the high byte, battery in the
+ * low byte, each sign-magnitude (bit 7 the sign): 0x8A19 is -10 / +25 °C. */
+static void byte_types_and_sign_magnitude(void)
+{
+	struct fb_point_def p = reg(FB_TYPE_INT8_SM, FB_ORDER_ABCD);
+	uint16_t r = 0x8A19, out[1];
+	struct fb_value v;
+	struct fb_value one = vint(1);
+
+	p.byte_high = true;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.kind, FB_VALUE_INT);
+	CHECK_EQ_INT(v.i, -10);
+	p.byte_high = false;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.i, 25);
+	r = 0x0080; /* -0 */
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.i, 0);
+	r = 0x00FF;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.i, -127);
+	/* Two's complement and unsigned read the same byte differently. */
+	p.type = FB_TYPE_INT8;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.i, -1);
+	p.type = FB_TYPE_UINT8;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.kind, FB_VALUE_UINT);
+	CHECK_EQ_INT(v.u, 255);
+	/* Byte order swaps the bytes first; a sentinel compares the byte. */
+	p.order = FB_ORDER_BADC;
+	r = 0x12FF;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.u, 0x12);
+	p.order = FB_ORDER_ABCD;
+	p.has_sentinel = true;
+	p.sentinel_raw = 0xFF;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.kind, FB_VALUE_NONE);
+	/* Scaled like any integer; never written (the other byte). */
+	p.has_sentinel = false;
+	p.scale = 0.5;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_NEAR(v.f, 127.5, 1e-12);
+	errno = 0;
+	CHECK_EQ_INT(fb_codec_encode(&p, &one, out, 1), -1);
+	CHECK_EQ_INT(errno, EINVAL);
+	CHECK_EQ_INT(fb_point_width(&p), 1);
+}
+
+/* Sungrow's switches: 0xAA on, 0x55 off, anything else unknown. */
+static void switch_with_raw_on_off_values(void)
+{
+	struct fb_point_def p = reg(FB_TYPE_UINT16, FB_ORDER_ABCD);
+	uint16_t r, out[1];
+	struct fb_value v;
+
+	p.component = FB_COMP_SWITCH;
+	p.has_switch_raw = true;
+	p.switch_on_raw = 0xAA;
+	p.switch_off_raw = 0x55;
+	CHECK_EQ_INT(fb_point_value_kind(&p), FB_VALUE_BOOL);
+	r = 0xAA;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK(v.kind == FB_VALUE_BOOL && v.b);
+	r = 0x55;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK(v.kind == FB_VALUE_BOOL && !v.b);
+	r = 1;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK_EQ_INT(v.kind, FB_VALUE_NONE);
+	CHECK_EQ_INT(fb_codec_encode(&p, &(struct fb_value){ .kind = FB_VALUE_BOOL, .b = true },
+				     out, 1), 1);
+	CHECK_EQ_INT(out[0], 0xAA);
+	CHECK_EQ_INT(fb_codec_encode(&p, &(struct fb_value){ .kind = FB_VALUE_BOOL, .b = false },
+				     out, 1), 1);
+	CHECK_EQ_INT(out[0], 0x55);
+	/* Signed raw values on a signed type, e.g. -1 = off. */
+	p.type = FB_TYPE_INT16;
+	p.switch_on_raw = 1;
+	p.switch_off_raw = -1;
+	r = 0xFFFF;
+	CHECK_EQ_INT(fb_codec_decode(&p, &r, &v), 0);
+	CHECK(v.kind == FB_VALUE_BOOL && !v.b);
+	CHECK_EQ_INT(fb_codec_encode(&p, &(struct fb_value){ .kind = FB_VALUE_BOOL, .b = false },
+				     out, 1), 1);
+	CHECK_EQ_INT(out[0], 0xFFFF);
+}
+
+/* SunSpec model 103: W at 40083 with W_SF at 40084 (int16), read together.
+ * The exponent changes at run time, 0x8000 means not implemented. */
+static void scale_register_from_the_same_read(void)
+{
+	struct fb_point_def p = reg(FB_TYPE_INT16, FB_ORDER_ABCD);
+	uint16_t run[3] = { 0x1234, 0x08FF, 0xFFFF }; /* 40082: ?, W = 2303, W_SF = -1 */
+	struct fb_value v;
+	uint16_t first, last;
+
+	p.address = 40083;
+	p.has_scale_register = true;
+	p.scale_register = 40084;
+	fb_point_extent(&p, &first, &last);
+	CHECK_EQ_INT(first, 40083);
+	CHECK_EQ_INT(last, 40084);
+	CHECK_EQ_INT(fb_point_value_kind(&p), FB_VALUE_FLOAT);
+	CHECK_EQ_INT(fb_codec_decode_run(&p, run, 40082, 3, &v), 0);
+	CHECK_EQ_INT(v.kind, FB_VALUE_FLOAT);
+	CHECK(v.f == 230.3); /* divided by 10 once, not multiplied by 0.1 */
+	run[2] = 2;
+	CHECK_EQ_INT(fb_codec_decode_run(&p, run, 40082, 3, &v), 0);
+	CHECK(v.f == 230300.0);
+	run[2] = 0x8000; /* W_SF not implemented */
+	CHECK_EQ_INT(fb_codec_decode_run(&p, run, 40082, 3, &v), 0);
+	CHECK_EQ_INT(v.kind, FB_VALUE_NONE);
+	/* The value's own sentinel first: SunSpec int16 0x8000. */
+	run[2] = 0;
+	run[1] = 0x8000;
+	p.has_sentinel = true;
+	p.sentinel_raw = 0x8000;
+	CHECK_EQ_INT(fb_codec_decode_run(&p, run, 40082, 3, &v), 0);
+	CHECK_EQ_INT(v.kind, FB_VALUE_NONE);
+	/* A static scale and offset still apply: (raw * scale) * 10^sf + offset. */
+	p.has_sentinel = false;
+	run[1] = 100;
+	run[2] = (uint16_t)-2;
+	p.scale = 2;
+	p.offset = 1;
+	CHECK_EQ_INT(fb_codec_decode_run(&p, run, 40082, 3, &v), 0);
+	CHECK_NEAR(v.f, 3.0, 1e-12);
+	/* The exponent sits before the value (SunSpec meters' A_SF after A..). */
+	p.scale_register = 40082;
+	run[0] = 1;
+	CHECK_EQ_INT(fb_codec_decode_run(&p, run, 40082, 3, &v), 0);
+	CHECK_NEAR(v.f, 2001.0, 1e-9);
+	fb_point_extent(&p, &first, &last);
+	CHECK_EQ_INT(first, 40082);
+	/* Outside the run, or through the plain decoder: refused. */
+	errno = 0;
+	CHECK_EQ_INT(fb_codec_decode_run(&p, run + 1, 40083, 2, &v), -1);
+	CHECK_EQ_INT(errno, EINVAL);
+	CHECK_EQ_INT(fb_codec_decode(&p, run + 1, &v), -1);
+	/* Unsigned and 32-bit values (acc32 WH with WH_SF). */
+	struct fb_point_def wh = reg(FB_TYPE_UINT32, FB_ORDER_ABCD);
+	uint16_t acc[3] = { 0x0001, 0xE240, 0x0001 };
+
+	wh.address = 10;
+	wh.has_scale_register = true;
+	wh.scale_register = 12;
+	wh.scale = 0.001; /* Wh -> kWh */
+	CHECK_EQ_INT(fb_codec_decode_run(&wh, acc, 10, 3, &v), 0);
+	CHECK_NEAR(v.f, 1234.56, 1e-9);
+}
+
 int main(void)
 {
 	RUN_TEST(float32_230_5_in_every_order);
@@ -554,5 +708,8 @@ int main(void)
 	RUN_TEST(encode_range_errors);
 	RUN_TEST(every_type_and_order_round_trips);
 	RUN_TEST(point_width_counts_registers_per_type);
+	RUN_TEST(byte_types_and_sign_magnitude);
+	RUN_TEST(switch_with_raw_on_off_values);
+	RUN_TEST(scale_register_from_the_same_read);
 	return fb_test_finish();
 }

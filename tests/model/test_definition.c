@@ -342,7 +342,9 @@ static void defaults_are_applied(void)
 		  " {\"key\": \"i\", \"name\": \"I\", \"table\": \"input_register\", \"address\": 30, \"type\": \"int16\"}\n"
 		  "]}\n");
 	CHECK(l.def != NULL);
-	CHECK_EQ_INT(l.diag.count, 0);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	CHECK_EQ_INT(l.diag.warnings, 2); /* the lint: numbers h and f have no min/max */
+	CHECK_STR_CONTAINS(l.text, "points[3] (h).min: a writable number without limits");
 	if (!l.def) {
 		done(&l);
 		return;
@@ -659,7 +661,7 @@ static void every_problem_is_collected(void)
 	load_text(&l, "many.json",
 		  "{ \"manufacturer\": 5, \"model\": \"M\", \"protocol\": \"modbus\", \"points\": [\n"
 		  " {\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":-1,\"type\":\"uint16\"},\n"
-		  " {\"key\":\"b\",\"name\":\"B\",\"table\":\"input_register\",\"address\":1,\"type\":\"uint8\"},\n"
+		  " {\"key\":\"b\",\"name\":\"B\",\"table\":\"input_register\",\"address\":1,\"type\":\"uint12\"},\n"
 		  " {\"key\":\"c\",\"name\":\"C\",\"table\":\"inputs\",\"address\":2,\"type\":\"uint16\"},\n"
 		  " {\"key\":\"d\",\"name\":\"D\",\"table\":\"input_register\",\"address\":3,\"type\":\"uint16\",\"scale\":\"x\"},\n"
 		  " {\"key\":\"e\",\"name\":\"E\",\"table\":\"input_register\",\"address\":4,\"type\":\"uint16\",\"precision\":99}\n"
@@ -730,6 +732,126 @@ static void enum_names(void)
 	CHECK(!strcmp(fb_poll_class_name(FB_POLL_ONCE), "once"));
 }
 
+/* The fields the device library added: byte types, raw switch values,
+ * scale registers, pacing; each misuse is an error naming the field. */
+static void library_format_fields(void)
+{
+	struct loaded l;
+	const struct fb_point_def *p;
+
+	load_text(&l, "fmt.json", HEADER
+		  "\"request_gap_ms\": 100, \"min_interval_ms\": 2000, \"connect_delay_ms\": 1000,\n"
+		  "\"max_registers_per_read\": 10,\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"t_ctrl\", \"name\": \"T\", \"table\": \"holding_register\", \"address\": 259,\n"
+		  "  \"type\": \"int8_sm\", \"byte\": \"high\", \"unit\": \"°C\", \"device_class\": \"temperature\"},\n"
+		  " {\"key\": \"t_batt\", \"name\": \"B\", \"table\": \"holding_register\", \"address\": 259,\n"
+		  "  \"type\": \"int8_sm\", \"byte\": \"low\", \"unit\": \"°C\", \"device_class\": \"temperature\"},\n"
+		  " {\"key\": \"export\", \"name\": \"E\", \"table\": \"holding_register\", \"address\": 13086,\n"
+		  "  \"type\": \"uint16\", \"writable\": true, \"component\": \"switch\", \"on_value\": \"0xAA\", \"off_value\": 85},\n"
+		  " {\"key\": \"w\", \"name\": \"W\", \"table\": \"holding_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"scale_register\": 40084, \"unit\": \"W\", \"device_class\": \"power\"}\n"
+		  "]}\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.count, 0);
+	if (l.def) {
+		CHECK_EQ_INT(l.def->request_gap_ms, 100);
+		CHECK_EQ_INT(l.def->min_interval_ms, 2000);
+		CHECK_EQ_INT(l.def->connect_delay_ms, 1000);
+		p = fb_model_point(l.def, "t_ctrl");
+		CHECK(p && p->type == FB_TYPE_INT8_SM && p->byte_high);
+		p = fb_model_point(l.def, "export");
+		CHECK(p && p->has_switch_raw && p->switch_on_raw == 0xAA && p->switch_off_raw == 85);
+		CHECK(p && p->write_fn == FB_WRITE_FC06);
+		p = fb_model_point(l.def, "w");
+		CHECK(p && p->has_scale_register && p->scale_register == 40084);
+	}
+	done(&l);
+
+	load_text(&l, "fmt.json", HEADER
+		  "\"connect_delay_ms\": 99999, \"max_registers_per_read\": 10,\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"a\", \"name\": \"A\", \"table\": \"holding_register\", \"address\": 0, \"type\": \"uint8\"},\n"
+		  " {\"key\": \"b\", \"name\": \"B\", \"table\": \"holding_register\", \"address\": 1, \"type\": \"uint16\", \"byte\": \"high\"},\n"
+		  " {\"key\": \"c\", \"name\": \"C\", \"table\": \"holding_register\", \"address\": 2, \"type\": \"int8\", \"byte\": \"low\",\n"
+		  "  \"writable\": true, \"component\": \"number\", \"min\": 0, \"max\": 9},\n"
+		  " {\"key\": \"d\", \"name\": \"D\", \"table\": \"holding_register\", \"address\": 3, \"type\": \"uint16\",\n"
+		  "  \"writable\": true, \"component\": \"switch\", \"on_value\": 1},\n"
+		  " {\"key\": \"e\", \"name\": \"E\", \"table\": \"holding_register\", \"address\": 4, \"type\": \"uint16\",\n"
+		  "  \"writable\": true, \"component\": \"switch\"},\n"
+		  " {\"key\": \"f\", \"name\": \"F\", \"table\": \"holding_register\", \"address\": 5, \"type\": \"uint16\",\n"
+		  "  \"on_value\": 1, \"off_value\": 1, \"writable\": true, \"component\": \"switch\"},\n"
+		  " {\"key\": \"g\", \"name\": \"G\", \"table\": \"holding_register\", \"address\": 6, \"type\": \"float32\", \"scale_register\": 8},\n"
+		  " {\"key\": \"h\", \"name\": \"H\", \"table\": \"holding_register\", \"address\": 20, \"type\": \"int16\", \"scale_register\": 40},\n"
+		  " {\"key\": \"i\", \"name\": \"I\", \"table\": \"holding_register\", \"address\": 21, \"type\": \"int32\", \"scale_register\": 22},\n"
+		  " {\"key\": \"j\", \"name\": \"J\", \"table\": \"holding_register\", \"address\": 24, \"type\": \"int16\", \"scale_register\": 25,\n"
+		  "  \"writable\": true, \"component\": \"number\", \"min\": 0, \"max\": 9}\n"
+		  "]}\n");
+	CHECK(l.def == NULL);
+	CHECK_STR_CONTAINS(l.text, "fmt.json: connect_delay_ms: expected 0..10000, got 99999");
+	CHECK_STR_CONTAINS(l.text, "points[0] (a).byte: required");
+	CHECK_STR_CONTAINS(l.text, "points[1] (b).byte: only applies to types int8, uint8 and int8_sm");
+	CHECK_STR_CONTAINS(l.text, "points[2] (c).writable: not supported for type int8 (writing "
+			   "the register would overwrite its other byte)");
+	CHECK_STR_CONTAINS(l.text, "points[3] (d).off_value: expected on_value and off_value together");
+	CHECK_STR_CONTAINS(l.text, "points[4] (e).component: expected type bool for switch (or an "
+			   "integer type with on_value and off_value), got uint16");
+	CHECK_STR_CONTAINS(l.text, "points[5] (f).on_value: expected a value different from "
+			   "off_value, got 1 for both");
+	CHECK_STR_CONTAINS(l.text, "points[6] (g).scale_register: only applies to integer types, "
+			   "not float32");
+	CHECK_STR_CONTAINS(l.text, "points[7] (h).scale_register: 0x0028 is 21 registers from the "
+			   "value: expected both within one read of max_registers_per_read (10)");
+	CHECK_STR_CONTAINS(l.text, "points[8] (i).scale_register: expected another register than "
+			   "the value's own (0x0015..0x0016), got 0x0016");
+	CHECK_STR_CONTAINS(l.text, "points[9] (j).writable: not supported with scale_register");
+	done(&l);
+}
+
+/* The "sunspec" block and the points' sunspec_model. */
+static void sunspec_block(void)
+{
+	struct loaded l;
+	const struct fb_sunspec_model *m;
+
+	load_text(&l, "ss.json", HEADER
+		  "\"sunspec\": {\"models\": {\"1\": 40002, \"103\": 40069}},\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"w\", \"name\": \"W\", \"table\": \"holding_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 103, \"scale_register\": 40084}\n"
+		  "]}\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	if (l.def) {
+		CHECK_EQ_INT(l.def->nsunspec, 2);
+		m = fb_model_sunspec_model(l.def, 103);
+		CHECK(m && m->address == 40069);
+		CHECK(fb_model_sunspec_model(l.def, 203) == NULL);
+		CHECK_EQ_INT(l.def->points[0].sunspec_model, 103);
+	}
+	done(&l);
+	load_text(&l, "ss.json", HEADER
+		  "\"sunspec\": {\"models\": {\"x\": 1, \"103\": 40069, \"1\": -4}, \"base\": 1},\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"a\", \"name\": \"A\", \"table\": \"holding_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 203},\n"
+		  " {\"key\": \"b\", \"name\": \"B\", \"table\": \"input_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 103},\n"
+		  " {\"key\": \"c\", \"name\": \"C\", \"table\": \"holding_register\", \"address\": 40070,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 103}\n"
+		  "]}\n");
+	CHECK(l.def == NULL);
+	CHECK_STR_CONTAINS(l.text, "ss.json: sunspec: unknown field \"base\"");
+	CHECK_STR_CONTAINS(l.text, "ss.json: sunspec.models.\"x\": expected a model id 1..65534");
+	CHECK_STR_CONTAINS(l.text, "ss.json: sunspec.models.\"1\": expected the address 0..65533");
+	CHECK_STR_CONTAINS(l.text, "points[0] (a).sunspec_model: model 203 is not in sunspec.models");
+	CHECK_STR_CONTAINS(l.text, "points[1] (b).table: SunSpec models are holding registers, "
+			   "got input_register");
+	CHECK_STR_CONTAINS(l.text, "points[2] (c).address: expected an address after model 103's "
+			   "header (0x9C85..0x9C86), got 0x9C86");
+	done(&l);
+}
+
 int main(void)
 {
 	char path[600];
@@ -759,9 +881,12 @@ int main(void)
 	RUN_TEST(find_searches_directories_in_order);
 	RUN_TEST(unreadable_file);
 	RUN_TEST(enum_names);
+	RUN_TEST(library_format_fields);
+	RUN_TEST(sunspec_block);
 
 	static const char *const files[] = {
 		"defaults.json", "full.json", "rule.json", "top.json", "many.json", "key.json",
+		"fmt.json", "ss.json",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);

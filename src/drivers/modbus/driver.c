@@ -39,7 +39,14 @@ static int driver_build(struct mb_driver *d, int64_t now)
 		dev = &d->devices[d->ndevices];
 		dev->conf = dc;
 		dev->def = dc->def;
+		/* A device that must not be polled faster (definition's
+		 * min_interval_ms) is not, whatever the configuration says;
+		 * --check warns about the difference. */
 		dev->interval_ms = dc->poll_interval_ms;
+		if ((uint32_t)dev->interval_ms < dc->def->min_interval_ms)
+			dev->interval_ms = (int)dc->def->min_interval_ms;
+		if (mb_sunspec_setup(dev) < 0)
+			return -1;
 		dev->table_device = (uint32_t)d->ndevices;
 		dev->first_point = d->npoints;
 		dev->first_diag = d->npoints + (uint32_t)dc->def->npoints;
@@ -151,6 +158,8 @@ static int driver_loop(struct mb_driver *d)
 		unsigned lock_timeouts;
 
 		if (!d->ctx && now >= d->next_connect_ms && mb_link_connect(d, now) == 0) {
+			for (size_t i = 0; i < d->ndevices && d->ctx; i++)
+				mb_sunspec_locate(d, &d->devices[i], now);
 			mb_sched_reset(d, now);
 			d->link_was_up = true;
 			mb_stats_publish(d, now, true);
@@ -226,6 +235,7 @@ static void driver_free(struct mb_driver *d)
 		mb_plan_free(&d->devices[i]);
 		free(d->devices[i].cuts);
 		free(d->devices[i].pstate);
+		mb_sunspec_free(&d->devices[i]);
 	}
 	free(d->devices);
 	free(d->point_map);

@@ -198,6 +198,16 @@ int mb_link_connect(struct mb_driver *d, int64_t now_ms)
 	d->ctx = ctx;
 	d->connect_backoff_ms = 0;
 	d->bus_free_ns = 0;
+	/* Some devices ignore requests just after a connect (Huawei SUN2000:
+	 * about 1 s): the first request waits the longest connect_delay_ms of
+	 * the bus's devices. */
+	uint32_t delay = 0;
+
+	for (size_t i = 0; i < d->ndevices; i++)
+		if (d->devices[i].def->connect_delay_ms > delay)
+			delay = d->devices[i].def->connect_delay_ms;
+	if (delay)
+		mb_pace_delay(d, (int)delay);
 	return 0;
 }
 

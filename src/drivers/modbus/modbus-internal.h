@@ -42,7 +42,10 @@ struct mb_point_state {
 
 struct mb_device {
 	const struct fb_device_conf *conf;   /* borrowed from the config */
-	const struct fb_definition *def;     /* borrowed from the config */
+	const struct fb_definition *def;     /* the config's, or own_def */
+	struct fb_definition *own_def;       /* owned: SunSpec devices' points,
+					      * moved to where the device's
+					      * models are (sunspec.c) */
 	uint32_t table_device;               /* index in the table's devices */
 	uint32_t first_point;                /* table index of def->points[0] */
 	uint32_t first_diag;                 /* table index of the diag points */
@@ -119,6 +122,13 @@ int mb_splits_save(const struct mb_driver *d);
 bool mb_splits_learn(struct mb_device *dev, const struct fb_plan_block *blk,
 		     uint16_t *cut_out);
 
+/* sunspec.c: a device whose definition has a "sunspec" block gets its own
+ * copy of the points (setup, at start); after each connect locate() finds
+ * the device's models, moves the points there and re-plans. */
+int mb_sunspec_setup(struct mb_device *dev);
+void mb_sunspec_free(struct mb_device *dev);
+void mb_sunspec_locate(struct mb_driver *d, struct mb_device *dev, int64_t now_ms);
+
 /* timing.c: pacing (the arithmetic is fb_plan_char_us and fb_plan_t35_us). */
 /* Waits until the line has been silent t3.5 + guard since the last frame.
  * If `interruptible`, returns 1 as soon as a command is queued (the caller
@@ -127,6 +137,8 @@ int mb_pace_wait(struct mb_driver *d, bool interruptible);
 /* Marks the end of a frame exchange: the next frame may start after
  * t3.5 + guard_ms from now. */
 void mb_pace_mark(struct mb_driver *d, int guard_ms);
+/* Keeps the line silent for at least ms from now (a connect delay). */
+void mb_pace_delay(struct mb_driver *d, int ms);
 
 /* link.c: (re)connects with exponential backoff. */
 int mb_link_connect(struct mb_driver *d, int64_t now_ms);

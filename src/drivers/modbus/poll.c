@@ -97,13 +97,13 @@ void mb_store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
 }
 
 static void decode_store(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
-			 const uint16_t *regs)
+			 const uint16_t *regs, const struct fb_plan_block *blk)
 {
 	const struct fb_point_def *p = &dev->def->points[pi];
 	struct fb_value v;
 
 	memset(&v, 0, sizeof(v));
-	if (fb_codec_decode(p, regs, &v) < 0) {
+	if (fb_codec_decode_run(p, regs, blk->start, blk->count, &v) < 0) {
 		fb_debug("device %s: point %s: undecodable value", dev->conf->id, p->key);
 		v.kind = FB_VALUE_NONE;
 	}
@@ -158,13 +158,12 @@ enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
 	case MB_XACT_OK:
 		for (size_t i = 0; i < blk->npoints; i++) {
 			uint32_t pi = blk->points[i];
-			const struct fb_point_def *p = &dev->def->points[pi];
 
 			/* Read before a write to this point finished: the written
 			 * (and read back) value stands. */
 			if (dev->pstate[pi].written_epoch > epoch)
 				continue;
-			decode_store(d, dev, pi, regs + (p->address - blk->start));
+			decode_store(d, dev, pi, regs, blk);
 		}
 		break;
 	case MB_XACT_EXCEPTION:
@@ -191,12 +190,14 @@ static int read_one(modbus_t *ctx, void *arg)
 enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
 			   const struct fb_point_def *p, struct fb_value *v, int *err)
 {
-	uint16_t regs[MB_MAX_READ_REGISTERS];
-	struct read_req req = { p->table, p->address, fb_point_width(p), regs };
+	uint16_t regs[MB_MAX_READ_REGISTERS], first, last;
+
+	fb_point_extent(p, &first, &last);
+	struct read_req req = { p->table, first, (uint16_t)(last - first + 1), regs };
 	enum mb_xact rc = mb_xact_read(d, dev, read_one, &req, -1, false, err);
 
 	memset(v, 0, sizeof(*v));
-	if (rc == MB_XACT_OK && fb_codec_decode(p, regs, v) < 0)
+	if (rc == MB_XACT_OK && fb_codec_decode_run(p, regs, req.start, req.count, v) < 0)
 		v->kind = FB_VALUE_NONE;
 	return rc;
 }

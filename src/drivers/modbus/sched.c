@@ -7,6 +7,7 @@
  * deadlines, only a probe deadline on an exponential backoff, so it costs at
  * most one short request (no retries) per period. */
 #include "modbus-internal.h"
+#include "clock.h"
 #include "log.h"
 
 #include <stdint.h>
@@ -16,7 +17,7 @@ static bool is_offline(const struct mb_driver *d, const struct mb_device *dev)
 	return !dev->online && dev->failures >= d->bus->offline_after;
 }
 
-static void advance(struct fb_plan_block *blk, int64_t now_ms)
+static void advance(struct fb_plan_block *blk, int64_t now_ms, uint32_t min_ms)
 {
 	if (!blk->interval_ms) {
 		blk->next_due_ms = INT64_MAX;
@@ -29,6 +30,15 @@ static void advance(struct fb_plan_block *blk, int64_t now_ms)
 	 * for everyone instead of starving whoever fell behind. */
 	if (blk->next_due_ms + blk->interval_ms <= now_ms)
 		blk->next_due_ms = now_ms;
+	/* A device with a min_interval_ms is never read sooner than that after
+	 * the read that just ended (which may have waited on pacing), even
+	 * to keep its phase. */
+	if (min_ms) {
+		int64_t floor = fb_mono_ms() + (int64_t)min_ms;
+
+		if (blk->next_due_ms < floor)
+			blk->next_due_ms = floor;
+	}
 }
 
 static void all_due(struct mb_device *dev, int64_t now_ms)
@@ -45,7 +55,7 @@ static void went_silent(struct mb_driver *d, struct mb_device *dev, int64_t now_
 	/* One failed cycle: every block that was due waits a period. */
 	for (size_t i = 0; i < dev->nblocks; i++)
 		if (dev->blocks[i].next_due_ms <= now_ms)
-			advance(&dev->blocks[i], now_ms);
+			advance(&dev->blocks[i], now_ms, dev->def->min_interval_ms);
 	if (dev->failures < d->bus->offline_after)
 		return;
 	snprintf(why, sizeof(why), "no answer to %d consecutive requests", dev->failures);
@@ -114,7 +124,7 @@ static void run_block(struct mb_driver *d, struct mb_device *dev, struct fb_plan
 	case MB_XACT_EXCEPTION:
 		/* A re-plan after a learned split freed blk; its parts are due. */
 		if (gen == dev->plan_gen)
-			advance(blk, now_ms);
+			advance(blk, now_ms, dev->def->min_interval_ms);
 		answered(d, dev, now_ms);
 		break;
 	case MB_XACT_NO_ANSWER:

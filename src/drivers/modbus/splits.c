@@ -44,8 +44,11 @@ static uint16_t choose_cut(const struct mb_device *dev, const struct fb_plan_blo
 	for (size_t i = 0; i < blk->npoints; i++) {
 		const struct fb_point_def *p = &dev->def->points[blk->points[i]];
 
-		ex[i].start = p->address;
-		ex[i].end = (uint32_t)p->address + fb_point_width(p);
+		uint16_t first, last;
+
+		fb_point_extent(p, &first, &last);
+		ex[i].start = first;
+		ex[i].end = (uint32_t)last + 1;
 	}
 	qsort(ex, blk->npoints, sizeof(*ex), extent_cmp);
 	end = ex[0].end;

@@ -24,6 +24,14 @@ void mb_pace_mark(struct mb_driver *d, int guard_ms)
 	d->bus_free_ns = mono_ns() + (int64_t)d->t35_us * 1000 + (int64_t)guard_ms * 1000000;
 }
 
+void mb_pace_delay(struct mb_driver *d, int ms)
+{
+	int64_t at = mono_ns() + (int64_t)ms * 1000000;
+
+	if (at > d->bus_free_ns)
+		d->bus_free_ns = at;
+}
+
 int mb_pace_wait(struct mb_driver *d, bool interruptible)
 {
 	/* A standalone scan has no table: it never asks to be interrupted. */

@@ -83,7 +83,10 @@ static enum mb_xact xact(struct mb_driver *d, struct mb_device *dev, mb_xact_fn 
 		rc = fn(d->ctx, arg);
 		err = rc < 0 ? errno : 0;
 		elapsed = mono_us() - t0;
-		mb_pace_mark(d, dev->conf->guard_time_ms);
+		/* The definition's request_gap_ms is a floor under the
+		 * configured guard time (Heidelberg needs 100 ms). */
+		mb_pace_mark(d, dev->conf->guard_time_ms > (int)dev->def->request_gap_ms
+					? dev->conf->guard_time_ms : (int)dev->def->request_gap_ms);
 		d->busy_us += elapsed;
 		mb_stats_account(d, dev, err, elapsed, rc >= 0 || is_exception(err));
 		*err_out = err;

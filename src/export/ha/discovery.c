@@ -55,6 +55,35 @@ static cJSON *availability_list(struct exporter *ex, const char *device_topic)
 	return list;
 }
 
+/* An enum sensor with options: the state carries the raw value, the
+ * template shows its label ("None" = unknown for a value not listed), and
+ * "options" lists the labels, which Home Assistant requires of an enum. */
+static void enum_options(cJSON *c, const struct fb_point_def *p)
+{
+	cJSON *opts = cJSON_AddArrayToObject(c, "options");
+	char *t = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&t, &len);
+
+	if (!f)
+		return;
+	fputs("{{ {", f);
+	for (size_t i = 0; i < p->noptions; i++) {
+		cJSON_AddItemToArray(opts, cJSON_CreateString(p->options[i].label));
+		fprintf(f, "%s%lld: '", i ? ", " : "", (long long)p->options[i].raw);
+		for (const char *l = p->options[i].label; *l; l++) {
+			if (*l == '\'' || *l == '\\') /* a Jinja string literal */
+				fputc('\\', f);
+			fputc(*l, f);
+		}
+		fputc('\'', f);
+	}
+	fprintf(f, "}.get(value_json.%s) }}", p->key);
+	if (fclose(f) == 0 && t)
+		cJSON_ReplaceItemInObject(c, "value_template", cJSON_CreateString(t));
+	free(t);
+}
+
 static cJSON *point_component(struct exporter *ex, const struct ex_device *dev,
 			      const struct fb_point_def *p)
 {
@@ -78,6 +107,8 @@ static cJSON *point_component(struct exporter *ex, const struct ex_device *dev,
 		add_str(c, "state_class", p->state_class);
 		if (p->precision >= 0)
 			cJSON_AddNumberToObject(c, "suggested_display_precision", p->precision);
+		if (p->noptions)
+			enum_options(c, p);
 	}
 	if (p->component == FB_COMP_EVENT) { /* (GPIO) presses of an input */
 		/* The state container repeats the last press until the driver
