@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the pickers of the page choose from: GET definitions (every device
  * definition in the configured definition_dirs, the first directory
- * winning as in the loader's lookup) and GET serial-ports (the stable
- * names in /dev/serial/by-id, with the bus that uses each).  Nothing is
- * opened but directory entries and definition files. */
+ * winning as in the loader's lookup), GET serial-ports (the stable names
+ * in /dev/serial/by-id, with the bus that uses each) and GET gpio-chips
+ * (every /dev/gpiochip*, its label and lines with names and consumers,
+ * through the GPIO driver's own libgpiod backend).  Nothing is opened but
+ * directory entries, definition files and chips (never a line). */
 #include "web-internal.h"
+#include "gpio-backend.h"
 #include "jsonfile.h"
 
+#include <errno.h>
 #include <dirent.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -117,9 +121,84 @@ static int serial_ports(struct web_req *q)
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }
 
+static int is_chip(const struct dirent *e)
+{
+	return !strncmp(e->d_name, "gpiochip", 8);
+}
+
+static cJSON *chip_json(const struct fb_config *c, const char *name, const char *path)
+{
+	cJSON *j = cJSON_CreateObject(), *lines;
+	struct gl_chip *chip = gl_chip_open(path);
+	unsigned n;
+
+	cJSON_AddStringToObject(j, "name", name);
+	cJSON_AddStringToObject(j, "path", path);
+	if (!chip) {
+		/* The driver's wording (chip.c), so page and journal agree. */
+		char err[160];
+
+		snprintf(err, sizeof(err), "cannot open: %s", strerror(errno));
+		cJSON_AddStringToObject(j, "error", err);
+		return j;
+	}
+	cJSON_AddStringToObject(j, "label", gl_chip_label(chip));
+	for (size_t b = 0; b < c->nbuses; b++)
+		if (c->buses[b].transport == FB_BUS_GPIO && c->buses[b].gpio_chip &&
+		    !strcmp(c->buses[b].gpio_chip, gl_chip_label(chip)))
+			cJSON_AddStringToObject(j, "used_by", c->buses[b].name);
+	n = gl_chip_num_lines(chip);
+	lines = cJSON_AddArrayToObject(j, "lines");
+	for (unsigned i = 0; i < n; i++) {
+		char lname[64] = "", consumer[64] = "";
+		bool used = false;
+		cJSON *l = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(l, "offset", i);
+		if (gl_chip_line_info(chip, i, lname, sizeof(lname), &used, consumer,
+				      sizeof(consumer)) == 0) {
+			cJSON_AddStringToObject(l, "line", lname);
+			cJSON_AddBoolToObject(l, "used", used);
+			cJSON_AddStringToObject(l, "consumer", consumer);
+		}
+		cJSON_AddItemToArray(lines, l);
+	}
+	gl_chip_close(chip);
+	return j;
+}
+
+static int gpio_chips(struct web_req *q)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "chips");
+	struct dirent **list;
+	int n = scandir("/dev", &list, is_chip, versionsort);
+
+	for (int k = 0; k < n; k++) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "/dev/%s", list[k]->d_name);
+		cJSON_AddItemToArray(arr, chip_json(q->w->cfg, list[k]->d_name, path));
+		free(list[k]);
+	}
+	if (n >= 0)
+		free(list);
+	cJSON_AddStringToObject(doc, "backend", gl_backend_name());
+	if (n <= 0) /* the driver's words for the same case (chip.c) */
+		cJSON_AddStringToObject(doc, "message", "no GPIO chips on this machine: "
+					"none (no /dev/gpiochip*)");
+	return web_http_json(q, MHD_HTTP_OK, doc);
+}
+
 int web_api_lists(struct web_req *q, const struct web_match *m)
 {
 	if (strcmp(q->method, "GET"))
 		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-	return m->route == WEB_R_DEFINITIONS ? definitions(q) : serial_ports(q);
+	switch (m->route) {
+	case WEB_R_DEFINITIONS:
+		return definitions(q);
+	case WEB_R_GPIO_CHIPS:
+		return gpio_chips(q);
+	default:
+		return serial_ports(q);
+	}
 }

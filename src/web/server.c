@@ -155,7 +155,8 @@ static int api(struct web_req *q, const char *sub)
 	case WEB_R_SNAPSHOT_RESTORE: return web_api_apply(q, &m);
 	case WEB_R_LOGS: return web_api_logs(q);
 	case WEB_R_DEFINITIONS:
-	case WEB_R_SERIAL_PORTS: return web_api_lists(q, &m);
+	case WEB_R_SERIAL_PORTS:
+	case WEB_R_GPIO_CHIPS: return web_api_lists(q, &m);
 	default: return web_api_config(q, &m);
 	}
 }

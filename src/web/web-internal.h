@@ -103,7 +103,7 @@ enum web_route {
 	WEB_R_CONFIG_VALIDATE, WEB_R_CONNECTIONS, WEB_R_CONNECTION, WEB_R_CONNECTION_TEST,
 	WEB_R_BUSES, WEB_R_BUS, WEB_R_DEVICES, WEB_R_DEVICE, WEB_R_USERS, WEB_R_USER,
 	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
-	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE,
+	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE, WEB_R_GPIO_CHIPS,
 };
 #define WEB_ROUTE_ARGS 3
 #define WEB_ARG_MAX 64
@@ -342,7 +342,7 @@ int web_api_config(struct web_req *q, const struct web_match *m);
 int web_api_point(struct web_req *q, const struct web_match *m);
 /* GET changes, POST apply, GET snapshots, POST snapshots/{id}/restore */
 int web_api_apply(struct web_req *q, const struct web_match *m);
-/* GET definitions, GET serial-ports */
+/* GET definitions, GET serial-ports, GET gpio-chips */
 int web_api_lists(struct web_req *q, const struct web_match *m);
 /* POST connections/{name}/test: fieldbridge-export --test --json */
 int web_api_conntest(struct web_req *q, const struct web_match *m);

@@ -767,6 +767,25 @@ class WebApi(fbtest.TestCase):
         self.assertEqual([p["name"] for p in doc["ports"]], names)
         self.assertEqual(Client(self.port, []).request("GET", "definitions")[0], 401)
 
+    def test_gpio_chips_for_the_line_picker(self):
+        c = self.logged_in("view")
+        st, _, doc = c.request("GET", "gpio-chips")
+        self.assertEqual(st, 200, doc)
+        chips = sorted(f for f in os.listdir("/dev") if f.startswith("gpiochip"))
+        self.assertEqual(sorted(ch["name"] for ch in doc["chips"]), chips)
+        self.assertRegex(doc["backend"], r"^libgpiod ")
+        if not chips:  # this machine: no GPIO at all, said in the driver's words
+            self.assertEqual(doc["message"],
+                             "no GPIO chips on this machine: none (no /dev/gpiochip*)")
+        for ch in doc["chips"]:
+            self.assertEqual(ch["path"], "/dev/" + ch["name"])
+            self.assertTrue("error" in ch or "label" in ch, ch)
+            if "label" in ch:
+                self.assertEqual([ln["offset"] for ln in ch["lines"]],
+                                 list(range(len(ch["lines"]))))
+        self.assertEqual(c.request("POST", "gpio-chips", {})[0], 405)
+        self.assertEqual(Client(self.port, []).request("GET", "gpio-chips")[0], 401)
+
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
