@@ -98,6 +98,10 @@ void web_router_match(const char *path, struct web_match *m)
 		m->route = WEB_R_DEVICE;
 		ARG(0, 1);
 		ARG(1, 3);
+	} else if (n == 5 && IS(0, "buses") && IS(2, "devices") && IS(4, "discovery")) {
+		m->route = WEB_R_DISCOVERY;
+		ARG(0, 1);
+		ARG(1, 3);
 	} else if (n == 4 && IS(0, "points")) {
 		m->route = WEB_R_POINT;
 		ARG(0, 1);

@@ -786,6 +786,47 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(c.request("POST", "gpio-chips", {})[0], 405)
         self.assertEqual(Client(self.port, []).request("GET", "gpio-chips")[0], 401)
 
+    def test_device_discovery_payload_is_what_the_exporter_publishes(self):
+        c = self.logged_in()
+        node = self.gw.node_id()
+        sub = fbtest.Subscriber(self.broker, ["homeassistant/device/+/config"])
+        self.gw.start_exporter("ha")
+        for dev in ("meter", "relays"):
+            topic = f"homeassistant/device/{node}_{dev}/config"
+            msg = sub.wait_message(topic, timeout=fbtest.slack(10))
+            self.assertIsNotNone(msg, f"the exporter published no {topic}")
+            st, _, doc = c.request("GET", f"buses/meters/devices/{dev}/discovery")
+            self.assertEqual(st, 200, doc)
+            (one,) = doc["connections"]
+            self.assertEqual((one["connection"], one["node_id"], one["topic"]),
+                             ("ha", node, topic))
+            self.assertEqual(one["payload"].encode(), msg.raw)  # byte for byte
+            base = self.gw.base()
+            self.assertEqual(one["state_topic"], f"{base}/{dev}/state")
+            self.assertEqual(one["availability_topics"],
+                             [f"{base}/status", f"{base}/{dev}/availability"])
+            cmps = json.loads(one["payload"])["cmps"]
+            if dev == "relays":  # writable points carry their command topic
+                self.assertEqual(cmps["relay_1"]["command_topic"], f"{base}/relays/relay_1/set")
+        sub.stop()
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)  # may read every point: sees it
+        self.assertEqual(view.request("GET", "buses/meters/devices/meter/discovery")[0], 200)
+        oper = Client(self.port, self.bodies)
+        self.assertEqual(oper.login("oper")[0], 200)
+        self.write_users({  # oper loses one point of the meter: the payload names it
+            "admin": {"role": "admin", "rights": {"*": "write"}},
+            "oper": {"role": "operator", "rights": {"*": "read", "meter/voltage": "none"}},
+            "homeassistant": {"role": "viewer", "rights": {"*": "write"}},
+        })
+        self.assertEqual(oper.login("oper")[0], 200)
+        st, _, doc = oper.request("GET", "buses/meters/devices/meter/discovery")
+        self.assertEqual((st, doc["error"]), (403, "the discovery payload names points "
+                                                    "outside your rights"))
+        st, _, doc = c.login("admin")
+        st, _, doc = c.request("GET", "buses/meters/devices/nosuch/discovery")
+        self.assertEqual((st, doc["error"]), (404, 'no device "nosuch" on bus "meters"'))
+
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
