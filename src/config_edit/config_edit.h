@@ -166,6 +166,21 @@ enum fb_edit_rc fb_edit_replace_text(struct fb_edit *e, enum fb_edit_kind kind,
 enum fb_edit_rc fb_edit_move_to_dropin(struct fb_edit *e, enum fb_edit_kind kind,
 				       const char *name, struct fb_diag *diag);
 
+/* ---- device definitions (definition.c) ---- */
+struct fb_vector_report;
+/* Adds (or, with replace, replaces) the definition `id` as
+ * "<config dir>/devices/<id>.json" with content text[0..len): loaded by
+ * the model's loader and its test vectors run first (messages name that
+ * file, with line and JSON path), then the whole configuration validated
+ * with it in place; nothing is written on any error.  FB_EDIT_USAGE: bad
+ * id; FB_EDIT_CONFLICT: exists and !replace; FB_EDIT_INVALID: the loader,
+ * a vector or a device using it refused.  *rep gets the vector counts;
+ * *path_out (may be NULL; caller frees) the file written.  Takes the edit
+ * lock. */
+enum fb_edit_rc fb_edit_definition_add(struct fb_edit *e, const char *id, const char *text,
+				       size_t len, bool replace, char **path_out,
+				       struct fb_vector_report *rep, struct fb_diag *diag);
+
 /* ---- validation (stage.c) ---- */
 /* Loads the configuration at main_path exactly as the daemons do (the
  * loader, every definition, the users file of every connection) and adds

@@ -5,10 +5,15 @@
  * in /dev/serial/by-id, with the bus that uses each) and GET gpio-chips
  * (every /dev/gpiochip*, its label and lines with names and consumers,
  * through the GPIO driver's own libgpiod backend).  Nothing is opened but
- * directory entries, definition files and chips (never a line). */
+ * directory entries, definition files and chips (never a line).
+ * POST definitions {id, content, replace} (admin) adds a definition file
+ * through fb_edit_definition_add: the loader and the test vectors first. */
 #include "web-internal.h"
+#include "config_edit.h"
 #include "gpio-backend.h"
 #include "jsonfile.h"
+#include "log.h"
+#include "model.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -189,8 +194,79 @@ static int gpio_chips(struct web_req *q)
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }
 
+static cJSON *report_json(const struct fb_vector_report *rep)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "vectors", (double)rep->vectors);
+	cJSON_AddNumberToObject(o, "captured", (double)rep->captured);
+	cJSON_AddNumberToObject(o, "checks", (double)rep->checks);
+	cJSON_AddNumberToObject(o, "failed", (double)rep->failed);
+	return o;
+}
+
+static int definition_add(struct web_req *q)
+{
+	struct fb_vector_report rep;
+	struct fb_diag d;
+	struct fb_edit *e = NULL;
+	enum fb_edit_rc erc;
+	const cJSON *id, *content, *replace;
+	char *path = NULL;
+	cJSON *body, *doc;
+	int rc;
+
+	if (q->session->role != WEB_ROLE_ADMIN)
+		return web_http_error(q, MHD_HTTP_FORBIDDEN, "only an admin may add definitions");
+	if (!(body = web_http_body(q, &rc)))
+		return rc;
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	content = cJSON_GetObjectItemCaseSensitive(body, "content");
+	replace = cJSON_GetObjectItemCaseSensitive(body, "replace");
+	if (!cJSON_IsString(id) || !cJSON_IsString(content) ||
+	    (replace && !cJSON_IsBool(replace))) {
+		cJSON_Delete(body);
+		return web_http_error(q, MHD_HTTP_BAD_REQUEST, "expected {\"id\": string, "
+				      "\"content\": the file's text, \"replace\": true|false}");
+	}
+	fb_diag_init(&d);
+	memset(&rep, 0, sizeof(rep));
+	e = fb_edit_open(q->w->config_path, &d);
+	erc = e ? fb_edit_definition_add(e, id->valuestring, content->valuestring,
+					 strlen(content->valuestring), cJSON_IsTrue(replace),
+					 &path, &rep, &d)
+		: FB_EDIT_FAILED;
+	fb_log(erc == FB_EDIT_OK ? FB_LOG_NOTICE : FB_LOG_WARNING,
+	       "web: %s from %s %s definition %s: %s", q->session->user, q->peer,
+	       cJSON_IsTrue(replace) ? "replaced" : "added", id->valuestring,
+	       erc == FB_EDIT_OK ? "done" : "refused");
+	if (erc != FB_EDIT_OK) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "error", erc == FB_EDIT_CONFLICT
+					? "a definition of this id exists already"
+					: "the definition was not added");
+		cJSON_AddItemToObject(doc, "vectors", report_json(&rep));
+		cJSON_AddItemToObject(doc, "diagnostics", web_http_diag_json(&d));
+		rc = web_http_json(q, web_http_edit_status(erc), doc);
+	} else {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "id", id->valuestring);
+		cJSON_AddStringToObject(doc, "path", path);
+		cJSON_AddItemToObject(doc, "vectors", report_json(&rep));
+		cJSON_AddItemToObject(doc, "diagnostics", web_http_diag_json(&d));
+		rc = web_http_json(q, MHD_HTTP_CREATED, doc);
+	}
+	free(path);
+	cJSON_Delete(body);
+	fb_edit_close(e);
+	fb_diag_free(&d);
+	return rc;
+}
+
 int web_api_lists(struct web_req *q, const struct web_match *m)
 {
+	if (m->route == WEB_R_DEFINITIONS && !strcmp(q->method, "POST"))
+		return definition_add(q);
 	if (strcmp(q->method, "GET"))
 		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
 	switch (m->route) {

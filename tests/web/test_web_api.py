@@ -827,6 +827,73 @@ class WebApi(fbtest.TestCase):
         st, _, doc = c.request("GET", "buses/meters/devices/nosuch/discovery")
         self.assertEqual((st, doc["error"]), (404, 'no device "nosuch" on bus "meters"'))
 
+    def test_definition_upload_is_validated_with_its_vectors_and_stored_as_a_drop_in(self):
+        dropins = os.path.join(self.gw.dir, "devices")
+        self.gw.config["gateway"]["definition_dirs"] = [dropins, gateway.DEVICES]
+        self.write_config()
+        c = self.logged_in()
+        with open(os.path.join(gateway.DEVICES, "eastron-sdm120.json")) as f:
+            good = f.read()
+        st, _, doc = c.request("POST", "definitions", {"id": "my-meter", "content": good})
+        self.assertEqual(st, 201, doc)
+        path = os.path.join(dropins, "my-meter.json")
+        self.assertEqual((doc["id"], doc["path"]), ("my-meter", path))
+        self.assertEqual(doc["vectors"]["failed"], 0)
+        self.assertGreaterEqual(doc["vectors"]["vectors"], 5)  # they ran
+        with open(path) as f:
+            self.assertEqual(f.read(), good)  # as uploaded, comments and all
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "definition", "check", "my-meter"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("web: admin from 127.0.0.1 added definition my-meter: done",
+                      self.web.stderr_text())
+        # the same id again only when replacing explicitly
+        st, _, doc = c.request("POST", "definitions", {"id": "my-meter", "content": good})
+        self.assertEqual(st, 409, doc)
+        self.assertIn("exists already", doc["diagnostics"][0]["message"])
+        # a failing vector: refused with the vector's message, nothing written
+        bad = good.replace('"expect": {"voltage": 238.7}', '"expect": {"voltage": 111.1}')
+        self.assertNotEqual(bad, good)
+        st, _, doc = c.request("POST", "definitions",
+                               {"id": "my-meter", "content": bad, "replace": True})
+        self.assertEqual(st, 422, doc)
+        self.assertGreaterEqual(doc["vectors"]["failed"], 1)
+        msgs = [d["message"] for d in doc["diagnostics"] if d["severity"] == "error"]
+        self.assertTrue(msgs and all(m.startswith(path) for m in msgs), msgs)
+        self.assertTrue(any("voltage" in m and "111.1" in m for m in msgs), msgs)
+        with open(path) as f:
+            self.assertEqual(f.read(), good)
+        # a syntax error: file and line, as the loader says them
+        lines = good.split("\n")
+        at = next(i for i, ln in enumerate(lines) if '"manufacturer"' in ln)
+        lines[at] = lines[at].replace('"manufacturer":', '"manufacturer"')
+        st, _, doc = c.request("POST", "definitions", {"id": "broken", "content": "\n".join(lines)})
+        self.assertEqual(st, 422, doc)
+        msg = doc["diagnostics"][0]["message"]
+        self.assertTrue(msg.startswith(f"{dropins}/broken.json:{at + 1}:"), msg)
+        self.assertFalse(os.path.exists(os.path.join(dropins, "broken.json")))
+        # an unknown field, with the loader's "did you mean"
+        st, _, doc = c.request("POST", "definitions", {
+            "id": "typo", "content": good.replace('"manufacturer":', '"manufacturr":')})
+        self.assertEqual(st, 422, doc)
+        self.assertTrue(any("manufacturer" in d["message"] for d in doc["diagnostics"]), doc)
+        # bad ids and bodies
+        st, _, doc = c.request("POST", "definitions", {"id": "../etc", "content": good})
+        self.assertEqual((st, doc["diagnostics"][0]["field"]), (400, "id"), doc)
+        self.assertEqual(c.request("POST", "definitions", {"id": "x"})[0], 400)
+        # listed for the picker
+        st, _, doc = c.request("GET", "definitions")
+        self.assertIn("my-meter", [d["id"] for d in doc["definitions"]])
+        # only an admin
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)
+        self.assertEqual(view.request("POST", "definitions",
+                                      {"id": "v", "content": good})[0], 403)
+        self.assertFalse(os.path.exists(os.path.join(dropins, "v.json")))
+        # staging mirrors are gone
+        self.assertEqual([f for f in os.listdir(self.gw.dir) if f.startswith(".fieldbridge-edit")],
+                         [])
+
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
