@@ -181,6 +181,22 @@ enum fb_edit_rc fb_edit_definition_add(struct fb_edit *e, const char *id, const 
 				       size_t len, bool replace, char **path_out,
 				       struct fb_vector_report *rep, struct fb_diag *diag);
 
+/* ---- backup and restore (backup.c) ---- */
+/* The configuration as one JSON bundle {"fieldbridge_backup": 1, "secrets",
+ * "files": [{"path", "mode", "content"}], "omitted": [path...]}: the main
+ * file, the tool-written files and the definition drop-ins.  Private files
+ * (mode 0600: secrets, keys, the users file) only with `secrets`, else
+ * their paths are listed in "omitted".  Caller frees; NULL after an error
+ * in diag. */
+cJSON *fb_edit_backup(struct fb_edit *e, bool secrets, struct fb_diag *diag);
+/* Writes the bundle's files back, removes tool-written files it neither
+ * holds nor omits (omitted ones stay as they are), validated by the loader
+ * first (FB_EDIT_INVALID and nothing changed if it adds an error);
+ * FB_EDIT_USAGE for a malformed bundle or a path that is not ours.  Takes
+ * the edit lock.  Does not apply. */
+enum fb_edit_rc fb_edit_restore(struct fb_edit *e, const cJSON *bundle, size_t *written,
+				size_t *removed, struct fb_diag *diag);
+
 /* ---- validation (stage.c) ---- */
 /* Loads the configuration at main_path exactly as the daemons do (the
  * loader, every definition, the users file of every connection) and adds

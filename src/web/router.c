@@ -73,7 +73,8 @@ void web_router_match(const char *path, struct web_match *m)
 			{ "events", WEB_R_EVENTS }, { "changes", WEB_R_CHANGES },
 			{ "apply", WEB_R_APPLY }, { "logs", WEB_R_LOGS },
 			{ "definitions", WEB_R_DEFINITIONS }, { "serial-ports", WEB_R_SERIAL_PORTS },
-			{ "gpio-chips", WEB_R_GPIO_CHIPS },
+			{ "gpio-chips", WEB_R_GPIO_CHIPS }, { "backup", WEB_R_BACKUP },
+			{ "restore", WEB_R_RESTORE },
 			{ "snapshots", WEB_R_SNAPSHOTS },
 		};
 		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)

@@ -155,6 +155,8 @@ static int api(struct web_req *q, const char *sub)
 	case WEB_R_SNAPSHOT_RESTORE: return web_api_apply(q, &m);
 	case WEB_R_LOGS: return web_api_logs(q);
 	case WEB_R_DISCOVERY: return web_api_discovery(q, &m);
+	case WEB_R_BACKUP:
+	case WEB_R_RESTORE: return web_api_backup(q, &m);
 	case WEB_R_DEFINITIONS:
 	case WEB_R_SERIAL_PORTS:
 	case WEB_R_GPIO_CHIPS: return web_api_lists(q, &m);

@@ -5,7 +5,7 @@
  *   tls.c auth.c tables.c fallback.c child.c         (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
- *   api_apply.c api_conntest.c api_logs.c api_discovery.c
+ *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c
  *   sse.c static.c                                   (endpoints)
  *   server.c                                         (MHD, dispatch)
  *   main.c                                           (args, the poll loop)
@@ -104,6 +104,7 @@ enum web_route {
 	WEB_R_BUSES, WEB_R_BUS, WEB_R_DEVICES, WEB_R_DEVICE, WEB_R_USERS, WEB_R_USER,
 	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
 	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE, WEB_R_GPIO_CHIPS, WEB_R_DISCOVERY,
+	WEB_R_BACKUP, WEB_R_RESTORE,
 };
 #define WEB_ROUTE_ARGS 3
 #define WEB_ARG_MAX 64
@@ -331,6 +332,7 @@ struct web_req {
 	unsigned pending_status;
 	char set_cookie[256];           /* added to the next response */
 	char etag[40];                  /* ETag header of the next response */
+	char disposition[128];          /* Content-Disposition of the next response */
 };
 
 /* ---- api_*.c ---- */
@@ -344,6 +346,8 @@ int web_api_point(struct web_req *q, const struct web_match *m);
 int web_api_apply(struct web_req *q, const struct web_match *m);
 /* GET definitions, GET serial-ports, GET gpio-chips */
 int web_api_lists(struct web_req *q, const struct web_match *m);
+/* GET backup?secrets=0|1, POST restore (admin) */
+int web_api_backup(struct web_req *q, const struct web_match *m);
 /* GET buses/{b}/devices/{d}/discovery: topics and payload per connection */
 int web_api_discovery(struct web_req *q, const struct web_match *m);
 /* POST connections/{name}/test: fieldbridge-export --test --json */

@@ -894,6 +894,85 @@ class WebApi(fbtest.TestCase):
         self.assertEqual([f for f in os.listdir(self.gw.dir) if f.startswith(".fieldbridge-edit")],
                          [])
 
+    def test_backup_leaves_secrets_out_unless_asked_and_restore_is_validated(self):
+        c = self.logged_in()  # the driver runs and recorded what it loaded
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
+                                        ["attached"], 10))
+        main = os.path.basename(self.gw.config_path)
+        users = os.path.relpath(self.gw.users_path, self.gw.dir)
+        st, h, plain = c.request("GET", "backup?secrets=0")
+        self.assertEqual(st, 200, plain)
+        self.assertRegex(h["content-disposition"],
+                         r'^attachment; filename="fieldbridge-t\d+_[0-9a-f]+-\d{8}\.json"$')
+        self.assertEqual((plain["fieldbridge_backup"], plain["secrets"]), (1, False))
+        # the main file holds the broker password inline: a secret like the users file
+        self.assertEqual(sorted(plain["omitted"]), sorted([main, users]))
+        text = json.dumps(plain)
+        for secret in [BROKER_PASSWORD] + list(self.hashes.values()):
+            self.assertNotIn(secret, text)
+        st, _, full = c.request("GET", "backup?secrets=1")
+        self.assertEqual(st, 200, full)
+        self.assertEqual(full["omitted"], [])
+        files = {f["path"]: f for f in full["files"]}
+        with open(self.gw.config_path) as f:
+            self.assertEqual(files[main]["content"], f.read())
+        self.assertEqual(files[users]["mode"], 0o600)
+        log = self.web.stderr_text()
+        self.assertIn("admin from 127.0.0.1 downloaded a backup (secrets left out)", log)
+        self.assertIn("admin from 127.0.0.1 downloaded a backup (with secrets)", log)
+        # changes after the backup: a new connection and a hand edit
+        st, _, doc = c.request("POST", "connections", {"name": "ha2", "user": "admin",
+                                                       "broker": "10.0.0.2"})
+        self.assertEqual(st, 201, doc)
+        self.gw.config["buses"][0]["poll_interval_ms"] = 700
+        self.write_config()
+        self.assertGreater(c.request("GET", "changes")[2]["count"], 0)
+        # a bundle that would not load is refused with the loader's words
+        broken = json.loads(json.dumps(full))
+        for f in broken["files"]:
+            if f["path"] == main:
+                cfg = json.loads(f["content"])
+                cfg["buses"][0]["poll_interval_ms"] = -5
+                f["content"] = json.dumps(cfg, indent=2)
+        before = open(self.gw.config_path).read()
+        st, _, doc = c.request("POST", "restore", broken)
+        self.assertEqual(st, 422, doc)
+        self.assertTrue(any("poll_interval_ms" in d["message"] for d in doc["diagnostics"]),
+                        doc)
+        self.assertEqual(open(self.gw.config_path).read(), before)
+        # paths outside what fieldbridge writes, and non-bundles
+        evil = {"fieldbridge_backup": 1, "files": [
+            {"path": "../evil.json", "mode": 0o644, "content": "{}"}]}
+        st, _, doc = c.request("POST", "restore", evil)
+        self.assertEqual(st, 400, doc)
+        self.assertIn("is not a configuration file fieldbridge writes",
+                      doc["diagnostics"][0]["message"])
+        self.assertEqual(c.request("POST", "restore", {"files": []})[0], 400)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "evil.json")))
+        # the real one: back to what the driver runs, nothing left to apply
+        st, _, doc = c.request("POST", "restore", full)
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(doc["removed"], 1)  # connections.d/ha2.json
+        self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "connections.d", "ha2.json")))
+        with open(self.gw.config_path) as f:
+            self.assertEqual(f.read(), files[main]["content"])
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual((st, doc["count"]), (200, 0), doc)
+        # a bundle without secrets keeps the secret files as they are
+        os.chmod(self.gw.users_path, 0o600)
+        with open(self.gw.users_path) as f:
+            users_now = f.read()
+        st, _, doc = c.request("POST", "restore", plain)
+        self.assertEqual(st, 200, doc)
+        with open(self.gw.users_path) as f:
+            self.assertEqual(f.read(), users_now)
+        self.assertIn("admin from 127.0.0.1 restored a backup: written, not applied yet",
+                      self.web.stderr_text())
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)
+        self.assertEqual(view.request("GET", "backup?secrets=0")[0], 403)
+        self.assertEqual(view.request("POST", "restore", full)[0], 403)
+
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]

@@ -47,7 +47,8 @@ function backupSection() {
           throw new ApiError(res.status, body, 'backup');
         }
         const url = URL.createObjectURL(await res.blob());
-        const a = h('a', { href: url, download: 'fieldbridge-backup.tar.gz' });
+        const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+        const a = h('a', { href: url, download: name ? name[1] : 'fieldbridge-backup.json' });
         document.body.append(a);
         a.click();
         a.remove();
@@ -57,7 +58,7 @@ function backupSection() {
       }
     },
   }, 'Download backup');
-  const file = h('input', { type: 'file', id: nextId('restore'), accept: '.tar.gz,.tgz,application/gzip' });
+  const file = h('input', { type: 'file', id: nextId('restore'), accept: '.json,application/json' });
   const out = h('div', { 'aria-live': 'polite' });
   const restore = h('button', {
     type: 'button',
@@ -66,11 +67,10 @@ function backupSection() {
       if (!f) { out.replaceChildren(notice('error', 'Choose a backup file first.')); return; }
       if (!await confirmDialog('Restore', `Stage the configuration from ${f.name}? Nothing changes until you apply.`, 'Restore')) return;
       try {
-        const buf = new Uint8Array(await f.arrayBuffer());
-        let bin = '';
-        for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-        await post('restore', { name: f.name, data_base64: btoa(bin) });
-        out.replaceChildren(notice('ok', 'Restored into the staging area: review and apply.'));
+        let bundle;
+        try { bundle = JSON.parse(await f.text()); } catch { throw new Error(`${f.name} is not a fieldbridge backup (not JSON)`); }
+        const r = await post('restore', bundle);
+        out.replaceChildren(notice('ok', `Restored ${r?.written ?? ''} file(s), removed ${r?.removed ?? 0}: nothing runs differently until you review and apply.`));
         window.dispatchEvent(new Event('fb-changed'));
       } catch (err) {
         out.replaceChildren(errorNotice(err, 'Restore'));
@@ -78,7 +78,7 @@ function backupSection() {
     },
   }, 'Restore');
   return section('Backup and restore',
-    h('p', 'The configuration as a tar.gz. Secrets (passwords, keys) are left out unless you ask for them.'),
+    h('p', 'The configuration as one JSON file. Secrets (passwords, keys, the users file, files with a password written inline) are left out unless you ask for them; a restore keeps the ones left out as they are.'),
     h('p', h('label.inline', secrets, ' include secrets')), h('p', link), got,
     h('h3', 'Restore'), h('p', h('label', { for: file.id }, 'Backup file '), file, ' ', restore), out);
 }
