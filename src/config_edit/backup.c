@@ -274,3 +274,37 @@ out:
 	ce_file_plan_free(&plan);
 	return rc;
 }
+
+enum fb_edit_rc fb_edit_restore_main(struct fb_edit *e, const char *text, size_t len,
+				     struct fb_diag *diag)
+{
+	struct ce_plan plan = { 0 };
+	char *m = NULL, *copy = NULL;
+	struct stat st;
+	enum fb_edit_rc rc;
+	long added;
+
+	if ((rc = ce_edit_begin(e, true, diag)) != FB_EDIT_OK)
+		return rc;
+	rc = FB_EDIT_FAILED;
+	if (!(m = main_rel(e)) || !(copy = malloc(len + 1)))
+		goto out;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (ce_file_plan_add(&plan, m, copy, len, stat(e->main_path, &st) == 0
+			     ? st.st_mode & 0777 : 0644) < 0)
+		goto out;
+	added = ce_stage_validate(e, &plan, diag);
+	if (added != 0) {
+		rc = added < 0 ? FB_EDIT_FAILED : FB_EDIT_INVALID;
+		goto out;
+	}
+	if (ce_file_commit(e, &plan, diag) < 0)
+		goto out;
+	fb_edit_reload(e, diag);
+	rc = FB_EDIT_OK;
+out:
+	ce_file_plan_free(&plan);
+	free(m);
+	return rc;
+}

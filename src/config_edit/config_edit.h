@@ -196,6 +196,10 @@ cJSON *fb_edit_backup(struct fb_edit *e, bool secrets, struct fb_diag *diag);
  * the edit lock.  Does not apply. */
 enum fb_edit_rc fb_edit_restore(struct fb_edit *e, const cJSON *bundle, size_t *written,
 				size_t *removed, struct fb_diag *diag);
+/* Writes text back as the main file (a rollback to what a daemon loaded),
+ * validated the same way, keeping the file's mode.  Takes the edit lock. */
+enum fb_edit_rc fb_edit_restore_main(struct fb_edit *e, const char *text, size_t len,
+				     struct fb_diag *diag);
 
 /* ---- validation (stage.c) ---- */
 /* Loads the configuration at main_path exactly as the daemons do (the

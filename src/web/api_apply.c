@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <microhttpd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,56 @@ static int plan_or_error(struct web_req *q, struct fb_apply_plan **p, struct fb_
 			     : "cannot compare with the running daemons", d);
 }
 
+/* The web daemon's own listener is not in the daemons' plan: it applies a
+ * change itself (listener.c).  Adds it to doc if the files differ from the
+ * running listener; returns the files' config (caller frees) then, else
+ * NULL. */
+static struct fb_config *listener_change(struct web_req *q, cJSON *doc, bool results)
+{
+	struct web *w = q->w;
+	struct fb_diag d;
+	struct fb_config *files;
+	cJSON *fields, *o, *units;
+
+	if (w->listen_state != WEB_LISTEN_IDLE) {
+		o = cJSON_AddObjectToObject(doc, "listener");
+		cJSON_AddBoolToObject(o, "pending", true);
+		cJSON_AddNumberToObject(o, "seconds_left", w->listen_state == WEB_LISTEN_PENDING
+					? (double)((w->listen_at_ms - fb_mono_ms() + 999) / 1000)
+					: (double)w->confirm_timeout_s);
+		cJSON_AddNumberToObject(o, "port", w->listen_next->web.port);
+		return NULL;
+	}
+	fb_diag_init(&d);
+	files = fb_config_load(w->config_path, &d);
+	fb_diag_free(&d);
+	fields = files ? web_listen_conf_diff(w->listen, &files->web) : NULL;
+	if (!fields || !cJSON_GetArraySize(fields)) {
+		cJSON_Delete(fields);
+		fb_config_free(files);
+		return NULL;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "op", "restart");
+	cJSON_AddStringToObject(o, "kind", "web");
+	cJSON_AddStringToObject(o, "name", "web");
+	cJSON_AddStringToObject(o, "unit", "fieldbridge-web.service");
+	cJSON_AddBoolToObject(o, "running", true);
+	cJSON_AddStringToObject(o, "reason", "the web listener changed: it switches itself and "
+				"rolls back unless confirmed from the new address");
+	cJSON_AddNumberToObject(o, "confirm_timeout_s", w->confirm_timeout_s);
+	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(doc, "count"),
+			     cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(doc, "count")) +
+			     cJSON_GetArraySize(fields));
+	cJSON_AddItemToObject(o, "fields", fields);
+	if (results)
+		cJSON_AddBoolToObject(o, "done", false);
+	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(doc, "changes"), o);
+	units = cJSON_GetObjectItemCaseSensitive(doc, "restart");
+	cJSON_AddItemToArray(units, cJSON_CreateString("fieldbridge-web.service"));
+	return files;
+}
+
 static int changes(struct web_req *q)
 {
 	struct fb_apply_plan *p = NULL;
@@ -88,8 +139,12 @@ static int changes(struct web_req *q)
 
 	fb_diag_init(&d);
 	rc = plan_or_error(q, &p, &d);
-	if (rc < 0)
-		rc = web_http_json(q, MHD_HTTP_OK, plan_json(p, false));
+	if (rc < 0) {
+		cJSON *doc = plan_json(p, false);
+
+		fb_config_free(listener_change(q, doc, false));
+		rc = web_http_json(q, MHD_HTTP_OK, doc);
+	}
 	fb_apply_plan_free(p);
 	fb_diag_free(&d);
 	return rc;
@@ -99,6 +154,8 @@ static int apply(struct web_req *q)
 {
 	struct fb_apply_plan *p = NULL;
 	struct fb_edit *e = NULL;
+	struct fb_config *listener = NULL;
+	struct web *w = q->w;
 	struct fb_diag d;
 	enum fb_edit_rc erc;
 	unsigned snap = 0;
@@ -106,6 +163,9 @@ static int apply(struct web_req *q)
 	bool dry;
 	int rc;
 
+	if (w->listen_state != WEB_LISTEN_IDLE)
+		return web_http_error(q, MHD_HTTP_CONFLICT, "a listener change waits for "
+				      "confirmation from the new address");
 	if (!(body = web_http_body(q, &rc)))
 		return rc;
 	dry = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "dry_run"));
@@ -115,7 +175,9 @@ static int apply(struct web_req *q)
 	if (rc >= 0)
 		goto out;
 	if (dry) {
-		rc = web_http_json(q, MHD_HTTP_OK, plan_json(p, false));
+		doc = plan_json(p, false);
+		fb_config_free(listener_change(q, doc, false));
+		rc = web_http_json(q, MHD_HTTP_OK, doc);
 		goto out;
 	}
 	e = fb_edit_open(q->w->config_path, &d);
@@ -128,6 +190,19 @@ static int apply(struct web_req *q)
 		goto out;
 	}
 	doc = plan_json(p, true);
+	if ((listener = listener_change(q, doc, true))) {
+		cJSON *c = cJSON_AddObjectToObject(doc, "confirm");
+
+		/* Switched by the loop once this answer is out (listener.c). */
+		w->listen_next = listener;
+		w->listen_state = WEB_LISTEN_SWITCH;
+		w->listen_at_ms = fb_mono_ms() + 300;
+		snprintf(w->listen_by, sizeof(w->listen_by), "%s from %s", q->session->user,
+			 q->peer);
+		cJSON_AddNumberToObject(c, "timeout_s", w->confirm_timeout_s);
+		cJSON_AddNumberToObject(c, "port", listener->web.port);
+		cJSON_AddBoolToObject(c, "tls", listener->web.tls != FB_WEB_TLS_OFF);
+	}
 	cJSON_AddBoolToObject(doc, "applied", erc == FB_EDIT_OK);
 	cJSON_AddNumberToObject(doc, "snapshot", snap);
 	cJSON_AddItemToObject(doc, "diagnostics", web_http_diag_json(&d));
@@ -204,6 +279,20 @@ static int restore(struct web_req *q, const char *id_text)
 	return rc;
 }
 
+static int confirm(struct web_req *q)
+{
+	struct web *w = q->w;
+
+	if (w->listen_state != WEB_LISTEN_PENDING)
+		return web_http_error(q, MHD_HTTP_CONFLICT, "no listener change waits for "
+				      "confirmation");
+	/* Only the new listener is open: this request came through it. */
+	w->listen_confirmed = true;
+	fb_log(FB_LOG_NOTICE, "web: %s from %s confirmed the listener change",
+	       q->session->user, q->peer);
+	return web_http_json(q, MHD_HTTP_OK, cJSON_CreateObject());
+}
+
 int web_api_apply(struct web_req *q, const struct web_match *m)
 {
 	bool get = !strcmp(q->method, "GET");
@@ -216,6 +305,9 @@ int web_api_apply(struct web_req *q, const struct web_match *m)
 	switch (m->route) {
 	case WEB_R_APPLY:
 		return get ? web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST") : apply(q);
+	case WEB_R_APPLY_CONFIRM:
+		return get ? web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST")
+			   : confirm(q);
 	case WEB_R_SNAPSHOTS:
 		return get ? snapshots(q) : web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED,
 							   "use GET");

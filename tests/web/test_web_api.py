@@ -206,7 +206,7 @@ class WebApi(fbtest.TestCase):
             json.dump(doc, f, indent=2)
         os.replace(path + ".tmp", path)
 
-    def start_web(self, driver=True):
+    def start_web(self, driver=True, args=()):
         if driver:
             self.gw.start_driver("meters")
         www = os.path.join(self.tmp, "www")
@@ -215,7 +215,8 @@ class WebApi(fbtest.TestCase):
             f.write("<!doctype html><title>fieldbridge</title>")
         with open(os.path.join(www, "js", "app.js"), "w") as f:
             f.write("export const x = 1;\n")
-        self.web = self.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", www, "-v"])
+        self.web = self.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", www, "-v",
+                                            *args])
         self.assertTrue(fbtest.wait_port(self.port, 10), "fieldbridge-web does not listen")
         return Client(self.port, self.bodies)
 
@@ -972,6 +973,80 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(view.login("view")[0], 200)
         self.assertEqual(view.request("GET", "backup?secrets=0")[0], 403)
         self.assertEqual(view.request("POST", "restore", full)[0], 403)
+
+    def test_a_listener_change_rolls_back_unless_confirmed_from_the_new_address(self):
+        timeout = 3
+        c = self.start_web(driver=False, args=("--confirm-timeout-s", str(timeout)))
+        self.assertEqual(c.login("admin")[0], 200)
+        original = open(self.gw.config_path).read()
+        new_port = fbtest.free_port()
+        self.gw.config["web"]["port"] = new_port
+        self.write_config()
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual(st, 200, doc)
+        (ch,) = [x for x in doc["changes"] if x["kind"] == "web"]
+        self.assertEqual((ch["op"], ch["unit"], ch["confirm_timeout_s"]),
+                         ("restart", "fieldbridge-web.service", timeout))
+        self.assertEqual([(f["field"], f["before"], f["after"]) for f in ch["fields"]],
+                         [("port", str(self.port), str(new_port))])
+        st, _, plan = c.request("POST", "apply", {"dry_run": True})
+        self.assertEqual((st, plan["changes"]), (200, doc["changes"]))
+        self.assertTrue(fbtest.port_open(self.port))  # a dry run switches nothing
+        # not confirmed: back on the old port, the file as it was
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        self.assertEqual(res["confirm"], {"timeout_s": timeout, "port": new_port, "tls": False})
+        self.assertTrue(fbtest.wait_port(new_port, 5), "the new listener did not open")
+        self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(self.port), 5))
+        t0 = time.monotonic()
+        self.assertTrue(fbtest.wait_port(self.port, timeout + fbtest.slack(5)),
+                        "the old listener did not come back")
+        self.assertGreater(time.monotonic() - t0, timeout - 1.5)  # not before the deadline
+        self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(new_port), 5))
+        self.assertEqual(open(self.gw.config_path).read(), original)
+        self.assertTrue(fbtest.wait_for(lambda: "not confirmed in time: rolled back to port "
+                                        f"{self.port}" in self.web.stderr_text(), 5))
+        # the session lives on; apply again, and confirm from the new address
+        self.write_config()
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        st, _, doc = c.request("POST", "apply", {})
+        self.assertEqual(st, 409, doc)  # one change at a time
+        self.assertTrue(fbtest.wait_port(new_port, 5))
+        moved = Client(new_port, self.bodies)
+        moved.cookie, moved.csrf = c.cookie, c.csrf  # the browser, at the new address
+        st, _, doc = moved.request("GET", "changes")
+        self.assertEqual((st, doc["listener"]["pending"]), (200, True), doc)
+        st, _, doc = moved.request("POST", "apply/confirm", {})
+        self.assertEqual(st, 200, doc)
+        time.sleep(timeout + 1)
+        self.assertTrue(fbtest.port_open(new_port), "a confirmed change rolled back")
+        self.assertFalse(fbtest.port_open(self.port))
+        self.assertEqual(json.load(open(self.gw.config_path))["web"]["port"], new_port)
+        self.assertEqual(moved.request("POST", "apply/confirm", {})[0], 409)
+        st, _, doc = moved.request("GET", "changes")
+        self.assertEqual([x for x in doc["changes"] if x["kind"] == "web"], [])
+        log = self.web.stderr_text()
+        self.assertIn("admin from 127.0.0.1 confirmed the listener change", log)
+        self.assertIn("listener change by admin from 127.0.0.1 confirmed", log)
+
+    def test_a_listener_that_cannot_open_rolls_back_at_once(self):
+        c = self.start_web(driver=False, args=("--confirm-timeout-s", "60"))
+        self.assertEqual(c.login("admin")[0], 200)
+        original = open(self.gw.config_path).read()
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        self.gw.config["web"]["port"] = busy.getsockname()[1]
+        self.write_config()
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        self.assertTrue(fbtest.wait_for(lambda: "failed (the new listener does not open): "
+                                        "rolled back" in self.web.stderr_text(), 10))
+        busy.close()
+        self.assertTrue(fbtest.wait_port(self.port, 5))
+        self.assertEqual(open(self.gw.config_path).read(), original)
+        self.assertEqual(c.request("GET", "status")[0], 200)
 
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load
