@@ -29,17 +29,22 @@ struct opts {
 	bool check;
 	int verbose;
 	int confirm_timeout_s;
+	const char *apply_request;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-"usage: fieldbridge-web [-c PATH] [--www DIR] [--confirm-timeout-s N] [--check] [-v]\n"
+"usage: fieldbridge-web [-c PATH] [--www DIR] [--confirm-timeout-s N]\n"
+"                       [--apply-request PATH] [--check] [-v]\n"
 "  -c, --config PATH  main configuration file (default %s)\n"
 "      --www DIR      the pages (default %s)\n"
 "      --confirm-timeout-s N\n"
 "                     a changed listener rolls back unless confirmed within N\n"
 "                     seconds (default 90)\n"
+"      --apply-request PATH\n"
+"                     apply by writing PATH for fieldbridge-apply.path (a root\n"
+"                     service restarts the units) instead of restarting them\n"
 "      --check        check the configuration, print every problem, exit\n"
 "  -v, --verbose      more log (twice: debug)\n", FB_DEFAULT_CONFIG, FB_DEFAULT_WWW_DIR);
 }
@@ -50,6 +55,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 'c' }, { "www", required_argument, NULL, 'w' },
 		{ "check", no_argument, NULL, 'k' }, { "verbose", no_argument, NULL, 'v' },
 		{ "confirm-timeout-s", required_argument, NULL, 't' },
+		{ "apply-request", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -62,6 +68,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'c': o->config_path = optarg; break;
 		case 'w': o->www = optarg; break;
 		case 'k': o->check = true; break;
+		case 'a': o->apply_request = optarg; break;
 		case 't': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -244,6 +251,7 @@ int main(int argc, char **argv)
 	    web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
 		goto out;
 	web_listener_init(&w, o.confirm_timeout_s);
+	w.apply_request = o.apply_request;
 	sfd = fb_signalfd_open();
 	tfd = fb_timerfd_open();
 	if (sfd < 0 || tfd < 0) {

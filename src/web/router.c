@@ -84,6 +84,8 @@ void web_router_match(const char *path, struct web_match *m)
 		m->route = WEB_R_CONFIG_VALIDATE;
 	} else if (n == 2 && IS(0, "apply") && IS(1, "confirm")) {
 		m->route = WEB_R_APPLY_CONFIRM;
+	} else if (n == 2 && IS(0, "apply") && IS(1, "result")) {
+		m->route = WEB_R_APPLY_RESULT;
 	} else if (n == 2 && (IS(0, "connections") || IS(0, "buses") || IS(0, "users"))) {
 		m->route = IS(0, "connections") ? WEB_R_CONNECTION
 			 : IS(0, "buses") ? WEB_R_BUS : WEB_R_USER;

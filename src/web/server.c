@@ -152,6 +152,7 @@ static int api(struct web_req *q, const char *sub)
 	case WEB_R_CHANGES:
 	case WEB_R_APPLY:
 	case WEB_R_APPLY_CONFIRM:
+	case WEB_R_APPLY_RESULT:
 	case WEB_R_SNAPSHOTS:
 	case WEB_R_SNAPSHOT_RESTORE: return web_api_apply(q, &m);
 	case WEB_R_LOGS: return web_api_logs(q);

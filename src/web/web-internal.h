@@ -106,7 +106,7 @@ enum web_route {
 	WEB_R_BUSES, WEB_R_BUS, WEB_R_DEVICES, WEB_R_DEVICE, WEB_R_USERS, WEB_R_USER,
 	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
 	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE, WEB_R_GPIO_CHIPS, WEB_R_DISCOVERY,
-	WEB_R_BACKUP, WEB_R_RESTORE, WEB_R_APPLY_CONFIRM,
+	WEB_R_BACKUP, WEB_R_RESTORE, WEB_R_APPLY_CONFIRM, WEB_R_APPLY_RESULT,
 };
 #define WEB_ROUTE_ARGS 3
 #define WEB_ARG_MAX 64
@@ -330,6 +330,11 @@ struct web {
 	int64_t listen_at_ms;           /* SWITCH: when; PENDING: the deadline */
 	bool listen_confirmed;
 	char listen_by[160];            /* "USER from ADDR", for the log */
+	/* --apply-request PATH: not root, so apply asks fieldbridge-apply.path
+	 * (a root oneshot running `fieldbridgectl config apply`) by writing
+	 * PATH; its output appears as "apply.result" beside it. */
+	const char *apply_request;
+	int64_t apply_requested_ns;     /* CLOCK_REALTIME of the last request, 0 = none */
 };
 
 /* One HTTP request, from its first header to its response. */
@@ -362,7 +367,7 @@ int web_api_schema(struct web_req *q);
 int web_api_status(struct web_req *q);
 int web_api_config(struct web_req *q, const struct web_match *m);
 int web_api_point(struct web_req *q, const struct web_match *m);
-/* GET changes, POST apply, POST apply/confirm, GET snapshots,
+/* GET changes, POST apply, POST apply/confirm, GET apply/result, GET snapshots,
  * POST snapshots/{id}/restore */
 int web_api_apply(struct web_req *q, const struct web_match *m);
 /* GET definitions, GET serial-ports, GET gpio-chips */

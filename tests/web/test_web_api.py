@@ -1048,6 +1048,47 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(open(self.gw.config_path).read(), original)
         self.assertEqual(c.request("GET", "status")[0], 200)
 
+    def test_apply_without_root_goes_through_the_request_file(self):
+        run = os.path.join(self.tmp, "run-fieldbridge")
+        os.makedirs(run)
+        request = os.path.join(run, "apply.request")
+        result = os.path.join(run, "apply.result")
+        c = self.start_web(args=("--apply-request", request))
+        self.assertEqual(c.login("admin")[0], 200)
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
+                                        ["attached"], 10))
+        self.assertEqual(c.request("GET", "apply/result")[0], 404)  # nothing asked yet
+        self.gw.config["buses"][0]["poll_interval_ms"] = 700
+        self.write_config()
+        with open(result, "w") as f:
+            f.write('{"stale": true}')  # an earlier run's output does not count
+        os.utime(result, (time.time() - 60, time.time() - 60))
+        st, _, doc = c.request("POST", "apply", {})
+        self.assertEqual(st, 202, doc)
+        self.assertEqual((doc["requested"], doc["result"]), (True, "api/v1/apply/result"))
+        self.assertEqual(doc["restart"], [doc["changes"][0]["unit"]])  # the plan it asked for
+        req = json.load(open(request))
+        self.assertEqual((req["user"], req["from"]), ("admin", "127.0.0.1"))
+        self.assertEqual(oct(os.stat(request).st_mode & 0o777), oct(0o640))
+        self.assertEqual(c.request("GET", "apply/result")[2], {"done": False})
+        # what fieldbridge-apply.service does (its ExecStartPre, ExecStart
+        # and StandardOutput=truncate:), here as this user
+        os.unlink(request)
+        with open(result, "w") as out:
+            r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "config", "apply"],
+                               stdout=out, stderr=subprocess.PIPE, text=True)
+        st, _, doc = c.request("GET", "apply/result")
+        self.assertEqual((st, doc["done"]), (200, True), doc)
+        self.assertEqual(doc["result"], json.load(open(result)))
+        self.assertEqual((doc["result"]["fieldbridgectl"], doc["result"]["command"]),
+                         (1, "config apply"))
+        self.assertEqual(doc["result"]["exit"], r.returncode)
+        self.assertIn("admin from 127.0.0.1 asked to apply the configuration", self.web.stderr_text())
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)
+        self.assertEqual(view.request("POST", "apply", {})[0], 403)
+        self.assertEqual(view.request("GET", "apply/result")[0], 403)
+
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
