@@ -134,14 +134,17 @@ void web_sse_queue_mark(struct web_dirty *d, size_t i);
 /* Calls cb for every marked index in order and clears them. */
 void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
 /* A client's outgoing bytes, bounded: a client that does not read gets a
- * fresh snapshot instead of an ever-growing backlog. */
+ * fresh snapshot instead of an ever-growing backlog.  The bound is
+ * relative to the event added (never less than WEB_SSE_BUF_MAX), so a
+ * snapshot of a large gateway always fits an empty buffer. */
 struct web_sse_buf {
 	char *data;
 	size_t len, off;
 	bool overflow;     /* dropped: the next flush sends a snapshot */
 };
-/* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow
- * (then the buffer is emptied and overflow set). */
+/* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow:
+ * more than max(WEB_SSE_BUF_MAX, its size) unsent (then the buffer is
+ * emptied and overflow set). */
 bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
 bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
 void web_sse_queue_buf_free(struct web_sse_buf *b);

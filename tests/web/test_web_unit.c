@@ -242,6 +242,32 @@ static void test_sse_buffer_is_bounded(void)
 	web_sse_queue_buf_free(&b);
 }
 
+/* A snapshot larger than WEB_SSE_BUF_MAX (a gateway of 1,000 points) goes
+ * to a client that reads; only a backlog beyond it is dropped. */
+static void test_sse_large_snapshot_fits_and_the_backlog_stays_bounded(void)
+{
+	struct web_sse_buf b = { 0 };
+	size_t big = 3 * WEB_SSE_BUF_MAX;
+	char *data = malloc(big + 1);
+	int i;
+
+	memset(data, 'y', big);
+	data[big] = '\0';
+	CHECK(web_sse_queue_append(&b, "snapshot", data));
+	CHECK(!b.overflow);
+	CHECK(b.len > big);
+	b.off = b.len - 10;                  /* the client read nearly all of it */
+	CHECK(web_sse_queue_append(&b, "update", data));
+	CHECK_EQ_INT(b.off, 0);              /* the sent part was dropped */
+	for (i = 0; i < 10 && web_sse_queue_append(&b, "update", data); i++)
+		;
+	CHECK(b.overflow);                   /* a client that stopped reading */
+	CHECK(i < 2);
+	CHECK_EQ_INT(b.len, 0);
+	web_sse_queue_buf_free(&b);
+	free(data);
+}
+
 static void test_schema_export_has_every_connection_field_with_enums(void)
 {
 	cJSON *s = fb_edit_schema(FB_EDIT_CONN);
@@ -349,6 +375,7 @@ int main(void)
 	RUN_TEST(test_router_decodes_and_refuses_traversal);
 	RUN_TEST(test_sse_coalesces_changes_to_one_per_point);
 	RUN_TEST(test_sse_buffer_is_bounded);
+	RUN_TEST(test_sse_large_snapshot_fits_and_the_backlog_stays_bounded);
 	RUN_TEST(test_schema_export_has_every_connection_field_with_enums);
 	RUN_TEST(test_web_section_defaults_and_checks);
 	return fb_test_finish();
