@@ -1,5 +1,5 @@
 // System: the web TLS certificate, backup/restore of the configuration,
-// snapshots and rollback.
+// adding device definitions, snapshots and rollback.
 
 import { get, post, ApiError } from '../api.js';
 import { h, page, notice, errorNotice, nextId, confirmDialog, table } from '../ui.js';
@@ -83,6 +83,39 @@ function backupSection() {
     h('h3', 'Restore'), h('p', h('label', { for: file.id }, 'Backup file '), file, ' ', restore), out);
 }
 
+// A device definition file, checked by the gateway's loader and its test
+// vectors before it is stored (POST definitions).
+function definitionSection() {
+  const file = h('input', { type: 'file', id: nextId('def-file'), accept: '.json,application/json' });
+  const id = h('input', { id: nextId('def-id'), placeholder: 'e.g. acme-meter', autocomplete: 'off' });
+  const replace = h('input', { type: 'checkbox', id: nextId('def-replace') });
+  const out = h('div', { 'aria-live': 'polite' });
+  file.addEventListener('change', () => {
+    const f = file.files[0];
+    if (f && !id.value) id.value = f.name.replace(/\.json$/, '');
+  });
+  const add = h('button', {
+    type: 'button',
+    onclick: async () => {
+      const f = file.files[0];
+      if (!f) { out.replaceChildren(notice('error', 'Choose a definition file first.')); return; }
+      try {
+        const r = await post('definitions', { id: id.value, content: await f.text(), replace: replace.checked });
+        out.replaceChildren(notice('ok', `Stored as ${r.path}: ${r.vectors.vectors} test vector(s) passed. Devices can use "${r.id}" now.`));
+      } catch (err) {
+        const diags = err instanceof ApiError && Array.isArray(err.body?.diagnostics) ? err.body.diagnostics : [];
+        out.replaceChildren(errorNotice(err, 'Definition'),
+          diags.length ? h('ul.diagnostics', diags.map((d) => h(`li.${d.severity === 'error' ? 'bad' : 'warn'}`, d.message))) : '');
+      }
+    },
+  }, 'Check and add');
+  return section('Device definitions',
+    h('p', 'Add a device definition (JSON). The gateway loads it and runs its test vectors first; it is stored in the configuration directory\'s devices/ and wins over a shipped one of the same id.'),
+    h('p', h('label', { for: file.id }, 'Definition file '), file),
+    h('p', h('label', { for: id.id }, 'Id '), id, ' ', h('label.inline', replace, ' replace an existing one')),
+    h('p', add), out);
+}
+
 async function snapshotSection() {
   const box = section('Snapshots and rollback');
   const out = h('div', { 'aria-live': 'polite' });
@@ -115,6 +148,6 @@ export async function render(ctx) {
     return page('System', notice('error', 'Only an admin can use the system page.'));
   }
   const [tls, snaps] = await Promise.all([tlsSection(), snapshotSection()]);
-  return page('System', tls, backupSection(), snaps);
+  return page('System', tls, backupSection(), definitionSection(), snaps);
 }
 
