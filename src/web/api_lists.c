@@ -4,13 +4,13 @@
  * winning as in the loader's lookup), GET serial-ports (the stable names
  * in /dev/serial/by-id, with the bus that uses each) and GET gpio-chips
  * (every /dev/gpiochip*, its label and lines with names and consumers,
- * through the GPIO driver's own libgpiod backend).  Nothing is opened but
+ * through the GPIO part's gpio.h, on the driver's own libgpiod backend).  Nothing is opened but
  * directory entries, definition files and chips (never a line).
  * POST definitions {id, content, replace} (admin) adds a definition file
  * through fb_edit_definition_add: the loader and the test vectors first. */
 #include "web-internal.h"
 #include "config_edit.h"
-#include "gpio-backend.h"
+#include "gpio.h"
 #include "jsonfile.h"
 #include "log.h"
 #include "model.h"
@@ -126,69 +126,53 @@ static int serial_ports(struct web_req *q)
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }
 
-static int is_chip(const struct dirent *e)
-{
-	return !strncmp(e->d_name, "gpiochip", 8);
-}
-
-static cJSON *chip_json(const struct fb_config *c, const char *name, const char *path)
+static cJSON *chip_json(const struct fb_config *c, const struct fb_gpio_chip_info *ci)
 {
 	cJSON *j = cJSON_CreateObject(), *lines;
-	struct gl_chip *chip = gl_chip_open(path);
-	unsigned n;
 
-	cJSON_AddStringToObject(j, "name", name);
-	cJSON_AddStringToObject(j, "path", path);
-	if (!chip) {
-		/* The driver's wording (chip.c), so page and journal agree. */
-		char err[160];
-
-		snprintf(err, sizeof(err), "cannot open: %s", strerror(errno));
-		cJSON_AddStringToObject(j, "error", err);
+	cJSON_AddStringToObject(j, "name", ci->name);
+	cJSON_AddStringToObject(j, "path", ci->path);
+	if (ci->error[0]) {
+		cJSON_AddStringToObject(j, "error", ci->error);
 		return j;
 	}
-	cJSON_AddStringToObject(j, "label", gl_chip_label(chip));
+	cJSON_AddStringToObject(j, "label", ci->label);
 	for (size_t b = 0; b < c->nbuses; b++)
 		if (c->buses[b].transport == FB_BUS_GPIO && c->buses[b].gpio_chip &&
-		    !strcmp(c->buses[b].gpio_chip, gl_chip_label(chip)))
+		    !strcmp(c->buses[b].gpio_chip, ci->label))
 			cJSON_AddStringToObject(j, "used_by", c->buses[b].name);
-	n = gl_chip_num_lines(chip);
 	lines = cJSON_AddArrayToObject(j, "lines");
-	for (unsigned i = 0; i < n; i++) {
-		char lname[64] = "", consumer[64] = "";
-		bool used = false;
+	for (unsigned i = 0; i < ci->nlines; i++) {
+		const struct fb_gpio_line_info *li = &ci->lines[i];
 		cJSON *l = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(l, "offset", i);
-		if (gl_chip_line_info(chip, i, lname, sizeof(lname), &used, consumer,
-				      sizeof(consumer)) == 0) {
-			cJSON_AddStringToObject(l, "line", lname);
-			cJSON_AddBoolToObject(l, "used", used);
-			cJSON_AddStringToObject(l, "consumer", consumer);
+		cJSON_AddNumberToObject(l, "offset", li->offset);
+		if (li->known) {
+			cJSON_AddStringToObject(l, "line", li->name);
+			cJSON_AddBoolToObject(l, "used", li->used);
+			cJSON_AddStringToObject(l, "consumer", li->consumer);
 		}
 		cJSON_AddItemToArray(lines, l);
 	}
-	gl_chip_close(chip);
 	return j;
 }
 
 static int gpio_chips(struct web_req *q)
 {
 	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "chips");
-	struct dirent **list;
-	int n = scandir("/dev", &list, is_chip, versionsort);
+	struct fb_gpio_chip_info *chips = NULL;
+	size_t n = 0;
 
-	for (int k = 0; k < n; k++) {
-		char path[300];
-
-		snprintf(path, sizeof(path), "/dev/%s", list[k]->d_name);
-		cJSON_AddItemToArray(arr, chip_json(q->w->cfg, list[k]->d_name, path));
-		free(list[k]);
+	if (fb_gpio_chips_list(&chips, &n) < 0) {
+		cJSON_Delete(doc);
+		return web_http_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot list /dev: %s",
+				      strerror(errno));
 	}
-	if (n >= 0)
-		free(list);
-	cJSON_AddStringToObject(doc, "backend", gl_backend_name());
-	if (n <= 0) /* the driver's words for the same case (chip.c) */
+	for (size_t k = 0; k < n; k++)
+		cJSON_AddItemToArray(arr, chip_json(q->w->cfg, &chips[k]));
+	fb_gpio_chips_free(chips, n);
+	cJSON_AddStringToObject(doc, "backend", fb_gpio_backend());
+	if (!n) /* the driver's words for the same case (chip.c) */
 		cJSON_AddStringToObject(doc, "message", "no GPIO chips on this machine: "
 					"none (no /dev/gpiochip*)");
 	return web_http_json(q, MHD_HTTP_OK, doc);
