@@ -1004,6 +1004,8 @@ class WebApi(fbtest.TestCase):
         self.assertGreater(time.monotonic() - t0, timeout - 1.5)  # not before the deadline
         self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(new_port), 5))
         self.assertEqual(open(self.gw.config_path).read(), original)
+        web = c.request("GET", "status")[2]["web"]
+        self.assertEqual((web["listen"], web["port"]), (["127.0.0.1"], self.port))
         self.assertTrue(fbtest.wait_for(lambda: "not confirmed in time: rolled back to port "
                                         f"{self.port}" in self.web.stderr_text(), 5))
         # the session lives on; apply again, and confirm from the new address
@@ -1023,6 +1025,7 @@ class WebApi(fbtest.TestCase):
         self.assertTrue(fbtest.port_open(new_port), "a confirmed change rolled back")
         self.assertFalse(fbtest.port_open(self.port))
         self.assertEqual(json.load(open(self.gw.config_path))["web"]["port"], new_port)
+        self.assertEqual(moved.request("GET", "status")[2]["web"]["port"], new_port)
         self.assertEqual(moved.request("POST", "apply/confirm", {})[0], 409)
         st, _, doc = moved.request("GET", "changes")
         self.assertEqual([x for x in doc["changes"] if x["kind"] == "web"], [])

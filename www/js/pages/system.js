@@ -16,7 +16,8 @@ async function tlsSection() {
     const dl = h('dl.kv');
     const row = (k, v) => { if (v !== undefined && v !== null && v !== '') dl.append(h('dt', k), h('dd', String(v))); };
     row('TLS', typeof w.tls === 'string' ? w.tls : typeof w.tls === 'boolean' ? (w.tls ? 'on' : 'off (plain HTTP)') : w.tls_mode);
-    row('Listening', [w.listen, w.port].filter(Boolean).join(' port '));
+    const where = Array.isArray(w.listen) ? (w.listen.length ? w.listen.join(', ') : 'every address') : w.listen;
+    row('Listening', [where, w.port].filter(Boolean).join(' port '));
     row('Subject', t.subject);
     row('Issuer', t.issuer);
     row('Expires', t.not_after);
