@@ -553,6 +553,38 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(len(points), 1)  # coalesced: one entry per point
         ev.close()
 
+    def test_streams_of_different_users_are_filtered_each_by_its_own_rights(self):
+        # Streams of one user share one update text per flush; another
+        # user's must still be filtered by that user's rights.
+        self.write_users({
+            "admin": {"role": "admin", "rights": {"*": "write"}},
+            "oper": {"role": "operator", "rights": {"meter/*": "read"}},
+            "homeassistant": {"role": "viewer", "rights": {"*": "write"}},
+        })
+        admin = self.logged_in("admin")
+        oper = Client(self.port, self.bodies)
+        self.assertEqual(oper.login("oper")[0], 200)
+        streams = {"admin": [Events(admin), Events(admin)], "oper": [Events(oper)]}
+        for evs in streams.values():
+            for ev in evs:
+                self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        self.slave.set_float(1, "ir", 0x0000, 239.5)
+        self.slave.set_coils(2, 0, [True])
+        seen = {}
+        for who, evs in streams.items():
+            for i, ev in enumerate(evs):
+                devs = set()
+                end = time.monotonic() + fbtest.slack(3)
+                while time.monotonic() < end and not ({"meter", "relays"} <= devs):
+                    e = ev.next(lambda e: e[1] == "update", max(0.1, end - time.monotonic()))
+                    if e:
+                        devs |= {p["device"] for p in e[2]["points"]}
+                seen[(who, i)] = devs
+                ev.close()
+        self.assertEqual(seen[("admin", 0)], {"meter", "relays"})
+        self.assertEqual(seen[("admin", 1)], {"meter", "relays"})
+        self.assertEqual(seen[("oper", 0)], {"meter"})  # never a relay point
+
     def test_operator_switches_a_relay_within_its_rights(self):
         c = self.logged_in("oper")
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
