@@ -166,6 +166,41 @@ enum fb_edit_rc fb_edit_replace_text(struct fb_edit *e, enum fb_edit_kind kind,
 enum fb_edit_rc fb_edit_move_to_dropin(struct fb_edit *e, enum fb_edit_kind kind,
 				       const char *name, struct fb_diag *diag);
 
+/* ---- device definitions (definition.c) ---- */
+struct fb_vector_report;
+/* Adds (or, with replace, replaces) the definition `id` as
+ * "<config dir>/devices/<id>.json" with content text[0..len): loaded by
+ * the model's loader and its test vectors run first (messages name that
+ * file, with line and JSON path), then the whole configuration validated
+ * with it in place; nothing is written on any error.  FB_EDIT_USAGE: bad
+ * id; FB_EDIT_CONFLICT: exists and !replace; FB_EDIT_INVALID: the loader,
+ * a vector or a device using it refused.  *rep gets the vector counts;
+ * *path_out (may be NULL; caller frees) the file written.  Takes the edit
+ * lock. */
+enum fb_edit_rc fb_edit_definition_add(struct fb_edit *e, const char *id, const char *text,
+				       size_t len, bool replace, char **path_out,
+				       struct fb_vector_report *rep, struct fb_diag *diag);
+
+/* ---- backup and restore (backup.c) ---- */
+/* The configuration as one JSON bundle {"fieldbridge_backup": 1, "secrets",
+ * "files": [{"path", "mode", "content"}], "omitted": [path...]}: the main
+ * file, the tool-written files and the definition drop-ins.  Private files
+ * (mode 0600: secrets, keys, the users file) only with `secrets`, else
+ * their paths are listed in "omitted".  Caller frees; NULL after an error
+ * in diag. */
+cJSON *fb_edit_backup(struct fb_edit *e, bool secrets, struct fb_diag *diag);
+/* Writes the bundle's files back, removes tool-written files it neither
+ * holds nor omits (omitted ones stay as they are), validated by the loader
+ * first (FB_EDIT_INVALID and nothing changed if it adds an error);
+ * FB_EDIT_USAGE for a malformed bundle or a path that is not ours.  Takes
+ * the edit lock.  Does not apply. */
+enum fb_edit_rc fb_edit_restore(struct fb_edit *e, const cJSON *bundle, size_t *written,
+				size_t *removed, struct fb_diag *diag);
+/* Writes text back as the main file (a rollback to what a daemon loaded),
+ * validated the same way, keeping the file's mode.  Takes the edit lock. */
+enum fb_edit_rc fb_edit_restore_main(struct fb_edit *e, const char *text, size_t len,
+				     struct fb_diag *diag);
+
 /* ---- validation (stage.c) ---- */
 /* Loads the configuration at main_path exactly as the daemons do (the
  * loader, every definition, the users file of every connection) and adds

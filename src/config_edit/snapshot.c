@@ -104,7 +104,8 @@ int ce_snapshot_files(const struct fb_edit *e, char ***rel, size_t *n)
 		names_free(&s);
 		return -1;
 	}
-	qsort(s.v, s.n, sizeof(*s.v), cmp_str);
+	if (s.n) /* qsort of a NULL array is undefined even for 0 elements */
+		qsort(s.v, s.n, sizeof(*s.v), cmp_str);
 	*rel = s.v;
 	*n = s.n;
 	return 0;

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the pickers of the page choose from: GET definitions (every device
  * definition in the configured definition_dirs, the first directory
- * winning as in the loader's lookup) and GET serial-ports (the stable
- * names in /dev/serial/by-id, with the bus that uses each).  Nothing is
- * opened but directory entries and definition files. */
+ * winning as in the loader's lookup), GET serial-ports (the stable names
+ * in /dev/serial/by-id, with the bus that uses each) and GET gpio-chips
+ * (every /dev/gpiochip*, its label and lines with names and consumers,
+ * through the GPIO part's gpio.h, on the driver's own libgpiod backend).  Nothing is opened but
+ * directory entries, definition files and chips (never a line).
+ * POST definitions {id, content, replace} (admin) adds a definition file
+ * through fb_edit_definition_add: the loader and the test vectors first. */
 #include "web-internal.h"
+#include "config_edit.h"
+#include "gpio.h"
 #include "jsonfile.h"
+#include "log.h"
+#include "model.h"
 
+#include <errno.h>
 #include <dirent.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -117,9 +126,139 @@ static int serial_ports(struct web_req *q)
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }
 
+static cJSON *chip_json(const struct fb_config *c, const struct fb_gpio_chip_info *ci)
+{
+	cJSON *j = cJSON_CreateObject(), *lines;
+
+	cJSON_AddStringToObject(j, "name", ci->name);
+	cJSON_AddStringToObject(j, "path", ci->path);
+	if (ci->error[0]) {
+		cJSON_AddStringToObject(j, "error", ci->error);
+		return j;
+	}
+	cJSON_AddStringToObject(j, "label", ci->label);
+	for (size_t b = 0; b < c->nbuses; b++)
+		if (c->buses[b].transport == FB_BUS_GPIO && c->buses[b].gpio_chip &&
+		    !strcmp(c->buses[b].gpio_chip, ci->label))
+			cJSON_AddStringToObject(j, "used_by", c->buses[b].name);
+	lines = cJSON_AddArrayToObject(j, "lines");
+	for (unsigned i = 0; i < ci->nlines; i++) {
+		const struct fb_gpio_line_info *li = &ci->lines[i];
+		cJSON *l = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(l, "offset", li->offset);
+		if (li->known) {
+			cJSON_AddStringToObject(l, "line", li->name);
+			cJSON_AddBoolToObject(l, "used", li->used);
+			cJSON_AddStringToObject(l, "consumer", li->consumer);
+		}
+		cJSON_AddItemToArray(lines, l);
+	}
+	return j;
+}
+
+static int gpio_chips(struct web_req *q)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "chips");
+	struct fb_gpio_chip_info *chips = NULL;
+	size_t n = 0;
+
+	if (fb_gpio_chips_list(&chips, &n) < 0) {
+		cJSON_Delete(doc);
+		return web_http_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot list /dev: %s",
+				      strerror(errno));
+	}
+	for (size_t k = 0; k < n; k++)
+		cJSON_AddItemToArray(arr, chip_json(q->w->cfg, &chips[k]));
+	fb_gpio_chips_free(chips, n);
+	cJSON_AddStringToObject(doc, "backend", fb_gpio_backend());
+	if (!n) /* the driver's words for the same case (chip.c) */
+		cJSON_AddStringToObject(doc, "message", "no GPIO chips on this machine: "
+					"none (no /dev/gpiochip*)");
+	return web_http_json(q, MHD_HTTP_OK, doc);
+}
+
+static cJSON *report_json(const struct fb_vector_report *rep)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "vectors", (double)rep->vectors);
+	cJSON_AddNumberToObject(o, "captured", (double)rep->captured);
+	cJSON_AddNumberToObject(o, "checks", (double)rep->checks);
+	cJSON_AddNumberToObject(o, "failed", (double)rep->failed);
+	return o;
+}
+
+static int definition_add(struct web_req *q)
+{
+	struct fb_vector_report rep;
+	struct fb_diag d;
+	struct fb_edit *e = NULL;
+	enum fb_edit_rc erc;
+	const cJSON *id, *content, *replace;
+	char *path = NULL;
+	cJSON *body, *doc;
+	int rc;
+
+	if (q->session->role != WEB_ROLE_ADMIN)
+		return web_http_error(q, MHD_HTTP_FORBIDDEN, "only an admin may add definitions");
+	if (!(body = web_http_body(q, &rc)))
+		return rc;
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	content = cJSON_GetObjectItemCaseSensitive(body, "content");
+	replace = cJSON_GetObjectItemCaseSensitive(body, "replace");
+	if (!cJSON_IsString(id) || !cJSON_IsString(content) ||
+	    (replace && !cJSON_IsBool(replace))) {
+		cJSON_Delete(body);
+		return web_http_error(q, MHD_HTTP_BAD_REQUEST, "expected {\"id\": string, "
+				      "\"content\": the file's text, \"replace\": true|false}");
+	}
+	fb_diag_init(&d);
+	memset(&rep, 0, sizeof(rep));
+	e = fb_edit_open(q->w->config_path, &d);
+	erc = e ? fb_edit_definition_add(e, id->valuestring, content->valuestring,
+					 strlen(content->valuestring), cJSON_IsTrue(replace),
+					 &path, &rep, &d)
+		: FB_EDIT_FAILED;
+	fb_log(erc == FB_EDIT_OK ? FB_LOG_NOTICE : FB_LOG_WARNING,
+	       "web: %s from %s %s definition %s: %s", q->session->user, q->peer,
+	       cJSON_IsTrue(replace) ? "replaced" : "added", id->valuestring,
+	       erc == FB_EDIT_OK ? "done" : "refused");
+	if (erc != FB_EDIT_OK) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "error", erc == FB_EDIT_CONFLICT
+					? "a definition of this id exists already"
+					: "the definition was not added");
+		cJSON_AddItemToObject(doc, "vectors", report_json(&rep));
+		cJSON_AddItemToObject(doc, "diagnostics", web_http_diag_json(&d));
+		rc = web_http_json(q, web_http_edit_status(erc), doc);
+	} else {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "id", id->valuestring);
+		cJSON_AddStringToObject(doc, "path", path);
+		cJSON_AddItemToObject(doc, "vectors", report_json(&rep));
+		cJSON_AddItemToObject(doc, "diagnostics", web_http_diag_json(&d));
+		rc = web_http_json(q, MHD_HTTP_CREATED, doc);
+	}
+	free(path);
+	cJSON_Delete(body);
+	fb_edit_close(e);
+	fb_diag_free(&d);
+	return rc;
+}
+
 int web_api_lists(struct web_req *q, const struct web_match *m)
 {
+	if (m->route == WEB_R_DEFINITIONS && !strcmp(q->method, "POST"))
+		return definition_add(q);
 	if (strcmp(q->method, "GET"))
 		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-	return m->route == WEB_R_DEFINITIONS ? definitions(q) : serial_ports(q);
+	switch (m->route) {
+	case WEB_R_DEFINITIONS:
+		return definitions(q);
+	case WEB_R_GPIO_CHIPS:
+		return gpio_chips(q);
+	default:
+		return serial_ports(q);
+	}
 }

@@ -74,6 +74,13 @@ int web_api_status(struct web_req *q)
 	}
 	web = cJSON_AddObjectToObject(doc, "web");
 	cJSON_AddBoolToObject(web, "tls", w->tls);
+	if (w->listen) { /* the running listener (it may differ from the files) */
+		cJSON *l = cJSON_AddArrayToObject(web, "listen");
+
+		for (size_t i = 0; i < w->listen->nlisten; i++)
+			cJSON_AddItemToArray(l, cJSON_CreateString(w->listen->listen[i]));
+		cJSON_AddNumberToObject(web, "port", w->listen->port);
+	}
 	if (w->fingerprint[0])
 		cJSON_AddStringToObject(web, "fingerprint", w->fingerprint);
 	if (q->session) {

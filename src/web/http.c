@@ -50,6 +50,8 @@ int web_http_json(struct web_req *q, unsigned status, cJSON *doc)
 		MHD_add_response_header(r, "Set-Cookie", q->set_cookie);
 	if (q->etag[0])
 		MHD_add_response_header(r, "ETag", q->etag);
+	if (q->disposition[0])
+		MHD_add_response_header(r, "Content-Disposition", q->disposition);
 	rc = MHD_queue_response(q->conn, status, r);
 	MHD_destroy_response(r);
 	return rc;

@@ -28,14 +28,23 @@ struct opts {
 	const char *config_path, *www;
 	bool check;
 	int verbose;
+	int confirm_timeout_s;
+	const char *apply_request;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-"usage: fieldbridge-web [-c PATH] [--www DIR] [--check] [-v]\n"
+"usage: fieldbridge-web [-c PATH] [--www DIR] [--confirm-timeout-s N]\n"
+"                       [--apply-request PATH] [--check] [-v]\n"
 "  -c, --config PATH  main configuration file (default %s)\n"
 "      --www DIR      the pages (default %s)\n"
+"      --confirm-timeout-s N\n"
+"                     a changed listener rolls back unless confirmed within N\n"
+"                     seconds (default 90)\n"
+"      --apply-request PATH\n"
+"                     apply by writing PATH for fieldbridge-apply.path (a root\n"
+"                     service restarts the units) instead of restarting them\n"
 "      --check        check the configuration, print every problem, exit\n"
 "  -v, --verbose      more log (twice: debug)\n", FB_DEFAULT_CONFIG, FB_DEFAULT_WWW_DIR);
 }
@@ -45,17 +54,33 @@ static int parse(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' }, { "www", required_argument, NULL, 'w' },
 		{ "check", no_argument, NULL, 'k' }, { "verbose", no_argument, NULL, 'v' },
+		{ "confirm-timeout-s", required_argument, NULL, 't' },
+		{ "apply-request", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*o = (struct opts){ .config_path = FB_DEFAULT_CONFIG, .www = FB_DEFAULT_WWW_DIR };
+	*o = (struct opts){ .config_path = FB_DEFAULT_CONFIG, .www = FB_DEFAULT_WWW_DIR,
+			    .confirm_timeout_s = 90 };
 	while ((c = getopt_long(argc, argv, "c:vhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config_path = optarg; break;
 		case 'w': o->www = optarg; break;
 		case 'k': o->check = true; break;
+		case 'a': o->apply_request = optarg; break;
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 3600) {
+				fprintf(stderr, "fieldbridge-web: --confirm-timeout-s: expected "
+					"1..3600, got \"%s\"\n", optarg);
+				return -1;
+			}
+			o->confirm_timeout_s = (int)v;
+			break;
+		}
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("fieldbridge-web %s\n", FB_VERSION); return 1;
@@ -66,47 +91,6 @@ static int parse(int argc, char **argv, struct opts *o)
 		usage(stderr);
 		return -1;
 	}
-	return 0;
-}
-
-static char *read_pem(const char *path)
-{
-	char *text = fb_read_file(path, NULL);
-
-	if (!text)
-		fb_log_errno(FB_LOG_ERR, "web: cannot read %s", path);
-	return text;
-}
-
-/* The certificate and key (PEM text, caller frees) for the listener. */
-static int tls_setup(struct web *w, const struct fb_config *cfg, char **cert, char **key)
-{
-	char *cp = NULL, *kp = NULL;
-
-	*cert = *key = NULL;
-	if (cfg->web.tls == FB_WEB_TLS_OFF)
-		return 0;
-	if (cfg->web.tls_cert) {
-		cp = strdup(cfg->web.tls_cert);
-		kp = strdup(cfg->web.tls_key);
-	} else {
-		if (mkdir(cfg->state_dir, 0750) < 0 && errno != EEXIST) {
-			fb_log_errno(FB_LOG_ERR, "web: cannot create %s", cfg->state_dir);
-			return -1;
-		}
-		if (web_tls_self_signed(cfg->state_dir, &cp, &kp) < 0)
-			return -1;
-	}
-	*cert = cp ? read_pem(cp) : NULL;
-	*key = kp ? read_pem(kp) : NULL;
-	free(cp);
-	free(kp);
-	if (!*cert || !*key)
-		return -1;
-	if (web_tls_fingerprint(*cert, w->fingerprint, sizeof(w->fingerprint)) == 0)
-		fb_log(FB_LOG_NOTICE, "web: TLS certificate SHA-256 fingerprint %s",
-		       w->fingerprint);
-	w->tls = true;
 	return 0;
 }
 
@@ -157,6 +141,7 @@ static int run(struct web *w, int sfd, int tfd)
 			web_sse_flush(w, now);
 		}
 		next = web_server_run(w);
+		web_listener_tick(w, now, &next);
 		check_commands(w, now, &next);
 		web_child_check(w->children, now, &next);
 		next = fb_deadline_min(next, next_maintain);
@@ -213,7 +198,7 @@ int main(int argc, char **argv)
 	struct web w;
 	struct opts o;
 	struct fb_diag d;
-	char *cert = NULL, *key = NULL, *abs_config = NULL;
+	char *abs_config = NULL;
 	int rc = 1, sfd = -1, tfd = -1;
 
 	memset(&w, 0, sizeof(w));
@@ -270,18 +255,16 @@ int main(int argc, char **argv)
 	if (web_static_init(&w, o.www) < 0 ||
 	    web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
 		goto out;
-	if (tls_setup(&w, w.cfg, &cert, &key) < 0)
-		goto out;
+	web_listener_init(&w, o.confirm_timeout_s);
+	w.apply_request = o.apply_request;
 	sfd = fb_signalfd_open();
 	tfd = fb_timerfd_open();
 	if (sfd < 0 || tfd < 0) {
 		fb_log_errno(FB_LOG_ERR, "web: signalfd/timerfd");
 		goto out;
 	}
-	if (web_server_start(&w, &w.cfg->web, cert, key) < 0)
+	if (web_listener_start(&w, w.cfg) < 0)
 		goto out;
-	if (key)
-		explicit_bzero(key, strlen(key));
 	w.next_heartbeat_ms = fb_mono_ms() + WEB_SSE_HEARTBEAT_MS;
 	if (fb_notify_ready() < 0 ||
 	    fb_notify_status("port %d, %s%s%s", w.cfg->web.port, w.tls ? "TLS " : "plain HTTP",
@@ -292,10 +275,6 @@ int main(int argc, char **argv)
 	web_server_stop(&w);
 	fb_info("web: stopped");
 out:
-	if (key)
-		explicit_bzero(key, strlen(key));
-	free(key);
-	free(cert);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
@@ -303,6 +282,7 @@ out:
 	web_tables_free(&w.tables);
 	web_static_free(&w);
 	web_auth_free(&w.auth);
+	web_listener_free(&w);
 	fb_config_free(w.cfg);
 	free(abs_config);
 	return rc;

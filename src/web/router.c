@@ -73,6 +73,8 @@ void web_router_match(const char *path, struct web_match *m)
 			{ "events", WEB_R_EVENTS }, { "changes", WEB_R_CHANGES },
 			{ "apply", WEB_R_APPLY }, { "logs", WEB_R_LOGS },
 			{ "definitions", WEB_R_DEFINITIONS }, { "serial-ports", WEB_R_SERIAL_PORTS },
+			{ "gpio-chips", WEB_R_GPIO_CHIPS }, { "backup", WEB_R_BACKUP },
+			{ "restore", WEB_R_RESTORE },
 			{ "snapshots", WEB_R_SNAPSHOTS },
 		};
 		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
@@ -80,6 +82,10 @@ void web_router_match(const char *path, struct web_match *m)
 				m->route = one[i].r;
 	} else if (n == 2 && IS(0, "config") && IS(1, "validate")) {
 		m->route = WEB_R_CONFIG_VALIDATE;
+	} else if (n == 2 && IS(0, "apply") && IS(1, "confirm")) {
+		m->route = WEB_R_APPLY_CONFIRM;
+	} else if (n == 2 && IS(0, "apply") && IS(1, "result")) {
+		m->route = WEB_R_APPLY_RESULT;
 	} else if (n == 2 && (IS(0, "connections") || IS(0, "buses") || IS(0, "users"))) {
 		m->route = IS(0, "connections") ? WEB_R_CONNECTION
 			 : IS(0, "buses") ? WEB_R_BUS : WEB_R_USER;
@@ -98,6 +104,10 @@ void web_router_match(const char *path, struct web_match *m)
 		ARG(0, 1);
 	} else if (n == 4 && IS(0, "buses") && IS(2, "devices")) {
 		m->route = WEB_R_DEVICE;
+		ARG(0, 1);
+		ARG(1, 3);
+	} else if (n == 5 && IS(0, "buses") && IS(2, "devices") && IS(4, "discovery")) {
+		m->route = WEB_R_DISCOVERY;
 		ARG(0, 1);
 		ARG(1, 3);
 	} else if (n == 4 && IS(0, "points")) {

@@ -152,11 +152,17 @@ static int api(struct web_req *q, const char *sub)
 	case WEB_R_BUS_SCAN: return web_api_scan(q, &m);
 	case WEB_R_CHANGES:
 	case WEB_R_APPLY:
+	case WEB_R_APPLY_CONFIRM:
+	case WEB_R_APPLY_RESULT:
 	case WEB_R_SNAPSHOTS:
 	case WEB_R_SNAPSHOT_RESTORE: return web_api_apply(q, &m);
 	case WEB_R_LOGS: return web_api_logs(q);
+	case WEB_R_DISCOVERY: return web_api_discovery(q, &m);
+	case WEB_R_BACKUP:
+	case WEB_R_RESTORE: return web_api_backup(q, &m);
 	case WEB_R_DEFINITIONS:
-	case WEB_R_SERIAL_PORTS: return web_api_lists(q, &m);
+	case WEB_R_SERIAL_PORTS:
+	case WEB_R_GPIO_CHIPS: return web_api_lists(q, &m);
 	default: return web_api_config(q, &m);
 	}
 }

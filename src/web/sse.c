@@ -249,9 +249,15 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 		bc[i].n = u.n;
 		total += u.n;
 	}
+	/* An update depends only on the user's rights: streams of the same
+	 * user (tabs, browsers) share one text per flush. */
+	struct { const char *user; char *text; } cache[8];
+	size_t ncache = 0;
+
 	for (struct web_sse_client *c = w->clients; c; c = c->next) {
 		cJSON *doc, *pts, *devs;
-		bool any = false;
+		bool any = false, cached = false;
+		char *text;
 
 		if (c->closed)
 			continue;
@@ -263,6 +269,19 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 		if (c->buf.overflow) {
 			c->buf.overflow = false;
 			send_doc(c, "snapshot", snapshot(c));
+			wake(c);
+			continue;
+		}
+		for (size_t k = 0; k < ncache && !cached; k++) {
+			if (strcmp(cache[k].user, c->user))
+				continue;
+			cached = true;
+			if (cache[k].text)
+				web_sse_queue_append(&c->buf, "update", cache[k].text);
+		}
+		if (cached) {
+			if (heartbeat)
+				web_sse_queue_append_raw(&c->buf, ": heartbeat\n\n");
 			wake(c);
 			continue;
 		}
@@ -309,14 +328,22 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 				any = true;
 			}
 		}
-		if (any)
-			send_doc(c, "update", doc);
-		else
-			cJSON_Delete(doc);
+		text = any ? cJSON_PrintUnformatted(doc) : NULL;
+		cJSON_Delete(doc);
+		if (text)
+			web_sse_queue_append(&c->buf, "update", text);
+		if (ncache < sizeof(cache) / sizeof(cache[0]) && (text || !any)) {
+			cache[ncache].user = c->user;
+			cache[ncache++].text = text;
+		} else {
+			free(text);
+		}
 		if (heartbeat)
 			web_sse_queue_append_raw(&c->buf, ": heartbeat\n\n");
 		wake(c);
 	}
+	for (size_t k = 0; k < ncache; k++)
+		free(cache[k].text);
 	for (size_t i = 0; i < w->tables.nbus; i++) {
 		w->tables.bus[i].devices_dirty = false;
 		free(bc[i].idx);

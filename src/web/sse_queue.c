@@ -44,37 +44,60 @@ void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), vo
 	d->count = 0;
 }
 
-bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text)
+/* Appends n bytes; the sent part in front is dropped first. */
+static bool put(struct web_sse_buf *b, const char *text, size_t n)
 {
-	size_t n = strlen(text);
 	char *p;
 
-	if (b->off && b->off == b->len) {
-		b->off = b->len = 0;
-	}
-	if (b->len + n > WEB_SSE_BUF_MAX) {
-		b->off = b->len = 0;
-		b->overflow = true;
-		return false;
+	if (b->off) {
+		memmove(b->data, b->data + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
 	}
 	p = realloc(b->data, b->len + n + 1);
 	if (!p) {
+		b->off = b->len = 0;
 		b->overflow = true;
 		return false;
 	}
 	b->data = p;
-	memcpy(b->data + b->len, text, n + 1);
+	memcpy(b->data + b->len, text, n);
 	b->len += n;
+	b->data[b->len] = '\0';
 	return true;
+}
+
+/* An event of n bytes is refused while more than max(WEB_SSE_BUF_MAX, n)
+ * is still unsent: a client that reads keeps up with events of any size
+ * (a 1,000-point snapshot is ~150 KB), one that does not costs at most
+ * twice the largest event plus WEB_SSE_BUF_MAX. */
+static bool room(struct web_sse_buf *b, size_t n)
+{
+	size_t pending = b->len - b->off;
+
+	if (pending > (n > WEB_SSE_BUF_MAX ? n : WEB_SSE_BUF_MAX)) {
+		b->off = b->len = 0;
+		b->overflow = true;
+		return false;
+	}
+	return true;
+}
+
+bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text)
+{
+	size_t n = strlen(text);
+
+	return room(b, n) && put(b, text, n);
 }
 
 bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data)
 {
+	size_t ne = strlen(event), nd = strlen(data);
+
 	/* data is JSON without raw newlines (cJSON_PrintUnformatted), so one
 	 * data: line carries it. */
-	return web_sse_queue_append_raw(b, "event: ") && web_sse_queue_append_raw(b, event) &&
-	       web_sse_queue_append_raw(b, "\ndata: ") && web_sse_queue_append_raw(b, data) &&
-	       web_sse_queue_append_raw(b, "\n\n");
+	return room(b, ne + nd + 16) && put(b, "event: ", 7) && put(b, event, ne) &&
+	       put(b, "\ndata: ", 7) && put(b, data, nd) && put(b, "\n\n", 2);
 }
 
 void web_sse_queue_buf_free(struct web_sse_buf *b)

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-web's parts.  Lower files first; each file calls only the
  * ones listed before it:
- *   sessions.c csrf.c backoff.c router.c sse_queue.c  (pure logic, unit-tested)
+ *   sessions.c csrf.c backoff.c router.c sse_queue.c listen_conf.c
+ *                                                    (pure logic, unit-tested)
  *   tls.c auth.c tables.c fallback.c child.c         (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
- *   api_apply.c api_conntest.c api_logs.c
+ *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c
  *   sse.c static.c                                   (endpoints)
  *   server.c                                         (MHD, dispatch)
+ *   listener.c                                       (switching it, rollback)
  *   main.c                                           (args, the poll loop)
  * Everything runs on the main loop's thread; nothing here locks. */
 #ifndef FB_WEB_INTERNAL_H
@@ -103,7 +105,8 @@ enum web_route {
 	WEB_R_CONFIG_VALIDATE, WEB_R_CONNECTIONS, WEB_R_CONNECTION, WEB_R_CONNECTION_TEST,
 	WEB_R_BUSES, WEB_R_BUS, WEB_R_DEVICES, WEB_R_DEVICE, WEB_R_USERS, WEB_R_USER,
 	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
-	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE,
+	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE, WEB_R_GPIO_CHIPS, WEB_R_DISCOVERY,
+	WEB_R_BACKUP, WEB_R_RESTORE, WEB_R_APPLY_CONFIRM, WEB_R_APPLY_RESULT,
 	WEB_R_BUS_SCAN,
 };
 #define WEB_ROUTE_ARGS 3
@@ -132,17 +135,26 @@ void web_sse_queue_mark(struct web_dirty *d, size_t i);
 /* Calls cb for every marked index in order and clears them. */
 void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
 /* A client's outgoing bytes, bounded: a client that does not read gets a
- * fresh snapshot instead of an ever-growing backlog. */
+ * fresh snapshot instead of an ever-growing backlog.  The bound is
+ * relative to the event added (never less than WEB_SSE_BUF_MAX), so a
+ * snapshot of a large gateway always fits an empty buffer. */
 struct web_sse_buf {
 	char *data;
 	size_t len, off;
 	bool overflow;     /* dropped: the next flush sends a snapshot */
 };
-/* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow
- * (then the buffer is emptied and overflow set). */
+/* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow:
+ * more than max(WEB_SSE_BUF_MAX, its size) unsent (then the buffer is
+ * emptied and overflow set). */
 bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
 bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
 void web_sse_queue_buf_free(struct web_sse_buf *b);
+
+/* ---- listen_conf.c ---- */
+/* The listener fields (web.listen, port, tls, tls_cert, tls_key) that
+ * differ between the running listener and the files, as apply-plan fields
+ * [{object "web", field, before, after}]; empty if none (caller frees). */
+cJSON *web_listen_conf_diff(const struct fb_web_conf *run, const struct fb_web_conf *files);
 
 /* ---- tls.c ---- */
 /* Ensures "<state_dir>/web/cert.pem" and key.pem (a self-signed ECDSA P-256
@@ -310,6 +322,23 @@ struct web {
 	struct web_child children[WEB_CHILDREN_MAX];
 	struct MHD_Daemon *mhd[8];      /* one per listen address */
 	size_t nmhd;
+	/* The running listener and a change of it (listener.c; api_apply.c
+	 * asks for a switch and confirms it, only by setting these). */
+	const struct fb_web_conf *listen; /* borrowed from cfg or listen_cfg */
+	struct fb_config *listen_cfg;   /* owned after a confirmed switch */
+	char *main_text;                /* the main file the listener came from */
+	size_t main_len;
+	int confirm_timeout_s;          /* --confirm-timeout-s, default 90 */
+	enum { WEB_LISTEN_IDLE, WEB_LISTEN_SWITCH, WEB_LISTEN_PENDING } listen_state;
+	struct fb_config *listen_next;  /* owned: SWITCH and PENDING */
+	int64_t listen_at_ms;           /* SWITCH: when; PENDING: the deadline */
+	bool listen_confirmed;
+	char listen_by[160];            /* "USER from ADDR", for the log */
+	/* --apply-request PATH: not root, so apply asks fieldbridge-apply.path
+	 * (a root oneshot running `fieldbridgectl config apply`) by writing
+	 * PATH; its output appears as "apply.result" beside it. */
+	const char *apply_request;
+	int64_t apply_requested_ns;     /* CLOCK_REALTIME of the last request, 0 = none */
 };
 
 /* One HTTP request, from its first header to its response. */
@@ -332,6 +361,7 @@ struct web_req {
 	unsigned pending_status;
 	char set_cookie[256];           /* added to the next response */
 	char etag[40];                  /* ETag header of the next response */
+	char disposition[128];          /* Content-Disposition of the next response */
 };
 
 /* ---- api_*.c ---- */
@@ -341,10 +371,15 @@ int web_api_schema(struct web_req *q);
 int web_api_status(struct web_req *q);
 int web_api_config(struct web_req *q, const struct web_match *m);
 int web_api_point(struct web_req *q, const struct web_match *m);
-/* GET changes, POST apply, GET snapshots, POST snapshots/{id}/restore */
+/* GET changes, POST apply, POST apply/confirm, GET apply/result, GET snapshots,
+ * POST snapshots/{id}/restore */
 int web_api_apply(struct web_req *q, const struct web_match *m);
-/* GET definitions, GET serial-ports */
+/* GET definitions, GET serial-ports, GET gpio-chips */
 int web_api_lists(struct web_req *q, const struct web_match *m);
+/* GET backup?secrets=0|1, POST restore (admin) */
+int web_api_backup(struct web_req *q, const struct web_match *m);
+/* GET buses/{b}/devices/{d}/discovery: topics and payload per connection */
+int web_api_discovery(struct web_req *q, const struct web_match *m);
 /* POST connections/{name}/test: fieldbridge-export --test --json */
 int web_api_conntest(struct web_req *q, const struct web_match *m);
 /* api_scan.c: POST buses/{bus}/scan through fieldbridgectl bus scan */
@@ -384,6 +419,17 @@ void web_server_maintain(struct web *w);
 void web_server_shutdown(struct web *w);
 /* A command finished (or timed out): its request is answered. */
 void web_server_command_done(void *ctx, struct web_command *c);
+
+/* ---- listener.c ---- */
+/* Keeps the main file's text (the rollback target) and the timeout. */
+void web_listener_init(struct web *w, int confirm_timeout_s);
+/* Opens cfg's listener with its certificate (self-signed if tls auto and
+ * none is set).  0, or -1 after logging. */
+int web_listener_start(struct web *w, const struct fb_config *cfg);
+/* Does a switch asked for (WEB_LISTEN_SWITCH), ends a confirmed one, rolls
+ * back an overdue one; lowers *next to its deadline. */
+void web_listener_tick(struct web *w, int64_t now, int64_t *next);
+void web_listener_free(struct web *w);
 
 /* ---- static.c ---- */
 struct web_static {

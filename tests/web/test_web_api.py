@@ -207,7 +207,7 @@ class WebApi(fbtest.TestCase):
             json.dump(doc, f, indent=2)
         os.replace(path + ".tmp", path)
 
-    def start_web(self, driver=True):
+    def start_web(self, driver=True, args=()):
         if driver:
             self.gw.start_driver("meters")
         www = os.path.join(self.tmp, "www")
@@ -216,7 +216,8 @@ class WebApi(fbtest.TestCase):
             f.write("<!doctype html><title>fieldbridge</title>")
         with open(os.path.join(www, "js", "app.js"), "w") as f:
             f.write("export const x = 1;\n")
-        self.web = self.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", www, "-v"])
+        self.web = self.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", www, "-v",
+                                            *args])
         self.assertTrue(fbtest.wait_port(self.port, 10), "fieldbridge-web does not listen")
         return Client(self.port, self.bodies)
 
@@ -553,6 +554,38 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(len(points), 1)  # coalesced: one entry per point
         ev.close()
 
+    def test_streams_of_different_users_are_filtered_each_by_its_own_rights(self):
+        # Streams of one user share one update text per flush; another
+        # user's must still be filtered by that user's rights.
+        self.write_users({
+            "admin": {"role": "admin", "rights": {"*": "write"}},
+            "oper": {"role": "operator", "rights": {"meter/*": "read"}},
+            "homeassistant": {"role": "viewer", "rights": {"*": "write"}},
+        })
+        admin = self.logged_in("admin")
+        oper = Client(self.port, self.bodies)
+        self.assertEqual(oper.login("oper")[0], 200)
+        streams = {"admin": [Events(admin), Events(admin)], "oper": [Events(oper)]}
+        for evs in streams.values():
+            for ev in evs:
+                self.assertIsNotNone(ev.next(lambda e: e[1] == "snapshot", 5))
+        self.slave.set_float(1, "ir", 0x0000, 239.5)
+        self.slave.set_coils(2, 0, [True])
+        seen = {}
+        for who, evs in streams.items():
+            for i, ev in enumerate(evs):
+                devs = set()
+                end = time.monotonic() + fbtest.slack(3)
+                while time.monotonic() < end and not ({"meter", "relays"} <= devs):
+                    e = ev.next(lambda e: e[1] == "update", max(0.1, end - time.monotonic()))
+                    if e:
+                        devs |= {p["device"] for p in e[2]["points"]}
+                seen[(who, i)] = devs
+                ev.close()
+        self.assertEqual(seen[("admin", 0)], {"meter", "relays"})
+        self.assertEqual(seen[("admin", 1)], {"meter", "relays"})
+        self.assertEqual(seen[("oper", 0)], {"meter"})  # never a relay point
+
     def test_operator_switches_a_relay_within_its_rights(self):
         c = self.logged_in("oper")
         self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
@@ -767,6 +800,330 @@ class WebApi(fbtest.TestCase):
         names = sorted(os.listdir(by_id)) if os.path.isdir(by_id) else []
         self.assertEqual([p["name"] for p in doc["ports"]], names)
         self.assertEqual(Client(self.port, []).request("GET", "definitions")[0], 401)
+
+    def test_gpio_chips_for_the_line_picker(self):
+        c = self.logged_in("view")
+        st, _, doc = c.request("GET", "gpio-chips")
+        self.assertEqual(st, 200, doc)
+        chips = sorted(f for f in os.listdir("/dev") if f.startswith("gpiochip"))
+        self.assertEqual(sorted(ch["name"] for ch in doc["chips"]), chips)
+        self.assertRegex(doc["backend"], r"^libgpiod ")
+        if not chips:  # this machine: no GPIO at all, said in the driver's words
+            self.assertEqual(doc["message"],
+                             "no GPIO chips on this machine: none (no /dev/gpiochip*)")
+        for ch in doc["chips"]:
+            self.assertEqual(ch["path"], "/dev/" + ch["name"])
+            self.assertTrue("error" in ch or "label" in ch, ch)
+            if "label" in ch:
+                self.assertEqual([ln["offset"] for ln in ch["lines"]],
+                                 list(range(len(ch["lines"]))))
+        self.assertEqual(c.request("POST", "gpio-chips", {})[0], 405)
+        self.assertEqual(Client(self.port, []).request("GET", "gpio-chips")[0], 401)
+
+    def test_device_discovery_payload_is_what_the_exporter_publishes(self):
+        c = self.logged_in()
+        node = self.gw.node_id()
+        sub = fbtest.Subscriber(self.broker, ["homeassistant/device/+/config"])
+        self.gw.start_exporter("ha")
+        for dev in ("meter", "relays"):
+            topic = f"homeassistant/device/{node}_{dev}/config"
+            msg = sub.wait_message(topic, timeout=fbtest.slack(10))
+            self.assertIsNotNone(msg, f"the exporter published no {topic}")
+            st, _, doc = c.request("GET", f"buses/meters/devices/{dev}/discovery")
+            self.assertEqual(st, 200, doc)
+            (one,) = doc["connections"]
+            self.assertEqual((one["connection"], one["node_id"], one["topic"]),
+                             ("ha", node, topic))
+            self.assertEqual(one["payload"].encode(), msg.raw)  # byte for byte
+            base = self.gw.base()
+            self.assertEqual(one["state_topic"], f"{base}/{dev}/state")
+            self.assertEqual(one["availability_topics"],
+                             [f"{base}/status", f"{base}/{dev}/availability"])
+            cmps = json.loads(one["payload"])["cmps"]
+            if dev == "relays":  # writable points carry their command topic
+                self.assertEqual(cmps["relay_1"]["command_topic"], f"{base}/relays/relay_1/set")
+        sub.stop()
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)  # may read every point: sees it
+        self.assertEqual(view.request("GET", "buses/meters/devices/meter/discovery")[0], 200)
+        oper = Client(self.port, self.bodies)
+        self.assertEqual(oper.login("oper")[0], 200)
+        self.write_users({  # oper loses one point of the meter: the payload names it
+            "admin": {"role": "admin", "rights": {"*": "write"}},
+            "oper": {"role": "operator", "rights": {"*": "read", "meter/voltage": "none"}},
+            "homeassistant": {"role": "viewer", "rights": {"*": "write"}},
+        })
+        self.assertEqual(oper.login("oper")[0], 200)
+        st, _, doc = oper.request("GET", "buses/meters/devices/meter/discovery")
+        self.assertEqual((st, doc["error"]), (403, "the discovery payload names points "
+                                                    "outside your rights"))
+        st, _, doc = c.login("admin")
+        st, _, doc = c.request("GET", "buses/meters/devices/nosuch/discovery")
+        self.assertEqual((st, doc["error"]), (404, 'no device "nosuch" on bus "meters"'))
+
+    def test_definition_upload_is_validated_with_its_vectors_and_stored_as_a_drop_in(self):
+        dropins = os.path.join(self.gw.dir, "devices")
+        self.gw.config["gateway"]["definition_dirs"] = [dropins, gateway.DEVICES]
+        self.write_config()
+        c = self.logged_in()
+        with open(os.path.join(gateway.DEVICES, "eastron-sdm120.json")) as f:
+            good = f.read()
+        st, _, doc = c.request("POST", "definitions", {"id": "my-meter", "content": good})
+        self.assertEqual(st, 201, doc)
+        path = os.path.join(dropins, "my-meter.json")
+        self.assertEqual((doc["id"], doc["path"]), ("my-meter", path))
+        self.assertEqual(doc["vectors"]["failed"], 0)
+        self.assertGreaterEqual(doc["vectors"]["vectors"], 5)  # they ran
+        with open(path) as f:
+            self.assertEqual(f.read(), good)  # as uploaded, comments and all
+        r = subprocess.run([CTL, "-c", self.gw.config_path, "definition", "check", "my-meter"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("web: admin from 127.0.0.1 added definition my-meter: done",
+                      self.web.stderr_text())
+        # the same id again only when replacing explicitly
+        st, _, doc = c.request("POST", "definitions", {"id": "my-meter", "content": good})
+        self.assertEqual(st, 409, doc)
+        self.assertIn("exists already", doc["diagnostics"][0]["message"])
+        # a failing vector: refused with the vector's message, nothing written
+        bad = good.replace('"expect": {"voltage": 238.7}', '"expect": {"voltage": 111.1}')
+        self.assertNotEqual(bad, good)
+        st, _, doc = c.request("POST", "definitions",
+                               {"id": "my-meter", "content": bad, "replace": True})
+        self.assertEqual(st, 422, doc)
+        self.assertGreaterEqual(doc["vectors"]["failed"], 1)
+        msgs = [d["message"] for d in doc["diagnostics"] if d["severity"] == "error"]
+        self.assertTrue(msgs and all(m.startswith(path) for m in msgs), msgs)
+        self.assertTrue(any("voltage" in m and "111.1" in m for m in msgs), msgs)
+        with open(path) as f:
+            self.assertEqual(f.read(), good)
+        # a syntax error: file and line, as the loader says them
+        lines = good.split("\n")
+        at = next(i for i, ln in enumerate(lines) if '"manufacturer"' in ln)
+        lines[at] = lines[at].replace('"manufacturer":', '"manufacturer"')
+        st, _, doc = c.request("POST", "definitions", {"id": "broken", "content": "\n".join(lines)})
+        self.assertEqual(st, 422, doc)
+        msg = doc["diagnostics"][0]["message"]
+        self.assertTrue(msg.startswith(f"{dropins}/broken.json:{at + 1}:"), msg)
+        self.assertFalse(os.path.exists(os.path.join(dropins, "broken.json")))
+        # an unknown field, with the loader's "did you mean"
+        st, _, doc = c.request("POST", "definitions", {
+            "id": "typo", "content": good.replace('"manufacturer":', '"manufacturr":')})
+        self.assertEqual(st, 422, doc)
+        self.assertTrue(any("manufacturer" in d["message"] for d in doc["diagnostics"]), doc)
+        # bad ids and bodies
+        st, _, doc = c.request("POST", "definitions", {"id": "../etc", "content": good})
+        self.assertEqual((st, doc["diagnostics"][0]["field"]), (400, "id"), doc)
+        self.assertEqual(c.request("POST", "definitions", {"id": "x"})[0], 400)
+        # listed for the picker
+        st, _, doc = c.request("GET", "definitions")
+        self.assertIn("my-meter", [d["id"] for d in doc["definitions"]])
+        # only an admin
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)
+        self.assertEqual(view.request("POST", "definitions",
+                                      {"id": "v", "content": good})[0], 403)
+        self.assertFalse(os.path.exists(os.path.join(dropins, "v.json")))
+        # staging mirrors are gone
+        self.assertEqual([f for f in os.listdir(self.gw.dir) if f.startswith(".fieldbridge-edit")],
+                         [])
+
+    def test_backup_leaves_secrets_out_unless_asked_and_restore_is_validated(self):
+        c = self.logged_in()  # the driver runs and recorded what it loaded
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
+                                        ["attached"], 10))
+        main = os.path.basename(self.gw.config_path)
+        users = os.path.relpath(self.gw.users_path, self.gw.dir)
+        st, h, plain = c.request("GET", "backup?secrets=0")
+        self.assertEqual(st, 200, plain)
+        self.assertRegex(h["content-disposition"],
+                         r'^attachment; filename="fieldbridge-t\d+_[0-9a-f]+-\d{8}\.json"$')
+        self.assertEqual((plain["fieldbridge_backup"], plain["secrets"]), (1, False))
+        # the main file holds the broker password inline: a secret like the users file
+        self.assertEqual(sorted(plain["omitted"]), sorted([main, users]))
+        text = json.dumps(plain)
+        for secret in [BROKER_PASSWORD] + list(self.hashes.values()):
+            self.assertNotIn(secret, text)
+        st, _, full = c.request("GET", "backup?secrets=1")
+        self.assertEqual(st, 200, full)
+        self.assertEqual(full["omitted"], [])
+        files = {f["path"]: f for f in full["files"]}
+        with open(self.gw.config_path) as f:
+            self.assertEqual(files[main]["content"], f.read())
+        self.assertEqual(files[users]["mode"], 0o600)
+        log = self.web.stderr_text()
+        self.assertIn("admin from 127.0.0.1 downloaded a backup (secrets left out)", log)
+        self.assertIn("admin from 127.0.0.1 downloaded a backup (with secrets)", log)
+        # changes after the backup: a new connection and a hand edit
+        st, _, doc = c.request("POST", "connections", {"name": "ha2", "user": "admin",
+                                                       "broker": "10.0.0.2"})
+        self.assertEqual(st, 201, doc)
+        self.gw.config["buses"][0]["poll_interval_ms"] = 700
+        self.write_config()
+        self.assertGreater(c.request("GET", "changes")[2]["count"], 0)
+        # a bundle that would not load is refused with the loader's words
+        broken = json.loads(json.dumps(full))
+        for f in broken["files"]:
+            if f["path"] == main:
+                cfg = json.loads(f["content"])
+                cfg["buses"][0]["poll_interval_ms"] = -5
+                f["content"] = json.dumps(cfg, indent=2)
+        before = open(self.gw.config_path).read()
+        st, _, doc = c.request("POST", "restore", broken)
+        self.assertEqual(st, 422, doc)
+        self.assertTrue(any("poll_interval_ms" in d["message"] for d in doc["diagnostics"]),
+                        doc)
+        self.assertEqual(open(self.gw.config_path).read(), before)
+        # paths outside what fieldbridge writes, and non-bundles
+        evil = {"fieldbridge_backup": 1, "files": [
+            {"path": "../evil.json", "mode": 0o644, "content": "{}"}]}
+        st, _, doc = c.request("POST", "restore", evil)
+        self.assertEqual(st, 400, doc)
+        self.assertIn("is not a configuration file fieldbridge writes",
+                      doc["diagnostics"][0]["message"])
+        self.assertEqual(c.request("POST", "restore", {"files": []})[0], 400)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "evil.json")))
+        # the real one: back to what the driver runs, nothing left to apply
+        st, _, doc = c.request("POST", "restore", full)
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(doc["removed"], 1)  # connections.d/ha2.json
+        self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "connections.d", "ha2.json")))
+        with open(self.gw.config_path) as f:
+            self.assertEqual(f.read(), files[main]["content"])
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual((st, doc["count"]), (200, 0), doc)
+        # a bundle without secrets keeps the secret files as they are
+        os.chmod(self.gw.users_path, 0o600)
+        with open(self.gw.users_path) as f:
+            users_now = f.read()
+        st, _, doc = c.request("POST", "restore", plain)
+        self.assertEqual(st, 200, doc)
+        with open(self.gw.users_path) as f:
+            self.assertEqual(f.read(), users_now)
+        self.assertIn("admin from 127.0.0.1 restored a backup: written, not applied yet",
+                      self.web.stderr_text())
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)
+        self.assertEqual(view.request("GET", "backup?secrets=0")[0], 403)
+        self.assertEqual(view.request("POST", "restore", full)[0], 403)
+
+    def test_a_listener_change_rolls_back_unless_confirmed_from_the_new_address(self):
+        timeout = 3
+        c = self.start_web(driver=False, args=("--confirm-timeout-s", str(timeout)))
+        self.assertEqual(c.login("admin")[0], 200)
+        original = open(self.gw.config_path).read()
+        new_port = fbtest.free_port()
+        self.gw.config["web"]["port"] = new_port
+        self.write_config()
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual(st, 200, doc)
+        (ch,) = [x for x in doc["changes"] if x["kind"] == "web"]
+        self.assertEqual((ch["op"], ch["unit"], ch["confirm_timeout_s"]),
+                         ("restart", "fieldbridge-web.service", timeout))
+        self.assertEqual([(f["field"], f["before"], f["after"]) for f in ch["fields"]],
+                         [("port", str(self.port), str(new_port))])
+        st, _, plan = c.request("POST", "apply", {"dry_run": True})
+        self.assertEqual((st, plan["changes"]), (200, doc["changes"]))
+        self.assertTrue(fbtest.port_open(self.port))  # a dry run switches nothing
+        # not confirmed: back on the old port, the file as it was
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        self.assertEqual(res["confirm"], {"timeout_s": timeout, "port": new_port, "tls": False})
+        self.assertTrue(fbtest.wait_port(new_port, 5), "the new listener did not open")
+        self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(self.port), 5))
+        t0 = time.monotonic()
+        self.assertTrue(fbtest.wait_port(self.port, timeout + fbtest.slack(5)),
+                        "the old listener did not come back")
+        self.assertGreater(time.monotonic() - t0, timeout - 1.5)  # not before the deadline
+        self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(new_port), 5))
+        self.assertEqual(open(self.gw.config_path).read(), original)
+        web = c.request("GET", "status")[2]["web"]
+        self.assertEqual((web["listen"], web["port"]), (["127.0.0.1"], self.port))
+        self.assertTrue(fbtest.wait_for(lambda: "not confirmed in time: rolled back to port "
+                                        f"{self.port}" in self.web.stderr_text(), 5))
+        # the session lives on; apply again, and confirm from the new address
+        self.write_config()
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        st, _, doc = c.request("POST", "apply", {})
+        self.assertEqual(st, 409, doc)  # one change at a time
+        self.assertTrue(fbtest.wait_port(new_port, 5))
+        moved = Client(new_port, self.bodies)
+        moved.cookie, moved.csrf = c.cookie, c.csrf  # the browser, at the new address
+        st, _, doc = moved.request("GET", "changes")
+        self.assertEqual((st, doc["listener"]["pending"]), (200, True), doc)
+        st, _, doc = moved.request("POST", "apply/confirm", {})
+        self.assertEqual(st, 200, doc)
+        time.sleep(timeout + 1)
+        self.assertTrue(fbtest.port_open(new_port), "a confirmed change rolled back")
+        self.assertFalse(fbtest.port_open(self.port))
+        self.assertEqual(json.load(open(self.gw.config_path))["web"]["port"], new_port)
+        self.assertEqual(moved.request("GET", "status")[2]["web"]["port"], new_port)
+        self.assertEqual(moved.request("POST", "apply/confirm", {})[0], 409)
+        st, _, doc = moved.request("GET", "changes")
+        self.assertEqual([x for x in doc["changes"] if x["kind"] == "web"], [])
+        log = self.web.stderr_text()
+        self.assertIn("admin from 127.0.0.1 confirmed the listener change", log)
+        self.assertIn("listener change by admin from 127.0.0.1 confirmed", log)
+
+    def test_a_listener_that_cannot_open_rolls_back_at_once(self):
+        c = self.start_web(driver=False, args=("--confirm-timeout-s", "60"))
+        self.assertEqual(c.login("admin")[0], 200)
+        original = open(self.gw.config_path).read()
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        self.gw.config["web"]["port"] = busy.getsockname()[1]
+        self.write_config()
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        self.assertTrue(fbtest.wait_for(lambda: "failed (the new listener does not open): "
+                                        "rolled back" in self.web.stderr_text(), 10))
+        busy.close()
+        self.assertTrue(fbtest.wait_port(self.port, 5))
+        self.assertEqual(open(self.gw.config_path).read(), original)
+        self.assertEqual(c.request("GET", "status")[0], 200)
+
+    def test_apply_without_root_goes_through_the_request_file(self):
+        run = os.path.join(self.tmp, "run-fieldbridge")
+        os.makedirs(run)
+        request = os.path.join(run, "apply.request")
+        result = os.path.join(run, "apply.result")
+        c = self.start_web(args=("--apply-request", request))
+        self.assertEqual(c.login("admin")[0], 200)
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "status")[2]["buses"][0]
+                                        ["attached"], 10))
+        self.assertEqual(c.request("GET", "apply/result")[0], 404)  # nothing asked yet
+        self.gw.config["buses"][0]["poll_interval_ms"] = 700
+        self.write_config()
+        with open(result, "w") as f:
+            f.write('{"stale": true}')  # an earlier run's output does not count
+        os.utime(result, (time.time() - 60, time.time() - 60))
+        st, _, doc = c.request("POST", "apply", {})
+        self.assertEqual(st, 202, doc)
+        self.assertEqual((doc["requested"], doc["result"]), (True, "api/v1/apply/result"))
+        self.assertEqual(doc["restart"], [doc["changes"][0]["unit"]])  # the plan it asked for
+        req = json.load(open(request))
+        self.assertEqual((req["user"], req["from"]), ("admin", "127.0.0.1"))
+        self.assertEqual(oct(os.stat(request).st_mode & 0o777), oct(0o640))
+        self.assertEqual(c.request("GET", "apply/result")[2], {"done": False})
+        # what fieldbridge-apply.service does (its ExecStartPre, ExecStart
+        # and StandardOutput=truncate:), here as this user
+        os.unlink(request)
+        with open(result, "w") as out:
+            r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "config", "apply"],
+                               stdout=out, stderr=subprocess.PIPE, text=True)
+        st, _, doc = c.request("GET", "apply/result")
+        self.assertEqual((st, doc["done"]), (200, True), doc)
+        self.assertEqual(doc["result"], json.load(open(result)))
+        self.assertEqual((doc["result"]["fieldbridgectl"], doc["result"]["command"]),
+                         (1, "config apply"))
+        self.assertEqual(doc["result"]["exit"], r.returncode)
+        self.assertIn("admin from 127.0.0.1 asked to apply the configuration", self.web.stderr_text())
+        view = Client(self.port, self.bodies)
+        self.assertEqual(view.login("view")[0], 200)
+        self.assertEqual(view.request("POST", "apply", {})[0], 403)
+        self.assertEqual(view.request("GET", "apply/result")[0], 403)
 
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load

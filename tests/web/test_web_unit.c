@@ -243,6 +243,70 @@ static void test_sse_buffer_is_bounded(void)
 	web_sse_queue_buf_free(&b);
 }
 
+/* A snapshot larger than WEB_SSE_BUF_MAX (a gateway of 1,000 points) goes
+ * to a client that reads; only a backlog beyond it is dropped. */
+static void test_sse_large_snapshot_fits_and_the_backlog_stays_bounded(void)
+{
+	struct web_sse_buf b = { 0 };
+	size_t big = 3 * WEB_SSE_BUF_MAX;
+	char *data = malloc(big + 1);
+	int i;
+
+	memset(data, 'y', big);
+	data[big] = '\0';
+	CHECK(web_sse_queue_append(&b, "snapshot", data));
+	CHECK(!b.overflow);
+	CHECK(b.len > big);
+	b.off = b.len - 10;                  /* the client read nearly all of it */
+	CHECK(web_sse_queue_append(&b, "update", data));
+	CHECK_EQ_INT(b.off, 0);              /* the sent part was dropped */
+	for (i = 0; i < 10 && web_sse_queue_append(&b, "update", data); i++)
+		;
+	CHECK(b.overflow);                   /* a client that stopped reading */
+	CHECK(i < 2);
+	CHECK_EQ_INT(b.len, 0);
+	web_sse_queue_buf_free(&b);
+	free(data);
+}
+
+/* Only the listener's own fields make a listener change. */
+static void test_listener_diff_names_only_listener_fields(void)
+{
+	char *one[] = { "127.0.0.1" }, *two[] = { "127.0.0.1", "::1" };
+	struct fb_web_conf a = { .listen = one, .nlisten = 1, .port = 8443,
+				 .tls = FB_WEB_TLS_AUTO, .session_idle_s = 1800 };
+	struct fb_web_conf b = a;
+	cJSON *d = web_listen_conf_diff(&a, &b), *f;
+
+	CHECK_EQ_INT(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	b.session_idle_s = 60;                 /* not the listener */
+	d = web_listen_conf_diff(&a, &b);
+	CHECK_EQ_INT(cJSON_GetArraySize(d), 0);
+	cJSON_Delete(d);
+	b.listen = two;
+	b.nlisten = 2;
+	b.port = 9443;
+	b.tls = FB_WEB_TLS_OFF;
+	d = web_listen_conf_diff(&a, &b);
+	CHECK_EQ_INT(cJSON_GetArraySize(d), 3);
+	f = cJSON_GetArrayItem(d, 0);
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "field")), "listen"));
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "after")), "127.0.0.1, ::1"));
+	f = cJSON_GetArrayItem(d, 1);
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "before")), "8443"));
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "after")), "9443"));
+	f = cJSON_GetArrayItem(d, 2);
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "after")), "off"));
+	cJSON_Delete(d);
+	b = a;
+	b.nlisten = 0;                         /* every address */
+	d = web_listen_conf_diff(&a, &b);
+	f = cJSON_GetArrayItem(d, 0);
+	CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "after")), "every address"));
+	cJSON_Delete(d);
+}
+
 static void test_schema_export_has_every_connection_field_with_enums(void)
 {
 	cJSON *s = fb_edit_schema(FB_EDIT_CONN);
@@ -350,6 +414,8 @@ int main(void)
 	RUN_TEST(test_router_decodes_and_refuses_traversal);
 	RUN_TEST(test_sse_coalesces_changes_to_one_per_point);
 	RUN_TEST(test_sse_buffer_is_bounded);
+	RUN_TEST(test_sse_large_snapshot_fits_and_the_backlog_stays_bounded);
+	RUN_TEST(test_listener_diff_names_only_listener_fields);
 	RUN_TEST(test_schema_export_has_every_connection_field_with_enums);
 	RUN_TEST(test_web_section_defaults_and_checks);
 	return fb_test_finish();

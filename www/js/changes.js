@@ -8,6 +8,7 @@ import { h, dialog, notice, errorNotice } from './ui.js';
 
 let timer = null;
 let last = null;
+let lastRefreshPage = null;
 
 function count(data) {
   if (!data) return 0;
@@ -46,8 +47,9 @@ function renderPlan(plan) {
   add('Starts', p.start);
   add('Stops', p.stop);
   const out = [h('p', 'Applying will:'), rows.length ? h('ul', rows) : h('p', 'restart nothing (no running unit is affected).')];
-  if (p.web_listener || p.confirm_required) {
-    out.push(notice('warn', 'This changes the web listener itself. Open the page at the new address and confirm within 90 s, or the change is rolled back.'));
+  const web = (p.changes || []).find((c) => c.kind === 'web');
+  if (web) {
+    out.push(notice('warn', `This changes the web listener itself. Open the page at the new address and confirm within ${web.confirm_timeout_s} s, or the change is rolled back.`));
   }
   return h('div', out);
 }
@@ -68,8 +70,12 @@ async function apply(refreshPage) {
   try {
     const res = await post('apply', {});
     const body = [notice('ok', 'Applied.')];
-    if (res && (res.confirm_required || res.plan?.web_listener)) {
-      body.push(h('p', 'The web listener changed: confirm from the new address within 90 s.'));
+    if (res && res.confirm) {
+      const url = new URL(window.location.href);
+      url.protocol = res.confirm.tls ? 'https:' : 'http:';
+      url.port = String(res.confirm.port);
+      body.push(h('p', `The web listener moves in a moment. Open `, h('a', { href: url.href }, url.href),
+        ` and confirm there within ${res.confirm.timeout_s} s, or it moves back.`));
     }
     await dialog('Apply', h('div', body));
   } catch (err) {
@@ -94,6 +100,20 @@ export async function refresh() {
     return;
   }
   bar.classList.remove('todo');
+  const applyBtn = document.getElementById('changes-apply');
+  if (last?.listener?.pending) {
+    // Only the new listener is open: being here is what confirm proves.
+    bar.hidden = false;
+    document.getElementById('changes-text').textContent = `The web listener changed: confirm within ${last.listener.seconds_left} s or it rolls back.`;
+    applyBtn.textContent = 'Confirm';
+    applyBtn.onclick = async () => {
+      try { await post('apply/confirm', {}); } catch (err) { await dialog('Confirm failed', errorNotice(err, 'Confirm')); }
+      applyBtn.textContent = 'Apply';
+      applyBtn.onclick = () => apply(lastRefreshPage);
+      await refresh();
+    };
+    return;
+  }
   const n = count(last);
   bar.hidden = n === 0;
   document.getElementById('changes-review').hidden = false;
@@ -104,6 +124,7 @@ export async function refresh() {
 
 export function startChanges(refreshPage) {
   document.getElementById('changes-review').onclick = () => dialog('Changes not applied yet', renderChanges(last));
+  lastRefreshPage = refreshPage;
   document.getElementById('changes-apply').onclick = () => apply(refreshPage);
   window.addEventListener('fb-changed', refresh);
   refresh();

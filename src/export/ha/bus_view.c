@@ -58,14 +58,7 @@ void ex_bus_view_free(struct exporter *ex)
 		fb_table_follower_free(ex->buses[b].follower);
 		free(ex->buses[b].dirty);
 	}
-	for (size_t i = 0; ex->devices && i < ex->ndevices; i++) {
-		free(ex->devices[i].point_index);
-		free(ex->devices[i].last_cmd_ts);
-		free(ex->devices[i].access);
-		free(ex->devices[i].diag_index);
-	}
-	free(ex->devices);
-	free(ex->buses);
+	ex_devices_free(ex);
 }
 
 /* A driver lays its table out in config order, so the next point is almost
@@ -198,53 +191,20 @@ static const struct fb_table_follower_handlers follow = {
 
 int ex_bus_view_build(struct exporter *ex)
 {
-	size_t ndev = 0;
-
-	ex->nbuses = ex->cfg->nbuses;
-	ex->buses = calloc(ex->nbuses ? ex->nbuses : 1, sizeof(*ex->buses));
-	for (size_t b = 0; b < ex->cfg->nbuses; b++)
-		ndev += ex->cfg->buses[b].ndevices;
-	ex->devices = calloc(ndev ? ndev : 1, sizeof(*ex->devices));
-	if (!ex->buses || !ex->devices)
+	if (ex_devices_build(ex) < 0)
 		return -1;
-	for (size_t b = 0; b < ex->cfg->nbuses; b++) {
+	for (size_t b = 0; b < ex->nbuses; b++) {
 		struct ex_bus *bus = &ex->buses[b];
 		int slowest = 0;
 
-		bus->ex = ex;
-		bus->conf = &ex->cfg->buses[b];
 		fb_config_table_name(ex->cfg, bus->conf, bus->table_name,
 				     sizeof(bus->table_name));
-		for (size_t i = 0; i < bus->conf->ndevices; i++) {
-			const struct fb_device_conf *dc = &bus->conf->devices[i];
-			struct ex_device *dev;
-			int interval;
+		for (size_t i = 0; i < ex->ndevices; i++) {
+			const struct fb_device_conf *dc = ex->devices[i].conf;
+			int interval = dc->poll_interval_ms > 0 ? dc->poll_interval_ms
+								: bus->conf->poll_interval_ms;
 
-			if (!dc->def)
-				continue; /* disabled by a bad definition */
-			dev = &ex->devices[ex->ndevices++];
-			dev->conf = dc;
-			dev->def = dc->def;
-			dev->bus = bus;
-			dev->table_device = -1;
-			dev->published_avail = -1;
-			dev->logged_avail = -1;
-			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
-			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
-			dev->access = calloc(dc->def->npoints + 1, 1);
-			if (!dev->point_index || !dev->last_cmd_ts || !dev->access)
-				return -1;
-			for (size_t p = 0; p < dc->def->npoints; p++)
-				dev->point_index[p] = -1;
-			if (snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
-				     ex->base, dc->id) >= (int)sizeof(dev->state_topic) ||
-			    snprintf(dev->avail_topic, sizeof(dev->avail_topic),
-				     "%s/%s/availability", ex->base, dc->id) >=
-				    (int)sizeof(dev->avail_topic))
-				return -1; /* ids are at most 31 characters: cannot happen */
-			interval = dc->poll_interval_ms > 0 ? dc->poll_interval_ms
-							    : bus->conf->poll_interval_ms;
-			if (interval > slowest)
+			if (ex->devices[i].bus == bus && interval > slowest)
 				slowest = interval;
 		}
 		bus->dirty = calloc(bus->conf->ndevices + 1, sizeof(*bus->dirty));

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The exported devices: lookups, the marks that queue a device for
- * publishing, whether it is online, and event ids.  Pure bookkeeping: it
- * reads the tables but never publishes. */
+/* The exported devices: the topics and device list built from the
+ * configuration, lookups, the marks that queue a device for publishing,
+ * whether it is online, and event ids.  Pure bookkeeping: it reads the
+ * tables but never publishes. */
 #include "export-internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct ex_device *ex_devices_find(struct exporter *ex, const char *id, size_t len)
@@ -76,4 +78,80 @@ void ex_devices_event_id(struct exporter *ex, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s-%s-%" PRIu64, ex->conn->node_id, ex->boot_id,
 		 ++ex->event_seq);
+}
+
+int ex_topics_init(struct exporter *ex)
+{
+	if (snprintf(ex->base, sizeof(ex->base), "fieldbridge/%s", ex->conn->node_id) >=
+		    (int)sizeof(ex->base) ||
+	    snprintf(ex->status_topic, sizeof(ex->status_topic), "%s/status", ex->base) >=
+		    (int)sizeof(ex->status_topic) ||
+	    snprintf(ex->gateway_topic, sizeof(ex->gateway_topic), "%s/gateway/state",
+		     ex->base) >= (int)sizeof(ex->gateway_topic) ||
+	    snprintf(ex->birth_topic, sizeof(ex->birth_topic), "%s/status",
+		     ex->conn->discovery_prefix) >= (int)sizeof(ex->birth_topic))
+		return -1;
+	return 0;
+}
+
+int ex_devices_build(struct exporter *ex)
+{
+	size_t ndev = 0;
+
+	ex->nbuses = ex->cfg->nbuses;
+	ex->buses = calloc(ex->nbuses ? ex->nbuses : 1, sizeof(*ex->buses));
+	for (size_t b = 0; b < ex->cfg->nbuses; b++)
+		ndev += ex->cfg->buses[b].ndevices;
+	ex->devices = calloc(ndev ? ndev : 1, sizeof(*ex->devices));
+	if (!ex->buses || !ex->devices)
+		return -1;
+	for (size_t b = 0; b < ex->cfg->nbuses; b++) {
+		struct ex_bus *bus = &ex->buses[b];
+
+		bus->ex = ex;
+		bus->conf = &ex->cfg->buses[b];
+		for (size_t i = 0; i < bus->conf->ndevices; i++) {
+			const struct fb_device_conf *dc = &bus->conf->devices[i];
+			struct ex_device *dev;
+
+			if (!dc->def)
+				continue; /* disabled by a bad definition */
+			dev = &ex->devices[ex->ndevices++];
+			dev->conf = dc;
+			dev->def = dc->def;
+			dev->bus = bus;
+			dev->table_device = -1;
+			dev->published_avail = -1;
+			dev->logged_avail = -1;
+			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
+			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
+			dev->access = calloc(dc->def->npoints + 1, 1);
+			if (!dev->point_index || !dev->last_cmd_ts || !dev->access)
+				return -1;
+			for (size_t p = 0; p < dc->def->npoints; p++)
+				dev->point_index[p] = -1;
+			if (snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
+				     ex->base, dc->id) >= (int)sizeof(dev->state_topic) ||
+			    snprintf(dev->avail_topic, sizeof(dev->avail_topic),
+				     "%s/%s/availability", ex->base, dc->id) >=
+				    (int)sizeof(dev->avail_topic))
+				return -1; /* ids are at most 31 characters: cannot happen */
+		}
+	}
+	return 0;
+}
+
+void ex_devices_free(struct exporter *ex)
+{
+	for (size_t i = 0; ex->devices && i < ex->ndevices; i++) {
+		free(ex->devices[i].point_index);
+		free(ex->devices[i].last_cmd_ts);
+		free(ex->devices[i].access);
+		free(ex->devices[i].diag_index);
+	}
+	free(ex->devices);
+	free(ex->buses);
+	ex->devices = NULL;
+	ex->buses = NULL;
+	ex->ndevices = ex->nbuses = 0;
 }

@@ -8,8 +8,11 @@
  *   bus_view.c   input: the shm tables (changes, then command results)
  *   cleanup.c commands.c
  *                inputs: retained configs, ".../set" messages
- *   state.c discovery.c (diagnostics.c under both)
+ *   state.c discovery.c
  *                publishers: Home Assistant's wording of states and configs
+ *   discovery_doc.c (diagnostics.c under it), preview.c
+ *                pure: the discovery documents, built without a broker
+ *                (preview.c: for the web page, exporter.h)
  *   mqtt_link.c (tls.c)
  *                the broker link, the only way bytes leave (mqtt_link.h)
  *   rights.c devices.c
@@ -137,6 +140,13 @@ struct exporter {
 };
 
 /* devices.c */
+/* ex->base and the connection-wide topics from ex->conn; -1 if too long. */
+int ex_topics_init(struct exporter *ex);
+/* ex->buses and ex->devices from ex->cfg (devices of bad definitions
+ * left out), each with its topics; -1 if out of memory.  Freed with
+ * ex_devices_free (also after a failure). */
+int ex_devices_build(struct exporter *ex);
+void ex_devices_free(struct exporter *ex);
 /* The device with id[0..len) (not NUL-terminated), or NULL. */
 struct ex_device *ex_devices_find(struct exporter *ex, const char *id, size_t len);
 /* Index of the definition point `key` of dev, or -1. */
@@ -179,6 +189,18 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev);
 void ex_state_publish_dirty(struct exporter *ex);
 void ex_state_publish_avail(struct exporter *ex, struct ex_device *dev);
 void ex_state_publish_gateway(struct exporter *ex);
+
+/* discovery_doc.c: the documents discovery.c publishes (caller frees
+ * with cJSON_Delete; NULL if out of memory).  `removed` as below. */
+cJSON *ex_discovery_device_doc(const struct exporter *ex, const struct ex_device *d,
+			       const cJSON *removed);
+cJSON *ex_discovery_gateway_doc(const struct exporter *ex);
+/* The retained text of doc: the one serialisation the broker sees
+ * (caller frees with free()). */
+char *ex_discovery_text(const cJSON *doc);
+/* "<node_id>_<device id>": the device's discovery object id. */
+void ex_discovery_object_id(const struct exporter *ex, const struct ex_device *d, char *buf,
+			    size_t len);
 
 /* discovery.c */
 void ex_discovery_publish_all(struct exporter *ex);

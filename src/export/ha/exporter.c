@@ -204,14 +204,7 @@ int ex_run(const struct fb_daemon_args *args)
 	}
 
 	make_boot_id(&ex);
-	if (snprintf(ex.base, sizeof(ex.base), "fieldbridge/%s", ex.conn->node_id) >=
-		    (int)sizeof(ex.base) ||
-	    snprintf(ex.status_topic, sizeof(ex.status_topic), "%s/status", ex.base) >=
-		    (int)sizeof(ex.status_topic) ||
-	    snprintf(ex.gateway_topic, sizeof(ex.gateway_topic), "%s/gateway/state",
-		     ex.base) >= (int)sizeof(ex.gateway_topic) ||
-	    snprintf(ex.birth_topic, sizeof(ex.birth_topic), "%s/status",
-		     ex.conn->discovery_prefix) >= (int)sizeof(ex.birth_topic)) {
+	if (ex_topics_init(&ex) < 0) {
 		fb_err("connection %s: node_id or discovery_prefix too long", ex.conn->name);
 		rc = FB_EXIT_CONFIG;
 		goto out;

@@ -470,8 +470,11 @@ class WebBrowser(webtest.BrowserCase):
         base = f"fieldbridge/{site.gw.id}_ha"
         self.assertIn(f"homeassistant/device/{site.gw.id}_ha_relays/config", topics)
         self.assertIn(f"{base}/relays/state", topics)
-        self.assertIn(f"{base}/relays/relay_1/set", topics)
-        b.wait_text("section.device[data-device=relays] details.mqtt", r"Discovery payload")
+        # the connection's user (homeassistant) may only read: the exporter
+        # publishes no command topic, and the page says what it publishes
+        self.assertNotIn("/set", topics)
+        payload = b.wait_text("section.device[data-device=relays] details.mqtt", r"Discovery payload")
+        self.assertIn(f'"unique_id": "{site.gw.id}_ha_relays_relay_1"', payload)
         b.shot("devices_mqtt")
         # Overview: the bus and its framing, the connection.
         b.go("overview")

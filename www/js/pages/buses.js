@@ -30,7 +30,7 @@ async function serialPorts() {
 async function gpioChips() {
   return listOf(await get('gpio-chips'), 'chips').map((c) => ({
     value: c.label || c.name,
-    label: `${c.name || ''} ${c.lines ? `(${Array.isArray(c.lines) ? c.lines.length : c.lines} lines)` : ''}`,
+    label: [c.name, c.lines ? `(${c.lines.length} lines)` : '', c.error || '', c.used_by ? `used by ${c.used_by}` : ''].filter(Boolean).join(' '),
   }));
 }
 

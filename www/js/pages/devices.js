@@ -123,41 +123,37 @@ function qualityBadge(p) {
   return h(`span.badge.${good ? 'ok' : 'bad'}`, typeof q === 'string' ? q : good ? 'good' : String(q));
 }
 
-// MQTT topics of a device for one connection (docs/home-assistant.md).
-function topics(d, conn, gatewayId) {
-  const node = conn.node_id || `${gatewayId}_${conn.name}`;
-  const prefix = conn.discovery_prefix || 'homeassistant';
-  const base = `fieldbridge/${node}`;
-  const lines = [
-    `${prefix}/device/${node}_${d.id}/config   (discovery, retained)`,
-    `${base}/${d.id}/state`,
-    `${base}/${d.id}/availability`,
-  ];
-  for (const p of d.points.values()) if (writable(p)) lines.push(`${base}/${d.id}/${p.key}/set   (command, if ${conn.user || 'its user'} may write)`);
+// MQTT topics and discovery payload of a device, per connection, as the
+// exporter builds them (GET buses/{b}/devices/{d}/discovery).
+function connTopics(one) {
+  const lines = [`${one.topic}   (discovery, retained)`, one.state_topic, ...one.availability_topics];
+  let cmps = {};
+  try { cmps = JSON.parse(one.payload).cmps || {}; } catch { cmps = {}; }
+  for (const c of Object.values(cmps)) if (c.command_topic) lines.push(`${c.command_topic}   (command)`);
   return lines.join('\n');
 }
 
-function mqttDetails(d, conns, gatewayId) {
+function mqttDetails(d) {
   const box = h('div');
   const det = h('details.mqtt', h('summary', 'MQTT topics and discovery'), box);
   let loaded = false;
   det.addEventListener('toggle', async () => {
     if (!det.open || loaded) return;
     loaded = true;
-    if (!conns.length) { box.append(h('p.muted', 'No export connection: nothing is published.')); return; }
-    for (const c of conns) {
-      box.append(h('h4', `Connection ${c.name}`), copyBlock(topics(d, c, gatewayId), 'Topics'));
-      const slot = h('div');
-      box.append(slot);
-      try {
-        const disc = await get(`connections/${seg(c.name)}/discovery/${seg(d.id)}`);
-        slot.append(copyBlock(JSON.stringify(disc?.payload ?? disc, null, 2), 'Discovery payload'));
-      } catch (err) {
-        slot.append(err instanceof ApiError && err.notImplemented
-          ? notice('todo', 'Discovery payload: the gateway does not provide it yet (',
-            h('code', `api/v1/connections/${c.name}/discovery/${d.id}`), ` answers ${err.status}).`)
-          : errorNotice(err, 'Discovery payload'));
+    try {
+      const doc = await get(`buses/${seg(d.bus)}/devices/${seg(d.id)}/discovery`);
+      const conns = listOf(doc, 'connections');
+      if (!conns.length) { box.append(h('p.muted', 'No export connection: nothing is published.')); return; }
+      for (const one of conns) {
+        box.append(h('h4', `Connection ${one.connection}`));
+        if (one.diagnostics) { box.append(errorNotice({ message: one.diagnostics.map((x) => x.message).join('\n') }, 'Users file')); continue; }
+        if (one.exported === false) { box.append(h('p.muted', 'Not exported: the connection\'s user may see none of its points.')); continue; }
+        let pretty = one.payload;
+        try { pretty = JSON.stringify(JSON.parse(one.payload), null, 2); } catch { /* as sent */ }
+        box.append(copyBlock(connTopics(one), 'Topics'), copyBlock(pretty, 'Discovery payload'));
       }
+    } catch (err) {
+      box.append(errorNotice(err, 'MQTT topics and discovery'));
     }
   });
   return det;
@@ -171,21 +167,12 @@ export async function render(ctx) {
   const filter = h('input', { id: filterId, type: 'search', placeholder: 'device, point or bus', autocomplete: 'off' });
   const rows = new Map(); // "bus/dev/point" -> {value, quality, age, ctl, point}
   const cards = new Map(); // "bus/dev" -> card element
-  let conns = [];
-  let gatewayId = 'fieldbridge';
   // Display names come from the configuration; the stream carries ids.
   const names = new Map();
   try {
     const cfg = await get('config');
-    conns = listOf(cfg?.connections, 'connections');
     for (const dv of listOf(cfg?.devices, 'devices')) if (dv.name) names.set(`${dv.bus}/${dv.id}`, dv.name);
-  } catch {
-    try { conns = listOf(await get('connections'), 'connections'); } catch { conns = []; }
-  }
-  try {
-    const st = await get('status');
-    gatewayId = st?.gateway?.id || (typeof st?.gateway === 'string' ? st.gateway : gatewayId);
-  } catch { /* default id */ }
+  } catch { /* ids only */ }
 
   const card = (d) => {
     const tbody = h('tbody');
@@ -198,7 +185,7 @@ export async function render(ctx) {
       h('div.table-wrap', h('table.points',
         h('thead', h('tr', ['Point', 'Value', 'Unit', 'Quality', 'Age', 'Control'].map((x) => h('th', { scope: 'col' }, x)))),
         tbody)),
-      mqttDetails(d, conns, gatewayId));
+      mqttDetails(d));
     el.tbody = tbody;
     el.setAvail = setAvail;
     return el;

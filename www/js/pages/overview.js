@@ -71,10 +71,10 @@ export async function render() {
   const info = h('div');
   const draw = () => {
     clear(busBox).append(busesLive().size
-      ? table(['Bus', 'Framing', 'State', 'Utilisation', 'Errors', 'Devices'], busRows(), 'Buses')
+      ? table(['Bus', 'Framing', 'State', 'Utilisation', 'Errors', 'Devices'], busRows())
       : notice('info', 'No bus configured. ', h('a', { href: '#/buses/new' }, 'Add a bus'), '.'));
     clear(connBox).append(connectionsLive().size
-      ? table(['Connection', 'Broker', 'State', 'Last error'], connRows(), 'Export connections')
+      ? table(['Connection', 'Broker', 'State', 'Last error'], connRows())
       : notice('info', 'No export connection. ', h('a', { href: '#/export/new' }, 'Add one'), '.'));
   };
   let problems = null; // the loader's errors, fetched once per visit

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // System: the web TLS certificate, backup/restore of the configuration,
-// snapshots and rollback.
+// adding device definitions, snapshots and rollback.
 
 import { get, post, ApiError } from '../api.js';
 import { h, page, notice, errorNotice, nextId, confirmDialog, table } from '../ui.js';
@@ -17,7 +17,8 @@ async function tlsSection() {
     const dl = h('dl.kv');
     const row = (k, v) => { if (v !== undefined && v !== null && v !== '') dl.append(h('dt', k), h('dd', String(v))); };
     row('TLS', typeof w.tls === 'string' ? w.tls : typeof w.tls === 'boolean' ? (w.tls ? 'on' : 'off (plain HTTP)') : w.tls_mode);
-    row('Listening', [w.listen, w.port].filter(Boolean).join(' port '));
+    const where = Array.isArray(w.listen) ? (w.listen.length ? w.listen.join(', ') : 'every address') : w.listen;
+    row('Listening', [where, w.port].filter(Boolean).join(' port '));
     row('Subject', t.subject);
     row('Issuer', t.issuer);
     row('Expires', t.not_after);
@@ -48,7 +49,8 @@ function backupSection() {
           throw new ApiError(res.status, body, 'backup');
         }
         const url = URL.createObjectURL(await res.blob());
-        const a = h('a', { href: url, download: 'fieldbridge-backup.tar.gz' });
+        const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+        const a = h('a', { href: url, download: name ? name[1] : 'fieldbridge-backup.json' });
         document.body.append(a);
         a.click();
         a.remove();
@@ -58,7 +60,7 @@ function backupSection() {
       }
     },
   }, 'Download backup');
-  const file = h('input', { type: 'file', id: nextId('restore'), accept: '.tar.gz,.tgz,application/gzip' });
+  const file = h('input', { type: 'file', id: nextId('restore'), accept: '.json,application/json' });
   const out = h('div', { 'aria-live': 'polite' });
   const restore = h('button', {
     type: 'button',
@@ -67,11 +69,10 @@ function backupSection() {
       if (!f) { out.replaceChildren(notice('error', 'Choose a backup file first.')); return; }
       if (!await confirmDialog('Restore', `Stage the configuration from ${f.name}? Nothing changes until you apply.`, 'Restore')) return;
       try {
-        const buf = new Uint8Array(await f.arrayBuffer());
-        let bin = '';
-        for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-        await post('restore', { name: f.name, data_base64: btoa(bin) });
-        out.replaceChildren(notice('ok', 'Restored into the staging area: review and apply.'));
+        let bundle;
+        try { bundle = JSON.parse(await f.text()); } catch { throw new Error(`${f.name} is not a fieldbridge backup (not JSON)`); }
+        const r = await post('restore', bundle);
+        out.replaceChildren(notice('ok', `Restored ${r?.written ?? ''} file(s), removed ${r?.removed ?? 0}: nothing runs differently until you review and apply.`));
         window.dispatchEvent(new Event('fb-changed'));
       } catch (err) {
         out.replaceChildren(errorNotice(err, 'Restore'));
@@ -79,9 +80,42 @@ function backupSection() {
     },
   }, 'Restore');
   return section('Backup and restore',
-    h('p', 'The configuration as a tar.gz. Secrets (passwords, keys) are left out unless you ask for them.'),
+    h('p', 'The configuration as one JSON file. Secrets (passwords, keys, the users file, files with a password written inline) are left out unless you ask for them; a restore keeps the ones left out as they are.'),
     h('p', h('label.inline', secrets, ' include secrets')), h('p', link), got,
     h('h3', 'Restore'), h('p', h('label', { for: file.id }, 'Backup file '), file, ' ', restore), out);
+}
+
+// A device definition file, checked by the gateway's loader and its test
+// vectors before it is stored (POST definitions).
+function definitionSection() {
+  const file = h('input', { type: 'file', id: nextId('def-file'), accept: '.json,application/json' });
+  const id = h('input', { id: nextId('def-id'), placeholder: 'e.g. acme-meter', autocomplete: 'off' });
+  const replace = h('input', { type: 'checkbox', id: nextId('def-replace') });
+  const out = h('div', { 'aria-live': 'polite' });
+  file.addEventListener('change', () => {
+    const f = file.files[0];
+    if (f && !id.value) id.value = f.name.replace(/\.json$/, '');
+  });
+  const add = h('button', {
+    type: 'button',
+    onclick: async () => {
+      const f = file.files[0];
+      if (!f) { out.replaceChildren(notice('error', 'Choose a definition file first.')); return; }
+      try {
+        const r = await post('definitions', { id: id.value, content: await f.text(), replace: replace.checked });
+        out.replaceChildren(notice('ok', `Stored as ${r.path}: ${r.vectors.vectors} test vector(s) passed. Devices can use "${r.id}" now.`));
+      } catch (err) {
+        const diags = err instanceof ApiError && Array.isArray(err.body?.diagnostics) ? err.body.diagnostics : [];
+        out.replaceChildren(errorNotice(err, 'Definition'),
+          diags.length ? h('ul.diagnostics', diags.map((d) => h(`li.${d.severity === 'error' ? 'bad' : 'warn'}`, d.message))) : '');
+      }
+    },
+  }, 'Check and add');
+  return section('Device definitions',
+    h('p', 'Add a device definition (JSON). The gateway loads it and runs its test vectors first; it is stored in the configuration directory\'s devices/ and wins over a shipped one of the same id.'),
+    h('p', h('label', { for: file.id }, 'Definition file '), file),
+    h('p', h('label', { for: id.id }, 'Id '), id, ' ', h('label.inline', replace, ' replace an existing one')),
+    h('p', add), out);
 }
 
 async function snapshotSection() {
@@ -116,6 +150,6 @@ export async function render(ctx) {
     return page('System', notice('error', 'Only an admin can use the system page.'));
   }
   const [tls, snaps] = await Promise.all([tlsSection(), snapshotSection()]);
-  return page('System', tls, backupSection(), snaps);
+  return page('System', tls, backupSection(), definitionSection(), snaps);
 }
 

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Home Assistant discovery documents (see discovery.c for the scheme),
+ * built from the exporter's configuration and rights alone: no broker, no
+ * table.  discovery.c publishes them; preview.c hands them to the web
+ * page, so what the page shows is what the broker gets, byte for byte. */
+#include "export-internal.h"
+#include "diagnostics.h"
+#include "fb_defaults.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORIGIN_URL "https://github.com/fieldbridge/fieldbridge"
+
+/* Command containers built by Home Assistant itself, so a redelivered QoS 1
+ * command is recognisable: the event id is HA's clock in microseconds plus
+ * a random part. */
+#define TEMPLATE_EVENT \
+	"\"event_id\":\"ha-{{ (now().timestamp()*1000000)|int }}-{{ range(1000000)|random }}\"," \
+	"\"ts\":{{ (now().timestamp()*1000)|int }}"
+
+static void add_str(cJSON *o, const char *key, const char *val)
+{
+	if (val)
+		cJSON_AddStringToObject(o, key, val);
+}
+
+static cJSON *origin_block(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", "fieldbridge");
+	cJSON_AddStringToObject(o, "sw", FB_VERSION);
+	cJSON_AddStringToObject(o, "url", ORIGIN_URL);
+	return o;
+}
+
+static cJSON *availability_list(const struct exporter *ex, const char *device_topic)
+{
+	cJSON *list = cJSON_CreateArray();
+	cJSON *a = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(a, "topic", ex->status_topic);
+	cJSON_AddItemToArray(list, a);
+	if (device_topic) {
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "topic", device_topic);
+		cJSON_AddItemToArray(list, a);
+	}
+	return list;
+}
+
+/* An enum sensor with options: the state carries the raw value, the
+ * template shows its label ("None" = unknown for a value not listed), and
+ * "options" lists the labels, which Home Assistant requires of an enum. */
+static void enum_options(cJSON *c, const struct fb_point_def *p)
+{
+	cJSON *opts = cJSON_AddArrayToObject(c, "options");
+	char *t = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&t, &len);
+
+	if (!f)
+		return;
+	fputs("{{ {", f);
+	for (size_t i = 0; i < p->noptions; i++) {
+		cJSON_AddItemToArray(opts, cJSON_CreateString(p->options[i].label));
+		fprintf(f, "%s%lld: '", i ? ", " : "", (long long)p->options[i].raw);
+		for (const char *l = p->options[i].label; *l; l++) {
+			if (*l == '\'' || *l == '\\') /* a Jinja string literal */
+				fputc('\\', f);
+			fputc(*l, f);
+		}
+		fputc('\'', f);
+	}
+	fprintf(f, "}.get(value_json.%s) }}", p->key);
+	if (fclose(f) == 0 && t)
+		cJSON_ReplaceItemInObject(c, "value_template", cJSON_CreateString(t));
+	free(t);
+}
+
+static cJSON *point_component(const struct exporter *ex, const struct ex_device *dev,
+			      const struct fb_point_def *p)
+{
+	cJSON *c = cJSON_CreateObject();
+	char buf[512];
+
+	cJSON_AddStringToObject(c, "p", fb_component_name(p->component));
+	snprintf(buf, sizeof(buf), "%s_%s_%s", ex->conn->node_id, dev->conf->id, p->key);
+	cJSON_AddStringToObject(c, "unique_id", buf);
+	cJSON_AddStringToObject(c, "name", p->name);
+	add_str(c, "device_class", p->device_class);
+	add_str(c, "entity_category", p->entity_category);
+	add_str(c, "icon", p->icon);
+	if (p->component != FB_COMP_BUTTON) {
+		snprintf(buf, sizeof(buf), "{{ value_json.%s }}", p->key);
+		cJSON_AddStringToObject(c, "value_template", buf);
+	}
+	if (p->component == FB_COMP_SENSOR || p->component == FB_COMP_NUMBER)
+		add_str(c, "unit_of_measurement", p->unit);
+	if (p->component == FB_COMP_SENSOR) {
+		add_str(c, "state_class", p->state_class);
+		if (p->precision >= 0)
+			cJSON_AddNumberToObject(c, "suggested_display_precision", p->precision);
+		if (p->noptions)
+			enum_options(c, p);
+	}
+	if (p->component == FB_COMP_EVENT) { /* (GPIO) presses of an input */
+		/* The state container repeats the last press until the driver
+		 * clears it; an empty rendering is ignored by Home Assistant, so
+		 * only a set value fires the event. */
+		snprintf(buf, sizeof(buf), "{%% if value_json.%s %%}{\"event_type\":"
+			 "\"{{ value_json.%s }}\"}{%% endif %%}", p->key, p->key);
+		cJSON_ReplaceItemInObject(c, "value_template", cJSON_CreateString(buf));
+		cJSON_AddItemToObject(c, "event_types", cJSON_CreateStringArray(
+			(const char *[]){ "single", "double", "long" }, 3));
+		return c;
+	}
+	/* Read-only for our user: no command topic at all. */
+	if (!ex_rights_commandable(dev, (size_t)(p - dev->def->points)) ||
+	    p->component == FB_COMP_SENSOR || p->component == FB_COMP_BINARY_SENSOR)
+		return c;
+
+	snprintf(buf, sizeof(buf), "%s/%s/%s/set", ex->base, dev->conf->id, p->key);
+	cJSON_AddStringToObject(c, "command_topic", buf);
+	switch (p->component) {
+	case FB_COMP_NUMBER:
+		if (p->has_min)
+			cJSON_AddNumberToObject(c, "min", p->min);
+		if (p->has_max)
+			cJSON_AddNumberToObject(c, "max", p->max);
+		if (p->step > 0)
+			cJSON_AddNumberToObject(c, "step", p->step);
+		cJSON_AddStringToObject(c, "command_template",
+					"{\"value\":{{ value }}," TEMPLATE_EVENT "}");
+		break;
+	case FB_COMP_SELECT: {
+		cJSON *opts = cJSON_AddArrayToObject(c, "options");
+
+		for (size_t i = 0; i < p->noptions; i++)
+			cJSON_AddItemToArray(opts, cJSON_CreateString(p->options[i].label));
+		cJSON_AddStringToObject(c, "command_template",
+					"{\"value\":\"{{ value }}\"," TEMPLATE_EVENT "}");
+		break;
+	}
+	case FB_COMP_BUTTON:
+		/* A press is not idempotent: always a container. */
+		cJSON_AddStringToObject(c, "command_template",
+					"{\"value\":\"PRESS\"," TEMPLATE_EVENT "}");
+		break;
+	default:
+		break;
+	}
+	return c;
+}
+
+cJSON *ex_discovery_gateway_doc(const struct exporter *ex)
+{
+	cJSON *doc = cJSON_CreateObject(), *dev, *cmps, *c;
+	char buf[256];
+
+	dev = cJSON_AddObjectToObject(doc, "dev");
+	cJSON_AddItemToObject(dev, "ids", cJSON_CreateStringArray(
+		(const char *[]){ ex->conn->node_id }, 1));
+	cJSON_AddStringToObject(dev, "name", ex->cfg->gateway_name);
+	cJSON_AddStringToObject(dev, "mf", "fieldbridge");
+	cJSON_AddStringToObject(dev, "mdl", "fieldbridge gateway");
+	cJSON_AddStringToObject(dev, "sw", FB_VERSION);
+	cJSON_AddItemToObject(doc, "o", origin_block());
+	cJSON_AddStringToObject(doc, "state_topic", ex->gateway_topic);
+	cJSON_AddItemToObject(doc, "availability", availability_list(ex, NULL));
+	cJSON_AddNumberToObject(doc, "qos", ex->conn->qos);
+	cmps = cJSON_AddObjectToObject(doc, "cmps");
+
+	c = cJSON_AddObjectToObject(cmps, "connected");
+	cJSON_AddStringToObject(c, "p", "binary_sensor");
+	snprintf(buf, sizeof(buf), "%s_connected", ex->conn->node_id);
+	cJSON_AddStringToObject(c, "unique_id", buf);
+	cJSON_AddStringToObject(c, "name", "Connected");
+	cJSON_AddStringToObject(c, "device_class", "connectivity");
+	cJSON_AddStringToObject(c, "entity_category", "diagnostic");
+	cJSON_AddStringToObject(c, "value_template", "{{ value_json.connected }}");
+
+	c = cJSON_AddObjectToObject(cmps, "devices_online");
+	cJSON_AddStringToObject(c, "p", "sensor");
+	snprintf(buf, sizeof(buf), "%s_devices_online", ex->conn->node_id);
+	cJSON_AddStringToObject(c, "unique_id", buf);
+	cJSON_AddStringToObject(c, "name", "Devices online");
+	cJSON_AddStringToObject(c, "entity_category", "diagnostic");
+	cJSON_AddStringToObject(c, "state_class", "measurement");
+	cJSON_AddStringToObject(c, "value_template", "{{ value_json.devices_online }}");
+
+	return doc;
+}
+
+void ex_discovery_topic(const struct exporter *ex, const char *object_id, char *buf,
+			size_t len)
+{
+	snprintf(buf, len, "%s/device/%s/config", ex->conn->discovery_prefix, object_id);
+}
+
+void ex_discovery_filter(const struct exporter *ex, char *buf, size_t len)
+{
+	ex_discovery_topic(ex, "+", buf, len);
+}
+
+void ex_discovery_object_id(const struct exporter *ex, const struct ex_device *d, char *buf,
+			    size_t len)
+{
+	snprintf(buf, len, "%s_%s", ex->conn->node_id, d->conf->id);
+}
+
+cJSON *ex_discovery_device_doc(const struct exporter *ex, const struct ex_device *d,
+			       const cJSON *removed)
+{
+	const cJSON *r;
+	cJSON *doc = cJSON_CreateObject(), *dev, *cmps;
+	char id[128];
+
+	ex_discovery_object_id(ex, d, id, sizeof(id));
+	dev = cJSON_AddObjectToObject(doc, "dev");
+	cJSON_AddItemToObject(dev, "ids", cJSON_CreateStringArray((const char *[]){ id }, 1));
+	cJSON_AddStringToObject(dev, "name", d->conf->name);
+	add_str(dev, "mf", d->def->manufacturer);
+	add_str(dev, "mdl", d->def->model);
+	cJSON_AddStringToObject(dev, "via_device", ex->conn->node_id);
+	add_str(dev, "sa", d->conf->area);
+	cJSON_AddItemToObject(doc, "o", origin_block());
+	cJSON_AddStringToObject(doc, "state_topic", d->state_topic);
+	cJSON_AddItemToObject(doc, "availability", availability_list(ex, d->avail_topic));
+	cJSON_AddStringToObject(doc, "availability_mode", "all");
+	cJSON_AddNumberToObject(doc, "qos", ex->conn->qos);
+	cmps = cJSON_AddObjectToObject(doc, "cmps");
+	for (size_t i = 0; i < d->def->npoints; i++)
+		if (ex_rights_visible(d, i))
+			cJSON_AddItemToObject(cmps, d->def->points[i].key,
+					      point_component(ex, d, &d->def->points[i]));
+	ex_diag_discovery_add(ex, d, cmps); /* Modbus statistics (diagnostics.c) */
+	/* Device-based discovery deletes a component sent as {"p": platform}. */
+	cJSON_ArrayForEach(r, removed) {
+		cJSON *c;
+
+		/* Never twice the same key: a consumer keeping the last one
+		 * would see only the removal. */
+		if (cJSON_GetObjectItemCaseSensitive(cmps, r->string))
+			continue;
+		if ((c = cJSON_AddObjectToObject(cmps, r->string)))
+			cJSON_AddStringToObject(c, "p", cJSON_GetStringValue(r));
+	}
+	return doc;
+}
+
+
+char *ex_discovery_text(const cJSON *doc)
+{
+	return cJSON_PrintUnformatted(doc);
+}
