@@ -15,7 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const top_keys[] = { "gateway", "buses", "connections", "web", NULL };
+static const char *const top_keys[] = { "gateway", "buses", "connections", "web",
+					 "modbus_servers", NULL };
 static const char *const gateway_keys[] = {
 	"id", "name", "state_dir", "runtime_dir", "users_file", "definition_dirs", NULL,
 };
@@ -297,11 +298,14 @@ struct fb_config *cfg_load(const char *path, struct fb_diag *diag, bool keep_on_
 		parse_array(&ctx, doc, "buses", path, true);
 		parse_array(&ctx, doc, "connections", path, false);
 		cfg_parse_web(&ctx, cJSON_GetObjectItemCaseSensitive(doc, "web"), path);
+		cfg_parse_mbservers(&ctx, cJSON_GetObjectItemCaseSensitive(doc, "modbus_servers"),
+				    path);
 		fb_json_unknown_keys(doc, top_keys, path, diag);
 		cJSON_Delete(doc);
 	}
 	load_dropin_dir(&ctx, path, "buses.d", true);
 	load_dropin_dir(&ctx, path, "connections.d", false);
+	cfg_mbservers_check(&ctx, path);
 	if (diag->errors == errors_before && c->nbuses == 0)
 		fb_diag_add_at(diag, FB_SEV_WARNING, path, "", "buses",
 			       "%s: no buses configured (\"buses\" or buses.d/)", path);
@@ -348,6 +352,7 @@ void fb_config_free(struct fb_config *c)
 	free(c->runtime_dir);
 	free(c->users_file);
 	cfg_web_free(&c->web);
+	cfg_mbservers_free(c);
 	free(c);
 }
 
