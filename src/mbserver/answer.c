@@ -71,6 +71,16 @@ static size_t answer_read(struct mbs_answer_ctx *a, const struct mbs_request *re
 	return mbs_mbap_reply(req, pdu, 2 + nbytes, out);
 }
 
+static bool out_of_range(const struct fb_point_def *p, const struct fb_value *v)
+{
+	double x;
+
+	if (v->kind != FB_VALUE_INT && v->kind != FB_VALUE_UINT && v->kind != FB_VALUE_FLOAT)
+		return false;
+	x = v->kind == FB_VALUE_INT ? (double)v->i : v->kind == FB_VALUE_UINT ? (double)v->u : v->f;
+	return x != x || (p->has_min && x < p->min) || (p->has_max && x > p->max);
+}
+
 /* The commands a write stands for: it must cover whole writable points. */
 static size_t answer_write(struct mbs_answer_ctx *a, const struct mbs_request *req,
 			   const struct mbs_device *d, struct fb_table_reader *r,
@@ -103,6 +113,9 @@ static size_t answer_write(struct mbs_answer_ctx *a, const struct mbs_request *r
 		memset(&cmds[n], 0, sizeof(cmds[n]));
 		if (fb_codec_decode(p, &req->values[i], &cmds[n].value) < 0 ||
 		    cmds[n].value.kind == FB_VALUE_NONE)
+			return mbs_mbap_exception(req, MBS_EX_ILLEGAL_VALUE, out);
+		/* The point's range, as Home Assistant's commands are held to. */
+		if (out_of_range(p, &cmds[n].value))
 			return mbs_mbap_exception(req, MBS_EX_ILLEGAL_VALUE, out);
 		cmds[n].point_index = (uint32_t)d->tindex[sp->point];
 		n++;

@@ -140,7 +140,7 @@ static int dbl_cmp(const void *a, const void *b)
 
 static int run_load(char **argv)
 {
-	int clients = atoi(argv[7]);
+	int clients = atoi(argv[6]);
 	struct load *l = calloc((size_t)clients, sizeof(*l));
 	pthread_t *th = calloc((size_t)clients, sizeof(*th));
 	size_t total = 0, errors = 0, k = 0;
@@ -151,7 +151,7 @@ static int run_load(char **argv)
 		return 1;
 	for (int i = 0; i < clients; i++) {
 		l[i] = (struct load){ argv[0], atoi(argv[1]), atoi(argv[2]), atoi(argv[3]),
-				      atoi(argv[4]), atoi(argv[5]), atoi(argv[8]), atof(argv[9]),
+				      atoi(argv[4]), atoi(argv[5]), atoi(argv[7]), atof(argv[8]),
 				      NULL, 0, 0, 0, "" };
 		pthread_create(&th[i], NULL, load_thread, &l[i]);
 	}

@@ -285,9 +285,12 @@ class MbServer(fbtest.TestCase):
         # Half a uint32, or a read-only point: illegal data address.
         self.assertEqual(self.lib("write", 2, 6, 10, 7), {"exception": 2})
         self.assertEqual(self.lib("write", 2, 6, 20, 7), {"exception": 2})
-        # Out of the point's range (max 5000): the driver refuses, exception 04.
-        self.assertEqual(self.lib("write", 2, 6, 5, 6000), {"exception": 4})
+        # Out of the point's range (max 5000): illegal data value, not sent.
+        self.assertEqual(self.lib("write", 2, 6, 5, 6000), {"exception": 3})
         self.assertEqual(self.slave_words(2, "holding_register", 5, 1), [1234])
+        # The device does not answer the write: the driver's failure is 04.
+        self.slave.mute(2)
+        self.assertEqual(self.lib("write", 2, 6, 5, 77), {"exception": 4})
 
     def test_write_refused_for_a_read_only_user(self):
         self.start([{"name": "s", "bus": "b", "user": "reader", "writes": "forward"}],
@@ -355,7 +358,7 @@ class MbServer(fbtest.TestCase):
         self.assertEqual(s2.recv(100), b"")
         self.assertLess(time.monotonic() - t, fbtest.slack(8))
         # Over max_clients: refused (closed), the existing ones keep working.
-        extra = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        extra = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
         time.sleep(0.5)
         closed = 0
         for s in extra:
@@ -378,7 +381,7 @@ class MbServer(fbtest.TestCase):
         self.assertEqual(rep[:2], b"\x00\x09")
         self.assertEqual(rep[7], 4)
         s3.close()
-        self.assertIsInstance(self.read(c, "input_register", 0, 1, 1), list)
+        self.assertIsInstance(self.read(self.client(), "input_register", 0, 1, 1), list)
         # An idle client is closed after idle_timeout_s.
         s4 = socket.create_connection(("127.0.0.1", port))
         s4.settimeout(fbtest.slack(8))
