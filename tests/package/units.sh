@@ -21,9 +21,9 @@ for f in "$tmp"/root/lib/systemd/system/*; do
   sed "s|/usr/bin/|$tmp/root/usr/bin/|g" "$f" >"$tmp/units/$(basename "$f")"
 done
 # A template is verified through an instance of it.
-declare -A threshold=([modbus]=45 [gpio]=45 [export]=30)
+declare -A threshold=([modbus]=45 [gpio]=45 [export]=30 [mbserver]=30)
 units=("$tmp/units/fieldbridge.target")
-for d in modbus gpio export; do
+for d in modbus gpio export mbserver; do
   cp "$tmp/units/fieldbridge-$d@.service" "$tmp/units/fieldbridge-$d@test.service"
   units+=("$tmp/units/fieldbridge-$d@test.service")
 done
@@ -31,7 +31,7 @@ out=$(cd "$tmp/units" && systemd-analyze verify --man=no "${units[@]}" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] && ok || bad "systemd-analyze verify (rc $rc): $out"
 
-for d in modbus gpio export; do
+for d in modbus gpio export mbserver; do
   u="$tmp/units/fieldbridge-$d@.service"
   score=$(systemd-analyze security --offline=yes "$u" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
   if systemd-analyze security --offline=yes --threshold="${threshold[$d]}" "$u" >/dev/null 2>&1; then
@@ -48,7 +48,11 @@ for d in modbus gpio export; do
   # Both would delete the drivers' shared memory when any unit stops.
   nokey 'DynamicUser=yes'
   nokey 'RemoveIPC=yes'
-  if [ "$d" = export ]; then
+  if [ "$d" = mbserver ]; then
+    # Network only, no hardware; nothing to reload.
+    key 'PrivateDevices=yes'
+    nokey 'ExecReload='
+  elif [ "$d" = export ]; then
     key 'ExecReload=/bin/kill -HUP \$MAINPID'
     key 'PrivateDevices=yes'
   else
