@@ -356,14 +356,6 @@ void fb_config_free(struct fb_config *c)
 	free(c);
 }
 
-struct fb_bus_conf *fb_config_bus(const struct fb_config *c, const char *name)
-{
-	for (size_t i = 0; i < c->nbuses; i++)
-		if (c->buses[i].name && !strcmp(c->buses[i].name, name))
-			return &c->buses[i];
-	return NULL;
-}
-
 struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nconns; i++)
