@@ -240,6 +240,17 @@ class MbServer(fbtest.TestCase):
         # Functions the server does not have: illegal function.
         self.assertEqual(self.lib("write", 1, 6, 0, 1), {"exception": 1})
 
+    def test_unit_id_remap(self):
+        self.start([{"name": "s", "bus": "b", "user": "any", "unit_ids": {"all": 9}}])
+        c = self.client()
+        q, table, address, w = self.layout[0]
+        got = self.wait_served(c, table, address, w, 9)
+        self.assertEqual(got, self.slave_words(1, table, address, w))
+        # Unit 1 is no longer served; the other device keeps its unit id.
+        self.assertEqual(self.lib("read", 1, READ_FC[table], address, w), {"exception": 10})
+        self.assertEqual(self.wait_served(c, "holding_register", 5, 1, 2),
+                         self.slave_words(2, "holding_register", 5, 1))
+
     def test_dead_slave_is_exception_0B_or_the_last_words(self):
         self.start([{"name": "s", "bus": "b", "user": "any"},
                     {"name": "last", "bus": "b", "user": "any", "stale": "last"}],
@@ -399,6 +410,22 @@ class MbServer(fbtest.TestCase):
         self.assertIn('bus: expected the name of a configured bus, got "nope"', r.stdout)
         self.assertIn("stale", r.stdout)
         self.assertIn("did you mean", r.stdout)
+        # Two devices under one unit id; a unit_ids entry naming no device.
+        self.gw.config["modbus_servers"] = [
+            {"name": "x", "bus": "b", "user": "any", "unit_ids": {"all": 2, "ghost": 9}}]
+        self.gw.config["buses"][0]["devices"].append(gateway.device("two", "test-rw", 2))
+        self.gw.write()
+        r = subprocess.run([MBSERVER, "-c", self.gw.config_path, "--check", "--server", "x"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("devices all and two would both be served as unit 2", r.stdout)
+        self.assertIn("unit_ids.ghost: expected a device on the server's buses", r.stdout)
+        # Remapped apart, the same gateway is fine, and the remap is served.
+        self.gw.config["modbus_servers"][0]["unit_ids"] = {"all": 9}
+        self.gw.write()
+        r = subprocess.run([MBSERVER, "-c", self.gw.config_path, "--check", "--server", "x"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout)
 
 
 if __name__ == "__main__":
