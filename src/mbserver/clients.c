@@ -221,7 +221,9 @@ void mbs_clients_io(struct mbs_clients *cs, size_t i, short revents,
 		client_close(cs, c, "socket error");
 		return;
 	}
-	if (revents & (POLLIN | POLLHUP)) {
+	/* No room: POLLIN was not asked for, and a recv of 0 bytes would
+	 * look like the peer closing. */
+	if ((revents & (POLLIN | POLLHUP)) && c->inlen < MBS_IN_MAX) {
 		ssize_t n = recv(c->fd, c->in + c->inlen, MBS_IN_MAX - c->inlen, MSG_DONTWAIT);
 
 		if (n == 0) {
