@@ -292,6 +292,22 @@ void mbs_clients_result(struct mbs_clients *cs, size_t b, const struct fb_comman
 	}
 }
 
+void mbs_clients_bus_lost(struct mbs_clients *cs, size_t b, struct mbs_answer_ctx *a,
+			  int64_t mono_ms)
+{
+	for (size_t i = 0; i < cs->max; i++) {
+		struct mbs_client *c = &cs->c[i];
+
+		if (c->fd < 0 || !c->waiting || c->pending.bus != b)
+			continue;
+		/* Its queue went with the table: no result will come. */
+		c->pending.failed = true;
+		write_done(cs, c, mono_ms);
+		if (process(cs, c, a, mono_ms))
+			flush_out(cs, c, mono_ms);
+	}
+}
+
 int64_t mbs_clients_expire(struct mbs_clients *cs, struct mbs_answer_ctx *a, int64_t mono_ms)
 {
 	int64_t next = INT64_MAX;

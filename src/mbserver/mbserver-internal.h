@@ -228,6 +228,9 @@ int64_t mbs_clients_expire(struct mbs_clients *cs, struct mbs_answer_ctx *a, int
 /* A command result for bus b: completes the writes waiting for it. */
 void mbs_clients_result(struct mbs_clients *cs, size_t b, const struct fb_command_result *res,
 			struct mbs_answer_ctx *a, int64_t mono_ms);
+/* Bus b's table was let go: its waiting writes get exception 04 now. */
+void mbs_clients_bus_lost(struct mbs_clients *cs, size_t b, struct mbs_answer_ctx *a,
+			  int64_t mono_ms);
 /* Events client i waits for (0: none). */
 short mbs_clients_events(const struct mbs_clients *cs, size_t i);
 

@@ -47,6 +47,8 @@ static void on_detaching(void *ctx, struct fb_table_reader *r, enum fb_table_fol
 	(void)r;
 	b->reader = NULL;
 	mbs_map_resolve(&s->map, b->index, NULL);
+	if (s->clients.c)
+		mbs_clients_bus_lost(&s->clients, b->index, &s->answer, fb_mono_ms());
 	if (why != FB_FOLLOWER_CLOSED)
 		fb_info("server %s: bus %s: driver restarted, re-attaching",
 			s->setup.server->name, b->conf->name);

@@ -8,6 +8,7 @@ comparable with time.monotonic() here)."""
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -302,6 +303,26 @@ class MbServer(fbtest.TestCase):
         # The device does not answer the write: the driver's failure is 04.
         self.slave.mute(2)
         self.assertEqual(self.lib("write", 2, 6, 5, 77), {"exception": 4})
+
+    def test_write_pending_across_a_driver_restart_gets_04_at_once(self):
+        self.start([{"name": "s", "bus": "b", "user": "any", "writes": "forward"}])
+        c = self.client()
+        self.wait_served(c, "holding_register", 5, 1, 2)
+        drv = self.gw.drivers["b"]
+        drv.signal(signal.SIGSTOP)      # the command stays queued
+        t0 = time.monotonic()
+        w = subprocess.Popen([MBSCLIENT, "write", "127.0.0.1", str(self.ports["s"]), "2", "6",
+                              "5", "321"], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(w.kill)
+        time.sleep(1.0)
+        self.assertIsNone(w.poll(), "answered before the driver could write")
+        drv.kill()
+        self.gw.start_driver("b")       # supersedes the table: the queue is gone
+        out, _ = w.communicate(timeout=fbtest.slack(15))
+        self.assertEqual(json.loads(out), {"exception": 4})
+        # Not the 10 s result timeout: the table was let go, so at once.
+        self.assertLess(time.monotonic() - t0, 8)
+        self.wait_served(c, "holding_register", 5, 1, 2)
 
     def test_write_refused_for_a_read_only_user(self):
         self.start([{"name": "s", "bus": "b", "user": "reader", "writes": "forward"}],
