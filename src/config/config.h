@@ -163,7 +163,17 @@ struct fb_mbserver_conf {
 	int idle_timeout_s;       /* close a client silent this long; default 60 */
 	struct fb_mbs_unit_map *unit_ids; /* "unit_ids": { device: unit } */
 	size_t nunit_ids;
+	/* The server's own state table: its statistics as one device
+	 * "mbs-<name>" (FB_MBS_STATUS_PREFIX) with diagnostic points
+	 * (fb_model_mbserver_diag_points), on a bus of that name that no
+	 * driver runs; exporters follow it like a bus.  Built by the parser,
+	 * owned here; status_device.def stays NULL (the model has it). */
+	struct fb_bus_conf status;
+	struct fb_device_conf status_device;
 };
+#define FB_MBS_STATUS_PREFIX "mbs-"
+/* A server name leaves room for the prefix in a device id. */
+#define FB_MBS_NAME_MAX 27
 
 struct fb_config {
 	char *path;               /* main file */

@@ -86,6 +86,26 @@ static void parse_unit_ids(struct cfg_ctx *ctx, const cJSON *obj,
 	}
 }
 
+/* The statistics device and the bus it is alone on (config.h). */
+static void status_init(struct cfg_ctx *ctx, struct fb_mbserver_conf *s, const char *name)
+{
+	char id[64], label[64];
+
+	snprintf(id, sizeof(id), FB_MBS_STATUS_PREFIX "%s", name);
+	snprintf(label, sizeof(label), "Modbus server %s", name);
+	s->status.name = cfg_strdup(ctx, id);
+	s->status.source = cfg_strdup(ctx, ctx->c->path ? ctx->c->path : "");
+	s->status.path = cfg_strdup(ctx, s->path ? s->path : "");
+	s->status.transport = FB_BUS_TCP;
+	s->status.poll_interval_ms = 1000; /* it writes its figures every second */
+	s->status.devices = &s->status_device;
+	s->status.ndevices = 1;
+	s->status_device.id = cfg_strdup(ctx, id);
+	s->status_device.definition = cfg_strdup(ctx, "fieldbridge-mbserver");
+	s->status_device.name = cfg_strdup(ctx, label);
+	s->status_device.poll_interval_ms = 1000;
+}
+
 static void parse_server(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 			 struct fb_mbserver_conf *s)
 {
@@ -105,7 +125,12 @@ static void parse_server(struct cfg_ctx *ctx, const cJSON *obj, const char *wher
 			if (ctx->c->mbservers[i].name && !strcmp(ctx->c->mbservers[i].name, str))
 				fb_json_error(ctx->diag, where, "name", "%s.name: expected a name no "
 					      "other Modbus server has, got \"%s\" again", where, str);
+		if (strlen(str) > FB_MBS_NAME_MAX)
+			fb_json_error(ctx->diag, where, "name", "%s.name: expected at most %d "
+				      "characters (its diagnostic device is \"" FB_MBS_STATUS_PREFIX
+				      "<name>\"), got \"%s\"", where, FB_MBS_NAME_MAX, str);
 		s->name = cfg_strdup(ctx, str);
+		status_init(ctx, s, str);
 	}
 	str = NULL;
 	if (fb_json_string(obj, "listen", false, where, ctx->diag, &str) == 1 &&
@@ -188,6 +213,19 @@ static void check_server(struct cfg_ctx *ctx, const char *path, const struct fb_
 
 	snprintf(where, sizeof(where), "%s: %s (%s)", path, s->path ? s->path : "?",
 		 s->name ? s->name : "?");
+	/* Its statistics device and table must not meet a real one's. */
+	for (size_t b = 0; s->status.name && b < c->nbuses; b++) {
+		if (c->buses[b].name && !strcmp(c->buses[b].name, s->status.name))
+			fb_json_error(ctx->diag, where, "name", "%s.name: expected a name whose "
+				      "state table \"%s\" no bus has, got bus \"%s\"", where,
+				      s->status.name, c->buses[b].name);
+		for (size_t d = 0; d < c->buses[b].ndevices; d++)
+			if (c->buses[b].devices[d].id &&
+			    !strcmp(c->buses[b].devices[d].id, s->status.name))
+				fb_json_error(ctx->diag, where, "name", "%s.name: expected a name "
+					      "whose diagnostic device \"%s\" is no configured "
+					      "device's id", where, s->status.name);
+	}
 	for (size_t i = 0; i < s->nbuses; i++) {
 		const struct fb_bus_conf *b = s->buses[i] ? fb_config_bus(c, s->buses[i]) : NULL;
 
@@ -264,6 +302,12 @@ void cfg_mbservers_free(struct fb_config *c)
 		for (size_t j = 0; j < s->nunit_ids; j++)
 			free(s->unit_ids[j].device);
 		free(s->unit_ids);
+		free(s->status.name);
+		free(s->status.source);
+		free(s->status.path);
+		free(s->status_device.id);
+		free(s->status_device.definition);
+		free(s->status_device.name);
 	}
 	free(c->mbservers);
 	c->mbservers = NULL;

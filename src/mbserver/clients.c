@@ -183,6 +183,7 @@ static bool process(struct mbs_clients *cs, struct mbs_client *c, struct mbs_ans
 		enum mbs_parse rc = mbs_mbap_parse(c->in + off, c->inlen - off, &cs->req, &used);
 
 		if (rc == MBS_PARSE_BAD) {
+			cs->errors++;
 			client_close(cs, c, "not a Modbus TCP request");
 			return false;
 		}
@@ -200,6 +201,8 @@ static bool process(struct mbs_clients *cs, struct mbs_client *c, struct mbs_ans
 		}
 		if (!c->send_ms && n)
 			c->send_ms = mono_ms;
+		if (n > MBS_MBAP_LEN && (c->out[c->outlen + MBS_MBAP_LEN] & 0x80))
+			cs->errors++; /* an exception reply */
 		c->outlen += n;
 	}
 	memmove(c->in, c->in + off, c->inlen - off);
@@ -259,11 +262,14 @@ short mbs_clients_events(const struct mbs_clients *cs, size_t i)
 
 static void write_done(struct mbs_clients *cs, struct mbs_client *c, int64_t mono_ms)
 {
-	c->outlen += mbs_answer_write_done(&c->wreq, &c->pending, c->out + c->outlen);
+	size_t n = mbs_answer_write_done(&c->wreq, &c->pending, c->out + c->outlen);
+
+	if (n > MBS_MBAP_LEN && (c->out[c->outlen + MBS_MBAP_LEN] & 0x80))
+		cs->errors++;
+	c->outlen += n;
 	c->waiting = false;
 	if (!c->send_ms)
 		c->send_ms = mono_ms;
-	(void)cs;
 }
 
 void mbs_clients_result(struct mbs_clients *cs, size_t b, const struct fb_command_result *res,

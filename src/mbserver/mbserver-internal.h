@@ -12,7 +12,8 @@
  *             server user's rights on it
  *   answer.c  a read answered from the table, a write turned into commands
  *   clients.c the listener and the clients: bounded buffers, timeouts
- *   server.c  the poll() loop: signals, timer, listener, clients, tables
+ *   server.c  the poll() loop: signals, timer, listener, clients, tables,
+ *             and the server's own table of statistics (config.h status)
  *   main.c    arguments */
 #ifndef FB_MBSERVER_INTERNAL_H
 #define FB_MBSERVER_INTERNAL_H
@@ -209,6 +210,7 @@ struct mbs_clients {
 	size_t max, count;
 	uint64_t requests;          /* answered so far */
 	uint64_t refused;           /* connections over max_clients */
+	uint64_t errors;            /* exception replies and bad frames */
 	const char *name;           /* borrowed: server name, for logs */
 	int64_t idle_ms;            /* idle_timeout_s */
 	struct mbs_request req;     /* scratch */

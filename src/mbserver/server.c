@@ -25,7 +25,59 @@ struct server {
 	struct mbs_answer_ctx answer;
 	char origin[FB_TABLE_ORIGIN_MAX];
 	bool stop;
+	struct fb_table *status;     /* owned: our statistics (config.h status) */
+	uint64_t last_requests, last_errors;
+	int64_t last_status_ms;      /* monotonic; 0 = not written yet */
 };
+
+/* Our own table: one device, the statistics points, like a driver's. */
+static int status_open(struct server *s)
+{
+	const struct fb_mbserver_conf *sc = s->setup.server;
+	size_t n;
+	const struct fb_diag_point_desc *dp = fb_model_mbserver_diag_points(&n);
+	struct fb_device_desc dev = { 0 };
+	struct fb_point_desc pts[FB_MBS_DIAG_COUNT];
+
+	memset(pts, 0, sizeof(pts));
+	snprintf(dev.device, sizeof(dev.device), "%s", sc->status_device.id);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(pts[i].device, sizeof(pts[i].device), "%s", sc->status_device.id);
+		snprintf(pts[i].point, sizeof(pts[i].point), "%s", dp[i].key);
+		pts[i].kind = (uint8_t)dp[i].kind;
+	}
+	s->status = fb_daemon_table_create(s->setup.cfg, &sc->status, &dev, 1, pts, n);
+	if (!s->status)
+		return -1;
+	fb_table_device_set_online(s->status, 0, true);
+	return 0;
+}
+
+/* Once a second: proof of life, clients connected, rates over the time
+ * since the last write. */
+static void status_write(struct server *s, int64_t mono_ms)
+{
+	struct fb_value v = { .kind = FB_VALUE_UINT };
+	int64_t wall = fb_now_ms(), dt = mono_ms - s->last_status_ms;
+	double per_s = dt > 0 ? 1000.0 / (double)dt : 0;
+
+	fb_table_heartbeat(s->status, mono_ms);
+	v.u = s->clients.count;
+	fb_table_point_write(s->status, FB_MBS_DIAG_CLIENTS, &v, FB_QUALITY_OK, wall);
+	if (s->last_status_ms) {
+		v.kind = FB_VALUE_FLOAT;
+		v.f = (double)(s->clients.requests - s->last_requests) * per_s;
+		fb_table_point_write(s->status, FB_MBS_DIAG_REQUESTS_PER_S, &v, FB_QUALITY_OK,
+				     wall);
+		v.f = (double)(s->clients.errors - s->last_errors) * per_s;
+		fb_table_point_write(s->status, FB_MBS_DIAG_ERRORS_PER_S, &v, FB_QUALITY_OK,
+				     wall);
+	}
+	s->last_requests = s->clients.requests;
+	s->last_errors = s->clients.errors;
+	s->last_status_ms = mono_ms;
+	fb_table_notify(s->status);
+}
 
 static int on_attached(void *ctx, struct fb_table_reader *r)
 {
@@ -111,6 +163,12 @@ static int server_loop(struct server *s)
 		if (now >= next_maintain) {
 			for (size_t b = 0; b < nb; b++)
 				fb_table_follower_maintain(s->map.buses[b].follower, now);
+			status_write(s, now);
+			if (fb_table_superseded(s->status)) {
+				fb_err("server %s: another instance took over %s; exiting",
+				       s->setup.server->name, s->setup.server->status.name);
+				break;
+			}
 			next_maintain = now + MAINTAIN_MS;
 		}
 		deadline = mbs_clients_expire(&s->clients, &s->answer, now);
@@ -199,7 +257,7 @@ int mbs_server_run(const struct fb_daemon_args *args)
 		goto out;
 	}
 	s->answer = (struct mbs_answer_ctx){ &s->map, s->setup.server, s->origin, 0 };
-	if (mbs_clients_open(&s->clients, s->setup.server) < 0)
+	if (mbs_clients_open(&s->clients, s->setup.server) < 0 || status_open(s) < 0)
 		goto out;
 	fb_info("server %s: %zu device%s on %zu bus%s", s->setup.server->name,
 		s->map.ndevices, s->map.ndevices == 1 ? "" : "s", s->map.nbuses,
@@ -207,6 +265,7 @@ int mbs_server_run(const struct fb_daemon_args *args)
 	rc = server_loop(s) < 0 ? 1 : 0;
 out:
 	mbs_clients_close(&s->clients);
+	fb_table_destroy(s->status);
 	mbs_map_free(&s->map);
 	fb_users_free(s->users);
 	if (s->setup.signal_fd >= 0)

@@ -100,7 +100,7 @@ class MbServer(fbtest.TestCase):
             if not os.access(exe, os.X_OK):
                 self.skipTest(f"{exe} not built")
 
-    def start(self, servers, users=None, rw_unit=True, seed_words=True):
+    def start(self, servers, users=None, rw_unit=True, seed_words=True, broker=None):
         """Slave (unit 1: the types definition, unit 2: test-rw), driver,
         and one fieldbridge-mbserver per entry of `servers`."""
         self.defs_dir = os.path.join(self.tmp, "defs")
@@ -123,7 +123,7 @@ class MbServer(fbtest.TestCase):
             s.setdefault("port", fbtest.free_port())
             self.ports[s["name"]] = s["port"]
         self.gw = gateway.Gateway(
-            self.procs, self.tmp, None, definition_dirs=[self.defs_dir, MB_DEFS],
+            self.procs, self.tmp, broker, definition_dirs=[self.defs_dir, MB_DEFS],
             buses=[gateway.tcp_bus(self.slave.port, devices, name="b",
                                    poll_interval_ms=POLL_MS)], users=users)
         self.gw.config["modbus_servers"] = servers
@@ -353,6 +353,59 @@ class MbServer(fbtest.TestCase):
         self.wait_served(c, "holding_register", 5, 1, 2)
         q, table, address, w = self.layout[0]
         self.assertEqual(self.lib("read", 1, READ_FC[table], address, w), {"exception": 2})
+
+    # ------------------------------------------------------------ diagnostics
+    def test_home_assistant_sees_the_servers_clients_and_rates(self):
+        broker = fbtest.Broker(self.procs, self.tmp)
+        # The exporter's user may not see the error rate: hidden like any point.
+        self.start([{"name": "s", "bus": "b", "user": "any"}], broker=broker,
+                   users={"any": {"rights": {"*": "write"}},
+                          "homeassistant": {"rights": {"*": "read",
+                                                       "mbs-s/_diag_errors_per_s": "none"}}})
+        node = self.gw.node_id()
+        sub = fbtest.Subscriber(broker, ["homeassistant/#", self.gw.base() + "/#"])
+        sub.wait_subscribed()
+        self.gw.start_exporter()
+        disc = sub.wait_message(f"homeassistant/device/{node}_mbs-s/config",
+                                timeout=fbtest.slack(15))
+        self.assertIsNotNone(disc, "no discovery for the server's device")
+        doc = disc.json()
+        self.assertEqual(doc["dev"]["name"], "Modbus server s")
+        self.assertEqual(set(doc["cmps"]), {"_diag_clients", "_diag_requests_per_s"})
+        for c in doc["cmps"].values():
+            self.assertEqual(c["entity_category"], "diagnostic")
+            self.assertEqual(c["p"], "sensor")
+        state = f"{self.gw.base()}/mbs-s/state"
+
+        def latest(key):
+            m = sub.latest(state)
+            return m.json().get(key) if m else None
+        self.assertTrue(fbtest.wait_for(lambda: latest("_diag_clients") == 0,
+                                        fbtest.slack(10), 0.1), sub.latest(state))
+        self.assertNotIn("_diag_errors_per_s", sub.latest(state).json())
+        self.assertTrue(fbtest.wait_for(lambda: "words" in self.lib("read", 2, 3, 5, 1),
+                                        fbtest.slack(15), 0.2), "unit 2 never served")
+        # Three libmodbus clients at 20 Hz for a while, then gone.
+        load = subprocess.Popen([MBSCLIENT, "load", "127.0.0.1", str(self.ports["s"]), "2",
+                                 "3", "5", "1", "3", "20", str(int(fbtest.slack(8)))],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(load.kill)
+        self.assertTrue(fbtest.wait_for(lambda: latest("_diag_clients") == 3,
+                                        fbtest.slack(10), 0.1), sub.latest(state))
+        self.assertTrue(fbtest.wait_for(lambda: (latest("_diag_requests_per_s") or 0) > 20,
+                                        fbtest.slack(10), 0.1), sub.latest(state))
+        out, err = load.communicate(timeout=fbtest.slack(30))
+        self.assertEqual(load.returncode, 0, err)
+        self.assertTrue(fbtest.wait_for(lambda: latest("_diag_clients") == 0,
+                                        fbtest.slack(10), 0.1), sub.latest(state))
+        self.assertTrue(fbtest.wait_for(lambda: latest("_diag_requests_per_s") == 0,
+                                        fbtest.slack(10), 0.1), sub.latest(state))
+        # The server stops: its device goes unavailable like a dead driver's.
+        self.servers["s"].stop()
+        avail = f"{self.gw.base()}/mbs-s/availability"
+        self.assertTrue(fbtest.wait_for(
+            lambda: (sub.latest(avail) and sub.latest(avail).payload) == "offline",
+            fbtest.slack(15), 0.2), sub.latest(avail))
 
     # ------------------------------------------------------------ clients
     def test_fifty_clients_at_10_hz_while_the_driver_polls(self):
