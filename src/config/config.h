@@ -151,7 +151,9 @@ struct fb_mbs_unit_map {
 };
 struct fb_mbserver_conf {
 	char *name;               /* instance name for --server */
-	char *path;               /* JSON path in the main file */
+	char *source;             /* file it came from, for messages */
+	char *path;               /* JSON path in source, "" for a
+				   * modbus_servers.d file */
 	char *listen;             /* IP literal, default "127.0.0.1" */
 	int port;                 /* default 5020 */
 	char **buses;             /* bus names, at least one */

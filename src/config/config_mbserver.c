@@ -94,7 +94,7 @@ static void status_init(struct cfg_ctx *ctx, struct fb_mbserver_conf *s, const c
 	snprintf(id, sizeof(id), FB_MBS_STATUS_PREFIX "%s", name);
 	snprintf(label, sizeof(label), "Modbus server %s", name);
 	s->status.name = cfg_strdup(ctx, id);
-	s->status.source = cfg_strdup(ctx, ctx->c->path ? ctx->c->path : "");
+	s->status.source = cfg_strdup(ctx, s->source ? s->source : "");
 	s->status.path = cfg_strdup(ctx, s->path ? s->path : "");
 	s->status.transport = FB_BUS_TCP;
 	s->status.poll_interval_ms = 1000; /* it writes its figures every second */
@@ -107,7 +107,7 @@ static void status_init(struct cfg_ctx *ctx, struct fb_mbserver_conf *s, const c
 }
 
 static void parse_server(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
-			 struct fb_mbserver_conf *s)
+			 struct fb_mbserver_conf *s, const char *default_name)
 {
 	const char *str = NULL;
 	long long v;
@@ -120,7 +120,12 @@ static void parse_server(struct cfg_ctx *ctx, const cJSON *obj, const char *wher
 		fb_json_error(ctx->diag, where, NULL, "%s: expected a Modbus server object", where);
 		return;
 	}
-	if (cfg_json_name(obj, "name", true, "server", where, ctx->diag, &str) == 1) {
+	if (default_name && cJSON_IsObject(obj) &&
+	    !cJSON_GetObjectItemCaseSensitive(obj, "name"))
+		str = default_name; /* a drop-in is named after its file */
+	else if (cfg_json_name(obj, "name", true, "server", where, ctx->diag, &str) != 1)
+		str = NULL;
+	if (str) {
 		for (size_t i = 0; i < ctx->c->nmbservers; i++)
 			if (ctx->c->mbservers[i].name && !strcmp(ctx->c->mbservers[i].name, str))
 				fb_json_error(ctx->diag, where, "name", "%s.name: expected a name no "
@@ -181,17 +186,34 @@ void cfg_parse_mbservers(struct cfg_ctx *ctx, const cJSON *arr, const char *path
 		return;
 	}
 	cJSON_ArrayForEach(item, arr) {
-		struct fb_mbserver_conf *s = &ctx->c->mbservers[ctx->c->nmbservers];
 		char jpath[32], base[CFG_WHERE_MAX];
 
 		snprintf(jpath, sizeof(jpath), "modbus_servers[%d]", i);
 		snprintf(base, sizeof(base), "%s: %s", path, jpath);
 		cfg_instance_where(where, sizeof(where), base, item, NULL);
-		s->path = cfg_strdup(ctx, jpath);
-		parse_server(ctx, item, where, s);
-		ctx->c->nmbservers++;
+		cfg_mbserver_parse(ctx, item, path, jpath, where, NULL);
 		i++;
 	}
+}
+
+void cfg_mbserver_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+			const char *jpath, const char *where, const char *default_name)
+{
+	struct fb_mbserver_conf *s, *grown;
+
+	/* Room for one more (the array form allocated its length + 1). */
+	grown = realloc(ctx->c->mbservers, (ctx->c->nmbservers + 2) * sizeof(*grown));
+	if (!grown) {
+		ctx->oom = true;
+		return;
+	}
+	ctx->c->mbservers = grown;
+	s = &grown[ctx->c->nmbservers];
+	memset(s, 0, 2 * sizeof(*s));
+	s->source = cfg_strdup(ctx, source);
+	s->path = cfg_strdup(ctx, jpath);
+	parse_server(ctx, obj, where, s, default_name);
+	ctx->c->nmbservers++;
 }
 
 int fb_config_mbserver_unit(const struct fb_mbserver_conf *s, const struct fb_device_conf *dev)
@@ -211,7 +233,8 @@ static void check_server(struct cfg_ctx *ctx, const char *path, const struct fb_
 	/* unit id -> the device served under it */
 	const char *owner[256] = { 0 };
 
-	snprintf(where, sizeof(where), "%s: %s (%s)", path, s->path ? s->path : "?",
+	snprintf(where, sizeof(where), "%s%s%s (%s)", s->source ? s->source : path,
+		 s->path && s->path[0] ? ": " : "", s->path ? s->path : "",
 		 s->name ? s->name : "?");
 	/* Its statistics device and table must not meet a real one's. */
 	for (size_t b = 0; s->status.name && b < c->nbuses; b++) {
@@ -275,8 +298,13 @@ static void check_server(struct cfg_ctx *ctx, const char *path, const struct fb_
 
 void cfg_mbservers_check(struct cfg_ctx *ctx, const char *path)
 {
-	for (size_t i = 0; i < ctx->c->nmbservers; i++)
-		check_server(ctx, path, &ctx->c->mbservers[i]);
+	for (size_t i = 0; i < ctx->c->nmbservers; i++) {
+		struct fb_mbserver_conf *s = &ctx->c->mbservers[i];
+
+		/* The list may have moved while it grew. */
+		s->status.devices = &s->status_device;
+		check_server(ctx, path, s);
+	}
 }
 
 struct fb_mbserver_conf *fb_config_mbserver(const struct fb_config *c, const char *name)
@@ -293,6 +321,7 @@ void cfg_mbservers_free(struct fb_config *c)
 		struct fb_mbserver_conf *s = &c->mbservers[i];
 
 		free(s->name);
+		free(s->source);
 		free(s->path);
 		free(s->listen);
 		for (size_t j = 0; j < s->nbuses; j++)
