@@ -218,9 +218,8 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 		goto fail;
 	}
 	/* What this daemon runs with, for `fieldbridgectl config diff`. */
-	if (!is_server) /* config_edit has no record kind for servers yet */
-		fb_edit_record_loaded(out->cfg, is_bus ? FB_EDIT_BUS : FB_EDIT_CONN,
-				      args->instance);
+	fb_edit_record_loaded(out->cfg, is_bus ? FB_EDIT_BUS
+				  : is_server ? FB_EDIT_SERVER : FB_EDIT_CONN, args->instance);
 	fb_diag_free(&diag);
 	return 0;
 fail:

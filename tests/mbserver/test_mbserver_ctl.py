@@ -62,6 +62,41 @@ class MbsCtl(test_ctl.Ctl):
         self.assertFalse(os.path.exists(dropin))
         self.assert_refused(["server", "show", "evcc"], 4)
 
+    def test_config_diff_knows_what_a_running_server_loaded(self):
+        with open(self.main) as f:
+            text = f.read()
+        with open(self.main, "w") as f:
+            f.write(text.replace('"id": "gw",', '"id": "gw", "runtime_dir": "%s",'
+                                 % os.path.join(self.tmp, "run")))
+        self.ok("bus", "move-to-dropin", "meters")  # so a device can be added later
+        port = fbtest.free_port()
+        self.ok("server", "add", "evcc", "bus=meters", "user=ha", f"port={port}")
+        srv = self.procs.start("mbserver", [MBSERVER, "-c", self.main, "--server", "evcc"])
+        self.assertTrue(fbtest.wait_port(port, fbtest.slack(10)), srv)
+
+        def server_entry():
+            doc = json.loads(self.ok("--json", "config", "diff").stdout)["diff"]
+            got = [d for d in doc["daemons"] if d["kind"] == "server"]
+            self.assertEqual(len(got), 1, doc)
+            return got[0]
+        d = server_entry()
+        self.assertEqual((d["name"], d["unit"], d["running"], d["action"]),
+                         ("evcc", "fieldbridge-mbserver@evcc.service", True, "none"), d)
+        self.ok("--no-apply", "server", "modify", "evcc", "max_clients=5")
+        d = server_entry()
+        self.assertEqual(d["action"], "restart", d)
+        self.assertIn("max_clients", json.dumps(d["changes"]))
+        # A device added to the bus it serves changes what it serves too.
+        self.ok("--no-apply", "server", "modify", "evcc", "max_clients=")
+        self.assertEqual(server_entry()["action"], "none")
+        self.ok("--no-apply", "device", "add", "meters", "m2", "definition=eastron-sdm120",
+                "unit_id=2")
+        self.assertEqual(server_entry()["action"], "restart")
+        # Removed while it runs: stop.
+        self.ok("--no-apply", "server", "delete", "evcc")
+        self.assertEqual(server_entry()["action"], "stop")
+        srv.stop()
+
 
 if __name__ == "__main__":
     fbtest.main()
