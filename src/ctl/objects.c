@@ -12,7 +12,7 @@
 
 static const char *plural(enum fb_edit_kind k)
 {
-	static const char *const p[] = { "connections", "buses", "devices", "users" };
+	static const char *const p[] = { "connections", "buses", "devices", "users", "servers" };
 
 	return p[k];
 }

@@ -38,7 +38,8 @@ class MbsCtl(test_ctl.Ctl):
         self.assertEqual((srv["fields"]["port"], srv["fields"]["bus"]), (5021, "meters"))
         self.assertEqual(srv["file"], dropin)
         listed = json.loads(self.ok("--json", "server", "list").stdout)
-        self.assertIn("evcc", json.dumps(listed))
+        self.assertEqual([(s["name"], s["file"], s["in_main"]) for s in listed["servers"]],
+                         [("evcc", dropin, False)])
         # The daemon loads the drop-in the tool wrote.
         r = subprocess.run([MBSERVER, "-c", self.main, "--check", "--server", "evcc"],
                            capture_output=True, text=True, timeout=60)
