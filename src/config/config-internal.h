@@ -137,4 +137,14 @@ void cfg_conn_free_fields(struct fb_conn_conf *cc);
 void cfg_parse_web(struct cfg_ctx *ctx, const cJSON *web, const char *path);
 void cfg_web_free(struct fb_web_conf *w);
 
+/* config_mbserver.c: the main file's "modbus_servers" array, and the
+ * checks against the buses once every bus (buses.d too) is loaded. */
+void cfg_parse_mbservers(struct cfg_ctx *ctx, const cJSON *arr, const char *path);
+/* One server object (a modbus_servers.d/ file: jpath "", default_name the
+ * file stem; or an array entry: default_name NULL) appended to the list. */
+void cfg_mbserver_parse(struct cfg_ctx *ctx, const cJSON *obj, const char *source,
+			const char *jpath, const char *where, const char *default_name);
+void cfg_mbservers_check(struct cfg_ctx *ctx, const char *path);
+void cfg_mbservers_free(struct fb_config *c);
+
 #endif

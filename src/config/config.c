@@ -15,7 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const top_keys[] = { "gateway", "buses", "connections", "web", NULL };
+static const char *const top_keys[] = { "gateway", "buses", "connections", "web",
+					 "modbus_servers", NULL };
 static const char *const gateway_keys[] = {
 	"id", "name", "state_dir", "runtime_dir", "users_file", "definition_dirs", NULL,
 };
@@ -191,11 +192,14 @@ static int json_file_filter(const struct dirent *e)
 	return e->d_name[0] != '.' && n > 5 && !strcmp(e->d_name + n - 5, ".json");
 }
 
-/* Every "<main dir>/<sub>/NAME.json" in byte order: one bus or connection each,
+/* Every "<main dir>/<sub>/NAME.json" in byte order: one bus, connection or server each,
  * named after the file unless it says otherwise. */
+enum dropin_kind { DROPIN_BUS, DROPIN_CONN, DROPIN_SERVER };
+
 static void load_dropin_dir(struct cfg_ctx *ctx, const char *main_path, const char *sub,
-			    bool buses)
+			    enum dropin_kind kind)
 {
+	static const char *const what[] = { "bus", "connection", "server" };
 	struct dirent **list = NULL;
 	const char *slash = strrchr(main_path, '/');
 	char *disp_dir = NULL, *abs_dir = NULL;
@@ -227,16 +231,18 @@ static void load_dropin_dir(struct cfg_ctx *ctx, const char *main_path, const ch
 		if (asprintf(&file, "%s/%s", disp_dir, list[i]->d_name) < 0 ||
 		    !(abs_file = cfg_path_join(ctx, abs_dir, list[i]->d_name)) ||
 		    !(stem = strndup(list[i]->d_name, strlen(list[i]->d_name) - 5)) ||
-		    asprintf(&where, "%s: %s", file, buses ? "bus" : "connection") < 0) {
+		    asprintf(&where, "%s: %s", file, what[kind]) < 0) {
 			ctx->oom = true;
 			where = NULL;
 		} else if (stat(abs_file, &st) == 0 && S_ISREG(st.st_mode)) {
 			doc = load_json(ctx, file);
 			if (doc) {
-				if (buses)
+				if (kind == DROPIN_BUS)
 					cfg_bus_parse(ctx, doc, file, abs_dir, where, stem);
-				else
+				else if (kind == DROPIN_CONN)
 					cfg_conn_parse(ctx, doc, file, abs_dir, where, stem);
+				else
+					cfg_mbserver_parse(ctx, doc, file, "", where, stem);
 				cJSON_Delete(doc);
 			}
 		}
@@ -297,11 +303,15 @@ struct fb_config *cfg_load(const char *path, struct fb_diag *diag, bool keep_on_
 		parse_array(&ctx, doc, "buses", path, true);
 		parse_array(&ctx, doc, "connections", path, false);
 		cfg_parse_web(&ctx, cJSON_GetObjectItemCaseSensitive(doc, "web"), path);
+		cfg_parse_mbservers(&ctx, cJSON_GetObjectItemCaseSensitive(doc, "modbus_servers"),
+				    path);
 		fb_json_unknown_keys(doc, top_keys, path, diag);
 		cJSON_Delete(doc);
 	}
-	load_dropin_dir(&ctx, path, "buses.d", true);
-	load_dropin_dir(&ctx, path, "connections.d", false);
+	load_dropin_dir(&ctx, path, "buses.d", DROPIN_BUS);
+	load_dropin_dir(&ctx, path, "connections.d", DROPIN_CONN);
+	load_dropin_dir(&ctx, path, "modbus_servers.d", DROPIN_SERVER);
+	cfg_mbservers_check(&ctx, path);
 	if (diag->errors == errors_before && c->nbuses == 0)
 		fb_diag_add_at(diag, FB_SEV_WARNING, path, "", "buses",
 			       "%s: no buses configured (\"buses\" or buses.d/)", path);
@@ -348,15 +358,8 @@ void fb_config_free(struct fb_config *c)
 	free(c->runtime_dir);
 	free(c->users_file);
 	cfg_web_free(&c->web);
+	cfg_mbservers_free(c);
 	free(c);
-}
-
-struct fb_bus_conf *fb_config_bus(const struct fb_config *c, const char *name)
-{
-	for (size_t i = 0; i < c->nbuses; i++)
-		if (c->buses[i].name && !strcmp(c->buses[i].name, name))
-			return &c->buses[i];
-	return NULL;
 }
 
 struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name)

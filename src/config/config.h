@@ -146,6 +146,42 @@ struct fb_web_conf {
 	int session_idle_s;       /* 5..86400, default 1800 */
 };
 
+/* One "modbus_servers" entry (config_mbserver.c; docs/mbserver.md): a
+ * Modbus TCP server answering from the state tables of its buses. */
+enum fb_mbs_writes { FB_MBS_WRITES_OFF, FB_MBS_WRITES_FORWARD };
+enum fb_mbs_stale { FB_MBS_STALE_EXCEPTION, FB_MBS_STALE_LAST };
+struct fb_mbs_unit_map {
+	char *device;             /* device id on one of the buses */
+	int unit_id;              /* served under this unit id, 0..255 */
+};
+struct fb_mbserver_conf {
+	char *name;               /* instance name for --server */
+	char *source;             /* file it came from, for messages */
+	char *path;               /* JSON path in source, "" for a
+				   * modbus_servers.d file */
+	char *listen;             /* IP literal, default "127.0.0.1" */
+	int port;                 /* default 5020 */
+	char **buses;             /* bus names, at least one */
+	size_t nbuses;
+	char *user;               /* account limiting what it serves and accepts */
+	enum fb_mbs_writes writes; /* default off */
+	enum fb_mbs_stale stale;  /* default exception (0B) */
+	int max_clients;          /* 1..1024, default 32 */
+	int idle_timeout_s;       /* close a client silent this long; default 60 */
+	struct fb_mbs_unit_map *unit_ids; /* "unit_ids": { device: unit } */
+	size_t nunit_ids;
+	/* The server's own state table: its statistics as one device
+	 * "mbs-<name>" (FB_MBS_STATUS_PREFIX) with diagnostic points
+	 * (fb_model_mbserver_diag_points), on a bus of that name that no
+	 * driver runs; exporters follow it like a bus.  Built by the parser,
+	 * owned here; status_device.def stays NULL (the model has it). */
+	struct fb_bus_conf status;
+	struct fb_device_conf status_device;
+};
+#define FB_MBS_STATUS_PREFIX "mbs-"
+/* A server name leaves room for the prefix in a device id. */
+#define FB_MBS_NAME_MAX 27
+
 struct fb_config {
 	char *path;               /* main file */
 	char *gateway_id;         /* default "fieldbridge"; names state tables */
@@ -160,6 +196,8 @@ struct fb_config {
 	struct fb_conn_conf *conns;
 	size_t nconns;
 	struct fb_web_conf web;
+	struct fb_mbserver_conf *mbservers;
+	size_t nmbservers;
 	/* Frees the definitions in defs; set by fb_config_load_definitions,
 	 * so code that never loads definitions does not link the model. */
 	void (*def_free)(struct fb_definition *def);
@@ -184,6 +222,9 @@ size_t fb_config_load_definitions(struct fb_config *c, struct fb_bus_conf *bus,
 
 struct fb_bus_conf *fb_config_bus(const struct fb_config *c, const char *name);
 struct fb_conn_conf *fb_config_conn(const struct fb_config *c, const char *name);
+struct fb_mbserver_conf *fb_config_mbserver(const struct fb_config *c, const char *name);
+/* The unit id device `dev` of a bus is served under by server `s`. */
+int fb_config_mbserver_unit(const struct fb_mbserver_conf *s, const struct fb_device_conf *dev);
 
 /* The state table path of a bus, "<runtime_dir>/<gateway_id>.<bus>", into
  * buf (256 bytes always suffice). */

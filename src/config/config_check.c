@@ -239,10 +239,27 @@ static void check_users(const struct fb_config *cfg, const char *conn_name,
 	fb_users_free(users);
 }
 
+/* A Modbus server's user must be in the users file (if there is one). */
+static void check_server_user(const struct fb_config *cfg, const struct fb_mbserver_conf *s,
+			      struct fb_diag *diag)
+{
+	struct fb_users *users;
+
+	if (!cfg->users_file || !s->user)
+		return;
+	users = fb_users_load(cfg->users_file, diag);
+	if (users && !fb_users_find(users, s->user))
+		fb_diag_add_at(diag, FB_SEV_ERROR, cfg->path, s->path, "user",
+			       "%s: %s (%s).user: expected a user defined in %s, got \"%s\"",
+			       cfg->path, s->path, s->name, cfg->users_file, s->user);
+	fb_users_free(users);
+}
+
 void fb_config_check(const char *path, const char *kind, const char *instance,
 		     const struct fb_config_checks *checks, struct fb_diag *diag)
 {
 	bool is_bus = kind && !strcmp(kind, "bus");
+	bool is_server = kind && !strcmp(kind, "server");
 	size_t errors_before = diag->errors;
 	struct fb_config *cfg = cfg_load(path, diag, true);
 	struct fb_bus_conf *bus = NULL;
@@ -264,6 +281,11 @@ void fb_config_check(const char *path, const char *kind, const char *instance,
 		if (!bus)
 			fb_diag_add_at(diag, FB_SEV_ERROR, cfg->path, NULL, NULL,
 				       "%s: no bus named \"%s\"", cfg->path, instance);
+	} else if (instance && is_server) {
+		found = fb_config_mbserver(cfg, instance) != NULL;
+		if (!found)
+			fb_diag_add_at(diag, FB_SEV_ERROR, cfg->path, NULL, NULL,
+				       "%s: no Modbus server named \"%s\"", cfg->path, instance);
 	} else if (instance) {
 		found = fb_config_conn(cfg, instance) != NULL;
 		if (!found)
@@ -280,13 +302,15 @@ void fb_config_check(const char *path, const char *kind, const char *instance,
 		}
 	/* The TLS files of the connections in scope: all of them, or the one
 	 * named; a bus's check has none. */
-	for (size_t i = 0; found && !(instance && is_bus) && i < cfg->nconns; i++)
+	for (size_t i = 0; found && !(instance && (is_bus || is_server)) && i < cfg->nconns; i++)
 		if (!instance || !strcmp(cfg->conns[i].name, instance))
 			cfg_tls_check(&cfg->conns[i], diag);
 	if (found && checks && checks->airtime)
 		check_budgets(cfg, bus ? bus->name : NULL, diag);
-	if (found && checks && checks->users && !is_bus)
+	if (found && checks && checks->users && !is_bus && !is_server)
 		check_users(cfg, instance, diag);
+	if (found && checks && checks->users && is_server)
+		check_server_user(cfg, fb_config_mbserver(cfg, instance), diag);
 	if (found && checks && checks->summary && diag->errors == errors_before)
 		*checks->summary = summary_text(cfg, bus);
 	fb_config_free(cfg);

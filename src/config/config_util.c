@@ -413,3 +413,12 @@ void cfg_device_path(const struct fb_bus_conf *b, const struct fb_device_conf *d
 
 	snprintf(buf, len, "%s%sdevices[%zu]", bp, bp[0] ? "." : "", (size_t)(d - b->devices));
 }
+
+/* Here, not in config.c: the section parsers look buses up too. */
+struct fb_bus_conf *fb_config_bus(const struct fb_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nbuses; i++)
+		if (c->buses[i].name && !strcmp(c->buses[i].name, name))
+			return &c->buses[i];
+	return NULL;
+}

@@ -74,6 +74,8 @@ void ce_stage_sweep(struct fb_edit *e);
  * the edit lock, stale staging mirrors swept, the files re-read.  Problems
  * go to diag. */
 enum fb_edit_rc ce_edit_begin(struct fb_edit *e, bool need_write, struct fb_diag *diag);
+/* Where tools write objects of `kind`: "buses.d", "connections.d", ... */
+const char *ce_edit_dropin_dir(enum fb_edit_kind kind);
 
 /* slice.c: a daemon's slice (see config_edit.h), NULL if `name` is not
  * in the files.  cfg (with definitions) gives the definition files; may be

@@ -4,7 +4,8 @@
  * that describe every editable field as data, and edits that are validated
  * by the daemons' own loader before they are written atomically.
  *
- * What tools write: drop-ins only (buses.d/NAME.json, connections.d/NAME.json),
+ * What tools write: drop-ins only (buses.d/NAME.json, connections.d/NAME.json,
+ * modbus_servers.d/NAME.json),
  * the users file, secrets/ and certs/ next to the main file.  An object
  * defined in the main file is not edited (it may hold hand-written
  * comments); editing it is refused (FB_EDIT_IN_MAIN) until it is moved to
@@ -41,7 +42,9 @@ enum fb_edit_rc {
 /* An object defined in the main file: refused with FB_EDIT_CONFLICT. */
 #define FB_EDIT_IN_MAIN FB_EDIT_CONFLICT
 
-enum fb_edit_kind { FB_EDIT_CONN, FB_EDIT_BUS, FB_EDIT_DEVICE, FB_EDIT_USER };
+/* FB_EDIT_SERVER ("modbus_servers", modbus_servers.d/NAME.json) comes last
+ * so loops over CONN..USER stay as they were. */
+enum fb_edit_kind { FB_EDIT_CONN, FB_EDIT_BUS, FB_EDIT_DEVICE, FB_EDIT_USER, FB_EDIT_SERVER };
 
 /* ---- field tables (fields.c) ----
  * One row per field a tool may set, in the order pages and `show` list

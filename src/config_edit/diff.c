@@ -202,7 +202,8 @@ static void plan_one(struct fb_apply_plan *p, const struct fb_edit *e,
 	} else {
 		d->action = FB_APPLY_RESTART;
 		d->reason = kind == FB_EDIT_BUS ? "its bus, devices or definitions changed"
-						 : "its connection, or the devices it exports, changed";
+			    : kind == FB_EDIT_SERVER ? "its server, user, buses or devices changed"
+			    : "its connection, or the devices it exports, changed";
 	}
 }
 
@@ -240,8 +241,11 @@ enum fb_edit_rc fb_apply_plan_make(const char *main_path, struct fb_apply_plan *
 	p->systemd = access("/run/systemd/system", F_OK) == 0;
 	p->state_dir = strdup(cfg->state_dir);
 	ce_loaded_read(cfg->state_dir, &rec, &nrec, diag);
-	for (int k = FB_EDIT_BUS; k >= FB_EDIT_CONN; k--) {
-		enum fb_edit_kind kind = (enum fb_edit_kind)k;
+	/* Drivers first, then servers and exporters (which follow their tables). */
+	for (int j = 0; j < 3; j++) {
+		static const enum fb_edit_kind order[] = { FB_EDIT_BUS, FB_EDIT_SERVER,
+							   FB_EDIT_CONN };
+		enum fb_edit_kind kind = order[j];
 
 		for (size_t i = 0, n = fb_edit_count(e, kind); i < n; i++) {
 			const struct fb_edit_obj *o = fb_edit_get(e, kind, i);

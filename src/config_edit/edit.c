@@ -254,11 +254,24 @@ static enum fb_edit_rc validate_commit(struct edit_ctx *c)
 	return FB_EDIT_OK;
 }
 
+const char *ce_edit_dropin_dir(enum fb_edit_kind kind)
+{
+	return kind == FB_EDIT_CONN ? "connections.d"
+	       : kind == FB_EDIT_SERVER ? "modbus_servers.d" : "buses.d";
+}
+
 static enum fb_edit_rc refuse_in_main(struct edit_ctx *c, const struct fb_edit_obj *o)
 {
-	const char *dropdir = o->kind == FB_EDIT_CONN ? "connections.d" : "buses.d";
+	const char *dropdir = ce_edit_dropin_dir(o->kind);
 	const char *what = o->kind == FB_EDIT_DEVICE ? "bus" : fb_edit_kind_name(o->kind);
 	const char *name = o->kind == FB_EDIT_DEVICE ? o->bus : o->name;
+
+	if (o->kind == FB_EDIT_SERVER) {
+		fb_diag_error(c->diag, "%s: %s (%s) is defined by hand in the main file: edit "
+			      "it there, or move it to %s/%s.json by hand", o->file,
+			      o->json_path, o->name, dropdir, name);
+		return FB_EDIT_IN_MAIN;
+	}
 
 	fb_diag_error(c->diag, "%s: %s (%s) is defined by hand in the main file: edit it "
 		      "there, or move it to %s/%s.json with `fieldbridgectl %s "
@@ -390,7 +403,7 @@ static enum fb_edit_rc set_object(struct edit_ctx *c, const char *name, bool cre
 				  const struct fb_edit_change *changes, size_t n, bool del)
 {
 	const struct fb_edit_obj *cur = fb_edit_find(c->e, c->kind, NULL, name);
-	const char *dir = c->kind == FB_EDIT_CONN ? "connections.d" : "buses.d";
+	const char *dir = ce_edit_dropin_dir(c->kind);
 	char rel[128];
 	cJSON *obj;
 	enum fb_edit_rc rc;

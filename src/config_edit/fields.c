@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The editable fields of connections, buses, devices and users, as data:
+/* The editable fields of connections, buses, devices, users and Modbus
+ * servers, as data:
  * fieldbridgectl checks values against them, `show` lists them, and the web
  * page's JSON Schema is generated from them.  Names, ranges and defaults
  * are those of docs/configuration.md; the loader stays the final judge. */
@@ -27,6 +28,8 @@ static const char *const parities[] = { "N", "E", "O", NULL };
 static const char *const rs485_modes[] = { "auto", "on", "off", NULL };
 static const char *const rts_modes[] = { "none", "up", "down", NULL };
 static const char *const roles[] = { "admin", "operator", "viewer", NULL };
+static const char *const mbs_writes[] = { "off", "forward", NULL };
+static const char *const mbs_stale[] = { "exception", "last", NULL };
 
 #define F_STR(n, req, def, h) { n, FB_FIELD_STRING, req, 0, 0, NULL, 0, NULL, def, h }
 #define F_INT(n, lo, hi, def, h) { n, FB_FIELD_INT, false, lo, hi, NULL, 0, NULL, def, h }
@@ -119,6 +122,21 @@ static const struct fb_field user_fields[] = {
 	       "hash"),
 };
 
+/* "unit_ids" (an object) and "bus" as an array are written with `edit`. */
+static const struct fb_field server_fields[] = {
+	F_STR("bus", true, NULL, "the Modbus bus whose devices are served"),
+	F_STR("user", true, NULL, "gateway user whose rights limit what is served and "
+	      "which writes are forwarded"),
+	F_STR("listen", false, "127.0.0.1", "IPv4 or IPv6 address to listen on"),
+	F_INT("port", 1, 65535, "5020", "TCP port; 502 needs CAP_NET_BIND_SERVICE"),
+	F_ENUM("writes", false, mbs_writes, "off", "off (exception 01) or forward writes "
+	       "to the driver as commands"),
+	F_ENUM("stale", false, mbs_stale, "exception", "a point whose last read failed: "
+	       "exception 0B, or the last words read"),
+	F_INT("max_clients", 1, 1024, "32", "connections served at once"),
+	F_INT("idle_timeout_s", 1, 3600, "60", "close a client silent this long"),
+};
+
 const struct fb_field *fb_edit_fields(enum fb_edit_kind kind, size_t *n)
 {
 	switch (kind) {
@@ -134,6 +152,9 @@ const struct fb_field *fb_edit_fields(enum fb_edit_kind kind, size_t *n)
 	case FB_EDIT_USER:
 		*n = N(user_fields);
 		return user_fields;
+	case FB_EDIT_SERVER:
+		*n = N(server_fields);
+		return server_fields;
 	}
 	*n = 0;
 	return NULL;
@@ -152,9 +173,9 @@ const struct fb_field *fb_edit_field(enum fb_edit_kind kind, const char *name)
 
 const char *fb_edit_kind_name(enum fb_edit_kind kind)
 {
-	static const char *const names[] = { "connection", "bus", "device", "user" };
+	static const char *const names[] = { "connection", "bus", "device", "user", "server" };
 
-	return kind <= FB_EDIT_USER ? names[kind] : "?";
+	return kind <= FB_EDIT_SERVER ? names[kind] : "?";
 }
 
 const char *fb_field_type_name(enum fb_field_type t)

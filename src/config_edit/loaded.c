@@ -82,6 +82,7 @@ char *ce_loaded_unit(enum fb_edit_kind kind, const char *name, bool gpio)
 	char *s;
 
 	if (asprintf(&s, "fieldbridge-%s@%s.service", kind == FB_EDIT_CONN ? "export"
+						     : kind == FB_EDIT_SERVER ? "mbserver"
 						     : gpio ? "gpio" : "modbus", name) < 0)
 		return NULL;
 	return s;
@@ -91,8 +92,7 @@ static char *record_path(const char *state_dir, enum fb_edit_kind kind, const ch
 {
 	char *s;
 
-	if (asprintf(&s, "%s/loaded/%s-%s.json", state_dir,
-		     kind == FB_EDIT_CONN ? "connection" : "bus", name) < 0)
+	if (asprintf(&s, "%s/loaded/%s-%s.json", state_dir, fb_edit_kind_name(kind), name) < 0)
 		return NULL;
 	return s;
 }
@@ -152,7 +152,7 @@ int fb_edit_record_loaded(const struct fb_config *cfg, enum fb_edit_kind kind,
 	}
 	doc = cJSON_CreateObject();
 	cJSON_AddNumberToObject(doc, "fieldbridge_loaded", 1);
-	cJSON_AddStringToObject(doc, "kind", kind == FB_EDIT_CONN ? "connection" : "bus");
+	cJSON_AddStringToObject(doc, "kind", fb_edit_kind_name(kind));
 	cJSON_AddStringToObject(doc, "name", name);
 	cJSON_AddStringToObject(doc, "unit", unit);
 	cJSON_AddNumberToObject(doc, "pid", (double)getpid());
@@ -169,7 +169,7 @@ out:
 	if (rc < 0)
 		fb_log_errno(FB_LOG_WARNING, "%s %s: cannot record what was loaded in %s "
 			     "(config diff will not see this daemon)",
-			     kind == FB_EDIT_CONN ? "connection" : "bus", name,
+			     fb_edit_kind_name(kind), name,
 			     path ? path : cfg->state_dir);
 	cJSON_Delete(slice);
 	cJSON_Delete(doc);
@@ -248,7 +248,8 @@ static int record_parse(struct ce_record *r, cJSON *doc, uid_t owner)
 	    !cJSON_IsString(salt) || !cJSON_IsNumber(pid) || !cJSON_IsNumber(st) ||
 	    !cJSON_IsObject(slice))
 		return -1;
-	r->kind = !strcmp(kind->valuestring, "connection") ? FB_EDIT_CONN : FB_EDIT_BUS;
+	r->kind = !strcmp(kind->valuestring, "connection") ? FB_EDIT_CONN
+		  : !strcmp(kind->valuestring, "server") ? FB_EDIT_SERVER : FB_EDIT_BUS;
 	r->name = strdup(name->valuestring);
 	r->unit = strdup(unit->valuestring);
 	r->salt = strdup(salt->valuestring);

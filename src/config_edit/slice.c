@@ -178,6 +178,40 @@ static void add_devices(cJSON *slice, const struct fb_edit *e, const struct fb_c
 	}
 }
 
+/* A Modbus server: its object, its user, and the buses it serves with
+ * their devices and definitions (addresses and unit ids come from them). */
+static void add_server(cJSON *slice, const struct fb_edit *e, const struct fb_config *cfg,
+		       const struct fb_edit_obj *o, const char *salt)
+{
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(o->json, "user");
+	const cJSON *bus = cJSON_GetObjectItemCaseSensitive(o->json, "bus"), *b;
+	const struct fb_edit_obj *uo = cJSON_IsString(u) && e->users_doc
+		? fb_edit_find(e, FB_EDIT_USER, NULL, u->valuestring) : NULL;
+
+	add_obj(slice, "server", o->name, object_view(o, NULL, salt));
+	if (uo)
+		add_obj(slice, "user", uo->name, object_view(uo, NULL, salt));
+	if (cJSON_IsString(bus)) {
+		const struct fb_edit_obj *bo = fb_edit_find(e, FB_EDIT_BUS, NULL, bus->valuestring);
+
+		if (bo) {
+			add_obj(slice, "bus", bo->name, object_view(bo, "devices", salt));
+			add_devices(slice, e, cfg, bo->name, salt);
+		}
+	}
+	const cJSON *list = cJSON_IsArray(bus) ? bus : NULL;
+
+	cJSON_ArrayForEach(b, list) {
+		const struct fb_edit_obj *bo = cJSON_IsString(b)
+			? fb_edit_find(e, FB_EDIT_BUS, NULL, b->valuestring) : NULL;
+
+		if (bo) {
+			add_obj(slice, "bus", bo->name, object_view(bo, "devices", salt));
+			add_devices(slice, e, cfg, bo->name, salt);
+		}
+	}
+}
+
 cJSON *ce_slice_build(const struct fb_edit *e, const struct fb_config *cfg,
 		      enum fb_edit_kind kind, const char *name, const char *salt)
 {
@@ -193,6 +227,10 @@ cJSON *ce_slice_build(const struct fb_edit *e, const struct fb_config *cfg,
 	if (kind == FB_EDIT_BUS) {
 		add_obj(slice, "bus", name, object_view(o, "devices", salt));
 		add_devices(slice, e, cfg, name, salt);
+		return slice;
+	}
+	if (kind == FB_EDIT_SERVER) {
+		add_server(slice, e, cfg, o, salt);
 		return slice;
 	}
 	add_obj(slice, "connection", name, object_view(o, NULL, salt));
@@ -214,6 +252,10 @@ cJSON *ce_slice_build(const struct fb_edit *e, const struct fb_config *cfg,
 		add_obj(slice, "bus", b->name, v);
 		add_devices(slice, e, cfg, b->name, salt);
 	}
+	/* It follows every Modbus server's own table (its statistics). */
+	for (size_t i = 0, n = fb_edit_count(e, FB_EDIT_SERVER); i < n; i++)
+		add_obj(slice, "server", fb_edit_get(e, FB_EDIT_SERVER, i)->name,
+			cJSON_CreateObject());
 	return slice;
 }
 

@@ -19,8 +19,8 @@
 
 #define SNAPSHOTS_KEPT 50
 
-static const char *const tool_dirs[] = { "buses.d", "connections.d", "secrets", "certs",
-					 NULL };
+static const char *const tool_dirs[] = { "buses.d", "connections.d", "modbus_servers.d",
+					 "secrets", "certs", NULL };
 
 struct names {
 	char **v;

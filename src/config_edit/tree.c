@@ -198,6 +198,7 @@ int ce_tree_read(struct fb_edit *e, struct fb_diag *diag)
 	if (m->json) {
 		read_main_array(e, m->json, "buses", FB_EDIT_BUS);
 		read_main_array(e, m->json, "connections", FB_EDIT_CONN);
+		read_main_array(e, m->json, "modbus_servers", FB_EDIT_SERVER);
 		gw = cJSON_GetObjectItemCaseSensitive(m->json, "gateway");
 		uf = cJSON_GetObjectItemCaseSensitive(gw, "users_file");
 		if (cJSON_IsString(uf) && uf->valuestring[0])
@@ -206,6 +207,7 @@ int ce_tree_read(struct fb_edit *e, struct fb_diag *diag)
 	}
 	read_dropins(e, "buses.d", FB_EDIT_BUS, diag);
 	read_dropins(e, "connections.d", FB_EDIT_CONN, diag);
+	read_dropins(e, "modbus_servers.d", FB_EDIT_SERVER, diag);
 	read_users(e, diag);
 	return 0;
 }

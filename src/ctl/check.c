@@ -30,7 +30,7 @@ int ctl_config(const struct ctl *c)
 	if (c->verb && !strcmp(c->verb, "schema") && c->argc == 0) {
 		cJSON *doc = ctl_doc_new(c), *s = cJSON_AddObjectToObject(doc, "schema");
 
-		for (int k = FB_EDIT_CONN; k <= FB_EDIT_USER; k++)
+		for (int k = FB_EDIT_CONN; k <= FB_EDIT_SERVER; k++)
 			cJSON_AddItemToObject(s, fb_edit_kind_name((enum fb_edit_kind)k),
 					      fb_edit_schema((enum fb_edit_kind)k));
 		ctl_doc_print(doc);

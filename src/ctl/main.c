@@ -33,6 +33,8 @@ static void usage(FILE *out)
 "             modify [BUS] ID FIELD=VALUE... | delete [BUS] ID\n"
 "  user       list | show NAME | fields | add NAME role=... rights=... password=- |\n"
 "             passwd NAME | modify NAME FIELD=VALUE... | delete NAME\n"
+"  server     list | show NAME | fields | add NAME bus=... user=... FIELD=VALUE... |\n"
+"             modify NAME FIELD=VALUE... | delete NAME | edit NAME  (modbus_servers)\n"
 "  config     check | schema | diff | apply [--dry-run] | snapshots | rollback [N]\n"
 "  definition list | show DEFINITION | check DEFINITION... |\n"
 "             decode DEFINITION POINT WORD...\n"
@@ -147,6 +149,8 @@ int main(int argc, char **argv)
 		return ctl_objects(&c, FB_EDIT_DEVICE);
 	if (!strcmp(c.object, "user"))
 		return ctl_objects(&c, FB_EDIT_USER);
+	if (!strcmp(c.object, "server"))
+		return ctl_objects(&c, FB_EDIT_SERVER);
 	if (!strcmp(c.object, "config"))
 		return ctl_config(&c);
 	if (!strcmp(c.object, "definition"))
@@ -163,7 +167,7 @@ int main(int argc, char **argv)
 		return ctl_get(&c);
 	if (!strcmp(c.object, "set"))
 		return ctl_set(&c);
-	return ctl_usage_error(&c, "unknown object \"%s\" (connection, bus, device, user, "
+	return ctl_usage_error(&c, "unknown object \"%s\" (connection, bus, device, user, server, "
 			       "config, definition, logs, web, status, watch, get, set)",
 			       c.object);
 }

@@ -12,7 +12,7 @@
 
 static const char *plural(enum fb_edit_kind k)
 {
-	static const char *const p[] = { "connections", "buses", "devices", "users" };
+	static const char *const p[] = { "connections", "buses", "devices", "users", "servers" };
 
 	return p[k];
 }
@@ -462,7 +462,8 @@ int ctl_objects(const struct ctl *c, enum fb_edit_kind kind)
 		rc = c->argc == 1 ? move_to_dropin(c, e, kind)
 				  : ctl_usage_error(c, "%s move-to-dropin: expected a name",
 						    c->object);
-	} else if (!strcmp(c->verb, "edit") && (kind == FB_EDIT_CONN || kind == FB_EDIT_BUS)) {
+	} else if (!strcmp(c->verb, "edit") &&
+		   (kind == FB_EDIT_CONN || kind == FB_EDIT_BUS || kind == FB_EDIT_SERVER)) {
 		rc = c->argc == 1 ? ctl_edit(c, kind, c->argv[0])
 				  : ctl_usage_error(c, "%s edit: expected a name", c->object);
 	} else {

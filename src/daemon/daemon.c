@@ -168,6 +168,7 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 		    fb_daemon_serves serves, struct fb_daemon_setup *out)
 {
 	bool is_bus = !strcmp(kind, "bus");
+	bool is_server = !strcmp(kind, "server");
 	struct fb_diag diag;
 	bool found = false;
 	int exit_code = FB_EXIT_CONFIG;
@@ -182,6 +183,12 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 			fb_diag_error(&diag, "%s: no bus named \"%s\"", out->cfg->path,
 				      args->instance);
 		found = out->bus != NULL;
+	} else if (out->cfg && is_server) {
+		out->server = fb_config_mbserver(out->cfg, args->instance);
+		if (!out->server)
+			fb_diag_error(&diag, "%s: no Modbus server named \"%s\"", out->cfg->path,
+				      args->instance);
+		found = out->server != NULL;
 	} else if (out->cfg) {
 		out->conn = fb_config_conn(out->cfg, args->instance);
 		if (!out->conn)
@@ -213,7 +220,8 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 		goto fail;
 	}
 	/* What this daemon runs with, for `fieldbridgectl config diff`. */
-	fb_edit_record_loaded(out->cfg, is_bus ? FB_EDIT_BUS : FB_EDIT_CONN, args->instance);
+	fb_edit_record_loaded(out->cfg, is_bus ? FB_EDIT_BUS
+				  : is_server ? FB_EDIT_SERVER : FB_EDIT_CONN, args->instance);
 	fb_diag_free(&diag);
 	return 0;
 fail:

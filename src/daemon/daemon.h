@@ -53,6 +53,7 @@ struct fb_daemon_setup {
 	struct fb_config *cfg;
 	struct fb_bus_conf *bus;    /* kind "bus": borrowed from cfg */
 	struct fb_conn_conf *conn;  /* kind "connection": borrowed from cfg */
+	struct fb_mbserver_conf *server; /* kind "server": borrowed from cfg */
 	int signal_fd, timer_fd;
 	/* After a failed fb_daemon_start: the exit code to end with. */
 	int exit_code;
@@ -71,7 +72,7 @@ typedef bool (*fb_daemon_serves)(const struct fb_config *cfg,
 				 const struct fb_bus_conf *bus, struct fb_diag *diag);
 
 /* A daemon's start: loads the configuration, finds args->instance of
- * `kind` ("bus" or "connection"), asks `serves` (kind "bus"; NULL serves
+ * `kind` ("bus", "connection" or "server": a Modbus server), asks `serves` (kind "bus"; NULL serves
  * every bus), loads the definitions of the bus (of every bus for a
  * connection: it exports them all), logs every problem, and opens the
  * signalfd and the timerfd.  A bad definition disables its device only.

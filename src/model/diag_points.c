@@ -31,6 +31,50 @@ const struct fb_diag_point_desc *fb_model_diag_points(size_t *n)
 	return diag_points;
 }
 
+/* fieldbridge-mbserver's own figures, one device per server. */
+static const struct fb_diag_point_desc mbs_diag_points[FB_MBS_DIAG_COUNT] = {
+	[FB_MBS_DIAG_CLIENTS] = { "_diag_clients", "Clients connected", NULL,
+				  "measurement", NULL, FB_VALUE_UINT, false },
+	[FB_MBS_DIAG_REQUESTS_PER_S] = { "_diag_requests_per_s", "Requests served", "req/s",
+					 "measurement", NULL, FB_VALUE_FLOAT, false },
+	[FB_MBS_DIAG_ERRORS_PER_S] = { "_diag_errors_per_s", "Exception replies", "req/s",
+				       "measurement", NULL, FB_VALUE_FLOAT, false },
+};
+
+/* No points of its own: every entity is a diagnostic one. */
+static const struct fb_definition mbs_definition = {
+	.id = "fieldbridge-mbserver",
+	.path = "(built in)",
+	.manufacturer = "fieldbridge",
+	.model = "Modbus server",
+	.protocol = FB_MODEL_PROTOCOL_MBSERVER,
+};
+
+const struct fb_diag_point_desc *fb_model_mbserver_diag_points(size_t *n)
+{
+	if (n)
+		*n = FB_MBS_DIAG_COUNT;
+	return mbs_diag_points;
+}
+
+const struct fb_definition *fb_model_mbserver_definition(void)
+{
+	return &mbs_definition;
+}
+
+const struct fb_diag_point_desc *fb_model_diag_points_of(const struct fb_definition *def,
+							 size_t *n)
+{
+	const char *proto = def ? def->protocol : NULL;
+
+	if (proto && !strcmp(proto, "modbus"))
+		return fb_model_diag_points(n);
+	if (proto && !strcmp(proto, FB_MODEL_PROTOCOL_MBSERVER))
+		return fb_model_mbserver_diag_points(n);
+	*n = 0;
+	return NULL;
+}
+
 bool fb_model_is_diag_key(const char *key)
 {
 	return key && !strncmp(key, "_diag_", 6);

@@ -471,6 +471,24 @@ enum fb_diag_point {
 };
 /* The static list, FB_DIAG_COUNT entries in enum order; never freed. */
 const struct fb_diag_point_desc *fb_model_diag_points(size_t *n);
+/* fieldbridge-mbserver's statistics (its own table, one device per
+ * server, config.h fb_mbserver_conf.status), written every second. */
+enum fb_mbs_diag_point {
+	FB_MBS_DIAG_CLIENTS,          /* clients connected now */
+	FB_MBS_DIAG_REQUESTS_PER_S,   /* requests answered, last second */
+	FB_MBS_DIAG_ERRORS_PER_S,     /* of which exceptions or bad frames */
+	FB_MBS_DIAG_COUNT
+};
+#define FB_MODEL_PROTOCOL_MBSERVER "mbserver"
+/* The static list, FB_MBS_DIAG_COUNT entries in enum order. */
+const struct fb_diag_point_desc *fb_model_mbserver_diag_points(size_t *n);
+/* The built-in definition of a server's statistics device: protocol
+ * "mbserver", no points (static, never freed). */
+const struct fb_definition *fb_model_mbserver_definition(void);
+/* The diagnostic points a device of definition def has in its table:
+ * the Modbus list, the server list, or none (NULL, *n = 0; GPIO). */
+const struct fb_diag_point_desc *fb_model_diag_points_of(const struct fb_definition *def,
+							 size_t *n);
 /* True for a table point key in the reserved diagnostic namespace. */
 bool fb_model_is_diag_key(const char *key);
 

@@ -29,7 +29,7 @@
 #include "table.h"
 
 #define FB_SHM_MAGIC 0x46425442u   /* "FBTB" */
-#define FB_SHM_VERSION 1u
+#define FB_SHM_VERSION 2u          /* 2: raw words per point */
 #define FB_TABLE_PATH_MAX 256      /* "<runtime dir>/<name>", incl. NUL */
 #define FB_TABLE_BASE_MAX 200      /* the <name> part, incl. NUL */
 
@@ -102,10 +102,14 @@ struct fb_shm_point_data {
 	int64_t read_ts_ms;
 	int64_t change_ts_ms;
 	uint8_t quality;
-	uint8_t pad[7];
+	uint8_t nraw;              /* words in raw; 0 = none yet */
+	uint8_t pad[6];
+	/* The words the device last answered for this point, kept through
+	 * failed reads (the last good ones), for fieldbridge-mbserver. */
+	uint16_t raw[FB_TABLE_RAW_MAX];
 };
 _Static_assert(sizeof(struct fb_value) == 56, "abi");
-_Static_assert(sizeof(struct fb_shm_point_data) == 80, "abi");
+_Static_assert(sizeof(struct fb_shm_point_data) == 128, "abi");
 #define FB_SHM_POINT_WORDS (sizeof(struct fb_shm_point_data) / 8)
 
 struct fb_shm_point {
@@ -114,7 +118,7 @@ struct fb_shm_point {
 	uint32_t pad;
 	_Atomic uint64_t data[FB_SHM_POINT_WORDS]; /* driver, under seq */
 };
-_Static_assert(sizeof(struct fb_shm_point) == 88, "abi");
+_Static_assert(sizeof(struct fb_shm_point) == 136, "abi");
 
 /* driver, at create; readers copy and NUL-terminate before use */
 struct fb_shm_point_desc {

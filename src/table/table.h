@@ -30,6 +30,9 @@
 #define FB_TABLE_REASON_MAX 96  /* command failure reasons, incl. NUL */
 #define FB_TABLE_ORIGIN_MAX 32  /* command origin (exporter name), incl. NUL */
 #define FB_TABLE_EVENT_ID_MAX 48
+/* Raw words kept per point: the widest point (a 23-register string, see
+ * FB_TABLE_STRING_MAX) fits. */
+#define FB_TABLE_RAW_MAX 24
 
 enum fb_value_kind {
 	FB_VALUE_NONE = 0, /* never read, or a sentinel made it unknown */
@@ -65,6 +68,11 @@ struct fb_point_snapshot {
 	uint8_t quality;          /* enum fb_quality */
 	int64_t read_ts_ms;       /* wall clock of the last read attempt result */
 	int64_t change_ts_ms;     /* wall clock of the last value change */
+	/* The words (one 0/1 per bit on bit tables) the device last answered
+	 * for the point, in wire order, kept when later reads fail: the last
+	 * good ones.  nraw 0: never answered (or a driver that keeps none). */
+	uint8_t nraw;
+	uint16_t raw[FB_TABLE_RAW_MAX];
 };
 
 /* Static description of a point, given at creation. */
@@ -104,6 +112,13 @@ void fb_table_destroy(struct fb_table *t);
  * fb_table_notify(), so a driver can write a whole block and wake once. */
 void fb_table_point_write(struct fb_table *t, uint32_t index,
 			  const struct fb_value *v, enum fb_quality q, int64_t now_ms);
+/* The same, also storing the raw words the value was decoded from (raw
+ * borrowed, nraw <= FB_TABLE_RAW_MAX, more are cut).  fb_table_point_write
+ * keeps the point's earlier raw words.  Raw words alone changing journals
+ * nothing: readers of raw words read them on demand. */
+void fb_table_point_write_raw(struct fb_table *t, uint32_t index,
+			      const struct fb_value *v, enum fb_quality q, int64_t now_ms,
+			      const uint16_t *raw, size_t nraw);
 /* Force a journal entry for `index` even if nothing changed (e.g. after a
  * command's read-back, so the confirmed state is re-published). */
 void fb_table_point_touch(struct fb_table *t, uint32_t index);

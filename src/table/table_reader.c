@@ -298,6 +298,9 @@ void fb_table_reader_read(const struct fb_table_reader *r, uint32_t index,
 	out->quality = d.quality <= FB_QUALITY_STALE ? d.quality : FB_QUALITY_STALE;
 	out->read_ts_ms = d.read_ts_ms;
 	out->change_ts_ms = d.change_ts_ms;
+	/* Another process wrote it: a count past the array is no count. */
+	out->nraw = d.nraw <= FB_TABLE_RAW_MAX ? d.nraw : 0;
+	memcpy(out->raw, d.raw, out->nraw * sizeof(out->raw[0]));
 	return;
 
 stale:

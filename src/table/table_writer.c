@@ -476,6 +476,13 @@ static void point_store(struct fb_shm_point *p, const struct fb_shm_point_data *
 void fb_table_point_write(struct fb_table *t, uint32_t index,
 			  const struct fb_value *v, enum fb_quality q, int64_t now_ms)
 {
+	fb_table_point_write_raw(t, index, v, q, now_ms, NULL, 0);
+}
+
+void fb_table_point_write_raw(struct fb_table *t, uint32_t index,
+			      const struct fb_value *v, enum fb_quality q, int64_t now_ms,
+			      const uint16_t *raw, size_t nraw)
+{
 	struct fb_shm_point_data old, d;
 	bool changed;
 
@@ -484,6 +491,13 @@ void fb_table_point_write(struct fb_table *t, uint32_t index,
 	/* The driver is the only writer, so its own read needs no seqlock. */
 	fb_shm_words_load(&old, t->points[index].data, FB_SHM_POINT_WORDS);
 	memset(&d, 0, sizeof(d));
+	if (raw && nraw) {
+		d.nraw = (uint8_t)(nraw < FB_TABLE_RAW_MAX ? nraw : FB_TABLE_RAW_MAX);
+		memcpy(d.raw, raw, d.nraw * sizeof(d.raw[0]));
+	} else {
+		d.nraw = old.nraw <= FB_TABLE_RAW_MAX ? old.nraw : 0;
+		memcpy(d.raw, old.raw, sizeof(d.raw));
+	}
 	fb_table_util_normalize(&d.value, v);
 	d.quality = (uint8_t)q;
 	d.read_ts_ms = now_ms;

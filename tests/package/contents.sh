@@ -15,14 +15,15 @@ bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
 has() { grep -q "^$1 $2\$" <<<"$list" && ok || bad "missing ${2} (mode ${1})"; }
 
 # fieldbridge-web gets its own package and its own list.
-for b in fieldbridge-modbus fieldbridge-gpio fieldbridge-export fieldbridgectl; do
+for b in fieldbridge-modbus fieldbridge-gpio fieldbridge-export fieldbridge-mbserver fieldbridgectl; do
   has -rwxr-xr-x "/usr/bin/$b"
 done
 # Every binary in the package has its manual page.
 for b in $(awk '$2 ~ "^/usr/s?bin/." { sub(".*/", "", $2); print $2 }' <<<"$list"); do
   grep -Eq "^-\S+ /usr/share/man/man[18]/$b\.[18]\.gz$" <<<"$list" && ok || bad "no man page for $b"
 done
-for u in fieldbridge.target fieldbridge-modbus@.service fieldbridge-gpio@.service fieldbridge-export@.service; do
+for u in fieldbridge.target fieldbridge-modbus@.service fieldbridge-gpio@.service fieldbridge-export@.service \
+    fieldbridge-mbserver@.service; do
   has -rw-r--r-- "/lib/systemd/system/$u"
 done
 has -rw-r--r-- /usr/share/bash-completion/completions/fieldbridgectl

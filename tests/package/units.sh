@@ -25,9 +25,10 @@ for f in "$tmp"/root/lib/systemd/system/*; do
   sed "s|/usr/bin/|$tmp/root/usr/bin/|g" "$f" >"$tmp/units/$(basename "$f")"
 done
 # A template is verified through an instance of it.
-declare -A threshold=([modbus]=45 [gpio]=45 [export]=30 [web]=30)
-units=("$tmp/units/fieldbridge.target" "$tmp/units/fieldbridge-web.service")
-for d in modbus gpio export; do
+declare -A threshold=([modbus]=45 [gpio]=45 [export]=30 [web]=30 [mbserver]=30)
+units=("$tmp/units/fieldbridge.target" "$tmp/units/fieldbridge-web.service"
+       "$tmp/units/fieldbridge-apply.path" "$tmp/units/fieldbridge-apply.service")
+for d in modbus gpio export mbserver; do
   cp "$tmp/units/fieldbridge-$d@.service" "$tmp/units/fieldbridge-$d@test.service"
   units+=("$tmp/units/fieldbridge-$d@test.service")
 done
@@ -35,7 +36,7 @@ out=$(cd "$tmp/units" && systemd-analyze verify --man=no "${units[@]}" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] && ok || bad "systemd-analyze verify (rc $rc): $out"
 
-for d in modbus gpio export web; do
+for d in modbus gpio export web mbserver; do
   u="$tmp/units/fieldbridge-$d@.service"
   [ "$d" = web ] && u="$tmp/units/fieldbridge-web.service"
   name=$(basename "$u")
@@ -67,6 +68,10 @@ for d in modbus gpio export web; do
     nokey 'ExecReload='
     key 'PrivateDevices=yes'
     key 'ReadWritePaths=/etc/fieldbridge'
+  elif [ "$d" = mbserver ]; then
+    # Network only, no hardware; nothing to reload.
+    key 'PrivateDevices=yes'
+    nokey 'ExecReload='
   elif [ "$d" = export ]; then
     key 'ExecReload=/bin/kill -HUP \$MAINPID'
     key 'PrivateDevices=yes'

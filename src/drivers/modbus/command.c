@@ -121,6 +121,7 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 	const struct fb_point_def *p;
 	struct write_req w;
 	struct fb_value back;
+	uint16_t regs[MB_MAX_READ_REGISTERS];
 	char json[FB_TABLE_STRING_MAX + 8];
 	uint32_t pi;
 	int err;
@@ -179,13 +180,13 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 		result(d, cmd, FB_COMMAND_DONE, "pressed");
 		return;
 	}
-	rc = mb_read_point(d, dev, p, &back, &err);
+	rc = mb_read_point(d, dev, p, &back, regs, &err);
 	if (rc != MB_XACT_OK) {
 		result(d, cmd, FB_COMMAND_FAILED, "written, but read-back of %s/%s failed: %s",
 		       dev->conf->id, p->key, modbus_strerror(err));
 		return;
 	}
-	mb_store_point(d, dev, pi, &back, FB_QUALITY_OK, true);
+	mb_store_point(d, dev, pi, &back, FB_QUALITY_OK, true, regs);
 	fb_table_point_touch(d->table, cmd->point_index);
 	if (fb_value_to_json(&back, json, sizeof(json)) < 0)
 		snprintf(json, sizeof(json), "?");

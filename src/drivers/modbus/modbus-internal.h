@@ -174,12 +174,17 @@ enum mb_xact mb_xact_read(struct mb_driver *d, struct mb_device *dev, mb_xact_fn
 /* poll.c: reads one block and writes the table. */
 enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
 			   struct fb_plan_block *blk, int64_t now_ms, bool probe);
-/* Reads one point (command read-back) into v. */
+/* Reads one point (command read-back) into v; regs (room for
+ * MB_MAX_READ_REGISTERS, or NULL) receives the point's own words. */
 enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
-			   const struct fb_point_def *p, struct fb_value *v, int *err);
-/* Stores a decoded value for definition point pi (deadband, heartbeat). */
+			   const struct fb_point_def *p, struct fb_value *v, uint16_t *regs,
+			   int *err);
+/* Stores a decoded value for definition point pi (deadband, heartbeat)
+ * with the words it came from (borrowed, fb_point_width of them; NULL
+ * keeps the last good ones). */
 void mb_store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
-		    const struct fb_value *v, enum fb_quality q, bool force);
+		    const struct fb_value *v, enum fb_quality q, bool force,
+		    const uint16_t *raw);
 /* Marks a device's availability and its points' quality. */
 void mb_device_set_online(struct mb_driver *d, struct mb_device *dev, bool online,
 			  const char *why);

@@ -67,21 +67,25 @@ static bool within_deadband(const struct fb_point_def *p, const struct mb_point_
 }
 
 void mb_store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
-		    const struct fb_value *v, enum fb_quality q, bool force)
+		    const struct fb_value *v, enum fb_quality q, bool force,
+		    const uint16_t *raw)
 {
 	const struct fb_point_def *p = &dev->def->points[pi];
 	struct mb_point_state *ps = &dev->pstate[pi];
 	int64_t mono = fb_mono_ms();
 	uint32_t index = dev->first_point + pi;
+	size_t nraw = raw ? fb_point_width(p) : 0;
 
 	if (!force && q == FB_QUALITY_OK && within_deadband(p, ps, v)) {
-		/* Same value again: refreshes read_ts without a journal entry. */
-		fb_table_point_write(d->table, index, &ps->published, q, fb_now_ms());
+		/* Same value again: refreshes read_ts without a journal entry;
+		 * the raw words are the device's latest all the same. */
+		fb_table_point_write_raw(d->table, index, &ps->published, q, fb_now_ms(),
+					 raw, nraw);
 	} else {
 		bool changed = !ps->has_published || ps->quality != q ||
 			       !fb_value_equal(&ps->published, v);
 
-		fb_table_point_write(d->table, index, v, q, fb_now_ms());
+		fb_table_point_write_raw(d->table, index, v, q, fb_now_ms(), raw, nraw);
 		ps->published = *v;
 		ps->quality = (uint8_t)q;
 		ps->has_published = true;
@@ -107,7 +111,8 @@ static void decode_store(struct mb_driver *d, struct mb_device *dev, uint32_t pi
 		fb_debug("device %s: point %s: undecodable value", dev->conf->id, p->key);
 		v.kind = FB_VALUE_NONE;
 	}
-	mb_store_point(d, dev, pi, &v, FB_QUALITY_OK, false);
+	/* The point's own words: what a Modbus server client reads back. */
+	mb_store_point(d, dev, pi, &v, FB_QUALITY_OK, false, regs + (p->address - blk->start));
 }
 
 static void mark_failed(struct mb_driver *d, struct mb_device *dev, const uint32_t *pts,
@@ -119,7 +124,7 @@ static void mark_failed(struct mb_driver *d, struct mb_device *dev, const uint32
 	for (size_t i = 0; i < n; i++) {
 		uint32_t pi = pts ? pts[i] : (uint32_t)i;
 
-		mb_store_point(d, dev, pi, &none, FB_QUALITY_COMM_ERROR, true);
+		mb_store_point(d, dev, pi, &none, FB_QUALITY_COMM_ERROR, true, NULL);
 	}
 }
 
@@ -188,17 +193,24 @@ static int read_one(modbus_t *ctx, void *arg)
 }
 
 enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
-			   const struct fb_point_def *p, struct fb_value *v, int *err)
+			   const struct fb_point_def *p, struct fb_value *v, uint16_t *regs,
+			   int *err)
 {
-	uint16_t regs[MB_MAX_READ_REGISTERS], first, last;
+	uint16_t words[MB_MAX_READ_REGISTERS], first, last;
 
+	/* One request for the point and its scale-factor register. */
 	fb_point_extent(p, &first, &last);
-	struct read_req req = { p->table, first, (uint16_t)(last - first + 1), regs };
+	struct read_req req = { p->table, first, (uint16_t)(last - first + 1), words };
 	enum mb_xact rc = mb_xact_read(d, dev, read_one, &req, -1, false, err);
 
 	memset(v, 0, sizeof(*v));
-	if (rc == MB_XACT_OK && fb_codec_decode_run(p, regs, req.start, req.count, v) < 0)
+	if (rc != MB_XACT_OK)
+		return rc;
+	if (fb_codec_decode_run(p, words, req.start, req.count, v) < 0)
 		v->kind = FB_VALUE_NONE;
+	if (regs) /* the point's own words, for the table's raw copy */
+		memcpy(regs, words + (p->address - first),
+		       fb_point_width(p) * sizeof(*regs));
 	return rc;
 }
 

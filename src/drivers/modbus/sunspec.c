@@ -77,7 +77,7 @@ static int read_pair(struct mb_driver *d, struct mb_device *dev, uint16_t addr,
 	p.address = addr;
 	p.type = FB_TYPE_UINT32;
 	p.scale = 1.0;
-	rc = mb_read_point(d, dev, &p, &v, &err);
+	rc = mb_read_point(d, dev, &p, &v, NULL, &err);
 	if (rc == MB_XACT_OK && v.kind == FB_VALUE_UINT) {
 		*out = (uint32_t)v.u;
 		return 0;
@@ -178,7 +178,7 @@ void mb_sunspec_locate(struct mb_driver *d, struct mb_device *dev, int64_t now_m
 			if (orig->has_scale_register)
 				p->scale_register = (uint16_t)(orig->scale_register + delta);
 		} else {
-			mb_store_point(d, dev, (uint32_t)i, &none, FB_QUALITY_OK, true);
+			mb_store_point(d, dev, (uint32_t)i, &none, FB_QUALITY_OK, true, NULL);
 		}
 	}
 	if (mb_plan_device(dev, now_ms) < 0)

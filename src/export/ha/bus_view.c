@@ -4,7 +4,8 @@
  * ours and turn changes into dirty marks.  A bus whose driver is not
  * running yet is attached later; a table superseded by a restarted driver
  * is re-attached; a driver whose heartbeat stops takes its devices
- * offline. */
+ * offline.  A Modbus server's own table (its statistics) is followed as
+ * one more bus. */
 #include "export-internal.h"
 #include "clock.h"
 #include "diagnostics.h"

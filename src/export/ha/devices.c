@@ -94,41 +94,51 @@ int ex_topics_init(struct exporter *ex)
 	return 0;
 }
 
+/* The config's buses, then each Modbus server's own table (its statistics
+ * device, config.h), followed the same way. */
+static const struct fb_bus_conf *bus_conf(const struct fb_config *cfg, size_t b)
+{
+	return b < cfg->nbuses ? &cfg->buses[b] : &cfg->mbservers[b - cfg->nbuses].status;
+}
+
 int ex_devices_build(struct exporter *ex)
 {
 	size_t ndev = 0;
 
-	ex->nbuses = ex->cfg->nbuses;
+	ex->nbuses = ex->cfg->nbuses + ex->cfg->nmbservers;
 	ex->buses = calloc(ex->nbuses ? ex->nbuses : 1, sizeof(*ex->buses));
-	for (size_t b = 0; b < ex->cfg->nbuses; b++)
-		ndev += ex->cfg->buses[b].ndevices;
+	for (size_t b = 0; b < ex->nbuses; b++)
+		ndev += bus_conf(ex->cfg, b)->ndevices;
 	ex->devices = calloc(ndev ? ndev : 1, sizeof(*ex->devices));
 	if (!ex->buses || !ex->devices)
 		return -1;
-	for (size_t b = 0; b < ex->cfg->nbuses; b++) {
+	for (size_t b = 0; b < ex->nbuses; b++) {
 		struct ex_bus *bus = &ex->buses[b];
+		bool server = b >= ex->cfg->nbuses;
 
 		bus->ex = ex;
-		bus->conf = &ex->cfg->buses[b];
+		bus->conf = bus_conf(ex->cfg, b);
 		for (size_t i = 0; i < bus->conf->ndevices; i++) {
 			const struct fb_device_conf *dc = &bus->conf->devices[i];
+			const struct fb_definition *def =
+				server ? fb_model_mbserver_definition() : dc->def;
 			struct ex_device *dev;
 
-			if (!dc->def)
+			if (!def)
 				continue; /* disabled by a bad definition */
 			dev = &ex->devices[ex->ndevices++];
 			dev->conf = dc;
-			dev->def = dc->def;
+			dev->def = def;
 			dev->bus = bus;
 			dev->table_device = -1;
 			dev->published_avail = -1;
 			dev->logged_avail = -1;
-			dev->point_index = malloc(dc->def->npoints * sizeof(long) + 1);
-			dev->last_cmd_ts = calloc(dc->def->npoints + 1, sizeof(int64_t));
-			dev->access = calloc(dc->def->npoints + 1, 1);
+			dev->point_index = malloc(def->npoints * sizeof(long) + 1);
+			dev->last_cmd_ts = calloc(def->npoints + 1, sizeof(int64_t));
+			dev->access = calloc(def->npoints + 1, 1);
 			if (!dev->point_index || !dev->last_cmd_ts || !dev->access)
 				return -1;
-			for (size_t p = 0; p < dc->def->npoints; p++)
+			for (size_t p = 0; p < def->npoints; p++)
 				dev->point_index[p] = -1;
 			if (snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
 				     ex->base, dc->id) >= (int)sizeof(dev->state_topic) ||

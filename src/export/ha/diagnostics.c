@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Diagnostic entities of Modbus devices (see diagnostics.h).  Only devices
- * whose definition speaks Modbus get them: the GPIO driver keeps no such
- * statistics.  Each one is shown only if the users file lets our user
- * read its key (rights.c), like any point. */
+/* Diagnostic entities of Modbus devices and Modbus servers (see
+ * diagnostics.h).  The GPIO driver keeps no such statistics.  Each one is
+ * shown only if the users file lets our user read its key (rights.c), like
+ * any point. */
 #include "diagnostics.h"
 
 #include <stdio.h>
@@ -11,16 +11,20 @@
 
 #include "model.h"
 
+/* Modbus devices have the driver's statistics, a Modbus server's device
+ * its own (fb_model_diag_points_of); GPIO devices none. */
 static bool has_diag(const struct ex_device *dev)
 {
-	return dev->def && dev->def->protocol && !strcmp(dev->def->protocol, "modbus");
+	size_t n;
+
+	return dev->def && fb_model_diag_points_of(dev->def, &n) && n;
 }
 
 void ex_diag_discovery_add(const struct exporter *ex, const struct ex_device *dev,
 			   cJSON *cmps)
 {
 	size_t n;
-	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+	const struct fb_diag_point_desc *dp = fb_model_diag_points_of(dev->def, &n);
 	char buf[256];
 
 	if (!has_diag(dev))
@@ -69,7 +73,7 @@ static long find_near(const struct fb_table_reader *r, size_t npoints, size_t fr
 void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev)
 {
 	size_t n, from = 0;
-	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+	const struct fb_diag_point_desc *dp = fb_model_diag_points_of(dev->def, &n);
 
 	if (!bus->reader || !has_diag(dev))
 		return;
@@ -90,7 +94,7 @@ void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev)
 bool ex_diag_published(const struct ex_device *dev, const char *key)
 {
 	size_t n;
-	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+	const struct fb_diag_point_desc *dp = fb_model_diag_points_of(dev->def, &n);
 
 	if (!has_diag(dev))
 		return false;
@@ -103,7 +107,7 @@ bool ex_diag_published(const struct ex_device *dev, const char *key)
 void ex_diag_state_add(const struct ex_device *dev, cJSON *doc)
 {
 	size_t n;
-	const struct fb_diag_point_desc *dp = fb_model_diag_points(&n);
+	const struct fb_diag_point_desc *dp = fb_model_diag_points_of(dev->def, &n);
 	struct fb_table_reader *r = dev->bus ? dev->bus->reader : NULL;
 	char value[64];
 

@@ -4,7 +4,7 @@
  * exported) with read access; a button has no state, so it needs write.
  * A command topic exists only with write access on a writable point.
  * Without a users file every user has every right (config warns).  The
- * driver's diagnostic points ("_diag_*", Modbus devices only) obey the
+ * driver's diagnostic points ("_diag_*", Modbus devices and servers) obey the
  * same rules as any point, under their own keys.
  *
  * Pure policy: it decides; the session publishes what changed. */
@@ -12,12 +12,6 @@
 #include "log.h"
 
 #include <string.h>
-
-/* The GPIO driver keeps no statistics: only Modbus devices have them. */
-static bool has_diag(const struct ex_device *d)
-{
-	return d->def->protocol && !strcmp(d->def->protocol, "modbus");
-}
 
 bool ex_rights_diag_visible(const struct ex_device *d, size_t i)
 {
@@ -39,14 +33,15 @@ bool ex_rights_commandable(const struct ex_device *d, size_t point)
 void ex_rights_device_apply(struct exporter *ex, struct ex_device *d)
 {
 	size_t ndiag;
-	const struct fb_diag_point_desc *dp = fb_model_diag_points(&ndiag);
+	const struct fb_diag_point_desc *dp = fb_model_diag_points_of(d->def, &ndiag);
 
-	d->exported = false;
 	d->diag_visible = 0;
-	for (size_t i = 0; i < ndiag && i < 32 && has_diag(d); i++)
+	for (size_t i = 0; i < ndiag && i < 32; i++)
 		if (!ex->users || (ex->user && fb_user_access(ex->user, d->conf->id, dp[i].key) >=
 					       FB_ACCESS_READ))
 			d->diag_visible |= UINT32_C(1) << i;
+	/* A Modbus server's device has nothing but diagnostic entities. */
+	d->exported = !d->def->npoints && d->diag_visible;
 	for (size_t p = 0; p < d->def->npoints; p++) {
 		/* A user missing from a loaded users file has no rights at all. */
 		d->access[p] = !ex->users ? FB_ACCESS_WRITE
@@ -75,7 +70,7 @@ cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, uint32_t ol
 		      bool was_exported)
 {
 	size_t ndiag;
-	const struct fb_diag_point_desc *dp = fb_model_diag_points(&ndiag);
+	const struct fb_diag_point_desc *dp = fb_model_diag_points_of(d->def, &ndiag);
 	cJSON *removed = cJSON_CreateObject();
 	/* ex_rights_visible reads d->access: judge the old rights on a copy
 	 * of the device that points at them. */
