@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `bus scan BUS [--ids RANGE] [--first] [--fc04] [--fc11] [--turnaround-ms N]
- * [--timeout S]`: queues a
+ * [--timeout S]` | `bus scan BUS --cancel`: queues a
  * scan to the bus's running driver (docs/bus-scan.md), which pauses
  * polling, scans with its own link and reports through the results ring:
  * progress lines, one "found ..." line per device, then the summary.
- * Polling resumes by itself when the scan ends, also if we are killed. */
+ * Polling resumes by itself when the scan ends, also if we are killed.
+ * --cancel queues "cancel", which the scanning driver takes between probes. */
 #include "live.h"
 #include "clock.h"
 
@@ -130,6 +131,7 @@ int ctl_bus_scan(const struct ctl *c)
 	const char *bus = NULL;
 	char opts[FB_TABLE_STRING_MAX] = "";
 	long timeout_ms = SCAN_WAIT_MS;
+	bool cancel = false;
 	int64_t deadline;
 	cJSON *extra;
 	int rc;
@@ -146,21 +148,29 @@ int ctl_bus_scan(const struct ctl *c)
 		else if (!strcmp(a, "--turnaround-ms") && i + 1 < c->argc)
 			snprintf(opts + len, sizeof(opts) - len, "%sturnaround=%s", len ? " " : "",
 				 c->argv[++i]);
+		else if (!strcmp(a, "--cancel"))
+			cancel = true;
 		else if (!strcmp(a, "--timeout") && i + 1 < c->argc)
 			timeout_ms = (long)(atof(c->argv[++i]) * 1000);
 		else if (!bus && a[0] != '-')
 			bus = a;
 		else
 			return ctl_usage_error(c, "usage: bus scan BUS [--ids RANGE] [--first] "
-					       "[--fc04] [--fc11] [--turnaround-ms N] [--timeout S]");
+					       "[--fc04] [--fc11] [--turnaround-ms N] [--timeout S] | "
+					       "bus scan BUS --cancel");
 	}
+	if (cancel && opts[0])
+		return ctl_usage_error(c, "bus scan: --cancel takes no scan options");
+	if (cancel)
+		snprintf(opts, sizeof(opts), "cancel");
 	/* The options travel as the command's string value (47 bytes). */
 	if (strlen(opts) >= sizeof(opts) - 1)
 		return ctl_usage_error(c, "bus scan: the options do not fit in a command "
 				       "(use fewer --ids ranges)");
 	if (!bus || timeout_ms <= 0)
 		return ctl_usage_error(c, "usage: bus scan BUS [--ids RANGE] [--first] [--fc04] "
-				       "[--fc11] [--turnaround-ms N] [--timeout S]");
+				       "[--fc11] [--turnaround-ms N] [--timeout S] | "
+				       "bus scan BUS --cancel");
 	fb_diag_init(&d);
 	rc = ctl_live_open(&l, c->config_path, bus, &d);
 	b = rc == CTL_OK ? ctl_live_bus(&l, bus) : NULL;
@@ -222,7 +232,7 @@ int ctl_bus_scan(const struct ctl *c)
 	if (rc != CTL_OK)
 		fb_diag_error(&d, "bus %s: scan: %s", bus, w.reason);
 	else if (!c->json)
-		printf("bus %s: scan %s\n", bus, w.reason);
+		printf("bus %s: %s%s\n", bus, cancel ? "" : "scan ", w.reason);
 	rc = ctl_finish(c, &d, rc, extra);
 	fb_diag_free(&d);
 	ctl_live_close(&l);
