@@ -5,7 +5,8 @@
  * polling, scans with its own link and reports through the results ring:
  * progress lines, one "found ..." line per device, then the summary.
  * Polling resumes by itself when the scan ends, also if we are killed.
- * --cancel queues "cancel", which the scanning driver takes between probes. */
+ * --cancel queues "cancel", which the scanning driver takes between probes.
+ * --json --progress-lines first prints every result as a {"progress"} line. */
 #include "live.h"
 #include "clock.h"
 
@@ -24,6 +25,7 @@ struct scan_wait {
 	char reason[FB_TABLE_REASON_MAX];
 	cJSON *found;                /* "found" lines as objects */
 	bool tty;
+	bool lines;                  /* --progress-lines: each result as a JSON line */
 };
 
 /* "unit=3 19200/E/1 fc=3 v=1234 p50=8 p99=10 to=70 late dup" (the
@@ -96,6 +98,19 @@ static void on_result(void *ctx, struct ctl_bus *b, const struct fb_command_resu
 		snprintf(w->reason, sizeof(w->reason), "%s", res->reason);
 		return;
 	}
+	if (w->lines) {
+		/* Before the document, one {"progress": ...} line per result, so a
+		 * caller reading our stdout (the web) can show the scan live. */
+		cJSON *o = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddStringToObject(o, "progress", res->reason);
+		s = cJSON_PrintUnformatted(o);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(o);
+	}
 	if (!strncmp(res->reason, "candidate ", 10)) {
 		candidate(w->found, res->reason + 10);
 		if (!w->c->json)
@@ -150,6 +165,8 @@ int ctl_bus_scan(const struct ctl *c)
 				 c->argv[++i]);
 		else if (!strcmp(a, "--cancel"))
 			cancel = true;
+		else if (!strcmp(a, "--progress-lines") && c->json)
+			w.lines = true;
 		else if (!strcmp(a, "--timeout") && i + 1 < c->argc)
 			timeout_ms = (long)(atof(c->argv[++i]) * 1000);
 		else if (!bus && a[0] != '-')

@@ -468,6 +468,12 @@ class WebBrowser(webtest.BrowserCase):
         btn.click()
         b.wait_text(f"{card} .scan", r"polling is paused", timeout=5)
         self.assertFalse(btn.is_enabled(), "Scan stays pressable while scanning")
+        # live: the progress line, and the units found so far before the end
+        b.wait_text(f"{card} .scan p.progress", r"^progress \d+/\d+ eta \d+ s$",
+                    timeout=fbtest.slack(10))
+        b.wait_text(f"{card} .scan ul.found", r"found unit=1 ", timeout=fbtest.slack(30))
+        self.assertNotIn("Scan of meters", b.css(f"{card} .scan")[0].text)
+        b.shot("scan-progress")
         # 247 ids over Modbus TCP: every absent id waits one probe timeout.
         b.wait_text(f"{card} .scan", r"Scan of meters: done", timeout=fbtest.slack(90))
         rows = {r.find_element("css selector", "th").text: r.text
