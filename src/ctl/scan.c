@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `bus scan BUS [--ids RANGE] [--first] [--fc04] [--fc11] [--turnaround-ms N]
- * [--timeout S]`: queues a
+ * [--timeout S]` | `bus scan BUS --cancel`: queues a
  * scan to the bus's running driver (docs/bus-scan.md), which pauses
  * polling, scans with its own link and reports through the results ring:
  * progress lines, one "found ..." line per device, then the summary.
- * Polling resumes by itself when the scan ends, also if we are killed. */
+ * Polling resumes by itself when the scan ends, also if we are killed.
+ * --cancel queues "cancel", which the scanning driver takes between probes.
+ * --json --progress-lines first prints every result as a {"progress"} line. */
 #include "live.h"
 #include "clock.h"
 
@@ -23,6 +25,7 @@ struct scan_wait {
 	char reason[FB_TABLE_REASON_MAX];
 	cJSON *found;                /* "found" lines as objects */
 	bool tty;
+	bool lines;                  /* --progress-lines: each result as a JSON line */
 };
 
 /* "unit=3 19200/E/1 fc=3 v=1234 p50=8 p99=10 to=70 late dup" (the
@@ -95,6 +98,19 @@ static void on_result(void *ctx, struct ctl_bus *b, const struct fb_command_resu
 		snprintf(w->reason, sizeof(w->reason), "%s", res->reason);
 		return;
 	}
+	if (w->lines) {
+		/* Before the document, one {"progress": ...} line per result, so a
+		 * caller reading our stdout (the web) can show the scan live. */
+		cJSON *o = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddStringToObject(o, "progress", res->reason);
+		s = cJSON_PrintUnformatted(o);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(o);
+	}
 	if (!strncmp(res->reason, "candidate ", 10)) {
 		candidate(w->found, res->reason + 10);
 		if (!w->c->json)
@@ -130,6 +146,7 @@ int ctl_bus_scan(const struct ctl *c)
 	const char *bus = NULL;
 	char opts[FB_TABLE_STRING_MAX] = "";
 	long timeout_ms = SCAN_WAIT_MS;
+	bool cancel = false;
 	int64_t deadline;
 	cJSON *extra;
 	int rc;
@@ -146,21 +163,31 @@ int ctl_bus_scan(const struct ctl *c)
 		else if (!strcmp(a, "--turnaround-ms") && i + 1 < c->argc)
 			snprintf(opts + len, sizeof(opts) - len, "%sturnaround=%s", len ? " " : "",
 				 c->argv[++i]);
+		else if (!strcmp(a, "--cancel"))
+			cancel = true;
+		else if (!strcmp(a, "--progress-lines") && c->json)
+			w.lines = true;
 		else if (!strcmp(a, "--timeout") && i + 1 < c->argc)
 			timeout_ms = (long)(atof(c->argv[++i]) * 1000);
 		else if (!bus && a[0] != '-')
 			bus = a;
 		else
 			return ctl_usage_error(c, "usage: bus scan BUS [--ids RANGE] [--first] "
-					       "[--fc04] [--fc11] [--turnaround-ms N] [--timeout S]");
+					       "[--fc04] [--fc11] [--turnaround-ms N] [--timeout S] | "
+					       "bus scan BUS --cancel");
 	}
+	if (cancel && opts[0])
+		return ctl_usage_error(c, "bus scan: --cancel takes no scan options");
+	if (cancel)
+		snprintf(opts, sizeof(opts), "cancel");
 	/* The options travel as the command's string value (47 bytes). */
 	if (strlen(opts) >= sizeof(opts) - 1)
 		return ctl_usage_error(c, "bus scan: the options do not fit in a command "
 				       "(use fewer --ids ranges)");
 	if (!bus || timeout_ms <= 0)
 		return ctl_usage_error(c, "usage: bus scan BUS [--ids RANGE] [--first] [--fc04] "
-				       "[--fc11] [--turnaround-ms N] [--timeout S]");
+				       "[--fc11] [--turnaround-ms N] [--timeout S] | "
+				       "bus scan BUS --cancel");
 	fb_diag_init(&d);
 	rc = ctl_live_open(&l, c->config_path, bus, &d);
 	b = rc == CTL_OK ? ctl_live_bus(&l, bus) : NULL;
@@ -222,7 +249,7 @@ int ctl_bus_scan(const struct ctl *c)
 	if (rc != CTL_OK)
 		fb_diag_error(&d, "bus %s: scan: %s", bus, w.reason);
 	else if (!c->json)
-		printf("bus %s: scan %s\n", bus, w.reason);
+		printf("bus %s: %s%s\n", bus, cancel ? "" : "scan ", w.reason);
 	rc = ctl_finish(c, &d, rc, extra);
 	fb_diag_free(&d);
 	ctl_live_close(&l);

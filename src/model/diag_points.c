@@ -22,6 +22,9 @@ static const struct fb_diag_point_desc diag_points[FB_DIAG_COUNT] = {
 				      "measurement", NULL, FB_VALUE_FLOAT, false },
 	[FB_DIAG_BUS_CONNECTED] = { "_diag_bus_connected", "Bus connected", NULL,
 				    NULL, "connectivity", FB_VALUE_BOOL, true },
+	/* On while a bus scan runs: polling is paused, values are not stale. */
+	[FB_DIAG_BUS_SCANNING] = { "_diag_bus_scanning", "Bus scanning", NULL,
+				   NULL, "running", FB_VALUE_BOOL, true },
 };
 
 const struct fb_diag_point_desc *fb_model_diag_points(size_t *n)

@@ -467,6 +467,7 @@ enum fb_diag_point {
 	FB_DIAG_LATENCY_MS,
 	FB_DIAG_BUS_UTILISATION,
 	FB_DIAG_BUS_CONNECTED,
+	FB_DIAG_BUS_SCANNING,
 	FB_DIAG_COUNT
 };
 /* The static list, FB_DIAG_COUNT entries in enum order; never freed. */

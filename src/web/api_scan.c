@@ -4,7 +4,9 @@
  * queues the scan to the bus's running driver and collects its results
  * (docs/bus-scan.md), and answers its document {ok, status, devices[],
  * summary}.  The request is suspended meanwhile; the loop keeps serving.
- * A scan pauses the bus's polling, so it needs the operator role. */
+ * A scan pauses the bus's polling, so it needs the operator role.
+ * GET buses/{bus}/scan: while it runs, what it reported so far (the child's
+ * --progress-lines): {running, progress: last line, found: ["unit=..."]}. */
 #include "web-internal.h"
 #include "log.h"
 #include "self_path.h"
@@ -31,6 +33,51 @@ static void ctl_path(char *out, size_t len)
 		snprintf(out, len, CTL_BIN);
 }
 
+#define PROGRESS_KEY "{\"progress\":"
+
+/* The child's stdout is progress lines, then the document. */
+static const char *doc_start(const char *out)
+{
+	while (!strncmp(out, PROGRESS_KEY, strlen(PROGRESS_KEY))) {
+		const char *nl = strchr(out, '\n');
+
+		if (!nl)
+			return out + strlen(out);
+		out = nl + 1;
+	}
+	return out;
+}
+
+static int progress(struct web_req *q, const char *key)
+{
+	struct web_child *c = web_child_find(q->w->children, key);
+	cJSON *doc = cJSON_CreateObject(), *found = cJSON_CreateArray();
+	const char *s = c && c->out ? c->out : "", *end = doc_start(s);
+	char last[FB_TABLE_REASON_MAX] = "";
+
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		char line[FB_TABLE_REASON_MAX * 2 + 32];
+		cJSON *o, *p;
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
+			 s);
+		o = cJSON_Parse(line);
+		p = cJSON_GetObjectItemCaseSensitive(o, "progress");
+		if (cJSON_IsString(p) && !strncmp(p->valuestring, "found ", 6))
+			cJSON_AddItemToArray(found, cJSON_CreateString(p->valuestring + 6));
+		else if (cJSON_IsString(p) && strncmp(p->valuestring, "candidate ", 10))
+			snprintf(last, sizeof(last), "%s", p->valuestring);
+		cJSON_Delete(o);
+		s += n + 1;
+	}
+	cJSON_AddBoolToObject(doc, "running", c != NULL && !c->exited);
+	cJSON_AddStringToObject(doc, "progress", last);
+	cJSON_AddItemToObject(doc, "found", found);
+	return web_http_json(q, MHD_HTTP_OK, doc);
+}
+
 static void answer(struct web_req *q, unsigned status, cJSON *doc)
 {
 	q->pending_doc = doc;
@@ -49,7 +96,7 @@ static void done(struct web_child *c)
 	char msg[256];
 
 	if (!c->timed_out && !c->overflow && c->out)
-		doc = cJSON_Parse(c->out);
+		doc = cJSON_Parse(doc_start(c->out));
 	ok = doc ? cJSON_GetObjectItemCaseSensitive(doc, "ok") : NULL;
 	fb_log(FB_LOG_NOTICE, "web: scan of bus %s: %s", c->what,
 	       c->timed_out ? "no result in time, stopped" : cJSON_IsTrue(ok) ? "done" :
@@ -76,20 +123,23 @@ int web_api_scan(struct web_req *q, const struct web_match *m)
 	struct web *w = q->w;
 	const char *bus = m->arg[0];
 	char key[sizeof(((struct web_child *)0)->key)], prog[PATH_MAX], ids[32] = "";
-	char *argv[12];
+	char *argv[14];
 	const cJSON *j;
 	struct web_child *c;
 	cJSON *body = NULL;
 	int n = 0, rc;
 
+	snprintf(key, sizeof(key), "scan:%s", bus);
+	if (!strcmp(q->method, "GET"))
+		return fb_config_bus(w->cfg, bus) ? progress(q, key) :
+		       web_http_error(q, MHD_HTTP_NOT_FOUND, "no bus %s", bus);
 	if (strcmp(q->method, "POST"))
-		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
+		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET or POST");
 	if (q->session->role < WEB_ROLE_OPERATOR)
 		return web_http_error(q, MHD_HTTP_FORBIDDEN, "a scan pauses the bus's polling: "
 				      "it needs the operator or admin role");
 	if (bus[0] == '-' || !fb_config_bus(w->cfg, bus))
 		return web_http_error(q, MHD_HTTP_NOT_FOUND, "no bus %s", bus);
-	snprintf(key, sizeof(key), "scan:%s", bus);
 	if (web_child_find(w->children, key))
 		return web_http_error(q, MHD_HTTP_CONFLICT, "a scan of bus %s is already running",
 				      bus);
@@ -100,6 +150,7 @@ int web_api_scan(struct web_req *q, const struct web_match *m)
 	argv[n++] = (char *)"bus";
 	argv[n++] = (char *)"scan";
 	argv[n++] = (char *)bus;
+	argv[n++] = (char *)"--progress-lines";
 	if (q->body_len && !(body = web_http_body(q, &rc)))
 		return rc;
 	j = body ? cJSON_GetObjectItemCaseSensitive(body, "ids") : NULL;

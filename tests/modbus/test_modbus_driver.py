@@ -163,9 +163,12 @@ class ModbusDriver(fbtest.TestCase):
         disc = sub.wait_message(f"homeassistant/device/{node}_simple/config", timeout=15)
         cmps = disc.json()["cmps"]
         for key in ("_diag_requests", "_diag_errors", "_diag_timeouts", "_diag_crc_errors",
-                    "_diag_latency_ms", "_diag_bus_utilisation", "_diag_bus_connected"):
+                    "_diag_latency_ms", "_diag_bus_utilisation", "_diag_bus_connected",
+                    "_diag_bus_scanning"):
             self.assertEqual(cmps[key]["entity_category"], "diagnostic", key)
         self.assertEqual(cmps["_diag_bus_connected"]["p"], "binary_sensor")
+        self.assertEqual(cmps["_diag_bus_scanning"]["p"], "binary_sensor")
+        self.assertEqual(cmps["_diag_bus_scanning"]["device_class"], "running")
         self.assertEqual(cmps["_diag_latency_ms"]["unit_of_measurement"], "ms")
 
         def counted():

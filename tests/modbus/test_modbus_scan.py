@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFS = os.path.join(HERE, "devices")
 SCAN = gateway.MODBUS
 CTL = os.path.join(gateway.BUILD, "src", "ctl", "fieldbridgectl")
+MBTOOL = os.path.join(gateway.BUILD, "tests", "modbus", "mbtool")
 READ_FCS = {3, 4, 0x11, 0x2B}
 
 
@@ -211,6 +212,57 @@ class ModbusScan(fbtest.TestCase):
                                                 timeout=fbtest.slack(5)),
                              "no poll after the scan")
         self.assertIn("polling resumes", drv.stderr_text())
+
+    def scanning(self, gw):
+        """The bus's _diag_bus_scanning point of device d3 (None if unset)."""
+        r = subprocess.run([MBTOOL, "dump", gw.table_path("b")], capture_output=True,
+                           text=True, timeout=30)
+        if r.returncode != 0:
+            return None
+        return json.loads(r.stdout)["points"].get("d3/_diag_bus_scanning", {}).get("v")
+
+    def test_ctl_cancel_stops_a_running_scan_and_the_diag_point(self):
+        gate, (slave,) = self.line({3: "holding"})
+        gw, drv = self.start_driver(gate)
+        self.assertIsNotNone(slave.wait_request(lambda e: e["unit"] == 3, timeout=15),
+                             "the driver never polled")
+        self.assertTrue(fbtest.wait_for(lambda: self.scanning(gw) is False, 15, 0.2),
+                        "no _diag_bus_scanning=false before the scan")
+        # 1-247 at 200 ms per absent id: ~50 s, far longer than the test waits
+        scan = subprocess.Popen([CTL, "-c", gw.config_path, "--json", "bus", "scan", "b",
+                                 "--ids", "1-247"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(fbtest.wait_for(lambda: self.scanning(gw) is True,
+                                            fbtest.slack(10), 0.2),
+                            "_diag_bus_scanning never went on")
+            r = subprocess.run([CTL, "-c", gw.config_path, "--json", "bus", "scan", "b",
+                                "--cancel"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("cancelled the scan", json.loads(r.stdout)["summary"])
+            out, err = scan.communicate(timeout=fbtest.slack(10))
+        finally:
+            if scan.poll() is None:
+                scan.kill()
+                scan.wait()
+        self.assertNotEqual(scan.returncode, 0, out + err)
+        doc = json.loads(out)
+        self.assertEqual(doc["status"], "failed", doc)
+        self.assertIn("cancelled by", doc["summary"])
+        self.assertLess(max((f["unit"] for f in gate.frames()), default=0), 247,
+                        "the scan ran to the end")
+        self.assertTrue(fbtest.wait_for(lambda: self.scanning(gw) is False,
+                                        fbtest.slack(5), 0.2),
+                        "_diag_bus_scanning stayed on after the cancel")
+        end = time.monotonic()
+        self.assertIsNotNone(slave.wait_request(lambda e: e["unit"] == 3 and e["t"] > end,
+                                                timeout=fbtest.slack(5)),
+                             "no poll after the cancel")
+        # with no scan running, a cancel says so
+        r = subprocess.run([CTL, "-c", gw.config_path, "bus", "scan", "b", "--cancel"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no scan is running on bus b", r.stdout + r.stderr)
 
     def test_add_stages_the_matched_device_validated(self):
         gate, (slave,) = self.line({3: "holding", 17: "holding"})

@@ -21,6 +21,11 @@ class WebScan(WebApi):
         self.assertEqual(found[2]["exception"], 2)
         self.assertTrue(fbtest.wait_for(
             lambda: "scan of bus meters: done" in self.web.stderr_text(), 5))
+        # GET: nothing running any more (the live case is the browser test's)
+        st, _, doc = c.request("GET", "buses/meters/scan")
+        self.assertEqual((st, doc), (200, {"running": False, "progress": "", "found": []}))
+        st, _, doc = c.request("GET", "buses/nosuch/scan")
+        self.assertEqual(st, 404, doc)
         # polling resumed: the exporter side keeps getting values
         self.assertIn("polling resumes", self.gw.drivers["meters"].stderr_text())
 

@@ -71,6 +71,7 @@ struct mb_driver {
 	modbus_t *ctx;                       /* NULL while disconnected */
 	bool rtu_framing;                    /* RTU or RTU-over-TCP */
 	bool line_held;                      /* a scan holds the line lock itself */
+	bool scanning;                       /* a queued scan runs: polling paused */
 	dev_t link_rdev;                     /* RTU: what the path named at open */
 	ino_t link_ino;
 	int64_t next_connect_ms;

@@ -71,5 +71,7 @@ void mb_stats_publish(struct mb_driver *d, int64_t mono_ms, bool force)
 		v.kind = FB_VALUE_BOOL;
 		v.b = d->ctx != NULL;
 		put(d, dev, FB_DIAG_BUS_CONNECTED, &v, now);
+		v.b = d->scanning;
+		put(d, dev, FB_DIAG_BUS_SCANNING, &v, now);
 	}
 }

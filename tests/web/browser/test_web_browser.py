@@ -458,6 +458,38 @@ class WebBrowser(webtest.BrowserCase):
         b.assert_clean_console()
 
     # ------------------------------------------------------------ every page
+    def test_scan_button_finds_the_slave_behind_the_running_driver(self):
+        site = self.start_site()
+        b = self.browser(site.url)
+        b.first_run(site.setup_code())
+        b.go("buses")
+        card = "section.card:has(.scan)"
+        btn = b.wait(f"{card} .scan + .actions > button")
+        self.assertEqual(btn.text, "Scan")
+        btn.click()
+        b.wait_text(f"{card} .scan", r"polling is paused", timeout=5)
+        self.assertFalse(btn.is_enabled(), "Scan stays pressable while scanning")
+        # live: the progress line, and the units found so far before the end
+        b.wait_text(f"{card} .scan p.progress", r"^progress \d+/\d+ eta \d+ s$",
+                    timeout=fbtest.slack(10))
+        b.wait_text(f"{card} .scan ul.found", r"found unit=1 ", timeout=fbtest.slack(30))
+        self.assertNotIn("Scan of meters", b.css(f"{card} .scan")[0].text)
+        b.shot("scan-progress")
+        # 247 ids over Modbus TCP: every absent id waits one probe timeout.
+        b.wait_text(f"{card} .scan", r"Scan of meters: done", timeout=fbtest.slack(90))
+        rows = {r.find_element("css selector", "th").text: r.text
+                for r in b.css(f"{card} .scan tbody tr")}
+        self.assertEqual(sorted(rows), ["1", "2"], rows)
+        self.assertRegex(rows["1"], r"value \d+")
+        self.assertTrue(btn.is_enabled())
+        b.shot("scan-found")
+        # polling resumed: the meter's value is live again
+        site.slave.set_float(1, "ir", 0, 236.5)
+        self._devices_page(b)
+        b.wait_text("section.device[data-device=meter] tr[data-point=voltage] td.value",
+                    r"^236\.5", timeout=fbtest.slack(10))
+        b.assert_clean_console()
+
     def test_every_page_renders(self):
         site = self.start_site(connection=True)
         b = self.browser(site.url)

@@ -300,9 +300,26 @@ async function list(ctx) {
 // lists what answered; polling pauses meanwhile.
 async function runScan(bus, out, button) {
   button.disabled = true;
-  out.replaceChildren(h('p', `Scanning bus ${bus}: polling is paused until the scan ends…`));
+  const live = h('p.progress', 'starting…');
+  const foundList = h('ul.found');
+  out.replaceChildren(h('p', `Scanning bus ${bus}: polling is paused until the scan ends…`), live, foundList);
+  // What the scan reported so far, once a second until the POST answers.
+  let polling = true;
+  const poll = async () => {
+    while (polling) {
+      await new Promise((res) => setTimeout(res, 1000));
+      if (!polling) break;
+      try {
+        const p = await get(`buses/${seg(bus)}/scan`);
+        if (!polling) break;
+        if (p.progress) live.textContent = p.progress;
+        foundList.replaceChildren(...(p.found || []).map((f) => h('li', `found ${f}`)));
+      } catch (err) { /* the final answer reports errors */ }
+    }
+  };
+  poll();
   try {
-    const r = await post(`buses/${seg(bus)}/scan`, {});
+    const r = await post(`buses/${seg(bus)}/scan`, {}).finally(() => { polling = false; });
     const devs = Array.isArray(r.devices) ? r.devices : [];
     const rows = devs.map((d) => h('tr',
       h('th', { scope: 'row' }, String(d.unit_id)),
