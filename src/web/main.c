@@ -3,6 +3,7 @@
  * One process, one thread, one poll() loop over the signalfd, a timerfd,
  * libmicrohttpd's epoll fds and the bus tables' change fds. */
 #include "web-internal.h"
+#include "config_tls.h"
 #include "daemon.h"
 #include "fb_defaults.h"
 #include "jsonfile.h"
@@ -216,7 +217,9 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 2 : 0;
 	if (o.check) {
-		static const struct fb_config_checks all = { .airtime = true, .users = true };
+		static const struct fb_config_checks all = {
+			.airtime = true, .users = true, .tls = fb_config_tls_check,
+		};
 		struct fb_daemon_args a = { .config_path = o.config_path, .check = true };
 
 		/* The page shows the whole gateway: every check. */

@@ -2,6 +2,7 @@
 /* fieldbridge-export: one process per export connection ("Home Assistant
  * MQTT Client").  --test [--json] (conntest.c) is taken out of argv here;
  * the rest is the daemons' common parser. */
+#include "config_tls.h"
 #include "conntest.h"
 #include "daemon.h"
 #include "exporter.h"
@@ -39,7 +40,8 @@ int main(int argc, char **argv)
 	}
 	if (args.check)
 		return fb_daemon_check(&args, "connection",
-				       &(const struct fb_config_checks){ .users = true });
+				       &(const struct fb_config_checks){
+					.users = true, .tls = fb_config_tls_check });
 	if (test) {
 		/* stdout carries the stages; problems the link logs go to stderr. */
 		fb_log_init("fieldbridge-export", args.verbose > 1 ? FB_LOG_DEBUG :
