@@ -163,9 +163,50 @@ static int json_string(const char *s, size_t maxlen, char *buf, size_t len, size
 	return put(buf, len, pos, "\"", 1);
 }
 
+/* What "%.15g" prints for d when d is the double of a decimal of at most
+ * 15 significant digits with 1e-4 <= |d| < 1e15 (every value a float32
+ * register decodes to, codec.c): that decimal (DBL_DIG: it is the only
+ * one), found by scaling instead of printf's multi-precision formatting.
+ * False: not such a value. */
+static bool format_decimal_fast(double d, char *tmp, size_t len)
+{
+	static const double p10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+	};
+	double a = fabs(d);
+
+	if (!(a >= 1e-4 && a < 1e15) || len < 40)
+		return false;
+	for (int k = 0; k < (int)(sizeof(p10) / sizeof(p10[0])); k++) {
+		double m = nearbyint(a * p10[k]);
+		unsigned long long u, ip;
+		char frac[24];
+		int n = k;
+
+		if (m >= 1e15)
+			return false; /* more than 15 digits */
+		if (m / p10[k] != a)
+			continue;
+		u = (unsigned long long)m;
+		ip = u / (unsigned long long)p10[k];
+		snprintf(frac, sizeof(frac), "%0*llu", k, k ? u % (unsigned long long)p10[k] : 0);
+		while (n > 0 && frac[n - 1] == '0')
+			n--;
+		snprintf(tmp, len, "%s%llu%s%.*s", d < 0 ? "-" : "", ip, n ? "." : "", n, frac);
+		return true;
+	}
+	return false;
+}
+
 /* Shortest of %.15g..%.17g that reads back as the same double. */
 static void format_double(double d, char *tmp, size_t len)
 {
+	if (d == 0 || format_decimal_fast(d, tmp, len)) {
+		if (d == 0)
+			snprintf(tmp, len, "%s", signbit(d) ? "-0" : "0");
+		return;
+	}
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(tmp, len, "%.*g", prec, d);
 		if (strtod(tmp, NULL) == d)

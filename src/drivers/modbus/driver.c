@@ -124,8 +124,15 @@ static int driver_loop(struct mb_driver *d)
 		}
 		more_commands = mb_commands_run(d);
 		for (int i = 0; i < STEPS_PER_PASS && d->ctx; i++) {
-			if (!mb_sched_step(d, fb_mono_ms()))
+			struct mb_device *served = mb_sched_step(d, fb_mono_ms());
+
+			if (!served)
 				break;
+			/* A device's reads are published as soon as they are
+			 * done, not after the whole cycle; reads of one device
+			 * back to back stay one notification (one state). */
+			if (!mb_sched_next_is(d, served, fb_mono_ms()))
+				fb_table_notify(d->table);
 			/* Writes go out at the next frame boundary. */
 			more_commands = mb_commands_run(d);
 		}
