@@ -11,6 +11,10 @@
  *   fb-bench-baregw --port P --mqtt-port M --devices N --unit-base U
  *                   --interval-ms I --blocks FC:START:COUNT[,...] --seconds S
  *
+ * --stamp 1: the registers are uint64 groups of 4 (fb-bench-slave --stamp),
+ * published as "p0".."p<n>" like the exporter's bench-point states, so the
+ * subscriber's latency is read -> MQTT of this bare loop.
+ *
  * Prints "ready", then at the end "ok <cycles> <registers>". */
 #include <errno.h>
 #include <inttypes.h>
@@ -67,10 +71,21 @@ static int read_block(modbus_t *ctx, const struct block *b, uint16_t *regs)
 }
 
 static int payload_of(const struct block *blk, int nblk, const uint16_t *regs, char *out,
-		      size_t size)
+		      size_t size, bool stamp)
 {
 	int len = snprintf(out, size, "{\"ts\":%" PRId64, bench_mono_ns() / 1000000);
 	const uint16_t *r = regs;
+
+	if (stamp) {
+		int k = 0;
+
+		for (int b = 0; b < nblk; b++, r += blk[b - 1].count)
+			for (int i = 0; i + 4 <= blk[b].count; i += 4, k++)
+				len += snprintf(out + len, size - (size_t)len, ",\"p%d\":%" PRIu64, k,
+						(uint64_t)r[i] << 48 | (uint64_t)r[i + 1] << 32 |
+						(uint64_t)r[i + 2] << 16 | r[i + 3]);
+		return len + snprintf(out + len, size - (size_t)len, "}");
+	}
 
 	for (int b = 0; b < nblk; b++) {
 		bool bits = blk[b].fc <= 2;
@@ -97,6 +112,7 @@ static int payload_of(const struct block *blk, int nblk, const uint16_t *regs, c
 int main(int argc, char **argv)
 {
 	int port = 0, mport = 1883, ndev = 1, unit_base = 1, interval_ms = 1000, nblk = 0;
+	bool stamp = false;
 	double secs = 10;
 	struct block blk[MAX_BLOCKS];
 	uint16_t *cur, *last;
@@ -117,6 +133,8 @@ int main(int argc, char **argv)
 			unit_base = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--interval-ms"))
 			interval_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--stamp"))
+			stamp = atoi(argv[i + 1]) != 0;
 		else if (!strcmp(argv[i], "--seconds"))
 			secs = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--blocks")) {
@@ -182,7 +200,7 @@ int main(int argc, char **argv)
 				continue;
 			memcpy(old, r, per_dev * sizeof(*r));
 			snprintf(topic, sizeof(topic), "fieldbridge/baregw/d%05d/state", d);
-			len = payload_of(blk, nblk, r, payload, sizeof(payload));
+			len = payload_of(blk, nblk, r, payload, sizeof(payload), stamp);
 			mosquitto_publish(m, NULL, topic, len, payload, 0, false);
 			service(m, 0);
 		}

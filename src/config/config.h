@@ -148,6 +148,7 @@ struct fb_config {
 	char *state_dir;          /* default FB_DEFAULT_STATE_DIR */
 	char *runtime_dir;        /* state tables; default FB_DEFAULT_RUNTIME_DIR */
 	char *users_file;         /* NULL = no access control file */
+	int log_level;            /* "log_level": an FB_LOG_* level; 0 = not set (info) */
 	char **definition_dirs;   /* searched in order */
 	size_t ndefinition_dirs;
 	struct fb_bus_conf *buses;

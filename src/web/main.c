@@ -29,16 +29,20 @@ struct opts {
 	const char *config_path, *www;
 	bool check;
 	int verbose;
+	int log_level; /* -q / --log-level; 0 = not given */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-"usage: fieldbridge-web [-c PATH] [--www DIR] [--check] [-v]\n"
+"usage: fieldbridge-web [-c PATH] [--www DIR] [--check] [-v | -q | --log-level LEVEL]\n"
 "  -c, --config PATH  main configuration file (default %s)\n"
 "      --www DIR      the pages (default %s)\n"
 "      --check        check the configuration, print every problem, exit\n"
-"  -v, --verbose      more log (twice: debug)\n", FB_DEFAULT_CONFIG, FB_DEFAULT_WWW_DIR);
+"  -v, --verbose      more log (twice: debug)\n"
+"  -q, --quiet        warnings and errors only (--log-level warning)\n"
+"      --log-level L  warning, info or debug (default: notice, or the\n"
+"                     config's log_level)\n", FB_DEFAULT_CONFIG, FB_DEFAULT_WWW_DIR);
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -46,18 +50,28 @@ static int parse(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' }, { "www", required_argument, NULL, 'w' },
 		{ "check", no_argument, NULL, 'k' }, { "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' }, { "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*o = (struct opts){ .config_path = FB_DEFAULT_CONFIG, .www = FB_DEFAULT_WWW_DIR };
-	while ((c = getopt_long(argc, argv, "c:vhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vqhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config_path = optarg; break;
 		case 'w': o->www = optarg; break;
 		case 'k': o->check = true; break;
 		case 'v': o->verbose++; break;
+		case 'q': o->log_level = FB_LOG_WARNING; break;
+		case 'l':
+			o->log_level = fb_log_level_parse(optarg);
+			if (o->log_level < 0) {
+				fprintf(stderr, "fieldbridge-web: --log-level %s: expected warning, "
+					"info or debug\n", optarg);
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("fieldbridge-web %s\n", FB_VERSION); return 1;
 		default: usage(stderr); return -1;
@@ -225,10 +239,11 @@ int main(int argc, char **argv)
 		/* The page shows the whole gateway: every check. */
 		return fb_daemon_check(&a, "connection", &all);
 	}
-	fb_log_init("fieldbridge-web", o.verbose > 1 ? FB_LOG_DEBUG
-				       : o.verbose ? FB_LOG_INFO : FB_LOG_NOTICE);
+	fb_log_init("fieldbridge-web", fb_log_level_pick(o.log_level, o.verbose, FB_LOG_NOTICE));
 	fb_diag_init(&d);
 	w.cfg = fb_config_load(o.config_path, &d);
+	if (w.cfg && w.cfg->log_level && !o.log_level && !o.verbose)
+		fb_log_set_level((enum fb_log_level)w.cfg->log_level);
 	if (w.cfg)
 		fb_config_load_definitions(w.cfg, NULL, &d);
 	fb_diag_log(&d);

@@ -44,10 +44,11 @@ int main(int argc, char **argv)
 					.users = true, .tls = fb_config_tls_check });
 	if (test) {
 		/* stdout carries the stages; problems the link logs go to stderr. */
-		fb_log_init("fieldbridge-export", args.verbose > 1 ? FB_LOG_DEBUG :
-			    args.verbose ? FB_LOG_INFO : FB_LOG_WARNING);
+		fb_log_init("fieldbridge-export",
+			    fb_log_level_pick(args.log_level, args.verbose, FB_LOG_WARNING));
 		return ex_conntest_run(&args, json);
 	}
-	fb_log_init("fieldbridge-export", args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
+	fb_log_init("fieldbridge-export",
+		    fb_log_level_pick(args.log_level, args.verbose, FB_LOG_INFO));
 	return ex_run(&args);
 }
