@@ -213,10 +213,23 @@ static bool commands_waiting(const struct exporter *ex)
 	return false;
 }
 
+static bool states_waiting(const struct exporter *ex)
+{
+	for (size_t b = 0; b < ex->nbuses; b++)
+		if (ex->buses[b].ndirty)
+			return true;
+	return false;
+}
+
 int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 {
 	int64_t deadline = ex_link_deadlines(&ex->link, now_ms);
 	bool retry = false;
+
+	/* States held back by a full socket go on as soon as nothing is
+	 * queued, whatever woke us (there is no tick to catch them later). */
+	if (ex->link.connected && !ex_link_want_write(&ex->link) && states_waiting(ex))
+		ex_state_publish_dirty(ex);
 
 	if (ex->republish_at_ms && now_ms >= ex->republish_at_ms) {
 		ex->republish_at_ms = 0;
