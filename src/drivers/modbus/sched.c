@@ -133,6 +133,8 @@ static void run_block(struct mb_driver *d, struct mb_device *dev, struct fb_plan
 static bool prefer(const struct mb_driver *d, const struct mb_device *dev,
 		   const struct mb_device *best)
 {
+	if (dev == best)
+		return false; /* one device's blocks keep their plan order */
 	if (dev == d->last_served || best == d->last_served)
 		return dev == d->last_served;
 	return dev->served < best->served;
