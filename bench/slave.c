@@ -7,6 +7,14 @@
  *       client at a time; after answering a write (FC05/06/15/16) prints
  *       "W <mono_ns> <fc> <address>" with the time the request was
  *       received.
+ *       --churn: every register read (FC03/04) changes what it read: the
+ *       registers are float32 pairs (high word first) between 128 and 256,
+ *       the high word stepping by one per read, like a meter whose every
+ *       value moves each cycle.  "count" on stdin prints "count <reads>
+ *       <registers>": what was read so far.
+ *       --stamp: every FC03 read stores the receive time (CLOCK_MONOTONIC
+ *       ns, uint64 high word first) in each 4-register group it covers, so
+ *       a subscriber's arrival - value is read -> MQTT latency.
  *   fb-bench-slave --probe P --count N
  *       client: times N FC03 reads of 10 registers and prints
  *       "txn <median_ns> <p99_ns>": one Modbus transaction on this machine,
@@ -14,6 +22,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <modbus.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +39,47 @@ static int cmp64(const void *a, const void *b)
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return (x > y) - (x < y);
+}
+
+struct counts {
+	_Atomic uint64_t reads, regs;
+};
+
+/* Answers "count" lines on stdin while the main thread serves Modbus. */
+static void *count_thread(void *arg)
+{
+	struct counts *c = arg;
+	char line[64];
+
+	while (fgets(line, sizeof(line), stdin)) {
+		if (strncmp(line, "count", 5))
+			continue;
+		printf("count %" PRIu64 " %" PRIu64 "\n", atomic_load(&c->reads),
+		       atomic_load(&c->regs));
+		fflush(stdout);
+	}
+	return NULL;
+}
+
+static void churn(modbus_mapping_t *map, const uint8_t *pdu, int fc)
+{
+	int addr = pdu[1] << 8 | pdu[2], n = pdu[3] << 8 | pdu[4];
+	uint16_t *regs = fc == 3 ? map->tab_registers : map->tab_input_registers;
+
+	/* A step per read, not a toggle: units share one mapping, and an even
+	 * number of reads per cycle would give each unit the same value. */
+	for (int a = addr; a < addr + n && a < NREGS; a++)
+		if (!(a & 1))
+			regs[a] = (uint16_t)(0x4300 | ((regs[a] + 1) & 0xff));
+}
+
+static void stamp(modbus_mapping_t *map, const uint8_t *pdu, int64_t t)
+{
+	int addr = pdu[1] << 8 | pdu[2], n = pdu[3] << 8 | pdu[4];
+
+	for (int a = (addr + 3) & ~3; a + 4 <= addr + n && a + 4 <= NREGS; a += 4)
+		for (int w = 0; w < 4; w++)
+			map->tab_registers[a + w] = (uint16_t)((uint64_t)t >> (48 - 16 * w));
 }
 
 static int probe(int port, int count)
@@ -61,11 +113,21 @@ static int probe(int port, int count)
 int main(int argc, char **argv)
 {
 	int port = 0, probe_port = 0, count = 1000, server;
+	bool do_churn = false, do_stamp = false;
+	struct counts counts = { 0 };
+	pthread_t counter;
 	modbus_mapping_t *map;
 	modbus_t *ctx;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--churn"))
+			do_churn = true;
+		else if (!strcmp(argv[i], "--stamp"))
+			do_stamp = true;
 	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--port"))
+		if (!strcmp(argv[i], "--churn") || !strcmp(argv[i], "--stamp"))
+			i--;
+		else if (!strcmp(argv[i], "--port"))
 			port = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--probe"))
 			probe_port = atoi(argv[i + 1]);
@@ -82,6 +144,11 @@ int main(int argc, char **argv)
 	map = modbus_mapping_new(NREGS, NREGS, NREGS, NREGS);
 	if (!ctx || !map)
 		return 1;
+	if (do_churn)
+		for (int a = 0; a < NREGS; a += 2)
+			map->tab_registers[a] = map->tab_input_registers[a] = 0x4366;
+	if (pthread_create(&counter, NULL, count_thread, &counts) == 0)
+		pthread_detach(counter);
 	server = modbus_tcp_listen(ctx, 4);
 	if (server < 0) {
 		fprintf(stderr, "listen: %s\n", modbus_strerror(errno));
@@ -102,6 +169,15 @@ int main(int argc, char **argv)
 				break; /* client gone: accept the next one */
 			if (n == 0)
 				continue;
+			if (req[hl] == 3 || req[hl] == 4 || req[hl] == 1 || req[hl] == 2) {
+				atomic_fetch_add(&counts.reads, 1);
+				atomic_fetch_add(&counts.regs,
+						 (uint64_t)(req[hl + 3] << 8 | req[hl + 4]));
+				if (do_churn && (req[hl] == 3 || req[hl] == 4))
+					churn(map, req + hl, req[hl]);
+				if (do_stamp && req[hl] == 3)
+					stamp(map, req + hl, t);
+			}
 			if (modbus_reply(ctx, req, n, map) < 0)
 				break;
 			if (req[hl] == 5 || req[hl] == 6 || req[hl] == 15 || req[hl] == 16) {

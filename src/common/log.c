@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Set once by main() before the loop starts; read-only afterwards. */
+/* Set by main() before the loop starts (and once more by the
+ * configuration's log_level); read-only afterwards. */
 static const char *log_tag = "fieldbridge";
 static enum fb_log_level log_max = FB_LOG_INFO;
 static bool log_plain; /* a terminal: timestamps and words instead of <N> */
@@ -35,6 +36,34 @@ void fb_log_init(const char *tag, enum fb_log_level max_level)
 	log_tag = tag;
 	log_max = max_level;
 	log_plain = !stderr_is_journal() && isatty(STDERR_FILENO);
+}
+
+void fb_log_set_level(enum fb_log_level max_level)
+{
+	log_max = max_level;
+}
+
+int fb_log_level_parse(const char *word)
+{
+	static const struct { const char *word; enum fb_log_level level; } words[] = {
+		{ "warning", FB_LOG_WARNING }, { "info", FB_LOG_INFO }, { "debug", FB_LOG_DEBUG },
+	};
+
+	for (size_t i = 0; word && i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(word, words[i].word))
+			return (int)words[i].level;
+	return -1;
+}
+
+enum fb_log_level fb_log_level_pick(int given, int verbose, enum fb_log_level dflt)
+{
+	if (given > 0)
+		return (enum fb_log_level)given;
+	if (verbose > 1)
+		return FB_LOG_DEBUG;
+	if (verbose)
+		return dflt > FB_LOG_INFO ? dflt : FB_LOG_INFO;
+	return dflt;
 }
 
 size_t fb_log_escape(const char *in, char *out, size_t len)

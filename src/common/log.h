@@ -22,6 +22,15 @@ enum fb_log_level {
 /* Called once by a daemon's main(); tag is borrowed for the process lifetime. */
 void fb_log_init(const char *tag, enum fb_log_level max_level);
 
+/* The level a daemon starts with: `word` ("warning", "info" or "debug";
+ * -q is "warning") if given, else -v (once: info, twice: debug) raised
+ * from `dflt`, else `dflt`.  fb_log_level_parse: the level of a word, or -1. */
+int fb_log_level_parse(const char *word);
+enum fb_log_level fb_log_level_pick(int given, int verbose, enum fb_log_level dflt);
+/* Changes the level after fb_log_init (the configuration's log_level,
+ * once it is loaded). */
+void fb_log_set_level(enum fb_log_level max_level);
+
 void fb_log(enum fb_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Like fb_log, appends ": strerror(errno)" and preserves errno. */

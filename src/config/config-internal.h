@@ -113,13 +113,6 @@ struct fb_config *cfg_load(const char *path, struct fb_diag *diag, bool keep_on_
 bool cfg_conn_user_defined(const struct fb_config *c, const struct fb_conn_conf *conn,
 			   const struct fb_users *users, struct fb_diag *diag);
 
-/* ---- config_tls.c ---- */
-
-/* Adds every problem of cc's TLS files (none when ssl is off): not PEM, a
- * key that does not open with its password or does not match the client
- * certificate (errors), an expired certificate (warning). */
-void cfg_tls_check(const struct fb_conn_conf *cc, struct fb_diag *diag);
-
 /* ---- config_bus.c and config_conn.c ---- */
 
 /* Per-section parsers; `where` is "<file>: <json path>" of obj.  Each

@@ -6,6 +6,7 @@
 #include "config-internal.h"
 #include "fb_defaults.h"
 #include "jsonfile.h"
+#include "log.h"
 #include "users.h"
 
 #include <dirent.h>
@@ -18,8 +19,12 @@
 static const char *const top_keys[] = { "gateway", "buses", "connections", "web",
 					 "modbus_servers", NULL };
 static const char *const gateway_keys[] = {
-	"id", "name", "state_dir", "runtime_dir", "users_file", "definition_dirs", NULL,
+	"id", "name", "state_dir", "runtime_dir", "users_file", "definition_dirs", "log_level",
+	NULL,
 };
+/* The daemons' -q / --log-level words (log.h), in FB_LOG_* order below. */
+static const char *const log_level_names[] = { "warning", "info", "debug", NULL };
+static const int log_level_values[] = { FB_LOG_WARNING, FB_LOG_INFO, FB_LOG_DEBUG };
 
 static cJSON *load_json(struct cfg_ctx *ctx, const char *path)
 {
@@ -113,8 +118,14 @@ static void parse_gateway(struct cfg_ctx *ctx, const cJSON *gw, const char *path
 	if (gw && cfg_json_path(ctx, gw, "users_file", ctx->main_dir, where, &p) == 1)
 		c->users_file = p;
 	parse_definition_dirs(ctx, gw, where);
-	if (gw)
+	if (gw) {
+		int level;
+
+		if (fb_json_enum(gw, "log_level", false, log_level_names, where, ctx->diag,
+				 &level) == 1)
+			c->log_level = log_level_values[level];
 		fb_json_unknown_keys(gw, gateway_keys, where, ctx->diag);
+	}
 }
 
 struct fb_users *fb_config_load_users(const struct fb_config *c,

@@ -189,6 +189,7 @@ struct fb_config {
 	char *state_dir;          /* default FB_DEFAULT_STATE_DIR */
 	char *runtime_dir;        /* state tables; default FB_DEFAULT_RUNTIME_DIR */
 	char *users_file;         /* NULL = no access control file */
+	int log_level;            /* "log_level": an FB_LOG_* level; 0 = not set (info) */
 	char **definition_dirs;   /* searched in order */
 	size_t ndefinition_dirs;
 	struct fb_bus_conf *buses;
@@ -245,6 +246,9 @@ struct fb_users *fb_config_load_users(const struct fb_config *c,
 struct fb_config_checks {
 	bool airtime; /* Modbus serial buses: the planned reads fit the line */
 	bool users;   /* the users file defines each connection's user */
+	/* Parses the TLS files of the connections in scope
+	 * (fb_config_tls_check of config_tls.h); NULL: not checked. */
+	void (*tls)(const struct fb_conn_conf *cc, struct fb_diag *diag);
 	/* If set and nothing is wrong: receives "summary: ..." lines (buses,
 	 * devices, points, reads per cycle, airtime per serial bus) for the
 	 * instance checked; caller frees.  Left untouched after an error. */
@@ -257,9 +261,8 @@ struct fb_config_checks {
  * devices and budget are checked; the users check is skipped), a connection
  * when `kind` is "connection" (a connection exports every bus, so every
  * definition and budget is checked), or is NULL for everything.  An unknown
- * instance is an error in diag.  Whatever the checks asked for, the TLS
- * files of the connections in scope are parsed and a definition's
- * documented serial settings are compared with its bus.  After an error in
+ * instance is an error in diag.  Whatever the checks asked for, a
+ * definition's documented serial settings are compared with its bus.  After an error in
  * the configuration itself the users file is still checked. */
 void fb_config_check(const char *path, const char *kind, const char *instance,
 		     const struct fb_config_checks *checks, struct fb_diag *diag);

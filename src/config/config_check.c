@@ -302,9 +302,10 @@ void fb_config_check(const char *path, const char *kind, const char *instance,
 		}
 	/* The TLS files of the connections in scope: all of them, or the one
 	 * named; a bus's check has none. */
-	for (size_t i = 0; found && !(instance && (is_bus || is_server)) && i < cfg->nconns; i++)
+	for (size_t i = 0; found && checks && checks->tls && !(instance && (is_bus || is_server)) &&
+			   i < cfg->nconns; i++)
 		if (!instance || !strcmp(cfg->conns[i].name, instance))
-			cfg_tls_check(&cfg->conns[i], diag);
+			checks->tls(&cfg->conns[i], diag);
 	if (found && checks && checks->airtime)
 		check_budgets(cfg, bus ? bus->name : NULL, diag);
 	if (found && checks && checks->users && !is_bus && !is_server)

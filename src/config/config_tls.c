@@ -4,7 +4,7 @@
  * certificate, and no certificate is expired: a garbage CA, a wrong key
  * password or another certificate's key would otherwise show only once the
  * exporter connects. */
-#include "config.h"
+#include "config_tls.h"
 #include "config-internal.h"
 #include "jsonfile.h"
 
@@ -148,7 +148,7 @@ static EVP_PKEY *tls_key(const struct fb_conn_conf *cc, const char *where,
 	return k;
 }
 
-void cfg_tls_check(const struct fb_conn_conf *cc, struct fb_diag *diag)
+void fb_config_tls_check(const struct fb_conn_conf *cc, struct fb_diag *diag)
 {
 	char where[CFG_WHERE_MAX];
 	X509 *crt = NULL;

@@ -7,6 +7,7 @@
  * mirror's paths; they are rewritten to the real ones. */
 #include "config_edit-internal.h"
 #include "config.h"
+#include "config_tls.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +20,9 @@
 
 size_t fb_edit_validate_path(const char *main_path, struct fb_diag *diag)
 {
-	static const struct fb_config_checks every_check = { .airtime = true, .users = true };
+	static const struct fb_config_checks every_check = {
+		.airtime = true, .users = true, .tls = fb_config_tls_check,
+	};
 	size_t before = diag->errors;
 
 	fb_config_check(main_path, NULL, NULL, &every_check, diag);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `config check`: the daemons' --check for everything, through the same
  * library call (fb_config_check) with every daemon's checks. */
+#include "config_tls.h"
 #include "ctl.h"
 #include "daemon.h"
 
 #include <string.h>
 
-static const struct fb_config_checks every_check = { .airtime = true, .users = true };
+static const struct fb_config_checks every_check = {
+	.airtime = true, .users = true, .tls = fb_config_tls_check,
+};
 
 int ctl_config(const struct ctl *c)
 {

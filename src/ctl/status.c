@@ -5,13 +5,16 @@
  * configuration's current warnings (fb_config_check). */
 #include "live.h"
 #include "clock.h"
+#include "config_tls.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static const struct fb_config_checks every_check = { .airtime = true, .users = true };
+static const struct fb_config_checks every_check = {
+	.airtime = true, .users = true, .tls = fb_config_tls_check,
+};
 
 static bool diag_value(const struct ctl_bus *b, const char *device, enum fb_diag_point which,
 		       double *out)

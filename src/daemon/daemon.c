@@ -17,12 +17,15 @@
 static void usage(FILE *out, const char *prog, const char *instance_opt)
 {
 	fprintf(out,
-		"usage: %s [-c PATH] [--%s NAME] [--check] [-v]\n"
+		"usage: %s [-c PATH] [--%s NAME] [--check] [-v | -q | --log-level LEVEL]\n"
 		"  -c, --config PATH   main configuration (default %s)\n"
 		"  --%s NAME%*s which %s this process serves\n"
 		"  --check             validate the configuration and every device\n"
 		"                      definition in use, print all problems, exit\n"
 		"  -v, --verbose       more logging (repeat for per-transaction debug)\n"
+		"  -q, --quiet         warnings and errors only (--log-level warning)\n"
+		"  --log-level LEVEL   warning, info (the default) or debug; without\n"
+		"                      -q/-v/--log-level the config's log_level applies\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       print the version\n",
 		prog, instance_opt, FB_DEFAULT_CONFIG, instance_opt,
@@ -37,6 +40,8 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 		{ instance_opt, required_argument, NULL, 'i' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -46,12 +51,21 @@ int fb_daemon_parse_args(int argc, char **argv, const char *prog,
 	memset(out, 0, sizeof(*out));
 	out->config_path = FB_DEFAULT_CONFIG;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': out->config_path = optarg; break;
 		case 'i': out->instance = optarg; break;
 		case 'k': out->check = true; break;
 		case 'v': out->verbose++; break;
+		case 'q': out->log_level = FB_LOG_WARNING; break;
+		case 'l':
+			out->log_level = fb_log_level_parse(optarg);
+			if (out->log_level < 0) {
+				fprintf(stderr, "%s: --log-level %s: expected warning, info or "
+					"debug\n", prog, optarg);
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout, prog, instance_opt); return 1;
 		case 'V': printf("%s %s\n", prog, FB_VERSION); return 1;
 		default: usage(stderr, prog, instance_opt); return -1;
@@ -177,6 +191,9 @@ int fb_daemon_start(const struct fb_daemon_args *args, const char *kind,
 	out->signal_fd = out->timer_fd = -1;
 	fb_diag_init(&diag);
 	out->cfg = fb_config_load(args->config_path, &diag);
+	/* The configuration's level, unless the command line chose one. */
+	if (out->cfg && out->cfg->log_level && !args->log_level && !args->verbose)
+		fb_log_set_level((enum fb_log_level)out->cfg->log_level);
 	if (out->cfg && is_bus) {
 		out->bus = fb_config_bus(out->cfg, args->instance);
 		if (!out->bus)

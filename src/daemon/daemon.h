@@ -17,6 +17,7 @@ struct fb_daemon_args {
 	const char *instance;    /* --bus / --connection; NULL if not given */
 	bool check;              /* --check */
 	int verbose;             /* -v (repeatable) */
+	int log_level;           /* -q / --log-level: an FB_LOG_* level; 0 = not given */
 };
 
 /* Parses argv.  `instance_opt` is "bus" or "connection".  Prints usage and

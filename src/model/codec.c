@@ -118,12 +118,56 @@ static void string_decode(const struct fb_point_def *p, const uint16_t *regs,
 /* A float32 register value widened to double prints as 230.60000610351562;
  * the meter meant 230.6.  Take the shortest decimal that reads back as the
  * same float (at most 9 digits) and store that as the double. */
+static const double codec_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+};
+
+/* The same result without printing, for 1e-4 <= |x| < 1e6 (a meter's
+ * values): x * 10^k is exact in a double for k <= 12 (24 + 28 bits), so
+ * nearbyint rounds it exactly as printf does, and m / 10^k is the double
+ * strtod gives for that decimal.  False: use the printing loop. */
+static bool float_shortest_fast(float x, double *out)
+{
+	double a = fabs((double)x);
+	int e = -4;
+
+	if (!(a >= 1e-4 && a < 1e6))
+		return false;
+	while (e < 5 && a >= (e >= -1 ? codec_pow10[e + 1] : 1.0 / codec_pow10[-e - 1]))
+		e++;
+	for (int prec = 6; prec <= 9; prec++) {
+		int k = prec - 1 - e;
+		double m, cand, lo, hi;
+		float f;
+
+		if (k < 0 || k > 12)
+			return false;
+		m = nearbyint((double)x * codec_pow10[k]);
+		cand = m / codec_pow10[k];
+		f = (float)cand;
+		lo = f;
+		hi = nextafterf(f, cand > lo ? INFINITY : -INFINITY);
+		/* Exactly between two floats, strtof and (float) of the double
+		 * may round apart: leave it to strtof. */
+		if (cand != lo && 2 * cand == lo + hi)
+			return false;
+		if (f == x) {
+			*out = cand;
+			return true;
+		}
+	}
+	return false;
+}
+
 static double float_to_shortest_double(float x)
 {
 	char buf[32];
+	double fast;
 
 	if (!isfinite(x))
 		return (double)x;
+	if (float_shortest_fast(x, &fast))
+		return fast;
 	for (int prec = 6; prec <= 9; prec++) {
 		snprintf(buf, sizeof(buf), "%.*g", prec, (double)x);
 		if (strtof(buf, NULL) == x)

@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -54,8 +55,31 @@ void fb_futex_signal(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
 
 /* A bounded sleep: if the table file is truncated under a sleeping
  * thread, a wake-up on the (now private) page no longer reaches it, and
- * fb_futex_bridge_stop still needs it to notice `stop`. */
+ * fb_futex_bridge_stop still needs it to notice `stop`.  Only where the
+ * kernel has no futex_waitv (before 5.16): with it, the thread sleeps on
+ * the shared word and on `stop` (a private word stop_thread wakes), with
+ * no timeout, so an idle reader has no wake-up of its own. */
 #define BRIDGE_SLEEP_S 2
+
+/* Sleeps until the shared word is no longer `seen` or `stop` is woken.
+ * -1 with ENOSYS where the kernel lacks futex_waitv. */
+static long wait_word_or_stop(struct fb_futex_bridge *b, uint32_t seen)
+{
+#ifdef SYS_futex_waitv
+	struct futex_waitv w[2] = {
+		{ .val = seen, .uaddr = (uint64_t)(uintptr_t)b->word, .flags = FUTEX_32 },
+		{ .val = 0, .uaddr = (uint64_t)(uintptr_t)&b->stop,
+		  .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG },
+	};
+
+	return syscall(SYS_futex_waitv, w, 2, 0, NULL, 0);
+#else
+	(void)b;
+	(void)seen;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
 
 static void *bridge_main(void *arg)
 {
@@ -63,6 +87,7 @@ static void *bridge_main(void *arg)
 	uint32_t seen = b->start_value;
 	uint64_t one = 1;
 	sigset_t bus;
+	bool waitv = true;
 
 	/* A blocked SIGBUS on a fault kills the process: let the truncation
 	 * guard (table_guard.c) handle it in this thread too. */
@@ -75,8 +100,16 @@ static void *bridge_main(void *arg)
 
 		atomic_fetch_add(b->waiters, 1);
 		cur = atomic_load(b->word);
-		if (cur == seen && !atomic_load(&b->stop))
-			futex(b->word, FUTEX_WAIT, seen, &sleep);
+		if (cur == seen && !atomic_load(&b->stop)) {
+			long rc = waitv ? wait_word_or_stop(b, seen) : -1;
+
+			/* ENOSYS (old kernel), EFAULT (a truncated table):
+			 * the bounded sleep from now on. */
+			if (rc < 0 && waitv && errno != EAGAIN && errno != EINTR)
+				waitv = false;
+			if (!waitv)
+				futex(b->word, FUTEX_WAIT, seen, &sleep);
+		}
 		atomic_fetch_sub(b->waiters, 1);
 		cur = atomic_load(b->word);
 		if (cur != seen) {
@@ -132,6 +165,7 @@ static void stop_thread(struct fb_futex_bridge *b)
 	 * left.  Waking the shared word also wakes other readers'
 	 * threads, which re-check the word and sleep again: harmless. */
 	while (!atomic_load(&b->exited)) {
+		futex(&b->stop, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 		fb_futex_wake_all(b->word);
 		futex(&b->exited, FUTEX_WAIT_PRIVATE, 0, &tick);
 	}

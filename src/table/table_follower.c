@@ -159,6 +159,17 @@ void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
 	update_liveness(f, mono_ms);
 }
 
+int64_t fb_table_follower_next_ms(const struct fb_table_follower *f, int64_t mono_ms)
+{
+	int64_t age;
+
+	if (!f->reader || !f->alive ||
+	    (age = fb_table_reader_heartbeat_age_ms(f->reader, mono_ms)) < 0 ||
+	    age > f->stale_after_ms)
+		return mono_ms + SUPERSEDED_RETRY_MS;
+	return mono_ms + (f->stale_after_ms - age) + 1;
+}
+
 size_t fb_table_follower_drain(struct fb_table_follower *f, int64_t mono_ms)
 {
 	size_t n;

@@ -10,7 +10,9 @@
  *   - put fb_table_follower_fd() in the poll set (it changes after a
  *     re-attach, and is -1 while detached: rebuild the set each pass);
  *   - when it is readable, call fb_table_follower_drain();
- *   - about once a second, call fb_table_follower_maintain().
+ *   - call fb_table_follower_maintain() by fb_table_follower_next_ms()
+ *     (about once a second while detached, else when the heartbeat would
+ *     turn stale: a followed, living driver costs no periodic wake-up).
  * Point and device indices are those of the current table: map them again
  * in the `attached` handler.  Right after an attach the fd is readable and
  * the first drain reports every point and device, so a reader builds its
@@ -87,6 +89,10 @@ bool fb_table_follower_alive(const struct fb_table_follower *f);
 /* Re-attaches a superseded or replaced table, attaches a table that
  * appeared, and checks the heartbeat (mono_ms: fb_mono_ms units). */
 void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms);
+/* When the next maintain is due (mono_ms units): a second from mono_ms
+ * while detached or silent (attach retries, a replacing driver), else the
+ * moment the heartbeat, as the table has it now, would turn stale. */
+int64_t fb_table_follower_next_ms(const struct fb_table_follower *f, int64_t mono_ms);
 /* Drains the fd and walks the journal into point_changed/device_changed,
  * calls `drained`, then, if the table was superseded, re-attaches (as
  * maintain).  Returns the number of change callbacks made. */

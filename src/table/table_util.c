@@ -163,9 +163,86 @@ static int json_string(const char *s, size_t maxlen, char *buf, size_t len, size
 	return put(buf, len, pos, "\"", 1);
 }
 
+/* What "%.15g" prints for d when d is the double of a decimal of at most
+ * 15 significant digits with 1e-4 <= |d| < 1e15 (every value a float32
+ * register decodes to, codec.c): that decimal (DBL_DIG: it is the only
+ * one), found by scaling instead of printf's multi-precision formatting.
+ * False: not such a value. */
+static bool format_decimal_fast(double d, char *tmp, size_t len)
+{
+	static const double p10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+	};
+	double a = fabs(d);
+
+	if (!(a >= 1e-4 && a < 1e15) || len < 40)
+		return false;
+	for (int k = 0; k < (int)(sizeof(p10) / sizeof(p10[0])); k++) {
+		double m = nearbyint(a * p10[k]);
+		unsigned long long u;
+		char digits[24], *o = tmp;
+		int nd = 0, lead;
+
+		if (m >= 1e15)
+			return false; /* more than 15 digits */
+		if (m / p10[k] != a)
+			continue;
+		/* The digits of m, then the point k from the right; trailing
+		 * zeros of the fraction dropped as %g does. */
+		for (u = (unsigned long long)m; u; u /= 10)
+			digits[nd++] = (char)('0' + u % 10);
+		while (k > 0 && nd > 0 && digits[0] == '0') {
+			memmove(digits, digits + 1, (size_t)--nd);
+			k--;
+		}
+		if (d < 0)
+			*o++ = '-';
+		lead = nd - k; /* digits before the point */
+		if (lead <= 0) {
+			*o++ = '0';
+		} else {
+			for (int i = 0; i < lead; i++)
+				*o++ = digits[nd - 1 - i];
+		}
+		if (k > 0) {
+			*o++ = '.';
+			for (int i = lead; i < 0; i++)
+				*o++ = '0';
+			for (int i = lead > 0 ? lead : 0; i < nd; i++)
+				*o++ = digits[nd - 1 - i];
+		}
+		*o = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* "%lld" / "%llu" without printf (the exporter formats every diagnostic
+ * counter of every state message). */
+static void format_int(unsigned long long u, bool neg, char *tmp)
+{
+	char digits[24];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (neg)
+		*tmp++ = '-';
+	while (n)
+		*tmp++ = digits[--n];
+	*tmp = '\0';
+}
+
 /* Shortest of %.15g..%.17g that reads back as the same double. */
 static void format_double(double d, char *tmp, size_t len)
 {
+	if (d == 0 || format_decimal_fast(d, tmp, len)) {
+		if (d == 0)
+			snprintf(tmp, len, "%s", signbit(d) ? "-0" : "0");
+		return;
+	}
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(tmp, len, "%.*g", prec, d);
 		if (strtod(tmp, NULL) == d)
@@ -193,10 +270,12 @@ static int value_to_json(const struct fb_value *v, char *buf, size_t len)
 		s = v->b ? "true" : "false";
 		break;
 	case FB_VALUE_INT:
-		snprintf(tmp, sizeof(tmp), "%lld", (long long)v->i);
+		/* The magnitude in unsigned: -INT64_MIN overflows a signed one. */
+		format_int(v->i < 0 ? 0ULL - (unsigned long long)v->i : (unsigned long long)v->i,
+			   v->i < 0, tmp);
 		break;
 	case FB_VALUE_UINT:
-		snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v->u);
+		format_int((unsigned long long)v->u, false, tmp);
 		break;
 	case FB_VALUE_FLOAT:
 		if (isfinite(v->f))

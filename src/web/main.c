@@ -3,6 +3,7 @@
  * One process, one thread, one poll() loop over the signalfd, a timerfd,
  * libmicrohttpd's epoll fds and the bus tables' change fds. */
 #include "web-internal.h"
+#include "config_tls.h"
 #include "daemon.h"
 #include "fb_defaults.h"
 #include "jsonfile.h"
@@ -30,13 +31,14 @@ struct opts {
 	int verbose;
 	int confirm_timeout_s;
 	const char *apply_request;
+	int log_level; /* -q / --log-level; 0 = not given */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 "usage: fieldbridge-web [-c PATH] [--www DIR] [--confirm-timeout-s N]\n"
-"                       [--apply-request PATH] [--check] [-v]\n"
+"                       [--apply-request PATH] [--check] [-v | -q | --log-level LEVEL]\n"
 "  -c, --config PATH  main configuration file (default %s)\n"
 "      --www DIR      the pages (default %s)\n"
 "      --confirm-timeout-s N\n"
@@ -46,7 +48,10 @@ static void usage(FILE *out)
 "                     apply by writing PATH for fieldbridge-apply.path (a root\n"
 "                     service restarts the units) instead of restarting them\n"
 "      --check        check the configuration, print every problem, exit\n"
-"  -v, --verbose      more log (twice: debug)\n", FB_DEFAULT_CONFIG, FB_DEFAULT_WWW_DIR);
+"  -v, --verbose      more log (twice: debug)\n"
+"  -q, --quiet        warnings and errors only (--log-level warning)\n"
+"      --log-level L  warning, info or debug (default: notice, or the\n"
+"                     config's log_level)\n", FB_DEFAULT_CONFIG, FB_DEFAULT_WWW_DIR);
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -56,6 +61,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "check", no_argument, NULL, 'k' }, { "verbose", no_argument, NULL, 'v' },
 		{ "confirm-timeout-s", required_argument, NULL, 't' },
 		{ "apply-request", required_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' }, { "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -63,7 +69,7 @@ static int parse(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){ .config_path = FB_DEFAULT_CONFIG, .www = FB_DEFAULT_WWW_DIR,
 			    .confirm_timeout_s = 90 };
-	while ((c = getopt_long(argc, argv, "c:vhV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vqhV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config_path = optarg; break;
 		case 'w': o->www = optarg; break;
@@ -82,6 +88,15 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case 'v': o->verbose++; break;
+		case 'q': o->log_level = FB_LOG_WARNING; break;
+		case 'l':
+			o->log_level = fb_log_level_parse(optarg);
+			if (o->log_level < 0) {
+				fprintf(stderr, "fieldbridge-web: --log-level %s: expected warning, "
+					"info or debug\n", optarg);
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("fieldbridge-web %s\n", FB_VERSION); return 1;
 		default: usage(stderr); return -1;
@@ -206,16 +221,19 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 2 : 0;
 	if (o.check) {
-		static const struct fb_config_checks all = { .airtime = true, .users = true };
+		static const struct fb_config_checks all = {
+			.airtime = true, .users = true, .tls = fb_config_tls_check,
+		};
 		struct fb_daemon_args a = { .config_path = o.config_path, .check = true };
 
 		/* The page shows the whole gateway: every check. */
 		return fb_daemon_check(&a, "connection", &all);
 	}
-	fb_log_init("fieldbridge-web", o.verbose > 1 ? FB_LOG_DEBUG
-				       : o.verbose ? FB_LOG_INFO : FB_LOG_NOTICE);
+	fb_log_init("fieldbridge-web", fb_log_level_pick(o.log_level, o.verbose, FB_LOG_NOTICE));
 	fb_diag_init(&d);
 	w.cfg = fb_config_load(o.config_path, &d);
+	if (w.cfg && w.cfg->log_level && !o.log_level && !o.verbose)
+		fb_log_set_level((enum fb_log_level)w.cfg->log_level);
 	if (w.cfg)
 		fb_config_load_definitions(w.cfg, NULL, &d);
 	fb_diag_log(&d);

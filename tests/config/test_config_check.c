@@ -2,6 +2,7 @@
 /* fb_config_check, the --check every program shares: the checks asked for
  * run on the instance asked for, and nothing is printed. */
 #include "config_testutil.h"
+#include "config_tls.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -33,7 +34,9 @@ static void write_gateway(struct tdir *t, char *main_path, size_t len)
 #define BUDGET "bus slow: airtime budget: needs"
 #define NO_USER "connection (ha).user: expected a user defined in"
 
-static const struct fb_config_checks all = { .airtime = true, .users = true };
+static const struct fb_config_checks all = {
+	.airtime = true, .users = true, .tls = fb_config_tls_check,
+};
 
 static void a_bus_gets_its_budget_and_no_users_check(void)
 {
@@ -165,7 +168,8 @@ static void check_conn(const struct tdir *t, const char *fields, struct fb_diag 
 		 "    \"ssl\": \"on\", %s } ] }\n", fields);
 	td_write(t, "fieldbridge.json", text, 0600, p, sizeof(p));
 	fb_diag_init(d);
-	fb_config_check(p, "connection", "ha", NULL, d);
+	fb_config_check(p, "connection", "ha",
+			&(const struct fb_config_checks){ .tls = fb_config_tls_check }, d);
 }
 
 /* Problems the exporter would otherwise meet only when it connects. */

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "config_testutil.h"
+#include "config_tls.h"
 #include "jsonfile.h"
 #include "model.h"
 #include "users.h"
@@ -212,7 +213,7 @@ static void fifo_where_a_file_is_expected_is_an_error(void)
 	struct tdir t;
 	struct fb_diag d;
 	char p[512];
-	const struct fb_config_checks all = { .users = true };
+	const struct fb_config_checks all = { .users = true, .tls = fb_config_tls_check };
 
 	signal(SIGALRM, on_alarm);
 	alarm(20);

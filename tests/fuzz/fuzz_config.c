@@ -5,6 +5,7 @@
  * airtime plan and each connection's user in the shipped users.json. */
 #include "fuzz_util.h"
 #include "config.h"
+#include "config_tls.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -40,7 +41,9 @@ static void setup_dir(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct fb_config_checks checks = { .airtime = true, .users = true };
+	const struct fb_config_checks checks = {
+		.airtime = true, .users = true, .tls = fb_config_tls_check,
+	};
 	struct fb_diag diag;
 	char path[PATH_MAX];
 

@@ -233,6 +233,31 @@ static void heartbeat_stops_and_resumes(void)
 	fb_table_destroy(t);
 }
 
+/* A living driver's follower is due again only when the heartbeat would
+ * turn stale (no periodic wake-up); detached or silent, a second on. */
+static void next_maintain_is_when_the_heartbeat_turns_stale(void)
+{
+	struct seen s = { 0 };
+	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
+	struct fb_table *t;
+	int64_t now = fb_mono_ms();
+
+	CHECK_EQ_INT(fb_table_follower_next_ms(f, now) - now, 1000); /* detached */
+	t = make_table();
+	fb_table_heartbeat(t, now);
+	fb_table_follower_maintain(f, now + 100);
+	CHECK(s.alive);
+	CHECK_EQ_INT(fb_table_follower_next_ms(f, now + 100), now + STALE_MS + 1);
+	fb_table_heartbeat(t, now + 300); /* the driver went on */
+	CHECK_EQ_INT(fb_table_follower_next_ms(f, now + 400), now + 300 + STALE_MS + 1);
+	fb_table_follower_maintain(f, now + 300 + STALE_MS + 1);
+	CHECK(!s.alive);
+	CHECK_EQ_INT(fb_table_follower_next_ms(f, now + 300 + STALE_MS + 1) -
+			     (now + 300 + STALE_MS + 1), 1000);
+	fb_table_follower_free(f);
+	fb_table_destroy(t);
+}
+
 /* The exporter often attaches between the driver's create and its first
  * heartbeat: that first beat is the same driver, not a new one. */
 static void first_heartbeat_after_attach_is_no_takeover(void)
@@ -372,6 +397,7 @@ int main(void)
 	RUN_TEST(waits_for_a_driver_then_reports_everything_once);
 	RUN_TEST(first_heartbeat_after_attach_is_reported_from_the_drain);
 	RUN_TEST(heartbeat_stops_and_resumes);
+	RUN_TEST(next_maintain_is_when_the_heartbeat_turns_stale);
 	RUN_TEST(first_heartbeat_after_attach_is_no_takeover);
 	RUN_TEST(restarted_driver_is_followed_from_the_drain);
 	RUN_TEST(clean_exit_then_new_driver_is_followed_from_maintain);

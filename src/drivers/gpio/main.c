@@ -13,6 +13,7 @@ int main(int argc, char **argv)
 		return rc < 0 ? 2 : 0;
 	if (args.check)
 		return fb_daemon_check(&args, "bus", NULL);
-	fb_log_init("fieldbridge-gpio", args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
+	fb_log_init("fieldbridge-gpio",
+		    fb_log_level_pick(args.log_level, args.verbose, FB_LOG_INFO));
 	return gl_driver_run(&args);
 }

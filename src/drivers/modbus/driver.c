@@ -166,8 +166,15 @@ static int driver_loop(struct mb_driver *d)
 		}
 		more_commands = mb_commands_run(d);
 		for (int i = 0; i < STEPS_PER_PASS && d->ctx; i++) {
-			if (!mb_sched_step(d, fb_mono_ms()))
+			struct mb_device *served = mb_sched_step(d, fb_mono_ms());
+
+			if (!served)
 				break;
+			/* A device's reads are published as soon as they are
+			 * done, not after the whole cycle; reads of one device
+			 * back to back stay one notification (one state). */
+			if (!mb_sched_next_is(d, served, fb_mono_ms()))
+				fb_table_notify(d->table);
 			/* Writes go out at the next frame boundary. */
 			more_commands = mb_commands_run(d);
 			/* A pass of slow transactions must not starve it. */
@@ -181,11 +188,12 @@ static int driver_loop(struct mb_driver *d)
 			d->link_was_up = false;
 			bus_down(d);
 		}
+		/* Every pass refreshes the heartbeat (one store): while the
+		 * bus is polled at least once a second, the heartbeat's own
+		 * deadline never comes first and costs no wake-up of its own. */
 		now = fb_mono_ms();
-		if (now >= next_heartbeat) {
-			fb_table_heartbeat(d->table, now);
-			next_heartbeat = now + HEARTBEAT_PERIOD_MS;
-		}
+		fb_table_heartbeat(d->table, now);
+		next_heartbeat = now + HEARTBEAT_PERIOD_MS;
 		mb_stats_publish(d, now, false);
 		fb_table_notify(d->table);
 		driver_notify(d, &nl, &stats_ms, &errors);

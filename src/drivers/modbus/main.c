@@ -24,6 +24,6 @@ int main(int argc, char **argv)
 		return fb_daemon_check(&args, "bus",
 				       &(const struct fb_config_checks){ .airtime = true });
 	fb_log_init("fieldbridge-modbus",
-		    args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
+		    fb_log_level_pick(args.log_level, args.verbose, FB_LOG_INFO));
 	return mb_driver_run(&args);
 }

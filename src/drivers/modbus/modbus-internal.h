@@ -89,6 +89,7 @@ struct mb_driver {
 	int64_t bus_free_ns;                 /* monotonic: line silent enough */
 	/* scheduling and statistics */
 	uint64_t turn;                       /* scheduler turns so far */
+	const struct mb_device *last_served; /* the last step's device */
 	uint64_t write_epoch;                /* writes so far */
 	int64_t commands_resume_ms;          /* command flood: pause until */
 	bool command_fd_ready;               /* seen readable: drain it once */
@@ -190,8 +191,11 @@ void mb_store_point(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
 void mb_device_set_online(struct mb_driver *d, struct mb_device *dev, bool online,
 			  const char *why);
 
-/* sched.c: runs at most one due transaction; returns true if it did. */
-bool mb_sched_step(struct mb_driver *d, int64_t now_ms);
+/* sched.c: runs at most one due transaction; returns the device it served,
+ * NULL if nothing was due. */
+struct mb_device *mb_sched_step(struct mb_driver *d, int64_t now_ms);
+/* Whether the next due transaction (at now_ms) is dev's again. */
+bool mb_sched_next_is(struct mb_driver *d, const struct mb_device *dev, int64_t now_ms);
 /* The earliest monotonic deadline of any block or probe. */
 int64_t mb_sched_next_deadline(const struct mb_driver *d);
 /* After (re)connecting: every device is due now. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The deadline scheduler.  Every block of every online device has its own
  * deadline (its poll class's interval); each step runs the most overdue
- * one, ties going to the device served longest ago, so slaves with
+ * one, ties going to the device just served (so its reads run back to
+ * back), else to the one served longest ago, so slaves with
  * different intervals interleave fairly and a late bus degrades everyone a
  * little instead of starving someone.  An offline device has no block
  * deadlines, only a probe deadline on an exponential backoff, so it costs at
@@ -136,21 +137,34 @@ static void run_block(struct mb_driver *d, struct mb_device *dev, struct fb_plan
 	}
 }
 
-bool mb_sched_step(struct mb_driver *d, int64_t now_ms)
+/* Of two devices with a block due at the same time: the one just served
+ * (its due reads run back to back and reach MQTT as one state, without
+ * waiting for the rest of the cycle), else the one served longest ago. */
+static bool prefer(const struct mb_driver *d, const struct mb_device *dev,
+		   const struct mb_device *best)
+{
+	if (dev == best)
+		return false; /* one device's blocks keep their plan order */
+	if (dev == d->last_served || best == d->last_served)
+		return dev == d->last_served;
+	return dev->served < best->served;
+}
+
+/* The device (and its block; NULL: a probe) the next step serves, if one
+ * is due at now_ms. */
+static struct mb_device *pick(struct mb_driver *d, int64_t now_ms, struct fb_plan_block **blk)
 {
 	struct mb_device *best_dev = NULL;
 	struct fb_plan_block *best_blk = NULL;
 	int64_t best_due = INT64_MAX;
 
-	if (!d->ctx)
-		return false;
 	for (size_t i = 0; i < d->ndevices; i++) {
 		struct mb_device *dev = &d->devices[i];
 
 		if (is_offline(d, dev)) {
 			if (dev->next_probe_ms < best_due ||
 			    (dev->next_probe_ms == best_due && best_dev &&
-			     dev->served < best_dev->served)) {
+			     prefer(d, dev, best_dev))) {
 				best_due = dev->next_probe_ms;
 				best_dev = dev;
 				best_blk = NULL;
@@ -162,21 +176,38 @@ bool mb_sched_step(struct mb_driver *d, int64_t now_ms)
 
 			if (blk->next_due_ms < best_due ||
 			    (blk->next_due_ms == best_due && best_dev &&
-			     dev->served < best_dev->served)) {
+			     prefer(d, dev, best_dev))) {
 				best_due = blk->next_due_ms;
 				best_dev = dev;
 				best_blk = blk;
 			}
 		}
 	}
-	if (!best_dev || best_due > now_ms)
-		return false;
-	best_dev->served = ++d->turn;
-	if (best_blk)
-		run_block(d, best_dev, best_blk, now_ms);
+	*blk = best_blk;
+	return best_dev && best_due <= now_ms ? best_dev : NULL;
+}
+
+struct mb_device *mb_sched_step(struct mb_driver *d, int64_t now_ms)
+{
+	struct fb_plan_block *blk;
+	struct mb_device *dev = d->ctx ? pick(d, now_ms, &blk) : NULL;
+
+	if (!dev)
+		return NULL;
+	dev->served = ++d->turn;
+	d->last_served = dev;
+	if (blk)
+		run_block(d, dev, blk, now_ms);
 	else
-		run_probe(d, best_dev, now_ms);
-	return true;
+		run_probe(d, dev, now_ms);
+	return dev;
+}
+
+bool mb_sched_next_is(struct mb_driver *d, const struct mb_device *dev, int64_t now_ms)
+{
+	struct fb_plan_block *blk;
+
+	return d->ctx && pick(d, now_ms, &blk) == dev;
 }
 
 int64_t mb_sched_next_deadline(const struct mb_driver *d)

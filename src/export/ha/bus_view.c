@@ -228,6 +228,15 @@ void ex_bus_view_maintain(struct exporter *ex, int64_t mono_ms)
 		fb_table_follower_maintain(ex->buses[b].follower, mono_ms);
 }
 
+int64_t ex_bus_view_next_ms(const struct exporter *ex, int64_t mono_ms)
+{
+	int64_t t = 0;
+
+	for (size_t b = 0; b < ex->nbuses; b++)
+		t = fb_deadline_min(t, fb_table_follower_next_ms(ex->buses[b].follower, mono_ms));
+	return t;
+}
+
 int ex_bus_view_fd(const struct ex_bus *bus)
 {
 	return fb_table_follower_fd(bus->follower);

@@ -104,7 +104,18 @@ bool ex_diag_published(const struct ex_device *dev, const char *key)
 	return false;
 }
 
+static void add_raw(void *ctx, const char *key, const char *raw)
+{
+	cJSON_AddRawToObject(ctx, key, raw);
+}
+
 void ex_diag_state_add(const struct ex_device *dev, cJSON *doc)
+{
+	ex_diag_state_each(dev, add_raw, doc);
+}
+
+void ex_diag_state_each(const struct ex_device *dev,
+			void (*add)(void *ctx, const char *key, const char *raw), void *ctx)
 {
 	size_t n;
 	const struct fb_diag_point_desc *dp = fb_model_diag_points_of(dev->def, &n);
@@ -124,6 +135,6 @@ void ex_diag_state_add(const struct ex_device *dev, cJSON *doc)
 		if (s.quality == FB_QUALITY_STALE ||
 		    fb_value_to_json(&s.value, value, sizeof(value)) < 0)
 			snprintf(value, sizeof(value), "null");
-		cJSON_AddRawToObject(doc, dp[i].key, value);
+		add(ctx, dp[i].key, value);
 	}
 }

@@ -22,6 +22,10 @@ void ex_diag_map_points(struct ex_bus *bus, struct ex_device *dev);
 /* Adds "_diag_x": value to the state object doc (borrowed) for each
  * diagnostic point present in the device's table and visible to our user. */
 void ex_diag_state_add(const struct ex_device *dev, cJSON *doc);
+/* The same pairs handed to add(ctx, key, raw JSON value), in the same
+ * order: the state message is built as text (state.c). */
+void ex_diag_state_each(const struct ex_device *dev,
+			void (*add)(void *ctx, const char *key, const char *raw), void *ctx);
 /* True if `key` is a diagnostic component this node publishes for dev now
  * (stale cleanup must keep it). */
 bool ex_diag_published(const struct ex_device *dev, const char *key);

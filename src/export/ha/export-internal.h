@@ -128,7 +128,10 @@ struct exporter {
 	/* session.c */
 	int64_t cleanup_until_ms;            /* stale discovery scan window */
 	int64_t republish_at_ms;             /* after a Home Assistant birth */
-	int64_t next_tick_ms;                /* the 1 s tick */
+	/* No fixed tick: each periodic job is a deadline of its own. */
+	int64_t next_maintain_ms;            /* the tables (bus_view.c) */
+	int64_t next_misc_ms;                /* libmosquitto's keepalive */
+	int64_t next_retry_ms;               /* queued commands, heap trim */
 	/* A discovery burst queues megabytes in libmosquitto for a moment;
 	 * once sent, the heap is handed back to the system. */
 	bool trim_after_burst;
@@ -255,6 +258,9 @@ void ex_bus_view_free(struct exporter *ex);
  * replaced ones, and checks heartbeats; leaves bus->lost and
  * bus->avail_changed for the session. */
 void ex_bus_view_maintain(struct exporter *ex, int64_t mono_ms);
+/* When ex_bus_view_maintain is next due (fb_table_follower_next_ms of
+ * every bus). */
+int64_t ex_bus_view_next_ms(const struct exporter *ex, int64_t mono_ms);
 /* The fd to poll for the bus (-1 while detached). */
 int ex_bus_view_fd(const struct ex_bus *bus);
 /* Walks the bus's journal into dirty marks, reads command results, and

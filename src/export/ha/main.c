@@ -2,6 +2,7 @@
 /* fieldbridge-export: one process per export connection ("Home Assistant
  * MQTT Client").  --test [--json] (conntest.c) is taken out of argv here;
  * the rest is the daemons' common parser. */
+#include "config_tls.h"
 #include "conntest.h"
 #include "daemon.h"
 #include "exporter.h"
@@ -39,13 +40,15 @@ int main(int argc, char **argv)
 	}
 	if (args.check)
 		return fb_daemon_check(&args, "connection",
-				       &(const struct fb_config_checks){ .users = true });
+				       &(const struct fb_config_checks){
+					.users = true, .tls = fb_config_tls_check });
 	if (test) {
 		/* stdout carries the stages; problems the link logs go to stderr. */
-		fb_log_init("fieldbridge-export", args.verbose > 1 ? FB_LOG_DEBUG :
-			    args.verbose ? FB_LOG_INFO : FB_LOG_WARNING);
+		fb_log_init("fieldbridge-export",
+			    fb_log_level_pick(args.log_level, args.verbose, FB_LOG_WARNING));
 		return ex_conntest_run(&args, json);
 	}
-	fb_log_init("fieldbridge-export", args.verbose > 1 ? FB_LOG_DEBUG : FB_LOG_INFO);
+	fb_log_init("fieldbridge-export",
+		    fb_log_level_pick(args.log_level, args.verbose, FB_LOG_INFO));
 	return ex_run(&args);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the exporter publishes, and when.  Every trigger comes here: the
  * link coming up, a message (Home Assistant's birth, a retained config, a
- * command), SIGHUP, a table change, the 1 s tick.  Publishing itself is
+ * command), SIGHUP, a table change, a deadline (no fixed tick: an idle
+ * exporter wakes only for keepalive and its drivers' heartbeat watch).  Publishing itself is
  * done by state.c and discovery.c; steady state and "everything again"
  * both go through the dirty marks (devices.c), drained with back-pressure
  * by ex_state_publish_dirty. */
@@ -16,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS 1000
+/* Queued commands are retried, and the heap trimmed after a burst, at
+ * this pace while there is such work (none: no wake-up). */
+#define RETRY_MS 1000
 
 /* After a connect (the broker may have lost retained messages in a
  * restart) and after Home Assistant's birth.  Discovery configs go out
@@ -81,8 +84,8 @@ int ex_session_open(struct exporter *ex)
 }
 
 /* After the tables were read or maintained (bus_view.c left marks on the
- * buses).  Queued commands are sent on the tick, or at once when a table
- * was re-attached. */
+ * buses).  Queued commands are sent on their retry deadline, or at once
+ * when a table was re-attached. */
 static void tables_settle(struct exporter *ex, int64_t now_ms, bool tick)
 {
 	bool avail_changed = false, flush = tick;
@@ -202,26 +205,63 @@ void ex_session_signal(struct exporter *ex)
 		reload_rights(ex);
 }
 
+static bool commands_waiting(const struct exporter *ex)
+{
+	for (size_t i = 0; i < EX_PENDING_MAX; i++)
+		if (ex->pending[i].state != EX_PENDING_FREE)
+			return true;
+	return false;
+}
+
+static bool states_waiting(const struct exporter *ex)
+{
+	for (size_t b = 0; b < ex->nbuses; b++)
+		if (ex->buses[b].ndirty)
+			return true;
+	return false;
+}
+
 int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 {
 	int64_t deadline = ex_link_deadlines(&ex->link, now_ms);
+	bool retry = false;
+
+	/* States held back by a full socket go on as soon as nothing is
+	 * queued, whatever woke us (there is no tick to catch them later). */
+	if (ex->link.connected && !ex_link_want_write(&ex->link) && states_waiting(ex))
+		ex_state_publish_dirty(ex);
 
 	if (ex->republish_at_ms && now_ms >= ex->republish_at_ms) {
 		ex->republish_at_ms = 0;
 		republish_all(ex);
 	}
 	ex_cleanup_tick(ex, now_ms);
-	if (now_ms >= ex->next_tick_ms) {
-		ex->next_tick_ms = now_ms + TICK_MS;
+	if (now_ms >= ex->next_misc_ms) {
+		/* A quarter of keep_alive_s: a PINGREQ goes out at most 1.25
+		 * keepalives after the last packet (the broker waits 1.5). */
+		int ka = ex->conn->keep_alive_s > 0 ? ex->conn->keep_alive_s : 60;
+
+		ex_link_misc(&ex->link);
+		ex->next_misc_ms = now_ms + ka * 1000 / 4;
+	}
+	if (now_ms >= ex->next_retry_ms) {
 		if (ex->trim_after_burst && !ex_link_want_write(&ex->link)) {
 			ex->trim_after_burst = false;
 			malloc_trim(0);
 		}
-		ex_link_misc(&ex->link);
-		ex_bus_view_maintain(ex, now_ms);
-		tables_settle(ex, now_ms, true);
+		retry = commands_waiting(ex);
 	}
-	deadline = fb_deadline_min(deadline, ex->next_tick_ms);
+	if (retry || now_ms >= ex->next_maintain_ms) {
+		ex_bus_view_maintain(ex, now_ms);
+		tables_settle(ex, now_ms, retry);
+		ex->next_maintain_ms = ex_bus_view_next_ms(ex, now_ms);
+	}
+	if (now_ms >= ex->next_retry_ms)
+		ex->next_retry_ms = ex->trim_after_burst || commands_waiting(ex) ? now_ms + RETRY_MS
+										  : 0;
+	deadline = fb_deadline_min(deadline, ex->next_misc_ms);
+	deadline = fb_deadline_min(deadline, ex->next_maintain_ms);
+	deadline = fb_deadline_min(deadline, ex->next_retry_ms);
 	deadline = fb_deadline_min(deadline, ex->republish_at_ms);
 	return fb_deadline_min(deadline, ex->cleanup_until_ms);
 }

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The offline check of a connection's TLS files, in a library of its own
+ * (fb_config_tls) because it needs OpenSSL: a program that never opens TLS
+ * (the drivers) does not map libcrypto.  Callers pass it to
+ * fb_config_check as checks->tls. */
+#ifndef FB_CONFIG_TLS_H
+#define FB_CONFIG_TLS_H
+
+#include "config.h"
+
+/* Adds every problem of cc's TLS files (none when ssl is off): not PEM, a
+ * key that does not open with its password or does not match the client
+ * certificate (errors), an expired certificate (warning). */
+void fb_config_tls_check(const struct fb_conn_conf *cc, struct fb_diag *diag);
+
+#endif
