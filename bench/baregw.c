@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fb-bench-baregw: the in-run CPU reference of the gateway workloads, a bare
  * libmodbus poll loop and a bare libmosquitto publish loop in one thread:
  * no table, no second process, no JSON library, no logic beyond the job.

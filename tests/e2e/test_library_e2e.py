@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The device library end to end: every shipped Modbus definition is served
 by a pymodbus slave from its own test vectors, read by the real
 fieldbridge-modbus, published by the real fieldbridge-export through a real

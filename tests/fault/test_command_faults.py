@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fault suite, MQTT side: real mosquitto, pymodbus slave and daemons.
 
 Broker outages under a burst of QoS 1 commands (none may be lost), broker

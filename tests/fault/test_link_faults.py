@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fault suite, Modbus side: a slave that stalls past the response timeout
 and then answers everything at once, a muted unit and its way back.  The
 driver's view is read from its state table with mbtool; what went over the

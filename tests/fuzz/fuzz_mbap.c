@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: bytes a Modbus TCP client sends fieldbridge-mbserver, through
  * its request parser (src/mbserver/mbap.c) the way clients.c drives it: a
  * bounded input buffer (MBS_IN_MAX) filled in chunks, parsed until a frame

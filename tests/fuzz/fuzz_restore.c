@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a backup bundle as POST restore receives it from the
  * network (fieldbridge-web): parsed as JSON, then fb_edit_restore, which
  * must refuse every path outside the config dir and every malformed file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a queued scan command's option text (another process's
  * input to the driver: mb_scan_parse_options, and through it the id
  * ranges), and the standalone scanner's --ids, --bauds and --parities

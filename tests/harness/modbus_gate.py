@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """modbus_gate.py -- a serial line with a framing, between a scanner and
 pymodbus slaves on socat pty pairs (tests of the bus scan).
 

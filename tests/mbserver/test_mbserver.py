@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridge-mbserver against real clients: libmodbus (tests/mbserver/
 mbsclient, a C program on the library evcc-like programs use) and pymodbus,
 with a pymodbus slave behind the real driver (fieldbridge-modbus).  What

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fieldbridgectl's `server` object (modbus_servers.d/NAME.json): add, modify,
 delete with the fields' validation and the loader's, against a temp config
 dir (the Ctl fixture of tests/ctl/test_ctl.py)."""

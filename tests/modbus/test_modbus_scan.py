@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The bus scan (docs/bus-scan.md) against real pymodbus slaves.
 
 RTU slaves sit behind modbus_gate.py: a pty that forwards a request to the

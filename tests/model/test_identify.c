@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "identify" block of a definition (definition_identify.c): strict
  * fields with "did you mean", exactly one expectation per register, and
  * matching through a register reader as a bus scan does. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The definition lint (src/model/definition_lint.c): for each rule, a
  * definition that breaks it gets exactly that warning naming the point and
  * the rule, the same definition fixed (or with a "lint_ok" waiver) loads

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """POST buses/{bus}/scan, the buses page's Scan button: fieldbridge-web runs
 `fieldbridgectl bus scan`, which has the bus's running driver scan its link
 (docs/bus-scan.md).  The daemons of test_web_api.py: a pymodbus TCP slave

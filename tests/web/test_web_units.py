@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The privileged apply path's units (fieldbridge-apply.path and .service)
 with fieldbridge-web.service: `systemd-analyze verify` on the configured
 units (binaries pointed into the build tree), and the request-file protocol
