@@ -21,6 +21,7 @@ import gateway
 
 GPIO = os.path.join(gateway.BUILD, "src", "drivers", "gpio", "fieldbridge-gpio")
 WEB = os.path.join(gateway.BUILD, "src", "web", "fieldbridge-web")
+MBSERVER = os.path.join(gateway.BUILD, "src", "mbserver", "fieldbridge-mbserver")
 EX_CONFIG = 78
 
 
@@ -327,6 +328,30 @@ class SdNotify(fbtest.TestCase):
             f.write("{ not json")
         p = self.procs.start("web-broken", [WEB, "-c", gw.config_path, "--www", www],
                              env=self.env(ns))
+        self.assertEqual(p.wait(fbtest.slack(10)), EX_CONFIG, p.stderr_text())
+
+    # ------------------------------------------------------- Modbus server
+    def test_mbserver_ready_once_listening_watchdog_and_78(self):
+        slave, gw = self.modbus_gateway(units=(1,))
+        port = fbtest.free_port()
+        gw.config["modbus_servers"] = [{"name": "s", "bus": "meters", "user": "any", "port": port}]
+        gw.write()
+        watchdog_s = fbtest.slack(1.0)
+        ns = self.notify_socket()
+        srv = self.procs.start("mbserver", [MBSERVER, "-c", gw.config_path, "--server", "s"],
+                               env=self.env(ns, watchdog_s))
+        ready = ns.wait(lambda t: "READY=1" in t.split("\n"))
+        self.assertIsNotNone(ready, srv.stderr_text())
+        self.assertTrue(fbtest.port_open(port), "READY=1 before the port listens")
+        self.assertIsNotNone(ns.wait_status(lambda t: t.startswith("port %d, 0 clients" % port)),
+                             ns.statuses())
+        self.assert_pings(ns, watchdog_s, 3 * watchdog_s)
+        self.assert_stops_cleanly(srv, ns)
+        # A server section naming no configured bus: a configuration error.
+        gw.config["modbus_servers"] = [{"name": "s", "bus": "nope", "user": "any", "port": port}]
+        gw.write()
+        p = self.procs.start("mbserver-broken", [MBSERVER, "-c", gw.config_path,
+                                                 "--server", "s"], env=self.env(ns))
         self.assertEqual(p.wait(fbtest.slack(10)), EX_CONFIG, p.stderr_text())
 
     # ------------------------------------------------------------ GPIO driver
