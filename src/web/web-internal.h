@@ -197,6 +197,10 @@ void web_auth_setup_code(struct web_auth *a);
 enum fb_access web_auth_access(const struct web_auth *a, const char *user,
 			       const char *device, const char *point);
 
+/* ---- hash.c: one crypt(3) in a forked child, so its memory (16 MiB for
+ * yescrypt) never counts in the daemon's own.  0, or -1 on failure. ---- */
+int web_hash_crypt(const char *password, const char *setting, char *out, size_t outsize);
+
 /* ---- tables.c: the bus tables, read for values, written for commands ---- */
 struct web_tables;
 struct web_command;

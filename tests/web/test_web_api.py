@@ -32,6 +32,22 @@ def crypt6(password):
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
+def yescrypt(password):
+    """A hash as fieldbridgectl writes it ($y$, libxcrypt's default cost:
+    a 16 MiB region while it runs)."""
+    import ctypes
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = lib.crypt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    return lib.crypt(password.encode(), lib.crypt_gensalt(b"$y$", 0, None, 0)).decode()
+
+
+def proc_kb(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith(key + ":"))
+
+
 class Client:
     """One browser: its cookie, its CSRF token, every body it received."""
 
@@ -318,6 +334,26 @@ class WebApi(fbtest.TestCase):
         log = self.web.stderr_text()
         self.assertIn('failed login of "admin" from 127.0.0.1', log)
         self.assertIn('failed login of "nosuchuser" from 127.0.0.1', log)
+
+    def test_password_hashes_run_outside_the_daemons_memory(self):
+        # yescrypt (the dummy hash at start, and each login) needs a 16 MiB
+        # region: in a child it never shows in the daemon's peak (VmHWM).
+        self.hashes["admin"] = h = yescrypt(PASSWORDS["admin"])
+        self.assertTrue(h.startswith("$y$"), h)
+        doc = json.load(open(self.gw.users_path))
+        next(u for u in doc["users"] if u["name"] == "admin")["password_hash"] = h
+        with open(self.gw.users_path, "w") as f:
+            json.dump(doc, f)
+        c = self.start_web(driver=False)
+        self.assertEqual(c.login("admin", "wrong")[0], 401)
+        time.sleep(1.1)  # the failure's backoff
+        self.assertEqual(c.login("nosuchuser", "x")[0], 401)  # the dummy hash
+        time.sleep(2.1)
+        st, _, doc = c.login("admin")
+        self.assertEqual(st, 200, doc)
+        pid = self.web.popen.pid
+        hwm, rss = proc_kb(pid, "VmHWM"), proc_kb(pid, "VmRSS")
+        self.assertLess(hwm - rss, 8 * 1024, f"peak {hwm} kB over {rss} kB now: a hash ran inside")
 
     def test_another_users_password_never_logs_in(self):
         # An unknown name, or one without a password, is checked against a
