@@ -293,7 +293,14 @@ class Apply(fbtest.TestCase):
             os.getuid()).pw_name, lines[-1])
 
         root = os.path.join(self.state, "snapshots")
-        self.assertEqual(stat.S_IMODE(os.stat(root).st_mode), 0o700)
+        # others (the web, as user fieldbridge) may list root's snapshots
+        # and read their meta.json, but not the files, and write nothing
+        self.assertEqual(stat.S_IMODE(os.stat(root).st_mode), 0o755)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(root, str(one))).st_mode), 0o711)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(root, str(one), "meta.json"))
+                                      .st_mode), 0o644)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(root, str(one), "files")).st_mode),
+                         0o700)
         sec = os.path.join(root, str(one), "files", "secrets", "main.auth_password")
         self.assertEqual(stat.S_IMODE(os.stat(sec).st_mode), 0o600)
 
