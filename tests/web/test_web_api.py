@@ -1156,6 +1156,34 @@ class WebApi(fbtest.TestCase):
                          (1, "config apply"))
         self.assertEqual(doc["result"]["exit"], r.returncode)
         self.assertIn("admin from 127.0.0.1 asked to apply the configuration", self.web.stderr_text())
+        # root's snapshot of that apply is listed by the web ...
+        st, _, snaps = c.request("GET", "snapshots")
+        self.assertEqual(st, 200, snaps)
+        ids = [s["id"] for s in snaps["snapshots"]]
+        self.assertTrue(ids, snaps)
+        # ... and by another account (user fieldbridge in the package;
+        # nobody here): the list and meta.json, never the files
+        if os.geteuid() == 0:
+            state = os.path.realpath(self.gw.config["gateway"]["state_dir"])
+            d = state
+            while d.startswith(os.path.realpath(self.tmp)):  # our tmp: let others pass
+                os.chmod(d, os.stat(d).st_mode | 0o001)
+                d = os.path.dirname(d)
+            script = ("import json, os, sys\n"
+                      "root = sys.argv[1]\n"
+                      "ids = sorted(int(n) for n in os.listdir(root) if n.isdigit())\n"
+                      "print(json.dumps([json.load(open(f'{root}/{i}/meta.json'))['id'] "
+                      "for i in ids]))\n"
+                      "try:\n    os.listdir(f'{root}/{ids[0]}/files')\n    print('files open')\n"
+                      "except PermissionError:\n    print('files private')\n")
+            r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                "/usr/bin/python3", "-c", script,
+                                os.path.join(state, "snapshots")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            listed, files = r.stdout.splitlines()
+            self.assertEqual(sorted(json.loads(listed)), sorted(ids))
+            self.assertEqual(files, "files private")
         view = Client(self.port, self.bodies)
         self.assertEqual(view.login("view")[0], 200)
         self.assertEqual(view.request("POST", "apply", {})[0], 403)
