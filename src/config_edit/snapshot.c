@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshots of the files tools write (buses.d/, connections.d/, the users
- * file, secrets/, certs/), taken at each apply, and rollback to one.
+ * file, secrets/, certs/, devices/), taken at each apply, and rollback to one.
  * A snapshot is "<state_dir>/snapshots/<id>/": meta.json plus files/<rel>
  * with the original modes; it is built in a hidden directory and renamed
  * into place, so a listed snapshot is always complete. */
@@ -22,8 +22,10 @@
 #define SNAP_ONE_MODE 0711  /* one snapshot: meta.json reachable, not listed */
 #define SNAP_META_MODE 0644 /* id, time, user, file names: nothing secret */
 
+/* devices/: definition drop-ins (fieldbridgectl definition add, the web's
+ * POST definitions): a few KB each, and a rollback must take them back. */
 static const char *const tool_dirs[] = { "buses.d", "connections.d", "secrets", "certs",
-					 NULL };
+					 "devices", NULL };
 
 struct names {
 	char **v;
