@@ -148,6 +148,9 @@ struct web_sse_buf {
  * emptied and overflow set). */
 bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
 bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
+/* Copies up to max unsent bytes to out (the caller checked len > off);
+ * returns how many.  Frees the buffer once all of it is sent. */
+size_t web_sse_queue_take_out(struct web_sse_buf *b, char *out, size_t max);
 void web_sse_queue_buf_free(struct web_sse_buf *b);
 
 /* ---- listen_conf.c ---- */
