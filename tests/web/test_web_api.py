@@ -223,7 +223,7 @@ class WebApi(fbtest.TestCase):
             json.dump(doc, f, indent=2)
         os.replace(path + ".tmp", path)
 
-    def start_web(self, driver=True, args=()):
+    def start_web(self, driver=True, args=(), env=None):
         if driver:
             self.gw.start_driver("meters")
         www = os.path.join(self.tmp, "www")
@@ -233,7 +233,7 @@ class WebApi(fbtest.TestCase):
         with open(os.path.join(www, "js", "app.js"), "w") as f:
             f.write("export const x = 1;\n")
         self.web = self.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", www, "-v",
-                                            *args])
+                                            *args], env=env)
         self.assertTrue(fbtest.wait_port(self.port, 10), "fieldbridge-web does not listen")
         return Client(self.port, self.bodies)
 
@@ -855,6 +855,27 @@ class WebApi(fbtest.TestCase):
                                  list(range(len(ch["lines"]))))
         self.assertEqual(c.request("POST", "gpio-chips", {})[0], 405)
         self.assertEqual(Client(self.port, []).request("GET", "gpio-chips")[0], 401)
+
+    def test_gpio_chips_lists_fake_chip_files_each_with_its_error(self):
+        # FB_GPIO_DEV_DIR: a directory of chip files the backend must open;
+        # regular files are not GPIO character devices, so each is listed
+        # with the backend's refusal, in version order, and the rest skipped
+        dev = os.path.join(self.tmp, "dev")
+        os.makedirs(dev)
+        for name in ("gpiochip10", "gpiochip2", "gpiochip0", "ttyS0", "gpiomem"):
+            with open(os.path.join(dev, name), "w") as f:
+                f.write("not a chip")
+        c = self.start_web(driver=False, env={"FB_GPIO_DEV_DIR": dev})
+        self.assertEqual(c.login("view")[0], 200)
+        st, _, doc = c.request("GET", "gpio-chips")
+        self.assertEqual(st, 200, doc)
+        self.assertEqual([ch["name"] for ch in doc["chips"]],
+                         ["gpiochip0", "gpiochip2", "gpiochip10"])
+        for ch in doc["chips"]:
+            self.assertEqual(ch["path"], os.path.join(dev, ch["name"]))
+            self.assertRegex(ch["error"], r"^cannot open: \S", ch)
+            self.assertNotIn("label", ch)
+        self.assertNotIn("message", doc)  # there are chips, they just cannot be opened
 
     def test_device_discovery_payload_is_what_the_exporter_publishes(self):
         c = self.logged_in()
