@@ -3,7 +3,7 @@
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c listen_conf.c
  *                                                    (pure logic, unit-tested)
- *   tls.c auth.c tables.c fallback.c child.c         (files, crypt, shm, children)
+ *   tls.c auth.c hash.c tables.c fallback.c child.c  (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
  *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c
