@@ -13,7 +13,6 @@
 #include "config_edit-internal.h"
 #include "jsonfile.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -36,13 +35,6 @@ static char *main_rel(const struct fb_edit *e)
 	base = strdup(basename(copy));
 	free(copy);
 	return base;
-}
-
-static int def_filter(const struct dirent *de)
-{
-	size_t n = strlen(de->d_name);
-
-	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".json");
 }
 
 /* A file holding a secret written inline ("auth_password": "...") is as
@@ -112,10 +104,9 @@ static bool add_file(const struct fb_edit *e, cJSON *files, cJSON *omitted, cons
 cJSON *fb_edit_backup(struct fb_edit *e, bool secrets, struct fb_diag *diag)
 {
 	cJSON *doc = cJSON_CreateObject(), *files, *omitted;
-	char **rel = NULL, *m = main_rel(e), *devdir = ce_file_join(e->dir, "devices");
-	struct dirent **defs = NULL;
+	/* devices/ (the definition drop-ins) is among the snapshot's files. */
+	char **rel = NULL, *m = main_rel(e);
 	size_t n = 0;
-	int ndefs = devdir ? scandir(devdir, &defs, def_filter, alphasort) : -1;
 	bool ok = doc && m;
 
 	cJSON_AddNumberToObject(doc, "fieldbridge_backup", BUNDLE_VERSION);
@@ -134,18 +125,8 @@ cJSON *fb_edit_backup(struct fb_edit *e, bool secrets, struct fb_diag *diag)
 			ok = add_file(e, files, omitted, rel[i], secrets, diag);
 		free(rel[i]);
 	}
-	for (int i = 0; i < ndefs; i++) {
-		char r[300];
-
-		snprintf(r, sizeof(r), "devices/%s", defs[i]->d_name);
-		if (ok)
-			ok = add_file(e, files, omitted, r, secrets, diag);
-		free(defs[i]);
-	}
-	free(defs);
 	free(rel);
 	free(m);
-	free(devdir);
 	if (!ok) {
 		cJSON_Delete(doc);
 		return NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshots of the files tools write (buses.d/, connections.d/, the users
- * file, secrets/, certs/), taken at each apply, and rollback to one.
+ * file, secrets/, certs/, devices/), taken at each apply, and rollback to one.
  * A snapshot is "<state_dir>/snapshots/<id>/": meta.json plus files/<rel>
  * with the original modes; it is built in a hidden directory and renamed
  * into place, so a listed snapshot is always complete. */
@@ -18,9 +18,14 @@
 #include <unistd.h>
 
 #define SNAPSHOTS_KEPT 50
+#define SNAP_DIR_MODE 0755  /* the list: readable by the web's account */
+#define SNAP_ONE_MODE 0711  /* one snapshot: meta.json reachable, not listed */
+#define SNAP_META_MODE 0644 /* id, time, user, file names: nothing secret */
 
+/* devices/: definition drop-ins (fieldbridgectl definition add, the web's
+ * POST definitions): a few KB each, and a rollback must take them back. */
 static const char *const tool_dirs[] = { "buses.d", "connections.d", "modbus_servers.d",
-					 "secrets", "certs", NULL };
+					 "secrets", "certs", "devices", NULL };
 
 struct names {
 	char **v;
@@ -121,7 +126,10 @@ static char *snap_root(const struct fb_edit *e)
 
 /* The state dir belongs to the daemons' account; a snapshot restored by
  * root must not be something that account could have written.  So the
- * snapshots directory must be ours and private (it is, as created here). */
+ * snapshots directory must be ours and writable by no one else.  Others
+ * may read the list (0755, each snapshot 0711 with meta.json 0644): the
+ * web, as user fieldbridge, lists the snapshots root took at an apply.
+ * The files themselves stay in files/ (0700) with their own modes. */
 static int root_trusted(const char *root, struct fb_diag *diag)
 {
 	struct stat st;
@@ -132,8 +140,8 @@ static int root_trusted(const char *root, struct fb_diag *diag)
 		fb_diag_error(diag, "%s: %s", root, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
-		fb_diag_error(diag, "%s: not a private directory of uid %u: snapshots there are "
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		fb_diag_error(diag, "%s: not a directory only uid %u writes: snapshots there are "
 			      "not trusted", root, (unsigned)geteuid());
 		errno = EPERM;
 		return -1;
@@ -220,7 +228,7 @@ enum fb_edit_rc fb_snapshot_take(struct fb_edit *e, const char *user, unsigned *
 				 struct fb_diag *diag)
 {
 	char *root = NULL, *tmp = NULL, *final = NULL, **rel = NULL, *text = NULL;
-	char name[64], *meta_path = NULL;
+	char name[64], *meta_path = NULL, *files_dir = NULL;
 	unsigned *ids = NULL;
 	size_t nids = 0, nrel = 0;
 	cJSON *meta = NULL, *files;
@@ -234,7 +242,9 @@ enum fb_edit_rc fb_snapshot_take(struct fb_edit *e, const char *user, unsigned *
 		rc = FB_EDIT_DENIED;
 		goto out;
 	}
-	if (!root || mkdirs(root, 0700) < 0 || list_ids(root, &ids, &nids) < 0) {
+	/* chmod: the umask may be stricter, or the directory older (0700). */
+	if (!root || mkdirs(root, SNAP_DIR_MODE) < 0 || chmod(root, SNAP_DIR_MODE) < 0 ||
+	    list_ids(root, &ids, &nids) < 0) {
 		fb_diag_error(diag, "%s: cannot create snapshots: %s", root ? root : "state_dir",
 			      strerror(errno));
 		rc = errno == EACCES || errno == EPERM ? FB_EDIT_DENIED : FB_EDIT_FAILED;
@@ -257,7 +267,8 @@ enum fb_edit_rc fb_snapshot_take(struct fb_edit *e, const char *user, unsigned *
 	if (asprintf(&tmp, "%s/.new-%u", root, *id) < 0 || asprintf(&final, "%s/%u", root, *id) < 0)
 		goto out;
 	ce_file_rm_tree(tmp);
-	if (mkdir(tmp, 0700) < 0 || ce_snapshot_files(e, &rel, &nrel) < 0) {
+	if (mkdir(tmp, 0700) < 0 || ce_snapshot_files(e, &rel, &nrel) < 0 ||
+	    asprintf(&files_dir, "%s/files", tmp) < 0 || mkdir(files_dir, 0700) < 0) {
 		fb_diag_error(diag, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -302,8 +313,9 @@ enum fb_edit_rc fb_snapshot_take(struct fb_edit *e, const char *user, unsigned *
 	}
 	text = cJSON_Print(meta);
 	meta_path = ce_file_join(tmp, "meta.json");
-	if (!text || !meta_path || ce_file_write_atomic(meta_path, text, strlen(text), 0600) < 0 ||
-	    rename(tmp, final) < 0) {
+	if (!text || !meta_path ||
+	    ce_file_write_atomic(meta_path, text, strlen(text), SNAP_META_MODE) < 0 ||
+	    chmod(tmp, SNAP_ONE_MODE) < 0 || rename(tmp, final) < 0) {
 		fb_diag_error(diag, "%s: %s", final, strerror(errno));
 		goto out;
 	}
@@ -327,6 +339,7 @@ out:
 	free(tmp);
 	free(final);
 	free(meta_path);
+	free(files_dir);
 	free(text);
 	cJSON_Delete(meta);
 	return rc;

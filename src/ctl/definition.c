@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `definition list|show|check|decode`: the device definitions the gateway would
- * load, and raw register words decoded by the model's own codec. */
+/* `definition list|show|check|decode|add`: the device definitions the gateway
+ * would load, raw register words decoded by the model's own codec, and a new
+ * definition stored as a drop-in (fb_edit_definition_add, as the web's POST
+ * definitions). */
 #include "ctl.h"
 #include "fb_defaults.h"
 #include "config.h"
+#include "jsonfile.h"
 #include "model.h"
 
 #include <dirent.h>
@@ -369,6 +372,67 @@ static int check(const struct ctl *c, struct dirs *d)
 	return rc;
 }
 
+/* `definition add FILE [--id ID] [--replace]`: the id is the file's name
+ * without ".json" unless given. */
+static int add(const struct ctl *c)
+{
+	const char *file = NULL, *id_arg = NULL;
+	bool replace = false;
+	struct fb_vector_report rep = { 0 };
+	struct fb_diag d;
+	struct fb_edit *e = NULL;
+	char *text = NULL, *id = NULL, *path = NULL, *dot;
+	size_t len = 0;
+	cJSON *extra = NULL;
+	int rc;
+
+	for (int i = 0; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "--replace"))
+			replace = true;
+		else if (!strcmp(c->argv[i], "--id") && i + 1 < c->argc)
+			id_arg = c->argv[++i];
+		else if (c->argv[i][0] != '-' && !file)
+			file = c->argv[i];
+		else
+			file = NULL, i = c->argc;
+	}
+	if (!file)
+		return ctl_usage_error(c, "usage: definition add FILE [--id ID] [--replace]");
+	fb_diag_init(&d);
+	if (!(text = fb_read_file(file, &len))) {
+		int err = errno;
+
+		fb_diag_error(&d, "%s: %s", file, fb_read_file_strerror(err));
+		rc = ctl_fail(c, &d, err == ENOENT ? CTL_NOT_FOUND
+				     : err == EACCES ? CTL_DENIED : CTL_FAILED);
+		fb_diag_free(&d);
+		return rc;
+	}
+	id = strdup(id_arg ? id_arg : (strrchr(file, '/') ? strrchr(file, '/') + 1 : file));
+	if (id && !id_arg && (dot = strrchr(id, '.')) && !strcmp(dot, ".json"))
+		*dot = '\0';
+	e = id ? fb_edit_open(c->config_path, &d) : NULL;
+	rc = e ? (int)fb_edit_definition_add(e, id, text, len, replace, &path, &rep, &d)
+	       : CTL_FAILED;
+	if (rc == CTL_OK && c->json) {
+		extra = cJSON_CreateObject();
+		cJSON_AddStringToObject(extra, "id", id);
+		cJSON_AddStringToObject(extra, "path", path);
+		cJSON_AddNumberToObject(extra, "vectors", (double)rep.vectors);
+		cJSON_AddNumberToObject(extra, "checks", (double)rep.checks);
+	} else if (rc == CTL_OK) {
+		printf("definition %s: %s %s (%zu vectors, %zu checks passed)\n", id,
+		       replace ? "stored as" : "added as", path, rep.vectors, rep.checks);
+	}
+	ctl_finish(c, &d, rc, extra);
+	fb_diag_free(&d);
+	fb_edit_close(e);
+	free(path);
+	free(id);
+	free(text);
+	return rc;
+}
+
 int ctl_definition(const struct ctl *c)
 {
 	struct dirs d = { 0 };
@@ -377,7 +441,9 @@ int ctl_definition(const struct ctl *c)
 	int rc;
 
 	if (!c->verb)
-		return ctl_usage_error(c, "definition: expected list, show, check or decode");
+		return ctl_usage_error(c, "definition: expected list, show, check, decode or add");
+	if (!strcmp(c->verb, "add"))
+		return add(c);
 	if (!strcmp(c->verb, "check") && c->argc >= 1) {
 		dirs_get(c, &d);
 		rc = check(c, &d);
@@ -393,7 +459,7 @@ int ctl_definition(const struct ctl *c)
 	if (!(!strcmp(c->verb, "show") && c->argc == 1) &&
 	    !(!strcmp(c->verb, "decode") && c->argc >= 3))
 		return ctl_usage_error(c, "definition: expected list, show DEFINITION, "
-				       "check DEFINITION... or decode DEFINITION POINT WORD...");
+				       "check DEFINITION..., decode DEFINITION POINT WORD... or add FILE");
 	dirs_get(c, &d);
 	fb_diag_init(&diag);
 	def = load(c, &d, c->argv[0], &diag);

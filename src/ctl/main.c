@@ -38,7 +38,7 @@ static void usage(FILE *out)
 "             modify NAME FIELD=VALUE... | delete NAME | edit NAME  (modbus_servers)\n"
 "  config     check | schema | diff | apply [--dry-run] | snapshots | rollback [N]\n"
 "  definition list | show DEFINITION | check DEFINITION... |\n"
-"             decode DEFINITION POINT WORD...\n"
+"             decode DEFINITION POINT WORD... | add FILE [--id ID] [--replace]\n"
 "  logs       [UNIT] [-f] [-p LEVEL]\n"
 "  status     buses, daemons and the configuration's warnings\n"
 "  watch      [BUS[/DEVICE[/POINT]]] [--count N] [--timeout S]\n"

@@ -74,29 +74,20 @@ static struct web_account *accounts_load(const char *path, size_t *n)
 
 int web_auth_init(struct web_auth *a, const char *users_path, const char *state_dir)
 {
-	struct crypt_data *cd;
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	const char *h;
 
 	memset(a, 0, sizeof(*a));
 	a->mtime_ns = -1;
 	a->users_path = users_path ? strdup(users_path) : NULL;
 	a->state_dir = strdup(state_dir);
-	cd = calloc(1, sizeof(*cd));
-	if (!a->state_dir || !cd || (users_path && !a->users_path) ||
-	    !crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt))) {
-		free(cd);
+	if (!a->state_dir || (users_path && !a->users_path) ||
+	    !crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)))
 		return -1;
-	}
 	/* An unknown user costs one yescrypt like a known one (the usual
 	 * hash of fieldbridgectl): timing does not tell which names exist. */
-	h = crypt_r("not a password", salt, cd);
-	if (!h || h[0] == '*') {
-		free(cd);
+	if (web_hash_crypt("not a password", salt, a->dummy_hash, sizeof(a->dummy_hash)) < 0 ||
+	    a->dummy_hash[0] == '*')
 		return -1;
-	}
-	snprintf(a->dummy_hash, sizeof(a->dummy_hash), "%s", h);
-	free(cd);
 	return 0;
 }
 
@@ -177,21 +168,16 @@ bool web_auth_verify(const struct web_auth *a, const char *user, const char *pas
 		hash = a->acc[i].hash;
 	if (!hash)
 		hash = a->dummy_hash;
-	struct crypt_data *cd;
-	const char *out;
+	char out[CRYPT_OUTPUT_SIZE];
 	bool ok;
 
 	if (crypt_checksalt(hash) == CRYPT_SALT_INVALID) {
 		hash = a->dummy_hash;
 		real = false;
 	}
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return false;
-	out = crypt_r(password, hash, cd);
-	ok = out && out[0] != '*' && web_session_token_equal(out, hash);
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
+	ok = web_hash_crypt(password, hash, out, sizeof(out)) == 0 && out[0] != '*' &&
+	     web_session_token_equal(out, hash);
+	explicit_bzero(out, sizeof(out));
 	return ok && real;
 }
 

@@ -126,17 +126,10 @@ static void wake(struct web_sse_client *c)
 static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 {
 	struct web_sse_client *c = cls;
-	size_t n;
 
 	(void)pos;
-	if (c->buf.len > c->buf.off) {
-		n = c->buf.len - c->buf.off;
-		if (n > max)
-			n = max;
-		memcpy(out, c->buf.data + c->buf.off, n);
-		c->buf.off += n;
-		return (ssize_t)n;
-	}
+	if (c->buf.len > c->buf.off)
+		return (ssize_t)web_sse_queue_take_out(&c->buf, out, max);
 	if (c->closed)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	/* Nothing to send: leave the poll set until there is (resumed by

@@ -100,6 +100,25 @@ bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *
 	       put(b, "\ndata: ", 7) && put(b, data, nd) && put(b, "\n\n", 2);
 }
 
+/* A drained buffer is freed: a snapshot (~150 KB for 1,000 points) would
+ * otherwise stay allocated per client for as long as the stream lasts,
+ * while updates need a few KB. */
+size_t web_sse_queue_take_out(struct web_sse_buf *b, char *out, size_t max)
+{
+	size_t n = b->len - b->off;
+
+	if (n > max)
+		n = max;
+	memcpy(out, b->data + b->off, n);
+	b->off += n;
+	if (b->off == b->len) {
+		free(b->data);
+		b->data = NULL;
+		b->off = b->len = 0;
+	}
+	return n;
+}
+
 void web_sse_queue_buf_free(struct web_sse_buf *b)
 {
 	free(b->data);

@@ -3,7 +3,7 @@
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c listen_conf.c
  *                                                    (pure logic, unit-tested)
- *   tls.c auth.c tables.c fallback.c child.c         (files, crypt, shm, children)
+ *   tls.c auth.c hash.c tables.c fallback.c child.c  (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
  *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c
@@ -148,6 +148,9 @@ struct web_sse_buf {
  * emptied and overflow set). */
 bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
 bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
+/* Copies up to max unsent bytes to out (the caller checked len > off);
+ * returns how many.  Frees the buffer once all of it is sent. */
+size_t web_sse_queue_take_out(struct web_sse_buf *b, char *out, size_t max);
 void web_sse_queue_buf_free(struct web_sse_buf *b);
 
 /* ---- listen_conf.c ---- */
@@ -196,6 +199,10 @@ bool web_auth_has_admin(const struct web_auth *a);
 void web_auth_setup_code(struct web_auth *a);
 enum fb_access web_auth_access(const struct web_auth *a, const char *user,
 			       const char *device, const char *point);
+
+/* ---- hash.c: one crypt(3) in a forked child, so its memory (16 MiB for
+ * yescrypt) never counts in the daemon's own.  0, or -1 on failure. ---- */
+int web_hash_crypt(const char *password, const char *setting, char *out, size_t outsize);
 
 /* ---- tables.c: the bus tables, read for values, written for commands ---- */
 struct web_tables;

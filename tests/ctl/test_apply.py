@@ -5,6 +5,7 @@ Modbus drivers poll a closed port, which is enough for them to run and
 record what they loaded)."""
 
 import json
+import re
 import os
 import shlex
 import shutil
@@ -293,7 +294,14 @@ class Apply(fbtest.TestCase):
             os.getuid()).pw_name, lines[-1])
 
         root = os.path.join(self.state, "snapshots")
-        self.assertEqual(stat.S_IMODE(os.stat(root).st_mode), 0o700)
+        # others (the web, as user fieldbridge) may list root's snapshots
+        # and read their meta.json, but not the files, and write nothing
+        self.assertEqual(stat.S_IMODE(os.stat(root).st_mode), 0o755)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(root, str(one))).st_mode), 0o711)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(root, str(one), "meta.json"))
+                                      .st_mode), 0o644)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(root, str(one), "files")).st_mode),
+                         0o700)
         sec = os.path.join(root, str(one), "files", "secrets", "main.auth_password")
         self.assertEqual(stat.S_IMODE(os.stat(sec).st_mode), 0o600)
 
@@ -306,6 +314,58 @@ class Apply(fbtest.TestCase):
         # No N: the newest snapshot that differs from the files now.
         self.ok("config", "rollback")
         self.assertEqual(self.files(), second)
+
+    def test_definition_add_stores_a_checked_drop_in_that_snapshots_keep(self):
+        drop = os.path.join(self.dir, "devices")
+        self.write("fieldbridge.json", """// hand-written
+{ "gateway": { "id": "%s", "state_dir": "%s", "users_file": "users.json",
+               "definition_dirs": ["%s", "%s"] } }
+""" % (self.gw, self.state, drop, self.defs))
+        with open(os.path.join(self.defs, "eastron-sdm120.json")) as f:
+            good = f.read()
+        src = os.path.join(self.tmp, "my-meter.json")
+        with open(src, "w") as f:
+            f.write(good)
+        r = self.ok("definition", "add", src)
+        path = os.path.join(drop, "my-meter.json")
+        self.assertRegex(r.stdout, r"^definition my-meter: added as " + re.escape(path) +
+                         r" \([1-9][0-9]* vectors, [1-9][0-9]* checks passed\)\n$")
+        with open(path) as f:
+            self.assertEqual(f.read(), good)  # byte for byte
+        self.ok("definition", "check", "my-meter")
+        # the same id again only with --replace (exit 8 otherwise)
+        r = self.ctl("definition", "add", src)
+        self.assertEqual(r.returncode, 8, r.stdout + r.stderr)
+        self.assertIn("exists already", r.stderr)
+        doc = self.jdoc("definition", "add", src, "--id", "other-meter")
+        self.assertEqual((doc["id"], doc["path"]), ("other-meter", os.path.join(drop,
+                                                                                "other-meter.json")))
+        self.assertGreater(doc["vectors"], 0)
+        # a failing vector: exit 3 with its message, nothing written
+        bad = os.path.join(self.tmp, "bad.json")
+        with open(bad, "w") as f:
+            f.write(good.replace('"expect": {"voltage": 238.7}', '"expect": {"voltage": 111.1}'))
+        r = self.ctl("definition", "add", bad, "--id", "my-meter", "--replace")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("voltage", r.stderr)
+        with open(path) as f:
+            self.assertEqual(f.read(), good)
+        r = self.ctl("definition", "add", os.path.join(self.tmp, "missing.json"))
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        self.assertEqual(self.ctl("definition", "add").returncode, 2)
+        # the drop-ins are in the next snapshot, and a rollback brings them back
+        self.ok("connection", "add", "extra", "user=ha", "broker=192.0.2.1")
+        one = self.jdoc("config", "snapshots")["snapshots"][-1]["id"]
+        with open(os.path.join(self.state, "snapshots", str(one), "meta.json")) as f:
+            held = [x["path"] for x in json.load(f)["files"]]
+        self.assertIn("devices/my-meter.json", held)
+        self.assertIn("devices/other-meter.json", held)
+        with_defs = self.files()
+        os.unlink(os.path.join(drop, "other-meter.json"))
+        self.ok("connection", "delete", "extra")
+        self.assertNotIn("devices/other-meter.json", self.files())
+        self.ok("config", "rollback", str(one))
+        self.assertEqual(self.files(), with_defs)
 
     def test_rollback_to_an_invalid_snapshot_refused_with_exit_3(self):
         self.ok("connection", "add", "extra", "user=ha", "broker=192.0.2.1")

@@ -32,6 +32,22 @@ def crypt6(password):
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
+def yescrypt(password):
+    """A hash as fieldbridgectl writes it ($y$, libxcrypt's default cost:
+    a 16 MiB region while it runs)."""
+    import ctypes
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = lib.crypt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    return lib.crypt(password.encode(), lib.crypt_gensalt(b"$y$", 0, None, 0)).decode()
+
+
+def proc_kb(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith(key + ":"))
+
+
 class Client:
     """One browser: its cookie, its CSRF token, every body it received."""
 
@@ -207,7 +223,7 @@ class WebApi(fbtest.TestCase):
             json.dump(doc, f, indent=2)
         os.replace(path + ".tmp", path)
 
-    def start_web(self, driver=True, args=()):
+    def start_web(self, driver=True, args=(), env=None):
         if driver:
             self.gw.start_driver("meters")
         www = os.path.join(self.tmp, "www")
@@ -217,7 +233,7 @@ class WebApi(fbtest.TestCase):
         with open(os.path.join(www, "js", "app.js"), "w") as f:
             f.write("export const x = 1;\n")
         self.web = self.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", www, "-v",
-                                            *args])
+                                            *args], env=env)
         self.assertTrue(fbtest.wait_port(self.port, 10), "fieldbridge-web does not listen")
         return Client(self.port, self.bodies)
 
@@ -318,6 +334,26 @@ class WebApi(fbtest.TestCase):
         log = self.web.stderr_text()
         self.assertIn('failed login of "admin" from 127.0.0.1', log)
         self.assertIn('failed login of "nosuchuser" from 127.0.0.1', log)
+
+    def test_password_hashes_run_outside_the_daemons_memory(self):
+        # yescrypt (the dummy hash at start, and each login) needs a 16 MiB
+        # region: in a child it never shows in the daemon's peak (VmHWM).
+        self.hashes["admin"] = h = yescrypt(PASSWORDS["admin"])
+        self.assertTrue(h.startswith("$y$"), h)
+        doc = json.load(open(self.gw.users_path))
+        next(u for u in doc["users"] if u["name"] == "admin")["password_hash"] = h
+        with open(self.gw.users_path, "w") as f:
+            json.dump(doc, f)
+        c = self.start_web(driver=False)
+        self.assertEqual(c.login("admin", "wrong")[0], 401)
+        time.sleep(1.1)  # the failure's backoff
+        self.assertEqual(c.login("nosuchuser", "x")[0], 401)  # the dummy hash
+        time.sleep(2.1)
+        st, _, doc = c.login("admin")
+        self.assertEqual(st, 200, doc)
+        pid = self.web.popen.pid
+        hwm, rss = proc_kb(pid, "VmHWM"), proc_kb(pid, "VmRSS")
+        self.assertLess(hwm - rss, 8 * 1024, f"peak {hwm} kB over {rss} kB now: a hash ran inside")
 
     def test_another_users_password_never_logs_in(self):
         # An unknown name, or one without a password, is checked against a
@@ -820,6 +856,27 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(c.request("POST", "gpio-chips", {})[0], 405)
         self.assertEqual(Client(self.port, []).request("GET", "gpio-chips")[0], 401)
 
+    def test_gpio_chips_lists_fake_chip_files_each_with_its_error(self):
+        # FB_GPIO_DEV_DIR: a directory of chip files the backend must open;
+        # regular files are not GPIO character devices, so each is listed
+        # with the backend's refusal, in version order, and the rest skipped
+        dev = os.path.join(self.tmp, "dev")
+        os.makedirs(dev)
+        for name in ("gpiochip10", "gpiochip2", "gpiochip0", "ttyS0", "gpiomem"):
+            with open(os.path.join(dev, name), "w") as f:
+                f.write("not a chip")
+        c = self.start_web(driver=False, env={"FB_GPIO_DEV_DIR": dev})
+        self.assertEqual(c.login("view")[0], 200)
+        st, _, doc = c.request("GET", "gpio-chips")
+        self.assertEqual(st, 200, doc)
+        self.assertEqual([ch["name"] for ch in doc["chips"]],
+                         ["gpiochip0", "gpiochip2", "gpiochip10"])
+        for ch in doc["chips"]:
+            self.assertEqual(ch["path"], os.path.join(dev, ch["name"]))
+            self.assertRegex(ch["error"], r"^cannot open: \S", ch)
+            self.assertNotIn("label", ch)
+        self.assertNotIn("message", doc)  # there are chips, they just cannot be opened
+
     def test_device_discovery_payload_is_what_the_exporter_publishes(self):
         c = self.logged_in()
         node = self.gw.node_id()
@@ -1120,6 +1177,34 @@ class WebApi(fbtest.TestCase):
                          (1, "config apply"))
         self.assertEqual(doc["result"]["exit"], r.returncode)
         self.assertIn("admin from 127.0.0.1 asked to apply the configuration", self.web.stderr_text())
+        # root's snapshot of that apply is listed by the web ...
+        st, _, snaps = c.request("GET", "snapshots")
+        self.assertEqual(st, 200, snaps)
+        ids = [s["id"] for s in snaps["snapshots"]]
+        self.assertTrue(ids, snaps)
+        # ... and by another account (user fieldbridge in the package;
+        # nobody here): the list and meta.json, never the files
+        if os.geteuid() == 0:
+            state = os.path.realpath(self.gw.config["gateway"]["state_dir"])
+            d = state
+            while d.startswith(os.path.realpath(self.tmp)):  # our tmp: let others pass
+                os.chmod(d, os.stat(d).st_mode | 0o001)
+                d = os.path.dirname(d)
+            script = ("import json, os, sys\n"
+                      "root = sys.argv[1]\n"
+                      "ids = sorted(int(n) for n in os.listdir(root) if n.isdigit())\n"
+                      "print(json.dumps([json.load(open(f'{root}/{i}/meta.json'))['id'] "
+                      "for i in ids]))\n"
+                      "try:\n    os.listdir(f'{root}/{ids[0]}/files')\n    print('files open')\n"
+                      "except PermissionError:\n    print('files private')\n")
+            r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                "/usr/bin/python3", "-c", script,
+                                os.path.join(state, "snapshots")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            listed, files = r.stdout.splitlines()
+            self.assertEqual(sorted(json.loads(listed)), sorted(ids))
+            self.assertEqual(files, "files private")
         view = Client(self.port, self.bodies)
         self.assertEqual(view.login("view")[0], 200)
         self.assertEqual(view.request("POST", "apply", {})[0], 403)

@@ -269,6 +269,37 @@ static void test_sse_large_snapshot_fits_and_the_backlog_stays_bounded(void)
 	free(data);
 }
 
+/* Once a client has read everything, its buffer holds no memory: the
+ * snapshot's size is not kept per client for the stream's life. */
+static void test_sse_drained_buffer_is_freed(void)
+{
+	struct web_sse_buf b = { 0 };
+	size_t big = 2 * WEB_SSE_BUF_MAX, got = 0;
+	char *data = malloc(big + 1), *out = malloc(4096);
+
+	memset(data, 'z', big);
+	data[big] = '\0';
+	CHECK(web_sse_queue_append(&b, "snapshot", data));
+	while (b.len > b.off) {
+		size_t n = web_sse_queue_take_out(&b, out, 4096);
+
+		CHECK(n > 0 && n <= 4096);
+		if (got == 0)
+			CHECK(!memcmp(out, "event: snapshot\ndata: zzz", 25));
+		got += n;
+	}
+	CHECK_EQ_INT(got, big + 24);  /* "event: snapshot\ndata: " + data + "\n\n" */
+	CHECK(b.data == NULL);
+	CHECK_EQ_INT(b.len, 0);
+	CHECK(web_sse_queue_append(&b, "update", "{}"));  /* and it is usable again */
+	CHECK_EQ_INT(web_sse_queue_take_out(&b, out, 4096), 24);
+	CHECK(!memcmp(out, "event: update\ndata: {}\n\n", 24));
+	CHECK(b.data == NULL);
+	web_sse_queue_buf_free(&b);
+	free(out);
+	free(data);
+}
+
 /* Only the listener's own fields make a listener change. */
 static void test_listener_diff_names_only_listener_fields(void)
 {
@@ -415,6 +446,7 @@ int main(void)
 	RUN_TEST(test_sse_coalesces_changes_to_one_per_point);
 	RUN_TEST(test_sse_buffer_is_bounded);
 	RUN_TEST(test_sse_large_snapshot_fits_and_the_backlog_stays_bounded);
+	RUN_TEST(test_sse_drained_buffer_is_freed);
 	RUN_TEST(test_listener_diff_names_only_listener_fields);
 	RUN_TEST(test_schema_export_has_every_connection_field_with_enums);
 	RUN_TEST(test_web_section_defaults_and_checks);

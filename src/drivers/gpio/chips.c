@@ -38,10 +38,11 @@ static void fill(struct fb_gpio_chip_info *ci)
 	gl_chip_close(chip);
 }
 
-int fb_gpio_chips_list(struct fb_gpio_chip_info **out, size_t *n)
+int fb_gpio_chips_list(const char *dev_dir, struct fb_gpio_chip_info **out, size_t *n)
 {
 	struct dirent **list = NULL;
-	int k = scandir("/dev", &list, is_chip, versionsort);
+	const char *dir = dev_dir && *dev_dir ? dev_dir : "/dev";
+	int k = scandir(dir, &list, is_chip, versionsort);
 	struct fb_gpio_chip_info *c;
 
 	*out = NULL;
@@ -52,7 +53,7 @@ int fb_gpio_chips_list(struct fb_gpio_chip_info **out, size_t *n)
 	for (int i = 0; i < k; i++) {
 		if (c) {
 			snprintf(c[i].name, sizeof(c[i].name), "%.63s", list[i]->d_name);
-			snprintf(c[i].path, sizeof(c[i].path), "/dev/%.63s", list[i]->d_name);
+			snprintf(c[i].path, sizeof(c[i].path), "%.255s/%.63s", dir, list[i]->d_name);
 			fill(&c[i]);
 		}
 		free(list[i]);
