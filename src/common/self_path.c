@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,4 +21,16 @@ bool fb_self_sibling(const char *rel, char *out, size_t len)
 		return false;
 	*slash = '\0';
 	return snprintf(out, len, "%s/%s", self, rel) < (int)len && access(out, X_OK) == 0;
+}
+
+void fb_program_path(const char *env_var, const char *name, const char *build_rel,
+		     char *out, size_t len)
+{
+	const char *env = env_var ? getenv(env_var) : NULL;
+
+	if (env && *env)
+		snprintf(out, len, "%s", env);
+	else if (!fb_self_sibling(name, out, len) &&
+		 !(build_rel && fb_self_sibling(build_rel, out, len)))
+		snprintf(out, len, "%s", name);
 }

@@ -23,13 +23,7 @@
  * the build tree puts it (src/web/ -> src/export/ha/), else PATH. */
 static void exporter_path(char *out, size_t len)
 {
-	const char *env = getenv("FB_EXPORT_BIN");
-
-	if (env && *env)
-		snprintf(out, len, "%s", env);
-	else if (!fb_self_sibling(EXPORT_BIN, out, len) &&
-		 !fb_self_sibling("../export/ha/" EXPORT_BIN, out, len))
-		snprintf(out, len, EXPORT_BIN);
+	fb_program_path("FB_EXPORT_BIN", EXPORT_BIN, "../export/ha/" EXPORT_BIN, out, len);
 }
 
 static void answer(struct web_req *q, unsigned status, cJSON *doc)

@@ -24,13 +24,7 @@
  * build tree puts it (src/web/ -> src/ctl/), else PATH. */
 static void ctl_path(char *out, size_t len)
 {
-	const char *env = getenv("FB_CTL_BIN");
-
-	if (env && *env)
-		snprintf(out, len, "%s", env);
-	else if (!fb_self_sibling(CTL_BIN, out, len) &&
-		 !fb_self_sibling("../ctl/" CTL_BIN, out, len))
-		snprintf(out, len, CTL_BIN);
+	fb_program_path("FB_CTL_BIN", CTL_BIN, "../ctl/" CTL_BIN, out, len);
 }
 
 #define PROGRESS_KEY "{\"progress\":"

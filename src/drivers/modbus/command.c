@@ -25,15 +25,10 @@
 #define CMD_BATCHES_PER_CALL 2
 #define CMD_RESUME_MS 20
 
-static void result(struct mb_driver *d, const struct fb_command *cmd,
-		   enum fb_command_status status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void result(struct mb_driver *d, const struct fb_command *cmd,
-		   enum fb_command_status status, const char *fmt, ...)
+void mb_command_vresult(struct mb_driver *d, const struct fb_command *cmd,
+			enum fb_command_status status, const char *fmt, va_list ap)
 {
 	struct fb_command_result r;
-	va_list ap;
 
 	memset(&r, 0, sizeof(r));
 	r.ticket = cmd->ticket;
@@ -41,10 +36,18 @@ static void result(struct mb_driver *d, const struct fb_command *cmd,
 	r.status = (uint8_t)status;
 	memcpy(r.event_id, cmd->event_id, sizeof(r.event_id));
 	memcpy(r.origin, cmd->origin, sizeof(r.origin));
-	va_start(ap, fmt);
 	vsnprintf(r.reason, sizeof(r.reason), fmt, ap);
-	va_end(ap);
 	fb_table_command_result(d->table, &r);
+}
+
+void mb_command_result(struct mb_driver *d, const struct fb_command *cmd,
+		       enum fb_command_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mb_command_vresult(d, cmd, status, fmt, ap);
+	va_end(ap);
 }
 
 struct write_req {
@@ -132,35 +135,35 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 		return;
 	}
 	if (cmd->point_index >= d->npoints) {
-		result(d, cmd, FB_COMMAND_FAILED, "no such point %u", cmd->point_index);
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "no such point %u", cmd->point_index);
 		return;
 	}
 	dev = &d->devices[d->point_map[cmd->point_index].device];
 	pi = d->point_map[cmd->point_index].point;
 	if (pi >= dev->def->npoints) {
-		result(d, cmd, FB_COMMAND_FAILED, "point %u of device %s is a read-only "
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "point %u of device %s is a read-only "
 		       "diagnostic", cmd->point_index, dev->conf->id);
 		return;
 	}
 	p = &dev->def->points[pi];
 	if (!p->writable && p->component != FB_COMP_BUTTON) {
-		result(d, cmd, FB_COMMAND_FAILED, "point %s/%s is read-only",
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "point %s/%s is read-only",
 		       dev->conf->id, p->key);
 		return;
 	}
 	if (!d->ctx) {
-		result(d, cmd, FB_COMMAND_FAILED, "not sent: bus %s is down (reconnecting)",
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "not sent: bus %s is down (reconnecting)",
 		       d->bus->name);
 		return;
 	}
 	if (!dev->online && dev->failures >= d->bus->offline_after) {
-		result(d, cmd, FB_COMMAND_FAILED, "not sent: device %s (unit %d) is offline "
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "not sent: device %s (unit %d) is offline "
 		       "(no answer to %d polls)", dev->conf->id, dev->conf->unit_id,
 		       dev->failures);
 		return;
 	}
 	if (encode(dev, p, &cmd->value, &w) < 0) {
-		result(d, cmd, FB_COMMAND_FAILED, "value out of range for %s/%s: %s",
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "value out of range for %s/%s: %s",
 		       dev->conf->id, p->key, strerror(errno));
 		return;
 	}
@@ -170,19 +173,19 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 	if (rc != MB_XACT_OK) {
 		fb_warn("device %s: write %s failed: %s", dev->conf->id, p->key,
 			modbus_strerror(err));
-		result(d, cmd, FB_COMMAND_FAILED, "write to %s/%s failed: %s",
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "write to %s/%s failed: %s",
 		       dev->conf->id, p->key, modbus_strerror(err));
 		return;
 	}
 	/* From here no read that started earlier may store this point. */
 	dev->pstate[pi].written_epoch = ++d->write_epoch;
 	if (p->component == FB_COMP_BUTTON) {
-		result(d, cmd, FB_COMMAND_DONE, "pressed");
+		mb_command_result(d, cmd, FB_COMMAND_DONE, "pressed");
 		return;
 	}
 	rc = mb_read_point(d, dev, p, &back, regs, &err);
 	if (rc != MB_XACT_OK) {
-		result(d, cmd, FB_COMMAND_FAILED, "written, but read-back of %s/%s failed: %s",
+		mb_command_result(d, cmd, FB_COMMAND_FAILED, "written, but read-back of %s/%s failed: %s",
 		       dev->conf->id, p->key, modbus_strerror(err));
 		return;
 	}
@@ -192,7 +195,7 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 		snprintf(json, sizeof(json), "?");
 	fb_debug("device %s: %s written, read back %s (event %s)", dev->conf->id, p->key,
 		 json, cmd->event_id);
-	result(d, cmd, FB_COMMAND_DONE, "ok, read back %s", json);
+	mb_command_result(d, cmd, FB_COMMAND_DONE, "ok, read back %s", json);
 }
 
 bool mb_commands_run(struct mb_driver *d)
@@ -220,7 +223,7 @@ bool mb_commands_run(struct mb_driver *d)
 				if (batch[j].point_index == batch[i].point_index)
 					later = j;
 			if (later) {
-				result(d, &batch[i], FB_COMMAND_SUPERSEDED,
+				mb_command_result(d, &batch[i], FB_COMMAND_SUPERSEDED,
 				       "superseded by a later command for the same point "
 				       "(ticket %llu)", (unsigned long long)batch[later].ticket);
 				continue;

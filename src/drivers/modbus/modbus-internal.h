@@ -14,6 +14,7 @@
 #define FB_MODBUS_INTERNAL_H
 
 #include <modbus/modbus.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -176,6 +177,13 @@ enum mb_xact mb_xact_read(struct mb_driver *d, struct mb_device *dev, mb_xact_fn
 /* poll.c: reads one block and writes the table. */
 enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
 			   struct fb_plan_block *blk, int64_t now_ms, bool probe);
+/* Writes a command's result (ticket, event id and origin copied from cmd)
+ * into the table's results ring. */
+void mb_command_result(struct mb_driver *d, const struct fb_command *cmd,
+		       enum fb_command_status status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void mb_command_vresult(struct mb_driver *d, const struct fb_command *cmd,
+			enum fb_command_status status, const char *fmt, va_list ap);
 /* Reads one point (command read-back) into v; regs (room for
  * MB_MAX_READ_REGISTERS, or NULL) receives the point's own words. */
 enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,

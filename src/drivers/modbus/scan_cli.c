@@ -225,10 +225,8 @@ static int ctl_device_add(const struct cli *c, const char *id, const char *def, 
 		return -1;
 	}
 	if (pid == 0) {
-		if (fb_self_sibling(CTL_BIN, ctl, sizeof(ctl)) ||
-		    fb_self_sibling("../../ctl/" CTL_BIN, ctl, sizeof(ctl))) /* build tree */
-			execv(ctl, argv);
-		execvp(CTL_BIN, argv);
+		fb_program_path("FB_CTL_BIN", CTL_BIN, "../../ctl/" CTL_BIN, ctl, sizeof(ctl));
+		execvp(ctl, argv);
 		fprintf(stderr, "scan: --add: cannot run %s: %s\n", CTL_BIN, strerror(errno));
 		_exit(127);
 	}

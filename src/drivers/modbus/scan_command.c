@@ -38,22 +38,16 @@ static void report(struct mb_driver *d, const struct fb_command *cmd,
 		   enum fb_command_status status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* A scan's progress and result lines go out as they happen, not with the
+ * next poll cycle's notification. */
 static void report(struct mb_driver *d, const struct fb_command *cmd,
 		   enum fb_command_status status, const char *fmt, ...)
 {
-	struct fb_command_result r;
 	va_list ap;
 
-	memset(&r, 0, sizeof(r));
-	r.ticket = cmd->ticket;
-	r.point_index = cmd->point_index;
-	r.status = (uint8_t)status;
-	memcpy(r.event_id, cmd->event_id, sizeof(r.event_id));
-	memcpy(r.origin, cmd->origin, sizeof(r.origin));
 	va_start(ap, fmt);
-	vsnprintf(r.reason, sizeof(r.reason), fmt, ap);
+	mb_command_vresult(d, cmd, status, fmt, ap);
 	va_end(ap);
-	fb_table_command_result(d->table, &r);
 	fb_table_notify(d->table);
 }
 
