@@ -26,9 +26,10 @@ export const CONNECTION_FIELDS = [
   ['keep_alive_s', 'Keep Alive'],
   ['max_inflight', 'Max Inflight'],
   ['discovery_prefix', 'Discovery Prefix'],
-  ['command_max_age_s', 'Command Max Age'],
 ];
-export const CONNECTION_ADVANCED = [['ws_path', 'WebSocket Path'], ['node_id', 'Node ID']];
+// Beyond the export connection's own parameters: folded under "Advanced".
+export const CONNECTION_ADVANCED = [['ws_path', 'WebSocket Path'], ['node_id', 'Node ID'],
+  ['command_max_age_s', 'Command Max Age']];
 
 // Display names of a few choices; the value sent is always the schema's.
 export const CHOICE_LABELS = {

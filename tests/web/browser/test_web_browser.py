@@ -321,7 +321,7 @@ class WebBrowser(webtest.BrowserCase):
         b.fill("Role", "operator")
         b.fill("Password", "operator pass 1")
         b.field("Rights").send_keys("relays: read\nrelays/relay_1: write\nmeter/voltage: read")
-        b.wait_text(".preview", r"Matches: 1 writable, 15 read-only")
+        b.wait_text(".preview", r"Matches: 1 writable, 16 read-only")
         b.click("main form button[type=submit]")
         b.wait_text(".form-status", "Saved user op")
         users = {u["name"]: u for u in read_json(site.gw.users_path)["users"]}
