@@ -305,6 +305,36 @@ static void duplicate_keys(void)
 	done(&l);
 }
 
+static void raw_request_button(void)
+{
+	struct loaded l;
+
+	load_text(&l, "raw.json", HEADER "\"points\": [\n"
+		  " {\"key\": \"energy_reset\", \"name\": \"Energy reset\", \"writable\": true,\n"
+		  "  \"component\": \"button\", \"request\": \"42\", \"entity_category\": \"config\"},\n"
+		  " {\"key\": \"clear\", \"name\": \"Clear\", \"writable\": true, \"component\": \"button\",\n"
+		  "  \"request\": \"10 00 05 00 02 04 00 00 00 00\"},\n"
+		  " {\"key\": \"e\", \"name\": \"E\", \"table\": \"holding_register\", \"address\": 0,\n"
+		  "  \"type\": \"uint16\"}]}\n");
+	CHECK(l.def != NULL);
+	if (l.def) {
+		const struct fb_point_def *p = &l.def->points[0], *q = &l.def->points[1];
+
+		CHECK(p->key && !strcmp(p->key, "energy_reset"));
+		CHECK_EQ_INT(p->request_len, 1);
+		CHECK_EQ_INT(p->request[0], 0x42);
+		CHECK_EQ_INT(p->component, FB_COMP_BUTTON);
+		CHECK_EQ_INT(q->request_len, 10);
+		CHECK_EQ_INT(q->request[0], 0x10);
+		CHECK_EQ_INT(q->request[2], 0x05);
+		CHECK_EQ_INT(q->request[5], 0x04);
+		CHECK_EQ_INT(l.def->points[2].request_len, 0);
+		/* No overlap warning with the register at 0: the button has none. */
+		CHECK(strstr(l.text, "[overlap]") == NULL);
+	}
+	done(&l);
+}
+
 static void cross_field_rules(void)
 {
 	struct loaded l;
@@ -522,6 +552,18 @@ static void inline_rules(void)
 		  "points[0] (a).options: only applies to select, or a sensor with device_class enum" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"press\":1}",
 		  "points[0] (a).press: only applies to component button" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"4\"}",
+		  "points[0] (a).request: expected hex bytes (function code first, at most 32 bytes) such as \"42\" or \"10 00 02\", got \"4\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"0x42\"}",
+		  "points[0] (a).request: expected hex bytes" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"C2\"}",
+		  "points[0] (a).request: expected a function code 0x01..0x7F as the first byte, got \"C2\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"request\":\"42\"}",
+		  "points[0] (a).request: only applies to component button" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"42\",\"press\":2}",
+		  "points[0] (a).press: a button sends either its request or a press value, not both" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"type\":\"uint16\"}",
+		  "points[0] (a).table: required field is missing" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"int16\",\"sentinel\":70000}",
 		  "points[0] (a).sentinel: expected -32768..65535" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"poll\":\"sometimes\"}",
@@ -872,6 +914,7 @@ int main(void)
 	RUN_TEST(forbidden_range_overlap);
 	RUN_TEST(duplicate_keys);
 	RUN_TEST(cross_field_rules);
+	RUN_TEST(raw_request_button);
 	RUN_TEST(defaults_are_applied);
 	RUN_TEST(full_point_parses);
 	RUN_TEST(inline_rules);
