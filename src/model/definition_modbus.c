@@ -352,11 +352,13 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 				      "binary_sensor, got %s", where, type_str(p));
 		break;
 	case FB_COMP_SWITCH:
+	case FB_COMP_LIGHT:
+	case FB_COMP_VALVE:
 		if (p->type != FB_TYPE_BOOL && !(p->has_switch_raw && r->numeric &&
 						 fb_model_type_is_int(p->type)))
-			fb_diag_error(d, "%s.component: expected type bool for switch (or an "
+			fb_diag_error(d, "%s.component: expected type bool for %s (or an "
 				      "integer type with on_value and off_value), got %s",
-				      where, type_str(p));
+				      where, fb_component_name(p->component), type_str(p));
 		break;
 	case FB_COMP_NUMBER:
 		if (!r->numeric)
@@ -390,7 +392,9 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 	if (is_enum && !present(jp, "options") && p->type != FB_TYPE_STRING)
 		fb_diag_error(d, "%s.options: required for device_class enum (or use type "
 			      "string)", where);
-	if (p->has_switch_raw && (p->component != FB_COMP_SWITCH || r->bit_table))
+	if (p->has_switch_raw && ((p->component != FB_COMP_SWITCH &&
+				    p->component != FB_COMP_LIGHT &&
+				    p->component != FB_COMP_VALVE) || r->bit_table))
 		fb_diag_error(d, "%s.on_value: only applies to a switch on a holding "
 			      "register (coils take coil_on/coil_off)", where);
 	if (p->has_switch_raw && p->switch_on_raw == p->switch_off_raw)

@@ -70,6 +70,8 @@ enum fb_component {
 	FB_COMP_SELECT,
 	FB_COMP_BUTTON,
 	FB_COMP_EVENT,   /* presses: single, double, long; protocol gpio only */
+	FB_COMP_LIGHT,   /* on/off like a switch (a relay) */
+	FB_COMP_VALVE,   /* open/closed like a switch, without position */
 };
 
 enum fb_write_fn {

@@ -305,6 +305,39 @@ static void duplicate_keys(void)
 	done(&l);
 }
 
+static void light_and_valve_points(void)
+{
+	struct loaded l;
+
+	load_text(&l, "lv.json", HEADER "\"points\": [\n"
+		  " {\"key\": \"lamp\", \"name\": \"Lamp\", \"table\": \"coil\", \"address\": 0,\n"
+		  "  \"writable\": true, \"component\": \"light\"},\n"
+		  " {\"key\": \"strip\", \"name\": \"Strip\", \"table\": \"holding_register\",\n"
+		  "  \"address\": 1, \"type\": \"uint16\", \"writable\": true, \"component\": \"light\",\n"
+		  "  \"on_value\": 1, \"off_value\": 2},\n"
+		  " {\"key\": \"gas\", \"name\": \"Gas\", \"table\": \"coil\", \"address\": 1,\n"
+		  "  \"writable\": true, \"component\": \"valve\", \"device_class\": \"gas\"}]}\n");
+	CHECK(l.def != NULL);
+	if (l.def) {
+		struct fb_value v;
+
+		CHECK_EQ_INT(l.def->points[0].component, FB_COMP_LIGHT);
+		CHECK_EQ_INT(l.def->points[1].component, FB_COMP_LIGHT);
+		CHECK(l.def->points[1].has_switch_raw);
+		CHECK_EQ_INT(l.def->points[1].switch_off_raw, 2);
+		CHECK_EQ_INT(l.def->points[2].component, FB_COMP_VALVE);
+		CHECK(!strcmp(fb_component_name(l.def->points[2].component), "valve"));
+		/* Home Assistant's payloads: ON/OFF for both (the valve's
+		 * payload_open/close are set to them in discovery). */
+		CHECK_EQ_INT(fb_point_parse_command(&l.def->points[0], "ON", &v), 0);
+		CHECK(v.kind == FB_VALUE_BOOL && v.b);
+		CHECK_EQ_INT(fb_point_parse_command(&l.def->points[2], "OFF", &v), 0);
+		CHECK(v.kind == FB_VALUE_BOOL && !v.b);
+		CHECK_EQ_INT(fb_point_parse_command(&l.def->points[2], "OPEN", &v), -1);
+	}
+	done(&l);
+}
+
 static void raw_request_button(void)
 {
 	struct loaded l;
@@ -552,6 +585,16 @@ static void inline_rules(void)
 		  "points[0] (a).options: only applies to select, or a sensor with device_class enum" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"press\":1}",
 		  "points[0] (a).press: only applies to component button" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"component\":\"valve\",\"device_class\":\"door\"}",
+		  "points[0] (a).device_class: expected a valve device class (water, gas), got \"door\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"component\":\"light\",\"device_class\":\"switch\"}",
+		  "points[0] (a).device_class: light has no device classes, got \"switch\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"light\"}",
+		  "points[0] (a).component: expected type bool for light (or an integer type with on_value and off_value), got uint16" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"component\":\"valve\"}",
+		  "points[0] (a).component: valve needs \"writable\": true" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"component\":\"light\",\"unit\":\"W\"}",
+		  "points[0] (a).unit: only applies to sensor and number, not light" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"4\"}",
 		  "points[0] (a).request: expected hex bytes (function code first, at most 32 bytes) such as \"42\" or \"10 00 02\", got \"4\"" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"0x42\"}",
@@ -915,6 +958,7 @@ int main(void)
 	RUN_TEST(duplicate_keys);
 	RUN_TEST(cross_field_rules);
 	RUN_TEST(raw_request_button);
+	RUN_TEST(light_and_valve_points);
 	RUN_TEST(defaults_are_applied);
 	RUN_TEST(full_point_parses);
 	RUN_TEST(inline_rules);
