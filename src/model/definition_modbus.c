@@ -8,6 +8,7 @@
 #include "model-internal.h"
 #include "jsonfile.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static const char *const point_keys[] = {
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
 	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", "byte", "on_value", "off_value",
-	"scale_register", "sunspec_model", NULL,
+	"scale_register", "sunspec_model", "request", NULL,
 };
 
 static bool present(const cJSON *obj, const char *key)
@@ -351,11 +352,13 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 				      "binary_sensor, got %s", where, type_str(p));
 		break;
 	case FB_COMP_SWITCH:
+	case FB_COMP_LIGHT:
+	case FB_COMP_VALVE:
 		if (p->type != FB_TYPE_BOOL && !(p->has_switch_raw && r->numeric &&
 						 fb_model_type_is_int(p->type)))
-			fb_diag_error(d, "%s.component: expected type bool for switch (or an "
+			fb_diag_error(d, "%s.component: expected type bool for %s (or an "
 				      "integer type with on_value and off_value), got %s",
-				      where, type_str(p));
+				      where, fb_component_name(p->component), type_str(p));
 		break;
 	case FB_COMP_NUMBER:
 		if (!r->numeric)
@@ -389,12 +392,19 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 	if (is_enum && !present(jp, "options") && p->type != FB_TYPE_STRING)
 		fb_diag_error(d, "%s.options: required for device_class enum (or use type "
 			      "string)", where);
-	if (p->has_switch_raw && (p->component != FB_COMP_SWITCH || r->bit_table))
+	if (p->has_switch_raw && ((p->component != FB_COMP_SWITCH &&
+				    p->component != FB_COMP_LIGHT &&
+				    p->component != FB_COMP_VALVE) || r->bit_table))
 		fb_diag_error(d, "%s.on_value: only applies to a switch on a holding "
 			      "register (coils take coil_on/coil_off)", where);
 	if (p->has_switch_raw && p->switch_on_raw == p->switch_off_raw)
 		fb_diag_error(d, "%s.on_value: expected a value different from off_value, "
 			      "got %lld for both", where, (long long)p->switch_on_raw);
+	if (present(jp, "request") && p->component != FB_COMP_BUTTON)
+		fb_diag_error(d, "%s.request: only applies to component button", where);
+	if (present(jp, "request") && present(jp, "press"))
+		fb_diag_error(d, "%s.press: a button sends either its request or a press "
+			      "value, not both", where);
 	if (present(jp, "press") && p->component != FB_COMP_BUTTON)
 		fb_diag_error(d, "%s.press: only applies to component button", where);
 	if (p->component == FB_COMP_BUTTON && (r->bit_table || p->type == FB_TYPE_BOOL) &&
@@ -515,15 +525,24 @@ static void read_layout(struct reading *r, struct fb_point_def *p)
 	long long n;
 	int e, rc;
 
-	if (fb_json_enum(jp, "table", true, fb_point_table_names, where, d, &e) == 1) {
+	/* A button with a raw request reads nothing and writes no register. */
+	bool raw = present(jp, "request");
+
+	if (fb_json_enum(jp, "table", !raw, fb_point_table_names, where, d, &e) == 1) {
 		p->table = (enum fb_reg_table)e;
 		r->have_table = true;
+	} else if (raw && !present(jp, "table")) {
+		p->table = FB_REG_HOLDING;
+		r->have_table = true;
 	}
-	if (fb_json_int(jp, "address", true, 0, 65535, where, d, &n) == 1)
+	if (fb_json_int(jp, "address", !raw, 0, 65535, where, d, &n) == 1)
 		p->address = (uint16_t)n;
 
 	rc = fb_json_enum(jp, "type", false, fb_point_type_names, where, d, &e);
-	if (rc == 1) {
+	if (rc == 0 && raw && r->have_table && !fb_point_is_bit_table(p)) {
+		p->type = FB_TYPE_UINT16;
+		r->have_type = true;
+	} else if (rc == 1) {
 		p->type = (enum fb_data_type)e;
 		r->have_type = true;
 	} else if (rc == 0 && r->have_table) {
@@ -609,6 +628,41 @@ static void read_presentation(struct reading *r, struct fb_point_def *p)
 	}
 }
 
+/* "request": "42" or "10 00 02": the PDU in hex, function code first. */
+static void read_request(const cJSON *jp, const char *where, struct fb_diag *d,
+			 struct fb_point_def *p)
+{
+	const char *s, *c;
+	size_t n = 0;
+
+	if (fb_json_string(jp, "request", false, where, d, &s) != 1)
+		return;
+	for (c = s; *c;) {
+		char hex[3] = { c[0], c[0] ? c[1] : 0, 0 };
+
+		if (*c == ' ') {
+			c++;
+			continue;
+		}
+		if (n == FB_POINT_REQUEST_MAX || !isxdigit((unsigned char)hex[0]) ||
+		    !isxdigit((unsigned char)hex[1])) {
+			fb_diag_error(d, "%s.request: expected hex bytes (function code first, "
+				      "at most %d bytes) such as \"42\" or \"10 00 02\", got \"%s\"",
+				      where, FB_POINT_REQUEST_MAX, s);
+			p->request_len = 0;
+			return;
+		}
+		p->request[n++] = (uint8_t)strtoul(hex, NULL, 16);
+		c += 2;
+	}
+	p->request_len = (uint8_t)n;
+	if (!n || p->request[0] == 0 || p->request[0] >= 0x80) {
+		fb_diag_error(d, "%s.request: expected a function code 0x01..0x7F as the first "
+			      "byte, got \"%s\"", where, s);
+		p->request_len = 0;
+	}
+}
+
 /* The component, and how a command reaches the device. */
 static void read_control(struct reading *r, struct fb_point_def *p)
 {
@@ -642,6 +696,7 @@ static void read_control(struct reading *r, struct fb_point_def *p)
 	if (fb_json_int(jp, "coil_off", false, 0, 65535, where, d, &n) == 1)
 		p->coil_off_raw = (uint16_t)n;
 	read_raw64(jp, "press", where, d, &p->press_raw);
+	read_request(jp, where, d, p);
 	bool on = read_raw64(jp, "on_value", where, d, &p->switch_on_raw) == 1;
 	bool off = read_raw64(jp, "off_value", where, d, &p->switch_off_raw) == 1;
 

@@ -171,6 +171,7 @@ static const char *const binary_sensor_classes[] = {
 };
 static const char *const switch_classes[] = { "outlet", "switch", NULL };
 static const char *const button_classes[] = { "identify", "restart", "update", NULL };
+static const char *const valve_classes[] = { "water", "gas", NULL };
 
 #define NSENSOR (sizeof(sensor_classes) / sizeof(sensor_classes[0]))
 
@@ -401,7 +402,11 @@ int fb_model_check_ha(const char *where, const struct fb_point_def *p,
 		check_plain(where, p, button_classes, diag);
 		break;
 	case FB_COMP_SELECT:
+	case FB_COMP_LIGHT:
 		check_plain(where, p, NULL, diag);
+		break;
+	case FB_COMP_VALVE:
+		check_plain(where, p, valve_classes, diag);
 		break;
 	case FB_COMP_EVENT: /* classes checked by definition_gpio.c */
 		break;

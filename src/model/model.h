@@ -70,6 +70,8 @@ enum fb_component {
 	FB_COMP_SELECT,
 	FB_COMP_BUTTON,
 	FB_COMP_EVENT,   /* presses: single, double, long; protocol gpio only */
+	FB_COMP_LIGHT,   /* on/off like a switch (a relay) */
+	FB_COMP_VALVE,   /* open/closed like a switch, without position */
 };
 
 enum fb_write_fn {
@@ -138,6 +140,8 @@ struct fb_gpio_point {
 	uint32_t long_ms;        /* event: held this long = a long press */
 };
 
+#define FB_POINT_REQUEST_MAX 32
+
 struct fb_point_def {
 	char *key;                 /* unique within the definition; the rule is in
 				    * docs/device-definitions.md, "Point keys" */
@@ -160,6 +164,10 @@ struct fb_point_def {
 	enum fb_write_fn write_fn;
 	uint16_t coil_on_raw, coil_off_raw; /* FC05 values, default 0xFF00/0x0000 */
 	int64_t press_raw;         /* button: value written on press */
+	/* button: a raw request PDU (function code + data) sent on press
+	 * instead of a write, e.g. PZEM's bare 0x42 energy reset; 0 = none. */
+	uint8_t request[FB_POINT_REQUEST_MAX];
+	uint8_t request_len;
 	/* A switch on an integer register: the raw values meaning on and off
 	 * (Sungrow 0xAA/0x55); any other value reads as unknown. */
 	bool has_switch_raw;

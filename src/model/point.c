@@ -24,7 +24,8 @@ const char *const fb_point_type_names[] = {
 };
 const char *const fb_point_order_names[] = { "ABCD", "CDAB", "BADC", "DCBA", NULL };
 const char *const fb_point_component_names[] = {
-	"sensor", "binary_sensor", "switch", "number", "select", "button", "event", NULL,
+	"sensor", "binary_sensor", "switch", "number", "select", "button", "event", "light",
+	"valve", NULL,
 };
 const char *const fb_point_write_fn_names[] = { "fc05", "fc06", "fc15", "fc16", NULL };
 const char *const fb_point_poll_names[] = { "fast", "normal", "slow", "once", NULL };
@@ -289,6 +290,8 @@ int fb_point_parse_command(const struct fb_point_def *p, const char *text, struc
 	memset(v, 0, sizeof(*v));
 	switch (p->component) {
 	case FB_COMP_SWITCH:
+	case FB_COMP_LIGHT:
+	case FB_COMP_VALVE:
 		v->kind = FB_VALUE_BOOL;
 		if (!strcasecmp(text, "ON") || !strcmp(text, "1") || !strcasecmp(text, "true"))
 			v->b = true;

@@ -31,6 +31,8 @@ static int parse_value(const struct fb_point_def *p, const cJSON *j, struct fb_v
 	memset(v, 0, sizeof(*v));
 	switch (p->component) {
 	case FB_COMP_SWITCH:
+	case FB_COMP_LIGHT:
+	case FB_COMP_VALVE:
 		v->kind = FB_VALUE_BOOL;
 		if (cJSON_IsBool(j))
 			v->b = cJSON_IsTrue(j);

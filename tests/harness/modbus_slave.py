@@ -81,6 +81,7 @@ import time
 from pymodbus.datastore import ModbusServerContext, ModbusSlaveContext
 from pymodbus.datastore.store import ModbusSequentialDataBlock
 from pymodbus.framer.rtu_framer import ModbusRtuFramer
+from pymodbus.pdu import ModbusRequest, ModbusResponse
 from pymodbus.framer.socket_framer import ModbusSocketFramer
 from pymodbus.server.async_io import (ModbusConnectedRequestHandler,
                                       ModbusSerialServer,
@@ -88,6 +89,36 @@ from pymodbus.server.async_io import (ModbusConnectedRequestHandler,
                                       ModbusTcpServer)
 
 log = logging.getLogger("modbus_slave")
+
+
+class ResetEnergyResponse(ModbusResponse):
+    """PZEM's answer to its energy reset: the bare function code."""
+    function_code = 0x42
+    _rtu_frame_size = 4
+
+    def encode(self):
+        return b""
+
+    def decode(self, data):
+        pass
+
+
+class ResetEnergyRequest(ModbusRequest):
+    """PZEM-004T/017 energy reset, custom function 0x42 with no data: the
+    energy counter (input registers 5..6) goes to 0."""
+    function_code = 0x42
+    _rtu_frame_size = 4
+
+    def encode(self):
+        return b""
+
+    def decode(self, data):
+        pass
+
+    def execute(self, context):
+        if context.validate(4, 5, 2):
+            context.setValues(4, 5, [0, 0])
+        return ResetEnergyResponse()
 
 SDM120 = {  # name -> input register address
     "voltage": 0x0000, "current": 0x0006, "active_power": 0x000C,
@@ -420,6 +451,7 @@ async def main(args):
         server = ModbusTcpServer(STATE.context, ModbusSocketFramer,
                                  address=("127.0.0.1", args.tcp),
                                  handler=TcpHandler, allow_reuse_address=True)
+        server.decoder.register(ResetEnergyRequest)
         serve = asyncio.create_task(server.serve_forever())
         tasks.append(serve)
         # serve_forever() binds inside the task: a bind error ends the task
@@ -436,6 +468,7 @@ async def main(args):
                                     port=args.rtu, baudrate=args.baud,
                                     handler=SerialHandler, auto_reconnect=True,
                                     reconnect_delay=0.5)
+        server.decoder.register(ResetEnergyRequest)
         await server.start()
         if server.transport is None:   # auto_reconnect swallowed the open error
             raise SystemExit(f"cannot open serial port {args.rtu}")

@@ -392,6 +392,48 @@ class ModbusDriver(fbtest.TestCase):
         self.assertTrue(any(e["kind"] == "read" and e["fc"] == 3 and e["address"] == 5
                             for e in ev[wi + 1:wi + 3]), ev[wi:wi + 3])
 
+    def test_raw_request_buttons_over_tcp_and_rtu(self):
+        """A button with "request": PZEM's bare 0x42 reset (an answer libmodbus
+        cannot parse), an FC16 spelled out in hex, and a function the slave
+        does not know: refused with the device's exception, sent once."""
+        pair = self.serial()
+        tcp = fbtest.ModbusSlave(self.procs, {1: "holding"})
+        rtu = fbtest.ModbusSlave(self.procs, {2: "holding"}, rtu=pair.b, baud=19200)
+        for slave, unit in ((tcp, 1), (rtu, 2)):
+            slave.set_registers(unit, "ir", 5, [1234, 5])   # CDAB: 5 * 65536 + 1234
+        self.gw = gateway.Gateway(
+            self.procs, self.tmp, None, definition_dirs=[DEFS],
+            buses=[gateway.tcp_bus(tcp.port, [gateway.device("t", "test-raw", 1)],
+                                   name="bt", poll_interval_ms=200),
+                   self.rtu_bus(pair.a, [gateway.device("r", "test-raw", 2)], name="br")])
+        for bus, dev, slave, unit in (("bt", "t", tcp, 1), ("br", "r", rtu, 2)):
+            self.instance = self.gw.table_path(bus)
+            self.gw.start_driver(bus)
+            self.wait_table(lambda d: d["points"][f"{dev}/energy"]["v"] == 5 * 65536 + 1234,
+                            what=f"{dev} energy before the reset")
+            since = time.monotonic()
+            r = self.tool("cmd", dev, "energy_reset", 1)
+            self.assertEqual(r["last_status"], "done", r)
+            self.assertEqual(slave.get_registers(unit, "ir", 5, 2), [0, 0])
+            self.wait_table(lambda d: d["points"][f"{dev}/energy"]["v"] == 0,
+                            what=f"{dev} energy after the reset")
+            sent = [e for e in slave.requests(unit=unit, since=since) if e["fc"] == 0x42]
+            self.assertEqual(len(sent), 1, sent)
+            r = self.tool("cmd", dev, "preset", 1)
+            self.assertEqual(r["last_status"], "done", r)
+            self.assertEqual(slave.get_registers(unit, "hr", 20, 2), [7, 9])
+            since = time.monotonic()
+            r = self.tool("cmd", dev, "unknown_fc", 1)
+            self.assertEqual(r["last_status"], "failed", r)
+            if bus == "bt":   # pymodbus' RTU framer drops a frame it cannot size
+                self.assertIn("Illegal function", r["last_reason"])
+            sent = [e for e in slave.requests(unit=unit, since=since) if e["fc"] == 0x41]
+            self.assertLessEqual(len(sent), 1, sent)   # a press is never repeated
+            # the link still works after the raw exchanges
+            slave.set_registers(unit, "ir", 5, [3, 0])
+            self.wait_table(lambda d: d["points"][f"{dev}/energy"]["v"] == 3,
+                            what=f"{dev} polling after the raw requests")
+
     def test_thousand_rapid_commands_latest_wins_none_lost(self):
         slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
         self.start(gateway.tcp_bus(slave.port, [gateway.device("rw", "test-rw", 1)],

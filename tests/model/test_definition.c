@@ -305,6 +305,69 @@ static void duplicate_keys(void)
 	done(&l);
 }
 
+static void light_and_valve_points(void)
+{
+	struct loaded l;
+
+	load_text(&l, "lv.json", HEADER "\"points\": [\n"
+		  " {\"key\": \"lamp\", \"name\": \"Lamp\", \"table\": \"coil\", \"address\": 0,\n"
+		  "  \"writable\": true, \"component\": \"light\"},\n"
+		  " {\"key\": \"strip\", \"name\": \"Strip\", \"table\": \"holding_register\",\n"
+		  "  \"address\": 1, \"type\": \"uint16\", \"writable\": true, \"component\": \"light\",\n"
+		  "  \"on_value\": 1, \"off_value\": 2},\n"
+		  " {\"key\": \"gas\", \"name\": \"Gas\", \"table\": \"coil\", \"address\": 1,\n"
+		  "  \"writable\": true, \"component\": \"valve\", \"device_class\": \"gas\"}]}\n");
+	CHECK(l.def != NULL);
+	if (l.def) {
+		struct fb_value v;
+
+		CHECK_EQ_INT(l.def->points[0].component, FB_COMP_LIGHT);
+		CHECK_EQ_INT(l.def->points[1].component, FB_COMP_LIGHT);
+		CHECK(l.def->points[1].has_switch_raw);
+		CHECK_EQ_INT(l.def->points[1].switch_off_raw, 2);
+		CHECK_EQ_INT(l.def->points[2].component, FB_COMP_VALVE);
+		CHECK(!strcmp(fb_component_name(l.def->points[2].component), "valve"));
+		/* Home Assistant's payloads: ON/OFF for both (the valve's
+		 * payload_open/close are set to them in discovery). */
+		CHECK_EQ_INT(fb_point_parse_command(&l.def->points[0], "ON", &v), 0);
+		CHECK(v.kind == FB_VALUE_BOOL && v.b);
+		CHECK_EQ_INT(fb_point_parse_command(&l.def->points[2], "OFF", &v), 0);
+		CHECK(v.kind == FB_VALUE_BOOL && !v.b);
+		CHECK_EQ_INT(fb_point_parse_command(&l.def->points[2], "OPEN", &v), -1);
+	}
+	done(&l);
+}
+
+static void raw_request_button(void)
+{
+	struct loaded l;
+
+	load_text(&l, "raw.json", HEADER "\"points\": [\n"
+		  " {\"key\": \"energy_reset\", \"name\": \"Energy reset\", \"writable\": true,\n"
+		  "  \"component\": \"button\", \"request\": \"42\", \"entity_category\": \"config\"},\n"
+		  " {\"key\": \"clear\", \"name\": \"Clear\", \"writable\": true, \"component\": \"button\",\n"
+		  "  \"request\": \"10 00 05 00 02 04 00 00 00 00\"},\n"
+		  " {\"key\": \"e\", \"name\": \"E\", \"table\": \"holding_register\", \"address\": 0,\n"
+		  "  \"type\": \"uint16\"}]}\n");
+	CHECK(l.def != NULL);
+	if (l.def) {
+		const struct fb_point_def *p = &l.def->points[0], *q = &l.def->points[1];
+
+		CHECK(p->key && !strcmp(p->key, "energy_reset"));
+		CHECK_EQ_INT(p->request_len, 1);
+		CHECK_EQ_INT(p->request[0], 0x42);
+		CHECK_EQ_INT(p->component, FB_COMP_BUTTON);
+		CHECK_EQ_INT(q->request_len, 10);
+		CHECK_EQ_INT(q->request[0], 0x10);
+		CHECK_EQ_INT(q->request[2], 0x05);
+		CHECK_EQ_INT(q->request[5], 0x04);
+		CHECK_EQ_INT(l.def->points[2].request_len, 0);
+		/* No overlap warning with the register at 0: the button has none. */
+		CHECK(strstr(l.text, "[overlap]") == NULL);
+	}
+	done(&l);
+}
+
 static void cross_field_rules(void)
 {
 	struct loaded l;
@@ -522,6 +585,28 @@ static void inline_rules(void)
 		  "points[0] (a).options: only applies to select, or a sensor with device_class enum" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"press\":1}",
 		  "points[0] (a).press: only applies to component button" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"component\":\"valve\",\"device_class\":\"door\"}",
+		  "points[0] (a).device_class: expected a valve device class (water, gas), got \"door\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"component\":\"light\",\"device_class\":\"switch\"}",
+		  "points[0] (a).device_class: light has no device classes, got \"switch\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"light\"}",
+		  "points[0] (a).component: expected type bool for light (or an integer type with on_value and off_value), got uint16" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"component\":\"valve\"}",
+		  "points[0] (a).component: valve needs \"writable\": true" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"component\":\"light\",\"unit\":\"W\"}",
+		  "points[0] (a).unit: only applies to sensor and number, not light" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"4\"}",
+		  "points[0] (a).request: expected hex bytes (function code first, at most 32 bytes) such as \"42\" or \"10 00 02\", got \"4\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"0x42\"}",
+		  "points[0] (a).request: expected hex bytes" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"C2\"}",
+		  "points[0] (a).request: expected a function code 0x01..0x7F as the first byte, got \"C2\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"request\":\"42\"}",
+		  "points[0] (a).request: only applies to component button" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"writable\":true,\"component\":\"button\",\"request\":\"42\",\"press\":2}",
+		  "points[0] (a).press: a button sends either its request or a press value, not both" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"type\":\"uint16\"}",
+		  "points[0] (a).table: required field is missing" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"int16\",\"sentinel\":70000}",
 		  "points[0] (a).sentinel: expected -32768..65535" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"poll\":\"sometimes\"}",
@@ -872,6 +957,8 @@ int main(void)
 	RUN_TEST(forbidden_range_overlap);
 	RUN_TEST(duplicate_keys);
 	RUN_TEST(cross_field_rules);
+	RUN_TEST(raw_request_button);
+	RUN_TEST(light_and_valve_points);
 	RUN_TEST(defaults_are_applied);
 	RUN_TEST(full_point_parses);
 	RUN_TEST(inline_rules);

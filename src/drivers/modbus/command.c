@@ -56,6 +56,7 @@ struct write_req {
 	int n;
 	int unit;
 	bool raw;          /* regs[0] is the raw FC05 value (or FC06 press) */
+	bool rtu;          /* for a button's raw request */
 };
 
 /* FC05 with a raw value such as 0x5500 (toggle on Waveshare boards):
@@ -76,6 +77,8 @@ static int do_write(modbus_t *ctx, void *arg)
 	struct write_req *w = arg;
 	const struct fb_point_def *p = w->p;
 
+	if (p->request_len)
+		return mb_raw_request(ctx, w->rtu, w->unit, p->request, p->request_len);
 	if (p->table == FB_REG_COIL) {
 		if (w->raw)
 			return write_coil_raw(ctx, w->unit, p->address, w->regs[0]);
@@ -95,12 +98,13 @@ static int do_write(modbus_t *ctx, void *arg)
 
 /* Fills w from the command; -1 with errno (ERANGE/EINVAL) for a value the
  * point cannot take. */
-static int encode(const struct mb_device *dev, const struct fb_point_def *p,
+static int encode(const struct mb_device *dev, bool rtu, const struct fb_point_def *p,
 		  const struct fb_value *v, struct write_req *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->p = p;
 	w->unit = dev->conf->unit_id;
+	w->rtu = rtu;
 	if (p->component == FB_COMP_BUTTON) {
 		w->regs[0] = (uint16_t)p->press_raw;
 		w->n = 1;
@@ -162,7 +166,7 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 		       dev->failures);
 		return;
 	}
-	if (encode(dev, p, &cmd->value, &w) < 0) {
+	if (encode(dev, d->rtu_framing, p, &cmd->value, &w) < 0) {
 		mb_command_result(d, cmd, FB_COMMAND_FAILED, "value out of range for %s/%s: %s",
 		       dev->conf->id, p->key, strerror(errno));
 		return;

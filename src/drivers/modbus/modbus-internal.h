@@ -166,6 +166,11 @@ bool mb_link_stale(const struct mb_driver *d);
  * (`retries` < 0: the device's) and statistics.  fn does the libmodbus call
  * and returns < 0 with errno on failure.  *err_out gets the errno. */
 typedef int (*mb_xact_fn)(modbus_t *ctx, void *arg);
+/* raw_request.c: sends a button's raw PDU to `unit` and receives the
+ * answer libmodbus cannot parse; 1 when the device answered with the same
+ * function code, -1 with errno (ETIMEDOUT, EMBBADCRC, Modbus exception). */
+int mb_raw_request(modbus_t *ctx, bool rtu, int unit, const uint8_t *pdu, size_t n);
+
 enum mb_xact mb_xact_run(struct mb_driver *d, struct mb_device *dev, mb_xact_fn fn,
 			 void *arg, int retries, bool interruptible, int *err_out);
 /* The same for a read: one that met a stale answer is sent once more after

@@ -96,7 +96,9 @@ static cJSON *point_component(const struct exporter *ex, const struct ex_device 
 	add_str(c, "icon", p->icon);
 	if (p->component != FB_COMP_BUTTON) {
 		snprintf(buf, sizeof(buf), "{{ value_json.%s }}", p->key);
-		cJSON_AddStringToObject(c, "value_template", buf);
+		/* A light (basic schema) reads its state with state_value_template. */
+		cJSON_AddStringToObject(c, p->component == FB_COMP_LIGHT ?
+					"state_value_template" : "value_template", buf);
 	}
 	if (p->component == FB_COMP_SENSOR || p->component == FB_COMP_NUMBER)
 		add_str(c, "unit_of_measurement", p->unit);
@@ -145,6 +147,14 @@ static cJSON *point_component(const struct exporter *ex, const struct ex_device 
 					"{\"value\":\"{{ value }}\"," TEMPLATE_EVENT "}");
 		break;
 	}
+	case FB_COMP_VALVE:
+		/* No position: the state and the commands are the switch's
+		 * ON/OFF, named so HA neither needs "open" nor sends "OPEN". */
+		cJSON_AddStringToObject(c, "payload_open", "ON");
+		cJSON_AddStringToObject(c, "payload_close", "OFF");
+		cJSON_AddStringToObject(c, "state_open", "ON");
+		cJSON_AddStringToObject(c, "state_closed", "OFF");
+		break;
 	case FB_COMP_BUTTON:
 		/* A press is not idempotent: always a container. */
 		cJSON_AddStringToObject(c, "command_template",

@@ -17,7 +17,7 @@ function fmtValue(p) {
 
 function kindOf(p) {
   const k = String(p.control || p.component || p.kind || p.type || p.platform || '').toLowerCase();
-  if (/switch|relay|coil|output|bool/.test(k)) return 'switch';
+  if (/switch|light|valve|relay|coil|output|bool/.test(k)) return 'switch';
   if (/button|pulse/.test(k)) return 'button';
   if (/select|enum/.test(k)) return 'select';
   if (/number|holding|float|int/.test(k)) return 'number';
