@@ -51,6 +51,8 @@ def shipped_kinds():
         if d.get("protocol", "modbus") != "modbus":
             continue
         for p in d["points"]:
+            if "request" in p:
+                continue  # a raw request button: it reads no register
             k = (p["table"], p.get("type", "bool"), p.get("order", "ABCD"))
             kinds.setdefault(k, p)
     return kinds
