@@ -25,31 +25,6 @@
 #define CMD_BATCHES_PER_CALL 2
 #define CMD_RESUME_MS 20
 
-void mb_command_vresult(struct mb_driver *d, const struct fb_command *cmd,
-			enum fb_command_status status, const char *fmt, va_list ap)
-{
-	struct fb_command_result r;
-
-	memset(&r, 0, sizeof(r));
-	r.ticket = cmd->ticket;
-	r.point_index = cmd->point_index;
-	r.status = (uint8_t)status;
-	memcpy(r.event_id, cmd->event_id, sizeof(r.event_id));
-	memcpy(r.origin, cmd->origin, sizeof(r.origin));
-	vsnprintf(r.reason, sizeof(r.reason), fmt, ap);
-	fb_table_command_result(d->table, &r);
-}
-
-void mb_command_result(struct mb_driver *d, const struct fb_command *cmd,
-		       enum fb_command_status status, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	mb_command_vresult(d, cmd, status, fmt, ap);
-	va_end(ap);
-}
-
 struct write_req {
 	const struct fb_point_def *p;
 	uint16_t regs[MB_MAX_READ_REGISTERS];
