@@ -26,17 +26,6 @@ static void exporter_path(char *out, size_t len)
 	fb_program_path("FB_EXPORT_BIN", EXPORT_BIN, "../export/ha/" EXPORT_BIN, out, len);
 }
 
-static void answer(struct web_req *q, unsigned status, cJSON *doc)
-{
-	q->pending_doc = doc;
-	q->pending_status = status;
-	q->child = NULL;
-	if (q->suspended) {
-		q->suspended = false;
-		MHD_resume_connection(q->conn);
-	}
-}
-
 static cJSON *error_doc(const char *fmt, const char *name, int n)
 {
 	char msg[256];
@@ -67,17 +56,17 @@ static void done(struct web_child *c)
 		return;
 	}
 	if (c->timed_out) {
-		answer(q, MHD_HTTP_GATEWAY_TIMEOUT,
+		web_http_answer_later(q, MHD_HTTP_GATEWAY_TIMEOUT,
 		       error_doc("the test of connection %s did not finish within %d s",
 				 c->what, c->timeout_s));
 	} else if (!cJSON_IsObject(doc) || !cJSON_IsBool(ok) ||
 		   !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "stages"))) {
 		cJSON_Delete(doc);
-		answer(q, MHD_HTTP_BAD_GATEWAY,
+		web_http_answer_later(q, MHD_HTTP_BAD_GATEWAY,
 		       error_doc(EXPORT_BIN " --test --connection %s gave no result (exit "
 				 "status %d)", c->what, c->exit_code));
 	} else {
-		answer(q, MHD_HTTP_OK, doc);
+		web_http_answer_later(q, MHD_HTTP_OK, doc);
 	}
 }
 

@@ -26,17 +26,6 @@ static bool chars_ok(const char *s, const char *extra)
 	return true;
 }
 
-static void answer(struct web_req *q, unsigned status, cJSON *doc)
-{
-	q->pending_doc = doc;
-	q->pending_status = status;
-	q->child = NULL;
-	if (q->suspended) {
-		q->suspended = false;
-		MHD_resume_connection(q->conn);
-	}
-}
-
 static const char *str(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -94,7 +83,7 @@ static void done(struct web_child *c)
 				 c->exit_code);
 		doc = cJSON_CreateObject();
 		cJSON_AddStringToObject(doc, "error", msg);
-		answer(q, MHD_HTTP_SERVICE_UNAVAILABLE, doc);
+		web_http_answer_later(q, MHD_HTTP_SERVICE_UNAVAILABLE, doc);
 		return;
 	}
 	doc = cJSON_CreateObject();
@@ -112,7 +101,7 @@ static void done(struct web_child *c)
 	}
 	if (last)
 		cJSON_AddStringToObject(doc, "cursor", last);
-	answer(q, MHD_HTTP_OK, doc);
+	web_http_answer_later(q, MHD_HTTP_OK, doc);
 }
 
 static const char *arg(struct web_req *q, const char *k)

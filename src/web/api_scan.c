@@ -72,17 +72,6 @@ static int progress(struct web_req *q, const char *key)
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }
 
-static void answer(struct web_req *q, unsigned status, cJSON *doc)
-{
-	q->pending_doc = doc;
-	q->pending_status = status;
-	q->child = NULL;
-	if (q->suspended) {
-		q->suspended = false;
-		MHD_resume_connection(q->conn);
-	}
-}
-
 static void done(struct web_child *c)
 {
 	struct web_req *q = c->req;
@@ -100,7 +89,7 @@ static void done(struct web_child *c)
 		return;
 	}
 	if (cJSON_IsObject(doc) && cJSON_IsBool(ok)) {
-		answer(q, cJSON_IsTrue(ok) ? MHD_HTTP_OK : MHD_HTTP_BAD_GATEWAY, doc);
+		web_http_answer_later(q, cJSON_IsTrue(ok) ? MHD_HTTP_OK : MHD_HTTP_BAD_GATEWAY, doc);
 		return;
 	}
 	cJSON_Delete(doc);
@@ -109,7 +98,7 @@ static void done(struct web_child *c)
 		 c->exit_code);
 	err = cJSON_CreateObject();
 	cJSON_AddStringToObject(err, "error", msg);
-	answer(q, c->timed_out ? MHD_HTTP_GATEWAY_TIMEOUT : MHD_HTTP_BAD_GATEWAY, err);
+	web_http_answer_later(q, c->timed_out ? MHD_HTTP_GATEWAY_TIMEOUT : MHD_HTTP_BAD_GATEWAY, err);
 }
 
 int web_api_scan(struct web_req *q, const struct web_match *m)

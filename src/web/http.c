@@ -152,3 +152,14 @@ unsigned web_http_edit_status(int edit_rc)
 	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 }
+
+void web_http_answer_later(struct web_req *q, unsigned status, cJSON *doc)
+{
+	q->pending_doc = doc;
+	q->pending_status = status;
+	q->child = NULL;
+	if (q->suspended) {
+		q->suspended = false;
+		MHD_resume_connection(q->conn);
+	}
+}

@@ -6,7 +6,7 @@
  *   tls.c auth.c hash.c tables.c fallback.c child.c  (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
- *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c
+ *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c api_scan.c
  *   sse.c static.c                                   (endpoints)
  *   server.c                                         (MHD, dispatch)
  *   listener.c                                       (switching it, rollback)
@@ -290,6 +290,9 @@ struct web_req;
 void web_http_headers(struct MHD_Response *r, bool api);
 /* Queues `doc` (taken: freed here) with `status`; returns MHD_YES/NO. */
 int web_http_json(struct web_req *q, unsigned status, cJSON *doc);
+/* The answer of a request suspended while a child or a driver works:
+ * `doc` (taken) with `status` is sent once MHD resumes it, now. */
+void web_http_answer_later(struct web_req *q, unsigned status, cJSON *doc);
 /* {"error": message} */
 int web_http_error(struct web_req *q, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -364,7 +367,7 @@ struct web_req {
 	struct web_command *cmd;        /* api_points: waiting for a result */
 	struct web_child *child;        /* api_conntest, api_logs: running */
 	bool suspended;
-	cJSON *pending_doc;             /* api_points: the answer after resume */
+	cJSON *pending_doc;             /* the answer after resume */
 	unsigned pending_status;
 	char set_cookie[256];           /* added to the next response */
 	char etag[40];                  /* ETag header of the next response */
