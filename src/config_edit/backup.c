@@ -178,7 +178,6 @@ enum fb_edit_rc fb_edit_restore(struct fb_edit *e, const cJSON *bundle, size_t *
 	char **cur = NULL, *m = NULL;
 	size_t ncur = 0, i = 0;
 	enum fb_edit_rc rc;
-	long added;
 
 	*written = *removed = 0;
 	if (!cJSON_IsNumber(ver) || ver->valueint != BUNDLE_VERSION || !cJSON_IsArray(files) ||
@@ -233,20 +232,9 @@ enum fb_edit_rc fb_edit_restore(struct fb_edit *e, const cJSON *bundle, size_t *
 			goto out;
 		(*removed)++;
 	}
-	added = ce_stage_validate(e, &plan, diag);
-	if (added < 0)
-		goto out;
-	if (added > 0) {
+	rc = ce_stage_commit(e, &plan, diag);
+	if (rc == FB_EDIT_INVALID)
 		fb_diag_error(diag, "the backup was not restored: it does not validate");
-		rc = FB_EDIT_INVALID;
-		goto out;
-	}
-	if (ce_file_commit(e, &plan, diag) < 0) {
-		rc = errno == EACCES || errno == EPERM ? FB_EDIT_DENIED : FB_EDIT_FAILED;
-		goto out;
-	}
-	fb_edit_reload(e, diag);
-	rc = FB_EDIT_OK;
 out:
 	for (size_t k = 0; k < ncur; k++)
 		free(cur[k]);
@@ -263,7 +251,6 @@ enum fb_edit_rc fb_edit_restore_main(struct fb_edit *e, const char *text, size_t
 	char *m = NULL, *copy = NULL;
 	struct stat st;
 	enum fb_edit_rc rc;
-	long added;
 
 	if ((rc = ce_edit_begin(e, true, diag)) != FB_EDIT_OK)
 		return rc;
@@ -275,15 +262,7 @@ enum fb_edit_rc fb_edit_restore_main(struct fb_edit *e, const char *text, size_t
 	if (ce_file_plan_add(&plan, m, copy, len, stat(e->main_path, &st) == 0
 			     ? st.st_mode & 0777 : 0644) < 0)
 		goto out;
-	added = ce_stage_validate(e, &plan, diag);
-	if (added != 0) {
-		rc = added < 0 ? FB_EDIT_FAILED : FB_EDIT_INVALID;
-		goto out;
-	}
-	if (ce_file_commit(e, &plan, diag) < 0)
-		goto out;
-	fb_edit_reload(e, diag);
-	rc = FB_EDIT_OK;
+	rc = ce_stage_commit(e, &plan, diag);
 out:
 	ce_file_plan_free(&plan);
 	free(m);

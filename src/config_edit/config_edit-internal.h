@@ -67,6 +67,12 @@ long ce_stage_validate(struct fb_edit *e, const struct ce_plan *p, struct fb_dia
  * plan (a move must keep every one, though their locations change). */
 long ce_stage_validate_count(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag,
 			     size_t *now_count, size_t *cand_count);
+/* Every writer's end: validates the plan (ce_stage_validate), writes it
+ * (ce_file_commit) only if it adds no error, and re-reads the files.
+ * FB_EDIT_OK, FB_EDIT_INVALID (the errors are in diag), FB_EDIT_DENIED
+ * (no permission) or FB_EDIT_FAILED. */
+enum fb_edit_rc ce_stage_commit(struct fb_edit *e, const struct ce_plan *p,
+				struct fb_diag *diag);
 /* Removes mirrors left by a writer that died; mirrors exist only while the
  * edit lock is held, so call it right after taking the lock. */
 void ce_stage_sweep(struct fb_edit *e);

@@ -125,7 +125,6 @@ enum fb_edit_rc fb_edit_definition_add(struct fb_edit *e, const char *id, const 
 	struct ce_plan plan = { 0 };
 	enum fb_edit_rc rc;
 	char rel[96], *real = NULL, *copy = NULL;
-	long added;
 
 	memset(rep, 0, sizeof(*rep));
 	if (path_out)
@@ -163,12 +162,7 @@ enum fb_edit_rc fb_edit_definition_add(struct fb_edit *e, const char *id, const 
 		goto out;
 	}
 	/* Devices of this id now load it: they must still start. */
-	added = ce_stage_validate(e, &plan, diag);
-	if (added != 0) {
-		rc = added < 0 ? FB_EDIT_FAILED : FB_EDIT_INVALID;
-		goto out;
-	}
-	rc = ce_file_commit(e, &plan, diag) < 0 ? FB_EDIT_FAILED : FB_EDIT_OK;
+	rc = ce_stage_commit(e, &plan, diag);
 	if (rc == FB_EDIT_OK)
 		warn_if_unsearched(e, real, diag);
 	if (rc == FB_EDIT_OK && path_out) {

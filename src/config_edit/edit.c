@@ -242,16 +242,7 @@ static enum fb_edit_rc apply_changes(struct edit_ctx *c, cJSON *obj,
 
 static enum fb_edit_rc validate_commit(struct edit_ctx *c)
 {
-	long added = ce_stage_validate(c->e, &c->plan, c->diag);
-
-	if (added < 0)
-		return FB_EDIT_FAILED;
-	if (added > 0)
-		return FB_EDIT_INVALID;
-	if (ce_file_commit(c->e, &c->plan, c->diag))
-		return errno == EACCES || errno == EPERM ? FB_EDIT_DENIED : FB_EDIT_FAILED;
-	fb_edit_reload(c->e, c->diag);
-	return FB_EDIT_OK;
+	return ce_stage_commit(c->e, &c->plan, c->diag);
 }
 
 const char *ce_edit_dropin_dir(enum fb_edit_kind kind)

@@ -471,7 +471,6 @@ enum fb_edit_rc fb_snapshot_restore(struct fb_edit *e, unsigned id, unsigned *re
 	unsigned *ids = NULL;
 	size_t nids = 0;
 	bool same = true, found = false;
-	long added;
 	enum fb_edit_rc rc;
 
 	*restored = 0;
@@ -511,21 +510,10 @@ enum fb_edit_rc fb_snapshot_restore(struct fb_edit *e, unsigned id, unsigned *re
 		rc = FB_EDIT_NOT_FOUND;
 		goto out;
 	}
-	added = ce_stage_validate(e, &plan, diag);
-	if (added < 0)
-		goto out;
-	if (added > 0) {
+	rc = ce_stage_commit(e, &plan, diag);
+	if (rc == FB_EDIT_INVALID)
 		fb_diag_error(diag, "snapshot %u: refused: it does not validate with the "
 			      "current main file", *restored);
-		rc = FB_EDIT_INVALID;
-		goto out;
-	}
-	if (ce_file_commit(e, &plan, diag) < 0) {
-		rc = errno == EACCES || errno == EPERM ? FB_EDIT_DENIED : FB_EDIT_FAILED;
-		goto out;
-	}
-	fb_edit_reload(e, diag);
-	rc = FB_EDIT_OK;
 out:
 	ce_file_plan_free(&plan);
 	free(ids);

@@ -264,3 +264,18 @@ enum fb_edit_rc ce_edit_begin(struct fb_edit *e, bool need_write, struct fb_diag
 	fb_diag_free(&scratch);
 	return FB_EDIT_OK;
 }
+
+enum fb_edit_rc ce_stage_commit(struct fb_edit *e, const struct ce_plan *p,
+				struct fb_diag *diag)
+{
+	long added = ce_stage_validate(e, p, diag);
+
+	if (added < 0)
+		return FB_EDIT_FAILED;
+	if (added > 0)
+		return FB_EDIT_INVALID;
+	if (ce_file_commit(e, p, diag) < 0)
+		return errno == EACCES || errno == EPERM ? FB_EDIT_DENIED : FB_EDIT_FAILED;
+	fb_edit_reload(e, diag);
+	return FB_EDIT_OK;
+}
