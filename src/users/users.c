@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Users file loader and the rights lookup (see users.h for the format). */
 #include "users.h"
+#include "users-internal.h"
 #include "jsonfile.h"
 
-#include <crypt.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -12,19 +12,6 @@
 #include <sys/stat.h>
 
 #define USER_NAME_MAX 64
-
-struct fb_rule {
-	char *pattern;     /* "dev" or "dev/point", fnmatch(3) */
-	bool has_point;
-	enum fb_access access;
-};
-
-struct fb_user {
-	char *name;
-	char *password_hash;  /* crypt(3) string; NULL = cannot log in */
-	struct fb_rule *rules;
-	size_t nrules;
-};
 
 struct fb_users {
 	struct fb_user *users;
@@ -287,49 +274,4 @@ enum fb_access fb_user_access(const struct fb_user *u, const char *device,
 			best = r;
 	}
 	return best ? best->access : FB_ACCESS_NONE;
-}
-
-bool fb_user_password_ok(const struct fb_user *u, const char *password)
-{
-	struct crypt_data *cd;
-	const char *h;
-	bool ok;
-
-	if (!u || !u->password_hash || !password)
-		return false;
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return false;
-	h = crypt_r(password, u->password_hash, cd);
-	ok = h && h[0] != '*' && strlen(h) == strlen(u->password_hash) &&
-	     !strcmp(h, u->password_hash);
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	return ok;
-}
-
-int fb_users_hash_password(const char *password, char *out, size_t len)
-{
-	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	const char *h;
-	int rc = -1;
-
-	if (!cd)
-		return -1;
-	/* NULL random bytes: libcrypt reads the kernel's random source. */
-	if (crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof(salt)) &&
-	    (h = crypt_r(password, salt, cd)) && h[0] != '*') {
-		if (strlen(h) < len) {
-			memcpy(out, h, strlen(h) + 1);
-			rc = 0;
-		} else {
-			errno = ENOSPC;
-		}
-	} else if (!errno) {
-		errno = EINVAL;
-	}
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	return rc;
 }
