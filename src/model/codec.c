@@ -7,6 +7,7 @@
  * then read as the point's type. */
 #include "model.h"
 #include "model-internal.h"
+#include "fpmath.h"
 
 #include <errno.h>
 #include <float.h>
@@ -142,11 +143,11 @@ static bool float_shortest_fast(float x, double *out)
 
 		if (k < 0 || k > 12)
 			return false;
-		m = nearbyint((double)x * codec_pow10[k]);
+		m = fb_fpmath_nearbyint((double)x * codec_pow10[k]);
 		cand = m / codec_pow10[k];
 		f = (float)cand;
 		lo = f;
-		hi = nextafterf(f, cand > lo ? INFINITY : -INFINITY);
+		hi = fb_fpmath_nextafterf(f, cand > lo ? INFINITY : -INFINITY);
 		/* Exactly between two floats, strtof and (float) of the double
 		 * may round apart: leave it to strtof. */
 		if (cand != lo && 2 * cand == lo + hi)
@@ -263,7 +264,7 @@ int fb_codec_decode_run(const struct fb_point_def *p, const uint16_t *regs,
 	}
 	v->kind = FB_VALUE_FLOAT;
 	/* Dividing by 10^-sf rounds once: 2303 / 10 is 230.3, 2303 * 0.1 is not. */
-	v->f = (sf < 0 ? x * p->scale / pow(10.0, -sf) : x * p->scale * pow(10.0, sf)) +
+	v->f = (sf < 0 ? x * p->scale / fb_fpmath_pow10(-sf) : x * p->scale * fb_fpmath_pow10(sf)) +
 	       p->offset;
 	return 0;
 }
@@ -465,7 +466,7 @@ static int encode_int(const struct fb_point_def *p, const struct fb_value *v,
 			errno = ERANGE;
 			return -1;
 		}
-		r = round((x - p->offset) / p->scale);
+		r = fb_fpmath_round((x - p->offset) / p->scale);
 		/* The check makes the conversions below defined: |r| < 2^64. */
 		if (!fb_point_double_in_range(r, lo, hi)) {
 			errno = ERANGE;

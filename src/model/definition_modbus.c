@@ -7,6 +7,7 @@
 #include "model.h"
 #include "model-internal.h"
 #include "jsonfile.h"
+#include "fpmath.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -715,7 +716,7 @@ static void read_control(struct reading *r, struct fb_point_def *p)
 		if (r->have_type && fb_model_type_is_int(p->type))
 			p->step = fabs(p->scale);
 		else if (r->have_type && fb_model_type_is_float(p->type) && p->precision >= 0)
-			p->step = pow(10, -p->precision);
+			p->step = fb_fpmath_pow10(-p->precision);
 		else
 			p->step = 1.0;
 	}

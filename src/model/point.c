@@ -7,6 +7,7 @@
 #include "model.h"
 #include "model-internal.h"
 #include "jsonfile.h"
+#include "fpmath.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -167,7 +168,7 @@ double fb_point_max_double(uint64_t max)
 	double d = (double)max;
 
 	if (d >= 0x1p64 || (uint64_t)d > max)
-		d = nextafter(d, 0);
+		d = fb_fpmath_nextafter(d, 0);
 	return d;
 }
 

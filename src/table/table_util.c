@@ -12,6 +12,7 @@
 
 #include "table-internal.h"
 #include "fb_defaults.h"
+#include "fpmath.h"
 
 bool fb_value_equal(const struct fb_value *a, const struct fb_value *b)
 {
@@ -179,7 +180,7 @@ static bool format_decimal_fast(double d, char *tmp, size_t len)
 	if (!(a >= 1e-4 && a < 1e15) || len < 40)
 		return false;
 	for (int k = 0; k < (int)(sizeof(p10) / sizeof(p10[0])); k++) {
-		double m = nearbyint(a * p10[k]);
+		double m = fb_fpmath_nearbyint(a * p10[k]);
 		unsigned long long u;
 		char digits[24], *o = tmp;
 		int nd = 0, lead;
