@@ -134,24 +134,41 @@ void web_sse_queue_dirty_free(struct web_dirty *d);
 void web_sse_queue_mark(struct web_dirty *d, size_t i);
 /* Calls cb for every marked index in order and clears them. */
 void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
-/* A client's outgoing bytes, bounded: a client that does not read gets a
+/* One framed event ("event: NAME\ndata: JSON\n\n", or raw text such as
+ * a heartbeat), immutable and reference-counted: an update goes to every
+ * stream of a user, a heartbeat to every stream, as one copy. */
+struct web_sse_chunk;
+/* A new chunk with one reference (the caller's), or NULL; event NULL: data
+ * is sent as it is. */
+struct web_sse_chunk *web_sse_queue_chunk_new(const char *event, const char *data);
+void web_sse_queue_chunk_unref(struct web_sse_chunk *ch); /* NULL is fine */
+/* A client's outgoing events, bounded: a client that does not read gets a
  * fresh snapshot instead of an ever-growing backlog.  The bound is
  * relative to the event added (never less than WEB_SSE_BUF_MAX), so a
- * snapshot of a large gateway always fits an empty buffer. */
+ * snapshot of a large gateway always fits an empty queue.  It holds
+ * references, not copies; what a slow client keeps alive is at most that
+ * bound plus one event. */
+#define WEB_SSE_QUEUE_LEN 32
 struct web_sse_buf {
-	char *data;
-	size_t len, off;
+	struct web_sse_chunk *q[WEB_SSE_QUEUE_LEN]; /* a ring, each one reference */
+	size_t head, count;
+	size_t off;        /* bytes of q[head] already sent */
+	size_t pending;    /* unsent bytes in all of q */
 	bool overflow;     /* dropped: the next flush sends a snapshot */
 };
-/* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow:
- * more than max(WEB_SSE_BUF_MAX, its size) unsent (then the buffer is
- * emptied and overflow set). */
+/* Queues ch (taking a reference of its own; the caller keeps its one);
+ * false on overflow: more than max(WEB_SSE_BUF_MAX, its size) unsent or
+ * WEB_SSE_QUEUE_LEN events queued (then the queue is emptied and overflow
+ * set). */
+bool web_sse_queue_push(struct web_sse_buf *b, struct web_sse_chunk *ch);
+/* One event for this client only (a new chunk pushed); false as push, or
+ * when out of memory. */
 bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
 bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
-/* Copies up to max unsent bytes to out (the caller checked len > off);
- * returns how many.  Frees the buffer once all of it is sent. */
+/* Copies up to max unsent bytes to out; returns how many (0: none
+ * pending).  Each event sent in full drops its reference. */
 size_t web_sse_queue_take_out(struct web_sse_buf *b, char *out, size_t max);
-void web_sse_queue_buf_free(struct web_sse_buf *b);
+void web_sse_queue_buf_free(struct web_sse_buf *b); /* drops every reference */
 
 /* ---- listen_conf.c ---- */
 /* The listener fields (web.listen, port, tls, tls_cert, tls_key) that
