@@ -355,14 +355,22 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 	(void)total;
 }
 
-void web_sse_reap(struct web *w)
+int64_t web_sse_reap(struct web *w, int64_t mono_ms)
 {
+	int64_t next = 0;
+
 	for (struct web_sse_client *c = w->clients; c; c = c->next) {
-		if (!c->closed && !session_live(c, fb_mono_ms() / 1000)) {
+		if (c->closed)
+			continue;
+		if (!session_live(c, mono_ms / 1000)) {
 			c->closed = true;
 			wake(c);
+		} else {
+			next = fb_deadline_min(next, web_session_expires_s(&w->sessions,
+									  c->session) * 1000);
 		}
 	}
+	return next;
 }
 
 void web_sse_close_all(struct web *w)
