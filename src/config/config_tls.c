@@ -6,12 +6,10 @@
  * exporter connects. */
 #include "config_tls.h"
 #include "config-internal.h"
+#include "config_tls_pem.h"
 #include "jsonfile.h"
 
 #include <errno.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,91 +28,72 @@ static char *tls_read(const char *where, const char *key, const char *path, size
 	return text;
 }
 
-/* "2026-03-01" for an ASN.1 time. */
-static void tls_date(const ASN1_TIME *t, char *buf, size_t len)
+/* "2026-03-01" for a certificate's date. */
+static void tls_date(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
 
-	if (ASN1_TIME_to_tm(t, &tm) == 1)
+	if (t != FB_TLS_PEM_NO_TIME && gmtime_r(&t, &tm))
 		strftime(buf, len, "%Y-%m-%d", &tm);
 	else
 		snprintf(buf, len, "an unreadable date");
 }
 
-static void tls_check_dates(const X509 *x, const char *where, const char *key,
-			    const char *path, size_t nth, struct fb_diag *diag)
+struct tls_dates {
+	const char *where, *key, *path;
+	time_t now;
+	struct fb_diag *diag;
+};
+
+static void tls_check_dates(void *ctx, size_t nth, time_t not_before, time_t not_after)
 {
+	const struct tls_dates *c = ctx;
 	char when[32], which[48] = "";
 
-	if (nth)
+	if (nth > 1)
 		snprintf(which, sizeof(which), " (certificate %zu in the file)", nth);
-	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
-		tls_date(X509_get0_notAfter(x), when, sizeof(when));
-		fb_json_warn(diag, where, key, "%s.%s: \"%s\"%s expired on %s: the broker or "
-			     "the exporter will refuse it", where, key, path, which, when);
-	} else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
-		tls_date(X509_get0_notBefore(x), when, sizeof(when));
-		fb_json_warn(diag, where, key, "%s.%s: \"%s\"%s is not valid before %s (is "
-			     "the clock right?)", where, key, path, which, when);
+	if (not_after != FB_TLS_PEM_NO_TIME && not_after < c->now) {
+		tls_date(not_after, when, sizeof(when));
+		fb_json_warn(c->diag, c->where, c->key, "%s.%s: \"%s\"%s expired on %s: the "
+			     "broker or the exporter will refuse it", c->where, c->key, c->path,
+			     which, when);
+	} else if (not_before != FB_TLS_PEM_NO_TIME && not_before > c->now) {
+		tls_date(not_before, when, sizeof(when));
+		fb_json_warn(c->diag, c->where, c->key, "%s.%s: \"%s\"%s is not valid before %s "
+			     "(is the clock right?)", c->where, c->key, c->path, which, when);
 	}
 }
 
 /* Every certificate in a PEM file (a CA file may hold a chain); the first
- * is returned (caller frees with X509_free) when want_first, else freed. */
-static X509 *tls_certs(const char *where, const char *key, const char *path,
-		       bool want_first, struct fb_diag *diag)
+ * is returned (caller frees with fb_tls_pem_crt_free) when want_first. */
+static struct fb_tls_pem_crt *tls_certs(const char *where, const char *key, const char *path,
+					bool want_first, struct fb_diag *diag)
 {
-	size_t len, n = 0;
+	size_t len, n;
 	char *text = tls_read(where, key, path, &len, diag);
-	BIO *bio;
-	X509 *x, *first = NULL;
+	struct tls_dates dates = { where, key, path, time(NULL), diag };
+	struct fb_tls_pem_crt *first = NULL;
 
 	if (!text)
 		return NULL;
-	bio = BIO_new_mem_buf(text, (int)len);
-	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		n++;
-		tls_check_dates(x, where, key, path, n > 1 ? n : 0, diag);
-		if (!first && want_first)
-			first = x;
-		else
-			X509_free(x);
-	}
-	ERR_clear_error(); /* the end of the file reads as an error */
+	n = fb_tls_pem_certs(text, len, tls_check_dates, &dates, want_first ? &first : NULL);
 	if (!n)
 		fb_json_error(diag, where, key, "%s.%s: expected a PEM certificate file "
 			      "(\"-----BEGIN CERTIFICATE-----\"), \"%s\" holds none", where, key,
 			      path);
-	BIO_free(bio);
 	free(text);
 	return first;
 }
 
-static int tls_password_cb(char *buf, int size, int rwflag, void *u)
-{
-	const char *pw = u;
-	size_t n;
-
-	(void)rwflag;
-	if (!pw)
-		return -1; /* encrypted, no password: fail, never prompt */
-	n = strlen(pw);
-	if (n > (size_t)size)
-		n = (size_t)size;
-	memcpy(buf, pw, n);
-	return (int)n;
-}
-
 /* The client key, opened as the exporter will (caller frees), or NULL
  * after an error.  The password never reaches a message. */
-static EVP_PKEY *tls_key(const struct fb_conn_conf *cc, const char *where,
-			 struct fb_diag *diag)
+static struct fb_tls_pem_key *tls_key(const struct fb_conn_conf *cc, const char *where,
+				      struct fb_diag *diag)
 {
 	size_t len;
 	char *text = tls_read(where, "ssl_client_key", cc->ssl_client_key, &len, diag);
 	bool encrypted;
-	BIO *bio;
-	EVP_PKEY *k = NULL;
+	struct fb_tls_pem_key *k = NULL;
 
 	if (!text)
 		return NULL;
@@ -129,10 +108,8 @@ static EVP_PKEY *tls_key(const struct fb_conn_conf *cc, const char *where,
 		fb_json_error(diag, where, "ssl_client_key", "%s.ssl_client_key: \"%s\" is "
 			      "encrypted: expected ssl_client_key_password or "
 			      "ssl_client_key_password_file", where, cc->ssl_client_key);
-	} else if ((bio = BIO_new_mem_buf(text, (int)len))) {
-		k = PEM_read_bio_PrivateKey(bio, NULL, tls_password_cb,
-					    (void *)cc->ssl_client_key_password);
-		BIO_free(bio);
+	} else {
+		k = fb_tls_pem_key_read(text, len, cc->ssl_client_key_password);
 		if (!k && encrypted)
 			fb_json_error(diag, where, "ssl_client_key", "%s.ssl_client_key: \"%s\": "
 				      "cannot decrypt the key: wrong ssl_client_key_password",
@@ -141,7 +118,6 @@ static EVP_PKEY *tls_key(const struct fb_conn_conf *cc, const char *where,
 			fb_json_error(diag, where, "ssl_client_key", "%s.ssl_client_key: expected "
 				      "a PEM private key, \"%s\" does not parse as one", where,
 				      cc->ssl_client_key);
-		ERR_clear_error();
 	}
 	explicit_bzero(text, len);
 	free(text);
@@ -151,8 +127,8 @@ static EVP_PKEY *tls_key(const struct fb_conn_conf *cc, const char *where,
 void fb_config_tls_check(const struct fb_conn_conf *cc, struct fb_diag *diag)
 {
 	char where[CFG_WHERE_MAX];
-	X509 *crt = NULL;
-	EVP_PKEY *key = NULL;
+	struct fb_tls_pem_crt *crt = NULL;
+	struct fb_tls_pem_key *key = NULL;
 
 	if (cc->ssl == FB_SSL_OFF)
 		return;
@@ -164,12 +140,11 @@ void fb_config_tls_check(const struct fb_conn_conf *cc, struct fb_diag *diag)
 		crt = tls_certs(where, "ssl_client_crt", cc->ssl_client_crt, true, diag);
 	if (cc->ssl_client_key)
 		key = tls_key(cc, where, diag);
-	if (crt && key && X509_check_private_key(crt, key) != 1)
+	if (crt && key && !fb_tls_pem_match(crt, key))
 		fb_json_error(diag, where, "ssl_client_key", "%s.ssl_client_key: \"%s\" is not "
 			      "the key of ssl_client_crt \"%s\": expected the private key the "
 			      "certificate was issued for", where, cc->ssl_client_key,
 			      cc->ssl_client_crt);
-	ERR_clear_error();
-	X509_free(crt);
-	EVP_PKEY_free(key);
+	fb_tls_pem_crt_free(crt);
+	fb_tls_pem_key_free(key);
 }

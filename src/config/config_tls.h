@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The offline check of a connection's TLS files, in a library of its own
- * (fb_config_tls) because it needs OpenSSL: a program that never opens TLS
- * (the drivers) does not map libcrypto.  Callers pass it to
- * fb_config_check as checks->tls. */
+ * because it needs a TLS library: a program that never opens TLS (the
+ * drivers) maps none.  fb_config_tls checks through OpenSSL,
+ * fb_config_tls_gnutls through GnuTLS (the web daemon), with the same
+ * messages (config_tls_pem.h).  Callers pass it to fb_config_check as
+ * checks->tls. */
 #ifndef FB_CONFIG_TLS_H
 #define FB_CONFIG_TLS_H
 

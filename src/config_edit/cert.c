@@ -1,132 +1,106 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Certificate and key files given to a connection: checked to parse before
- * they are copied into certs/<connection>/, and described for `show`. */
+ * they are copied into certs/<connection>/, and described for `show`.
+ * Through config_tls_pem.h, so fieldbridgectl (OpenSSL) and the web daemon
+ * (GnuTLS) describe a file in the same words. */
 #include "config_edit.h"
+#include "config_tls_pem.h"
+#include "jsonfile.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static void ssl_err(char *err, size_t len, const char *what, const char *path)
+static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
 {
-	unsigned long e = ERR_get_error();
-	char buf[256];
+	char *text = fb_read_file(path, len);
 
-	ERR_error_string_n(e, buf, sizeof(buf));
-	snprintf(err, len, "%s: %s (%s)", path, what, e ? buf : "no PEM data");
-	ERR_clear_error();
+	if (!text)
+		snprintf(err, errlen, "%s: cannot open: %s", path, fb_read_file_strerror(errno));
+	return text;
 }
 
-static X509 *read_cert(const char *path, char *err, size_t len)
+static struct fb_tls_pem_crt *read_cert(const char *path, char *err, size_t len)
 {
-	FILE *f = fopen(path, "r");
-	X509 *x;
+	size_t n;
+	char *text = read_text(path, &n, err, len);
+	struct fb_tls_pem_crt *x = NULL;
 
-	if (!f) {
-		snprintf(err, len, "%s: cannot open: %m", path);
+	if (!text)
 		return NULL;
-	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
+	fb_tls_pem_certs(text, n, NULL, NULL, &x);
 	if (!x)
-		ssl_err(err, len, "expected a PEM certificate", path);
+		snprintf(err, len, "%s: expected a PEM certificate (\"-----BEGIN "
+			 "CERTIFICATE-----\"), the file holds none that parses", path);
+	free(text);
 	return x;
 }
 
-static int pw_cb(char *buf, int size, int rwflag, void *u)
-{
-	const char *pw = u;
-	size_t n;
-
-	(void)rwflag;
-	if (!pw)
-		return -1;
-	n = strlen(pw);
-	if (n > (size_t)size)
-		n = (size_t)size;
-	memcpy(buf, pw, n);
-	return (int)n;
-}
-
 /* *encrypted set when the key needs a password that was not given. */
-static EVP_PKEY *read_key(const char *path, const char *password, bool *encrypted,
-			  char *err, size_t len)
+static struct fb_tls_pem_key *read_key(const char *path, const char *password, bool *encrypted,
+				       char *err, size_t len)
 {
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *k;
-	char head[4096];
 	size_t n;
+	char *text = read_text(path, &n, err, len);
+	struct fb_tls_pem_key *k;
+	bool enc;
 
 	*encrypted = false;
-	if (!f) {
-		snprintf(err, len, "%s: cannot open: %m", path);
+	if (!text)
 		return NULL;
-	}
-	n = fread(head, 1, sizeof(head) - 1, f);
-	head[n] = '\0';
-	rewind(f);
-	k = PEM_read_PrivateKey(f, NULL, pw_cb, (void *)password);
-	fclose(f);
-	if (!k) {
-		bool enc = strstr(head, "ENCRYPTED") != NULL;
-
-		if (enc && !password) {
-			*encrypted = true;
-			snprintf(err, len, "%s: the key is encrypted: give "
-				 "ssl_client_key_password=- as well", path);
-			ERR_clear_error();
-		} else if (enc) {
-			snprintf(err, len, "%s: cannot decrypt the key: wrong "
-				 "ssl_client_key_password", path);
-			ERR_clear_error();
-		} else {
-			ssl_err(err, len, "expected a PEM private key", path);
-		}
+	enc = strstr(text, "ENCRYPTED") != NULL;
+	k = fb_tls_pem_key_read(text, n, password);
+	explicit_bzero(text, n);
+	free(text);
+	if (!k && enc && !password) {
+		*encrypted = true;
+		snprintf(err, len, "%s: the key is encrypted: give "
+			 "ssl_client_key_password=- as well", path);
+	} else if (!k && enc) {
+		snprintf(err, len, "%s: cannot decrypt the key: wrong "
+			 "ssl_client_key_password", path);
+	} else if (!k) {
+		snprintf(err, len, "%s: expected a PEM private key (\"-----BEGIN ... PRIVATE "
+			 "KEY-----\"), the file holds none that parses", path);
 	}
 	return k;
 }
 
-static void time_text(const ASN1_TIME *t, char *buf, size_t len, bool *expired)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	*expired = X509_cmp_current_time(t) < 0;
-}
-
 int fb_cert_check(const char *path, struct fb_cert_info *info, char *err, size_t errlen)
 {
-	X509 *x = read_cert(path, err, errlen);
+	struct fb_tls_pem_crt *x = read_cert(path, err, errlen);
 
 	if (!x)
 		return -1;
 	if (info) {
+		time_t t = fb_tls_pem_crt_not_after(x);
+		struct tm tm;
+
 		memset(info, 0, sizeof(*info));
-		X509_NAME_oneline(X509_get_subject_name(x), info->subject,
-				  sizeof(info->subject));
-		X509_NAME_oneline(X509_get_issuer_name(x), info->issuer, sizeof(info->issuer));
-		time_text(X509_get0_notAfter(x), info->not_after, sizeof(info->not_after),
-			  &info->expired);
+		fb_tls_pem_crt_names(x, info->subject, sizeof(info->subject), info->issuer,
+				     sizeof(info->issuer));
+		if (t != FB_TLS_PEM_NO_TIME && gmtime_r(&t, &tm)) {
+			strftime(info->not_after, sizeof(info->not_after), "%Y-%m-%d %H:%M:%S UTC",
+				 &tm);
+			info->expired = t < time(NULL);
+		} else {
+			snprintf(info->not_after, sizeof(info->not_after), "?");
+		}
 	}
-	X509_free(x);
+	fb_tls_pem_crt_free(x);
 	return 0;
 }
 
 int fb_key_check(const char *path, const char *password, char *err, size_t errlen)
 {
 	bool enc;
-	EVP_PKEY *k = read_key(path, password, &enc, err, errlen);
+	struct fb_tls_pem_key *k = read_key(path, password, &enc, err, errlen);
 
 	if (!k)
 		return enc ? 1 : -1;
-	EVP_PKEY_free(k);
+	fb_tls_pem_key_free(k);
 	return 0;
 }
 
@@ -134,14 +108,13 @@ int fb_cert_key_match(const char *crt_path, const char *key_path, const char *pa
 {
 	char err[512];
 	bool enc;
-	X509 *x = read_cert(crt_path, err, sizeof(err));
-	EVP_PKEY *k = x ? read_key(key_path, password, &enc, err, sizeof(err)) : NULL;
+	struct fb_tls_pem_crt *x = read_cert(crt_path, err, sizeof(err));
+	struct fb_tls_pem_key *k = x ? read_key(key_path, password, &enc, err, sizeof(err)) : NULL;
 	int rc = -1;
 
 	if (x && k)
-		rc = X509_check_private_key(x, k) == 1;
-	ERR_clear_error();
-	EVP_PKEY_free(k);
-	X509_free(x);
+		rc = fb_tls_pem_match(x, k);
+	fb_tls_pem_key_free(k);
+	fb_tls_pem_crt_free(x);
 	return rc;
 }

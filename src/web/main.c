@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fieldbridge-web: the web configuration page and its API (docs/web.md).
  * One process, one thread, one poll() loop over the signalfd, a timerfd,
- * libmicrohttpd's epoll fds and the bus tables' change fds. */
+ * libmicrohttpd's epoll fds, the bus tables' change fds and a watch of the
+ * users file; the timerfd is armed for the earliest deadline, never a
+ * fixed tick. */
 #include "web-internal.h"
 #include "config_tls.h"
 #include "daemon.h"
@@ -22,7 +24,6 @@
 #ifndef FB_DEFAULT_WWW_DIR
 #define FB_DEFAULT_WWW_DIR "/usr/share/fieldbridge/www"
 #endif
-#define MAINTAIN_MS 1000
 #define POLL_FDS_MAX 64
 
 struct opts {
@@ -133,22 +134,23 @@ static bool any_dirty(const struct web *w)
 
 static int run(struct web *w, int sfd, int tfd)
 {
-	int64_t next_maintain = 0;
 	struct fb_notify_loop nl;
+	bool users_changed = false;
 
 	fb_notify_loop_init(&nl, fb_mono_ms());
 	for (;;) {
 		struct pollfd pfd[POLL_FDS_MAX];
 		struct web_bus *busof[POLL_FDS_MAX];
 		struct web_child *childof[POLL_FDS_MAX];
-		int64_t now = fb_mono_ms(), next;
-		size_t n = 0;
+		int64_t now = fb_mono_ms(), next, maintain = 0;
+		size_t n = 0, users_at = 0;
 
-		if (now >= next_maintain) {
-			web_tables_maintain(&w->tables, now);
-			web_server_maintain(w);
-			next_maintain = now + MAINTAIN_MS;
-		}
+		/* No fixed tick: each part says when it is due next, and an idle
+		 * daemon sleeps in poll() until then or until an fd wakes it. */
+		if (now >= w->next_tables_ms)
+			w->next_tables_ms = web_tables_maintain(&w->tables, now);
+		web_server_maintain(w, now, users_changed, &maintain);
+		users_changed = false;
 		if (any_dirty(w) && now >= w->next_flush_ms) {
 			web_sse_flush(w, now);
 			w->next_flush_ms = now + WEB_SSE_FLUSH_MS;
@@ -159,7 +161,8 @@ static int run(struct web *w, int sfd, int tfd)
 		web_listener_tick(w, now, &next);
 		check_commands(w, now, &next);
 		web_child_check(w->children, now, &next);
-		next = fb_deadline_min(next, next_maintain);
+		next = fb_deadline_min(next, w->next_tables_ms);
+		next = fb_deadline_min(next, maintain);
 		if (w->nclients)
 			next = fb_deadline_min(next, w->next_heartbeat_ms);
 		if (any_dirty(w))
@@ -171,6 +174,12 @@ static int run(struct web *w, int sfd, int tfd)
 		pfd[n++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 		for (size_t i = 0; i < w->nmhd && n < POLL_FDS_MAX; i++)
 			pfd[n++] = (struct pollfd){ .fd = web_server_fd(w, i), .events = POLLIN };
+		if (w->users_watch >= 0) {
+			users_at = n;
+			busof[n] = NULL;
+			childof[n] = NULL;
+			pfd[n++] = (struct pollfd){ .fd = w->users_watch, .events = POLLIN };
+		}
 		for (size_t i = 0; i < w->tables.nbus && n < POLL_FDS_MAX; i++) {
 			int fd = web_tables_fd(&w->tables.bus[i]);
 
@@ -199,6 +208,8 @@ static int run(struct web *w, int sfd, int tfd)
 		}
 		if (pfd[1].revents & POLLIN)
 			fb_timerfd_drain(tfd);
+		if (users_at && (pfd[users_at].revents & POLLIN))
+			users_changed = web_watch_drain(w->users_watch, w->auth.users_path);
 		for (size_t i = 2 + w->nmhd; i < n; i++) {
 			if (busof[i] && (pfd[i].revents & POLLIN))
 				web_tables_poll(&w->tables, busof[i]);
@@ -217,6 +228,7 @@ int main(int argc, char **argv)
 	int rc = 1, sfd = -1, tfd = -1;
 
 	memset(&w, 0, sizeof(w));
+	w.users_watch = -1;
 	rc = parse(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 2 : 0;
@@ -270,6 +282,10 @@ int main(int argc, char **argv)
 	if (!w.cfg->users_file)
 		fb_warn("web: gateway.users_file is not set: nobody can log in");
 	web_auth_refresh(&w.auth, NULL, NULL);
+	w.users_watch = w.cfg->users_file ? web_watch_open(w.cfg->users_file) : -1;
+	if (w.cfg->users_file && w.users_watch < 0)
+		fb_log_errno(FB_LOG_WARNING, "web: cannot watch %s for changes (checked every "
+			     "second instead)", w.cfg->users_file);
 	if (web_static_init(&w, o.www) < 0 ||
 	    web_tables_init(&w.tables, w.cfg, web_server_command_done, &w) < 0)
 		goto out;
@@ -293,6 +309,8 @@ int main(int argc, char **argv)
 	web_server_stop(&w);
 	fb_info("web: stopped");
 out:
+	if (w.users_watch >= 0)
+		close(w.users_watch);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)

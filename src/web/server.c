@@ -225,7 +225,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!strncmp(url, API_PREFIX, strlen(API_PREFIX))) {
 		enum MHD_Result rc = (enum MHD_Result)api(q, url + strlen(API_PREFIX));
 
-		web_sse_reap(w); /* this request may have ended sessions */
+		web_sse_reap(w, fb_mono_ms()); /* this request may have ended sessions */
 		return rc;
 	}
 	return (enum MHD_Result)web_static_serve(q, url);
@@ -251,10 +251,18 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-void web_server_maintain(struct web *w)
+void web_server_maintain(struct web *w, int64_t now, bool users_changed, int64_t *next)
 {
-	web_auth_refresh(&w->auth, drop_user, w);
-	web_sse_reap(w);
+	bool poll_users = w->users_watch < 0 && w->auth.users_path;
+
+	if (users_changed || (poll_users && now >= w->next_users_ms)) {
+		web_auth_refresh(&w->auth, drop_user, w);
+		if (poll_users)
+			w->next_users_ms = now + WEB_USERS_POLL_MS;
+	}
+	if (poll_users)
+		*next = fb_deadline_min(*next, w->next_users_ms);
+	*next = fb_deadline_min(*next, web_sse_reap(w, now));
 }
 
 void web_server_shutdown(struct web *w)

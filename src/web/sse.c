@@ -117,7 +117,7 @@ static void send_doc(struct web_sse_client *c, const char *event, cJSON *doc)
 
 static void wake(struct web_sse_client *c)
 {
-	if (c->suspended && (c->closed || c->buf.len > c->buf.off)) {
+	if (c->suspended && (c->closed || c->buf.pending)) {
 		c->suspended = false;
 		MHD_resume_connection(c->conn);
 	}
@@ -128,7 +128,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 	struct web_sse_client *c = cls;
 
 	(void)pos;
-	if (c->buf.len > c->buf.off)
+	if (c->buf.pending)
 		return (ssize_t)web_sse_queue_take_out(&c->buf, out, max);
 	if (c->closed)
 		return MHD_CONTENT_READER_END_OF_STREAM;
@@ -243,13 +243,17 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 		total += u.n;
 	}
 	/* An update depends only on the user's rights: streams of the same
-	 * user (tabs, browsers) share one text per flush. */
-	struct { const char *user; char *text; } cache[8];
+	 * user (tabs, browsers) share one chunk per flush (queued by
+	 * reference, not copied), and every stream shares the heartbeat. */
+	struct { const char *user; struct web_sse_chunk *chunk; } cache[8];
 	size_t ncache = 0;
+	struct web_sse_chunk *beat = heartbeat ?
+		web_sse_queue_chunk_new(NULL, ": heartbeat\n\n") : NULL;
 
 	for (struct web_sse_client *c = w->clients; c; c = c->next) {
 		cJSON *doc, *pts, *devs;
 		bool any = false, cached = false;
+		struct web_sse_chunk *chunk = NULL;
 		char *text;
 
 		if (c->closed)
@@ -269,12 +273,12 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 			if (strcmp(cache[k].user, c->user))
 				continue;
 			cached = true;
-			if (cache[k].text)
-				web_sse_queue_append(&c->buf, "update", cache[k].text);
+			if (cache[k].chunk)
+				web_sse_queue_push(&c->buf, cache[k].chunk);
 		}
 		if (cached) {
-			if (heartbeat)
-				web_sse_queue_append_raw(&c->buf, ": heartbeat\n\n");
+			if (beat)
+				web_sse_queue_push(&c->buf, beat);
 			wake(c);
 			continue;
 		}
@@ -324,19 +328,23 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 		text = any ? cJSON_PrintUnformatted(doc) : NULL;
 		cJSON_Delete(doc);
 		if (text)
-			web_sse_queue_append(&c->buf, "update", text);
-		if (ncache < sizeof(cache) / sizeof(cache[0]) && (text || !any)) {
+			chunk = web_sse_queue_chunk_new("update", text);
+		free(text);
+		if (chunk)
+			web_sse_queue_push(&c->buf, chunk);
+		if (ncache < sizeof(cache) / sizeof(cache[0]) && (chunk || !any)) {
 			cache[ncache].user = c->user;
-			cache[ncache++].text = text;
+			cache[ncache++].chunk = chunk;
 		} else {
-			free(text);
+			web_sse_queue_chunk_unref(chunk);
 		}
-		if (heartbeat)
-			web_sse_queue_append_raw(&c->buf, ": heartbeat\n\n");
+		if (beat)
+			web_sse_queue_push(&c->buf, beat);
 		wake(c);
 	}
 	for (size_t k = 0; k < ncache; k++)
-		free(cache[k].text);
+		web_sse_queue_chunk_unref(cache[k].chunk);
+	web_sse_queue_chunk_unref(beat);
 	for (size_t i = 0; i < w->tables.nbus; i++) {
 		w->tables.bus[i].devices_dirty = false;
 		free(bc[i].idx);
@@ -347,14 +355,22 @@ void web_sse_flush(struct web *w, int64_t mono_ms)
 	(void)total;
 }
 
-void web_sse_reap(struct web *w)
+int64_t web_sse_reap(struct web *w, int64_t mono_ms)
 {
+	int64_t next = 0;
+
 	for (struct web_sse_client *c = w->clients; c; c = c->next) {
-		if (!c->closed && !session_live(c, fb_mono_ms() / 1000)) {
+		if (c->closed)
+			continue;
+		if (!session_live(c, mono_ms / 1000)) {
 			c->closed = true;
 			wake(c);
+		} else {
+			next = fb_deadline_min(next, web_session_expires_s(&w->sessions,
+									  c->session) * 1000);
 		}
 	}
+	return next;
 }
 
 void web_sse_close_all(struct web *w)

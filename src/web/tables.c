@@ -147,10 +147,15 @@ void web_tables_free(struct web_tables *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void web_tables_maintain(struct web_tables *t, int64_t mono_ms)
+int64_t web_tables_maintain(struct web_tables *t, int64_t mono_ms)
 {
-	for (size_t i = 0; i < t->nbus; i++)
+	int64_t next = 0;
+
+	for (size_t i = 0; i < t->nbus; i++) {
 		fb_table_follower_maintain(t->bus[i].f, mono_ms);
+		next = fb_deadline_min(next, fb_table_follower_next_ms(t->bus[i].f, mono_ms));
+	}
+	return next;
 }
 
 void web_tables_poll(struct web_tables *t, struct web_bus *b)

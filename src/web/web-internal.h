@@ -134,24 +134,49 @@ void web_sse_queue_dirty_free(struct web_dirty *d);
 void web_sse_queue_mark(struct web_dirty *d, size_t i);
 /* Calls cb for every marked index in order and clears them. */
 void web_sse_queue_take(struct web_dirty *d, void (*cb)(void *ctx, size_t i), void *ctx);
-/* A client's outgoing bytes, bounded: a client that does not read gets a
+/* One framed event ("event: NAME\ndata: JSON\n\n", or raw text such as
+ * a heartbeat), immutable and reference-counted: an update goes to every
+ * stream of a user, a heartbeat to every stream, as one copy. */
+struct web_sse_chunk;
+/* A new chunk with one reference (the caller's), or NULL; event NULL: data
+ * is sent as it is. */
+struct web_sse_chunk *web_sse_queue_chunk_new(const char *event, const char *data);
+void web_sse_queue_chunk_unref(struct web_sse_chunk *ch); /* NULL is fine */
+/* A client's outgoing events, bounded: a client that does not read gets a
  * fresh snapshot instead of an ever-growing backlog.  The bound is
  * relative to the event added (never less than WEB_SSE_BUF_MAX), so a
- * snapshot of a large gateway always fits an empty buffer. */
+ * snapshot of a large gateway always fits an empty queue.  It holds
+ * references, not copies; what a slow client keeps alive is at most that
+ * bound plus one event. */
+#define WEB_SSE_QUEUE_LEN 32
 struct web_sse_buf {
-	char *data;
-	size_t len, off;
+	struct web_sse_chunk *q[WEB_SSE_QUEUE_LEN]; /* a ring, each one reference */
+	size_t head, count;
+	size_t off;        /* bytes of q[head] already sent */
+	size_t pending;    /* unsent bytes in all of q */
 	bool overflow;     /* dropped: the next flush sends a snapshot */
 };
-/* Appends one event ("event: NAME\ndata: JSON\n\n"); false on overflow:
- * more than max(WEB_SSE_BUF_MAX, its size) unsent (then the buffer is
- * emptied and overflow set). */
+/* Queues ch (taking a reference of its own; the caller keeps its one);
+ * false on overflow: more than max(WEB_SSE_BUF_MAX, its size) unsent or
+ * WEB_SSE_QUEUE_LEN events queued (then the queue is emptied and overflow
+ * set). */
+bool web_sse_queue_push(struct web_sse_buf *b, struct web_sse_chunk *ch);
+/* One event for this client only (a new chunk pushed); false as push, or
+ * when out of memory. */
 bool web_sse_queue_append(struct web_sse_buf *b, const char *event, const char *data);
 bool web_sse_queue_append_raw(struct web_sse_buf *b, const char *text);
-/* Copies up to max unsent bytes to out (the caller checked len > off);
- * returns how many.  Frees the buffer once all of it is sent. */
+/* Copies up to max unsent bytes to out; returns how many (0: none
+ * pending).  Each event sent in full drops its reference. */
 size_t web_sse_queue_take_out(struct web_sse_buf *b, char *out, size_t max);
-void web_sse_queue_buf_free(struct web_sse_buf *b);
+void web_sse_queue_buf_free(struct web_sse_buf *b); /* drops every reference */
+
+/* ---- watch.c: a file's changes as a pollable fd (inotify) ---- */
+/* Watches path's directory; the fd turns readable on any change there.
+ * -1 with errno when inotify cannot watch it. */
+int web_watch_open(const char *path);
+/* Reads every pending event; true if one may concern path (its name, or
+ * the directory itself moved or deleted, or events lost). */
+bool web_watch_drain(int fd, const char *path);
 
 /* ---- listen_conf.c ---- */
 /* The listener fields (web.listen, port, tls, tls_cert, tls_key) that
@@ -239,9 +264,11 @@ struct web_tables {
 int web_tables_init(struct web_tables *t, const struct fb_config *cfg,
 		    void (*done)(void *ctx, struct web_command *c), void *done_ctx);
 void web_tables_free(struct web_tables *t);
-/* About once a second: attaches tables whose driver appeared, re-attaches
- * superseded ones (table_follower.h). */
-void web_tables_maintain(struct web_tables *t, int64_t mono_ms);
+/* Attaches tables whose driver appeared, re-attaches superseded ones and
+ * checks heartbeats (table_follower.h); returns when it is due next: a
+ * second while a driver is missing, else when a heartbeat would turn
+ * stale. */
+int64_t web_tables_maintain(struct web_tables *t, int64_t mono_ms);
 /* Bus b's fd was readable: marks dirty points, collects command results. */
 void web_tables_poll(struct web_tables *t, struct web_bus *b);
 int web_tables_fd(const struct web_bus *b); /* -1 while detached */
@@ -329,6 +356,9 @@ struct web {
 	struct web_static *statics;
 	size_t nstatics;
 	int64_t next_flush_ms, next_heartbeat_ms;
+	int64_t next_tables_ms;         /* web_tables_maintain's deadline */
+	int users_watch;                /* web_watch_open of the users file, or -1 */
+	int64_t next_users_ms;          /* without a watch: the next stat */
 	struct web_child children[WEB_CHILDREN_MAX];
 	struct MHD_Daemon *mhd[8];      /* one per listen address */
 	size_t nmhd;
@@ -406,8 +436,9 @@ int web_sse_open(struct web_req *q);
 #define WEB_SSE_HEARTBEAT_MS 15000
 void web_sse_flush(struct web *w, int64_t mono_ms);
 void web_sse_close_all(struct web *w);
-/* Ends the streams whose session ended (logout, user changed, expiry). */
-void web_sse_reap(struct web *w);
+/* Ends the streams whose session ended (logout, user changed, expiry);
+ * returns when the next open stream's session expires (0: none open). */
+int64_t web_sse_reap(struct web *w, int64_t mono_ms);
 
 /* ---- server.c ---- */
 struct MHD_Daemon;
@@ -421,9 +452,12 @@ void web_server_stop(struct web *w);
  * passed.  Returns the earliest MHD deadline (fb_mono_ms units) or 0. */
 int64_t web_server_run(struct web *w);
 int web_server_fd(const struct web *w, size_t i);
-/* About once a second: notices users-file changes made elsewhere
- * (fieldbridgectl) and ends the sessions and streams they revoke. */
-void web_server_maintain(struct web *w);
+/* Notices users-file changes made elsewhere (fieldbridgectl) and ends the
+ * sessions and streams they revoke: when users_changed (the watch fired),
+ * or every WEB_USERS_POLL_MS where inotify cannot watch the file; ends the
+ * streams whose session expired.  Lowers *next to its next deadline. */
+#define WEB_USERS_POLL_MS 1000
+void web_server_maintain(struct web *w, int64_t now, bool users_changed, int64_t *next);
 /* Before web_server_stop: answers waiting commands and ends every stream,
  * so no connection is left suspended. */
 void web_server_shutdown(struct web *w);

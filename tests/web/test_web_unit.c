@@ -223,23 +223,36 @@ static void test_sse_coalesces_changes_to_one_per_point(void)
 	web_sse_queue_dirty_free(&d);
 }
 
+/* Everything queued, read back in max-byte pieces. */
+static size_t drain(struct web_sse_buf *b, char *out, size_t cap, size_t max)
+{
+	size_t got = 0, n;
+
+	while ((n = web_sse_queue_take_out(b, out + got, cap - got < max ? cap - got : max)))
+		got += n;
+	out[got] = '\0';
+	return got;
+}
+
 static void test_sse_buffer_is_bounded(void)
 {
 	struct web_sse_buf b = { 0 };
-	char data[1024];
+	char data[1024], out[64];
 	int i;
 
 	memset(data, 'x', sizeof(data) - 1);
 	data[sizeof(data) - 1] = '\0';
 	CHECK(web_sse_queue_append(&b, "update", "{\"a\":1}"));
-	CHECK(!strcmp(b.data, "event: update\ndata: {\"a\":1}\n\n"));
+	CHECK_EQ_INT(drain(&b, out, sizeof(out) - 1, 5), 29);
+	CHECK(!strcmp(out, "event: update\ndata: {\"a\":1}\n\n"));
 	for (i = 0; i < 1000 && web_sse_queue_append(&b, "update", data); i++)
 		;
 	CHECK(i < 1000);
 	CHECK(b.overflow);
-	CHECK_EQ_INT(b.len, 0);              /* backlog dropped, not grown */
+	CHECK_EQ_INT(b.pending, 0);          /* backlog dropped, not grown */
+	CHECK_EQ_INT(b.count, 0);
 	CHECK(web_sse_queue_append(&b, "snapshot", "{}"));
-	CHECK(b.len <= WEB_SSE_BUF_MAX);
+	CHECK(b.pending <= WEB_SSE_BUF_MAX);
 	web_sse_queue_buf_free(&b);
 }
 
@@ -249,27 +262,31 @@ static void test_sse_large_snapshot_fits_and_the_backlog_stays_bounded(void)
 {
 	struct web_sse_buf b = { 0 };
 	size_t big = 3 * WEB_SSE_BUF_MAX;
-	char *data = malloc(big + 1);
+	char *data = malloc(big + 1), *out = malloc(big + 64);
+	size_t n = 0;
 	int i;
 
 	memset(data, 'y', big);
 	data[big] = '\0';
 	CHECK(web_sse_queue_append(&b, "snapshot", data));
 	CHECK(!b.overflow);
-	CHECK(b.len > big);
-	b.off = b.len - 10;                  /* the client read nearly all of it */
+	CHECK(b.pending > big);
+	while (b.pending > 10)               /* the client read nearly all of it */
+		n += web_sse_queue_take_out(&b, out, b.pending - 10 < 4096 ? b.pending - 10 : 4096);
+	CHECK_EQ_INT(n, big + 24 - 10);
 	CHECK(web_sse_queue_append(&b, "update", data));
-	CHECK_EQ_INT(b.off, 0);              /* the sent part was dropped */
+	CHECK_EQ_INT(b.pending, 10 + big + 22);
 	for (i = 0; i < 10 && web_sse_queue_append(&b, "update", data); i++)
 		;
 	CHECK(b.overflow);                   /* a client that stopped reading */
 	CHECK(i < 2);
-	CHECK_EQ_INT(b.len, 0);
+	CHECK_EQ_INT(b.pending, 0);
 	web_sse_queue_buf_free(&b);
+	free(out);
 	free(data);
 }
 
-/* Once a client has read everything, its buffer holds no memory: the
+/* Once a client has read everything, its queue holds no memory: the
  * snapshot's size is not kept per client for the stream's life. */
 static void test_sse_drained_buffer_is_freed(void)
 {
@@ -280,7 +297,7 @@ static void test_sse_drained_buffer_is_freed(void)
 	memset(data, 'z', big);
 	data[big] = '\0';
 	CHECK(web_sse_queue_append(&b, "snapshot", data));
-	while (b.len > b.off) {
+	while (b.pending) {
 		size_t n = web_sse_queue_take_out(&b, out, 4096);
 
 		CHECK(n > 0 && n <= 4096);
@@ -289,15 +306,100 @@ static void test_sse_drained_buffer_is_freed(void)
 		got += n;
 	}
 	CHECK_EQ_INT(got, big + 24);  /* "event: snapshot\ndata: " + data + "\n\n" */
-	CHECK(b.data == NULL);
-	CHECK_EQ_INT(b.len, 0);
+	CHECK_EQ_INT(b.count, 0);     /* its only reference dropped: freed (asan) */
 	CHECK(web_sse_queue_append(&b, "update", "{}"));  /* and it is usable again */
 	CHECK_EQ_INT(web_sse_queue_take_out(&b, out, 4096), 24);
 	CHECK(!memcmp(out, "event: update\ndata: {}\n\n", 24));
-	CHECK(b.data == NULL);
+	CHECK_EQ_INT(web_sse_queue_take_out(&b, out, 4096), 0);
 	web_sse_queue_buf_free(&b);
 	free(out);
 	free(data);
+}
+
+/* Ten streams of one user: one update chunk queued by reference to all of
+ * them, each reading at its own pace, each getting the same bytes once. */
+static void test_sse_many_clients_share_one_copy(void)
+{
+	enum { N = 10 };
+	struct web_sse_buf b[N];
+	struct web_sse_chunk *up = web_sse_queue_chunk_new("update", "{\"points\":[1,2,3]}");
+	struct web_sse_chunk *beat = web_sse_queue_chunk_new(NULL, ": heartbeat\n\n");
+	const char *want = "event: update\ndata: {\"points\":[1,2,3]}\n\n: heartbeat\n\n";
+	char out[256];
+
+	memset(b, 0, sizeof(b));
+	CHECK(up && beat);
+	for (int i = 0; i < N; i++)
+		CHECK(web_sse_queue_push(&b[i], up) && web_sse_queue_push(&b[i], beat));
+	web_sse_queue_chunk_unref(up);    /* the flush's own references: the */
+	web_sse_queue_chunk_unref(beat);  /* queues keep the chunks alive */
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ_INT(b[i].pending, strlen(want));
+		CHECK_EQ_INT(drain(&b[i], out, sizeof(out) - 1, (size_t)i + 1), strlen(want));
+		CHECK(!strcmp(out, want));
+		CHECK_EQ_INT(b[i].count, 0);
+	}
+	for (int i = 0; i < N; i++)
+		web_sse_queue_buf_free(&b[i]);
+}
+
+/* A client that stops reading while the others go on: its queue overflows
+ * (the next flush sends it a snapshot), the others are not affected, and
+ * what it held is released.  Also bounded by the number of events. */
+static void test_sse_slow_client_is_bounded_and_does_not_hold_the_others(void)
+{
+	struct web_sse_buf fast = { 0 }, slow = { 0 };
+	char data[4096], out[8192];
+	size_t sent_fast = 0;
+	int i, refused = -1;
+
+	memset(data, 'u', sizeof(data) - 1);
+	data[sizeof(data) - 1] = '\0';
+	for (i = 0; i < 200; i++) {
+		struct web_sse_chunk *ch = web_sse_queue_chunk_new("update", data);
+
+		CHECK(web_sse_queue_push(&fast, ch));
+		if (!web_sse_queue_push(&slow, ch) && refused < 0)
+			refused = i;
+		web_sse_queue_chunk_unref(ch);
+		CHECK(slow.pending <= WEB_SSE_BUF_MAX + sizeof(data) + 32);
+		CHECK(slow.count <= WEB_SSE_QUEUE_LEN);
+		sent_fast += drain(&fast, out, sizeof(out) - 1, 1500);
+	}
+	CHECK(refused > 0 && refused <= WEB_SSE_BUF_MAX / (int)sizeof(data) + 1);
+	CHECK(slow.overflow);
+	CHECK_EQ_INT(sent_fast, 200 * (sizeof(data) - 1 + 22));
+	web_sse_queue_buf_free(&slow);
+	/* small events: the ring's length is the bound */
+	for (i = 0; i < 2 * WEB_SSE_QUEUE_LEN && web_sse_queue_append_raw(&slow, ": x\n\n"); i++)
+		;
+	CHECK_EQ_INT(i, WEB_SSE_QUEUE_LEN);
+	CHECK(slow.overflow);
+	CHECK_EQ_INT(slow.count, 0);
+	web_sse_queue_buf_free(&fast);
+	web_sse_queue_buf_free(&slow);
+}
+
+/* A client that goes away halfway through an event: its queue is freed
+ * with the event half sent, and another stream still gets all of it (the
+ * shared chunk outlives the reference dropped; asan checks the rest). */
+static void test_sse_client_gone_mid_message_leaves_the_shared_event_intact(void)
+{
+	struct web_sse_buf gone = { 0 }, stays = { 0 };
+	struct web_sse_chunk *ch = web_sse_queue_chunk_new("update", "{\"v\":\"0123456789\"}");
+	const char *want = "event: update\ndata: {\"v\":\"0123456789\"}\n\n";
+	char out[128];
+
+	CHECK(web_sse_queue_push(&gone, ch) && web_sse_queue_push(&stays, ch));
+	web_sse_queue_chunk_unref(ch);
+	CHECK_EQ_INT(web_sse_queue_take_out(&gone, out, 10), 10);
+	CHECK(!memcmp(out, want, 10));
+	CHECK_EQ_INT(gone.off, 10);
+	web_sse_queue_buf_free(&gone);    /* the connection closed here */
+	CHECK_EQ_INT(gone.count, 0);
+	CHECK_EQ_INT(drain(&stays, out, sizeof(out) - 1, 7), strlen(want));
+	CHECK(!strcmp(out, want));
+	web_sse_queue_buf_free(&stays);
 }
 
 /* Only the listener's own fields make a listener change. */
@@ -447,6 +549,9 @@ int main(void)
 	RUN_TEST(test_sse_buffer_is_bounded);
 	RUN_TEST(test_sse_large_snapshot_fits_and_the_backlog_stays_bounded);
 	RUN_TEST(test_sse_drained_buffer_is_freed);
+	RUN_TEST(test_sse_many_clients_share_one_copy);
+	RUN_TEST(test_sse_slow_client_is_bounded_and_does_not_hold_the_others);
+	RUN_TEST(test_sse_client_gone_mid_message_leaves_the_shared_event_intact);
 	RUN_TEST(test_listener_diff_names_only_listener_fields);
 	RUN_TEST(test_schema_export_has_every_connection_field_with_enums);
 	RUN_TEST(test_web_section_defaults_and_checks);
