@@ -452,9 +452,11 @@ static void log_change(struct web_req *q, const char *what, enum fb_edit_kind ki
 
 		snprintf(fields + l, sizeof(fields) - l, "%s%s", l ? ", " : "", c->ch[i].field);
 	}
-	fb_log(FB_LOG_NOTICE, "web: %s from %s %s %s %s%s%s%s%s%s", q->session->user, q->peer,
-	       what, fb_edit_kind_name(kind), bus ? bus : "", bus ? "/" : "", name,
-	       fields[0] ? " (" : "", fields, fields[0] ? ")" : "");
+	if (kind == FB_EDIT_GATEWAY) /* one section: no name to say */
+		name = bus = NULL;
+	fb_log(FB_LOG_NOTICE, "web: %s from %s %s %s%s%s%s%s%s%s%s", q->session->user, q->peer,
+	       what, fb_edit_kind_name(kind), name ? " " : "", bus ? bus : "", bus ? "/" : "",
+	       name ? name : "", fields[0] ? " (" : "", fields, fields[0] ? ")" : "");
 }
 
 static int object_answer(struct web_req *q, struct fb_edit *e, enum fb_edit_kind kind,
