@@ -20,6 +20,7 @@ struct fb_edit {
 	cJSON *users_doc;           /* borrowed from docs, NULL if none */
 	struct fb_edit_obj *objs;
 	size_t nobjs;
+	cJSON *gateway_none;        /* the gateway object when the file has none */
 };
 
 /* One file an edit writes (content != NULL) or removes, relative to the
@@ -82,6 +83,22 @@ void ce_stage_sweep(struct fb_edit *e);
 enum fb_edit_rc ce_edit_begin(struct fb_edit *e, bool need_write, struct fb_diag *diag);
 /* Where tools write objects of `kind`: "buses.d", "connections.d", ... */
 const char *ce_edit_dropin_dir(enum fb_edit_kind kind);
+
+/* textscan.c: offsets in comment-blanked JSON text t.  The offset after
+ * the blanks at i; after the string at i; after the value at i (0 if the
+ * text ends first). */
+size_t ce_text_ws(const char *t, size_t i);
+size_t ce_text_string(const char *t, size_t i);
+size_t ce_text_value(const char *t, size_t i);
+/* Widens [s, e) of orig to whole lines when only blanks share them. */
+void ce_text_widen(const char *orig, size_t len, size_t *s, size_t *e);
+
+/* gateway.c: orig (the main file's text) with member `field` of its
+ * top-level "gateway" object set to the JSON text `value` (NULL: removed),
+ * every other byte as it was; the section is added if missing.  Caller
+ * frees; NULL with errno EINVAL if the text is not an object with an
+ * object "gateway", ENOMEM. */
+char *ce_gateway_text_set(const char *orig, const char *field, const char *value);
 
 /* slice.c: a daemon's slice (see config_edit.h), NULL if `name` is not
  * in the files.  cfg (with definitions) gives the definition files; may be

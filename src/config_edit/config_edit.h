@@ -42,9 +42,16 @@ enum fb_edit_rc {
 /* An object defined in the main file: refused with FB_EDIT_CONFLICT. */
 #define FB_EDIT_IN_MAIN FB_EDIT_CONFLICT
 
-/* FB_EDIT_SERVER ("modbus_servers", modbus_servers.d/NAME.json) comes last
- * so loops over CONN..USER stay as they were. */
-enum fb_edit_kind { FB_EDIT_CONN, FB_EDIT_BUS, FB_EDIT_DEVICE, FB_EDIT_USER, FB_EDIT_SERVER };
+/* FB_EDIT_SERVER ("modbus_servers", modbus_servers.d/NAME.json) comes
+ * after USER so loops over CONN..USER stay as they were.  FB_EDIT_GATEWAY
+ * is the one "gateway" section (name "gateway"): always in the main file,
+ * and the one object tools edit there, member by member, in place (every
+ * other byte, comments included, stays); it is never added or deleted. */
+enum fb_edit_kind {
+	FB_EDIT_CONN, FB_EDIT_BUS, FB_EDIT_DEVICE, FB_EDIT_USER, FB_EDIT_SERVER,
+	FB_EDIT_GATEWAY,
+};
+#define FB_EDIT_KIND_LAST FB_EDIT_GATEWAY
 
 /* ---- field tables (fields.c) ----
  * One row per field a tool may set, in the order pages and `show` list
@@ -88,6 +95,9 @@ cJSON *fb_field_parse(const struct fb_field *f, const char *text, char *err, siz
 void fb_field_allowed(const struct fb_field *f, char *buf, size_t len);
 /* The field table of `kind` as a JSON Schema object (caller frees). */
 cJSON *fb_edit_schema(enum fb_edit_kind kind);
+/* Every kind's schema, keyed by fb_edit_kind_name (caller frees): GET
+ * schema and `config schema`. */
+cJSON *fb_edit_schema_all(void);
 
 /* ---- the effective configuration (tree.c) ---- */
 struct fb_edit_obj {

@@ -21,61 +21,6 @@ struct span {
 	size_t start, end;
 };
 
-static size_t skip_ws(const char *t, size_t i)
-{
-	while (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')
-		i++;
-	return i;
-}
-
-/* t has its comments blanked; returns the offset after the string at i. */
-static size_t skip_string(const char *t, size_t i)
-{
-	for (i++; t[i] && t[i] != '"'; i++)
-		if (t[i] == '\\' && t[i + 1])
-			i++;
-	return t[i] ? i + 1 : i;
-}
-
-/* The offset after the JSON value at i (0 if the text ends first). */
-static size_t skip_value(const char *t, size_t i)
-{
-	int depth = 0;
-
-	do {
-		if (!t[i])
-			return 0;
-		if (t[i] == '"') {
-			i = skip_string(t, i);
-			continue;
-		}
-		if (t[i] == '{' || t[i] == '[')
-			depth++;
-		else if (t[i] == '}' || t[i] == ']')
-			depth--;
-		else if (depth == 0 && (t[i] == ',' || t[i] == ' ' || t[i] == '\t' ||
-					t[i] == '\n' || t[i] == '\r'))
-			return i;
-		i++;
-	} while (depth > 0 || (t[i] && !strchr(",}] \t\r\n", t[i])));
-	return i;
-}
-
-/* Widens [s, e) of orig to whole lines when only blanks share them. */
-static void widen_to_lines(const char *orig, size_t len, size_t *s, size_t *e)
-{
-	size_t a = *s, b = *e;
-
-	while (a > 0 && (orig[a - 1] == ' ' || orig[a - 1] == '\t'))
-		a--;
-	while (b < len && (orig[b] == ' ' || orig[b] == '\t' || orig[b] == '\r'))
-		b++;
-	if ((a == 0 || orig[a - 1] == '\n') && b < len && orig[b] == '\n') {
-		*s = a;
-		*e = b + 1;
-	}
-}
-
 static bool element_named(const char *orig, size_t s, size_t e, const char *name)
 {
 	char *text = strndup(orig + s, e - s);
@@ -110,46 +55,46 @@ static int find_spans(const char *orig, const char *key, const char *name,
 		return -1;
 	if (fb_json_strip_comments(t, NULL) < 0)
 		goto out;
-	i = skip_ws(t, 0);
+	i = ce_text_ws(t, 0);
 	if (t[i] != '{')
 		goto out;
-	i = skip_ws(t, i + 1);
+	i = ce_text_ws(t, i + 1);
 	while (t[i] == '"') {
-		size_t ks = i + 1, ke = skip_string(t, i) - 1;
+		size_t ks = i + 1, ke = ce_text_string(t, i) - 1;
 		bool ours = ke - ks == klen && !strncmp(t + ks, key, klen);
 
-		i = skip_ws(t, ke + 1);
+		i = ce_text_ws(t, ke + 1);
 		if (t[i] != ':')
 			goto out;
-		i = skip_ws(t, i + 1);
+		i = ce_text_ws(t, i + 1);
 		if (ours && t[i] == '[') {
 			size_t prev_comma = 0;
 			bool have_prev = false;
 
-			i = skip_ws(t, i + 1);
+			i = ce_text_ws(t, i + 1);
 			while (t[i] && t[i] != ']') {
-				size_t s = i, e = skip_value(t, i), c;
+				size_t s = i, e = ce_text_value(t, i), c;
 
 				if (!e)
 					goto out;
-				c = skip_ws(t, e);
+				c = ce_text_ws(t, e);
 				if (t[s] == '{' && element_named(orig, s, e, name)) {
 					*obj_s = s;
 					*obj_e = e;
 					if (t[c] == ',') {
 						/* Not last: the element and its comma. */
 						sp[0] = (struct span){ s, c + 1 };
-						widen_to_lines(orig, len, &sp[0].start, &sp[0].end);
+						ce_text_widen(orig, len, &sp[0].start, &sp[0].end);
 						rc = 1;
 					} else if (have_prev) {
 						/* Last: the comma before it, then it. */
 						sp[0] = (struct span){ prev_comma, prev_comma + 1 };
 						sp[1] = (struct span){ s, e };
-						widen_to_lines(orig, len, &sp[1].start, &sp[1].end);
+						ce_text_widen(orig, len, &sp[1].start, &sp[1].end);
 						rc = 2;
 					} else {
 						sp[0] = (struct span){ s, e };
-						widen_to_lines(orig, len, &sp[0].start, &sp[0].end);
+						ce_text_widen(orig, len, &sp[0].start, &sp[0].end);
 						rc = 1;
 					}
 					goto out;
@@ -158,18 +103,18 @@ static int find_spans(const char *orig, const char *key, const char *name,
 					break;
 				have_prev = true;
 				prev_comma = c;
-				i = skip_ws(t, c + 1);
+				i = ce_text_ws(t, c + 1);
 			}
 			rc = 0;
 			goto out;
 		}
-		i = skip_value(t, i);
+		i = ce_text_value(t, i);
 		if (!i)
 			goto out;
-		i = skip_ws(t, i);
+		i = ce_text_ws(t, i);
 		if (t[i] != ',')
 			break;
-		i = skip_ws(t, i + 1);
+		i = ce_text_ws(t, i + 1);
 	}
 	rc = 0;
 out:

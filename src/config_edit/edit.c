@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct edit_ctx {
@@ -206,7 +207,11 @@ static enum fb_edit_rc apply_change(struct edit_ctx *c, cJSON *obj,
 	v = f->type == FB_FIELD_RIGHTS ? parse_rights(ch->value, err, sizeof(err))
 				       : fb_field_parse(f, ch->value, err, sizeof(err));
 	if (!v) {
-		fb_diag_error(c->diag, "%s %s: %s", fb_edit_kind_name(c->kind), c->name, err);
+		if (c->kind == FB_EDIT_GATEWAY)
+			fb_diag_error(c->diag, "gateway: %s", err);
+		else
+			fb_diag_error(c->diag, "%s %s: %s", fb_edit_kind_name(c->kind), c->name,
+				      err);
 		return FB_EDIT_INVALID;
 	}
 	cJSON_AddItemToObject(obj, f->name, v);
@@ -455,6 +460,62 @@ static enum fb_edit_rc set_object(struct edit_ctx *c, const char *name, bool cre
 	return rc ? rc : validate_commit(c);
 }
 
+/* The gateway section: checked and typed by the field table like any
+ * object, then written member by member into the main file's own text. */
+static enum fb_edit_rc set_gateway(struct edit_ctx *c, bool create,
+				   const struct fb_edit_change *changes, size_t n, bool del)
+{
+	const struct fb_edit_obj *cur = fb_edit_find(c->e, FB_EDIT_GATEWAY, NULL, "gateway");
+	const char *rel = rel_of(c->e, c->e->main_path);
+	char *text = NULL;
+	struct stat st;
+	size_t len;
+	cJSON *obj;
+	enum fb_edit_rc rc;
+
+	if (create || del || strcmp(c->name, "gateway")) {
+		fb_diag_error(c->diag, "gateway: there is one gateway section: modify its "
+			      "fields (fieldbridgectl gateway modify FIELD=VALUE...)");
+		return FB_EDIT_USAGE;
+	}
+	if (!cur || !rel) {
+		fb_diag_error(c->diag, "%s: cannot read the main file", c->e->main_path);
+		return FB_EDIT_FAILED;
+	}
+	obj = cJSON_Duplicate(cur->json, 1);
+	if (!obj)
+		return FB_EDIT_FAILED;
+	rc = apply_changes(c, obj, changes, n, cur);
+	if (!rc && !(text = fb_read_file(c->e->main_path, &len))) {
+		fb_diag_error(c->diag, "%s: cannot read: %s", c->e->main_path, strerror(errno));
+		rc = FB_EDIT_FAILED;
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, changes[i].field);
+		char *vt = v ? cJSON_PrintUnformatted(v) : NULL;
+		char *next = v && !vt ? NULL : ce_gateway_text_set(text, changes[i].field, vt);
+
+		if (!next) {
+			fb_diag_error(c->diag, "%s: cannot find the gateway section's text to "
+				      "edit (is \"gateway\" an object?)", c->e->main_path);
+			rc = FB_EDIT_FAILED;
+		}
+		free(vt);
+		free(text);
+		text = next;
+	}
+	cJSON_Delete(obj);
+	if (!rc) {
+		/* The plan owns text from here, even when adding fails. */
+		if (ce_file_plan_add(&c->plan, rel, text, strlen(text),
+				     stat(c->e->main_path, &st) == 0 ? st.st_mode & 0777 : 0644))
+			rc = FB_EDIT_FAILED;
+		text = NULL;
+	}
+	free(text);
+	return rc ? rc : validate_commit(c);
+}
+
 static enum fb_edit_rc run(struct fb_edit *e, enum fb_edit_kind kind, const char *bus,
 			   const char *name, bool create, const struct fb_edit_change *changes,
 			   size_t n, bool del, struct fb_diag *diag)
@@ -481,6 +542,8 @@ static enum fb_edit_rc run(struct fb_edit *e, enum fb_edit_kind kind, const char
 		rc = set_users(&c, name, create, changes, n, del);
 	else if (kind == FB_EDIT_DEVICE)
 		rc = set_device(&c, bus, name, create, changes, n, del);
+	else if (kind == FB_EDIT_GATEWAY)
+		rc = set_gateway(&c, create, changes, n, del);
 	else
 		rc = set_object(&c, name, create, changes, n, del);
 	ce_file_plan_free(&c.plan);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The editable fields of connections, buses, devices, users and Modbus
- * servers, as data:
+/* The editable fields of connections, buses, devices, users, Modbus
+ * servers and the gateway section, as data:
  * fieldbridgectl checks values against them, `show` lists them, and the web
  * page's JSON Schema is generated from them.  Names, ranges and defaults
  * are those of docs/configuration.md; the loader stays the final judge. */
@@ -30,6 +30,8 @@ static const char *const rts_modes[] = { "none", "up", "down", NULL };
 static const char *const roles[] = { "admin", "operator", "viewer", NULL };
 static const char *const mbs_writes[] = { "off", "forward", NULL };
 static const char *const mbs_stale[] = { "exception", "last", NULL };
+/* The loader's gateway.log_level words (config.c). */
+static const char *const log_levels[] = { "warning", "info", "debug", NULL };
 
 #define F_STR(n, req, def, h) { n, FB_FIELD_STRING, req, 0, 0, NULL, 0, NULL, def, h }
 #define F_INT(n, lo, hi, def, h) { n, FB_FIELD_INT, false, lo, hi, NULL, 0, NULL, def, h }
@@ -137,6 +139,16 @@ static const struct fb_field server_fields[] = {
 	F_INT("idle_timeout_s", 1, 3600, "60", "close a client silent this long"),
 };
 
+/* The gateway settings a tool sets, in the order of docs/configuration.md.
+ * id, the directories and users_file stay hand-written: they rename the
+ * state tables and Home Assistant's entities, or move where the tools
+ * themselves read and write. */
+static const struct fb_field gateway_fields[] = {
+	F_STR("name", false, "fieldbridge", "the gateway's name, shown in Home Assistant"),
+	F_ENUM("log_level", false, log_levels, "info", "how much every daemon logs: "
+	       "warning keeps an installation quiet; a daemon's -q or --log-level wins"),
+};
+
 const struct fb_field *fb_edit_fields(enum fb_edit_kind kind, size_t *n)
 {
 	switch (kind) {
@@ -155,6 +167,9 @@ const struct fb_field *fb_edit_fields(enum fb_edit_kind kind, size_t *n)
 	case FB_EDIT_SERVER:
 		*n = N(server_fields);
 		return server_fields;
+	case FB_EDIT_GATEWAY:
+		*n = N(gateway_fields);
+		return gateway_fields;
 	}
 	*n = 0;
 	return NULL;
@@ -173,9 +188,10 @@ const struct fb_field *fb_edit_field(enum fb_edit_kind kind, const char *name)
 
 const char *fb_edit_kind_name(enum fb_edit_kind kind)
 {
-	static const char *const names[] = { "connection", "bus", "device", "user", "server" };
+	static const char *const names[] = { "connection", "bus", "device", "user", "server",
+					     "gateway" };
 
-	return kind <= FB_EDIT_SERVER ? names[kind] : "?";
+	return kind <= FB_EDIT_KIND_LAST ? names[kind] : "?";
 }
 
 const char *fb_field_type_name(enum fb_field_type t)
@@ -324,4 +340,14 @@ cJSON *fb_edit_schema(enum fb_edit_kind kind)
 			cJSON_AddItemToArray(req, cJSON_CreateString(f[i].name));
 	}
 	return schema;
+}
+
+cJSON *fb_edit_schema_all(void)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	for (int k = FB_EDIT_CONN; k <= FB_EDIT_KIND_LAST; k++)
+		cJSON_AddItemToObject(doc, fb_edit_kind_name((enum fb_edit_kind)k),
+				      fb_edit_schema((enum fb_edit_kind)k));
+	return doc;
 }

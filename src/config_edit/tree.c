@@ -186,6 +186,8 @@ void ce_tree_free(struct fb_edit *e)
 	e->users_doc = NULL;
 	free(e->users_path);
 	e->users_path = NULL;
+	cJSON_Delete(e->gateway_none);
+	e->gateway_none = NULL;
 }
 
 int ce_tree_read(struct fb_edit *e, struct fb_diag *diag)
@@ -200,6 +202,10 @@ int ce_tree_read(struct fb_edit *e, struct fb_diag *diag)
 		read_main_array(e, m->json, "connections", FB_EDIT_CONN);
 		read_main_array(e, m->json, "modbus_servers", FB_EDIT_SERVER);
 		gw = cJSON_GetObjectItemCaseSensitive(m->json, "gateway");
+		if (!cJSON_IsObject(gw) && !e->gateway_none)
+			e->gateway_none = cJSON_CreateObject();
+		obj_add(e, FB_EDIT_GATEWAY, "gateway", NULL, e->main_path, "gateway", true,
+			cJSON_IsObject(gw) ? gw : e->gateway_none);
 		uf = cJSON_GetObjectItemCaseSensitive(gw, "users_file");
 		if (cJSON_IsString(uf) && uf->valuestring[0])
 			e->users_path = uf->valuestring[0] == '/' ? strdup(uf->valuestring)

@@ -31,11 +31,9 @@ int ctl_config(const struct ctl *c)
 		return fb_daemon_check(&args, NULL, &every_check) ? CTL_INVALID : CTL_OK;
 	}
 	if (c->verb && !strcmp(c->verb, "schema") && c->argc == 0) {
-		cJSON *doc = ctl_doc_new(c), *s = cJSON_AddObjectToObject(doc, "schema");
+		cJSON *doc = ctl_doc_new(c);
 
-		for (int k = FB_EDIT_CONN; k <= FB_EDIT_SERVER; k++)
-			cJSON_AddItemToObject(s, fb_edit_kind_name((enum fb_edit_kind)k),
-					      fb_edit_schema((enum fb_edit_kind)k));
+		cJSON_AddItemToObject(doc, "schema", fb_edit_schema_all());
 		ctl_doc_print(doc);
 		return CTL_OK;
 	}

@@ -36,6 +36,8 @@ static void usage(FILE *out)
 "             passwd NAME | modify NAME FIELD=VALUE... | delete NAME\n"
 "  server     list | show NAME | fields | add NAME bus=... user=... FIELD=VALUE... |\n"
 "             modify NAME FIELD=VALUE... | delete NAME | edit NAME  (modbus_servers)\n"
+"  gateway    show | fields | modify FIELD=VALUE...  (name, log_level; edited in\n"
+"             place in the main file, its comments kept)\n"
 "  config     check | schema | diff | apply [--dry-run] | snapshots | rollback [N]\n"
 "  definition list | show DEFINITION | check DEFINITION... |\n"
 "             decode DEFINITION POINT WORD... | add FILE [--id ID] [--replace]\n"
@@ -152,6 +154,8 @@ int main(int argc, char **argv)
 		return ctl_objects(&c, FB_EDIT_USER);
 	if (!strcmp(c.object, "server"))
 		return ctl_objects(&c, FB_EDIT_SERVER);
+	if (!strcmp(c.object, "gateway"))
+		return ctl_objects(&c, FB_EDIT_GATEWAY);
 	if (!strcmp(c.object, "config"))
 		return ctl_config(&c);
 	if (!strcmp(c.object, "definition"))
@@ -169,6 +173,6 @@ int main(int argc, char **argv)
 	if (!strcmp(c.object, "set"))
 		return ctl_set(&c);
 	return ctl_usage_error(&c, "unknown object \"%s\" (connection, bus, device, user, server, "
-			       "config, definition, logs, web, status, watch, get, set)",
+			       "gateway, config, definition, logs, web, status, watch, get, set)",
 			       c.object);
 }

@@ -12,7 +12,8 @@
 
 static const char *plural(enum fb_edit_kind k)
 {
-	static const char *const p[] = { "connections", "buses", "devices", "users", "servers" };
+	static const char *const p[] = { "connections", "buses", "devices", "users", "servers",
+					 "gateway" };
 
 	return p[k];
 }
@@ -164,7 +165,10 @@ static int show(const struct ctl *c, const struct fb_edit_obj *o)
 	fields = cJSON_AddObjectToObject(obj, "fields");
 	defaults = cJSON_AddArrayToObject(obj, "defaults");
 	if (!c->json) {
-		printf("%s %s\n", fb_edit_kind_name(o->kind), o->name);
+		if (o->kind == FB_EDIT_GATEWAY)
+			printf("gateway\n");
+		else
+			printf("%s %s\n", fb_edit_kind_name(o->kind), o->name);
 		if (o->bus)
 			printf("  bus: %s\n", o->bus);
 		printf("  file: %s%s%s%s\n", o->file, *o->json_path ? " (" : "", o->json_path,
@@ -332,11 +336,20 @@ static int edit_verb(const struct ctl *c, struct fb_edit *e, enum fb_edit_kind k
 	char *pw_arg[] = { "password=-" };
 	cJSON *extra = NULL;
 
-	if (c->argc < 1)
+	if (kind == FB_EDIT_GATEWAY) {
+		/* One section, no name: every argument is a FIELD=VALUE. */
+		if (c->argc < 1)
+			return ctl_usage_error(c, "gateway modify: expected FIELD=VALUE...");
+		name = "gateway";
+		rest = c->argv;
+		nrest = c->argc;
+	} else if (c->argc < 1) {
 		return ctl_usage_error(c, "%s %s: expected a name", c->object, c->verb);
-	name = c->argv[0];
-	rest = c->argv + 1;
-	nrest = c->argc - 1;
+	} else {
+		name = c->argv[0];
+		rest = c->argv + 1;
+		nrest = c->argc - 1;
+	}
 	if (kind == FB_EDIT_DEVICE) {
 		/* device add BUS ID ...; the others take [BUS] ID. */
 		if (create || (c->argc >= 2 && !strchr(c->argv[1], '='))) {
@@ -372,8 +385,9 @@ static int edit_verb(const struct ctl *c, struct fb_edit *e, enum fb_edit_kind k
 	changes_free(&ch);
 	if (rc == CTL_OK) {
 		if (!c->json)
-			printf("%s %s: %s written\n", fb_edit_kind_name(kind), name,
-			       del ? "removal" : "change");
+			printf("%s%s%s: %s written\n", fb_edit_kind_name(kind),
+			       kind == FB_EDIT_GATEWAY ? "" : " ",
+			       kind == FB_EDIT_GATEWAY ? "" : name, del ? "removal" : "change");
 		extra = c->json ? cJSON_CreateObject() : NULL;
 		rc = ctl_apply_after_edit(c, e, extra, &d);
 	}
@@ -437,7 +451,22 @@ int ctl_objects(const struct ctl *c, enum fb_edit_kind kind)
 		return rc;
 	}
 	fb_diag_free(&d);
-	if (!strcmp(c->verb, "list")) {
+	if (kind == FB_EDIT_GATEWAY && !strcmp(c->verb, "show") && c->argc == 0) {
+		const struct fb_edit_obj *o = fb_edit_find(e, kind, NULL, "gateway");
+
+		if (o) {
+			rc = show(c, o);
+		} else {
+			fb_diag_init(&d);
+			fb_diag_error(&d, "%s: does not parse: `fieldbridgectl config check` "
+				      "says why", c->config_path);
+			rc = ctl_fail(c, &d, CTL_INVALID);
+			fb_diag_free(&d);
+		}
+	} else if (kind == FB_EDIT_GATEWAY && strcmp(c->verb, "modify")) {
+		rc = ctl_usage_error(c, "gateway: expected show, fields or modify "
+				     "FIELD=VALUE...");
+	} else if (!strcmp(c->verb, "list")) {
 		rc = list(c, e, kind);
 	} else if (!strcmp(c->verb, "show")) {
 		const char *name = c->argc >= 1 ? c->argv[c->argc - 1] : NULL;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration API: GET config (everything, with provenance), POST
- * config/validate (the daemons' --check messages), and CRUD on
- * connections, buses, buses/{b}/devices and users through fb_config_edit,
+ * config/validate (the daemons' --check messages), CRUD on connections,
+ * buses, buses/{b}/devices, users and mbservers (modbus_servers), and GET,
+ * PUT and PATCH on the gateway section, through fb_config_edit,
  * so the web and fieldbridgectl accept and refuse the same edits with the
  * same messages.  Objects use the configuration's own field names; secrets
  * only ever appear as {"set": true}.  Each object has an ETag (a hash of
@@ -124,8 +125,25 @@ static cJSON *obj_json(const struct fb_edit_obj *o)
 		free(crt);
 		free(key);
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(j, o->kind == FB_EDIT_DEVICE ? "id" : "name");
-	if (o->kind == FB_EDIT_DEVICE) {
+	if (o->kind == FB_EDIT_GATEWAY) {
+		/* "name" is a field here; what no tool sets is shown apart, so a
+		 * GET's answer PUT back is accepted as it is. */
+		cJSON *hand = cJSON_CreateObject(), *m = j->child, *next;
+
+		for (; m; m = next) {
+			next = m->next;
+			if (!fb_edit_field(o->kind, m->string))
+				cJSON_AddItemToObject(hand, m->string,
+						      cJSON_DetachItemViaPointer(j, m));
+		}
+		cJSON_AddItemToObject(j, "_hand_written", hand);
+	} else {
+		cJSON_DeleteItemFromObjectCaseSensitive(j, o->kind == FB_EDIT_DEVICE ? "id"
+											: "name");
+	}
+	if (o->kind == FB_EDIT_GATEWAY) {
+		/* no identity to add */
+	} else if (o->kind == FB_EDIT_DEVICE) {
 		cJSON_AddStringToObject(j, "id", o->name);
 		cJSON_AddStringToObject(j, "bus", o->bus);
 	} else {
@@ -140,7 +158,18 @@ static cJSON *obj_json(const struct fb_edit_obj *o)
 	return j;
 }
 
-static cJSON *list_json(const struct fb_edit *e, enum fb_edit_kind kind, const char *bus)
+/* obj_json, plus what is running: a Modbus server's own table. */
+static cJSON *obj_json_live(const struct web_req *q, const struct fb_edit_obj *o)
+{
+	cJSON *j = obj_json(o);
+
+	if (o->kind == FB_EDIT_SERVER)
+		cJSON_AddItemToObject(j, "_status", web_mbs_status(q->w->cfg, o->name));
+	return j;
+}
+
+static cJSON *list_json(const struct web_req *q, const struct fb_edit *e,
+			enum fb_edit_kind kind, const char *bus)
 {
 	cJSON *arr = cJSON_CreateArray();
 
@@ -148,7 +177,7 @@ static cJSON *list_json(const struct fb_edit *e, enum fb_edit_kind kind, const c
 		const struct fb_edit_obj *o = fb_edit_get(e, kind, i);
 
 		if (!bus || (o->bus && !strcmp(o->bus, bus)))
-			cJSON_AddItemToArray(arr, obj_json(o));
+			cJSON_AddItemToArray(arr, obj_json_live(q, o));
 	}
 	return arr;
 }
@@ -157,18 +186,41 @@ static int get_config(struct web_req *q, const struct fb_edit *e)
 {
 	cJSON *doc = cJSON_CreateObject(), *gw = cJSON_AddObjectToObject(doc, "gateway");
 	const struct fb_config *c = q->w->cfg;
+	const struct fb_edit_obj *g = fb_edit_find(e, FB_EDIT_GATEWAY, NULL, "gateway");
+	size_t n;
+	const struct fb_field *f = fb_edit_fields(FB_EDIT_GATEWAY, &n);
 
+	/* What this daemon loaded, then the settings as the files say (what
+	 * PUT gateway changes), defaults named in "_defaults". */
 	cJSON_AddStringToObject(gw, "id", c->gateway_id);
-	cJSON_AddStringToObject(gw, "name", c->gateway_name);
 	cJSON_AddStringToObject(gw, "state_dir", c->state_dir);
 	if (c->users_file)
 		cJSON_AddStringToObject(gw, "users_file", c->users_file);
+	if (g) {
+		cJSON *defaults = cJSON_AddArrayToObject(gw, "_defaults"), *full;
+
+		for (size_t i = 0; i < n; i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(g->json, f[i].name);
+
+			if (!v)
+				cJSON_AddItemToArray(defaults, cJSON_CreateString(f[i].name));
+			cJSON_AddItemToObject(gw, f[i].name, v ? cJSON_Duplicate(v, 1)
+							 : cJSON_CreateString(f[i].default_text));
+		}
+		full = obj_json(g);
+		cJSON_AddItemToObject(gw, "_meta",
+				      cJSON_DetachItemFromObjectCaseSensitive(full, "_meta"));
+		cJSON_Delete(full);
+	} else {
+		cJSON_AddStringToObject(gw, "name", c->gateway_name);
+	}
 	cJSON_AddStringToObject(doc, "main_file", fb_edit_main_path(e));
-	cJSON_AddItemToObject(doc, "connections", list_json(e, FB_EDIT_CONN, NULL));
-	cJSON_AddItemToObject(doc, "buses", list_json(e, FB_EDIT_BUS, NULL));
-	cJSON_AddItemToObject(doc, "devices", list_json(e, FB_EDIT_DEVICE, NULL));
+	cJSON_AddItemToObject(doc, "connections", list_json(q, e, FB_EDIT_CONN, NULL));
+	cJSON_AddItemToObject(doc, "buses", list_json(q, e, FB_EDIT_BUS, NULL));
+	cJSON_AddItemToObject(doc, "devices", list_json(q, e, FB_EDIT_DEVICE, NULL));
+	cJSON_AddItemToObject(doc, "modbus_servers", list_json(q, e, FB_EDIT_SERVER, NULL));
 	if (q->session->role == WEB_ROLE_ADMIN)
-		cJSON_AddItemToObject(doc, "users", list_json(e, FB_EDIT_USER, NULL));
+		cJSON_AddItemToObject(doc, "users", list_json(q, e, FB_EDIT_USER, NULL));
 	return web_http_json(q, MHD_HTTP_OK, doc);
 }
 
@@ -313,9 +365,12 @@ static const char *value_text(struct changes *c, const struct fb_field *f, const
 /* Keys that are not fields: the object's identity and what GET adds. */
 static bool is_meta(const char *k, enum fb_edit_kind kind)
 {
-	return !strcmp(k, "_meta") || !strcmp(k, "_certs") ||
-	       (kind == FB_EDIT_DEVICE ? !strcmp(k, "id") || !strcmp(k, "bus")
-				       : !strcmp(k, "name"));
+	if (!strcmp(k, "_meta") || !strcmp(k, "_certs") || !strcmp(k, "_status") ||
+	    !strcmp(k, "_hand_written"))
+		return true;
+	if (kind == FB_EDIT_GATEWAY)
+		return false; /* its "name" is a field */
+	return kind == FB_EDIT_DEVICE ? !strcmp(k, "id") || !strcmp(k, "bus") : !strcmp(k, "name");
 }
 
 static int body_changes(struct changes *c, enum fb_edit_kind kind, const cJSON *body,
@@ -397,9 +452,11 @@ static void log_change(struct web_req *q, const char *what, enum fb_edit_kind ki
 
 		snprintf(fields + l, sizeof(fields) - l, "%s%s", l ? ", " : "", c->ch[i].field);
 	}
-	fb_log(FB_LOG_NOTICE, "web: %s from %s %s %s %s%s%s%s%s%s", q->session->user, q->peer,
-	       what, fb_edit_kind_name(kind), bus ? bus : "", bus ? "/" : "", name,
-	       fields[0] ? " (" : "", fields, fields[0] ? ")" : "");
+	if (kind == FB_EDIT_GATEWAY) /* one section: no name to say */
+		name = bus = NULL;
+	fb_log(FB_LOG_NOTICE, "web: %s from %s %s %s%s%s%s%s%s%s%s", q->session->user, q->peer,
+	       what, fb_edit_kind_name(kind), name ? " " : "", bus ? bus : "", bus ? "/" : "",
+	       name ? name : "", fields[0] ? " (" : "", fields, fields[0] ? ")" : "");
 }
 
 static int object_answer(struct web_req *q, struct fb_edit *e, enum fb_edit_kind kind,
@@ -415,7 +472,7 @@ static int object_answer(struct web_req *q, struct fb_edit *e, enum fb_edit_kind
 	if (!o)
 		return web_http_json(q, status, NULL);
 	etag_of(o, q->etag, sizeof(q->etag));
-	return web_http_json(q, status, obj_json(o));
+	return web_http_json(q, status, obj_json_live(q, o));
 }
 
 static int edit(struct web_req *q, struct fb_edit *e, enum fb_edit_kind kind,
@@ -504,6 +561,8 @@ int web_api_config(struct web_req *q, const struct web_match *m)
 		{ WEB_R_BUSES, FB_EDIT_BUS, true }, { WEB_R_BUS, FB_EDIT_BUS, false },
 		{ WEB_R_DEVICES, FB_EDIT_DEVICE, true }, { WEB_R_DEVICE, FB_EDIT_DEVICE, false },
 		{ WEB_R_USERS, FB_EDIT_USER, true }, { WEB_R_USER, FB_EDIT_USER, false },
+		{ WEB_R_MBSERVERS, FB_EDIT_SERVER, true }, { WEB_R_MBSERVER, FB_EDIT_SERVER, false },
+		{ WEB_R_GATEWAY, FB_EDIT_GATEWAY, false },
 	};
 	bool get = !strcmp(q->method, "GET");
 	enum fb_edit_kind kind = FB_EDIT_CONN;
@@ -538,13 +597,19 @@ int web_api_config(struct web_req *q, const struct web_match *m)
 							   : "change the configuration");
 	if (coll && !get && strcmp(q->method, "POST"))
 		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET or POST");
+	if (kind == FB_EDIT_GATEWAY && !get && strcmp(q->method, "PUT") &&
+	    strcmp(q->method, "PATCH"))
+		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET, PUT or PATCH "
+				      "(there is one gateway section)");
 	if (!coll && !get && strcmp(q->method, "PUT") && strcmp(q->method, "PATCH") &&
 	    strcmp(q->method, "DELETE"))
 		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET, PUT, PATCH "
 				      "or DELETE");
 	if (kind == FB_EDIT_DEVICE)
 		bus = m->arg[0];
-	if (!coll)
+	if (kind == FB_EDIT_GATEWAY)
+		name = "gateway";
+	else if (!coll)
 		name = kind == FB_EDIT_DEVICE ? m->arg[1] : m->arg[0];
 
 	fb_diag_init(&d);
@@ -558,7 +623,7 @@ int web_api_config(struct web_req *q, const struct web_match *m)
 	} else if (m->route == WEB_R_CONFIG) {
 		rc = get_config(q, e);
 	} else if (get && coll) {
-		rc = web_http_json(q, MHD_HTTP_OK, list_json(e, kind, bus));
+		rc = web_http_json(q, MHD_HTTP_OK, list_json(q, e, kind, bus));
 	} else if (get) {
 		const struct fb_edit_obj *o = fb_edit_find(e, kind, bus, name);
 
@@ -567,7 +632,7 @@ int web_api_config(struct web_req *q, const struct web_match *m)
 					    fb_edit_kind_name(kind), name);
 		} else {
 			etag_of(o, q->etag, sizeof(q->etag));
-			rc = web_http_json(q, MHD_HTTP_OK, obj_json(o));
+			rc = web_http_json(q, MHD_HTTP_OK, obj_json_live(q, o));
 		}
 	} else {
 		rc = edit(q, e, kind, bus, name, coll);

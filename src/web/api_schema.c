@@ -8,10 +8,5 @@
 
 int web_api_schema(struct web_req *q)
 {
-	cJSON *doc = cJSON_CreateObject();
-
-	for (int k = FB_EDIT_CONN; k <= FB_EDIT_SERVER; k++)
-		cJSON_AddItemToObject(doc, fb_edit_kind_name((enum fb_edit_kind)k),
-				      fb_edit_schema((enum fb_edit_kind)k));
-	return web_http_json(q, MHD_HTTP_OK, doc);
+	return web_http_json(q, MHD_HTTP_OK, fb_edit_schema_all());
 }

@@ -75,7 +75,8 @@ void web_router_match(const char *path, struct web_match *m)
 			{ "definitions", WEB_R_DEFINITIONS }, { "serial-ports", WEB_R_SERIAL_PORTS },
 			{ "gpio-chips", WEB_R_GPIO_CHIPS }, { "backup", WEB_R_BACKUP },
 			{ "restore", WEB_R_RESTORE },
-			{ "snapshots", WEB_R_SNAPSHOTS },
+			{ "snapshots", WEB_R_SNAPSHOTS }, { "gateway", WEB_R_GATEWAY },
+			{ "mbservers", WEB_R_MBSERVERS },
 		};
 		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
 			if (IS(0, one[i].name))
@@ -89,6 +90,9 @@ void web_router_match(const char *path, struct web_match *m)
 	} else if (n == 2 && (IS(0, "connections") || IS(0, "buses") || IS(0, "users"))) {
 		m->route = IS(0, "connections") ? WEB_R_CONNECTION
 			 : IS(0, "buses") ? WEB_R_BUS : WEB_R_USER;
+		ARG(0, 1);
+	} else if (n == 2 && IS(0, "mbservers")) {
+		m->route = WEB_R_MBSERVER;
 		ARG(0, 1);
 	} else if (n == 3 && IS(0, "connections") && IS(2, "test")) {
 		m->route = WEB_R_CONNECTION_TEST;

@@ -3,7 +3,8 @@
  * ones listed before it:
  *   sessions.c csrf.c backoff.c router.c sse_queue.c listen_conf.c
  *                                                    (pure logic, unit-tested)
- *   tls.c auth.c hash.c tables.c fallback.c child.c  (files, crypt, shm, children)
+ *   tls.c auth.c hash.c tables.c mbs_status.c fallback.c child.c
+ *                                                    (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
  *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c api_scan.c
@@ -107,7 +108,7 @@ enum web_route {
 	WEB_R_POINT, WEB_R_EVENTS, WEB_R_CHANGES, WEB_R_APPLY, WEB_R_LOGS,
 	WEB_R_DEFINITIONS, WEB_R_SERIAL_PORTS, WEB_R_SNAPSHOTS, WEB_R_SNAPSHOT_RESTORE, WEB_R_GPIO_CHIPS, WEB_R_DISCOVERY,
 	WEB_R_BACKUP, WEB_R_RESTORE, WEB_R_APPLY_CONFIRM, WEB_R_APPLY_RESULT,
-	WEB_R_BUS_SCAN,
+	WEB_R_BUS_SCAN, WEB_R_GATEWAY, WEB_R_MBSERVERS, WEB_R_MBSERVER,
 };
 #define WEB_ROUTE_ARGS 3
 #define WEB_ARG_MAX 64
@@ -403,6 +404,11 @@ struct web_req {
 	char etag[40];                  /* ETag header of the next response */
 	char disposition[128];          /* Content-Disposition of the next response */
 };
+
+/* ---- mbs_status.c ---- */
+/* Modbus TCP server `name`'s state from its own table: {running, reason,
+ * clients, requests_per_s, errors_per_s, heartbeat_age_ms} (caller frees). */
+cJSON *web_mbs_status(const struct fb_config *cfg, const char *name);
 
 /* ---- api_*.c ---- */
 int web_api_session(struct web_req *q);

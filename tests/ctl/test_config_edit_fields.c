@@ -72,7 +72,7 @@ static void interval_set_matches_the_loader(void)
 
 static void schema_lists_every_field(void)
 {
-	for (int k = FB_EDIT_CONN; k <= FB_EDIT_USER; k++) {
+	for (int k = FB_EDIT_CONN; k <= FB_EDIT_KIND_LAST; k++) {
 		size_t n;
 		const struct fb_field *f = fb_edit_fields((enum fb_edit_kind)k, &n);
 		cJSON *s = fb_edit_schema((enum fb_edit_kind)k);

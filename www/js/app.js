@@ -14,6 +14,7 @@ const PAGES = {
   devices: () => import('./pages/devices.js'),
   export: () => import('./pages/export.js'),
   buses: () => import('./pages/buses.js'),
+  mbservers: () => import('./pages/mbservers.js'),
   users: () => import('./pages/users.js'),
   logs: () => import('./pages/logs.js'),
   system: () => import('./pages/system.js'),

@@ -2,9 +2,9 @@
 // Schema-driven form: one labelled control per field, with its allowed
 // values, default and help, and room for the loader's message at the field.
 
-import { h, nextId, clear, append } from './ui.js';
+import { h, nextId, clear, append, notice, errorNotice } from './ui.js';
 import { CHOICE_LABELS, fieldLabel } from './schema.js';
-import { diagnostics } from './api.js';
+import { diagnostics, ApiError } from './api.js';
 
 const isSecret = (p) => p.writeOnly || p['x-fieldbridge-type'] === 'secret';
 const fbType = (p) => p['x-fieldbridge-type'] || '';
@@ -274,4 +274,28 @@ export class Form {
   }
 
   control(name) { return this.controls.get(name); }
+}
+
+// A refused save, said where it belongs: a stale edit (409) above the form,
+// the loader's messages at their fields (a refusal without diagnostics,
+// "port: expected ...", at its field too), anything else as one notice.
+// what: "This server"; status: the element above the actions.
+export function showSaveError(err, form, status, what) {
+  if (err instanceof ApiError && err.status === 409 && err.body && err.body.etag) {
+    status.replaceChildren(notice('error', `${what} was changed elsewhere since you opened it (409). Reload the page to see the current version; your edits are still in the form.`));
+    return;
+  }
+  let list = err instanceof ApiError ? err.diagnostics : [];
+  const m = err instanceof ApiError && typeof err.body?.error === 'string' && /^([a-z_]+): /.exec(err.body.error);
+  if (!list.length && m) list = [{ severity: 'error', field: m[1], message: err.body.error }];
+  if (list.length) {
+    const errs = form.showDiagnostics(list);
+    status.replaceChildren(notice('error', `Not saved: ${errs || list.length} problem${(errs || list.length) === 1 ? '' : 's'}, shown at the fields.`));
+    return;
+  }
+  if (err instanceof ApiError && err.status === 409) {
+    status.replaceChildren(notice('error', `Not saved: ${err.body?.error || err.message}`));
+    return;
+  }
+  status.replaceChildren(errorNotice(err, 'Saving'));
 }

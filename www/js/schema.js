@@ -36,6 +36,9 @@ export const CHOICE_LABELS = {
   ssl: { off: 'off', on: 'on', trust_all: 'trust all' },
   parity: { N: 'N (none)', E: 'E (even)', O: 'O (odd)' },
   transport: { tcp: 'Modbus TCP', rtu: 'Modbus RTU (serial)', rtu_over_tcp: 'RTU over TCP', gpio: 'GPIO chip' },
+  writes: { off: 'off (refused with exception 01)', forward: 'forward to the driver' },
+  stale: { exception: 'exception 0B', last: 'last words read' },
+  log_level: { warning: 'warning (quiet)', info: 'info', debug: 'debug' },
 };
 
 const SET = [0, 10, 15, 30, 60, 90, 120, 150, 180, 300, 600, 1200, 1800, 3600];
@@ -119,11 +122,36 @@ export const FALLBACK = {
       password: secret('web login password, stored as a yescrypt hash'),
     },
   },
+  server: {
+    required: ['bus', 'user'],
+    properties: {
+      bus: s(undefined, 'the Modbus bus whose devices are served'),
+      user: s(undefined, 'gateway user whose rights limit what is served and which writes are forwarded'),
+      listen: s('127.0.0.1', 'IPv4 or IPv6 address to listen on'),
+      port: i(1, 65535, '5020', 'TCP port; 502 needs CAP_NET_BIND_SERVICE'),
+      writes: e(['off', 'forward'], 'off', 'off (exception 01) or forward writes to the driver as commands'),
+      stale: e(['exception', 'last'], 'exception', 'a point whose last read failed: exception 0B, or the last words read'),
+      max_clients: i(1, 1024, '32', 'connections served at once'),
+      idle_timeout_s: i(1, 3600, '60', 'close a client silent this long'),
+    },
+  },
+  gateway: {
+    properties: {
+      name: s('fieldbridge', "the gateway's name, shown in Home Assistant"),
+      log_level: e(['warning', 'info', 'debug'], 'info', 'how much every daemon logs: warning keeps an installation quiet; a daemon\'s -q or --log-level wins'),
+    },
+  },
 };
+
+// The Modbus server form and the gateway settings, in the field tables' order.
+export const SERVER_FIELDS = [['bus', 'Bus'], ['user', 'User'], ['listen', 'Listen address'],
+  ['port', 'Port'], ['writes', 'Writes'], ['stale', 'Stale points'],
+  ['max_clients', 'Max clients'], ['idle_timeout_s', 'Idle timeout (s)']];
+export const GATEWAY_FIELDS = [['name', 'Gateway name'], ['log_level', 'Log level']];
 
 let cached = null;
 
-// {schemas: {connection, bus, device, user}, fromGateway: bool, error}
+// {schemas: {connection, bus, device, user, server, gateway}, fromGateway: bool, error}
 export async function loadSchema() {
   if (cached) return cached;
   try {
@@ -131,7 +159,7 @@ export async function loadSchema() {
     const pick = (k) => doc?.[k] || doc?.schema?.[k] || doc?.$defs?.[k] || doc?.definitions?.[k]
       || doc?.properties?.[`${k}s`]?.items || doc?.properties?.[k];
     const schemas = {};
-    for (const k of ['connection', 'bus', 'device', 'user']) {
+    for (const k of ['connection', 'bus', 'device', 'user', 'server', 'gateway']) {
       const got = pick(k);
       schemas[k] = got && got.properties ? got : FALLBACK[k];
     }

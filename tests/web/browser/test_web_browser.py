@@ -22,8 +22,8 @@ CONNECTION_LABELS = [
 ]
 INTERVALS = ["0", "10", "15", "30", "60", "90", "120", "150", "180", "300", "600", "1200",
              "1800", "3600"]
-PAGES = ["overview", "devices", "export", "export/new", "buses", "buses/new", "users",
-         "users/new", "logs", "system"]
+PAGES = ["overview", "devices", "export", "export/new", "buses", "buses/new", "mbservers",
+         "mbservers/new", "users", "users/new", "logs", "system"]
 
 
 def read_json(path):

@@ -1,12 +1,64 @@
 // SPDX-License-Identifier: Apache-2.0
-// System: the web TLS certificate, backup/restore of the configuration,
-// adding device definitions, snapshots and rollback.
+// System: the gateway's own settings, the web TLS certificate,
+// backup/restore of the configuration, adding device definitions,
+// snapshots and rollback.
 
-import { get, post, ApiError } from '../api.js';
+import { get, post, request, ApiError } from '../api.js';
 import { h, page, notice, errorNotice, nextId, confirmDialog, table } from '../ui.js';
+import { Form, showSaveError } from '../form.js';
+import { loadSchema, GATEWAY_FIELDS } from '../schema.js';
 import { listOf } from './export.js';
 
 function section(title, ...body) { return h('section.card', h('h2', title), ...body); }
+
+// The gateway section's settings (name, log_level): written into the main
+// file in place; the fields no tool sets are shown as they are written.
+async function gatewaySection() {
+  const box = section('Gateway');
+  box.id = 'gateway-settings';
+  let r;
+  try {
+    r = await request('GET', 'gateway');
+  } catch (err) {
+    box.append(errorNotice(err, 'Gateway settings'));
+    return box;
+  }
+  const { schemas } = await loadSchema();
+  let etag = r.etag || r.data?._meta?.etag || null;
+  const form = new Form(schemas.gateway, GATEWAY_FIELDS, r.data || {});
+  const status = h('div.form-status', { 'aria-live': 'polite' });
+  const hand = r.data?._hand_written || {};
+  const dl = h('dl.kv');
+  for (const [k, v] of Object.entries(hand)) {
+    if (k.startsWith('_')) continue;
+    dl.append(h('dt', k), h('dd', Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)));
+  }
+  const el = h('form.gateway-form', {
+    'aria-label': 'Gateway settings',
+    novalidate: true,
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      status.replaceChildren();
+      form.clearMessages();
+      try {
+        const res = await request('PUT', 'gateway', form.read(), { etag });
+        etag = res.etag || etag;
+        status.replaceChildren(notice('ok', 'Saved in the main file. Every daemon reads it at start: apply restarts them.'));
+        window.dispatchEvent(new Event('fb-changed'));
+      } catch (err) {
+        showSaveError(err, form, status, 'The gateway section');
+      }
+    },
+  },
+  form.el,
+  status,
+  h('div.actions', h('button.primary', { type: 'submit', id: 'gateway-save' }, 'Save')));
+  box.append(
+    h('p.muted', 'Stored in ', h('code', r.data?._meta?.file || 'the main file'), ' (its comments and other fields stay as written).'),
+    el,
+    dl.childElementCount ? h('details', h('summary', 'Written by hand (edit the main file to change)'), dl) : null);
+  return box;
+}
 
 async function tlsSection() {
   const box = section('Web TLS certificate');
@@ -149,7 +201,7 @@ export async function render(ctx) {
   if (ctx.session && ctx.session.role && ctx.session.role !== 'admin') {
     return page('System', notice('error', 'Only an admin can use the system page.'));
   }
-  const [tls, snaps] = await Promise.all([tlsSection(), snapshotSection()]);
-  return page('System', tls, backupSection(), definitionSection(), snaps);
+  const [gw, tls, snaps] = await Promise.all([gatewaySection(), tlsSection(), snapshotSection()]);
+  return page('System', gw, tls, backupSection(), definitionSection(), snaps);
 }
 
