@@ -1068,10 +1068,22 @@ class WebApi(fbtest.TestCase):
         timeout = 3
         c = self.start_web(driver=False, args=("--confirm-timeout-s", str(timeout)))
         self.assertEqual(c.login("admin")[0], 200)
+        # what runs: applied once, so a snapshot holds it
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        self.assertNotIn("confirm", res)
         original = open(self.gw.config_path).read()
+        dropin = os.path.join(os.path.dirname(self.gw.config_path), "connections.d", "ha2.json")
+
+        def change_listener_and_a_connection():
+            st, _, doc = c.request("POST", "connections", {"name": "ha2", "user": "admin",
+                                                           "broker": "10.0.0.2", "qos": 1})
+            self.assertEqual(st, 201, doc)
+            self.gw.config["web"]["port"] = new_port
+            self.write_config()
+
         new_port = fbtest.free_port()
-        self.gw.config["web"]["port"] = new_port
-        self.write_config()
+        change_listener_and_a_connection()
         st, _, doc = c.request("GET", "changes")
         self.assertEqual(st, 200, doc)
         (ch,) = [x for x in doc["changes"] if x["kind"] == "web"]
@@ -1082,10 +1094,14 @@ class WebApi(fbtest.TestCase):
         st, _, plan = c.request("POST", "apply", {"dry_run": True})
         self.assertEqual((st, plan["changes"]), (200, doc["changes"]))
         self.assertTrue(fbtest.port_open(self.port))  # a dry run switches nothing
-        # not confirmed: back on the old port, the file as it was
+        # not confirmed: back on the old port, the main file as it was, and
+        # the connection added with it gone again, applied once more
         st, _, res = c.request("POST", "apply", {})
         self.assertEqual(st, 200, res)
-        self.assertEqual(res["confirm"], {"timeout_s": timeout, "port": new_port, "tls": False})
+        self.assertRegex(res["confirm"].pop("id"), r"^[0-9a-f]{16}$")
+        self.assertEqual(res["confirm"], {"timeout_s": timeout, "port": new_port, "tls": False,
+                                          "path": "api/v1/apply/{id}/confirm"})
+        self.assertTrue(os.path.exists(dropin))
         self.assertTrue(fbtest.wait_port(new_port, 5), "the new listener did not open")
         self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(self.port), 5))
         t0 = time.monotonic()
@@ -1094,33 +1110,48 @@ class WebApi(fbtest.TestCase):
         self.assertGreater(time.monotonic() - t0, timeout - 1.5)  # not before the deadline
         self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(new_port), 5))
         self.assertEqual(open(self.gw.config_path).read(), original)
+        self.assertTrue(fbtest.wait_for(lambda: "the configuration from before it is applied "
+                                        "again" in self.web.stderr_text(), fbtest.slack(10)),
+                        self.web.stderr_text())
+        self.assertFalse(os.path.exists(dropin), "the connection applied with it stayed")
         web = c.request("GET", "status")[2]["web"]
         self.assertEqual((web["listen"], web["port"]), (["127.0.0.1"], self.port))
-        self.assertTrue(fbtest.wait_for(lambda: "not confirmed in time: rolled back to port "
-                                        f"{self.port}" in self.web.stderr_text(), 5))
+        self.assertIn(f"not confirmed in time: rolled back to port {self.port}",
+                      self.web.stderr_text())
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual((st, doc["count"]), (200, 0), doc)  # what runs is what is written
         # the session lives on; apply again, and confirm from the new address
-        self.write_config()
+        change_listener_and_a_connection()
         st, _, res = c.request("POST", "apply", {})
         self.assertEqual(st, 200, res)
+        job = res["confirm"]["id"]
         st, _, doc = c.request("POST", "apply", {})
         self.assertEqual(st, 409, doc)  # one change at a time
         self.assertTrue(fbtest.wait_port(new_port, 5))
         moved = Client(new_port, self.bodies)
         moved.cookie, moved.csrf = c.cookie, c.csrf  # the browser, at the new address
         st, _, doc = moved.request("GET", "changes")
-        self.assertEqual((st, doc["listener"]["pending"]), (200, True), doc)
-        st, _, doc = moved.request("POST", "apply/confirm", {})
+        self.assertEqual((st, doc["listener"]["pending"], doc["listener"]["id"]),
+                         (200, True, job), doc)
+        wrong = ("0" if job[0] != "0" else "1") + job[1:]
+        st, _, doc = moved.request("POST", f"apply/{wrong}/confirm", {})
+        self.assertEqual(st, 404, doc)  # another apply's id confirms nothing
+        self.assertIn("does not wait for confirmation", doc["error"])
+        self.assertEqual(moved.request("POST", "apply/confirm", {})[0], 404)  # no id at all
+        st, _, doc = moved.request("POST", f"apply/{job}/confirm", {})
         self.assertEqual(st, 200, doc)
         time.sleep(timeout + 1)
         self.assertTrue(fbtest.port_open(new_port), "a confirmed change rolled back")
         self.assertFalse(fbtest.port_open(self.port))
         self.assertEqual(json.load(open(self.gw.config_path))["web"]["port"], new_port)
+        self.assertTrue(os.path.exists(dropin), "a confirmed apply lost its connection")
         self.assertEqual(moved.request("GET", "status")[2]["web"]["port"], new_port)
-        self.assertEqual(moved.request("POST", "apply/confirm", {})[0], 409)
+        self.assertEqual(moved.request("POST", f"apply/{job}/confirm", {})[0], 409)
         st, _, doc = moved.request("GET", "changes")
         self.assertEqual([x for x in doc["changes"] if x["kind"] == "web"], [])
         log = self.web.stderr_text()
-        self.assertIn("admin from 127.0.0.1 confirmed the listener change", log)
+        self.assertIn(f"refused: the change waiting is another one", log)
+        self.assertIn(f"admin from 127.0.0.1 confirmed the listener change (apply {job})", log)
         self.assertIn("listener change by admin from 127.0.0.1 confirmed", log)
 
     def test_a_listener_that_cannot_open_rolls_back_at_once(self):
