@@ -118,17 +118,29 @@ static enum fb_edit_rc by_hand(struct fb_apply_daemon *d)
 enum fb_edit_rc fb_apply_run(struct fb_edit *e, struct fb_apply_plan *p, const char *user,
 			     unsigned *snapshot, struct fb_diag *diag)
 {
+	return fb_apply_run_progress(e, p, user, snapshot, diag, NULL, NULL);
+}
+
+enum fb_edit_rc fb_apply_run_progress(struct fb_edit *e, struct fb_apply_plan *p,
+				      const char *user, unsigned *snapshot,
+				      struct fb_diag *diag, fb_apply_progress_fn progress,
+				      void *ctx)
+{
 	enum fb_edit_rc rc, worst = FB_EDIT_OK;
 
 	*snapshot = 0;
 	rc = fb_snapshot_take(e, user, snapshot, diag);
 	if (rc)
 		return rc;
+	if (progress)
+		progress(ctx, NULL, *snapshot);
 	for (size_t i = 0; i < p->n; i++) {
 		struct fb_apply_daemon *d = &p->d[i];
 
 		if (d->action == FB_APPLY_NONE)
 			continue;
+		if (progress)
+			progress(ctx, d, *snapshot);
 		/* A running daemon systemd did not start is not its unit's
 		 * process: systemctl would start a second one. */
 		if (p->systemd && (d->running ? d->systemd : true))
@@ -137,6 +149,8 @@ enum fb_edit_rc fb_apply_run(struct fb_edit *e, struct fb_apply_plan *p, const c
 			rc = by_hand(d);
 		if (rc && (worst == FB_EDIT_OK || worst == FB_EDIT_NOT_RUNNING))
 			worst = rc;
+		if (progress)
+			progress(ctx, d, *snapshot);
 	}
 	return worst;
 }

@@ -330,6 +330,43 @@ const char *fb_apply_action_name(enum fb_apply_action a); /* "restart", ... */
  * user, or $SUDO_USER).  *snapshot gets the snapshot id (0 if none). */
 enum fb_edit_rc fb_apply_run(struct fb_edit *e, struct fb_apply_plan *p, const char *user,
 			     unsigned *snapshot, struct fb_diag *diag);
+/* The same, telling progress(ctx, d, snapshot) as it goes: d = NULL once
+ * the snapshot is taken, then each daemon with an action twice, before
+ * (d->result NULL) and after its action (d->done, d->result set). */
+typedef void (*fb_apply_progress_fn)(void *ctx, const struct fb_apply_daemon *d,
+				     unsigned snapshot);
+enum fb_edit_rc fb_apply_run_progress(struct fb_edit *e, struct fb_apply_plan *p,
+				      const char *user, unsigned *snapshot,
+				      struct fb_diag *diag, fb_apply_progress_fn progress,
+				      void *ctx);
+
+/* ---- apply requests (request.c) ----
+ * fieldbridge-web, not root, asks the root apply service by leaving a
+ * request file (fieldbridge-apply.path).  It names an action and, for a
+ * restore or a rollback, a snapshot id: nothing else. */
+enum fb_apply_request_action {
+	FB_REQUEST_APPLY,     /* apply what is written */
+	FB_REQUEST_RESTORE,   /* restore snapshot N, do not apply */
+	FB_REQUEST_ROLLBACK,  /* restore snapshot N, then apply */
+};
+struct fb_apply_request {
+	enum fb_apply_request_action action;
+	unsigned snapshot;    /* restore, rollback: the id (>= 1) */
+	char user[64];        /* who asked, for the snapshot list; may be "" */
+};
+const char *fb_apply_request_action_name(enum fb_apply_request_action a);
+/* The request as JSON text (caller frees), with the address and time for
+ * people reading it. */
+char *fb_apply_request_text(const struct fb_apply_request *r, const char *from, long long time);
+/* Checks text strictly: unknown fields, a wrong type, a snapshot missing
+ * or out of range are FB_EDIT_USAGE with the reasons in diag. */
+enum fb_edit_rc fb_apply_request_parse(const char *text, struct fb_apply_request *r,
+				       struct fb_diag *diag);
+/* Takes the request at path (renamed away, read, removed) and parses it.
+ * Opened without following links; only a regular file with one link of at
+ * most 4 KiB is read.  FB_EDIT_NOT_FOUND if there is none. */
+enum fb_edit_rc fb_apply_request_take(const char *path, struct fb_apply_request *r,
+				      struct fb_diag *diag);
 
 /* ---- snapshots (snapshot.c) ----
  * "<state_dir>/snapshots/<id>/": a copy of buses.d/, connections.d/, the

@@ -238,7 +238,10 @@ enum fb_edit_rc fb_apply_plan_make(const char *main_path, struct fb_apply_plan *
 		free(p);
 		return FB_EDIT_FAILED;
 	}
-	p->systemd = access("/run/systemd/system", F_OK) == 0;
+	/* FB_SYSTEMD_RUN_DIR: tests only (systemd's marker directory elsewhere,
+	 * with a stand-in systemctl in PATH). */
+	p->systemd = access(getenv("FB_SYSTEMD_RUN_DIR") ? getenv("FB_SYSTEMD_RUN_DIR")
+			    : "/run/systemd/system", F_OK) == 0;
 	p->state_dir = strdup(cfg->state_dir);
 	ce_loaded_read(cfg->state_dir, &rec, &nrec, diag);
 	/* Drivers first, then servers and exporters (which follow their tables). */

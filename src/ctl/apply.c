@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `config diff`, `config apply [--dry-run]`, `config snapshots`,
- * `config rollback [N]`, and the apply that follows every edit unless
- * --no-apply: printing what config_edit computes and does. */
+/* `config diff`, `config apply [--dry-run | --request PATH]`,
+ * `config snapshots`, `config rollback [N]`, and the apply that follows
+ * every edit unless --no-apply: printing what config_edit computes and
+ * does.  --request is fieldbridge-apply.service's: what the web asked for
+ * (apply, restore N, rollback N), read as untrusted input (request.c). */
 #include "ctl.h"
 
 #include <errno.h>
@@ -135,8 +137,8 @@ static void print_plan(const struct fb_apply_plan *p)
 
 /* Plans, prints the plan, and (unless dry_run) snapshots and runs it.
  * `extra` (JSON mode) gets "plan" and "snapshot".  Returns an exit code. */
-static int apply(const struct ctl *c, struct fb_edit *e, bool dry_run, cJSON *extra,
-		 struct fb_diag *d)
+static int apply(const struct ctl *c, struct fb_edit *e, bool dry_run, const char *user,
+		 cJSON *extra, struct fb_diag *d)
 {
 	struct fb_apply_plan *p = NULL;
 	unsigned snap = 0;
@@ -154,7 +156,7 @@ static int apply(const struct ctl *c, struct fb_edit *e, bool dry_run, cJSON *ex
 	if (!c->json)
 		print_plan(p);
 	if (!dry_run) {
-		rc = (int)fb_apply_run(e, p, NULL, &snap, d);
+		rc = (int)fb_apply_run(e, p, user, &snap, d);
 		if (!c->json) {
 			for (size_t i = 0; i < p->n; i++)
 				if (p->d[i].action != FB_APPLY_NONE)
@@ -185,7 +187,7 @@ int ctl_apply_after_edit(const struct ctl *c, struct fb_edit *e, cJSON *extra,
 			       "`config apply` applies it\n");
 		return CTL_OK;
 	}
-	return apply(c, e, false, extra, d);
+	return apply(c, e, false, NULL, extra, d);
 }
 
 static int snapshots(const struct ctl *c, struct fb_edit *e)
@@ -229,6 +231,39 @@ static int snapshots(const struct ctl *c, struct fb_edit *e)
 	return CTL_OK;
 }
 
+/* The web's request: taken (so it runs once), checked, then done as the
+ * same apply or rollback an admin runs. */
+static int by_request(const struct ctl *c, struct fb_edit *e, const char *path, cJSON *extra,
+		      struct fb_diag *d)
+{
+	struct fb_apply_request r;
+	char user[80];
+	unsigned got = 0;
+	int rc = (int)fb_apply_request_take(path, &r, d);
+
+	if (rc)
+		return rc;
+	snprintf(user, sizeof(user), "%s%s", r.user[0] ? r.user : "web",
+		 r.user[0] ? " (web)" : "");
+	if (extra) {
+		cJSON *o = cJSON_AddObjectToObject(extra, "request");
+
+		cJSON_AddStringToObject(o, "action", fb_apply_request_action_name(r.action));
+		if (r.snapshot)
+			cJSON_AddNumberToObject(o, "snapshot", r.snapshot);
+	}
+	if (r.action == FB_REQUEST_APPLY)
+		return apply(c, e, false, user, extra, d);
+	rc = (int)fb_snapshot_restore(e, r.snapshot, &got, d);
+	if (rc)
+		return rc;
+	if (!c->json)
+		printf("snapshot %u restored\n", got);
+	if (extra)
+		cJSON_AddNumberToObject(extra, "restored", got);
+	return r.action == FB_REQUEST_ROLLBACK ? apply(c, e, false, user, extra, d) : CTL_OK;
+}
+
 int ctl_config_apply(const struct ctl *c)
 {
 	struct fb_diag d;
@@ -236,15 +271,21 @@ int ctl_config_apply(const struct ctl *c)
 	cJSON *extra = c->json ? cJSON_CreateObject() : NULL;
 	int rc = CTL_OK;
 	bool dry = false;
+	const char *request = NULL;
 
 	for (int i = 0; i < c->argc; i++) {
 		if (!strcmp(c->verb, "apply") && !strcmp(c->argv[i], "--dry-run"))
 			dry = true;
+		else if (!strcmp(c->verb, "apply") && !strcmp(c->argv[i], "--request") &&
+			 i + 1 < c->argc && !request)
+			request = c->argv[++i];
 		else if (strcmp(c->verb, "rollback") || i > 0 || !strspn(c->argv[i], "0123456789") ||
 			 c->argv[i][strspn(c->argv[i], "0123456789")])
 			rc = ctl_usage_error(c, "config %s: unexpected argument %s", c->verb,
 					     c->argv[i]);
 	}
+	if (!rc && dry && request)
+		rc = ctl_usage_error(c, "config apply: --dry-run or --request, not both");
 	if (rc) {
 		cJSON_Delete(extra);
 		return rc;
@@ -276,7 +317,8 @@ int ctl_config_apply(const struct ctl *c)
 			fb_diag_error(&d, "%s: changes need write access (root)", fb_edit_dir(e));
 			rc = CTL_DENIED;
 		} else {
-			rc = apply(c, e, dry, extra, &d);
+			rc = request ? by_request(c, e, request, extra, &d)
+				     : apply(c, e, dry, NULL, extra, &d);
 		}
 	} else { /* rollback */
 		unsigned id = c->argc ? (unsigned)strtoul(c->argv[0], NULL, 10) : 0, got = 0;

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What is written but not yet running, and making it run: GET changes (the
  * diff `fieldbridgectl config diff` prints, per daemon, with the action
- * applying takes), POST apply {dry_run} (the plan, or running it: a
- * snapshot first, then restarts and reloads), GET snapshots and POST
- * snapshots/{id}/restore.  All through fb_config_edit.  Not being root,
- * the daemon applies through a request file when --apply-request is given
- * (fieldbridge-apply.path runs `fieldbridgectl config apply` as root) and
- * GET apply/result shows its output.  A web listener change is applied by
- * this daemon itself (listener.c). */
+ * applying takes), POST apply {dry_run} (the plan, or running it in a
+ * child, apply_run.c: a snapshot first, then restarts and reloads; the
+ * request waits, the loop does not), GET apply (its stages meanwhile),
+ * GET snapshots and POST snapshots/{id}/restore.  All through
+ * fb_config_edit.  Not being root, the daemon applies and restores through
+ * a request file when --apply-request is given (fieldbridge-apply.path
+ * runs `fieldbridgectl config apply --request` as root) and GET
+ * apply/result shows its output.  A web listener change is applied by this
+ * daemon itself (listener.c) and confirmed by the apply's id. */
 #include "web-internal.h"
 #include "config_edit.h"
 #include "jsonfile.h"
@@ -18,66 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static cJSON *field_json(const struct fb_apply_field *f)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "object", f->object);
-	if (f->field)
-		cJSON_AddStringToObject(o, "field", f->field);
-	/* A secret has no before/after texts: only that it changed. */
-	if (f->before)
-		cJSON_AddStringToObject(o, "before", f->before);
-	if (f->after)
-		cJSON_AddStringToObject(o, "after", f->after);
-	cJSON_AddBoolToObject(o, "secret", f->secret);
-	return o;
-}
-
-static cJSON *plan_json(const struct fb_apply_plan *p, bool results)
-{
-	cJSON *doc = cJSON_CreateObject(), *changes = cJSON_AddArrayToObject(doc, "changes");
-	cJSON *by_action[5] = { NULL };
-	static const char *const keys[] = { NULL, "restart", "reload", "start", "stop" };
-
-	cJSON_AddNumberToObject(doc, "count", (double)fb_apply_pending(p));
-	cJSON_AddBoolToObject(doc, "systemd", p->systemd);
-	for (int a = FB_APPLY_RESTART; a <= FB_APPLY_STOP; a++)
-		by_action[a] = cJSON_AddArrayToObject(doc, keys[a]);
-	for (size_t i = 0; i < p->n; i++) {
-		const struct fb_apply_daemon *d = &p->d[i];
-		cJSON *o, *fields;
-
-		if (!d->nfields && d->action == FB_APPLY_NONE)
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "op", d->action == FB_APPLY_NONE ? "change"
-						 : fb_apply_action_name(d->action));
-		cJSON_AddStringToObject(o, "kind", fb_edit_kind_name(d->kind));
-		cJSON_AddStringToObject(o, "name", d->name);
-		cJSON_AddStringToObject(o, "unit", d->unit);
-		cJSON_AddBoolToObject(o, "running", d->running);
-		if (d->reason)
-			cJSON_AddStringToObject(o, "reason", d->reason);
-		fields = cJSON_AddArrayToObject(o, "fields");
-		for (size_t k = 0; k < d->nfields; k++)
-			cJSON_AddItemToArray(fields, field_json(&d->fields[k]));
-		if (results) {
-			cJSON_AddBoolToObject(o, "done", d->done);
-			if (d->result)
-				cJSON_AddStringToObject(o, "result", d->result);
-		}
-		cJSON_AddItemToArray(changes, o);
-		if (d->action != FB_APPLY_NONE)
-			cJSON_AddItemToArray(by_action[d->action], cJSON_CreateString(d->unit));
-	}
-	return doc;
-}
 
 static int plan_or_error(struct web_req *q, struct fb_apply_plan **p, struct fb_diag *d)
 {
@@ -94,9 +41,8 @@ static int plan_or_error(struct web_req *q, struct fb_apply_plan **p, struct fb_
  * change itself (listener.c).  Adds it to doc if the files differ from the
  * running listener; returns the files' config (caller frees) then, else
  * NULL. */
-static struct fb_config *listener_change(struct web_req *q, cJSON *doc, bool results)
+static struct fb_config *listener_change(struct web *w, cJSON *doc, bool results)
 {
-	struct web *w = q->w;
 	struct fb_diag d;
 	struct fb_config *files;
 	cJSON *fields, *o, *units;
@@ -104,6 +50,7 @@ static struct fb_config *listener_change(struct web_req *q, cJSON *doc, bool res
 	if (w->listen_state != WEB_LISTEN_IDLE) {
 		o = cJSON_AddObjectToObject(doc, "listener");
 		cJSON_AddBoolToObject(o, "pending", true);
+		cJSON_AddStringToObject(o, "id", w->listen_id);
 		cJSON_AddNumberToObject(o, "seconds_left", w->listen_state == WEB_LISTEN_PENDING
 					? (double)((w->listen_at_ms - fb_mono_ms() + 999) / 1000)
 					: (double)w->confirm_timeout_s);
@@ -140,21 +87,30 @@ static struct fb_config *listener_change(struct web_req *q, cJSON *doc, bool res
 	return files;
 }
 
-/* A listener change in the plan: switched by the loop once this answer
- * is out (listener.c). */
-static void arm_listener(struct web_req *q, cJSON *doc)
+/* A listener change in the plan just applied: switched by the loop once
+ * this answer is out (listener.c); a rollback restores the main file and
+ * the snapshot from before the apply, and applies again.  Without one,
+ * the files are what runs now: the next rollback's main file. */
+static void arm_listener(struct web *w, const struct web_apply_job *j, cJSON *doc)
 {
-	struct web *w = q->w;
-	struct fb_config *listener = listener_change(q, doc, true);
+	struct fb_config *listener = listener_change(w, doc, true);
 	cJSON *c;
 
-	if (!listener)
+	if (!listener) {
+		if (w->listen_state == WEB_LISTEN_IDLE)
+			web_apply_main_reload(w);
 		return;
+	}
 	w->listen_next = listener;
 	w->listen_state = WEB_LISTEN_SWITCH;
 	w->listen_at_ms = fb_mono_ms() + 300;
-	snprintf(w->listen_by, sizeof(w->listen_by), "%s from %s", q->session->user, q->peer);
+	w->listen_before = j->before;
+	snprintf(w->listen_by, sizeof(w->listen_by), "%s", j->by);
+	snprintf(w->listen_user, sizeof(w->listen_user), "%s", j->user);
+	snprintf(w->listen_id, sizeof(w->listen_id), "%s", j->id);
 	c = cJSON_AddObjectToObject(doc, "confirm");
+	cJSON_AddStringToObject(c, "id", j->id);
+	cJSON_AddStringToObject(c, "path", "api/v1/apply/{id}/confirm");
 	cJSON_AddNumberToObject(c, "timeout_s", w->confirm_timeout_s);
 	cJSON_AddNumberToObject(c, "port", listener->web.port);
 	cJSON_AddBoolToObject(c, "tls", listener->web.tls != FB_WEB_TLS_OFF);
@@ -169,9 +125,9 @@ static int changes(struct web_req *q)
 	fb_diag_init(&d);
 	rc = plan_or_error(q, &p, &d);
 	if (rc < 0) {
-		cJSON *doc = plan_json(p, false);
+		cJSON *doc = web_apply_plan_json(p, false);
 
-		fb_config_free(listener_change(q, doc, false));
+		fb_config_free(listener_change(q->w, doc, false));
 		rc = web_http_json(q, MHD_HTTP_OK, doc);
 	}
 	fb_apply_plan_free(p);
@@ -190,46 +146,74 @@ static char *result_path(const char *request)
 	return out;
 }
 
-/* Asks the root service to apply (fieldbridge-apply.path).  Only the
- * request's existence matters to it; the content is for people. */
-static int request_apply(struct web_req *q, cJSON *doc)
+/* The root service's output once it is newer than our last request and
+ * complete (systemd truncates the file when the service starts); NULL
+ * before.  Caller frees. */
+static cJSON *request_result(const struct web *w)
 {
-	struct web *w = q->w;
-	struct timespec ts;
-	cJSON *r = cJSON_CreateObject();
-	char *text, tmp[4200];
-	int fd, rc = -1;
+	char *path = w->apply_request ? result_path(w->apply_request) : NULL;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *res = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	cJSON_AddStringToObject(r, "user", q->session->user);
-	cJSON_AddStringToObject(r, "from", q->peer);
-	cJSON_AddNumberToObject(r, "time", (double)ts.tv_sec);
-	text = cJSON_Print(r);
-	cJSON_Delete(r);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", w->apply_request);
-	fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) : -1;
-	if (fd >= 0) {
-		size_t len = strlen(text);
-
-		rc = write(fd, text, len) == (ssize_t)len && close(fd) == 0 ? 0 : -1;
-		if (rc < 0 && fd >= 0)
-			close(fd);
-		if (rc == 0)
-			rc = rename(tmp, w->apply_request);
-		if (rc < 0)
-			unlink(tmp);
+	if (path && stat(path, &st) == 0 && st.st_size > 0 &&
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec >= w->apply_requested_ns &&
+	    (text = fb_read_file(path, &len))) {
+		res = cJSON_ParseWithLength(text, len);
+		if (!res) {
+			res = cJSON_CreateObject();
+			cJSON_AddStringToObject(res, "error", "the apply service's output is not "
+						"JSON (see journalctl -u fieldbridge-apply)");
+		}
 	}
 	free(text);
-	if (rc < 0) {
-		fb_log_errno(FB_LOG_ERR, "web: cannot write the apply request %s",
-			     w->apply_request);
+	free(path);
+	return res;
+}
+
+/* A request the root service has not answered yet, and not so old that
+ * it never will (the service is not there). */
+#define REQUEST_STALE_MS (15 * 60 * 1000)
+static bool request_waits(const struct web *w)
+{
+	cJSON *res;
+
+	if (!w->apply_requested_ns || fb_mono_ms() - w->apply_requested_mono > REQUEST_STALE_MS)
+		return false;
+	res = request_result(w);
+	cJSON_Delete(res);
+	return res == NULL;
+}
+
+/* Why no apply or restore may start now, as a 409; or 0. */
+static int busy(struct web_req *q)
+{
+	struct web *w = q->w;
+
+	if (w->listen_state != WEB_LISTEN_IDLE)
+		return web_http_error(q, MHD_HTTP_CONFLICT, "a listener change (apply %s) waits "
+				      "for confirmation from the new address", w->listen_id);
+	if (w->apply.running)
+		return web_http_error(q, MHD_HTTP_CONFLICT, "an apply is running (id %s, by %s): "
+				      "GET apply shows its stages", w->apply.id, w->apply.by);
+	if (w->apply_request && request_waits(w))
+		return web_http_error(q, MHD_HTTP_CONFLICT, "an earlier request waits for "
+				      "fieldbridge-apply.service: GET apply/result shows when it "
+				      "is done");
+	return 0;
+}
+
+/* Asks the root service (fieldbridge-apply.path) for r; 202. */
+static int request(struct web_req *q, struct fb_apply_request *r, cJSON *doc)
+{
+	snprintf(r->user, sizeof(r->user), "%.63s", q->session->user);
+	if (web_apply_request(q->w, r, q->peer) < 0) {
 		cJSON_Delete(doc);
 		return web_http_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot ask for the "
-				      "apply (%s): see the journal", w->apply_request);
+				      "apply (%s): see the journal", q->w->apply_request);
 	}
-	w->apply_requested_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	fb_log(FB_LOG_NOTICE, "web: %s from %s asked to apply the configuration (%s)",
-	       q->session->user, q->peer, w->apply_request);
+	q->w->apply_requested_mono = fb_mono_ms();
 	cJSON_AddBoolToObject(doc, "requested", true);
 	cJSON_AddStringToObject(doc, "result", "api/v1/apply/result");
 	return web_http_json(q, MHD_HTTP_ACCEPTED, doc);
@@ -238,94 +222,161 @@ static int request_apply(struct web_req *q, cJSON *doc)
 /* GET apply/result: fieldbridgectl's JSON once it ran after our request. */
 static int apply_result(struct web_req *q)
 {
-	struct web *w = q->w;
-	char *path = w->apply_request ? result_path(w->apply_request) : NULL;
-	struct stat st;
 	cJSON *doc, *res;
-	char *text;
-	size_t len = 0;
+
+	if (!q->w->apply_requested_ns)
+		return web_http_error(q, MHD_HTTP_NOT_FOUND, "no apply was requested");
+	doc = cJSON_CreateObject();
+	res = request_result(q->w);
+	cJSON_AddBoolToObject(doc, "done", res != NULL);
+	if (res && cJSON_GetObjectItemCaseSensitive(res, "error") &&
+	    !cJSON_GetObjectItemCaseSensitive(res, "fieldbridgectl")) {
+		cJSON_AddItemToObject(doc, "error", cJSON_DetachItemFromObjectCaseSensitive(res,
+										    "error"));
+		cJSON_Delete(res);
+	} else if (res) {
+		cJSON_AddItemToObject(doc, "result", res);
+	}
+	return web_http_json(q, MHD_HTTP_OK, doc);
+}
+
+/* The newest snapshot now (0: none): what a rollback of this apply goes
+ * back to. */
+static unsigned newest_snapshot(const struct web *w)
+{
+	struct fb_diag d;
+	struct fb_edit *e;
+	struct fb_snapshot *list = NULL;
+	size_t n = 0;
+	unsigned id = 0;
+
+	fb_diag_init(&d);
+	e = fb_edit_open(w->config_path, &d);
+	if (e && fb_snapshot_list(e, &list, &n, &d) == FB_EDIT_OK && n)
+		id = list[n - 1].id;
+	free(list);
+	fb_edit_close(e);
+	fb_diag_free(&d);
+	return id;
+}
+
+static void apply_done(struct web_child *c)
+{
+	struct web *w = c->ctx;
+	struct web_req *q = c->req;
+	struct web_apply_job *j = &w->apply;
+	unsigned status;
+	cJSON *doc = web_apply_result(c, &status);
+	const cJSON *applied = cJSON_GetObjectItemCaseSensitive(doc, "applied");
+
+	fb_log(FB_LOG_NOTICE, "web: %s applied the configuration (apply %s, snapshot %.0f): %s",
+	       j->by, j->id, cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(doc,
+	       "snapshot")) > 0 ? cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(doc,
+	       "snapshot")) : 0.0, cJSON_IsTrue(applied) ? "done" : cJSON_IsBool(applied)
+	       ? "partly (hand-started daemons)" : "failed");
+	if (status == MHD_HTTP_OK) {
+		cJSON_AddStringToObject(doc, "id", j->id);
+		arm_listener(w, j, doc);
+	}
+	web_apply_job_end(w);
+	if (q)
+		web_http_answer_later(q, status, doc);
+	else
+		cJSON_Delete(doc);
+}
+
+/* Fills in w->apply for the request's user and starts it; the request
+ * waits for apply_done. */
+static int start_job(struct web_req *q, struct fb_apply_plan *p, unsigned restore)
+{
+	struct web *w = q->w;
+	struct web_apply_job *j = &w->apply;
 	int rc;
 
-	if (!w->apply_requested_ns) {
-		free(path);
-		return web_http_error(q, MHD_HTTP_NOT_FOUND, "no apply was requested");
+	memset(j, 0, sizeof(*j));
+	if (web_session_random_hex(j->id, WEB_JOB_ID_BYTES) < 0) {
+		fb_apply_plan_free(p);
+		return web_http_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "no random bytes for the "
+				      "apply's id");
 	}
-	doc = cJSON_CreateObject();
-	if (!path || stat(path, &st) < 0 ||
-	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec < w->apply_requested_ns ||
-	    !(text = fb_read_file(path, &len))) {
-		cJSON_AddBoolToObject(doc, "done", false);
-		free(path);
-		return web_http_json(q, MHD_HTTP_OK, doc);
+	snprintf(j->user, sizeof(j->user), "%s", q->session->user);
+	snprintf(j->by, sizeof(j->by), "%s from %s", q->session->user, q->peer);
+	j->plan = p;
+	j->restore = restore;
+	j->before = newest_snapshot(w);
+	rc = web_apply_start(w, apply_done);
+	if (rc) {
+		web_apply_job_end(w);
+		return web_http_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot start the apply: %s",
+				      strerror(rc));
 	}
-	cJSON_AddBoolToObject(doc, "done", true);
-	res = cJSON_ParseWithLength(text, len);
-	if (res)
-		cJSON_AddItemToObject(doc, "result", res);
-	else
-		cJSON_AddStringToObject(doc, "error", "the apply service's output is not JSON "
-					"(see journalctl -u fieldbridge-apply)");
-	free(text);
-	free(path);
-	rc = web_http_json(q, MHD_HTTP_OK, doc);
-	return rc;
+	fb_log(FB_LOG_NOTICE, "web: %s started apply %s%s", j->by, j->id,
+	       restore ? " after restoring a snapshot" : "");
+	q->child = web_child_find(w->children, WEB_APPLY_KEY);
+	q->child->req = q;
+	q->suspended = true;
+	MHD_suspend_connection(q->conn);
+	return MHD_YES;
+}
+
+/* GET apply: the apply running now, stage by stage. */
+static int apply_status(struct web_req *q)
+{
+	struct web *w = q->w;
+	struct web_child *c = w->apply.running ? web_child_find(w->children, WEB_APPLY_KEY) : NULL;
+	cJSON *doc = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(doc, "running", c != NULL);
+	if (c) {
+		cJSON_AddStringToObject(doc, "id", w->apply.id);
+		cJSON_AddStringToObject(doc, "by", w->apply.by);
+		cJSON_AddItemToObject(doc, "stages", web_apply_progress(c));
+	}
+	if (w->apply_request)
+		cJSON_AddBoolToObject(doc, "requested", request_waits(w));
+	return web_http_json(q, MHD_HTTP_OK, doc);
 }
 
 static int apply(struct web_req *q)
 {
 	struct fb_apply_plan *p = NULL;
-	struct fb_edit *e = NULL;
-	struct web *w = q->w;
 	struct fb_diag d;
-	enum fb_edit_rc erc;
-	unsigned snap = 0;
 	cJSON *body, *doc;
 	bool dry;
 	int rc;
 
-	if (w->listen_state != WEB_LISTEN_IDLE)
-		return web_http_error(q, MHD_HTTP_CONFLICT, "a listener change waits for "
-				      "confirmation from the new address");
 	if (!(body = web_http_body(q, &rc)))
 		return rc;
 	dry = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "dry_run"));
 	cJSON_Delete(body);
+	if (!dry && (rc = busy(q)) != 0)
+		return rc;
 	fb_diag_init(&d);
 	rc = plan_or_error(q, &p, &d);
-	if (rc >= 0)
-		goto out;
-	if (dry) {
-		doc = plan_json(p, false);
-		fb_config_free(listener_change(q, doc, false));
-		rc = web_http_json(q, MHD_HTTP_OK, doc);
-		goto out;
-	}
-	if (w->apply_request) {
-		doc = plan_json(p, false);
-		arm_listener(q, doc);
-		rc = request_apply(q, doc);
-		goto out;
-	}
-	e = fb_edit_open(q->w->config_path, &d);
-	erc = e ? fb_apply_run(e, p, q->session->user, &snap, &d) : FB_EDIT_FAILED;
-	fb_log(FB_LOG_NOTICE, "web: %s from %s applied the configuration (snapshot %u): %s",
-	       q->session->user, q->peer, snap, erc == FB_EDIT_OK ? "done"
-	       : erc == FB_EDIT_NOT_RUNNING ? "partly (hand-started daemons)" : "failed");
-	if (erc != FB_EDIT_OK && erc != FB_EDIT_NOT_RUNNING) {
-		rc = web_http_diag(q, web_http_edit_status(erc), "not applied", &d);
-		goto out;
-	}
-	doc = plan_json(p, true);
-	arm_listener(q, doc);
-	cJSON_AddBoolToObject(doc, "applied", erc == FB_EDIT_OK);
-	cJSON_AddNumberToObject(doc, "snapshot", snap);
-	cJSON_AddItemToObject(doc, "diagnostics", web_http_diag_json(&d));
-	rc = web_http_json(q, MHD_HTTP_OK, doc);
-out:
-	fb_edit_close(e);
-	fb_apply_plan_free(p);
 	fb_diag_free(&d);
-	return rc;
+	if (rc >= 0)
+		return rc;
+	if (dry) {
+		doc = web_apply_plan_json(p, false);
+		fb_config_free(listener_change(q->w, doc, false));
+		fb_apply_plan_free(p);
+		return web_http_json(q, MHD_HTTP_OK, doc);
+	}
+	if (q->w->apply_request) {
+		struct web_apply_job j = { 0 };
+
+		doc = web_apply_plan_json(p, false);
+		fb_apply_plan_free(p);
+		snprintf(j.by, sizeof(j.by), "%s from %s", q->session->user, q->peer);
+		snprintf(j.user, sizeof(j.user), "%s", q->session->user);
+		j.before = newest_snapshot(q->w);
+		if (web_session_random_hex(j.id, WEB_JOB_ID_BYTES) < 0)
+			snprintf(j.id, sizeof(j.id), "0");
+		cJSON_AddStringToObject(doc, "id", j.id);
+		arm_listener(q->w, &j, doc);
+		return request(q, &(struct fb_apply_request){ .action = FB_REQUEST_APPLY }, doc);
+	}
+	return start_job(q, p, 0);
 }
 
 static int snapshots(struct web_req *q)
@@ -363,6 +414,10 @@ static int snapshots(struct web_req *q)
 	return rc;
 }
 
+
+/* POST snapshots/{id}/restore {apply}: the files go back to snapshot id;
+ * with apply, applied at once (in a child, as POST apply).  Through the
+ * root service with --apply-request: root's snapshots are private to it. */
 static int restore(struct web_req *q, const char *id_text)
 {
 	struct fb_edit *e;
@@ -371,11 +426,27 @@ static int restore(struct web_req *q, const char *id_text)
 	unsigned restored = 0;
 	char *end;
 	unsigned long id = strtoul(id_text, &end, 10);
-	cJSON *doc;
+	cJSON *doc, *body;
+	bool and_apply;
 	int rc;
 
-	if (*end || end == id_text || id > 0xffffffffUL)
+	if (*end || end == id_text || id == 0 || id > 0xffffffffUL)
 		return web_http_error(q, MHD_HTTP_NOT_FOUND, "no snapshot \"%s\"", id_text);
+	if (!(body = web_http_body(q, &rc)))
+		return rc;
+	and_apply = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "apply"));
+	cJSON_Delete(body);
+	if ((rc = busy(q)) != 0)
+		return rc;
+	if (q->w->apply_request) {
+		doc = cJSON_CreateObject();
+		cJSON_AddNumberToObject(doc, "snapshot", (double)id);
+		return request(q, &(struct fb_apply_request){ .action = and_apply ?
+			       FB_REQUEST_ROLLBACK : FB_REQUEST_RESTORE, .snapshot = (unsigned)id },
+			       doc);
+	}
+	if (and_apply)
+		return start_job(q, NULL, (unsigned)id);
 	fb_diag_init(&d);
 	e = fb_edit_open(q->w->config_path, &d);
 	erc = e ? fb_snapshot_restore(e, (unsigned)id, &restored, &d) : FB_EDIT_FAILED;
@@ -393,17 +464,24 @@ static int restore(struct web_req *q, const char *id_text)
 	return rc;
 }
 
-static int confirm(struct web_req *q)
+/* POST apply/{id}/confirm: only the new listener is open, so this request
+ * came through it; the id says which apply it confirms. */
+static int confirm(struct web_req *q, const char *id)
 {
 	struct web *w = q->w;
 
 	if (w->listen_state != WEB_LISTEN_PENDING)
 		return web_http_error(q, MHD_HTTP_CONFLICT, "no listener change waits for "
 				      "confirmation");
-	/* Only the new listener is open: this request came through it. */
+	if (!web_session_token_equal(id, w->listen_id)) {
+		fb_warn("web: %s from %s: confirm of apply \"%s\" refused: the change waiting is "
+			"another one", q->session->user, q->peer, id);
+		return web_http_error(q, MHD_HTTP_NOT_FOUND, "apply %s does not wait for "
+				      "confirmation (GET changes names the one that does)", id);
+	}
 	w->listen_confirmed = true;
-	fb_log(FB_LOG_NOTICE, "web: %s from %s confirmed the listener change",
-	       q->session->user, q->peer);
+	fb_log(FB_LOG_NOTICE, "web: %s from %s confirmed the listener change (apply %s)",
+	       q->session->user, q->peer, id);
 	return web_http_json(q, MHD_HTTP_OK, cJSON_CreateObject());
 }
 
@@ -418,10 +496,10 @@ int web_api_apply(struct web_req *q, const struct web_match *m)
 				      "restore the configuration");
 	switch (m->route) {
 	case WEB_R_APPLY:
-		return get ? web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST") : apply(q);
+		return get ? apply_status(q) : apply(q);
 	case WEB_R_APPLY_CONFIRM:
 		return get ? web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST")
-			   : confirm(q);
+			   : confirm(q, m->arg[0]);
 	case WEB_R_APPLY_RESULT:
 		return get ? apply_result(q) : web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED,
 							      "use GET");

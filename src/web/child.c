@@ -2,7 +2,9 @@
 /* Helper programs (fieldbridge-export --test, journalctl) run beside the
  * loop: posix_spawn with stdout into a non-blocking pipe that joins the
  * poll set, so a slow child never stalls other requests.  The output is
- * collected until end of file; a child past its deadline is killed. */
+ * collected until end of file; a child past its deadline is killed.
+ * web_child_fork runs a function of this program the same way (the apply:
+ * library calls that wait for systemctl). */
 #include "web-internal.h"
 #include "log.h"
 
@@ -27,21 +29,79 @@ struct web_child *web_child_find(struct web_child *tab, const char *key)
 	return NULL;
 }
 
+/* The slot, its pipe and the bookkeeping both kinds of child share. */
+static struct web_child *slot_take(struct web_child *tab, const char *key, int p[2])
+{
+	struct web_child *c = NULL;
+
+	for (size_t i = 0; i < WEB_CHILDREN_MAX && !c; i++)
+		if (!tab[i].used)
+			c = &tab[i];
+	if (!c) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	return c;
+}
+
+static void slot_start(struct web_child *c, int rfd, int64_t timeout_ms)
+{
+	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
+	c->used = true;
+	c->fd = rfd;
+	c->deadline_ms = fb_mono_ms() + timeout_ms;
+}
+
+int web_child_fork(struct web_child *tab, const char *key, void (*fn)(int fd, void *arg),
+		   void *arg, int64_t timeout_ms, struct web_child **out)
+{
+	struct web_child *c;
+	sigset_t none;
+	int p[2];
+	pid_t pid;
+
+	if (!(c = slot_take(tab, key, p)))
+		return errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid == 0) {
+		/* Only the pipe (as stdout) and stderr (the log) stay open: the
+		 * listening sockets must close when the loop closes them. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		close_range(3, ~0U, 0);
+		fn(STDOUT_FILENO, arg);
+		_exit(0);
+	}
+	close(p[1]);
+	c->pid = pid;
+	slot_start(c, p[0], timeout_ms);
+	*out = c;
+	return 0;
+}
+
 int web_child_spawn(struct web_child *tab, const char *key, const char *prog,
 		    char *const argv[], int64_t timeout_ms, struct web_child **out)
 {
-	struct web_child *c = NULL;
+	struct web_child *c;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
 	int p[2], rc;
 
-	for (size_t i = 0; i < WEB_CHILDREN_MAX && !c; i++)
-		if (!tab[i].used)
-			c = &tab[i];
-	if (!c)
-		return EAGAIN;
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (!(c = slot_take(tab, key, p)))
 		return errno;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -54,7 +114,6 @@ int web_child_spawn(struct web_child *tab, const char *key, const char *prog,
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	memset(c, 0, sizeof(*c));
 	rc = strchr(prog, '/') ? posix_spawn(&c->pid, prog, &fa, &at, argv, environ)
 			       : posix_spawnp(&c->pid, prog, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -64,11 +123,7 @@ int web_child_spawn(struct web_child *tab, const char *key, const char *prog,
 		close(p[0]);
 		return rc;
 	}
-	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
-	c->used = true;
-	c->fd = p[0];
-	c->deadline_ms = fb_mono_ms() + timeout_ms;
-	snprintf(c->key, sizeof(c->key), "%s", key);
+	slot_start(c, p[0], timeout_ms);
 	*out = c;
 	return 0;
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The web daemon's own listener: started with its TLS certificate, and
  * switched when an apply changes web.listen, port or tls.  A switch that
- * is not confirmed from the new address (POST apply/confirm reaches only
- * the new listener: the old one is closed) within confirm_timeout_s rolls
- * back: the main file as the running listener loaded it is written back
- * and the old listener reopened.  LuCI's rule, and its 90 s
+ * is not confirmed from the new address (POST apply/{id}/confirm reaches
+ * only the new listener: the old one is closed) within confirm_timeout_s
+ * rolls back the whole apply: the main file as the running listener
+ * loaded it is written back, the old listener reopened, and the snapshot
+ * from before the apply (the drop-ins, users, secrets, certificates) is
+ * restored and applied again, so the daemons the apply restarted run the
+ * old configuration too.  LuCI's rule, and its 90 s
  * (../shared/research/web-cli-packaging.md §1.5).
  * api_apply.c only sets w->listen_* ; the loop calls web_listener_tick. */
 #include "web-internal.h"
@@ -94,22 +97,58 @@ static const struct fb_config *running_cfg(const struct web *w)
 	return w->listen_cfg ? w->listen_cfg : w->cfg;
 }
 
-static void main_text_reload(struct web *w)
-{
-	size_t len = 0;
-	char *t = fb_read_file(w->config_path, &len);
-
-	if (!t)
-		return;
-	free(w->main_text);
-	w->main_text = t;
-	w->main_len = len;
-}
-
 void web_listener_init(struct web *w, int confirm_timeout_s)
 {
 	w->confirm_timeout_s = confirm_timeout_s;
-	main_text_reload(w);
+	web_apply_main_reload(w);
+}
+
+static void reapplied(struct web_child *c)
+{
+	struct web *w = c->ctx;
+	unsigned status;
+	cJSON *doc = web_apply_result(c, &status);
+	const cJSON *applied = cJSON_GetObjectItemCaseSensitive(doc, "applied");
+
+	if (status == 200 && cJSON_IsTrue(applied))
+		fb_log(FB_LOG_NOTICE, "web: rollback of apply %s: the configuration from before it "
+		       "is applied again", w->apply.id);
+	else
+		fb_err("web: rollback of apply %s: applying the configuration from before it %s "
+		       "(see above; `fieldbridgectl config diff` shows what runs)", w->apply.id,
+		       status == 200 ? "was partly done" : "failed");
+	cJSON_Delete(doc);
+	web_apply_job_end(w);
+}
+
+/* The rest of the configuration goes back too: the snapshot from before
+ * the apply, applied again (by the root service with --apply-request). */
+static void reapply(struct web *w)
+{
+	struct web_apply_job *j = &w->apply;
+
+	if (!w->listen_before)
+		fb_warn("web: rollback of apply %s: there is no snapshot from before it, so only "
+			"the main file goes back; drop-ins it changed stay", w->listen_id);
+	if (w->apply_request) {
+		struct fb_apply_request r = { .action = w->listen_before ? FB_REQUEST_ROLLBACK
+					      : FB_REQUEST_APPLY, .snapshot = w->listen_before };
+
+		snprintf(r.user, sizeof(r.user), "%.63s", w->listen_user);
+		if (web_apply_request(w, &r, "the listener rollback") == 0)
+			w->apply_requested_mono = fb_mono_ms();
+		return;
+	}
+	memset(j, 0, sizeof(*j));
+	snprintf(j->id, sizeof(j->id), "%s", w->listen_id);
+	snprintf(j->user, sizeof(j->user), "%s", w->listen_user);
+	snprintf(j->by, sizeof(j->by), "the rollback of %.120s", w->listen_by);
+	j->restore = w->listen_before;
+	if (web_apply_start(w, reapplied) != 0) {
+		fb_err("web: rollback of apply %s: cannot apply the configuration from before it",
+		       w->listen_id);
+		web_apply_job_end(w);
+	}
 }
 
 static void rollback(struct web *w, const char *why)
@@ -134,6 +173,7 @@ static void rollback(struct web *w, const char *why)
 	else
 		fb_warn("web: listener change by %s %s: rolled back to port %d", w->listen_by, why,
 			w->listen->port);
+	reapply(w);
 	fb_config_free(w->listen_next);
 	w->listen_next = NULL;
 	w->listen_state = WEB_LISTEN_IDLE;
@@ -164,7 +204,7 @@ void web_listener_tick(struct web *w, int64_t now, int64_t *next)
 			w->listen_cfg = w->listen_next;
 			w->listen_next = NULL;
 			w->listen_state = WEB_LISTEN_IDLE;
-			main_text_reload(w);
+			web_apply_main_reload(w);
 			fb_log(FB_LOG_NOTICE, "web: listener change by %s confirmed", w->listen_by);
 			return;
 		}

@@ -83,8 +83,9 @@ void web_router_match(const char *path, struct web_match *m)
 				m->route = one[i].r;
 	} else if (n == 2 && IS(0, "config") && IS(1, "validate")) {
 		m->route = WEB_R_CONFIG_VALIDATE;
-	} else if (n == 2 && IS(0, "apply") && IS(1, "confirm")) {
+	} else if (n == 3 && IS(0, "apply") && IS(2, "confirm")) {
 		m->route = WEB_R_APPLY_CONFIRM;
+		ARG(0, 1);
 	} else if (n == 2 && IS(0, "apply") && IS(1, "result")) {
 		m->route = WEB_R_APPLY_RESULT;
 	} else if (n == 2 && (IS(0, "connections") || IS(0, "buses") || IS(0, "users"))) {

@@ -6,6 +6,7 @@
  *   tls.c auth.c hash.c tables.c mbs_status.c fallback.c child.c
  *                                                    (files, crypt, shm, children)
  *   http.c                                           (responses, headers)
+ *   apply_run.c                                      (the apply, in a child)
  *   api_session.c api_schema.c api_status.c api_config.c api_points.c api_lists.c
  *   api_apply.c api_conntest.c api_logs.c api_discovery.c api_backup.c api_scan.c
  *   sse.c static.c                                   (endpoints)
@@ -297,12 +298,19 @@ struct web_child {
 	void (*done)(struct web_child *c); /* called once, then the slot is freed */
 	char what[WEB_ARG_MAX];         /* for the done callback */
 	int timeout_s;
+	void *ctx;                      /* for the done callback (the daemon) */
 };
 struct web_child *web_child_find(struct web_child *tab, const char *key);
 /* Runs prog (searched in PATH when it has no '/') with stdin /dev/null and
  * stdout into a pipe.  0, or an errno value. */
 int web_child_spawn(struct web_child *tab, const char *key, const char *prog,
 		    char *const argv[], int64_t timeout_ms, struct web_child **out);
+/* Forks a child that runs fn(fd, arg), fd being the pipe, and exits:
+ * for work of this program's own libraries that would stall the loop.
+ * Its signals are unblocked and every other descriptor but stderr is
+ * closed.  0, or an errno value. */
+int web_child_fork(struct web_child *tab, const char *key, void (*fn)(int fd, void *arg),
+		   void *arg, int64_t timeout_ms, struct web_child **out);
 /* Its fd was readable or hung up. */
 void web_child_read(struct web_child *c);
 /* Kills children past their deadline and reaps the ended ones. */
@@ -333,6 +341,44 @@ const char *web_http_header(struct web_req *q, const char *name);
 unsigned web_http_edit_status(int edit_rc);
 /* The request body as JSON (an object), or NULL after queueing 400. */
 cJSON *web_http_body(struct web_req *q, int *rc);
+
+/* ---- apply_run.c: applying in a forked child, the request file ---- */
+#define WEB_APPLY_KEY "apply"       /* its child's key: one apply at a time */
+#define WEB_JOB_ID_BYTES 8          /* ids are 16 hex digits */
+struct fb_apply_plan;
+struct fb_apply_request;
+struct web_apply_job {
+	bool running;
+	char id[2 * WEB_JOB_ID_BYTES + 1]; /* POST apply/{id}/confirm */
+	char user[WEB_USER_MAX];        /* who applies: the snapshot's user */
+	char by[160];                   /* "USER from ADDR", for the log */
+	const char *config_path;
+	struct fb_apply_plan *plan;     /* made by the loop, run by the child;
+					 * NULL: planned after the restore */
+	unsigned restore;               /* a snapshot restored first (0: none) */
+	unsigned before;                /* the newest snapshot before this apply */
+};
+struct web;
+/* The plan as GET changes shows it (with each daemon's done and result
+ * after a run).  Caller frees. */
+cJSON *web_apply_plan_json(const struct fb_apply_plan *p, bool results);
+/* Runs w->apply (filled in by the caller) in a child; done(c) gets it
+ * (c->ctx is w) once it ended.  The job's plan is freed here.  0 or an
+ * errno value. */
+int web_apply_start(struct web *w, void (*done)(struct web_child *c));
+/* The stages the child reported so far: [{stage, unit, done, ok, result}]. */
+cJSON *web_apply_progress(const struct web_child *c);
+/* Its answer (caller frees) and HTTP status, once it ended. */
+cJSON *web_apply_result(const struct web_child *c, unsigned *status);
+/* Frees what the job holds and clears it. */
+void web_apply_job_end(struct web *w);
+/* Writes the --apply-request file (0640, atomically): 0, or -1 after
+ * logging. */
+int web_apply_request(struct web *w, const struct fb_apply_request *r, const char *from);
+/* The main file now, as the text a listener rollback writes back: read at
+ * start, after a confirmed listener change, and after every apply that
+ * changed no listener field (then the files are what runs). */
+void web_apply_main_reload(struct web *w);
 
 /* ---- fallback.c ---- */
 /* The main file's gateway and web sections alone, loaded (caller frees
@@ -375,11 +421,16 @@ struct web {
 	int64_t listen_at_ms;           /* SWITCH: when; PENDING: the deadline */
 	bool listen_confirmed;
 	char listen_by[160];            /* "USER from ADDR", for the log */
+	char listen_user[WEB_USER_MAX];
+	char listen_id[2 * WEB_JOB_ID_BYTES + 1]; /* the apply's id: confirm names it */
+	unsigned listen_before;         /* the snapshot a rollback restores (0: none) */
+	struct web_apply_job apply;     /* the apply running, if any (apply_run.c) */
 	/* --apply-request PATH: not root, so apply asks fieldbridge-apply.path
 	 * (a root oneshot running `fieldbridgectl config apply`) by writing
 	 * PATH; its output appears as "apply.result" beside it. */
 	const char *apply_request;
 	int64_t apply_requested_ns;     /* CLOCK_REALTIME of the last request, 0 = none */
+	int64_t apply_requested_mono;   /* the same, monotonic ms (requests go stale) */
 };
 
 /* One HTTP request, from its first header to its response. */

@@ -1068,10 +1068,22 @@ class WebApi(fbtest.TestCase):
         timeout = 3
         c = self.start_web(driver=False, args=("--confirm-timeout-s", str(timeout)))
         self.assertEqual(c.login("admin")[0], 200)
+        # what runs: applied once, so a snapshot holds it
+        st, _, res = c.request("POST", "apply", {})
+        self.assertEqual(st, 200, res)
+        self.assertNotIn("confirm", res)
         original = open(self.gw.config_path).read()
+        dropin = os.path.join(os.path.dirname(self.gw.config_path), "connections.d", "ha2.json")
+
+        def change_listener_and_a_connection():
+            st, _, doc = c.request("POST", "connections", {"name": "ha2", "user": "admin",
+                                                           "broker": "10.0.0.2", "qos": 1})
+            self.assertEqual(st, 201, doc)
+            self.gw.config["web"]["port"] = new_port
+            self.write_config()
+
         new_port = fbtest.free_port()
-        self.gw.config["web"]["port"] = new_port
-        self.write_config()
+        change_listener_and_a_connection()
         st, _, doc = c.request("GET", "changes")
         self.assertEqual(st, 200, doc)
         (ch,) = [x for x in doc["changes"] if x["kind"] == "web"]
@@ -1082,10 +1094,14 @@ class WebApi(fbtest.TestCase):
         st, _, plan = c.request("POST", "apply", {"dry_run": True})
         self.assertEqual((st, plan["changes"]), (200, doc["changes"]))
         self.assertTrue(fbtest.port_open(self.port))  # a dry run switches nothing
-        # not confirmed: back on the old port, the file as it was
+        # not confirmed: back on the old port, the main file as it was, and
+        # the connection added with it gone again, applied once more
         st, _, res = c.request("POST", "apply", {})
         self.assertEqual(st, 200, res)
-        self.assertEqual(res["confirm"], {"timeout_s": timeout, "port": new_port, "tls": False})
+        self.assertRegex(res["confirm"].pop("id"), r"^[0-9a-f]{16}$")
+        self.assertEqual(res["confirm"], {"timeout_s": timeout, "port": new_port, "tls": False,
+                                          "path": "api/v1/apply/{id}/confirm"})
+        self.assertTrue(os.path.exists(dropin))
         self.assertTrue(fbtest.wait_port(new_port, 5), "the new listener did not open")
         self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(self.port), 5))
         t0 = time.monotonic()
@@ -1094,34 +1110,146 @@ class WebApi(fbtest.TestCase):
         self.assertGreater(time.monotonic() - t0, timeout - 1.5)  # not before the deadline
         self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(new_port), 5))
         self.assertEqual(open(self.gw.config_path).read(), original)
+        self.assertTrue(fbtest.wait_for(lambda: "the configuration from before it is applied "
+                                        "again" in self.web.stderr_text(), fbtest.slack(10)),
+                        self.web.stderr_text())
+        self.assertFalse(os.path.exists(dropin), "the connection applied with it stayed")
         web = c.request("GET", "status")[2]["web"]
         self.assertEqual((web["listen"], web["port"]), (["127.0.0.1"], self.port))
-        self.assertTrue(fbtest.wait_for(lambda: "not confirmed in time: rolled back to port "
-                                        f"{self.port}" in self.web.stderr_text(), 5))
+        self.assertIn(f"not confirmed in time: rolled back to port {self.port}",
+                      self.web.stderr_text())
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual((st, doc["count"]), (200, 0), doc)  # what runs is what is written
         # the session lives on; apply again, and confirm from the new address
-        self.write_config()
+        change_listener_and_a_connection()
         st, _, res = c.request("POST", "apply", {})
         self.assertEqual(st, 200, res)
+        job = res["confirm"]["id"]
         st, _, doc = c.request("POST", "apply", {})
         self.assertEqual(st, 409, doc)  # one change at a time
         self.assertTrue(fbtest.wait_port(new_port, 5))
         moved = Client(new_port, self.bodies)
         moved.cookie, moved.csrf = c.cookie, c.csrf  # the browser, at the new address
         st, _, doc = moved.request("GET", "changes")
-        self.assertEqual((st, doc["listener"]["pending"]), (200, True), doc)
-        st, _, doc = moved.request("POST", "apply/confirm", {})
+        self.assertEqual((st, doc["listener"]["pending"], doc["listener"]["id"]),
+                         (200, True, job), doc)
+        wrong = ("0" if job[0] != "0" else "1") + job[1:]
+        st, _, doc = moved.request("POST", f"apply/{wrong}/confirm", {})
+        self.assertEqual(st, 404, doc)  # another apply's id confirms nothing
+        self.assertIn("does not wait for confirmation", doc["error"])
+        self.assertEqual(moved.request("POST", "apply/confirm", {})[0], 404)  # no id at all
+        st, _, doc = moved.request("POST", f"apply/{job}/confirm", {})
         self.assertEqual(st, 200, doc)
         time.sleep(timeout + 1)
         self.assertTrue(fbtest.port_open(new_port), "a confirmed change rolled back")
         self.assertFalse(fbtest.port_open(self.port))
         self.assertEqual(json.load(open(self.gw.config_path))["web"]["port"], new_port)
+        self.assertTrue(os.path.exists(dropin), "a confirmed apply lost its connection")
         self.assertEqual(moved.request("GET", "status")[2]["web"]["port"], new_port)
-        self.assertEqual(moved.request("POST", "apply/confirm", {})[0], 409)
+        self.assertEqual(moved.request("POST", f"apply/{job}/confirm", {})[0], 409)
         st, _, doc = moved.request("GET", "changes")
         self.assertEqual([x for x in doc["changes"] if x["kind"] == "web"], [])
         log = self.web.stderr_text()
-        self.assertIn("admin from 127.0.0.1 confirmed the listener change", log)
+        self.assertIn(f"refused: the change waiting is another one", log)
+        self.assertIn(f"admin from 127.0.0.1 confirmed the listener change (apply {job})", log)
         self.assertIn("listener change by admin from 127.0.0.1 confirmed", log)
+
+    def test_the_loop_serves_while_an_apply_waits_for_slow_restarts(self):
+        # systemd as apply sees it: its marker directory, and a systemctl
+        # whose `enable --now` takes 2 s a unit (a unit slow to send READY=1)
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        os.makedirs(os.path.join(self.tmp, "run-systemd"))
+        calls = os.path.join(self.tmp, "systemctl.calls")
+        with open(os.path.join(bindir, "systemctl"), "w") as f:
+            f.write("#!/bin/sh\n"
+                    f"echo \"$*\" >> '{calls}'\n"
+                    "case \"$1\" in\n"
+                    "  is-enabled) exit 1 ;;\n"
+                    "  enable) sleep 2; exit 0 ;;\n"
+                    "esac\nexit 0\n")
+        os.chmod(os.path.join(bindir, "systemctl"), 0o755)
+        notify_path = os.path.join(self.tmp, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        notify.settimeout(0.2)
+        self.addCleanup(notify.close)
+        c = self.start_web(driver=False, env={
+            "PATH": bindir + ":" + os.environ["PATH"],
+            "FB_SYSTEMD_RUN_DIR": os.path.join(self.tmp, "run-systemd"),
+            "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": None})
+        self.assertEqual(c.login("admin")[0], 200)
+        st, _, plan = c.request("POST", "apply", {"dry_run": True})
+        self.assertEqual(st, 200, plan)
+        units = sorted(plan["start"])
+        self.assertEqual(len(units), 2, plan)  # the bus and the connection: new units
+        self.assertEqual(c.request("GET", "apply")[2], {"running": False})
+        stream = Events(c)
+        self.assertTrue(stream.next(lambda e: e[1] == "snapshot", 5))
+        answer = {}
+
+        def post_apply():
+            t = time.monotonic()
+            answer["res"] = c.request("POST", "apply", {})
+            answer["s"] = time.monotonic() - t
+
+        pings = []
+        poster = threading.Thread(target=post_apply)
+        t0 = time.monotonic()
+        poster.start()
+        self.assertTrue(fbtest.wait_for(lambda: c.request("GET", "apply")[2]["running"], 5))
+        # while systemctl sleeps: status, a new event stream, the progress
+        slow = []
+        for _ in range(3):
+            t = time.monotonic()
+            st, _, doc = c.request("GET", "status")
+            slow.append(time.monotonic() - t)
+            self.assertEqual(st, 200, doc)
+        self.assertLess(max(slow), fbtest.slack(0.5), slow)
+        t = time.monotonic()
+        second = Events(c)
+        self.assertTrue(second.next(lambda e: e[1] == "snapshot", fbtest.slack(1)),
+                        "no snapshot on a new stream during the apply")
+        self.assertLess(time.monotonic() - t, fbtest.slack(1))
+        second.close()
+        st, _, doc = c.request("POST", "apply", {})
+        self.assertEqual(st, 409, doc)
+        self.assertIn("an apply is running", doc["error"])
+        self.assertEqual(c.request("POST", "snapshots/1/restore", {"apply": True})[0], 409)
+        st, _, prog = c.request("GET", "apply")
+        self.assertTrue(prog["running"], prog)
+        self.assertEqual(prog["by"], "admin from 127.0.0.1")
+        self.assertEqual(prog["stages"][0], {"stage": "snapshot", "snapshot": 1, "done": True})
+        self.assertIn(prog["stages"][1]["unit"], units, prog)
+        self.assertEqual(prog["stages"][1]["stage"], "start")
+        while poster.is_alive() or not pings:
+            try:
+                if notify.recv(256) == b"WATCHDOG=1":
+                    pings.append(time.monotonic())
+            except socket.timeout:
+                pass
+            poster.join(0)
+        poster.join()
+        st, _, res = answer["res"]
+        self.assertEqual(st, 200, res)
+        self.assertGreater(answer["s"], 3.5)  # both slow starts were waited for ...
+        self.assertTrue(res["applied"], res)
+        self.assertRegex(res["id"], r"^[0-9a-f]{16}$")
+        self.assertEqual(sorted((x["unit"], x["done"], x["result"]) for x in res["changes"]),
+                         [(u, True, "systemctl enable done") for u in units])
+        with open(calls) as f:
+            self.assertEqual(sorted(ln.strip() for ln in f if ln.startswith("enable")),
+                             [f"enable --now {u}" for u in units])
+        # ... and the watchdog was pinged all along (every 0.5 s for 1 s)
+        pings = [p for p in pings if p > t0]
+        gaps = [b - a for a, b in zip([t0] + pings, pings)]
+        self.assertGreater(len(pings), 4, pings)
+        self.assertLess(max(gaps), fbtest.slack(0.9), gaps)
+        self.assertFalse(stream.ended(0.1), "the first stream ended during the apply")
+        stream.close()
+        self.assertEqual(c.request("GET", "apply")[2], {"running": False})
+        self.assertIn(f"admin from 127.0.0.1 applied the configuration (apply {res['id']}, "
+                      "snapshot 1): done", self.web.stderr_text())
 
     def test_a_listener_that_cannot_open_rolls_back_at_once(self):
         c = self.start_web(driver=False, args=("--confirm-timeout-s", "60"))
@@ -1164,17 +1292,22 @@ class WebApi(fbtest.TestCase):
         self.assertEqual((req["user"], req["from"]), ("admin", "127.0.0.1"))
         self.assertEqual(oct(os.stat(request).st_mode & 0o777), oct(0o640))
         self.assertEqual(c.request("GET", "apply/result")[2], {"done": False})
-        # what fieldbridge-apply.service does (its ExecStartPre, ExecStart
-        # and StandardOutput=truncate:), here as this user
-        os.unlink(request)
+        st, _, doc = c.request("POST", "apply", {})
+        self.assertEqual(st, 409, doc)  # one request at a time
+        self.assertIn("waits for fieldbridge-apply.service", doc["error"])
+        # what fieldbridge-apply.service does (its ExecStart and
+        # StandardOutput=truncate:), here as this user
         with open(result, "w") as out:
-            r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "config", "apply"],
+            r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "config", "apply",
+                                "--request", request],
                                stdout=out, stderr=subprocess.PIPE, text=True)
+        self.assertFalse(os.path.exists(request))  # taken: it runs once
         st, _, doc = c.request("GET", "apply/result")
         self.assertEqual((st, doc["done"]), (200, True), doc)
         self.assertEqual(doc["result"], json.load(open(result)))
         self.assertEqual((doc["result"]["fieldbridgectl"], doc["result"]["command"]),
                          (1, "config apply"))
+        self.assertEqual(doc["result"]["request"], {"action": "apply"})
         self.assertEqual(doc["result"]["exit"], r.returncode)
         self.assertIn("admin from 127.0.0.1 asked to apply the configuration", self.web.stderr_text())
         # root's snapshot of that apply is listed by the web ...
@@ -1209,6 +1342,129 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(view.login("view")[0], 200)
         self.assertEqual(view.request("POST", "apply", {})[0], 403)
         self.assertEqual(view.request("GET", "apply/result")[0], 403)
+
+    def test_an_unprivileged_web_restores_roots_snapshot_through_the_request_file(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root: it creates a local user to run the web as")
+        user = "fbwebtest"
+        if subprocess.run(["id", "-u", user], capture_output=True).returncode != 0:
+            r = subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
+                                "--shell", "/usr/sbin/nologin", user],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                self.skipTest(f"cannot create the local user {user}: {r.stderr.strip()}")
+            self.addCleanup(subprocess.run, ["userdel", user], capture_output=True)
+        import pwd
+        pw = pwd.getpwnam(user)
+        # the package's layout: the configuration and the state dir belong
+        # to the daemons' account; root's snapshots in the state dir to root
+        state = self.gw.config["gateway"]["state_dir"]
+        run = os.path.join(self.tmp, "run-fieldbridge")
+        os.makedirs(state, exist_ok=True)
+        os.makedirs(run)
+        d = self.tmp
+        while d != "/":  # our tmp: let others pass
+            os.chmod(d, os.stat(d).st_mode | 0o001)
+            d = os.path.dirname(d)
+        os.chown(run, pw.pw_uid, pw.pw_gid)
+        request = os.path.join(run, "apply.request")
+        result = os.path.join(run, "apply.result")
+
+        def service():
+            """fieldbridge-apply.service: root, the request, the result."""
+            with open(result, "w") as out:
+                r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "config", "apply",
+                                    "--request", request], stdout=out, stderr=subprocess.PIPE,
+                                   text=True)
+            return r.returncode, json.load(open(result))
+
+        r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "config", "apply"],
+                           capture_output=True, text=True)
+        self.assertEqual(json.loads(r.stdout)["snapshot"], 1, r.stdout + r.stderr)
+        snaps = os.path.join(state, "snapshots")
+        for root, dirs, files in os.walk(self.gw.dir):  # the edit lock too
+            dirs[:] = [x for x in dirs if os.path.join(root, x) != snaps]
+            for n in [root] + [os.path.join(root, f) for f in files]:
+                os.chown(n, pw.pw_uid, pw.pw_gid)
+        self.assertEqual(os.stat(snaps).st_uid, 0)
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www)
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write("<!doctype html><title>fieldbridge</title>")
+        self.web = self.procs.start("web", [
+            "setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+            WEB, "-c", self.gw.config_path, "--www", www, "-v", "--apply-request", request])
+        self.assertTrue(fbtest.wait_port(self.port, 10), self.web.stderr_text())
+        with open(f"/proc/{self.web.pid}/status") as f:  # setpriv exec'd the web
+            uid = next(int(ln.split()[1]) for ln in f if ln.startswith("Uid:"))
+        self.assertEqual(uid, pw.pw_uid)
+        c = Client(self.port, self.bodies)
+        self.assertEqual(c.login("admin")[0], 200)
+        # a connection added on the page, applied by root: snapshot 2
+        st, _, doc = c.request("POST", "connections", {"name": "ha2", "user": "admin",
+                                                       "broker": "10.0.0.2", "qos": 1})
+        self.assertEqual(st, 201, doc)
+        dropin = os.path.join(self.gw.dir, "connections.d", "ha2.json")
+        self.assertEqual(os.stat(dropin).st_uid, pw.pw_uid)
+        self.assertEqual(c.request("POST", "apply", {})[0], 202)
+        rc, res = service()
+        self.assertEqual((rc, res["request"], res["snapshot"]), (0, {"action": "apply"}, 2), res)
+        self.assertEqual(c.request("GET", "apply/result")[2]["result"], res)
+        st, _, doc = c.request("GET", "snapshots")
+        self.assertEqual([(s["id"], s["user"]) for s in doc["snapshots"]],
+                         [(2, "admin (web)"), (1, "root")], doc)
+        # the web's own account cannot restore root's snapshot ...
+        r = subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                            "--clear-groups", CTL, "-c", self.gw.config_path, "config",
+                            "rollback", "1", "--no-apply"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+        # ... the page asks root to, with nothing but the id
+        st, _, doc = c.request("POST", "snapshots/1/restore", {})
+        self.assertEqual(st, 202, doc)
+        self.assertEqual((doc["requested"], doc["snapshot"]), (True, 1))
+        req = json.load(open(request))
+        self.assertEqual(sorted(req), ["action", "from", "snapshot", "time", "user"])
+        self.assertEqual((req["action"], req["snapshot"], req["user"]), ("restore", 1, "admin"))
+        self.assertEqual(c.request("POST", "snapshots/2/restore", {})[0], 409)  # one at a time
+        self.assertEqual(c.request("GET", "apply/result")[2], {"done": False})
+        self.assertTrue(os.path.exists(dropin))
+        rc, res = service()
+        self.assertEqual((rc, res["restored"], res["request"]),
+                         (0, 1, {"action": "restore", "snapshot": 1}), res)
+        self.assertNotIn("plan", res)  # restored, not applied
+        self.assertFalse(os.path.exists(dropin), "snapshot 1 has no connection ha2")
+        st, _, doc = c.request("GET", "apply/result")
+        self.assertEqual((st, doc["done"], doc["result"]["restored"]), (200, True, 1), doc)
+        self.assertEqual(c.request("GET", "connections/ha2")[0], 404)
+        st, _, doc = c.request("GET", "changes")
+        self.assertEqual(st, 200, doc)
+        # restore and apply in one: snapshot 2 again, through the same path
+        st, _, doc = c.request("POST", "snapshots/2/restore", {"apply": True})
+        self.assertEqual(st, 202, doc)
+        self.assertEqual(json.load(open(request))["action"], "rollback")
+        rc, res = service()
+        self.assertEqual((rc, res["restored"], res["snapshot"]), (0, 2, 2), res)
+        self.assertTrue(os.path.exists(dropin))
+        self.assertIn("admin from 127.0.0.1 asked to restore snapshot 1",
+                      self.web.stderr_text())
+        # root reads nothing else: forged requests are refused, unread
+        for forged, why in [
+                ({"action": "restore", "snapshot": 1, "path": "/etc/shadow"}, "path"),
+                ({"action": "restore", "snapshot": "../1"}, "snapshot"),
+                ({"action": "rollback"}, "snapshot"),
+                ({"action": "chmod", "snapshot": 1}, "action")]:
+            with open(request, "w") as f:
+                json.dump(forged, f)
+            rc, res = service()
+            self.assertEqual(rc, 2, res)
+            self.assertIn(why, json.dumps(res["diagnostics"]), res)
+            self.assertFalse(os.path.exists(request))
+        os.symlink("/etc/shadow", request)
+        rc, res = service()
+        self.assertEqual(rc, 2, res)
+        self.assertIn("not a symbolic link", json.dumps(res))
+        self.assertNotIn("root:", json.dumps(res))
+        self.assertTrue(os.path.exists(dropin))  # none of them restored anything
 
     def test_changes_show_the_diff_and_apply_plans_the_restart(self):
         c = self.logged_in()  # the driver of bus meters runs and recorded its load

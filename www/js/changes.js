@@ -106,8 +106,9 @@ export async function refresh() {
     bar.hidden = false;
     document.getElementById('changes-text').textContent = `The web listener changed: confirm within ${last.listener.seconds_left} s or it rolls back.`;
     applyBtn.textContent = 'Confirm';
+    const id = last.listener.id; // the apply this page confirms
     applyBtn.onclick = async () => {
-      try { await post('apply/confirm', {}); } catch (err) { await dialog('Confirm failed', errorNotice(err, 'Confirm')); }
+      try { await post(`apply/${encodeURIComponent(id)}/confirm`, {}); } catch (err) { await dialog('Confirm failed', errorNotice(err, 'Confirm')); }
       applyBtn.textContent = 'Apply';
       applyBtn.onclick = () => apply(lastRefreshPage);
       await refresh();
