@@ -233,8 +233,8 @@ void fb_model_components_parse(const char *file, const cJSON *jp, const char *wh
 		fb_json_unknown_keys(b, blocks[i].keys, w, d);
 		switch (blocks[i].c) {
 		case FB_COMP_LIGHT:
-			block_int(b, "brightness_scale", true, w, d, &x->brightness_scale);
-			if (x->brightness_scale < 1 || x->brightness_scale > 65535)
+			if (block_int(b, "brightness_scale", true, w, d, &x->brightness_scale) == 1 &&
+			    (x->brightness_scale < 1 || x->brightness_scale > 65535))
 				fb_diag_error(d, "%s.brightness_scale: expected 1..65535, got %lld",
 					      w, (long long)x->brightness_scale);
 			break;
