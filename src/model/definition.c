@@ -298,6 +298,7 @@ static void parse_top(struct loader *L, const cJSON *root, struct fb_definition 
 		fb_model_gpio_check(def, L->diag);
 	else {
 		fb_model_sunspec_check(L->file, def, L->diag);
+		fb_model_components_check(L->file, def, L->diag);
 		fb_model_modbus_lint(L->file, def, L->diag);
 	}
 	fb_model_vectors_parse(L->file, root, def, L->diag);

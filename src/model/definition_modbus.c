@@ -34,7 +34,8 @@ static const char *const point_keys[] = {
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
 	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", "byte", "on_value", "off_value",
-	"scale_register", "sunspec_model", "request", NULL,
+	"scale_register", "sunspec_model", "request",
+	"light", "cover", "fan", "climate", "text", NULL,
 };
 
 static bool present(const cJSON *obj, const char *key)
@@ -352,8 +353,19 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 			fb_diag_error(d, "%s.component: expected type bool or bit for "
 				      "binary_sensor, got %s", where, type_str(p));
 		break;
-	case FB_COMP_SWITCH:
+	case FB_COMP_COVER:
+	case FB_COMP_FAN:
+	case FB_COMP_CLIMATE:
+	case FB_COMP_TEXT:
+		fb_model_components_rules(where, p, r->bit_table, d);
+		break;
 	case FB_COMP_LIGHT:
+		if (p->ext.brightness_scale) { /* a dimmer */
+			fb_model_components_rules(where, p, r->bit_table, d);
+			break;
+		}
+		/* fall through */
+	case FB_COMP_SWITCH:
 	case FB_COMP_VALVE:
 		if (p->type != FB_TYPE_BOOL && !(p->has_switch_raw && r->numeric &&
 						 fb_model_type_is_int(p->type)))
@@ -416,8 +428,9 @@ static void check_components(const struct rules *r, const struct fb_point_def *p
 	static const char *const number_only[] = { "min", "max", "step", NULL };
 
 	for (int i = 0; number_only[i]; i++)
-		if (present(jp, number_only[i]) && p->component != FB_COMP_NUMBER)
-			fb_diag_error(d, "%s.%s: only applies to component number",
+		if (present(jp, number_only[i]) && p->component != FB_COMP_NUMBER &&
+		    p->component != FB_COMP_CLIMATE)
+			fb_diag_error(d, "%s.%s: only applies to components number and climate",
 				      where, number_only[i]);
 	if (p->has_min && p->has_max && p->min >= p->max)
 		fb_diag_error(d, "%s.min: expected less than max (%g), got %g", where,
@@ -722,6 +735,7 @@ static void read_control(struct reading *r, struct fb_point_def *p)
 	}
 
 	parse_options(r->file, jp, where, d, p);
+	fb_model_components_parse(r->file, jp, where, p, d);
 }
 
 /* When the value is read and when it is published. */

@@ -172,6 +172,27 @@ static const char *const binary_sensor_classes[] = {
 static const char *const switch_classes[] = { "outlet", "switch", NULL };
 static const char *const button_classes[] = { "identify", "restart", "update", NULL };
 static const char *const valve_classes[] = { "water", "gas", NULL };
+static const char *const cover_classes[] = {
+	"awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade",
+	"shutter", "window", NULL,
+};
+
+/* A climate's setpoint: HA's temperature_unit is C or F, and a climate has
+ * no device or state class. */
+static void check_climate(const char *where, const struct fb_point_def *p,
+			  struct fb_diag *d)
+{
+	if (!p->unit || (strcmp(p->unit, "°C") && strcmp(p->unit, "°F")))
+		fb_diag_error(d, "%s.unit: expected °C or °F for climate (Home Assistant's "
+			      "temperature_unit C/F), got %s%s%s", where, p->unit ? "\"" : "",
+			      p->unit ? p->unit : "none", p->unit ? "\"" : "");
+	if (p->state_class)
+		fb_diag_error(d, "%s.state_class: only applies to component sensor, not climate",
+			      where);
+	if (p->device_class)
+		fb_diag_error(d, "%s.device_class: climate has no device classes, got \"%s\"",
+			      where, p->device_class);
+}
 
 #define NSENSOR (sizeof(sensor_classes) / sizeof(sensor_classes[0]))
 
@@ -403,7 +424,15 @@ int fb_model_check_ha(const char *where, const struct fb_point_def *p,
 		break;
 	case FB_COMP_SELECT:
 	case FB_COMP_LIGHT:
+	case FB_COMP_FAN:
+	case FB_COMP_TEXT:
 		check_plain(where, p, NULL, diag);
+		break;
+	case FB_COMP_COVER:
+		check_plain(where, p, cover_classes, diag);
+		break;
+	case FB_COMP_CLIMATE:
+		check_climate(where, p, diag);
 		break;
 	case FB_COMP_VALVE:
 		check_plain(where, p, valve_classes, diag);

@@ -143,6 +143,20 @@ void fb_model_lint_read_waivers(const struct cJSON *jp, const char *where,
 void fb_model_modbus_lint(const char *file, const struct fb_definition *def,
 			  struct fb_diag *d);
 
+/* ---- definition_components.c: the "light", "cover", "fan", "climate"
+ * and "text" blocks of Modbus points ----
+ * _parse reads p's block (p->component and p->step already read);
+ * _rules checks the block against p's table and type; _check relates a
+ * climate to the points it names, once every point was parsed. */
+void fb_model_components_parse(const char *file, const struct cJSON *jp, const char *where,
+			       struct fb_point_def *p, struct fb_diag *d);
+void fb_model_components_rules(const char *where, const struct fb_point_def *p,
+			       bool bit_table, struct fb_diag *d);
+void fb_model_components_check(const char *file, const struct fb_definition *def,
+			       struct fb_diag *d);
+/* Home Assistant's HVAC modes, NULL-terminated. */
+extern const char *const fb_climate_mode_names[];
+
 /* ---- definition_sunspec.c: the "sunspec" block (model id -> address the
  * points assume), and the points' sunspec_model against it. */
 void fb_model_sunspec_parse(const char *file, const struct cJSON *root,

@@ -72,6 +72,12 @@ enum fb_component {
 	FB_COMP_EVENT,   /* presses: single, double, long; protocol gpio only */
 	FB_COMP_LIGHT,   /* on/off like a switch (a relay) */
 	FB_COMP_VALVE,   /* open/closed like a switch, without position */
+	/* One writable register each, described by a block named like the
+	 * component (struct fb_point_ext, definition_components.c). */
+	FB_COMP_COVER,   /* a position register: open, close, set position */
+	FB_COMP_FAN,     /* a speed-step register: off, speed steps, presets */
+	FB_COMP_CLIMATE, /* a setpoint register, with the points it names */
+	FB_COMP_TEXT,    /* a writable string */
 };
 
 enum fb_write_fn {
@@ -142,6 +148,24 @@ struct fb_gpio_point {
 
 #define FB_POINT_REQUEST_MAX 32
 
+/* A point's component block ("light", "cover", "fan", "climate", "text"):
+ * how Home Assistant's payloads map to the point's one register.  All
+ * values are in the point's value units (after scale/offset). */
+struct fb_point_ext {
+	int64_t brightness_scale;  /* light: value of full brightness; 0 = on/off */
+	int64_t position_open, position_closed; /* cover */
+	int64_t fan_off, fan_on, speed_min, speed_max; /* fan: raw values */
+	struct fb_select_option *presets; /* fan: value -> preset mode name */
+	size_t npresets;
+	char *current_temperature; /* climate: key of a sensor point, or NULL */
+	char *mode;                /* climate: key of a select point, or NULL */
+	char *fixed_mode;          /* climate without a mode point ("heat") */
+	double temp_precision;     /* climate: 0.1, 0.5 or 1 */
+	char *pattern;             /* text: POSIX ERE the whole text must match */
+	uint16_t min_length;       /* text */
+	bool password;             /* text: HA mode "password" */
+};
+
 struct fb_point_def {
 	char *key;                 /* unique within the definition; the rule is in
 				    * docs/device-definitions.md, "Point keys" */
@@ -196,6 +220,7 @@ struct fb_point_def {
 	bool not_present;          /* set by the Modbus driver on its own copy of
 				    * the points: the device has no such model,
 				    * the point is never read (stays unknown) */
+	struct fb_point_ext ext;   /* cover, fan, climate, text, dimmer light */
 	struct fb_gpio_point gpio; /* role FB_GPIO_NONE in modbus definitions */
 };
 
@@ -396,7 +421,11 @@ const struct fb_point_def *fb_model_point(const struct fb_definition *def,
 /* A command as text (Home Assistant's payload, fieldbridgectl's VALUE) ->
  * the table value for point p: ON/OFF (1/0, true/false) for a switch, PRESS
  * for a button, an option label for a select, a finite number within
- * min..max for a number.  Returns 0, or -1 if p takes no such command. */
+ * min..max for a number and a climate setpoint; for a dimmer light ON, OFF
+ * or a level 0..brightness_scale; for a cover OPEN, CLOSE or a position
+ * between position_closed and position_open; for a fan ON, OFF, a speed
+ * step or a preset name; for a text a string that fits and matches its
+ * pattern.  Returns 0, or -1 if p takes no such command. */
 int fb_point_parse_command(const struct fb_point_def *p, const char *text, struct fb_value *v);
 
 /* True for coils and discrete inputs (one 0/1 per address). */

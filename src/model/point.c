@@ -26,7 +26,7 @@ const char *const fb_point_type_names[] = {
 const char *const fb_point_order_names[] = { "ABCD", "CDAB", "BADC", "DCBA", NULL };
 const char *const fb_point_component_names[] = {
 	"sensor", "binary_sensor", "switch", "number", "select", "button", "event", "light",
-	"valve", NULL,
+	"valve", "cover", "fan", "climate", "text", NULL,
 };
 const char *const fb_point_write_fn_names[] = { "fc05", "fc06", "fc15", "fc16", NULL };
 const char *const fb_point_poll_names[] = { "fast", "normal", "slow", "once", NULL };
@@ -204,6 +204,13 @@ void fb_point_clear(struct fb_point_def *p)
 	free(p->options);
 	free(p->gpio.line);
 	free(p->gpio.source);
+	for (size_t i = 0; i < p->ext.npresets; i++)
+		free(p->ext.presets[i].label);
+	free(p->ext.presets);
+	free(p->ext.current_temperature);
+	free(p->ext.mode);
+	free(p->ext.fixed_mode);
+	free(p->ext.pattern);
 }
 
 /* ---- helpers shared by the loader and both point parsers ---- */
@@ -281,54 +288,4 @@ int fb_point_read_category(const char *file, const cJSON *jp, const char *where,
 	if (rc == 1)
 		*out = fb_point_dup(file, category_names[e], d);
 	return rc;
-}
-
-int fb_point_parse_command(const struct fb_point_def *p, const char *text, struct fb_value *v)
-{
-	char *end;
-	double d;
-
-	memset(v, 0, sizeof(*v));
-	switch (p->component) {
-	case FB_COMP_SWITCH:
-	case FB_COMP_LIGHT:
-	case FB_COMP_VALVE:
-		v->kind = FB_VALUE_BOOL;
-		if (!strcasecmp(text, "ON") || !strcmp(text, "1") || !strcasecmp(text, "true"))
-			v->b = true;
-		else if (!strcasecmp(text, "OFF") || !strcmp(text, "0") || !strcasecmp(text, "false"))
-			v->b = false;
-		else
-			return -1;
-		return 0;
-	case FB_COMP_BUTTON:
-		v->kind = FB_VALUE_BOOL;
-		v->b = true;
-		return strcasecmp(text, "PRESS") ? -1 : 0;
-	case FB_COMP_SELECT:
-		for (size_t i = 0; i < p->noptions; i++) {
-			if (!strcmp(text, p->options[i].label)) {
-				v->kind = FB_VALUE_INT;
-				v->i = p->options[i].raw;
-				return 0;
-			}
-		}
-		return -1;
-	case FB_COMP_NUMBER:
-		/* A decimal number and nothing else: strtod alone would take
-		 * leading blanks, hex ("0x1A") and "infinity". */
-		if (!strchr("+-.0123456789", text[0]) || !text[0] || strpbrk(text, "xXpP"))
-			return -1;
-		errno = 0;
-		d = strtod(text, &end);
-		if (errno || end == text || *end || !isfinite(d))
-			return -1;
-		if ((p->has_min && d < p->min) || (p->has_max && d > p->max))
-			return -1;
-		v->kind = FB_VALUE_FLOAT;
-		v->f = d;
-		return 0;
-	default:
-		return -1;
-	}
 }

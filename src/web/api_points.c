@@ -24,11 +24,26 @@ static const struct fb_device_conf *find_device(const struct fb_bus_conf *b, con
 	return NULL;
 }
 
+/* Home Assistant's payloads, as text: one parser (the model's) decides. */
+static int parse_as_text(const struct fb_point_def *p, const cJSON *j, struct fb_value *v)
+{
+	char num[64];
+
+	if (cJSON_IsString(j))
+		return fb_point_parse_command(p, j->valuestring, v);
+	if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble))
+		return -1;
+	snprintf(num, sizeof(num), "%.17g", j->valuedouble);
+	return fb_point_parse_command(p, num, v);
+}
+
 /* JSON from the page -> a table value for this point (the exporter's
  * rules for Home Assistant's payloads, in JSON types). */
 static int parse_value(const struct fb_point_def *p, const cJSON *j, struct fb_value *v)
 {
 	memset(v, 0, sizeof(*v));
+	if (p->component == FB_COMP_LIGHT && p->ext.brightness_scale)
+		return parse_as_text(p, j, v); /* a dimmer: ON, OFF or a level */
 	switch (p->component) {
 	case FB_COMP_SWITCH:
 	case FB_COMP_LIGHT:
@@ -67,6 +82,11 @@ static int parse_value(const struct fb_point_def *p, const cJSON *j, struct fb_v
 		v->kind = FB_VALUE_FLOAT;
 		v->f = j->valuedouble;
 		return 0;
+	case FB_COMP_COVER:
+	case FB_COMP_FAN:
+	case FB_COMP_CLIMATE:
+	case FB_COMP_TEXT:
+		return parse_as_text(p, j, v);
 	default:
 		return -1;
 	}

@@ -338,6 +338,113 @@ static void light_and_valve_points(void)
 	done(&l);
 }
 
+#define HR(key, addr, type, extra) \
+	"{\"key\":\"" key "\",\"name\":\"N\",\"table\":\"holding_register\",\"address\":" #addr \
+	",\"type\":\"" type "\",\"writable\":true," extra "}"
+
+/* The component blocks (light, cover, fan, climate, text): what they
+ * parse into, and one message per mistake, with a did-you-mean for a
+ * misspelt block field. */
+static void component_blocks(void)
+{
+	static const struct { const char *points, *want; } cases[] = {
+		{ HR("a", 0, "uint16", "\"component\":\"light\",\"light\":{\"brightnes_scale\":100}"),
+		  "points[0] (a).light: unknown field \"brightnes_scale\": did you mean \"brightness_scale\"?" },
+		{ HR("a", 0, "uint16", "\"component\":\"switch\",\"light\":{\"brightness_scale\":100}"),
+		  "points[0] (a).light: only applies to component light" },
+		{ HR("a", 0, "uint8", "\"byte\":\"low\",\"component\":\"light\",\"light\":{\"brightness_scale\":300}"),
+		  "points[0] (a).writable: not supported for type uint8" },
+		{ HR("a", 0, "uint16", "\"scale\":0.1,\"component\":\"light\",\"light\":{\"brightness_scale\":100}"),
+		  "points[0] (a).light: a dimmer needs an unscaled integer register without on_value/off_value, got uint16" },
+		{ HR("a", 0, "int16", "\"component\":\"light\",\"light\":{\"brightness_scale\":40000}"),
+		  "points[0] (a).light.brightness_scale: expected -32768..32767 (what int16 can hold), got 40000" },
+		{ HR("a", 0, "uint16", "\"component\":\"cover\",\"cover\":{\"position_open\":0}"),
+		  "points[0] (a).cover.position_open: expected a value other than position_closed, got 0 for both" },
+		{ HR("a", 0, "uint16", "\"component\":\"cover\",\"device_class\":\"window_blind\""),
+		  "points[0] (a).device_class: expected a cover device class (awning, blind, curtain, damper, door, garage, gate, shade, shutter, window), got \"window_blind\"" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"coil\",\"address\":0,\"writable\":true,\"component\":\"cover\"}",
+		  "points[0] (a).component: expected a numeric type for cover (a position register), got coil" },
+		{ HR("a", 0, "uint16", "\"component\":\"fan\""),
+		  "points[0] (a).fan: required for component fan (at least {\"speed_max\": N})" },
+		{ HR("a", 0, "uint16", "\"component\":\"fan\",\"fan\":{\"speed_max\":3,\"off_value\":2}"),
+		  "points[0] (a).fan.off_value: expected a value outside the speed steps 1..3, got 2" },
+		{ HR("a", 0, "uint16", "\"component\":\"fan\",\"fan\":{\"speed_max\":3,\"presets\":{\"2\":\"eco\"}}"),
+		  "points[0] (a).fan.presets.\"2\": expected a value that is neither off_value nor a speed step" },
+		{ HR("a", 0, "uint16", "\"component\":\"fan\",\"fan\":{\"speed_max\":3,\"presets\":{\"4\":\"none\"}}"),
+		  "points[0] (a).fan.presets.\"4\": expected a preset name other than ON, OFF, none or a number" },
+		{ HR("a", 0, "uint16", "\"component\":\"fan\",\"fan\":{\"speed_max\":3,\"speeds\":4}"),
+		  "points[0] (a).fan: unknown field \"speeds\"" },
+		{ HR("a", 0, "int16", "\"unit\":\"°C\",\"component\":\"climate\",\"max\":30"),
+		  "points[0] (a).min: required for component climate" },
+		{ HR("a", 0, "int16", "\"unit\":\"K\",\"component\":\"climate\",\"min\":5,\"max\":30"),
+		  "points[0] (a).unit: expected °C or °F for climate (Home Assistant's temperature_unit C/F), got \"K\"" },
+		{ HR("a", 0, "int16", "\"unit\":\"°C\",\"component\":\"climate\",\"min\":5,\"max\":30,\"climate\":{\"precision\":0.25}"),
+		  "points[0] (a).climate.precision: expected 0.1, 0.5 or 1" },
+		{ HR("a", 0, "int16", "\"unit\":\"°C\",\"component\":\"climate\",\"min\":5,\"max\":30,\"climate\":{\"current_temperature\":\"room\"}"),
+		  "points[0] (a).climate.current_temperature: no point \"room\" in this definition" },
+		{ HR("a", 0, "int16", "\"unit\":\"°C\",\"component\":\"climate\",\"min\":5,\"max\":30,\"climate\":{\"current_temperature\":\"b\"}") ","
+		  "{\"key\":\"b\",\"name\":\"B\",\"table\":\"input_register\",\"address\":0,\"type\":\"int16\",\"unit\":\"°F\",\"device_class\":\"temperature\"}",
+		  "points[0] (a).climate.current_temperature: expected a sensor in °C, \"b\" is a sensor in °F" },
+		{ HR("a", 0, "int16", "\"unit\":\"°C\",\"component\":\"climate\",\"min\":5,\"max\":30,\"climate\":{\"mode\":\"m\"}") ","
+		  HR("m", 1, "uint16", "\"component\":\"select\",\"options\":{\"0\":\"off\",\"1\":\"heating\"}"),
+		  "points[0] (a).climate.mode: option \"heating\" of \"m\" is not a Home Assistant HVAC mode" },
+		{ HR("a", 0, "int16", "\"unit\":\"°C\",\"component\":\"climate\",\"min\":5,\"max\":30,\"climate\":{\"mode\":\"m\",\"fixed_mode\":\"heat\"}") ","
+		  HR("m", 1, "uint16", "\"component\":\"select\",\"options\":{\"0\":\"off\"}"),
+		  "points[0] (a).climate.fixed_mode: only without a mode point (mode \"m\")" },
+		{ HR("a", 0, "int16", "\"unit\":\"°C\",\"component\":\"climate\",\"min\":5,\"max\":30,\"climate\":{\"fixed_mode\":\"warm\"}"),
+		  "points[0] (a).climate.fixed_mode: expected one of off, heat, cool, heat_cool, auto, dry, fan_only, got \"warm\"" },
+		{ HR("a", 0, "uint16", "\"component\":\"text\""),
+		  "points[0] (a).component: expected type string for text, got uint16" },
+		{ HR("a", 0, "string", "\"length\":2,\"component\":\"text\",\"text\":{\"pattern\":\"[a-z\"}"),
+		  "points[0] (a).text.pattern: expected a POSIX extended regular expression, got \"[a-z\"" },
+		{ HR("a", 0, "string", "\"length\":2,\"component\":\"text\",\"text\":{\"min_length\":5}"),
+		  "points[0] (a).text.min_length: expected at most 4 (the 2 registers hold 4 characters), got 5" },
+		{ HR("a", 0, "string", "\"length\":2,\"component\":\"text\",\"text\":{\"mode\":\"secret\"}"),
+		  "points[0] (a).text.mode: expected one of text, password, got \"secret\"" },
+	};
+	struct loaded l;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL;
+
+		if (asprintf(&text, HEADER "\"points\": [%s]}\n", cases[i].points) < 0)
+			abort();
+		load_text(&l, "block.json", text);
+		CHECK(l.def == NULL);
+		CHECK_STR_CONTAINS(l.text, cases[i].want);
+		done(&l);
+		free(text);
+	}
+
+	load_text(&l, "blocks.json", HEADER "\"points\": ["
+		  HR("dim", 0, "uint16", "\"component\":\"light\",\"light\":{\"brightness_scale\":255}") ","
+		  HR("pos", 1, "uint16", "\"scale\":0.1,\"component\":\"cover\",\"device_class\":\"blind\","
+		     "\"cover\":{\"position_open\":0,\"position_closed\":100}") ","
+		  HR("fan", 2, "uint16", "\"component\":\"fan\",\"fan\":{\"speed_min\":2,\"speed_max\":5,"
+		     "\"off_value\":1,\"presets\":{\"9\":\"boost\"}}") ","
+		  HR("sp", 3, "int16", "\"scale\":0.1,\"unit\":\"°F\",\"component\":\"climate\",\"min\":40,"
+		     "\"max\":90,\"step\":1,\"climate\":{\"fixed_mode\":\"cool\"}") ","
+		  HR("txt", 4, "string", "\"length\":3,\"component\":\"text\",\"text\":{\"mode\":\"password\"}")
+		  "]}\n");
+	CHECK(l.def != NULL);
+	if (l.def) {
+		const struct fb_point_def *p = l.def->points;
+
+		CHECK_EQ_INT(p[0].ext.brightness_scale, 255);
+		CHECK(!strcmp(fb_component_name(p[1].component), "cover"));
+		CHECK_EQ_INT(p[1].ext.position_open, 0);
+		CHECK_EQ_INT(p[1].ext.position_closed, 100);
+		CHECK_EQ_INT(p[2].ext.fan_off, 1);
+		CHECK_EQ_INT(p[2].ext.fan_on, 2); /* default: the lowest step */
+		CHECK_EQ_INT(p[2].ext.npresets, 1);
+		CHECK(p[3].component == FB_COMP_CLIMATE && !strcmp(p[3].ext.fixed_mode, "cool"));
+		CHECK_NEAR(p[3].ext.temp_precision, 1.0, 1e-12);
+		CHECK(p[4].component == FB_COMP_TEXT && p[4].ext.password && !p[4].ext.pattern);
+		CHECK_EQ_INT(l.diag.warnings, 0);
+	}
+	done(&l);
+}
+
 static void raw_request_button(void)
 {
 	struct loaded l;
@@ -574,7 +681,7 @@ static void inline_rules(void)
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"number\",\"min\":5,\"max\":5}",
 		  "points[0] (a).min: expected less than max (5), got 5" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"input_register\",\"address\":0,\"type\":\"uint16\",\"min\":1}",
-		  "points[0] (a).min: only applies to component number" },
+		  "points[0] (a).min: only applies to components number and climate" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"float32\",\"writable\":true,\"component\":\"select\",\"options\":{\"0\":\"x\"}}",
 		  "points[0] (a).component: expected an unscaled integer type for select, got float32" },
 		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,\"type\":\"uint16\",\"writable\":true,\"component\":\"select\",\"options\":{\"x\":\"y\"}}",
@@ -959,6 +1066,7 @@ int main(void)
 	RUN_TEST(cross_field_rules);
 	RUN_TEST(raw_request_button);
 	RUN_TEST(light_and_valve_points);
+	RUN_TEST(component_blocks);
 	RUN_TEST(defaults_are_applied);
 	RUN_TEST(full_point_parses);
 	RUN_TEST(inline_rules);

@@ -58,25 +58,11 @@ static cJSON *availability_list(const struct exporter *ex, const char *device_to
 static void enum_options(cJSON *c, const struct fb_point_def *p)
 {
 	cJSON *opts = cJSON_AddArrayToObject(c, "options");
-	char *t = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&t, &len);
+	char *t = ex_discovery_label_template(p->options, p->noptions, p->key);
 
-	if (!f)
-		return;
-	fputs("{{ {", f);
-	for (size_t i = 0; i < p->noptions; i++) {
+	for (size_t i = 0; i < p->noptions; i++)
 		cJSON_AddItemToArray(opts, cJSON_CreateString(p->options[i].label));
-		fprintf(f, "%s%lld: '", i ? ", " : "", (long long)p->options[i].raw);
-		for (const char *l = p->options[i].label; *l; l++) {
-			if (*l == '\'' || *l == '\\') /* a Jinja string literal */
-				fputc('\\', f);
-			fputc(*l, f);
-		}
-		fputc('\'', f);
-	}
-	fprintf(f, "}.get(value_json.%s) }}", p->key);
-	if (fclose(f) == 0 && t)
+	if (t)
 		cJSON_ReplaceItemInObject(c, "value_template", cJSON_CreateString(t));
 	free(t);
 }
@@ -109,6 +95,9 @@ static cJSON *point_component(const struct exporter *ex, const struct ex_device 
 		if (p->noptions)
 			enum_options(c, p);
 	}
+	/* Dimmer, cover, fan, climate, text (discovery_ext.c). */
+	if (ex_discovery_ext_component(ex, dev, p, c))
+		return c;
 	if (p->component == FB_COMP_EVENT) { /* (GPIO) presses of an input */
 		/* The state container repeats the last press until the driver
 		 * clears it; an empty rendering is ignored by Home Assistant, so

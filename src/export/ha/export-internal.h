@@ -198,6 +198,15 @@ void ex_state_publish_gateway(struct exporter *ex);
 cJSON *ex_discovery_device_doc(const struct exporter *ex, const struct ex_device *d,
 			       const cJSON *removed);
 cJSON *ex_discovery_gateway_doc(const struct exporter *ex);
+/* discovery_ext.c: adds to c (a point's component, its name, unique_id
+ * and value_template already set) the keys of a dimmer light, cover, fan,
+ * climate or text.  Returns false, c untouched, for any other point. */
+bool ex_discovery_ext_component(const struct exporter *ex, const struct ex_device *d,
+				const struct fb_point_def *p, cJSON *c);
+/* "{{ {raw: 'label', ...}.get(value_json.<key>) }}"; caller frees; NULL
+ * when out of memory. */
+char *ex_discovery_label_template(const struct fb_select_option *opt, size_t n,
+				  const char *key);
 /* The retained text of doc: the one serialisation the broker sees
  * (caller frees with free()). */
 char *ex_discovery_text(const cJSON *doc);
