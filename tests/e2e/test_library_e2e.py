@@ -75,17 +75,39 @@ def published_form(point, value):
 
 
 # SunSpec model lengths (sunspec/models JSON) for the chains served below.
-SUNSPEC_LEN = {1: 65, 101: 50, 102: 50, 103: 50, 201: 105, 202: 105, 203: 105, 204: 105}
+SUNSPEC_LEN = {1: 65, 101: 50, 102: 50, 103: 50, 111: 60, 112: 60, 113: 60, 160: 88,
+               201: 105, 202: 105, 203: 105, 204: 105, 211: 124, 212: 124, 213: 124,
+               214: 124, 802: 62}
+
+
+def sunspec_layout(definition):
+    """{model: address} of a definition's sunspec.models ("203:2" is the
+    second meter: served as model 203 there)."""
+    return {a: int(k.split(":")[0]) for k, a in definition["sunspec"]["models"].items()}
+
+
+def sunspec_chain_of(triples, base=40000):
+    """{address: words} of the chain a vector's sunspec_chain describes
+    ([model, address, length], in order), gaps filled as sunspec_chain."""
+    regs = {base: [0x5375, 0x6E53]}
+    at = base + 2
+    for model, addr, length in triples:
+        if addr > at:
+            regs[at] = [64999, addr - at - 2]
+        regs[addr] = [model, length]
+        at = addr + 2 + length
+    regs[at] = [0xFFFF, 0]
+    return regs
 
 
 def sunspec_chain(models, base=40000, common_len=65):
     """{address: words} of a SunSpec map: "SunS" at base, then each
-    (model, address) in order; gaps are filled with an unknown model
+    {address: model} in order; gaps are filled with an unknown model
     (skipped by its length, as real chains have models a definition does
     not map), and 0xFFFF ends the chain."""
     regs = {base: [0x5375, 0x6E53]}
     at = base + 2
-    for addr, model in sorted((a, m) for m, a in models.items()):
+    for addr, model in sorted(models.items()):
         if addr > at:
             regs[at] = [64999, addr - at - 2]
         length = common_len if model == 1 else SUNSPEC_LEN[model]
@@ -214,11 +236,13 @@ class LibraryE2E(fbtest.TestCase):
                 vecs = defs[def_id]["tests"]
                 if rnd >= len(vecs):
                     continue
-                if "sunspec" in defs[def_id]:
-                    layout = {int(m): a for m, a in defs[def_id]["sunspec"]["models"].items()}
-                    for addr, words in sunspec_chain(layout).items():
-                        self.slave.set_registers(u, "hr", addr, words)
                 v = vecs[rnd]
+                if "sunspec_chain" in v:
+                    for addr, words in sunspec_chain_of(v["sunspec_chain"]).items():
+                        self.slave.set_registers(u, "hr", addr, words)
+                elif "sunspec" in defs[def_id]:
+                    for addr, words in sunspec_chain(sunspec_layout(defs[def_id])).items():
+                        self.slave.set_registers(u, "hr", addr, words)
                 table = TABLES[v["table"]]
                 blocks = v.get("blocks") or [{"address": v["address"], "words": v["words"]}]
                 for b in blocks:
@@ -378,9 +402,9 @@ class LibraryE2E(fbtest.TestCase):
                           gateway.device("nometer", "sunspec", 2)], poll_ms=200)
         s = self.slave
         fronius = {1: 40002, 103: 40070, 203: 40122}
-        for addr, words in sunspec_chain(fronius, common_len=66).items():
+        for addr, words in sunspec_chain({a: m for m, a in fronius.items()}, common_len=66).items():
             s.set_registers(1, "hr", addr, words)
-        for addr, words in sunspec_chain({1: 2, 103: 69}, base=0).items():
+        for addr, words in sunspec_chain({2: 1, 69: 103}, base=0).items():
             s.set_registers(2, "hr", addr, words)
         for unit, m103 in ((1, 40070), (2, 69)):
             s.set_registers(unit, "hr", m103 + 14, [2303, 0xFFFF])   # W, W_SF -1
