@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import struct
 import subprocess
 import time
 
@@ -453,6 +454,52 @@ class LibraryE2E(fbtest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2)
         self.assertIn("needs 2 words from address 40083", r.stderr)
+
+    def test_sunspec_rescan_finds_meters_added_while_the_link_is_up(self):
+        """A device whose chain changes while the link stays up (a meter
+        wired in, a firmware update): after sunspec.rescan_s the driver
+        walks it again and maps every meter in it, the first a float 213
+        and the second an integer 201, as distinct entities."""
+        d = os.path.join(self.tmp, "defs")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(gateway.DEVICES, "sunspec.json")) as f:
+            doc = strip_comments(f.read())
+        doc["sunspec"]["rescan_s"] = 2
+        with open(os.path.join(d, "sunspec-rescan.json"), "w") as f:
+            json.dump(doc, f)
+        self.gateway_for([gateway.device("inv", "sunspec-rescan", 1)], defs_dir=d, poll_ms=200)
+        s = self.slave
+        for addr, words in sunspec_chain({40002: 1, 40069: 103}).items():
+            s.set_registers(1, "hr", addr, words)
+        s.set_registers(1, "hr", 40069 + 14, [2303, 0xFFFF])   # W, W_SF -1
+        self.gw.start_exporter()
+        self.gw.start_driver()
+        ok = fbtest.wait_for(lambda: (self.state("inv") or {}).get("power") == 230.3,
+                             fbtest.slack(15), 0.1)
+        self.assertTrue(ok, self.state("inv"))
+        st = self.state("inv")
+        self.assertIsNone(st.get("meter_power", 0))
+        self.assertIsNone(st.get("meter2_power", 0))
+        # Two meters appear behind the inverter: a float one and an integer one.
+        f32 = lambda x: list(struct.unpack(">HH", struct.pack(">f", x)))
+        s.set_registers(1, "hr", 40121 + 28, f32(-2875.0))            # 213 W
+        s.set_registers(1, "hr", 40247 + 18, [1180, 1180, 0, 0, 0])    # 201 W, WphA, W_SF 0
+        s.set_registers(1, "hr", 40247 + 2, [512, 0, 0, 0, 0xFFFE])    # 201 A, A_SF -2
+        for addr, words in sunspec_chain_of([[1, 40002, 65], [103, 40069, 50],
+                                             [213, 40121, 124], [201, 40247, 105]]).items():
+            s.set_registers(1, "hr", addr, words)
+        want = {"power": 230.3, "meter_power": -2875, "meter2_power": 1180,
+                "meter2_current": 5.12, "meter3_power": None}
+        ok = fbtest.wait_for(lambda: all(close((self.state("inv") or {}).get(k, "absent"), v,
+                                               0.01, False) for k, v in want.items()),
+                             fbtest.slack(20), 0.2)
+        log = self.gw.drivers["meters"].log_tail(80)
+        self.assertTrue(ok, f"{self.state('inv')} != {want}\n{log}")
+        self.assertIn("SunS at 40000: 1@40002 103@40069", log)
+        self.assertIn("SunS at 40000: 1@40002 103@40069 213@40121 201@40247", log)
+        # The link stayed up: one connect.
+        self.assertEqual(log.count("SunS at 40000: 1@40002 103@40069\n") +
+                         log.count("SunS at 40000: 1@40002 103@40069 213"), 2, log)
 
     # ------------------------------------------------------- point overrides
     def test_point_overrides_rename_reclass_and_disable(self):
