@@ -34,7 +34,7 @@ static const char *const point_keys[] = {
 	"state_class", "entity_category", "icon", "writable", "write_function",
 	"coil_on", "coil_off", "press", "min", "max", "step", "options", "poll",
 	"sentinel", "deadband", "heartbeat_s", "raw_unit", "lint_ok", "byte", "on_value", "off_value",
-	"scale_register", "sunspec_model", "request",
+	"scale_register", "sunspec_model", "sunspec_instance", "sunspec_float", "request",
 	"light", "cover", "fan", "climate", "text", NULL,
 };
 
@@ -585,6 +585,12 @@ static void read_layout(struct reading *r, struct fb_point_def *p)
 	}
 	if (fb_json_int(jp, "sunspec_model", false, 1, 65534, where, d, &n) == 1)
 		p->sunspec_model = (uint16_t)n;
+	if (fb_json_int(jp, "sunspec_instance", false, 1, 9, where, d, &n) == 1)
+		p->sunspec_instance = (uint8_t)n;
+	if (fb_json_int(jp, "sunspec_float", false, 2, 65533, where, d, &n) == 1) {
+		p->has_sunspec_float = true;
+		p->sunspec_float = (uint16_t)n;
+	}
 	if (fb_json_int(jp, "scale_register", false, 0, 65535, where, d, &n) == 1) {
 		p->has_scale_register = true;
 		p->scale_register = (uint16_t)n;

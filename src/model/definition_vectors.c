@@ -21,7 +21,7 @@
 
 static const char *const vector_keys[] = {
 	"name", "source", "table", "address", "words", "blocks", "tolerance", "expect",
-	"invariants", NULL,
+	"invariants", "sunspec_chain", NULL,
 };
 static const char *const block_keys[] = { "address", "words", NULL };
 static const char *const expect_keys[] = { "value", "tolerance", "unit", NULL };
@@ -55,6 +55,7 @@ static void free_vector(struct fb_vector *v)
 		free(v->invariants[i].terms);
 	}
 	free(v->invariants);
+	free(v->sunspec_found);
 }
 
 void fb_model_vectors_free(struct fb_definition *def)
@@ -234,17 +235,84 @@ const struct fb_vector_block *fb_model_vector_block(const struct fb_vector *v,
 	return NULL;
 }
 
+bool fb_model_vector_point(const struct fb_definition *def, const struct fb_vector *v,
+			   const struct fb_point_def *orig, struct fb_point_def *out)
+{
+	if (!v->sunspec_found) {
+		*out = *orig;
+		return true;
+	}
+	return fb_model_sunspec_place(def, v->sunspec_found, orig, out);
+}
+
+/* "sunspec_chain": [[model, address of its ID register, length L], ...]
+ * in chain order: the words are of a device whose models sit there, so
+ * each point is read where that device has it (float models too). */
+static void parse_chain(struct vctx *c, const cJSON *jv)
+{
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(jv, "sunspec_chain"), *it;
+	struct fb_sunspec_found chain[32];
+	size_t n = 0;
+
+	if (!ch || cJSON_IsNull(ch))
+		return;
+	if (!c->def->nsunspec) {
+		fb_diag_error(c->d, "%s.sunspec_chain: the definition has no sunspec block",
+			      c->where);
+		return;
+	}
+	if (!cJSON_IsArray(ch) || !cJSON_GetArraySize(ch) ||
+	    cJSON_GetArraySize(ch) > (int)(sizeof(chain) / sizeof(chain[0]))) {
+		fb_diag_error(c->d, "%s.sunspec_chain: expected 1..32 [model, address, length] "
+			      "triples", c->where);
+		return;
+	}
+	cJSON_ArrayForEach(it, ch) {
+		double x[3];
+		int k = 0;
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, it) {
+			if (k < 3 && cJSON_IsNumber(e))
+				x[k] = e->valuedouble;
+			k++;
+		}
+		if (!cJSON_IsArray(it) || k != 3 || x[0] < 1 || x[0] > 65534 || x[1] < 0 ||
+		    x[1] > 65533 || x[2] < 0 || x[2] > 65535 || x[0] != (int)x[0] ||
+		    x[1] != (int)x[1] || x[2] != (int)x[2]) {
+			fb_diag_error(c->d, "%s.sunspec_chain[%zu]: expected [model 1..65534, "
+				      "address 0..65533, length 0..65535]", c->where, n);
+			return;
+		}
+		chain[n].id = (uint16_t)x[0];
+		chain[n].address = (uint16_t)x[1];
+		chain[n].length = (uint16_t)x[2];
+		n++;
+	}
+	c->v->sunspec_found = calloc(c->def->nsunspec, sizeof(*c->v->sunspec_found));
+	if (!c->v->sunspec_found) {
+		fb_diag_error(c->d, "%s: out of memory", c->where);
+		return;
+	}
+	fb_model_sunspec_assign(c->def, chain, n, c->v->sunspec_found);
+}
+
 /* The point named `key` for use in this vector, or -1 after an error:
  * it must exist, be in the vector's table and lie within its words. */
 static long find_point(struct vctx *c, const char *key, const char *path)
 {
-	const struct fb_point_def *p = fb_model_point(c->def, key);
+	const struct fb_point_def *orig = fb_model_point(c->def, key), *p;
+	struct fb_point_def placed;
 	unsigned first, last;
 
-	if (!p) {
+	if (!orig) {
 		fb_diag_error(c->d, "%s.%s: no point with key \"%s\"", c->where, path, key);
 		return -1;
 	}
+	/* Not in this vector's chain: it reads as unknown. */
+	if (!fb_model_vector_point(c->def, c->v, orig, &placed))
+		return (long)(orig - c->def->points);
+	p = &placed;
 	if (p->table != c->v->table) {
 		fb_diag_error(c->d, "%s.%s: the point is a %s, the vector's words are %s",
 			      c->where, path, fb_reg_table_name(p->table),
@@ -267,7 +335,7 @@ static long find_point(struct vctx *c, const char *key, const char *path)
 				      "one of the vector's blocks", c->where, path, first, last);
 		return -1;
 	}
-	return (long)(p - c->def->points);
+	return (long)(orig - c->def->points);
 }
 
 static void parse_expect_value(struct vctx *c, const cJSON *val, const char *path,
@@ -549,6 +617,7 @@ static void parse_vector(const char *file, const cJSON *jv, size_t i,
 	if (fb_json_enum(jv, "table", true, fb_point_table_names, where, d, &e) == 1)
 		v->table = (enum fb_reg_table)e;
 	parse_blocks(&c, jv);
+	parse_chain(&c, jv);
 	read_tolerance(jv, where, d, &tol, &pct);
 	parse_expect(&c, jv, tol, pct);
 	parse_invariants(&c, jv);

@@ -161,6 +161,10 @@ extern const char *const fb_climate_mode_names[];
  * points assume), and the points' sunspec_model against it. */
 void fb_model_sunspec_parse(const char *file, const struct cJSON *root,
 			    struct fb_definition *def, struct fb_diag *d);
+/* A vector's view of a point: where its sunspec_chain puts it (false:
+ * not in that chain, unknown), else the point as written. */
+bool fb_model_vector_point(const struct fb_definition *def, const struct fb_vector *v,
+			   const struct fb_point_def *orig, struct fb_point_def *out);
 void fb_model_sunspec_check(const char *file, const struct fb_definition *def,
 			    struct fb_diag *d);
 

@@ -217,6 +217,12 @@ struct fb_point_def {
 	int heartbeat_s;
 	uint32_t lint_ok;          /* "lint_ok": bit (1 << FB_LINT_*) per waived rule */
 	uint16_t sunspec_model;    /* SunSpec model the point is in; 0 = none */
+	uint8_t sunspec_instance;  /* which one of that kind (meter 2); 0/1 = first */
+	/* Register offset of the same value in the float model (111-113 for
+	 * 101-103, 211-214 for 201-204) from its ID register; a point without
+	 * one is not present on a device that carries the float model. */
+	bool has_sunspec_float;
+	uint16_t sunspec_float;
 	bool not_present;          /* set by the Modbus driver on its own copy of
 				    * the points: the device has no such model,
 				    * the point is never read (stays unknown) */
@@ -289,6 +295,10 @@ struct fb_vector {
 	size_t nexpect;
 	struct fb_invariant *invariants;
 	size_t ninvariants;
+	/* "sunspec_chain": the models the words belong to, resolved against
+	 * the definition's sunspec models (def->nsunspec entries); NULL = the
+	 * addresses as written. */
+	struct fb_sunspec_found *sunspec_found;
 };
 
 /* One register of a definition's "identify" block (definition_identify.c):
@@ -306,6 +316,14 @@ struct fb_identify_reg {
  * "sunspec" block): the address of its ID register. */
 struct fb_sunspec_model {
 	uint16_t model, address;
+	uint8_t instance;          /* "203:2" = the second meter; 1 = first */
+};
+
+/* Where a device really carries one of the definition's sunspec models:
+ * the model id found there (113 where the definition says 103), the
+ * address of its ID register and its length L; id 0 = absent. */
+struct fb_sunspec_found {
+	uint16_t id, address, length;
 };
 
 struct fb_definition {
@@ -330,6 +348,7 @@ struct fb_definition {
 	size_t nidentify;
 	struct fb_sunspec_model *sunspec; /* "sunspec".models; NULL if none */
 	size_t nsunspec;
+	uint32_t sunspec_rescan_s;        /* walk the chain again this often */
 };
 
 /* ---- the file loader (definition.c) ---- */
@@ -363,6 +382,30 @@ int fb_identify_match(const struct fb_definition *def, int unit_id,
 /* The definition's entry for a SunSpec model, or NULL.  Borrowed. */
 const struct fb_sunspec_model *fb_model_sunspec_model(const struct fb_definition *def,
 						      uint16_t model);
+/* The entry of a point (its model and instance), or NULL. */
+const struct fb_sunspec_model *fb_model_sunspec_entry(const struct fb_definition *def,
+						      const struct fb_point_def *p);
+/* The kind a model id counts as for instances and layouts: 103 for
+ * 101-103 and 111-113 (inverters), 203 for 201-204 and 211-214 (meters),
+ * the id itself otherwise. */
+uint16_t fb_model_sunspec_kind(uint16_t id);
+/* Whether a model carries float32 values without scale factors. */
+bool fb_model_sunspec_is_float(uint16_t id);
+/* Matches the device's chain (models in order, as walked) to the
+ * definition's entries: found[i] for def->sunspec[i], the n-th model of a
+ * kind going to the entry with instance n. */
+void fb_model_sunspec_assign(const struct fb_definition *def,
+			     const struct fb_sunspec_found *chain, size_t nchain,
+			     struct fb_sunspec_found *found);
+/* The point as it is on the device (*out, a shallow copy of *orig moved
+ * to its model's address; on a float model a scaled value becomes
+ * float32 ABCD without scale factor or sentinel, NaN reading as
+ * unknown).  false: the device lacks the model, the model is too short
+ * for the point (model 160 with fewer modules), or the float model has
+ * no such value. */
+bool fb_model_sunspec_place(const struct fb_definition *def,
+			    const struct fb_sunspec_found *found,
+			    const struct fb_point_def *orig, struct fb_point_def *out);
 
 /* ---- per-device overrides (definition_override.c) ---- */
 

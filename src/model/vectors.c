@@ -104,12 +104,24 @@ static void expected_text(const struct fb_vector_expect *e, char *buf, size_t le
 	}
 }
 
-static int decode(const struct fb_vector *v, const struct fb_point_def *p,
-		  struct fb_value *val)
+/* A point outside the vector's SunSpec chain reads as unknown, as the
+ * driver leaves it. */
+static int decode(const struct fb_definition *def, const struct fb_vector *v,
+		  const struct fb_point_def *orig, struct fb_value *val)
 {
-	const struct fb_vector_block *b = fb_model_vector_block(v, p);
+	struct fb_point_def p;
+	const struct fb_vector_block *b;
 
-	return fb_codec_decode_run(p, b->words, b->address, b->nwords, val);
+	if (!fb_model_vector_point(def, v, orig, &p)) {
+		memset(val, 0, sizeof(*val));
+		return 0;
+	}
+	b = fb_model_vector_block(v, &p);
+	if (!b) {
+		errno = ERANGE;
+		return -1;
+	}
+	return fb_codec_decode_run(&p, b->words, b->address, b->nwords, val);
 }
 
 static void run_expect(const struct fb_definition *def, const struct fb_vector *v,
@@ -120,9 +132,14 @@ static void run_expect(const struct fb_definition *def, const struct fb_vector *
 	char got[FB_TABLE_STRING_MAX + 8], want[FB_TABLE_STRING_MAX + 40], words[96];
 	struct fb_value val;
 
+	struct fb_point_def placed;
+
 	rep->checks++;
-	words_text(v, p, words, sizeof(words));
-	if (decode(v, p, &val) < 0) {
+	if (fb_model_vector_point(def, v, p, &placed) && fb_model_vector_block(v, &placed))
+		words_text(v, &placed, words, sizeof(words));
+	else
+		snprintf(words, sizeof(words), "(not in the vector's SunSpec chain)");
+	if (decode(def, v, p, &val) < 0) {
 		rep->failed++;
 		fb_diag_error(d, "%s: tests[%zu] (%s).expect.%s: cannot decode (%s) from %s",
 			      def->path, vi, v->name, p->key, strerror(errno), words);
@@ -157,7 +174,7 @@ static void run_invariant(const struct fb_definition *def, const struct fb_vecto
 		const struct fb_point_def *p = &def->points[t < inv->nterms ? inv->terms[t]
 								       : inv->equals];
 
-		if (decode(v, p, &val) < 0 || !as_number(&val, &x)) {
+		if (decode(def, v, p, &val) < 0 || !as_number(&val, &x)) {
 			rep->failed++;
 			fb_diag_error(d, "%s: tests[%zu] (%s).invariants[%zu] (%s): %s has no "
 				      "numeric value", def->path, vi, v->name, ii,

@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import struct
 import subprocess
 import time
 
@@ -75,17 +76,39 @@ def published_form(point, value):
 
 
 # SunSpec model lengths (sunspec/models JSON) for the chains served below.
-SUNSPEC_LEN = {1: 65, 101: 50, 102: 50, 103: 50, 201: 105, 202: 105, 203: 105, 204: 105}
+SUNSPEC_LEN = {1: 65, 101: 50, 102: 50, 103: 50, 111: 60, 112: 60, 113: 60, 160: 88,
+               201: 105, 202: 105, 203: 105, 204: 105, 211: 124, 212: 124, 213: 124,
+               214: 124, 802: 62}
+
+
+def sunspec_layout(definition):
+    """{model: address} of a definition's sunspec.models ("203:2" is the
+    second meter: served as model 203 there)."""
+    return {a: int(k.split(":")[0]) for k, a in definition["sunspec"]["models"].items()}
+
+
+def sunspec_chain_of(triples, base=40000):
+    """{address: words} of the chain a vector's sunspec_chain describes
+    ([model, address, length], in order), gaps filled as sunspec_chain."""
+    regs = {base: [0x5375, 0x6E53]}
+    at = base + 2
+    for model, addr, length in triples:
+        if addr > at:
+            regs[at] = [64999, addr - at - 2]
+        regs[addr] = [model, length]
+        at = addr + 2 + length
+    regs[at] = [0xFFFF, 0]
+    return regs
 
 
 def sunspec_chain(models, base=40000, common_len=65):
     """{address: words} of a SunSpec map: "SunS" at base, then each
-    (model, address) in order; gaps are filled with an unknown model
+    {address: model} in order; gaps are filled with an unknown model
     (skipped by its length, as real chains have models a definition does
     not map), and 0xFFFF ends the chain."""
     regs = {base: [0x5375, 0x6E53]}
     at = base + 2
-    for addr, model in sorted((a, m) for m, a in models.items()):
+    for addr, model in sorted(models.items()):
         if addr > at:
             regs[at] = [64999, addr - at - 2]
         length = common_len if model == 1 else SUNSPEC_LEN[model]
@@ -214,11 +237,13 @@ class LibraryE2E(fbtest.TestCase):
                 vecs = defs[def_id]["tests"]
                 if rnd >= len(vecs):
                     continue
-                if "sunspec" in defs[def_id]:
-                    layout = {int(m): a for m, a in defs[def_id]["sunspec"]["models"].items()}
-                    for addr, words in sunspec_chain(layout).items():
-                        self.slave.set_registers(u, "hr", addr, words)
                 v = vecs[rnd]
+                if "sunspec_chain" in v:
+                    for addr, words in sunspec_chain_of(v["sunspec_chain"]).items():
+                        self.slave.set_registers(u, "hr", addr, words)
+                elif "sunspec" in defs[def_id]:
+                    for addr, words in sunspec_chain(sunspec_layout(defs[def_id])).items():
+                        self.slave.set_registers(u, "hr", addr, words)
                 table = TABLES[v["table"]]
                 blocks = v.get("blocks") or [{"address": v["address"], "words": v["words"]}]
                 for b in blocks:
@@ -378,9 +403,9 @@ class LibraryE2E(fbtest.TestCase):
                           gateway.device("nometer", "sunspec", 2)], poll_ms=200)
         s = self.slave
         fronius = {1: 40002, 103: 40070, 203: 40122}
-        for addr, words in sunspec_chain(fronius, common_len=66).items():
+        for addr, words in sunspec_chain({a: m for m, a in fronius.items()}, common_len=66).items():
             s.set_registers(1, "hr", addr, words)
-        for addr, words in sunspec_chain({1: 2, 103: 69}, base=0).items():
+        for addr, words in sunspec_chain({2: 1, 69: 103}, base=0).items():
             s.set_registers(2, "hr", addr, words)
         for unit, m103 in ((1, 40070), (2, 69)):
             s.set_registers(unit, "hr", m103 + 14, [2303, 0xFFFF])   # W, W_SF -1
@@ -429,6 +454,52 @@ class LibraryE2E(fbtest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2)
         self.assertIn("needs 2 words from address 40083", r.stderr)
+
+    def test_sunspec_rescan_finds_meters_added_while_the_link_is_up(self):
+        """A device whose chain changes while the link stays up (a meter
+        wired in, a firmware update): after sunspec.rescan_s the driver
+        walks it again and maps every meter in it, the first a float 213
+        and the second an integer 201, as distinct entities."""
+        d = os.path.join(self.tmp, "defs")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(gateway.DEVICES, "sunspec.json")) as f:
+            doc = strip_comments(f.read())
+        doc["sunspec"]["rescan_s"] = 2
+        with open(os.path.join(d, "sunspec-rescan.json"), "w") as f:
+            json.dump(doc, f)
+        self.gateway_for([gateway.device("inv", "sunspec-rescan", 1)], defs_dir=d, poll_ms=200)
+        s = self.slave
+        for addr, words in sunspec_chain({40002: 1, 40069: 103}).items():
+            s.set_registers(1, "hr", addr, words)
+        s.set_registers(1, "hr", 40069 + 14, [2303, 0xFFFF])   # W, W_SF -1
+        self.gw.start_exporter()
+        self.gw.start_driver()
+        ok = fbtest.wait_for(lambda: (self.state("inv") or {}).get("power") == 230.3,
+                             fbtest.slack(15), 0.1)
+        self.assertTrue(ok, self.state("inv"))
+        st = self.state("inv")
+        self.assertIsNone(st.get("meter_power", 0))
+        self.assertIsNone(st.get("meter2_power", 0))
+        # Two meters appear behind the inverter: a float one and an integer one.
+        f32 = lambda x: list(struct.unpack(">HH", struct.pack(">f", x)))
+        s.set_registers(1, "hr", 40121 + 28, f32(-2875.0))            # 213 W
+        s.set_registers(1, "hr", 40247 + 18, [1180, 1180, 0, 0, 0])    # 201 W, WphA, W_SF 0
+        s.set_registers(1, "hr", 40247 + 2, [512, 0, 0, 0, 0xFFFE])    # 201 A, A_SF -2
+        for addr, words in sunspec_chain_of([[1, 40002, 65], [103, 40069, 50],
+                                             [213, 40121, 124], [201, 40247, 105]]).items():
+            s.set_registers(1, "hr", addr, words)
+        want = {"power": 230.3, "meter_power": -2875, "meter2_power": 1180,
+                "meter2_current": 5.12, "meter3_power": None}
+        ok = fbtest.wait_for(lambda: all(close((self.state("inv") or {}).get(k, "absent"), v,
+                                               0.01, False) for k, v in want.items()),
+                             fbtest.slack(20), 0.2)
+        log = self.gw.drivers["meters"].log_tail(80)
+        self.assertTrue(ok, f"{self.state('inv')} != {want}\n{log}")
+        self.assertIn("SunS at 40000: 1@40002 103@40069", log)
+        self.assertIn("SunS at 40000: 1@40002 103@40069 213@40121 201@40247", log)
+        # The link stayed up: one connect.
+        self.assertEqual(log.count("SunS at 40000: 1@40002 103@40069\n") +
+                         log.count("SunS at 40000: 1@40002 103@40069 213"), 2, log)
 
     # ------------------------------------------------------- point overrides
     def test_point_overrides_rename_reclass_and_disable(self):

@@ -1044,6 +1044,104 @@ static void sunspec_block(void)
 	done(&l);
 }
 
+
+/* Meters 2.., float twins and model lengths: where a device's chain puts
+ * each point (fb_model_sunspec_assign / fb_model_sunspec_place). */
+static void sunspec_instances_floats_and_lengths(void)
+{
+	struct loaded l;
+	struct fb_sunspec_found found[4];
+	struct fb_point_def p;
+	/* inverter as float 113, a 201 and a 203 meter, MPPT with 2 modules */
+	const struct fb_sunspec_found chain[] = {
+		{ 1, 40002, 66 }, { 113, 40070, 60 }, { 201, 40132, 105 }, { 203, 40239, 105 },
+		{ 160, 40346, 48 },
+	};
+
+	load_text(&l, "ss2.json", HEADER
+		  "\"sunspec\": {\"models\": {\"103\": 40069, \"203\": 40188, \"203:2\": 40362,"
+		  " \"160\": 40643}, \"rescan_s\": 30},\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"w\", \"name\": \"W\", \"table\": \"holding_register\", \"address\": 40083,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 103, \"sentinel\": \"0x8000\",\n"
+		  "  \"scale_register\": 40084, \"sunspec_float\": 22},\n"
+		  " {\"key\": \"st\", \"name\": \"St\", \"table\": \"holding_register\", \"address\": 40107,\n"
+		  "  \"type\": \"uint16\", \"sunspec_model\": 103, \"sunspec_float\": 48},\n"
+		  " {\"key\": \"evt\", \"name\": \"Evt\", \"table\": \"holding_register\", \"address\": 40108,\n"
+		  "  \"type\": \"uint16\", \"sunspec_model\": 103},\n"
+		  " {\"key\": \"m1\", \"name\": \"M1\", \"table\": \"holding_register\", \"address\": 40206,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 203, \"scale_register\": 40210},\n"
+		  " {\"key\": \"m2\", \"name\": \"M2\", \"table\": \"holding_register\", \"address\": 40380,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 203, \"sunspec_instance\": 2,\n"
+		  "  \"scale_register\": 40384},\n"
+		  " {\"key\": \"pv2\", \"name\": \"PV2\", \"table\": \"holding_register\", \"address\": 40684,\n"
+		  "  \"type\": \"uint16\", \"sunspec_model\": 160, \"scale_register\": 40647},\n"
+		  " {\"key\": \"pv3\", \"name\": \"PV3\", \"table\": \"holding_register\", \"address\": 40704,\n"
+		  "  \"type\": \"uint16\", \"sunspec_model\": 160, \"scale_register\": 40647}\n"
+		  "]}\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.errors, 0);
+	if (l.def) {
+		const struct fb_definition *def = l.def;
+
+		CHECK_EQ_INT(def->sunspec_rescan_s, 30);
+		CHECK_EQ_INT(def->sunspec[2].instance, 2);
+		CHECK(fb_model_sunspec_entry(def, &def->points[4]) == &def->sunspec[2]);
+		fb_model_sunspec_assign(def, chain, sizeof(chain) / sizeof(chain[0]), found);
+		CHECK_EQ_INT(found[0].id, 113);   /* 103's entry: the float inverter */
+		CHECK_EQ_INT(found[1].id, 201);   /* the first meter of any 20x */
+		CHECK_EQ_INT(found[2].address, 40239); /* "203:2" is the second */
+		CHECK_EQ_INT(found[3].length, 48);
+		/* W becomes float32 ABCD at 113 + 22, without SF or sentinel */
+		CHECK(fb_model_sunspec_place(def, found, &def->points[0], &p));
+		CHECK_EQ_INT(p.address, 40070 + 22);
+		CHECK_EQ_INT(p.type, FB_TYPE_FLOAT32);
+		CHECK_EQ_INT(p.order, FB_ORDER_ABCD);
+		CHECK(!p.has_scale_register && !p.has_sentinel);
+		/* St (no scale factor) keeps its type, at 113 + 48 */
+		CHECK(fb_model_sunspec_place(def, found, &def->points[1], &p));
+		CHECK_EQ_INT(p.address, 40070 + 48);
+		CHECK_EQ_INT(p.type, FB_TYPE_UINT16);
+		/* no float twin: not present on a float inverter */
+		CHECK(!fb_model_sunspec_place(def, found, &def->points[2], &p));
+		/* meter 1 on the 201, meter 2 on the 203, moved with their SFs */
+		CHECK(fb_model_sunspec_place(def, found, &def->points[3], &p));
+		CHECK_EQ_INT(p.address, 40132 + 18);
+		CHECK_EQ_INT(p.scale_register, 40132 + 22);
+		CHECK(fb_model_sunspec_place(def, found, &def->points[4], &p));
+		CHECK_EQ_INT(p.address, 40239 + 18);
+		CHECK_EQ_INT(p.scale_register, 40239 + 22);
+		/* module 2 fits in L = 48, module 3 does not */
+		CHECK(fb_model_sunspec_place(def, found, &def->points[5], &p));
+		CHECK_EQ_INT(p.address, 40346 + 41);
+		CHECK_EQ_INT(p.scale_register, 40346 + 4);
+		CHECK(!fb_model_sunspec_place(def, found, &def->points[6], &p));
+		/* a chain without meters: meter points are absent */
+		fb_model_sunspec_assign(def, chain, 2, found);
+		CHECK(!fb_model_sunspec_place(def, found, &def->points[3], &p));
+	}
+	done(&l);
+	load_text(&l, "ss3.json", HEADER
+		  "\"sunspec\": {\"models\": {\"203\": 40188, \"201\": 40300, \"203:0\": 1,"
+		  " \"160\": 40643}, \"rescan_s\": 0},\n"
+		  "\"points\": [\n"
+		  " {\"key\": \"a\", \"name\": \"A\", \"table\": \"holding_register\", \"address\": 40650,\n"
+		  "  \"type\": \"uint16\", \"sunspec_model\": 160, \"sunspec_float\": 9},\n"
+		  " {\"key\": \"b\", \"name\": \"B\", \"table\": \"holding_register\", \"address\": 40206,\n"
+		  "  \"type\": \"int16\", \"sunspec_model\": 203, \"sunspec_instance\": 3}\n"
+		  "]}\n");
+	CHECK(l.def == NULL);
+	CHECK_STR_CONTAINS(l.text, "sunspec.models.\"201\": the same model kind and instance as "
+			   "\"203\"");
+	CHECK_STR_CONTAINS(l.text, "sunspec.models.\"203:0\": expected a model id 1..65534 as the "
+			   "key, or id:n (1..9)");
+	CHECK_STR_CONTAINS(l.text, "sunspec.rescan_s");
+	CHECK_STR_CONTAINS(l.text, "points[0] (a).sunspec_float: model 160 has no float twin");
+	CHECK_STR_CONTAINS(l.text, "points[1] (b).sunspec_model: model 203 (that instance) is not "
+			   "in sunspec.models");
+	done(&l);
+}
+
 int main(void)
 {
 	char path[600];
@@ -1078,6 +1176,7 @@ int main(void)
 	RUN_TEST(enum_names);
 	RUN_TEST(library_format_fields);
 	RUN_TEST(sunspec_block);
+	RUN_TEST(sunspec_instances_floats_and_lengths);
 
 	static const char *const files[] = {
 		"defaults.json", "full.json", "rule.json", "top.json", "many.json", "key.json",

@@ -164,6 +164,10 @@ static int driver_loop(struct mb_driver *d)
 			d->link_was_up = true;
 			mb_stats_publish(d, now, true);
 		}
+		for (size_t i = 0; i < d->ndevices && d->ctx && !d->scanning; i++)
+			if (d->devices[i].own_def && d->devices[i].online &&
+			    now >= d->devices[i].sunspec_next_ms)
+				mb_sunspec_locate(d, &d->devices[i], now);
 		more_commands = mb_commands_run(d);
 		for (int i = 0; i < STEPS_PER_PASS && d->ctx; i++) {
 			struct mb_device *served = mb_sched_step(d, fb_mono_ms());

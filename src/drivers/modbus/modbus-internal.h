@@ -62,6 +62,9 @@ struct mb_device {
 	int64_t next_probe_ms;
 	uint64_t served;                     /* scheduler turn of its last read */
 	uint32_t plan_gen;                   /* bumped by every (re)plan */
+	int64_t sunspec_next_ms;             /* walk the SunSpec chain again */
+	bool sunspec_rescan_online;          /* ... when it is back online */
+	uint32_t sunspec_chain_hash;         /* of the chain last logged */
 	struct mb_stats stats;
 };
 

@@ -223,8 +223,13 @@ void mb_device_set_online(struct mb_driver *d, struct mb_device *dev, bool onlin
 	fb_table_device_set_online(d->table, dev->table_device, online);
 	if (online) {
 		fb_info("device %s (unit %d): online", dev->conf->id, dev->conf->unit_id);
+		/* It may have been replaced or updated while away. */
+		if (dev->sunspec_rescan_online)
+			dev->sunspec_next_ms = 0;
+		dev->sunspec_rescan_online = false;
 		return;
 	}
+	dev->sunspec_rescan_online = dev->own_def != NULL;
 	fb_warn("device %s (unit %d): offline: %s", dev->conf->id, dev->conf->unit_id, why);
 	mark_failed(d, dev, NULL, dev->def->npoints);
 }

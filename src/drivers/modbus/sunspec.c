@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SunSpec devices: after each connect, find the "SunS" marker (40000,
- * 50000, 0, as gosunspec and pysunspec2 try them), walk the model chain
- * (ID, length; 0xFFFF ends it; unknown models are skipped by their length)
- * and move each point of the definition by the distance between where its
- * model really starts and where the definition assumed it.  Points of a
- * model the device lacks are never read and stay unknown.  Values and their
+/* SunSpec devices: after each connect, when a device comes back online
+ * and every sunspec.rescan_s (default 600 s), find the "SunS" marker
+ * (40000, 50000, 0, as gosunspec and pysunspec2 try them), walk the model
+ * chain (ID, length; 0xFFFF ends it; unknown models are skipped by their
+ * length) and put each point where the device has its model: the n-th
+ * meter of the chain serves the definition's "203:n" points, a float
+ * model (113, 213) serves the integer model's points as float32
+ * (definition_sunspec.c).  Points of a model the device lacks, or beyond
+ * its length, are never read and stay unknown.  Values and their
  * scale factors are read in one request by the planner (scale_register),
  * because scale factors change at run time. */
 #include "modbus-internal.h"
@@ -17,19 +20,6 @@
 
 #define SUNS_MARKER 0x53756E53u  /* "SunS" */
 #define MAX_MODELS 100
-
-/* Models that share their register layout: the definition names one,
- * the device may carry another (single/split/three phase). */
-static uint16_t layout_of(uint16_t id)
-{
-	switch (id) {
-	case 101: case 102: return 103;
-	case 111: case 112: return 113;
-	case 201: case 202: case 204: return 203;
-	case 211: case 212: case 214: return 213;
-	default: return id;
-	}
-}
 
 int mb_sunspec_setup(struct mb_device *dev)
 {
@@ -85,21 +75,22 @@ static int read_pair(struct mb_driver *d, struct mb_device *dev, uint16_t addr,
 	return rc == MB_XACT_EXCEPTION ? 1 : -1;
 }
 
-/* Where each of the definition's models starts on this device (0 = absent). */
-static int walk(struct mb_driver *d, struct mb_device *dev, uint16_t *found, char *log,
-		size_t loglen)
+/* The device's model chain in order (ID, address, length): 0, 1 no
+ * marker, -1 no answer. */
+static int walk(struct mb_driver *d, struct mb_device *dev, struct fb_sunspec_found *chain,
+		size_t *nchain, char *log, size_t loglen)
 {
 	static const uint16_t bases[] = { 40000, 50000, 0 };
-	const struct fb_definition *def = dev->conf->def;
 	uint32_t w;
 	int rc = 1;
 	size_t at = 0;
 	uint32_t addr = 0;
 
+	*nchain = 0;
 	for (size_t b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
 		rc = read_pair(d, dev, bases[b], &w);
 		if (rc < 0)
-			return -1; /* no answer: try again after the next connect */
+			return -1; /* no answer: try again later */
 		if (rc == 0 && w == SUNS_MARKER) {
 			at = (size_t)snprintf(log, loglen, "SunS at %u:", bases[b]);
 			addr = bases[b] + 2u;
@@ -109,7 +100,7 @@ static int walk(struct mb_driver *d, struct mb_device *dev, uint16_t *found, cha
 	}
 	if (rc)
 		return 1;
-	for (int n = 0; n < MAX_MODELS && addr + 1 <= 0xFFFF; n++) {
+	while (*nchain < MAX_MODELS && addr + 1 <= 0xFFFF) {
 		uint16_t id, len;
 
 		if (read_pair(d, dev, (uint16_t)addr, &w) != 0)
@@ -120,67 +111,81 @@ static int walk(struct mb_driver *d, struct mb_device *dev, uint16_t *found, cha
 			break;
 		if (at < loglen)
 			at += (size_t)snprintf(log + at, loglen - at, " %u@%u", id, addr);
-		for (size_t i = 0; i < def->nsunspec; i++)
-			if (!found[i] && layout_of(id) == layout_of(def->sunspec[i].model))
-				found[i] = (uint16_t)addr;
+		chain[*nchain].id = id;
+		chain[*nchain].address = (uint16_t)addr;
+		chain[*nchain].length = len;
+		(*nchain)++;
 		addr += 2u + len;
 	}
 	return 0;
 }
 
+/* FNV-1a of the chain's text: log it when it changes, not every rescan. */
+static uint32_t text_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
 void mb_sunspec_locate(struct mb_driver *d, struct mb_device *dev, int64_t now_ms)
 {
 	const struct fb_definition *def = dev->conf->def;
-	uint16_t found[64] = { 0 };
+	struct fb_sunspec_found chain[MAX_MODELS], *found;
 	char log[512] = "";
 	struct fb_value none;
+	size_t nchain = 0;
+	bool changed = false;
 	int rc;
 
-	if (!dev->own_def || def->nsunspec > sizeof(found) / sizeof(found[0]))
+	if (!dev->own_def)
 		return;
-	rc = walk(d, dev, found, log, sizeof(log));
+	dev->sunspec_next_ms = now_ms + (int64_t)def->sunspec_rescan_s * 1000;
+	found = calloc(def->nsunspec, sizeof(*found));
+	if (!found) {
+		fb_err("device %s: out of memory locating SunSpec models", dev->conf->id);
+		return;
+	}
+	rc = walk(d, dev, chain, &nchain, log, sizeof(log));
 	if (rc < 0) {
 		fb_warn("device %s (unit %d): no answer while looking for the SunSpec marker; "
-			"tried again after the next connect", dev->conf->id, dev->conf->unit_id);
+			"tried again when it is back online", dev->conf->id, dev->conf->unit_id);
+		dev->sunspec_rescan_online = true;
+		free(found);
 		return;
 	}
 	if (rc > 0)
-		fb_warn("device %s (unit %d): no SunSpec marker (\"SunS\") at 40000, 50000 or 0: "
-			"its SunSpec points stay unknown", dev->conf->id, dev->conf->unit_id);
-	else
-		fb_info("device %s (unit %d): %s", dev->conf->id, dev->conf->unit_id, log);
+		snprintf(log, sizeof(log), "no SunSpec marker (\"SunS\") at 40000, 50000 or 0: "
+			 "its SunSpec points stay unknown");
+	if (text_hash(log) != dev->sunspec_chain_hash || !dev->sunspec_chain_hash) {
+		if (rc > 0)
+			fb_warn("device %s (unit %d): %s", dev->conf->id, dev->conf->unit_id, log);
+		else
+			fb_info("device %s (unit %d): %s", dev->conf->id, dev->conf->unit_id, log);
+		dev->sunspec_chain_hash = text_hash(log);
+	}
+	fb_model_sunspec_assign(def, chain, nchain, found);
 	memset(&none, 0, sizeof(none));
 	for (size_t i = 0; i < def->npoints; i++) {
 		const struct fb_point_def *orig = &def->points[i];
-		struct fb_point_def *p = &dev->own_def->points[i];
-		const struct fb_sunspec_model *m;
-		long delta = 0;
-		bool present = true;
+		struct fb_point_def *p = &dev->own_def->points[i], placed;
+		bool present;
 
 		if (!orig->sunspec_model)
 			continue;
-		m = fb_model_sunspec_model(def, orig->sunspec_model);
-		present = false;
-		for (size_t k = 0; m && k < def->nsunspec; k++)
-			if (&def->sunspec[k] == m && found[k]) {
-				delta = (long)found[k] - (long)m->address;
-				present = true;
-			}
-		if (present && (orig->address + delta < 0 ||
-				orig->address + delta + fb_point_width(orig) - 1 > 0xFFFF))
-			present = false;
-		if (present && orig->has_scale_register &&
-		    (orig->scale_register + delta < 0 || orig->scale_register + delta > 0xFFFF))
-			present = false;
-		p->not_present = !present;
-		if (present) {
-			p->address = (uint16_t)(orig->address + delta);
-			if (orig->has_scale_register)
-				p->scale_register = (uint16_t)(orig->scale_register + delta);
-		} else {
+		present = fb_model_sunspec_place(def, found, orig, &placed);
+		if (!present)
+			placed = *orig;
+		placed.not_present = !present;
+		if (memcmp(&placed, p, sizeof(placed)))
+			changed = true;
+		*p = placed;
+		if (!present)
 			mb_store_point(d, dev, (uint32_t)i, &none, FB_QUALITY_OK, true, NULL);
-		}
 	}
-	if (mb_plan_device(dev, now_ms) < 0)
+	free(found);
+	if ((changed || !dev->blocks) && mb_plan_device(dev, now_ms) < 0)
 		fb_err("device %s: out of memory planning reads", dev->conf->id);
 }
