@@ -4,8 +4,9 @@
  * libmodbus sends it, but cannot receive the answer to a function it does
  * not know (it expects a byte count after the function code and waits
  * for a byte that never comes), so the answer is read here: Modbus TCP by
- * its MBAP length, RTU up to a silence, then its CRC checked. */
+ * its MBAP length, RTU up to a silence, and checked by raw_reply.c. */
 #include "modbus-internal.h"
+#include "raw_reply.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -15,18 +16,6 @@
 /* RTU: the frame ended once the line was silent this long (3.5
  * characters are 4 ms at 9600 baud; a press is rare, so be generous). */
 #define RAW_SILENCE_MS 50
-
-static uint16_t raw_crc(const uint8_t *b, size_t n)
-{
-	uint16_t crc = 0xFFFF;
-
-	for (size_t i = 0; i < n; i++) {
-		crc ^= b[i];
-		for (int k = 0; k < 8; k++)
-			crc = crc & 1 ? (uint16_t)(crc >> 1 ^ 0xA001) : (uint16_t)(crc >> 1);
-	}
-	return crc;
-}
 
 /* Reads into buf[*got..want) until timeout_ms passes without a byte; 0 on
  * a timeout, -1 on an error. */
@@ -58,7 +47,7 @@ static int raw_read(int fd, uint8_t *buf, size_t want, size_t *got, int timeout_
 
 int mb_raw_request(modbus_t *ctx, bool rtu, int unit, const uint8_t *pdu, size_t n)
 {
-	uint8_t req[1 + FB_POINT_REQUEST_MAX], rsp[MODBUS_MAX_ADU_LENGTH];
+	uint8_t req[1 + FB_POINT_REQUEST_MAX], rsp[MB_RAW_REPLY_MAX];
 	uint32_t s, us;
 	size_t got = 0, h = rtu ? 1 : 7;
 	int fd = modbus_get_socket(ctx), timeout_ms, rc;
@@ -79,38 +68,19 @@ int mb_raw_request(modbus_t *ctx, bool rtu, int unit, const uint8_t *pdu, size_t
 	rc = raw_read(fd, rsp, h + 1, &got, timeout_ms);
 	if (rc == 1 && rtu) {
 		rc = raw_read(fd, rsp, sizeof(rsp), &got, RAW_SILENCE_MS);
-		if (rc == 0 && got >= 4)
+		if (rc == 0 && got >= MB_RAW_RTU_MIN)
 			rc = 1;
-		if (rc == 1 && raw_crc(rsp, got - 2) !=
-		    (uint16_t)(rsp[got - 2] | rsp[got - 1] << 8)) {
-			errno = EMBBADCRC;
-			return -1;
-		}
 	} else if (rc == 1) {
-		size_t len = (size_t)(rsp[4] << 8 | rsp[5]);
+		size_t size = mb_raw_reply_tcp_size(rsp);
 
-		if (len < 2 || 6 + len > sizeof(rsp)) {
-			errno = EMBBADDATA;
+		if (!size)
 			return -1;
-		}
-		rc = raw_read(fd, rsp, 6 + len, &got, timeout_ms);
+		rc = raw_read(fd, rsp, size, &got, timeout_ms);
 	}
 	if (rc <= 0) {
 		if (rc == 0)
 			errno = ETIMEDOUT;
 		return -1;
 	}
-	if (rsp[h - 1] != (uint8_t)unit) {
-		errno = EMBBADSLAVE;
-		return -1;
-	}
-	if (rsp[h] == (pdu[0] | 0x80)) {
-		errno = MODBUS_ENOBASE + (got > h + 1 && rsp[h + 1] <= 0x0B ? rsp[h + 1] : 4);
-		return -1;
-	}
-	if (rsp[h] != pdu[0]) {
-		errno = EMBBADDATA;
-		return -1;
-	}
-	return 1;
+	return mb_raw_reply_check(rsp, got, rtu, unit, pdu[0]);
 }
