@@ -1216,6 +1216,10 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(st, 409, doc)
         self.assertIn("an apply is running", doc["error"])
         self.assertEqual(c.request("POST", "snapshots/1/restore", {"apply": True})[0], 409)
+        # The child writes its snapshot (fsync) before the first start: on a
+        # loaded machine that can outlast the requests above, so wait for it.
+        self.assertTrue(fbtest.wait_for(
+            lambda: len(c.request("GET", "apply")[2].get("stages", [])) >= 2, 5))
         st, _, prog = c.request("GET", "apply")
         self.assertTrue(prog["running"], prog)
         self.assertEqual(prog["by"], "admin from 127.0.0.1")
