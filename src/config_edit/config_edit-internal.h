@@ -53,6 +53,8 @@ int ce_file_write_owned(const char *path, const char *data, size_t len, mode_t m
 /* Writes and removes the plan's files in the real config dir. */
 int ce_file_commit(struct fb_edit *e, const struct ce_plan *p, struct fb_diag *diag);
 int ce_file_rm_tree(const char *path);
+/* Opens (creating it group-writable) the edit lock file; -1 and errno. */
+int ce_file_open_lock(const char *path);
 
 /* tree.c */
 void ce_tree_free(struct fb_edit *e);

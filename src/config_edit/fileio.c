@@ -25,6 +25,27 @@ char *ce_file_join(const char *a, const char *b)
 	return s;
 }
 
+/* The edit lock is shared by root's fieldbridgectl and the unprivileged
+ * web (user fieldbridge, in the setgid group of /etc/fieldbridge): the one
+ * who creates it makes it group-writable whatever its umask, and one who
+ * may only read it still locks (flock needs no write access).  It holds
+ * nothing. */
+int ce_file_open_lock(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+
+	if (fd >= 0) {
+		(void)fchmod(fd, 0660); /* best effort: it locks for us anyway */
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

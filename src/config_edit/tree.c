@@ -269,7 +269,7 @@ int fb_edit_lock(struct fb_edit *e)
 	path = ce_file_join(e->dir, ".lock");
 	if (!path)
 		return -1;
-	e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	e->lock_fd = ce_file_open_lock(path);
 	free(path);
 	if (e->lock_fd < 0)
 		return -1;

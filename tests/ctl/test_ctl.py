@@ -393,6 +393,46 @@ class Ctl(fbtest.TestCase):
             self.assertIn("need write access", r.stderr)
         self.assertEqual(self.snapshot(), before)
 
+    def test_an_edit_by_root_leaves_the_lock_usable_by_the_group(self):
+        # The package's layout: /etc/fieldbridge is root's, setgid to the
+        # daemons' group, which the unprivileged web belongs to.  An edit by
+        # root (umask 022) creates the edit lock; the web must still lock.
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the tool as another user")
+        os.chmod(self.tmp, 0o755)
+        for d in ("buses.d", "connections.d", "devices", "certs"):  # as postinst makes them
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        state = os.path.join(self.tmp, "state")  # the daemons' state dir
+        os.makedirs(state, exist_ok=True)
+        os.chown(state, 65534, 65534)
+        for root, dirs, files in os.walk(self.dir):
+            os.chown(root, 0, 65534)
+            os.chmod(root, 0o2770)
+            for f in files:
+                os.chown(os.path.join(root, f), 0, 65534)
+                os.chmod(os.path.join(root, f), 0o640)
+        r = subprocess.run([CTL, "-c", self.main, "connection", "add", "ha", "user=ha",
+                            "broker=127.0.0.1"], capture_output=True, text=True, timeout=60,
+                           preexec_fn=lambda: os.umask(0o022))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lock = os.stat(os.path.join(self.dir, ".lock"))
+        self.assertEqual((stat.S_IMODE(lock.st_mode), lock.st_uid, lock.st_gid),
+                         (0o660, 0, 65534))
+        # the web edits without applying (an apply goes through root's request)
+        as_group = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    CTL, "-c", self.main, "--no-apply"]
+        r = subprocess.run(as_group + ["connection", "modify", "ha", "qos=1"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.show("connection", "ha")["fields"]["qos"], 1)
+        # A lock left by an older version (root's, 0600 ... here 0640) can
+        # still be taken by one who may only read it.
+        os.chmod(os.path.join(self.dir, ".lock"), 0o640)
+        r = subprocess.run(as_group + ["connection", "modify", "ha", "qos=2"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.show("connection", "ha")["fields"]["qos"], 2)
+
     def test_object_in_main_file_refused_with_move_to_dropin(self):
         for args in (["connection", "modify", "main", "qos=1"],
                      ["connection", "delete", "main"],
