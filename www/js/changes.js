@@ -4,7 +4,7 @@
 // restarts) before it changes anything.
 
 import { get, post, ApiError } from './api.js';
-import { h, dialog, notice, errorNotice } from './ui.js';
+import { h, clear, dialog, notice, errorNotice } from './ui.js';
 
 let timer = null;
 let last = null;
@@ -54,6 +54,40 @@ function renderPlan(plan) {
   return h('div', out);
 }
 
+function stageLine(s) {
+  const what = s.stage === 'snapshot' ? `Snapshot ${s.snapshot} of the configuration`
+    : s.stage === 'restore' ? 'Snapshot restored'
+      : `${s.stage[0].toUpperCase()}${s.stage.slice(1)} ${s.unit}`;
+  const state = !s.done ? 'running…' : s.result || (s.ok === false ? 'failed' : 'done');
+  const kind = !s.done ? 'running' : s.ok === false ? 'failed' : 'done';
+  return h(`li.stage.${kind}`, what, ': ', state);
+}
+
+// While the apply runs (a unit's restart waits for its READY=1, an exporter
+// up to 10 s), its stages as GET apply reports them; the returned function
+// ends the display.
+function showProgress() {
+  const list = h('ol.apply-stages', h('li.stage.running', 'Starting…'));
+  let stopped = false;
+  let timer = null;
+  dialog('Applying…', h('div', h('p', 'Each unit is changed in turn; a start or restart waits until the unit reports it is ready.'), list), []);
+  const tick = async () => {
+    try {
+      const st = await get('apply', { noRedirect: true });
+      if (stopped) return;
+      if (Array.isArray(st?.stages) && st.stages.length) clear(list).append(...st.stages.map(stageLine));
+    } catch { /* the answer of the POST tells */ }
+    if (!stopped) timer = setTimeout(tick, 500);
+  };
+  timer = setTimeout(tick, 200);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    const dlg = document.getElementById('dialog');
+    if (dlg.open) dlg.close();
+  };
+}
+
 async function apply(refreshPage) {
   let plan;
   try {
@@ -67,9 +101,13 @@ async function apply(refreshPage) {
     { label: 'Apply now', value: true, primary: true },
   ]);
   if (!go) return;
+  const stop = showProgress();
   try {
     const res = await post('apply', {});
-    const body = [notice('ok', 'Applied.')];
+    stop();
+    const body = [notice(res && res.applied === false ? 'warn' : 'ok', res && res.applied === false ? 'Written, but not every unit was changed:' : 'Applied.')];
+    const results = (res?.changes || []).filter((c) => c.result);
+    if (results.length) body.push(h('ul.apply-results', results.map((c) => h('li', `${c.unit}: ${c.result}`))));
     if (res && res.confirm) {
       const url = new URL(window.location.href);
       url.protocol = res.confirm.tls ? 'https:' : 'http:';
@@ -79,6 +117,7 @@ async function apply(refreshPage) {
     }
     await dialog('Apply', h('div', body));
   } catch (err) {
+    stop();
     await dialog('Apply failed', errorNotice(err, 'Apply'));
   }
   await refresh();

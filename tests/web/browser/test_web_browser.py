@@ -402,6 +402,51 @@ class WebBrowser(webtest.BrowserCase):
         b.shot("controls")
         b.assert_clean_console()
 
+    # ------------------------------------------------------------ apply
+    def test_apply_shows_each_stage_while_units_start(self):
+        # systemd as apply sees it: its marker directory and a systemctl whose
+        # `enable --now` takes 3 s (a unit slow to send READY=1).
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        os.makedirs(os.path.join(self.tmp, "run-systemd"))
+        with open(os.path.join(bindir, "systemctl"), "w") as f:
+            f.write("#!/bin/sh\n"
+                    "case \"$1\" in\n"
+                    "  is-enabled|is-active) exit 1 ;;\n"
+                    "  enable) sleep 3; exit 0 ;;\n"
+                    "esac\nexit 0\n")
+        os.chmod(os.path.join(bindir, "systemctl"), 0o755)
+        site = self.start_site(web_env={
+            "PATH": bindir + ":" + os.environ["PATH"],
+            "FB_SYSTEMD_RUN_DIR": os.path.join(self.tmp, "run-systemd")})
+        b = self.browser(site.url)
+        b.first_run(site.setup_code())
+        # A connection written by hand: the bar counts it, Apply starts it.
+        os.makedirs(os.path.join(site.gw.dir, "connections.d"), exist_ok=True)
+        with open(os.path.join(site.gw.dir, "connections.d", "ha.json"), "w") as f:
+            json.dump({"name": "ha", "user": ADMIN, "broker": "127.0.0.1"}, f)
+        b.d.refresh()
+        b.wait_text("#who", ADMIN)
+        b.wait_text("#changes-text", r"changes? not applied yet")
+        b.click("#changes-apply")
+        b.wait_text("#dialog-title", "Apply these changes")
+        b.wait_text("#dialog-body", r"Starts: .*fieldbridge-export@ha")
+        b.click("#dialog-actions button.primary")
+        # While systemctl waits: the snapshot is done, the start is running.
+        b.wait_text("#dialog-title", "Applying")
+        b.wait_text("ol.apply-stages li.stage.done", r"^Snapshot 1 of the configuration: done$")
+        b.wait_text("ol.apply-stages li.stage.running",
+                    r"^Start fieldbridge-export@ha\.service: running…$")
+        b.shot("apply-running")
+        # Then the answer, with what each unit did.
+        b.wait_text("#dialog-title", r"^Apply$", timeout=15)
+        b.wait_text("#dialog-body", "Applied")
+        b.wait_text("#dialog-body ul.apply-results", r"fieldbridge-export@ha\.service: systemctl enable done")
+        b.shot("apply-done")
+        b.click("#dialog-actions button")
+        self.assertFalse(b.css("#dialog")[0].is_displayed())
+        b.assert_clean_console()
+
     # ------------------------------------------------------------ sub-path
     def test_under_a_sub_path_behind_a_reverse_proxy(self):
         site = self.start_site()

@@ -75,7 +75,7 @@ class Site:
     """A gateway with a Modbus TCP bus and the web daemon on a free port."""
 
     def __init__(self, case, broker=None, connection=False, controls=False, broken=False,
-                 tls=False):
+                 tls=False, web_env=None):
         self.case = case
         units = {1: "sdm120", 2: "relay8"}
         devices = [gateway.device("meter", "eastron-sdm120", 1, name="Main meter"),
@@ -110,7 +110,8 @@ class Site:
         self.state_dir = self.gw.config["gateway"]["state_dir"]
         if not broken:
             self.gw.start_driver()
-        self.web = case.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", WWW, "-v"])
+        self.web = case.procs.start("web", [WEB, "-c", self.gw.config_path, "--www", WWW, "-v"],
+                                    env=web_env)
         if not fbtest.wait_port(self.port, timeout=15):
             raise AssertionError("fieldbridge-web did not listen:\n" + self.web.log_tail())
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/"
@@ -446,8 +447,9 @@ class BrowserCase(fbtest.TestCase):
             b.close()
         super().tearDown()
 
-    def start_site(self, broker=None, connection=False, controls=False, broken=False, tls=False):
-        return Site(self, broker, connection, controls, broken, tls)
+    def start_site(self, broker=None, connection=False, controls=False, broken=False, tls=False,
+                   web_env=None):
+        return Site(self, broker, connection, controls, broken, tls, web_env)
 
     def browser(self, url, **kw):
         b = Browser(self, url, **kw)
