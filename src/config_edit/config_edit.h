@@ -66,6 +66,8 @@ enum fb_field_type {
 	FB_FIELD_CERT,     /* PEM certificate copied into certs/<object>/ */
 	FB_FIELD_KEY,      /* PEM private key copied into certs/<object>/, 0600 */
 	FB_FIELD_RIGHTS,   /* users: PATTERN:ACCESS,... */
+	FB_FIELD_NAMES,    /* NAME[,NAME...]: one string, or an array of several */
+	FB_FIELD_UNIT_MAP, /* DEVICE:ID[,DEVICE:ID...] -> { DEVICE: 0..255 } */
 };
 
 struct fb_field {

@@ -124,9 +124,9 @@ static const struct fb_field user_fields[] = {
 	       "hash"),
 };
 
-/* "unit_ids" (an object) and "bus" as an array are written with `edit`. */
 static const struct fb_field server_fields[] = {
-	F_STR("bus", true, NULL, "the Modbus bus whose devices are served"),
+	{ "bus", FB_FIELD_NAMES, true, 0, 0, NULL, 0, NULL, NULL,
+	  "the Modbus bus whose devices are served; several separated by commas" },
 	F_STR("user", true, NULL, "gateway user whose rights limit what is served and "
 	      "which writes are forwarded"),
 	F_STR("listen", false, "127.0.0.1", "IPv4 or IPv6 address to listen on"),
@@ -137,6 +137,8 @@ static const struct fb_field server_fields[] = {
 	       "exception 0B, or the last words read"),
 	F_INT("max_clients", 1, 1024, "32", "connections served at once"),
 	F_INT("idle_timeout_s", 1, 3600, "60", "close a client silent this long"),
+	F_TYPE("unit_ids", FB_FIELD_UNIT_MAP, "DEVICE:ID[,DEVICE:ID...]: the unit id a "
+	       "device answers on (0..255); others keep their bus unit id"),
 };
 
 /* The gateway settings a tool sets, in the order of docs/configuration.md.
@@ -198,10 +200,10 @@ const char *fb_field_type_name(enum fb_field_type t)
 {
 	static const char *const names[] = {
 		"string", "integer", "integer", "boolean", "enum", "secret",
-		"certificate", "key", "rights",
+		"certificate", "key", "rights", "names", "unit map",
 	};
 
-	return t <= FB_FIELD_RIGHTS ? names[t] : "?";
+	return t <= FB_FIELD_UNIT_MAP ? names[t] : "?";
 }
 
 void fb_field_allowed(const struct fb_field *f, char *buf, size_t len)
@@ -240,6 +242,77 @@ static bool parse_ll(const char *text, long long *out)
 	errno = 0;
 	*out = strtoll(text, &end, 0);
 	return !errno && !*end;
+}
+
+/* The next comma-separated item of *s, blanks around it trimmed; NULL at
+ * the end.  Writes into the caller's copy. */
+static char *next_item(char **s)
+{
+	char *start, *end;
+
+	if (!*s)
+		return NULL;
+	start = *s;
+	end = strchr(start, ',');
+	*s = end ? end + 1 : NULL;
+	if (end)
+		*end = '\0';
+	while (*start == ' ' || *start == '\t')
+		start++;
+	end = start + strlen(start);
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return start;
+}
+
+/* "a" -> "a"; "a, b" -> ["a", "b"]: the loader takes either. */
+static cJSON *parse_names(const struct fb_field *f, const char *text, char *err, size_t errlen)
+{
+	char *copy = strdup(text), *rest = copy, *item;
+	cJSON *arr = cJSON_CreateArray(), *one;
+
+	while (copy && arr && (item = next_item(&rest))) {
+		if (!*item) {
+			snprintf(err, errlen, "%s: expected NAME[,NAME...] without empty "
+				 "names, got \"%s\"", f->name, text);
+			cJSON_Delete(arr);
+			free(copy);
+			return NULL;
+		}
+		cJSON_AddItemToArray(arr, cJSON_CreateString(item));
+	}
+	free(copy);
+	if (cJSON_GetArraySize(arr) == 1) {
+		one = cJSON_DetachItemFromArray(arr, 0);
+		cJSON_Delete(arr);
+		return one;
+	}
+	return arr;
+}
+
+/* "m1:5, m2:6" -> { "m1": 5, "m2": 6 }; a device named twice keeps its last. */
+static cJSON *parse_unit_map(const struct fb_field *f, const char *text, char *err,
+			     size_t errlen)
+{
+	char *copy = strdup(text), *rest = copy, *item, *colon;
+	cJSON *o = cJSON_CreateObject();
+	long long v;
+
+	while (copy && o && (item = next_item(&rest))) {
+		colon = strrchr(item, ':');
+		if (!colon || colon == item || !parse_ll(colon + 1, &v) || v < 0 || v > 255) {
+			snprintf(err, errlen, "%s: expected DEVICE:ID with ID 0..255, got \"%s\"",
+				 f->name, item);
+			cJSON_Delete(o);
+			free(copy);
+			return NULL;
+		}
+		*colon = '\0';
+		cJSON_DeleteItemFromObjectCaseSensitive(o, item);
+		cJSON_AddNumberToObject(o, item, (double)v);
+	}
+	free(copy);
+	return o;
 }
 
 cJSON *fb_field_parse(const struct fb_field *f, const char *text, char *err, size_t errlen)
@@ -284,6 +357,10 @@ cJSON *fb_field_parse(const struct fb_field *f, const char *text, char *err, siz
 		snprintf(err, errlen, "%s: expected one of %s, got \"%s\"", f->name, allowed,
 			 text);
 		return NULL;
+	case FB_FIELD_NAMES:
+		return parse_names(f, text, err, errlen);
+	case FB_FIELD_UNIT_MAP:
+		return parse_unit_map(f, text, err, errlen);
 	default:
 		snprintf(err, errlen, "%s: not a plain value", f->name);
 		return NULL;

@@ -329,14 +329,21 @@ static const char *value_text(struct changes *c, const struct fb_field *f, const
 		}
 		return pem_file(c, state_dir, v->valuestring);
 	}
-	if (f->type == FB_FIELD_RIGHTS && cJSON_IsObject(v)) {
+	/* The file's own shapes, as GET shows them, back to the tools' text:
+	 * {"PATTERN": "read"} and {"DEVICE": 5} as KEY:VALUE,...; ["a", "b"]
+	 * as a,b. */
+	if (((f->type == FB_FIELD_RIGHTS || f->type == FB_FIELD_UNIT_MAP) && cJSON_IsObject(v)) ||
+	    (f->type == FB_FIELD_NAMES && cJSON_IsArray(v))) {
 		const cJSON *r;
+		char num[32];
 		size_t len = 1;
 
 		cJSON_ArrayForEach(r, v) {
-			if (!cJSON_IsString(r))
+			if (f->type == FB_FIELD_NAMES ? !cJSON_IsString(r)
+			    : f->type == FB_FIELD_RIGHTS ? !cJSON_IsString(r) : !cJSON_IsNumber(r))
 				return NULL;
-			len += strlen(r->string) + strlen(r->valuestring) + 2;
+			len += (r->string ? strlen(r->string) + 1 : 0) +
+			       (cJSON_IsString(r) ? strlen(r->valuestring) : sizeof(num)) + 1;
 		}
 		s = calloc(1, len);
 		if (!s)
@@ -344,9 +351,16 @@ static const char *value_text(struct changes *c, const struct fb_field *f, const
 		cJSON_ArrayForEach(r, v) {
 			if (s[0])
 				strcat(s, ",");
-			strcat(s, r->string);
-			strcat(s, ":");
-			strcat(s, r->valuestring);
+			if (r->string) {
+				strcat(s, r->string);
+				strcat(s, ":");
+			}
+			if (cJSON_IsString(r)) {
+				strcat(s, r->valuestring);
+			} else {
+				snprintf(num, sizeof(num), "%.17g", r->valuedouble);
+				strcat(s, num);
+			}
 		}
 		return own(c, s);
 	}

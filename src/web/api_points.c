@@ -209,6 +209,6 @@ void web_api_point_done(struct web_req *q, struct web_command *c)
 	memset(c, 0, sizeof(*c));
 	if (q->suspended) {
 		q->suspended = false;
-		MHD_resume_connection(q->conn);
+		web_http_resume(q->w, q->conn);
 	}
 }

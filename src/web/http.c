@@ -153,6 +153,12 @@ unsigned web_http_edit_status(int edit_rc)
 	}
 }
 
+void web_http_resume(struct web *w, struct MHD_Connection *conn)
+{
+	w->resumed = true;
+	MHD_resume_connection(conn);
+}
+
 void web_http_answer_later(struct web_req *q, unsigned status, cJSON *doc)
 {
 	q->pending_doc = doc;
@@ -160,6 +166,6 @@ void web_http_answer_later(struct web_req *q, unsigned status, cJSON *doc)
 	q->child = NULL;
 	if (q->suspended) {
 		q->suspended = false;
-		MHD_resume_connection(q->conn);
+		web_http_resume(q->w, q->conn);
 	}
 }

@@ -19,7 +19,9 @@
 #define API_PREFIX "/api/v1/"
 #define BODY_MAX (256 * 1024)
 #define CONNECTIONS_MAX 32
-#define PER_IP_MAX 8
+/* A browser opens 6 connections for the page's files besides its event
+ * streams, and behind a reverse proxy every user has the proxy's address. */
+#define PER_IP_MAX 24
 #define TIMEOUT_S 30
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -395,12 +397,23 @@ int64_t web_server_run(struct web *w)
 {
 	int64_t next = 0;
 
+	/* A handler that resumes another connection (a new event stream ends
+	 * an old one) needs one more run; bounded, since each run may resume. */
+	for (int round = 0; round < 4; round++) {
+		w->resumed = false;
+		for (size_t i = 0; i < w->nmhd; i++)
+			MHD_run(w->mhd[i]);
+		if (!w->resumed)
+			break;
+	}
 	for (size_t i = 0; i < w->nmhd; i++) {
 		MHD_UNSIGNED_LONG_LONG t;
 
-		MHD_run(w->mhd[i]);
 		if (MHD_get_timeout(w->mhd[i], &t) == MHD_YES)
 			next = fb_deadline_min(next, fb_mono_ms() + (int64_t)t);
 	}
+	/* Still resuming after the last round: come back at once. */
+	if (w->resumed)
+		next = fb_mono_ms();
 	return next;
 }

@@ -119,7 +119,7 @@ static void wake(struct web_sse_client *c)
 {
 	if (c->suspended && (c->closed || c->buf.pending)) {
 		c->suspended = false;
-		MHD_resume_connection(c->conn);
+		web_http_resume(c->w, c->conn);
 	}
 }
 
@@ -153,6 +153,30 @@ static void client_free(void *cls)
 	free(c);
 }
 
+/* A suspended stream is out of the poll set, so a browser that reloaded
+ * leaves its old stream open here until a heartbeat fails (up to 30 s).
+ * Reloading a few times would then use up the connection limits and the
+ * page would not load.  So one session keeps at most SESSION_STREAMS_MAX
+ * streams (tabs): a new one ends its oldest. */
+#define SESSION_STREAMS_MAX 4
+
+static void end_oldest_of_session(struct web *w, const char *sid)
+{
+	struct web_sse_client *oldest = NULL;
+	size_t n = 0;
+
+	/* New streams are put first: the last one found is the oldest. */
+	for (struct web_sse_client *c = w->clients; c; c = c->next)
+		if (!c->closed && !strcmp(c->sid, sid)) {
+			oldest = c;
+			n++;
+		}
+	if (n >= SESSION_STREAMS_MAX) {
+		oldest->closed = true;
+		wake(oldest);
+	}
+}
+
 int web_sse_open(struct web_req *q)
 {
 	struct web_sse_client *c;
@@ -161,6 +185,7 @@ int web_sse_open(struct web_req *q)
 
 	if (strcmp(q->method, "GET"))
 		return web_http_error(q, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+	end_oldest_of_session(q->w, q->session->id);
 	if (q->w->nclients >= 16)
 		return web_http_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "too many event streams");
 	c = calloc(1, sizeof(*c));

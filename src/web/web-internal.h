@@ -324,6 +324,10 @@ struct web;
 struct web_req;
 /* Adds the security headers (and no-store for the API) to r. */
 void web_http_headers(struct MHD_Response *r, bool api);
+/* MHD_resume_connection, noted so web_server_run runs MHD once more: a
+ * connection resumed inside MHD_run is served only by the next one, and
+ * nothing else may wake the loop for it. */
+void web_http_resume(struct web *w, struct MHD_Connection *conn);
 /* Queues `doc` (taken: freed here) with `status`; returns MHD_YES/NO. */
 int web_http_json(struct web_req *q, unsigned status, cJSON *doc);
 /* The answer of a request suspended while a child or a driver works:
@@ -388,6 +392,7 @@ struct fb_config *web_fallback_config(const char *main_path, struct fb_diag *dia
 /* ---- the daemon's state (server.c owns it) ---- */
 struct web_sse_client;
 struct web {
+	bool resumed;                   /* a connection resumed inside MHD_run */
 	const char *config_path;
 	struct fb_config *cfg;          /* loaded at start; buses and tables */
 	const char *www_dir;

@@ -561,6 +561,31 @@ class WebApi(fbtest.TestCase):
         self.assertIn("created connection sec (user, broker, auth_user, auth_password)", log)
 
     # ------------------------------------------------------------------ values
+    def test_reloads_do_not_pile_up_event_streams(self):
+        # A page reload leaves its old stream suspended and unnoticed; one
+        # session keeps at most 4, so reloading never uses up the limits.
+        c = self.logged_in("view")
+        streams = []
+        for i in range(12):
+            s = Events(c)
+            self.assertEqual(s.status, 200, i)
+            self.assertTrue(s.next(lambda e: e[1] == "snapshot", 5), i)
+            streams.append(s)
+            if i >= 4:  # the oldest still open ended when this one opened
+                self.assertTrue(streams[i - 4].ended(5), i)
+        for s in streams[-4:]:
+            self.assertFalse(s.ended(0.1))
+        # Another session's streams are not touched.
+        other = Events(self.logged_in("view"))
+        self.assertTrue(other.next(lambda e: e[1] == "snapshot", 5))
+        for s in streams[-4:]:
+            self.assertFalse(s.ended(0.1))
+        # And the page's files still load, beside the open streams.
+        for _ in range(8):
+            self.assertEqual(c.request("GET", "status")[0], 200)
+        for s in streams + [other]:
+            s.close()
+
     def test_sse_event_within_one_poll_interval_of_a_register_change(self):
         c = self.logged_in("view")
         self.slave.freeze()

@@ -190,6 +190,58 @@ class WebGatewayMbservers(WebApi):
         self.assertIn("admin from 127.0.0.1 created server evcc", log)
         self.assertIn("admin from 127.0.0.1 deleted server evcc", log)
 
+    def test_mbserver_several_buses_and_unit_ids_round_trip(self):
+        c = self.logged_in()
+        port = fbtest.free_port()
+        st, h, doc = c.request("POST", "mbservers", {"name": "evcc", "bus": "meters",
+                                                     "user": "admin", "port": port})
+        self.assertEqual(st, 201, doc)
+        st, _, doc = c.request("POST", "buses", {"name": "line2", "transport": "tcp",
+                                                 "host": "127.0.0.1", "port": 1502})
+        self.assertEqual(st, 201, doc)
+        # The fields' text, as the page's form sends it ...
+        st, h, doc = c.request("PATCH", "mbservers/evcc",
+                               {"bus": "meters, line2", "unit_ids": "relays:7, meter:3"},
+                               headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 200, doc)
+        path = os.path.join(self.gw.dir, "modbus_servers.d", "evcc.json")
+        with open(path) as f:
+            written = json.load(f)
+        self.assertEqual((written["bus"], written["unit_ids"]),
+                         (["meters", "line2"], {"relays": 7, "meter": 3}))
+        # ... and the file's shapes, as GET shows them, put back unchanged.
+        st, h, doc = c.request("GET", "mbservers/evcc")
+        self.assertEqual((doc["bus"], doc["unit_ids"]), (["meters", "line2"],
+                                                         {"relays": 7, "meter": 3}))
+        before = open(path).read()
+        body = {k: v for k, v in doc.items() if not k.startswith("_") and k != "name"}
+        st, h, doc = c.request("PUT", "mbservers/evcc", body, headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(open(path).read(), before)
+        r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "server", "show", "evcc"],
+                           capture_output=True, text=True, check=True)
+        self.assertEqual(json.loads(r.stdout)["server"]["fields"]["unit_ids"],
+                         {"relays": 7, "meter": 3})
+        # Refusals at the field: the range, then the loader's own check.
+        for value, message in (("relays:300", "unit_ids: expected DEVICE:ID with ID 0..255"),
+                               ("relays", "unit_ids: expected DEVICE:ID with ID 0..255"),
+                               ("nosuch:3", "expected a device on the server's buses")):
+            st, _, doc = c.request("PATCH", "mbservers/evcc", {"unit_ids": value},
+                                   headers={"If-Match": h["etag"]})
+            self.assertEqual(st, 422, (value, doc))
+            self.assertTrue(any(message in d["message"] for d in doc["diagnostics"]),
+                            (value, doc))
+        st, _, doc = c.request("PATCH", "mbservers/evcc", {"bus": "meters,,line2"},
+                               headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 422, doc)
+        self.assertEqual(open(path).read(), before)
+        # Emptied: back to one bus and the bus's own unit ids.
+        st, h, doc = c.request("PATCH", "mbservers/evcc", {"bus": "meters", "unit_ids": ""},
+                               headers={"If-Match": h["etag"]})
+        self.assertEqual(st, 200, doc)
+        with open(path) as f:
+            self.assertEqual(json.load(f), {"bus": "meters", "user": "admin", "port": port})
+
     def test_mbserver_status_comes_from_its_running_table(self):
         if not os.path.exists(MBSERVER):
             self.skipTest(f"{MBSERVER} not built")

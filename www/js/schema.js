@@ -146,7 +146,7 @@ export const FALLBACK = {
 // The Modbus server form and the gateway settings, in the field tables' order.
 export const SERVER_FIELDS = [['bus', 'Bus'], ['user', 'User'], ['listen', 'Listen address'],
   ['port', 'Port'], ['writes', 'Writes'], ['stale', 'Stale points'],
-  ['max_clients', 'Max clients'], ['idle_timeout_s', 'Idle timeout (s)']];
+  ['max_clients', 'Max clients'], ['idle_timeout_s', 'Idle timeout (s)'], ['unit_ids', 'Unit IDs']];
 export const GATEWAY_FIELDS = [['name', 'Gateway name'], ['log_level', 'Log level']];
 
 let cached = null;

@@ -15,7 +15,7 @@ from webtest import ADMIN
 
 MBSERVER = os.path.join(gateway.BUILD, "src", "mbserver", "fieldbridge-mbserver")
 SERVER_LABELS = ["Bus", "User", "Listen address", "Port", "Writes", "Stale points",
-                 "Max clients", "Idle timeout (s)"]
+                 "Max clients", "Idle timeout (s)", "Unit IDs"]
 
 
 def read_json(path):
@@ -100,10 +100,21 @@ class WebBrowserMbservers(webtest.BrowserCase):
         self.assertEqual(b.field("Stale points").get_attribute("value"), "last")
         self.assertEqual(b.field("Server name").get_attribute("readonly"), "true")
         b.fill("Writes", "forward")
+        b.fill("Unit IDs", "relays:7, meter:3")
         b.click("#mbs-save")
         b.wait_text(".form-status", "Saved Modbus server evcc")
-        self.assertEqual(read_json(path)["writes"], "forward")
+        self.assertEqual((read_json(path)["writes"], read_json(path)["unit_ids"]),
+                         ("forward", {"relays": 7, "meter": 3}))
         b.shot("5-edited")
+        # Shown again in the tools' syntax; a bad id is refused at the field.
+        b.go("mbservers/edit/evcc")
+        b.wait("fieldset.params")
+        self.assertEqual(b.field("Unit IDs").get_attribute("value"), "relays:7, meter:3")
+        b.fill("Unit IDs", "relays:300")
+        b.click("#mbs-save")
+        msg = b.wait_text(".field[data-field=unit_ids] .field-msg", r"\S")
+        self.assertIn("expected DEVICE:ID with ID 0..255", msg)
+        self.assertEqual(read_json(path)["unit_ids"], {"relays": 7, "meter": 3})
 
         # Delete, after a confirmation.
         b.go("mbservers")

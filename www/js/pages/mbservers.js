@@ -32,16 +32,16 @@ export async function serverEditor(name, opts = {}) {
     values = r.data || {};
     etag = r.etag || values._meta?.etag || null;
   }
-  // Several buses (an array) are edited in the file: the form keeps them.
-  const buses = Array.isArray(values.bus) ? values.bus : null;
-  const form = new Form(schemas.server, SERVER_FIELDS, buses ? { ...values, bus: buses.join(', ') } : values, {
+  // The file's shapes as the fields' text: several buses ["a", "b"] as
+  // "a, b", unit ids {"m1": 5} as "m1:5" (the tools' own syntax).
+  const shown = { ...values };
+  if (Array.isArray(values.bus)) shown.bus = values.bus.join(', ');
+  if (values.unit_ids && typeof values.unit_ids === 'object') {
+    shown.unit_ids = Object.entries(values.unit_ids).map(([d, u]) => `${d}:${u}`).join(', ');
+  }
+  const form = new Form(schemas.server, SERVER_FIELDS, shown, {
     suggest: { bus: names('buses', 'buses'), user: names('users', 'users') },
   });
-  if (buses) {
-    const c = form.control('bus');
-    c.focusEl.readOnly = true;
-    c.wrap.querySelector('.help').append(' Several buses: edit them with fieldbridgectl server edit.');
-  }
   const nameId = nextId('mbs-name');
   const nameInput = h('input', { id: nameId, name: 'name', required: true, autocomplete: 'off',
     pattern: '[a-z0-9_-]{1,27}', 'aria-describedby': `${nameId}-help ${nameId}-msg`, value: name || '' });
@@ -55,7 +55,6 @@ export async function serverEditor(name, opts = {}) {
     nameMsg.replaceChildren();
     form.clearMessages();
     const body = form.read();
-    if (buses) delete body.bus;
     try {
       if (savedName) {
         const r = await request('PUT', `mbservers/${seg(savedName)}`, body, { etag });
