@@ -7,6 +7,7 @@
 #include "testlib.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void parse_rejects_with_allowed(const char *field, const char *text,
 				       const char *allowed)
@@ -93,11 +94,50 @@ static void schema_lists_every_field(void)
 	CHECK(fb_edit_field(FB_EDIT_CONN, "auth_password")->type == FB_FIELD_SECRET);
 }
 
+static cJSON *server_value(const char *field, const char *text, char *err, size_t len)
+{
+	return fb_field_parse(fb_edit_field(FB_EDIT_SERVER, field), text, err, len);
+}
+
+/* A server's buses: one name stays a string (the common case, as a person
+ * writes it), several become an array; blanks around names are dropped. */
+static void server_bus_names_and_unit_ids(void)
+{
+	char err[256] = "", *text;
+	cJSON *v = server_value("bus", "meters", err, sizeof(err));
+
+	CHECK(cJSON_IsString(v) && !strcmp(v->valuestring, "meters"));
+	cJSON_Delete(v);
+	v = server_value("bus", " meters ,relays", err, sizeof(err));
+	text = cJSON_PrintUnformatted(v);
+	CHECK(text && !strcmp(text, "[\"meters\",\"relays\"]"));
+	free(text);
+	cJSON_Delete(v);
+	v = server_value("bus", "meters,,relays", err, sizeof(err));
+	CHECK(v == NULL);
+	CHECK_STR_CONTAINS(err, "bus: expected NAME[,NAME...] without empty names");
+	v = server_value("unit_ids", "m1:5, r1:0,m1:255", err, sizeof(err));
+	text = cJSON_PrintUnformatted(v);
+	CHECK(text && !strcmp(text, "{\"r1\":0,\"m1\":255}")); /* the last m1 wins */
+	free(text);
+	cJSON_Delete(v);
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const bad[] = { "m1", "m1:256", ":5", "m1:-1", "m1:5x" };
+
+		err[0] = '\0';
+		v = server_value("unit_ids", bad[i], err, sizeof(err));
+		CHECK(v == NULL);
+		CHECK_STR_CONTAINS(err, "unit_ids: expected DEVICE:ID with ID 0..255");
+	}
+	CHECK(!strcmp(fb_field_type_name(FB_FIELD_UNIT_MAP), "unit map"));
+}
+
 int main(void)
 {
 	RUN_TEST(out_of_range_values_name_the_allowed_ones);
 	RUN_TEST(accepted_values_are_typed);
 	RUN_TEST(interval_set_matches_the_loader);
 	RUN_TEST(schema_lists_every_field);
+	RUN_TEST(server_bus_names_and_unit_ids);
 	return fb_test_finish();
 }
