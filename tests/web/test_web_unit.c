@@ -188,6 +188,71 @@ static void test_router_decodes_and_refuses_traversal(void)
 	CHECK_EQ_INT(m.route, WEB_R_NOT_FOUND);
 }
 
+/* Every route the API documents, with its arguments, and near misses. */
+static void test_router_knows_every_route(void)
+{
+	static const struct {
+		const char *path;
+		enum web_route route;
+		const char *arg0, *arg1, *arg2;
+	} cases[] = {
+		{ "session", WEB_R_SESSION, "", "", "" },
+		{ "setup", WEB_R_SETUP, "", "", "" },
+		{ "status", WEB_R_STATUS, "", "", "" },
+		{ "schema", WEB_R_SCHEMA, "", "", "" },
+		{ "config", WEB_R_CONFIG, "", "", "" },
+		{ "connections", WEB_R_CONNECTIONS, "", "", "" },
+		{ "buses", WEB_R_BUSES, "", "", "" },
+		{ "users", WEB_R_USERS, "", "", "" },
+		{ "events", WEB_R_EVENTS, "", "", "" },
+		{ "changes", WEB_R_CHANGES, "", "", "" },
+		{ "apply", WEB_R_APPLY, "", "", "" },
+		{ "logs", WEB_R_LOGS, "", "", "" },
+		{ "definitions", WEB_R_DEFINITIONS, "", "", "" },
+		{ "serial-ports", WEB_R_SERIAL_PORTS, "", "", "" },
+		{ "gpio-chips", WEB_R_GPIO_CHIPS, "", "", "" },
+		{ "backup", WEB_R_BACKUP, "", "", "" },
+		{ "restore", WEB_R_RESTORE, "", "", "" },
+		{ "snapshots", WEB_R_SNAPSHOTS, "", "", "" },
+		{ "gateway", WEB_R_GATEWAY, "", "", "" },
+		{ "mbservers", WEB_R_MBSERVERS, "", "", "" },
+		{ "mbservers/evcc", WEB_R_MBSERVER, "evcc", "", "" },
+		{ "apply/0123456789abcdef/confirm", WEB_R_APPLY_CONFIRM, "0123456789abcdef", "", "" },
+		{ "apply/result", WEB_R_APPLY_RESULT, "", "", "" },
+		{ "buses/rs485", WEB_R_BUS, "rs485", "", "" },
+		{ "users/ha", WEB_R_USER, "ha", "", "" },
+		{ "snapshots/12/restore", WEB_R_SNAPSHOT_RESTORE, "12", "", "" },
+		{ "buses/rs485/scan", WEB_R_BUS_SCAN, "rs485", "", "" },
+		{ "buses/rs485/devices", WEB_R_DEVICES, "rs485", "", "" },
+		{ "buses/rs485/devices/m1/discovery", WEB_R_DISCOVERY, "rs485", "m1", "" },
+		{ "points/b/d/p", WEB_R_POINT, "b", "d", "p" },
+		/* near misses */
+		{ "mbservers/evcc/test", WEB_R_NOT_FOUND, "", "", "" },
+		{ "apply/x/cancel", WEB_R_NOT_FOUND, "", "", "" },
+		{ "gateway/name", WEB_R_NOT_FOUND, "", "", "" },
+		{ "snapshots/12", WEB_R_NOT_FOUND, "", "", "" },
+		{ "buses/rs485/devices/m1/discovery/x", WEB_R_NOT_FOUND, "", "", "" },
+		{ "points/b/d", WEB_R_NOT_FOUND, "", "", "" },
+		{ "Status", WEB_R_NOT_FOUND, "", "", "" },
+		{ "mbservers/%2e%2e", WEB_R_NOT_FOUND, "", "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct web_match m;
+
+		web_router_match(cases[i].path, &m);
+		if (m.route != cases[i].route)
+			fprintf(stderr, "route of %s: %d, expected %d\n", cases[i].path,
+				(int)m.route, (int)cases[i].route);
+		CHECK_EQ_INT(m.route, cases[i].route);
+		if (m.route == WEB_R_NOT_FOUND)
+			continue;
+		CHECK(!strcmp(m.arg[0], cases[i].arg0));
+		CHECK(!strcmp(m.arg[1], cases[i].arg1));
+		CHECK(!strcmp(m.arg[2], cases[i].arg2));
+	}
+}
+
 struct taken {
 	size_t idx[16];
 	size_t n;
@@ -545,6 +610,7 @@ int main(void)
 	RUN_TEST(test_cookie_parsing);
 	RUN_TEST(test_backoff_doubles_to_five_minutes_and_clears);
 	RUN_TEST(test_router_decodes_and_refuses_traversal);
+	RUN_TEST(test_router_knows_every_route);
 	RUN_TEST(test_sse_coalesces_changes_to_one_per_point);
 	RUN_TEST(test_sse_buffer_is_bounded);
 	RUN_TEST(test_sse_large_snapshot_fits_and_the_backlog_stays_bounded);
