@@ -15,6 +15,8 @@ PACKAGES=(
   debhelper dpkg-dev fakeroot lintian debootstrap systemd
   # the web page's browser tests (label web-browser)
   chromium chromium-driver python3-selenium
+  # the Logs page's test: a real journal file without journald
+  systemd-journal-remote
   # the fuzz targets (label fuzz): clang with its libFuzzer runtime
   clang libclang-rt-dev
 )

@@ -7,6 +7,7 @@ config, a real mosquitto and a pymodbus slave."""
 
 import os
 import shutil
+import urllib.parse
 import socket
 import subprocess
 import threading
@@ -138,16 +139,54 @@ class WebConnTest(WebApi):
         self.assertEqual(c.request("GET", "logs?priority=9")[0], 400)
 
     def test_logs_lists_journal_entries(self):
-        if not journal_works():
-            self.skipTest("journalctl cannot read a journal on this machine")
+        # A real journal file (systemd-journal-remote writes the export
+        # format into one, with the units' trusted fields as journald would
+        # set them), read by the real journalctl: no journald runs here.
+        remote = "/lib/systemd/systemd-journal-remote"
+        if not os.access(remote, os.X_OK) or not shutil.which("journalctl"):
+            self.skipTest("systemd-journal-remote or journalctl missing (scripts/deps.sh)")
+        jdir = os.path.join(self.tmp, "journal")
+        os.makedirs(jdir)
+        now = int(time.time() * 1e6)
+        records = [("fieldbridge-modbus@meters.service", 6, "device m1 online"),
+                   ("sshd.service", 6, "not one of ours"),
+                   ("fieldbridge-export@ha.service", 7, "a debug line"),
+                   ("fieldbridge-export@ha.service", 3, "broker refused the connection")]
+        export = "".join(
+            f"__CURSOR=s=0;i={i}\n__REALTIME_TIMESTAMP={now - 1000000 * (10 - i)}\n"
+            f"__MONOTONIC_TIMESTAMP={1000000 * (i + 1)}\n_BOOT_ID={'ab' * 16}\n"
+            f"_SYSTEMD_UNIT={u}\nPRIORITY={p}\nMESSAGE={m}\n\n"
+            for i, (u, p, m) in enumerate(records))
+        r = subprocess.run([remote, "-o", os.path.join(jdir, "test.journal"), "-"],
+                           input=export, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.start_web(env={"FB_JOURNAL_DIR": jdir})
         c = self.logged_in("oper")
-        st, _, doc = c.request("GET", "logs?priority=7&lines=5")
+        st, _, doc = c.request("GET", "logs?lines=10")
         self.assertEqual(st, 200, doc)
-        self.assertIsInstance(doc["entries"], list)
-        self.assertLessEqual(len(doc["entries"]), 5)
-        for e in doc["entries"]:
-            self.assertTrue(e["unit"].startswith("fieldbridge-") or e["unit"], e)
-            self.assertIn("message", e)
+        got = [(e["unit"], e["priority"], e["message"]) for e in doc["entries"]]
+        self.assertEqual(got, [records[0], records[2], records[3]])  # no sshd
+        self.assertAlmostEqual(doc["entries"][0]["ts_ms"], (now - 10000000) // 1000, delta=1)
+        self.assertEqual(doc["cursor"], doc["entries"][-1]["cursor"])
+        # the level filter: info and above
+        st, _, doc = c.request("GET", "logs?priority=6")
+        self.assertEqual([e["message"] for e in doc["entries"]],
+                         ["device m1 online", "broker refused the connection"])
+        # one unit; then follow: only what came after a cursor
+        st, _, doc = c.request("GET", "logs?unit=fieldbridge-export@ha.service")
+        self.assertEqual([e["message"] for e in doc["entries"]],
+                         ["a debug line", "broker refused the connection"])
+        first = c.request("GET", "logs?lines=10")[2]["entries"][0]["cursor"]
+        st, _, doc = c.request("GET", "logs?since=" + urllib.parse.quote(first))
+        self.assertEqual(st, 200, doc)
+        self.assertEqual([e["message"] for e in doc["entries"]],
+                         ["a debug line", "broker refused the connection"])
+        st, _, doc = c.request("GET", "logs?lines=2")
+        self.assertEqual([e["message"] for e in doc["entries"]],
+                         ["a debug line", "broker refused the connection"])
+        # refusals: another unit, a viewer
+        self.assertEqual(c.request("GET", "logs?unit=sshd.service")[0], 400)
+        self.assertEqual(self.logged_in("view").request("GET", "logs")[0], 403)
 
 
 # Only this file's cases: the inherited ones run from test_web_api.py.
