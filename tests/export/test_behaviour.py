@@ -82,6 +82,12 @@ class Behaviour(fbtest.TestCase):
         for key, c in cfg["cmps"].items():
             self.assertNotIn("command_topic", c, key)
         self.assertNotIn("reset", cfg["cmps"], "a button needs write access")
+        # Home Assistant rejects a number, select or switch without a
+        # command_topic: each is its read-only counterpart
+        self.assertEqual(cfg["cmps"]["setpoint"]["p"], "sensor")
+        self.assertEqual(cfg["cmps"]["mode"]["p"], "sensor")
+        self.assertEqual(cfg["cmps"]["mode"]["device_class"], "enum")
+        self.assertEqual(cfg["cmps"]["lamp"]["p"], "binary_sensor")
         relays = sc.sub.wait_message(sc.config_topic("relays"), timeout=10).json()
         self.assertIn("command_topic", relays["cmps"]["relay_1"])
         sc.assert_state_equals_table()

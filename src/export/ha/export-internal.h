@@ -170,6 +170,10 @@ void ex_devices_event_id(struct exporter *ex, char *buf, size_t len);
 /* Point visible (discovered, published) / commandable for our user. */
 bool ex_rights_visible(const struct ex_device *d, size_t point);
 bool ex_rights_commandable(const struct ex_device *d, size_t point);
+/* The component a visible point is published as: its own, or for a
+ * writable point our user may only read its read-only counterpart
+ * (FB_COMP_SENSOR or FB_COMP_BINARY_SENSOR). */
+enum fb_component ex_rights_component(const struct ex_device *d, size_t point);
 /* The diagnostic point fb_model_diag_points()[i] is visible for our user. */
 bool ex_rights_diag_visible(const struct ex_device *d, size_t i);
 /* Computes d's access from ex->user (all rights without a users file). */
