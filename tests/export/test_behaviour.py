@@ -159,6 +159,28 @@ class Behaviour(fbtest.TestCase):
         self.assertIsNotNone(sc.sub.wait_message(
             lambda m: m.topic == sc.config_topic("panel") and m.payload, timeout=10, since=t1))
 
+    def test_sighup_to_read_only_moves_a_switch_to_binary_sensor(self):
+        sc = self.make(users={"homeassistant": {"rights": {"*": "write"}}}).start()
+        sc.check_discovery()
+        t0 = time.monotonic()
+        sc.gw.write_users({"homeassistant": {"rights": {"*": "write", "relays/relay_1": "read"}}})
+        sc.exporter().signal(signal.SIGHUP)
+        topic = sc.config_topic("relays")
+        # first the switch is removed under its own platform (HA keeps
+        # an entity until then), then the key comes back as binary_sensor
+        first = sc.sub.wait_message(topic, timeout=10, since=t0)
+        self.assertIsNotNone(first, "no discovery after SIGHUP")
+        self.assertEqual(first.json()["cmps"]["relay_1"], {"p": "switch"})
+        self.assertTrue(fbtest.wait_for(
+            lambda: sc.sub.latest(topic).json()["cmps"]["relay_1"].get("p") == "binary_sensor",
+            timeout=10), sc.sub.latest(topic).json()["cmps"]["relay_1"])
+        relay = sc.sub.latest(topic).json()["cmps"]["relay_1"]
+        self.assertNotIn("command_topic", relay)
+        self.assertEqual(relay["value_template"], "{{ value_json.relay_1 }}")
+        self.assertIn("command_topic", sc.sub.latest(topic).json()["cmps"]["relay_2"])
+        snap = fbtest.retained_snapshot(self.broker, "#", timeout=3, quiet=0.5)
+        self.assertEqual(json.loads(snap[topic])["cmps"]["relay_1"]["p"], "binary_sensor")
+
     # -------------------------------------------------------------- containers
     def test_redelivered_qos1_container_runs_once(self):
         sc = self.make({"qos": 1}).start()

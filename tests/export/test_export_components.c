@@ -323,7 +323,10 @@ static void read_only_rights_publish_read_only_components(void)
 	check_str(cmp(doc, "limit"), "p", "number");
 	cJSON_Delete(doc);
 
-	/* Losing write rights removes the button under its own platform. */
+	/* Losing write rights (SIGHUP): the button goes, and every point now
+	 * under another platform is removed under its old one first (HA
+	 * would keep the switch entity beside the new binary_sensor), then
+	 * published again under the new one. */
 	{
 		uint8_t old[NPOINTS];
 		cJSON *lost;
@@ -332,7 +335,35 @@ static void read_only_rights_publish_read_only_components(void)
 		memset(f.access, FB_ACCESS_READ, sizeof(f.access));
 		lost = ex_rights_lost(&f.dev, old, 0, true);
 		check_str(lost, "reset", "button");
-		CHECK_EQ_INT(cJSON_GetArraySize(lost), 1);
+		check_str(lost, "relay", "switch");
+		check_str(lost, "lamp", "light");
+		check_str(lost, "tap", "valve");
+		check_str(lost, "limit", "number");
+		CHECK_EQ_INT(cJSON_GetArraySize(lost), 5);
+		CHECK(ex_discovery_platform_changed(&f.dev, lost));
+		doc = ex_discovery_device_doc(&f.ex, &f.dev, lost);
+		c = cmp(doc, "relay");
+		check_str(c, "p", "switch");
+		CHECK_EQ_INT(cJSON_GetArraySize(c), 1); /* a removal */
+		check_str(cmp(doc, "limit"), "p", "number");
+		CHECK_EQ_INT(cJSON_GetArraySize(cmp(doc, "limit")), 1);
+		check_str(cmp(doc, "reset"), "p", "button");
+		cJSON_Delete(doc);
+		cJSON_Delete(lost);
+
+		/* read -> write: the binary_sensor goes the same way */
+		memset(old, FB_ACCESS_READ, sizeof(old));
+		memset(f.access, FB_ACCESS_WRITE, sizeof(f.access));
+		lost = ex_rights_lost(&f.dev, old, 0, true);
+		check_str(lost, "relay", "binary_sensor");
+		check_str(lost, "limit", "sensor");
+		CHECK(!cJSON_GetObjectItem(lost, "reset")); /* was not visible */
+		cJSON_Delete(lost);
+
+		/* unchanged rights: nothing to remove */
+		lost = ex_rights_lost(&f.dev, f.access, 0, true);
+		CHECK_EQ_INT(cJSON_GetArraySize(lost), 0);
+		CHECK(!ex_discovery_platform_changed(&f.dev, lost));
 		cJSON_Delete(lost);
 	}
 	fb_model_free(ro);

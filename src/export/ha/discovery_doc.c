@@ -286,18 +286,37 @@ cJSON *ex_discovery_device_doc(const struct exporter *ex, const struct ex_device
 	ex_diag_discovery_add(ex, d, cmps); /* Modbus statistics (diagnostics.c) */
 	/* Device-based discovery deletes a component sent as {"p": platform}. */
 	cJSON_ArrayForEach(r, removed) {
+		const cJSON *now = cJSON_GetObjectItemCaseSensitive(cmps, r->string);
+		const char *was = cJSON_GetStringValue(r), *is = NULL;
 		cJSON *c;
 
 		/* Never twice the same key: a consumer keeping the last one
-		 * would see only the removal. */
-		if (cJSON_GetObjectItemCaseSensitive(cmps, r->string))
+		 * would see only the removal.  A key now under another
+		 * platform is the removal in this document; the caller
+		 * publishes the device again for the new one
+		 * (ex_discovery_platform_changed). */
+		if (now)
+			is = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(now, "p"));
+		if (now && (!was || !is || !strcmp(is, was)))
 			continue;
+		if (now)
+			cJSON_DeleteItemFromObjectCaseSensitive(cmps, r->string);
 		if ((c = cJSON_AddObjectToObject(cmps, r->string)))
-			cJSON_AddStringToObject(c, "p", cJSON_GetStringValue(r));
+			cJSON_AddStringToObject(c, "p", was);
 	}
 	return doc;
 }
 
+bool ex_discovery_platform_changed(const struct ex_device *d, const cJSON *removed)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, removed)
+		for (size_t i = 0; i < d->def->npoints; i++)
+			if (!strcmp(d->def->points[i].key, r->string) && ex_rights_visible(d, i))
+				return true;
+	return false;
+}
 
 char *ex_discovery_text(const cJSON *doc)
 {

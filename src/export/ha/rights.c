@@ -107,8 +107,13 @@ cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, uint32_t ol
 	if (!removed || !was_exported)
 		return removed;
 	before.access = (uint8_t *)old;
+	/* Lost, or published under another platform now (read-only rights
+	 * turn a switch into a binary_sensor): Home Assistant keeps the old
+	 * entity until it is removed under its own platform. */
 	for (size_t p = 0; p < d->def->npoints; p++)
-		if (ex_rights_visible(&before, p) && !ex_rights_visible(d, p))
+		if (ex_rights_visible(&before, p) &&
+		    (!ex_rights_visible(d, p) ||
+		     ex_rights_component(&before, p) != ex_rights_component(d, p)))
 			cJSON_AddStringToObject(removed, d->def->points[p].key,
 						fb_component_name(ex_rights_component(&before, p)));
 	for (size_t i = 0; i < ndiag && i < 32; i++)
