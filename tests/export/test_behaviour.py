@@ -291,6 +291,27 @@ class Behaviour(fbtest.TestCase):
         self.assertTrue(fbtest.wait_for(panel_gone, 10, 0.2), f"panel still retained: {snap}")
         self.assertIn(sc.config_topic("relays"), snap)
 
+    def test_stale_cleanup_removes_a_platform_changed_while_down(self):
+        sc = self.make(users={"homeassistant": {"rights": {"*": "write"}}}).start()
+        topic = sc.config_topic("relays")
+        sc.sub.wait_message(topic, timeout=10)
+        sc.exporter().stop()
+        sc.gw.write_users({"homeassistant": {"rights": {"*": "write", "relays/relay_1": "read"}}})
+        t0 = time.monotonic()
+        sc.start(driver=False)
+        # the retained switch is removed under its platform, then relay_1
+        # is published as the binary_sensor it is now
+        self.assertIsNotNone(sc.sub.wait_message(
+            lambda m: m.topic == topic and m.payload and
+            json.loads(m.payload)["cmps"]["relay_1"] == {"p": "switch"}, timeout=10, since=t0),
+            "the old switch was not removed")
+        snap = {}
+
+        def moved():
+            snap.update(fbtest.retained_snapshot(self.broker, "#", timeout=3, quiet=0.5))
+            return json.loads(snap[topic])["cmps"]["relay_1"].get("p") == "binary_sensor"
+        self.assertTrue(fbtest.wait_for(moved, 10, 0.2), snap.get(topic))
+
     def test_birth_republishes_after_small_random_delay(self):
         sc = self.make().start()
         sc.sub.wait_message(sc.config_topic("panel"), timeout=10)
