@@ -98,6 +98,11 @@ class ComponentsE2E(fbtest.TestCase):
         self.assertEqual(b["p"], "button")
         self.assertIn("PRESS", b["command_template"])
 
+        # the first state may come before the driver's first poll (nulls)
+        def polled():
+            m = self.sub.latest(f"{self.base}/c/state")
+            return m is not None and m.json()["lamp"] is not None
+        fbtest.wait_for(polled, timeout=10)
         st = self.sub.latest(f"{self.base}/c/state").json()
         self.assertEqual((st["lamp"], st["strip"], st["water"]), ("OFF", "OFF", "OFF"))
         self.assertNotIn("energy_reset", st)

@@ -181,6 +181,34 @@ def points_as_definition(cmps):
         elif comp == "select":
             p.update(table="holding_register", type="uint16", writable=True,
                      options={str(k): o for k, o in enumerate(c["options"])})
+        elif comp == "light" and "brightness_scale" in c:
+            p.update(table="holding_register", type="uint16", writable=True,
+                     light={"brightness_scale": c["brightness_scale"]})
+        elif comp in ("light", "valve"):
+            p.update(table="coil", writable=True)
+        elif comp == "fan":
+            p.update(table="holding_register", type="uint16", writable=True,
+                     fan={"speed_min": c["speed_range_min"], "speed_max": c["speed_range_max"],
+                          "off_value": c["speed_range_min"] - 1})
+        elif comp == "cover":
+            p.update(table="holding_register", type="uint16", writable=True,
+                     cover={"position_open": c["position_open"],
+                            "position_closed": c["position_closed"]})
+        elif comp == "climate":
+            # the modes as published must be Home Assistant's
+            p.update(table="holding_register", type="int16", writable=True,
+                     min=c["min_temp"], max=c["max_temp"], step=c["temp_step"],
+                     unit="°" + c["temperature_unit"],
+                     climate={"precision": c["precision"]})
+            mode = {"key": "m%d" % i, "name": key + " mode", "table": "holding_register",
+                    "address": 2 * i + 1, "type": "uint16", "writable": True,
+                    "component": "select",
+                    "options": {str(k): o for k, o in enumerate(c["modes"])}}
+            points.append(mode)
+            p["climate"]["mode"] = mode["key"]
+        elif comp == "text":
+            p.update(table="holding_register", type="string", length=max(1, c["max"] // 2),
+                     writable=True)
         else:
             raise AssertionError(f"{key}: unknown component {comp!r}")
         p["component"] = comp

@@ -82,6 +82,12 @@ class Behaviour(fbtest.TestCase):
         for key, c in cfg["cmps"].items():
             self.assertNotIn("command_topic", c, key)
         self.assertNotIn("reset", cfg["cmps"], "a button needs write access")
+        # Home Assistant rejects a number, select or switch without a
+        # command_topic: each is its read-only counterpart
+        self.assertEqual(cfg["cmps"]["setpoint"]["p"], "sensor")
+        self.assertEqual(cfg["cmps"]["mode"]["p"], "sensor")
+        self.assertEqual(cfg["cmps"]["mode"]["device_class"], "enum")
+        self.assertEqual(cfg["cmps"]["lamp"]["p"], "binary_sensor")
         relays = sc.sub.wait_message(sc.config_topic("relays"), timeout=10).json()
         self.assertIn("command_topic", relays["cmps"]["relay_1"])
         sc.assert_state_equals_table()
@@ -152,6 +158,28 @@ class Behaviour(fbtest.TestCase):
         sc.exporter().signal(signal.SIGHUP)
         self.assertIsNotNone(sc.sub.wait_message(
             lambda m: m.topic == sc.config_topic("panel") and m.payload, timeout=10, since=t1))
+
+    def test_sighup_to_read_only_moves_a_switch_to_binary_sensor(self):
+        sc = self.make(users={"homeassistant": {"rights": {"*": "write"}}}).start()
+        sc.check_discovery()
+        t0 = time.monotonic()
+        sc.gw.write_users({"homeassistant": {"rights": {"*": "write", "relays/relay_1": "read"}}})
+        sc.exporter().signal(signal.SIGHUP)
+        topic = sc.config_topic("relays")
+        # first the switch is removed under its own platform (HA keeps
+        # an entity until then), then the key comes back as binary_sensor
+        first = sc.sub.wait_message(topic, timeout=10, since=t0)
+        self.assertIsNotNone(first, "no discovery after SIGHUP")
+        self.assertEqual(first.json()["cmps"]["relay_1"], {"p": "switch"})
+        self.assertTrue(fbtest.wait_for(
+            lambda: sc.sub.latest(topic).json()["cmps"]["relay_1"].get("p") == "binary_sensor",
+            timeout=10), sc.sub.latest(topic).json()["cmps"]["relay_1"])
+        relay = sc.sub.latest(topic).json()["cmps"]["relay_1"]
+        self.assertNotIn("command_topic", relay)
+        self.assertEqual(relay["value_template"], "{{ value_json.relay_1 }}")
+        self.assertIn("command_topic", sc.sub.latest(topic).json()["cmps"]["relay_2"])
+        snap = fbtest.retained_snapshot(self.broker, "#", timeout=3, quiet=0.5)
+        self.assertEqual(json.loads(snap[topic])["cmps"]["relay_1"]["p"], "binary_sensor")
 
     # -------------------------------------------------------------- containers
     def test_redelivered_qos1_container_runs_once(self):
@@ -262,6 +290,27 @@ class Behaviour(fbtest.TestCase):
             return not {sc.config_topic("panel"), f"{sc.base}/panel/state"} & set(snap)
         self.assertTrue(fbtest.wait_for(panel_gone, 10, 0.2), f"panel still retained: {snap}")
         self.assertIn(sc.config_topic("relays"), snap)
+
+    def test_stale_cleanup_removes_a_platform_changed_while_down(self):
+        sc = self.make(users={"homeassistant": {"rights": {"*": "write"}}}).start()
+        topic = sc.config_topic("relays")
+        sc.sub.wait_message(topic, timeout=10)
+        sc.exporter().stop()
+        sc.gw.write_users({"homeassistant": {"rights": {"*": "write", "relays/relay_1": "read"}}})
+        t0 = time.monotonic()
+        sc.start(driver=False)
+        # the retained switch is removed under its platform, then relay_1
+        # is published as the binary_sensor it is now
+        self.assertIsNotNone(sc.sub.wait_message(
+            lambda m: m.topic == topic and m.payload and
+            json.loads(m.payload)["cmps"]["relay_1"] == {"p": "switch"}, timeout=10, since=t0),
+            "the old switch was not removed")
+        snap = {}
+
+        def moved():
+            snap.update(fbtest.retained_snapshot(self.broker, "#", timeout=3, quiet=0.5))
+            return json.loads(snap[topic])["cmps"]["relay_1"].get("p") == "binary_sensor"
+        self.assertTrue(fbtest.wait_for(moved, 10, 0.2), snap.get(topic))
 
     def test_birth_republishes_after_small_random_delay(self):
         sc = self.make().start()

@@ -186,20 +186,187 @@ static void discovery_has_the_keys_home_assistant_needs(void)
 
 	/* Rights: a read-only mode point gives the climate no mode command
 	 * topic (the modes stay), an unreadable room temperature no current
-	 * temperature, a read-only setpoint no temperature command topic. */
+	 * temperature. */
 	f.access[P_MODE] = FB_ACCESS_READ;
 	f.access[P_ROOM] = FB_ACCESS_NONE;
-	f.access[P_SETPOINT] = FB_ACCESS_READ;
-	f.access[P_FAN] = FB_ACCESS_READ;
 	doc = doc_for(&f, def);
 	c = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "cmps"), "setpoint");
-	CHECK(!has(c, "mode_command_topic") && !has(c, "temperature_command_topic") &&
-	      !has(c, "current_temperature_topic"));
+	check_str(c, "p", "climate");
+	CHECK(!has(c, "mode_command_topic") && !has(c, "current_temperature_topic"));
+	check_str(c, "temperature_command_topic", "fieldbridge/gw_ha/hp/setpoint/set");
 	check_str(c, "mode_state_template", "{{ value_json.mode }}");
-	c = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "cmps"), "fan");
-	CHECK(!has(c, "command_topic") && !has(c, "percentage_command_topic") &&
-	      !has(c, "preset_mode_command_topic"));
 	cJSON_Delete(doc);
+	fb_model_free(def);
+}
+
+/* Every writable component our user may only read, as published: Home
+ * Assistant rejects a switch, number, select, fan, light or text without
+ * a command_topic, so each is its read-only counterpart, a button is left
+ * out, and no component anywhere carries a topic to send to. */
+static const char *const RO_DEFINITION =
+	"{\"manufacturer\": \"T\", \"model\": \"R\", \"protocol\": \"modbus\", \"points\": [\n"
+	" {\"key\": \"relay\", \"name\": \"Relay\", \"table\": \"coil\", \"address\": 0,\n"
+	"  \"type\": \"bool\", \"writable\": true, \"component\": \"switch\",\n"
+	"  \"device_class\": \"outlet\"},\n"
+	" {\"key\": \"lamp\", \"name\": \"Lamp\", \"table\": \"coil\", \"address\": 1,\n"
+	"  \"type\": \"bool\", \"writable\": true, \"component\": \"light\"},\n"
+	" {\"key\": \"tap\", \"name\": \"Tap\", \"table\": \"coil\", \"address\": 2,\n"
+	"  \"type\": \"bool\", \"writable\": true, \"component\": \"valve\",\n"
+	"  \"device_class\": \"water\"},\n"
+	" {\"key\": \"reset\", \"name\": \"Reset\", \"table\": \"coil\", \"address\": 3,\n"
+	"  \"type\": \"bool\", \"writable\": true, \"component\": \"button\"},\n"
+	" {\"key\": \"limit\", \"name\": \"Limit\", \"table\": \"holding_register\",\n"
+	"  \"address\": 20, \"type\": \"uint16\", \"unit\": \"W\", \"device_class\": \"power\",\n"
+	"  \"writable\": true, \"component\": \"number\", \"min\": 0, \"max\": 5000}]}\n";
+
+static struct fb_definition *load_text(const char *text)
+{
+	char path[] = "/tmp/fbtest-components-XXXXXX";
+	int fd = mkstemp(path);
+	struct fb_diag diag;
+	struct fb_definition *def;
+
+	fb_diag_init(&diag);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return NULL;
+	close(fd);
+	def = fb_model_load(path, &diag);
+	for (size_t i = 0; i < diag.count; i++)
+		fprintf(stderr, "%s\n", diag.entries[i].message);
+	CHECK_EQ_INT(diag.errors, 0);
+	fb_diag_free(&diag);
+	unlink(path);
+	return def;
+}
+
+static bool sends_anywhere(const cJSON *c)
+{
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, c)
+		if (strstr(k->string, "command_topic") || !strcmp(k->string, "set_position_topic"))
+			return true;
+	return false;
+}
+
+static const cJSON *cmp(const cJSON *doc, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "cmps"), key);
+}
+
+static void read_only_rights_publish_read_only_components(void)
+{
+	struct fb_definition *def = load(), *ro = load_text(RO_DEFINITION);
+	struct fixture f;
+	const cJSON *c;
+	cJSON *doc;
+
+	if (!def || !ro)
+		return;
+	memset(f.access, FB_ACCESS_READ, sizeof(f.access));
+	doc = doc_for(&f, def);
+	/* the ext components: a level, position, step, setpoint, text */
+	c = cmp(doc, "dimmer");
+	check_str(c, "p", "sensor");
+	check_str(c, "value_template", "{{ value_json.dimmer }}");
+	CHECK(!has(c, "brightness_state_topic"));
+	c = cmp(doc, "blind");
+	check_str(c, "p", "sensor");
+	CHECK(!has(c, "device_class")); /* "blind" is no sensor class */
+	c = cmp(doc, "fan");
+	check_str(c, "p", "sensor");
+	check_str(c, "value_template", "{{ value_json.fan }}");
+	c = cmp(doc, "setpoint");
+	check_str(c, "p", "sensor");
+	check_str(c, "device_class", "temperature");
+	check_str(c, "unit_of_measurement", "°C");
+	CHECK(!has(c, "mode_state_topic") && !has(c, "temperature_state_topic"));
+	c = cmp(doc, "mode"); /* the state carries the label */
+	check_str(c, "p", "sensor");
+	check_str(c, "device_class", "enum");
+	CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(c, "options")), 2);
+	check_str(c, "value_template", "{{ value_json.mode }}");
+	c = cmp(doc, "label");
+	check_str(c, "p", "sensor");
+	CHECK(!has(c, "unit_of_measurement") && !has(c, "pattern"));
+	check_str(c, "unique_id", "gw_ha_hp_label");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cmps"))
+		CHECK(!sends_anywhere(c));
+	cJSON_Delete(doc);
+
+	/* the plain ones: on/off values are binary sensors, a button is gone */
+	doc = doc_for(&f, ro);
+	c = cmp(doc, "relay");
+	check_str(c, "p", "binary_sensor");
+	check_str(c, "value_template", "{{ value_json.relay }}");
+	CHECK(!has(c, "device_class")); /* "outlet" is no binary_sensor class */
+	check_str(cmp(doc, "lamp"), "p", "binary_sensor");
+	check_str(cmp(doc, "tap"), "p", "binary_sensor");
+	CHECK(!has(cmp(doc, "tap"), "payload_open") && !has(cmp(doc, "tap"), "device_class"));
+	CHECK(cmp(doc, "reset") == NULL);
+	c = cmp(doc, "limit");
+	check_str(c, "p", "sensor");
+	check_str(c, "device_class", "power");
+	check_str(c, "unit_of_measurement", "W");
+	CHECK(!has(c, "min") && !has(c, "command_template"));
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cmps"))
+		CHECK(!sends_anywhere(c));
+	cJSON_Delete(doc);
+
+	/* with write rights they are themselves again */
+	memset(f.access, FB_ACCESS_WRITE, sizeof(f.access));
+	doc = doc_for(&f, ro);
+	check_str(cmp(doc, "relay"), "p", "switch");
+	check_str(cmp(doc, "relay"), "device_class", "outlet");
+	check_str(cmp(doc, "tap"), "p", "valve");
+	check_str(cmp(doc, "reset"), "p", "button");
+	check_str(cmp(doc, "limit"), "p", "number");
+	cJSON_Delete(doc);
+
+	/* Losing write rights (SIGHUP): the button goes, and every point now
+	 * under another platform is removed under its old one first (HA
+	 * would keep the switch entity beside the new binary_sensor), then
+	 * published again under the new one. */
+	{
+		uint8_t old[NPOINTS];
+		cJSON *lost;
+
+		memset(old, FB_ACCESS_WRITE, sizeof(old));
+		memset(f.access, FB_ACCESS_READ, sizeof(f.access));
+		lost = ex_rights_lost(&f.dev, old, 0, true);
+		check_str(lost, "reset", "button");
+		check_str(lost, "relay", "switch");
+		check_str(lost, "lamp", "light");
+		check_str(lost, "tap", "valve");
+		check_str(lost, "limit", "number");
+		CHECK_EQ_INT(cJSON_GetArraySize(lost), 5);
+		CHECK(ex_discovery_platform_changed(&f.dev, lost));
+		doc = ex_discovery_device_doc(&f.ex, &f.dev, lost);
+		c = cmp(doc, "relay");
+		check_str(c, "p", "switch");
+		CHECK_EQ_INT(cJSON_GetArraySize(c), 1); /* a removal */
+		check_str(cmp(doc, "limit"), "p", "number");
+		CHECK_EQ_INT(cJSON_GetArraySize(cmp(doc, "limit")), 1);
+		check_str(cmp(doc, "reset"), "p", "button");
+		cJSON_Delete(doc);
+		cJSON_Delete(lost);
+
+		/* read -> write: the binary_sensor goes the same way */
+		memset(old, FB_ACCESS_READ, sizeof(old));
+		memset(f.access, FB_ACCESS_WRITE, sizeof(f.access));
+		lost = ex_rights_lost(&f.dev, old, 0, true);
+		check_str(lost, "relay", "binary_sensor");
+		check_str(lost, "limit", "sensor");
+		CHECK(!cJSON_GetObjectItem(lost, "reset")); /* was not visible */
+		cJSON_Delete(lost);
+
+		/* unchanged rights: nothing to remove */
+		lost = ex_rights_lost(&f.dev, f.access, 0, true);
+		CHECK_EQ_INT(cJSON_GetArraySize(lost), 0);
+		CHECK(!ex_discovery_platform_changed(&f.dev, lost));
+		cJSON_Delete(lost);
+	}
+	fb_model_free(ro);
 	fb_model_free(def);
 }
 
@@ -255,5 +422,6 @@ int main(void)
 {
 	RUN_TEST(discovery_has_the_keys_home_assistant_needs);
 	RUN_TEST(payloads_are_taken_or_refused_per_component);
+	RUN_TEST(read_only_rights_publish_read_only_components);
 	return fb_test_finish();
 }

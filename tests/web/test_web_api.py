@@ -942,6 +942,18 @@ class WebApi(fbtest.TestCase):
         st, _, doc = c.login("admin")
         st, _, doc = c.request("GET", "buses/meters/devices/nosuch/discovery")
         self.assertEqual((st, doc["error"]), (404, 'no device "nosuch" on bus "meters"'))
+        # the connection's user may only read the relays: the preview shows
+        # them as Home Assistant would accept them, binary sensors
+        self.write_users({
+            "admin": {"role": "admin", "rights": {"*": "write"}},
+            "homeassistant": {"role": "viewer", "rights": {"*": "read"}},
+        })
+        self.assertEqual(c.login("admin")[0], 200)
+        st, _, doc = c.request("GET", "buses/meters/devices/relays/discovery")
+        self.assertEqual(st, 200, doc)
+        relay = json.loads(doc["connections"][0]["payload"])["cmps"]["relay_1"]
+        self.assertEqual(relay["p"], "binary_sensor")
+        self.assertNotIn("command_topic", relay)
 
     def test_definition_upload_is_validated_with_its_vectors_and_stored_as_a_drop_in(self):
         dropins = os.path.join(self.gw.dir, "devices")

@@ -94,8 +94,13 @@ static void old_device(struct exporter *ex, const char *topic, const char *objec
 			continue;
 		/* Everything this node publishes for the device: its points and
 		 * its diagnostic entities. */
+		/* ... under the platform it has now (rights changed while we
+		 * were down: a switch published read-only is a binary_sensor). */
 		for (size_t p = 0; p < d->def->npoints; p++)
-			if (!strcmp(d->def->points[p].key, c->string) && ex_rights_visible(d, p))
+			if (!strcmp(d->def->points[p].key, c->string) && ex_rights_visible(d, p) &&
+			    !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "p")) ?
+				    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "p")) : "",
+				    fb_component_name(ex_rights_component(d, p))))
 				still = true;
 		if (ex_diag_published(d, c->string))
 			still = true;
@@ -108,6 +113,8 @@ static void old_device(struct exporter *ex, const char *topic, const char *objec
 			d->conf->id, cJSON_GetArraySize(removed),
 			cJSON_GetArraySize(removed) == 1 ? "y" : "ies");
 		ex_discovery_publish_device(ex, d, removed);
+		if (ex_discovery_platform_changed(d, removed))
+			ex_discovery_publish_device(ex, d, NULL);
 	}
 	cJSON_Delete(removed);
 }

@@ -67,11 +67,57 @@ static void enum_options(cJSON *c, const struct fb_point_def *p)
 	free(t);
 }
 
-static cJSON *point_component(const struct exporter *ex, const struct ex_device *dev,
-			      const struct fb_point_def *p)
+/* A writable point our user may only read, as its read-only counterpart
+ * (rights.c ex_rights_component): the state it carries, nothing to send.
+ * A device class is kept only where the sensor schema has it (a number's
+ * or setpoint's classes are the sensor's; switch, valve, cover classes
+ * are not and would reject the whole component). */
+static cJSON *readonly_component(const struct exporter *ex, const struct ex_device *dev,
+				 const struct fb_point_def *p, enum fb_component as)
 {
 	cJSON *c = cJSON_CreateObject();
 	char buf[512];
+
+	cJSON_AddStringToObject(c, "p", fb_component_name(as));
+	snprintf(buf, sizeof(buf), "%s_%s_%s", ex->conn->node_id, dev->conf->id, p->key);
+	cJSON_AddStringToObject(c, "unique_id", buf);
+	cJSON_AddStringToObject(c, "name", p->name);
+	if (p->component == FB_COMP_NUMBER || p->component == FB_COMP_CLIMATE)
+		add_str(c, "device_class", p->device_class);
+	add_str(c, "entity_category", p->entity_category);
+	add_str(c, "icon", p->icon);
+	snprintf(buf, sizeof(buf), "{{ value_json.%s }}", p->key);
+	cJSON_AddStringToObject(c, "value_template", buf);
+	if (as != FB_COMP_SENSOR)
+		return c;
+	/* An enum or text sensor has no unit. */
+	if (p->component != FB_COMP_SELECT && p->component != FB_COMP_TEXT)
+		add_str(c, "unit_of_measurement", p->unit);
+	if (p->component == FB_COMP_CLIMATE && !p->device_class)
+		cJSON_AddStringToObject(c, "device_class", "temperature");
+	if (p->component == FB_COMP_SELECT) {
+		/* The state carries the label (state.c): an enum of the labels. */
+		cJSON *opts = cJSON_AddArrayToObject(c, "options");
+
+		cJSON_AddStringToObject(c, "device_class", "enum");
+		for (size_t i = 0; i < p->noptions; i++)
+			cJSON_AddItemToArray(opts, cJSON_CreateString(p->options[i].label));
+	}
+	if (p->precision >= 0 && p->component != FB_COMP_SELECT && p->component != FB_COMP_TEXT)
+		cJSON_AddNumberToObject(c, "suggested_display_precision", p->precision);
+	return c;
+}
+
+static cJSON *point_component(const struct exporter *ex, const struct ex_device *dev,
+			      const struct fb_point_def *p)
+{
+	enum fb_component as = ex_rights_component(dev, (size_t)(p - dev->def->points));
+	cJSON *c;
+	char buf[512];
+
+	if (as != p->component)
+		return readonly_component(ex, dev, p, as);
+	c = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(c, "p", fb_component_name(p->component));
 	snprintf(buf, sizeof(buf), "%s_%s_%s", ex->conn->node_id, dev->conf->id, p->key);
@@ -109,7 +155,8 @@ static cJSON *point_component(const struct exporter *ex, const struct ex_device 
 			(const char *[]){ "single", "double", "long" }, 3));
 		return c;
 	}
-	/* Read-only for our user: no command topic at all. */
+	/* Read-only components; a writable one our user may only read is
+	 * one of these by now (readonly_component). */
 	if (!ex_rights_commandable(dev, (size_t)(p - dev->def->points)) ||
 	    p->component == FB_COMP_SENSOR || p->component == FB_COMP_BINARY_SENSOR)
 		return c;
@@ -239,18 +286,37 @@ cJSON *ex_discovery_device_doc(const struct exporter *ex, const struct ex_device
 	ex_diag_discovery_add(ex, d, cmps); /* Modbus statistics (diagnostics.c) */
 	/* Device-based discovery deletes a component sent as {"p": platform}. */
 	cJSON_ArrayForEach(r, removed) {
+		const cJSON *now = cJSON_GetObjectItemCaseSensitive(cmps, r->string);
+		const char *was = cJSON_GetStringValue(r), *is = NULL;
 		cJSON *c;
 
 		/* Never twice the same key: a consumer keeping the last one
-		 * would see only the removal. */
-		if (cJSON_GetObjectItemCaseSensitive(cmps, r->string))
+		 * would see only the removal.  A key now under another
+		 * platform is the removal in this document; the caller
+		 * publishes the device again for the new one
+		 * (ex_discovery_platform_changed). */
+		if (now)
+			is = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(now, "p"));
+		if (now && (!was || !is || !strcmp(is, was)))
 			continue;
+		if (now)
+			cJSON_DeleteItemFromObjectCaseSensitive(cmps, r->string);
 		if ((c = cJSON_AddObjectToObject(cmps, r->string)))
-			cJSON_AddStringToObject(c, "p", cJSON_GetStringValue(r));
+			cJSON_AddStringToObject(c, "p", was);
 	}
 	return doc;
 }
 
+bool ex_discovery_platform_changed(const struct ex_device *d, const cJSON *removed)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, removed)
+		for (size_t i = 0; i < d->def->npoints; i++)
+			if (!strcmp(d->def->points[i].key, r->string) && ex_rights_visible(d, i))
+				return true;
+	return false;
+}
 
 char *ex_discovery_text(const cJSON *doc)
 {

@@ -170,6 +170,10 @@ void ex_devices_event_id(struct exporter *ex, char *buf, size_t len);
 /* Point visible (discovered, published) / commandable for our user. */
 bool ex_rights_visible(const struct ex_device *d, size_t point);
 bool ex_rights_commandable(const struct ex_device *d, size_t point);
+/* The component a visible point is published as: its own, or for a
+ * writable point our user may only read its read-only counterpart
+ * (FB_COMP_SENSOR or FB_COMP_BINARY_SENSOR). */
+enum fb_component ex_rights_component(const struct ex_device *d, size_t point);
 /* The diagnostic point fb_model_diag_points()[i] is visible for our user. */
 bool ex_rights_diag_visible(const struct ex_device *d, size_t i);
 /* Computes d's access from ex->user (all rights without a users file). */
@@ -178,7 +182,9 @@ void ex_rights_device_apply(struct exporter *ex, struct ex_device *d);
 void ex_rights_apply(struct exporter *ex);
 /* After ex_rights_device_apply: the components {point key: platform} that
  * were visible with `old` access and `old_diag` diagnostics (was_exported)
- * and are not now.  Caller frees with cJSON_Delete; NULL if out of memory. */
+ * and are not now, or are now under another platform (the key is then
+ * still visible: see ex_discovery_device_doc).  Caller frees with
+ * cJSON_Delete; NULL if out of memory. */
 cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, uint32_t old_diag,
 		      bool was_exported);
 
@@ -197,6 +203,10 @@ void ex_state_publish_gateway(struct exporter *ex);
  * with cJSON_Delete; NULL if out of memory).  `removed` as below. */
 cJSON *ex_discovery_device_doc(const struct exporter *ex, const struct ex_device *d,
 			       const cJSON *removed);
+/* A key of `removed` (ex_rights_lost) is still visible, under another
+ * platform: the document with `removed` removed it, the device must be
+ * published again (without) to add it under the new one. */
+bool ex_discovery_platform_changed(const struct ex_device *d, const cJSON *removed);
 cJSON *ex_discovery_gateway_doc(const struct exporter *ex);
 /* discovery_ext.c: adds to c (a point's component, its name, unique_id
  * and value_template already set) the keys of a dimmer light, cover, fan,

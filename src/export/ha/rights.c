@@ -30,6 +30,34 @@ bool ex_rights_commandable(const struct ex_device *d, size_t point)
 	return d->access[point] == FB_ACCESS_WRITE && d->def->points[point].writable;
 }
 
+enum fb_component ex_rights_component(const struct ex_device *d, size_t point)
+{
+	const struct fb_point_def *p = &d->def->points[point];
+
+	/* Home Assistant rejects a switch, number, fan... without a command
+	 * topic: for a user who may only read, the point is its read-only
+	 * counterpart.  An on/off value is a binary_sensor, any other value
+	 * (level, position, step, setpoint, label, text) a sensor. */
+	if (!p->writable || ex_rights_commandable(d, point))
+		return p->component;
+	switch (p->component) {
+	case FB_COMP_SWITCH:
+	case FB_COMP_VALVE:
+		return FB_COMP_BINARY_SENSOR;
+	case FB_COMP_LIGHT:
+		return p->ext.brightness_scale ? FB_COMP_SENSOR : FB_COMP_BINARY_SENSOR;
+	case FB_COMP_NUMBER:
+	case FB_COMP_SELECT:
+	case FB_COMP_COVER:
+	case FB_COMP_FAN:
+	case FB_COMP_CLIMATE:
+	case FB_COMP_TEXT:
+		return FB_COMP_SENSOR;
+	default:
+		return p->component; /* a button is not visible (ex_rights_visible) */
+	}
+}
+
 void ex_rights_device_apply(struct exporter *ex, struct ex_device *d)
 {
 	size_t ndiag;
@@ -79,10 +107,15 @@ cJSON *ex_rights_lost(const struct ex_device *d, const uint8_t *old, uint32_t ol
 	if (!removed || !was_exported)
 		return removed;
 	before.access = (uint8_t *)old;
+	/* Lost, or published under another platform now (read-only rights
+	 * turn a switch into a binary_sensor): Home Assistant keeps the old
+	 * entity until it is removed under its own platform. */
 	for (size_t p = 0; p < d->def->npoints; p++)
-		if (ex_rights_visible(&before, p) && !ex_rights_visible(d, p))
+		if (ex_rights_visible(&before, p) &&
+		    (!ex_rights_visible(d, p) ||
+		     ex_rights_component(&before, p) != ex_rights_component(d, p)))
 			cJSON_AddStringToObject(removed, d->def->points[p].key,
-						fb_component_name(d->def->points[p].component));
+						fb_component_name(ex_rights_component(&before, p)));
 	for (size_t i = 0; i < ndiag && i < 32; i++)
 		if ((old_diag & (UINT32_C(1) << i)) && !ex_rights_diag_visible(d, i))
 			cJSON_AddStringToObject(removed, dp[i].key,

@@ -183,6 +183,10 @@ static void reload_rights(struct exporter *ex)
 		} else {
 			removed = ex_rights_lost(d, old, old_diag, was);
 			ex_discovery_publish_device(ex, d, removed);
+			/* A point under another platform now: removed above,
+			 * published under the new one here. */
+			if (ex_discovery_platform_changed(d, removed))
+				ex_discovery_publish_device(ex, d, NULL);
 			cJSON_Delete(removed);
 			d->published_avail = -1;
 			ex_device_mark_avail(d);
