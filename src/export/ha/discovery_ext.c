@@ -97,8 +97,8 @@ static void cover(cJSON *c, const struct ex_device *d, const struct fb_point_def
 		/* On relays: moving while a relay reads on (read back from the
 		 * device), else what the estimate says; get() because the user
 		 * may not see the relay points. */
-		add_fmt(c, "value_template", "{%% if value_json.get('%s') %%}opening{%% elif "
-			"value_json.get('%s') %%}closing{%% elif value_json.%s is none %%}None"
+		add_fmt(c, "value_template", "{%% if value_json.get('%s') == 'ON' %%}opening"
+			"{%% elif value_json.get('%s') == 'ON' %%}closing{%% elif value_json.%s is none %%}None"
 			"{%% elif value_json.%s >= 100 %%}open{%% elif value_json.%s <= 0 %%}"
 			"closed{%% else %%}stopped{%% endif %%}", x->relay_open, x->relay_close,
 			k, k, k);
