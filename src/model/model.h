@@ -113,6 +113,7 @@ enum fb_gpio_role {
 	FB_GPIO_COUNTER,      /* total_increasing sensor: pulses / impulses_per_unit */
 	FB_GPIO_RATE,         /* sensor: rate from the pulse interval of `source` */
 	FB_GPIO_EVENT,        /* event: presses of the input `source` */
+	FB_GPIO_COVER,        /* cover: two outputs with a run time ("cover" block) */
 };
 
 enum fb_gpio_bias {
