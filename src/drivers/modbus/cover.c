@@ -192,8 +192,15 @@ void mb_covers_tick(struct mb_driver *d, int64_t now)
 		struct mb_cover *c = &d->covers[i];
 		int64_t dl = fb_cover_run_deadline(&c->run);
 
-		if (!c->dev->online && c->dev->failures >= d->bus->offline_after)
+		if (!c->dev->online && c->dev->failures >= d->bus->offline_after) {
+			/* A run it cannot end has no known end (and no deadline
+			 * that would wake the loop for nothing). */
+			if (dl)
+				fb_cover_run_init(&c->run, c->run.open_ms, c->run.close_ms,
+						  c->run.pause_ms);
+			c->need_off = true;
 			continue;
+		}
 		if (c->need_off || (dl && now >= dl)) {
 			fb_cover_run_tick(&c->run, now);
 			apply(d, c, now);
