@@ -693,7 +693,7 @@ static void test_notify(struct ctx *c)
 	CHECK(start_driver(c, c->config, "board"));
 	notify_collect(fd, 1500, buf, sizeof(buf));
 	/* Ready once the lines are requested and the values published. */
-	CHECK_STR_CONTAINS(buf, "READY=1\nSTATUS=2 of 2 devices running, ");
+	CHECK_STR_CONTAINS(buf, "READY=1\nSTATUS=3 of 3 devices running, ");
 	CHECK_STR_CONTAINS(buf, "on chip fb-sim (/dev/gpiochip");
 	CHECK_EQ_INT(count_of(buf, "READY=1"), 1);
 	/* Every 200 ms (half of WATCHDOG_USEC) from an otherwise idle loop. */
