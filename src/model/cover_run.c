@@ -144,6 +144,16 @@ void fb_cover_run_tick(struct fb_cover_run *c, int64_t now)
 	halt_at(c, now);
 }
 
+void fb_cover_run_off_confirmed(struct fb_cover_run *c, int64_t t)
+{
+	/* The rest counts from when the relay really is off, not from the
+	 * command that asked for it (a slow bus). */
+	if (c->last_dir && c->off_at < t)
+		c->off_at = t;
+	if (c->phase == FB_COVER_PAUSE && c->deadline < t + (int64_t)c->pause_ms)
+		c->deadline = t + c->pause_ms;
+}
+
 int64_t fb_cover_run_deadline(const struct fb_cover_run *c)
 {
 	return c->phase == FB_COVER_IDLE ? 0 : c->deadline;

@@ -607,6 +607,9 @@ void fb_cover_run_init(struct fb_cover_run *c, uint32_t open_ms, uint32_t close_
  * position is unknown. */
 int fb_cover_run_command(struct fb_cover_run *c, enum fb_cover_cmd cmd, double target,
 			 int64_t now);
+/* The driver saw the relays off at t (after its writes were answered):
+ * the reversal rest runs from then. */
+void fb_cover_run_off_confirmed(struct fb_cover_run *c, int64_t t);
 /* Ends a run or a pause whose deadline has come. */
 void fb_cover_run_tick(struct fb_cover_run *c, int64_t now);
 /* The next deadline, 0 = none (idle). */

@@ -175,6 +175,28 @@ static void reversal_rests_with_both_off(void)
 	relays(&c, 0, 1);
 }
 
+/* The rest counts from the relay seen off (a slow bus answers late). */
+static void rest_runs_from_the_confirmed_off(void)
+{
+	struct fb_cover_run c = closed_at(100000);
+
+	fb_cover_run_command(&c, FB_COVER_OPEN, 0, 100000);
+	fb_cover_run_command(&c, FB_COVER_CLOSE, 0, 105000);
+	CHECK_EQ_INT(fb_cover_run_deadline(&c), 105500);
+	fb_cover_run_off_confirmed(&c, 105300); /* the write took 300 ms */
+	CHECK_EQ_INT(fb_cover_run_deadline(&c), 105800);
+	fb_cover_run_tick(&c, 105500);
+	relays(&c, 0, 0);
+	fb_cover_run_tick(&c, 105800);
+	relays(&c, 0, 1);
+	/* after a plain stop, too */
+	fb_cover_run_command(&c, FB_COVER_STOP, 0, 106000);
+	fb_cover_run_off_confirmed(&c, 106250);
+	fb_cover_run_command(&c, FB_COVER_OPEN, 0, 106600);
+	CHECK(c.phase == FB_COVER_PAUSE);
+	CHECK_EQ_INT(fb_cover_run_deadline(&c), 106750);
+}
+
 static void no_rest_when_configured_without(void)
 {
 	struct fb_cover_run c;
@@ -237,6 +259,7 @@ int main(void)
 	RUN_TEST(stop_mid_way_keeps_the_estimate);
 	RUN_TEST(set_position_runs_the_proportional_time);
 	RUN_TEST(reversal_rests_with_both_off);
+	RUN_TEST(rest_runs_from_the_confirmed_off);
 	RUN_TEST(no_rest_when_configured_without);
 	RUN_TEST(random_commands_keep_the_interlock);
 	return fb_test_finish();

@@ -94,9 +94,11 @@ static void store_position(struct mb_driver *d, struct mb_cover *c, int64_t now,
  * failed off stops the run (both must be off before anything goes on). */
 static bool apply(struct mb_driver *d, struct mb_cover *c, int64_t now)
 {
-	bool want_open, want_close, ok = true;
+	bool want_open, want_close, ok = true, offs;
 
 	fb_cover_run_relays(&c->run, &want_open, &want_close);
+	offs = ((c->open_on || c->need_off) && !want_open) ||
+	       ((c->close_on || c->need_off) && !want_close);
 	if ((c->open_on || c->need_off) && !want_open) {
 		if (set_relay(d, c, c->open_pi, false))
 			c->open_on = false;
@@ -111,6 +113,12 @@ static bool apply(struct mb_driver *d, struct mb_cover *c, int64_t now)
 	}
 	if (ok)
 		c->need_off = false;
+	if (ok && offs) {
+		/* A rest that is due may have passed while the writes took. */
+		now = fb_mono_ms();
+		fb_cover_run_off_confirmed(&c->run, now);
+		fb_cover_run_relays(&c->run, &want_open, &want_close);
+	}
 	if (ok && want_open && !c->open_on && !c->close_on) {
 		c->open_on = set_relay(d, c, c->open_pi, true);
 		ok = c->open_on;
