@@ -18,7 +18,7 @@ OUT = os.path.join(ROOT, "docs", "devices.md")
 
 GPIO_COMPONENTS = {
     "input": "binary_sensor", "output": "switch", "pulse_output": "button",
-    "counter": "sensor", "rate": "sensor", "event": "event",
+    "counter": "sensor", "rate": "sensor", "event": "event", "cover": "cover",
 }
 
 
@@ -82,8 +82,11 @@ def comms(d):
 
 def entities(points, gpio):
     counts = {}
+    # A GPIO cover takes its two outputs over: they show as binary sensors.
+    relays = {p["cover"].get(k) for p in points if gpio and p.get("role") == "cover"
+              and isinstance(p.get("cover"), dict) for k in ("open", "close")}
     for p in points:
-        c = component(p, gpio)
+        c = "binary_sensor" if gpio and p.get("key") in relays else component(p, gpio)
         counts[c] = counts.get(c, 0) + 1
     return ", ".join(f"{n} {c}" for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 

@@ -130,8 +130,9 @@ int fb_plan_reads(const struct fb_definition *def, const struct fb_plan_cut *cut
 	for (size_t i = 0; i < def->npoints; i++) {
 		const struct fb_point_def *p = &def->points[i];
 
-		if (p->component == FB_COMP_BUTTON || p->not_present)
-			continue; /* write-only, or a SunSpec model the device lacks */
+		if (p->component == FB_COMP_BUTTON || p->not_present || p->ext.relay_open)
+			continue; /* write-only, a SunSpec model the device lacks, or
+				   * a relay cover's estimate */
 		spans[nspans].poll = p->poll;
 		spans[nspans].table = p->table;
 		uint16_t first, last;

@@ -129,7 +129,9 @@ static int show(const struct ctl *c, const struct fb_definition *def)
 	for (size_t i = 0; i < def->npoints; i++) {
 		const struct fb_point_def *p = &def->points[i];
 		cJSON *pj = cJSON_CreateObject();
-		bool modbus = p->gpio.role == FB_GPIO_NONE;
+		/* A relay cover has no register of its own: show its relays. */
+		bool relays = p->ext.relay_open && p->ext.relay_close;
+		bool modbus = p->gpio.role == FB_GPIO_NONE && !relays;
 
 		cJSON_AddStringToObject(pj, "key", p->key);
 		cJSON_AddStringToObject(pj, "name", p->name ? p->name : "");
@@ -137,6 +139,10 @@ static int show(const struct ctl *c, const struct fb_definition *def)
 			cJSON_AddStringToObject(pj, "table", fb_reg_table_name(p->table));
 			cJSON_AddNumberToObject(pj, "address", p->address);
 			cJSON_AddStringToObject(pj, "type", fb_data_type_name(p->type));
+		}
+		if (relays) {
+			cJSON_AddStringToObject(pj, "open", p->ext.relay_open);
+			cJSON_AddStringToObject(pj, "close", p->ext.relay_close);
 		}
 		if (p->unit)
 			cJSON_AddStringToObject(pj, "unit", p->unit);
@@ -146,6 +152,9 @@ static int show(const struct ctl *c, const struct fb_definition *def)
 			printf("  %-28s %s:%u %s%s%s\n", p->key, fb_reg_table_name(p->table),
 			       p->address, fb_data_type_name(p->type), p->unit ? " " : "",
 			       p->unit ? p->unit : "");
+		else if (!c->json && relays)
+			printf("  %-28s cover on %s/%s\n", p->key, p->ext.relay_open,
+			       p->ext.relay_close);
 		else if (!c->json)
 			printf("  %-28s %s\n", p->key, fb_gpio_role_name(p->gpio.role));
 	}

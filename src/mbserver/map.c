@@ -70,6 +70,9 @@ static int add_device(struct mbs_map *m, const struct fb_device_conf *dc, size_t
 		struct mbs_span *sp = &m->spans[m->nspans];
 		uint16_t w = fb_point_width(pd);
 
+		if (pd->ext.relay_open)
+			continue; /* a relay cover's estimate has no register */
+
 		*sp = (struct mbs_span){ di, (uint32_t)p, pd->address, w };
 		for (uint16_t k = 0; k < w && (uint32_t)pd->address + k <= 0xFFFFu; k++)
 			d->cells[pd->table][d->ncells[pd->table]++] =

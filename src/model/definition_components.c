@@ -18,7 +18,10 @@
 #include <strings.h>
 
 static const char *const light_keys[] = { "brightness_scale", NULL };
-static const char *const cover_keys[] = { "position_open", "position_closed", NULL };
+static const char *const cover_keys[] = {
+	"position_open", "position_closed", "stop_value",
+	"open", "close", "run_time_s", "open_time_s", "close_time_s", "reverse_pause_ms", NULL,
+};
 static const char *const fan_keys[] = {
 	"off_value", "on_value", "speed_min", "speed_max", "presets", NULL,
 };
@@ -147,6 +150,100 @@ static void parse_fan(const char *file, const cJSON *b, const char *where,
 				      where, (long long)x->presets[i].raw);
 }
 
+/* A travel time in seconds: 0.1 .. 600 (ten minutes: a gate). */
+static bool travel_ms(const cJSON *b, const char *key, const char *where, struct fb_diag *d,
+		      uint32_t *ms)
+{
+	double sec;
+
+	if (fb_json_number(b, key, false, where, d, &sec) != 1)
+		return false;
+	if (!(sec >= 0.1 && sec <= 600)) {
+		fb_diag_error(d, "%s.%s: expected 0.1..600 seconds, got %g", where, key, sec);
+		return false;
+	}
+	*ms = (uint32_t)(sec * 1000 + 0.5);
+	return true;
+}
+
+static void parse_relay_cover(const char *file, const cJSON *b, const char *where,
+			      struct fb_diag *d, struct fb_point_ext *x)
+{
+	static const char *const register_only[] = {
+		"position_open", "position_closed", "stop_value", NULL,
+	};
+	const char *s;
+	long long n;
+	bool run, open, close;
+
+	for (size_t i = 0; register_only[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(b, register_only[i]))
+			fb_diag_error(d, "%s.%s: only applies to a position register (a cover "
+				      "on relays has positions 0..100)", where, register_only[i]);
+	if (fb_json_string(b, "open", true, where, d, &s) == 1)
+		x->relay_open = fb_point_dup(file, s, d);
+	if (fb_json_string(b, "close", true, where, d, &s) == 1)
+		x->relay_close = fb_point_dup(file, s, d);
+	run = travel_ms(b, "run_time_s", where, d, &x->open_ms);
+	open = travel_ms(b, "open_time_s", where, d, &x->open_ms);
+	close = travel_ms(b, "close_time_s", where, d, &x->close_ms);
+	if (run && (open || close))
+		fb_diag_error(d, "%s.run_time_s: expected either run_time_s or open_time_s "
+			      "and close_time_s, not both", where);
+	else if (run)
+		x->close_ms = x->open_ms;
+	else if (open != close)
+		fb_diag_error(d, "%s.%s: required with %s (or one run_time_s for both)",
+			      where, open ? "close_time_s" : "open_time_s",
+			      open ? "open_time_s" : "close_time_s");
+	else if (!open && !cJSON_GetObjectItemCaseSensitive(b, "run_time_s") &&
+		 !cJSON_GetObjectItemCaseSensitive(b, "open_time_s") &&
+		 !cJSON_GetObjectItemCaseSensitive(b, "close_time_s"))
+		fb_diag_error(d, "%s.run_time_s: required for a cover on relays (seconds "
+			      "from one end to the other; or open_time_s and close_time_s)",
+			      where);
+	x->reverse_pause_ms = 500; /* a motor must stop before it turns */
+	if (fb_json_int(b, "reverse_pause_ms", false, 0, 10000, where, d, &n) == 1)
+		x->reverse_pause_ms = (uint32_t)n;
+	x->position_open = 100;
+	x->position_closed = 0;
+}
+
+static void parse_cover(const char *file, const cJSON *b, const char *where,
+			struct fb_diag *d, struct fb_point_ext *x)
+{
+	static const char *const relay_only[] = {
+		"run_time_s", "open_time_s", "close_time_s", "reverse_pause_ms", NULL,
+	};
+
+	if (cJSON_GetObjectItemCaseSensitive(b, "open") ||
+	    cJSON_GetObjectItemCaseSensitive(b, "close")) {
+		parse_relay_cover(file, b, where, d, x);
+		return;
+	}
+	for (size_t i = 0; relay_only[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(b, relay_only[i]))
+			fb_diag_error(d, "%s.%s: only applies to a cover on relays (with "
+				      "\"open\" and \"close\" naming its relay points)", where,
+				      relay_only[i]);
+	block_int(b, "position_open", false, where, d, &x->position_open);
+	block_int(b, "position_closed", false, where, d, &x->position_closed);
+	if (x->position_open == x->position_closed)
+		fb_diag_error(d, "%s.position_open: expected a value other than "
+			      "position_closed, got %lld for both", where,
+			      (long long)x->position_open);
+	if (block_int(b, "stop_value", false, where, d, &x->stop_value) != 1)
+		return;
+	x->has_stop = true;
+	/* A stop inside the positions would move the cover there. */
+	if ((x->stop_value >= x->position_closed && x->stop_value <= x->position_open) ||
+	    (x->stop_value >= x->position_open && x->stop_value <= x->position_closed))
+		fb_diag_error(d, "%s.stop_value: expected a value outside position_closed.."
+			      "position_open (%lld..%lld), got %lld", where,
+			      (long long)x->position_closed, (long long)x->position_open,
+			      (long long)x->stop_value);
+}
+
 static void parse_climate(const char *file, const cJSON *b, const char *where,
 			  const struct fb_point_def *p, struct fb_diag *d,
 			  struct fb_point_ext *x)
@@ -239,12 +336,7 @@ void fb_model_components_parse(const char *file, const cJSON *jp, const char *wh
 					      w, (long long)x->brightness_scale);
 			break;
 		case FB_COMP_COVER:
-			block_int(b, "position_open", false, w, d, &x->position_open);
-			block_int(b, "position_closed", false, w, d, &x->position_closed);
-			if (x->position_open == x->position_closed)
-				fb_diag_error(d, "%s.position_open: expected a value other than "
-					      "position_closed, got %lld for both", w,
-					      (long long)x->position_open);
+			parse_cover(file, b, w, d, x);
 			break;
 		case FB_COMP_FAN:
 			parse_fan(file, b, w, d, x);
@@ -320,6 +412,8 @@ void fb_model_components_rules(const char *where, const struct fb_point_def *p,
 		else {
 			check_in_type(where, p, "cover.position_open", x->position_open, d);
 			check_in_type(where, p, "cover.position_closed", x->position_closed, d);
+			if (x->has_stop)
+				check_in_type(where, p, "cover.stop_value", x->stop_value, d);
 		}
 		break;
 	case FB_COMP_FAN:
@@ -403,10 +497,63 @@ static void check_climate(const char *file, size_t i, const struct fb_definition
 	}
 }
 
+/* A relay a cover switches: a coil or a holding register bit of the same
+ * definition, read-only to everyone else (a command to it could switch
+ * both relays on), and no other cover's. */
+static void check_relay(const char *file, size_t i, const struct fb_definition *def,
+			const char *field, const char *key, struct fb_diag *d)
+{
+	const struct fb_point_def *p = &def->points[i], *q = fb_model_point(def, key);
+
+	if (!q) {
+		fb_diag_error(d, "%s: points[%zu] (%s).cover.%s: no point \"%s\" in this "
+			      "definition", file, i, p->key, field, key);
+		return;
+	}
+	if (q == p || q->ext.relay_open) {
+		fb_diag_error(d, "%s: points[%zu] (%s).cover.%s: expected a relay point, "
+			      "\"%s\" is a cover", file, i, p->key, field, key);
+		return;
+	}
+	if (!(q->table == FB_REG_COIL ||
+	      (q->table == FB_REG_HOLDING && q->type == FB_TYPE_BIT)))
+		fb_diag_error(d, "%s: points[%zu] (%s).cover.%s: expected a coil or a bit of a "
+			      "holding register, \"%s\" is %s %s", file, i, p->key, field, key,
+			      fb_reg_table_name(q->table), fb_data_type_name(q->type));
+	if (q->writable)
+		fb_diag_error(d, "%s: points[%zu] (%s).cover.%s: expected \"%s\" without "
+			      "\"writable\": only the cover switches it, so that both relays "
+			      "are never on (make it a binary_sensor)", file, i, p->key, field,
+			      key);
+	for (size_t k = 0; k < i; k++) {
+		const struct fb_point_ext *o = &def->points[k].ext;
+
+		if (o->relay_open && ((o->relay_open && !strcmp(o->relay_open, key)) ||
+				      (o->relay_close && !strcmp(o->relay_close, key))))
+			fb_diag_error(d, "%s: points[%zu] (%s).cover.%s: \"%s\" is already a "
+				      "relay of cover \"%s\"", file, i, p->key, field, key,
+				      def->points[k].key);
+	}
+}
+
 void fb_model_components_check(const char *file, const struct fb_definition *def,
 			       struct fb_diag *d)
 {
-	for (size_t i = 0; i < def->npoints; i++)
+	for (size_t i = 0; i < def->npoints; i++) {
+		const struct fb_point_ext *x = &def->points[i].ext;
+
 		if (def->points[i].component == FB_COMP_CLIMATE)
 			check_climate(file, i, def, d);
+		if (def->points[i].component != FB_COMP_COVER || !x->relay_open ||
+		    !x->relay_close)
+			continue;
+		if (!strcmp(x->relay_open, x->relay_close)) {
+			fb_diag_error(d, "%s: points[%zu] (%s).cover.close: expected another "
+				      "point than open (\"%s\")", file, i, def->points[i].key,
+				      x->relay_open);
+			continue;
+		}
+		check_relay(file, i, def, "open", x->relay_open, d);
+		check_relay(file, i, def, "close", x->relay_close, d);
+	}
 }

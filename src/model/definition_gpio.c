@@ -35,7 +35,7 @@ static bool has_control(const char *s)
 }
 
 static const char *const role_names[] = {
-	"none", "input", "output", "pulse_output", "counter", "rate", "event", NULL,
+	"none", "input", "output", "pulse_output", "counter", "rate", "event", "cover", NULL,
 };
 static const char *const bias_names[] = {
 	"as_is", "disabled", "pull_up", "pull_down", NULL,
@@ -71,6 +71,7 @@ static const struct {
 	{ "rate_scale", R(FB_GPIO_RATE) }, { "rate_period_s", R(FB_GPIO_RATE) },
 	{ "rate_timeout_s", R(FB_GPIO_RATE) },
 	{ "double_ms", R(FB_GPIO_EVENT) }, { "long_ms", R(FB_GPIO_EVENT) },
+	{ "cover", R(FB_GPIO_COVER) },
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -151,6 +152,13 @@ static void apply_role(struct fb_point_def *p)
 		p->gpio.rate_period_s = 3600;
 		p->gpio.rate_scale = 1.0;
 		p->gpio.rate_timeout_s = RATE_TIMEOUT_DEFAULT_S;
+		break;
+	case FB_GPIO_COVER:
+		/* The estimated position, like a Modbus relay cover's. */
+		p->table = FB_REG_HOLDING;
+		p->type = FB_TYPE_FLOAT32;
+		p->component = FB_COMP_COVER;
+		p->writable = true;
 		break;
 	case FB_GPIO_EVENT:
 		p->table = FB_REG_INPUT;
@@ -240,6 +248,17 @@ void fb_model_gpio_parse_point(const char *file, const cJSON *jp, size_t idx,
 	read_u32(jp, "rate_timeout_s", 1, 86400, where, d, &p->gpio.rate_timeout_s);
 	read_u32(jp, "double_ms", 0, 5000, where, d, &p->gpio.double_ms);
 	read_u32(jp, "long_ms", 50, 60000, where, d, &p->gpio.long_ms);
+	if (p->gpio.role == FB_GPIO_COVER) {
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(jp, "cover");
+
+		/* Only the relay kind: a gpio point has no position register. */
+		if (!cJSON_IsObject(b) || (!cJSON_GetObjectItemCaseSensitive(b, "open") &&
+					   !cJSON_GetObjectItemCaseSensitive(b, "close")))
+			fb_diag_error(d, "%s.cover: required for role cover: {\"open\": OUTPUT, "
+				      "\"close\": OUTPUT, \"run_time_s\": N}", where);
+		else
+			fb_model_components_parse(file, jp, where, p, d);
+	}
 
 	if (fb_json_string(jp, "unit", false, where, d, &s) == 1 && s[0])
 		p->unit = fb_point_dup(file, s, d);
@@ -277,8 +296,40 @@ void fb_model_gpio_parse_point(const char *file, const cJSON *jp, size_t idx,
 	}
 }
 
-void fb_model_gpio_check(const struct fb_definition *def, struct fb_diag *d)
+/* A cover's relays are outputs that only it switches: never commanded
+ * on their own, off at start whatever was saved, off at exit. */
+static void own_relay(struct fb_definition *def, size_t i, const char *field,
+		      const char *key, struct fb_diag *d)
 {
+	struct fb_point_def *q = NULL;
+
+	for (size_t k = 0; key && k < def->npoints; k++)
+		if (def->points[k].key && !strcmp(def->points[k].key, key))
+			q = &def->points[k];
+	if (!q)
+		return; /* fb_model_components_check names it */
+	if (q->gpio.role != FB_GPIO_OUTPUT) {
+		fb_diag_error(d, "%s: points[%zu] (%s).cover.%s: expected an output point, "
+			      "\"%s\" has role %s", def->path, i, def->points[i].key, field,
+			      key, fb_gpio_role_name(q->gpio.role));
+		return;
+	}
+	q->writable = false;
+	q->write_fn = FB_WRITE_NONE;
+	q->component = FB_COMP_BINARY_SENSOR;
+	q->gpio.initial = false;
+	q->gpio.restore = false;
+	q->gpio.on_exit = FB_GPIO_EXIT_OFF;
+}
+
+void fb_model_gpio_check(struct fb_definition *def, struct fb_diag *d)
+{
+	for (size_t i = 0; i < def->npoints; i++)
+		if (def->points[i].gpio.role == FB_GPIO_COVER) {
+			own_relay(def, i, "open", def->points[i].ext.relay_open, d);
+			own_relay(def, i, "close", def->points[i].ext.relay_close, d);
+		}
+	fb_model_components_check(def->path, def, d);
 	for (size_t i = 0; i < def->npoints; i++) {
 		const struct fb_point_def *p = &def->points[i];
 		const struct fb_point_def *src;

@@ -127,6 +127,7 @@ static void lint_overlaps(const char *file, const struct fb_definition *def,
 		const struct fb_point_def *p = &def->points[i];
 
 		if (!p->key || p->table != table || p->type == FB_TYPE_BIT || p->request_len ||
+		    p->ext.relay_open || /* a relay cover has no register */
 		    fb_model_type_is_byte(p->type) || !fb_point_width(p))
 			continue;
 		spans[n++] = (struct lint_span){ p->address,

@@ -513,7 +513,8 @@ static void check_point_rules(const char *where, const struct fb_point_def *p,
 	r.numeric = !r.bit_table && fb_model_type_is_numeric(p->type);
 	if (!check_table_type(&r, p))
 		return;
-	check_addresses(&r, p, def);
+	if (!p->ext.relay_open)
+		check_addresses(&r, p, def);
 	check_numeric_fields(&r, p);
 	check_writing(&r, p);
 	check_components(&r, p);
@@ -539,8 +540,28 @@ static void read_layout(struct reading *r, struct fb_point_def *p)
 	long long n;
 	int e, rc;
 
-	/* A button with a raw request reads nothing and writes no register. */
-	bool raw = present(jp, "request");
+	/* A button with a raw request reads nothing and writes no register;
+	 * nor does a cover on relays (its value is an estimate). */
+	const cJSON *cb = cJSON_GetObjectItemCaseSensitive(jp, "cover");
+	bool relays = cJSON_IsObject(cb) && (present(cb, "open") || present(cb, "close"));
+	bool raw = present(jp, "request") || relays;
+
+	if (relays) {
+		static const char *const reg[] = {
+			"table", "address", "type", "bit", "byte", "length", "order", "scale",
+			"offset", "scale_register", NULL,
+		};
+
+		for (size_t i = 0; reg[i]; i++)
+			if (present(jp, reg[i]))
+				fb_diag_error(d, "%s.%s: a cover on relays has no register of "
+					      "its own (its relays are points of their own)",
+					      where, reg[i]);
+		p->table = FB_REG_HOLDING;
+		p->type = FB_TYPE_FLOAT32;
+		r->have_table = r->have_type = true;
+		return;
+	}
 
 	if (fb_json_enum(jp, "table", !raw, fb_point_table_names, where, d, &e) == 1) {
 		p->table = (enum fb_reg_table)e;

@@ -170,9 +170,11 @@ void fb_model_sunspec_check(const char *file, const struct fb_definition *def,
 
 void fb_model_gpio_parse_point(const char *file, const struct cJSON *jp, size_t idx,
 			       struct fb_point_def *p, struct fb_diag *d);
-/* What needs every point: sources exist and have the right role.  Called
- * once all points were parsed. */
-void fb_model_gpio_check(const struct fb_definition *def, struct fb_diag *d);
+/* What needs every point: sources exist and have the right role, a
+ * cover's relays are outputs (which it takes over: read-only, off at
+ * start and exit), and the component references.  Called once all points
+ * were parsed. */
+void fb_model_gpio_check(struct fb_definition *def, struct fb_diag *d);
 
 /* ---- definition_vectors.c: the "tests" block ----
  * Parses root's "tests" into def->vectors once def's points are parsed

@@ -113,6 +113,7 @@ enum fb_gpio_role {
 	FB_GPIO_COUNTER,      /* total_increasing sensor: pulses / impulses_per_unit */
 	FB_GPIO_RATE,         /* sensor: rate from the pulse interval of `source` */
 	FB_GPIO_EVENT,        /* event: presses of the input `source` */
+	FB_GPIO_COVER,        /* cover: two outputs with a run time ("cover" block) */
 };
 
 enum fb_gpio_bias {
@@ -154,6 +155,13 @@ struct fb_gpio_point {
 struct fb_point_ext {
 	int64_t brightness_scale;  /* light: value of full brightness; 0 = on/off */
 	int64_t position_open, position_closed; /* cover */
+	bool has_stop;             /* cover: stop_value stops a position register */
+	int64_t stop_value;
+	/* A cover on two relays (no register of its own; its value is the
+	 * estimated position 0..100): the keys of the relay points, the
+	 * travel times and the rest before reversing. */
+	char *relay_open, *relay_close; /* NULL for a position register */
+	uint32_t open_ms, close_ms, reverse_pause_ms;
 	int64_t fan_off, fan_on, speed_min, speed_max; /* fan: raw values */
 	struct fb_select_option *presets; /* fan: value -> preset mode name */
 	size_t npresets;
@@ -466,7 +474,8 @@ const struct fb_point_def *fb_model_point(const struct fb_definition *def,
  * for a button, an option label for a select, a finite number within
  * min..max for a number and a climate setpoint; for a dimmer light ON, OFF
  * or a level 0..brightness_scale; for a cover OPEN, CLOSE or a position
- * between position_closed and position_open; for a fan ON, OFF, a speed
+ * between position_closed and position_open, and STOP (the stop_value of
+ * a position register; the string "STOP" for a cover on relays); for a fan ON, OFF, a speed
  * step or a preset name; for a text a string that fits and matches its
  * pattern.  Returns 0, or -1 if p takes no such command. */
 int fb_point_parse_command(const struct fb_point_def *p, const char *text, struct fb_value *v);
@@ -572,6 +581,43 @@ const struct fb_diag_point_desc *fb_model_diag_points_of(const struct fb_definit
 							 size_t *n);
 /* True for a table point key in the reserved diagnostic namespace. */
 bool fb_model_is_diag_key(const char *key);
+
+/* ---- a cover on two relays (cover_run.c) ----
+ * The run as pure arithmetic on a monotonic clock (ms): commands and
+ * ticks change the phase; the driver switches the relays as
+ * fb_cover_run_relays says (every relay off before any other on) and
+ * wakes at fb_cover_run_deadline.  The position (0 closed .. 100 open)
+ * is NaN until a run reached an end stop. */
+enum fb_cover_phase { FB_COVER_IDLE, FB_COVER_OPENING, FB_COVER_CLOSING, FB_COVER_PAUSE };
+enum fb_cover_cmd { FB_COVER_OPEN, FB_COVER_CLOSE, FB_COVER_STOP, FB_COVER_SET };
+struct fb_cover_run {
+	uint32_t open_ms, close_ms, pause_ms;
+	enum fb_cover_phase phase;
+	double pos;                /* at `since` while moving; NaN = unknown */
+	double target;
+	int64_t since, deadline;   /* run start; end of the run or the pause */
+	int pending;               /* PAUSE: +1 open, -1 close afterwards */
+	int last_dir;              /* of the last run that ended, 0 = none */
+	int64_t off_at;            /* when it ended */
+};
+void fb_cover_run_init(struct fb_cover_run *c, uint32_t open_ms, uint32_t close_ms,
+		       uint32_t pause_ms);
+/* OPEN, CLOSE, STOP, or SET to target 0..100.  Returns -1 (nothing
+ * changed) for a target outside 0..100, or between the ends while the
+ * position is unknown. */
+int fb_cover_run_command(struct fb_cover_run *c, enum fb_cover_cmd cmd, double target,
+			 int64_t now);
+/* The driver saw the relays off at t (after its writes were answered):
+ * the reversal rest runs from then. */
+void fb_cover_run_off_confirmed(struct fb_cover_run *c, int64_t t);
+/* Ends a run or a pause whose deadline has come. */
+void fb_cover_run_tick(struct fb_cover_run *c, int64_t now);
+/* The next deadline, 0 = none (idle). */
+int64_t fb_cover_run_deadline(const struct fb_cover_run *c);
+void fb_cover_run_relays(const struct fb_cover_run *c, bool *open_on, bool *close_on);
+double fb_cover_run_position(const struct fb_cover_run *c, int64_t now);
+/* "opening", "closing", "open", "closed" or "stopped". */
+const char *fb_cover_run_state(const struct fb_cover_run *c, int64_t now);
 
 /* ---- GPIO points (definition_gpio.c) ---- */
 

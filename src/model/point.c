@@ -211,6 +211,8 @@ void fb_point_clear(struct fb_point_def *p)
 	free(p->ext.mode);
 	free(p->ext.fixed_mode);
 	free(p->ext.pattern);
+	free(p->ext.relay_open);
+	free(p->ext.relay_close);
 }
 
 /* ---- helpers shared by the loader and both point parsers ---- */

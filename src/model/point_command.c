@@ -159,6 +159,15 @@ int fb_point_parse_command(const struct fb_point_def *p, const char *text, struc
 			return -1;
 		return set_number(v, d);
 	case FB_COMP_COVER:
+		/* STOP: the relay cover's driver stops the run; a position
+		 * register takes its stop value. */
+		if (!strcasecmp(text, "STOP") && x->relay_open) {
+			v->kind = FB_VALUE_STRING;
+			strcpy(v->s, "STOP");
+			return 0;
+		}
+		if (!strcasecmp(text, "STOP"))
+			return x->has_stop ? set_number(v, (double)x->stop_value) : -1;
 		if (!strcasecmp(text, "OPEN"))
 			return set_number(v, (double)x->position_open);
 		if (!strcasecmp(text, "CLOSE"))

@@ -36,9 +36,17 @@ static const char *const DEFINITION =
 	"  \"climate\": {\"current_temperature\": \"room\", \"mode\": \"mode\"}},\n"
 	" {\"key\": \"label\", \"name\": \"Label\", \"table\": \"holding_register\", \"address\": 10,\n"
 	"  \"type\": \"string\", \"length\": 4, \"writable\": true, \"component\": \"text\",\n"
-	"  \"text\": {\"pattern\": \"[A-Z0-9 ]*\", \"min_length\": 1}}]}\n";
+	"  \"text\": {\"pattern\": \"[A-Z0-9 ]*\", \"min_length\": 1}},\n"
+	" {\"key\": \"up\", \"name\": \"Up\", \"table\": \"coil\", \"address\": 0},\n"
+	" {\"key\": \"down\", \"name\": \"Down\", \"table\": \"coil\", \"address\": 1},\n"
+	" {\"key\": \"shade\", \"name\": \"Shade\", \"component\": \"cover\", \"writable\": true,\n"
+	"  \"cover\": {\"open\": \"up\", \"close\": \"down\", \"run_time_s\": 20}},\n"
+	" {\"key\": \"awning\", \"name\": \"Awning\", \"table\": \"holding_register\", \"address\": 20,\n"
+	"  \"type\": \"uint16\", \"writable\": true, \"component\": \"cover\",\n"
+	"  \"cover\": {\"stop_value\": 255}}]}\n";
 
-enum { P_DIMMER, P_BLIND, P_FAN, P_ROOM, P_MODE, P_SETPOINT, P_LABEL, NPOINTS };
+enum { P_DIMMER, P_BLIND, P_FAN, P_ROOM, P_MODE, P_SETPOINT, P_LABEL, P_UP, P_DOWN, P_SHADE,
+       P_AWNING, NPOINTS };
 
 static struct fb_definition *load(void)
 {
@@ -376,6 +384,44 @@ static int parse(const struct fb_definition *def, int point, const char *text,
 	return fb_point_parse_command(&def->points[point], text, v);
 }
 
+/* A cover on relays: its state from the relays (opening/closing while
+ * one reads ON) and the estimate, STOP as HA's default payload; a
+ * position register with a stop value has a stop, one without has none. */
+static void relay_cover_and_stop_value(void)
+{
+	struct fb_definition *def = load();
+	struct fixture f;
+	const char *st = "fieldbridge/gw_ha/hp/state";
+	cJSON *doc, *cmps, *c;
+
+	if (!def)
+		return;
+	memset(f.access, FB_ACCESS_WRITE, sizeof(f.access));
+	doc = doc_for(&f, def);
+	cmps = cJSON_GetObjectItem(doc, "cmps");
+	c = cJSON_GetObjectItem(cmps, "shade");
+	check_str(c, "p", "cover");
+	check_str(c, "command_topic", "fieldbridge/gw_ha/hp/shade/set");
+	check_str(c, "set_position_topic", "fieldbridge/gw_ha/hp/shade/set");
+	check_str(c, "position_topic", st);
+	CHECK(!has(c, "payload_stop")); /* HA's default: STOP */
+	CHECK_STR_CONTAINS(str(c, "value_template"),
+			   "{% if value_json.get('up') == 'ON' %}opening{% elif "
+			   "value_json.get('down') == 'ON' %}closing{% elif value_json.shade is "
+			   "none %}None{% elif value_json.shade >= 100 %}open");
+	CHECK_EQ_INT(num(c, "position_open"), 100);
+	CHECK_EQ_INT(num(c, "position_closed"), 0);
+	/* its relays are read-only: no switch that could bypass the cover */
+	check_str(cJSON_GetObjectItem(cmps, "up"), "p", "binary_sensor");
+	CHECK(!has(cJSON_GetObjectItem(cmps, "up"), "command_topic"));
+	c = cJSON_GetObjectItem(cmps, "awning");
+	CHECK(!has(c, "payload_stop"));
+	c = cJSON_GetObjectItem(cmps, "blind");
+	CHECK(has(c, "payload_stop") && cJSON_IsNull(cJSON_GetObjectItem(c, "payload_stop")));
+	cJSON_Delete(doc);
+	fb_model_free(def);
+}
+
 static void payloads_are_taken_or_refused_per_component(void)
 {
 	struct fb_definition *def = load();
@@ -423,5 +469,6 @@ int main(void)
 	RUN_TEST(discovery_has_the_keys_home_assistant_needs);
 	RUN_TEST(payloads_are_taken_or_refused_per_component);
 	RUN_TEST(read_only_rights_publish_read_only_components);
+	RUN_TEST(relay_cover_and_stop_value);
 	return fb_test_finish();
 }

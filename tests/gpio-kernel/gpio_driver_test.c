@@ -4,7 +4,9 @@
  * than the debounce, outputs switched through the table's command queue
  * (the path fieldbridge-export uses for MQTT commands) and read back from
  * the sim, a pulse output, press events, output state across a restart,
- * 10,000 counted pulses with a restart in the middle, the sd_notify
+ * a cover on two outputs (run time, reversal rest, stop, never both on,
+ * both off after a restart), 10,000 counted pulses with a restart in the
+ * middle, the sd_notify
  * messages (READY=1, STATUS=, WATCHDOG=1, STOPPING=1, exit 78 on a broken
  * configuration), and the errors for a line in use, a missing chip and a
  * missing line.
@@ -37,7 +39,8 @@
 
 /* sim offsets (run-in-guest.sh's fixed layout) */
 enum { IN_BOUNCE = 0, IN_FAST = 1, IN_BUTTON = 2, IN_PULSES = 3, IN_METER = 4,
-       OUT_RELAY = 8, OUT_RELAY_INV = 9, OUT_BELL = 10, OUT_R1 = 12, OUT_R3 = 14 };
+       OUT_RELAY = 8, OUT_RELAY_INV = 9, OUT_BELL = 10, OUT_UP = 11, OUT_R1 = 12, OUT_R3 = 14,
+       OUT_DOWN = 15 };
 
 struct ctx {
 	const char *bin, *config, *sysfs;
@@ -477,6 +480,120 @@ static double wait_count(struct ctx *c, double want)
 	return v;
 }
 
+/* A command with a value, as the exporter queues it for a cover. */
+static int push_value(struct ctx *c, const char *dev, const char *key, const struct fb_value *v)
+{
+	struct fb_command cmd;
+	long i = idx(c, dev, key);
+	static int n;
+
+	memset(&cmd, 0, sizeof(cmd));
+	if (i < 0)
+		return -1;
+	cmd.point_index = (uint32_t)i;
+	cmd.value = *v;
+	snprintf(cmd.event_id, sizeof(cmd.event_id), "test-%s-%d", key, ++n);
+	cmd.ts_ms = fb_now_ms();
+	snprintf(cmd.origin, sizeof(cmd.origin), "gpio-test");
+	return fb_table_command_push(c->r, &cmd);
+}
+
+static int cover_to(struct ctx *c, double pos)
+{
+	struct fb_value v = { .kind = FB_VALUE_FLOAT, .f = pos };
+
+	return push_value(c, "blind", "blind", &v);
+}
+
+/* Waits up to ms for sim line `off` to read `want`, sampling both cover
+ * lines every 2 ms: *both counts the samples with both on. */
+static bool cover_wait(struct ctx *c, unsigned off, int want, long ms, int *both)
+{
+	for (long t = 0; t <= ms; t += 2) {
+		int up = sim_get(c, OUT_UP), down = sim_get(c, OUT_DOWN);
+
+		*both += up == 1 && down == 1;
+		if ((off == OUT_UP ? up : down) == want)
+			return true;
+		sleep_us(2000);
+		drain(c);
+	}
+	return false;
+}
+
+static void test_cover(struct ctx *c)
+{
+	struct fb_value stop = { .kind = FB_VALUE_STRING };
+	struct fb_point_snapshot s;
+	int both = 0;
+	int64_t t0, t1;
+
+	snprintf(stop.s, sizeof(stop.s), "STOP");
+	/* Both off at start, the position unknown until an end stop. */
+	CHECK_EQ_INT(sim_get(c, OUT_UP), 0);
+	CHECK_EQ_INT(sim_get(c, OUT_DOWN), 0);
+	CHECK(point(c, "blind", "blind").value.kind == FB_VALUE_NONE);
+	/* A relay alone is refused (it could join the other one). */
+	CHECK(push(c, "blind", "up", true) == 0);
+	wait_ms(c, 300);
+	CHECK_EQ_INT(sim_get(c, OUT_UP), 0);
+	/* OPEN from unknown: the full run time (1 s), then off.  Lower
+	 * bounds are taken from before the command: seeing a line change
+	 * late (a loaded guest) only lengthens what is measured. */
+	t0 = fb_mono_ms();
+	CHECK(cover_to(c, 100) == 0);
+	CHECK(cover_wait(c, OUT_UP, 1, 2000, &both));
+	CHECK(cover_wait(c, OUT_UP, 0, 5000, &both));
+	t1 = fb_mono_ms();
+	fprintf(stderr, "cover: command to open relay off %lld ms (run time 1000)\n",
+		(long long)(t1 - t0));
+	CHECK(t1 - t0 >= 1000);
+	wait_ms(c, 50);
+	s = point(c, "blind", "blind");
+	CHECK(s.value.kind == FB_VALUE_FLOAT && s.value.f == 100);
+	/* CLOSE, then OPEN while closing: down off, a 200 ms rest, up on. */
+	wait_ms(c, 300); /* past the rest after the opening run */
+	CHECK(cover_to(c, 0) == 0);
+	CHECK(cover_wait(c, OUT_DOWN, 1, 2000, &both));
+	wait_ms(c, 300);
+	t0 = fb_mono_ms(); /* down goes off at or after this */
+	CHECK(cover_to(c, 100) == 0);
+	CHECK(cover_wait(c, OUT_DOWN, 0, 2000, &both));
+	CHECK(cover_wait(c, OUT_UP, 1, 2000, &both));
+	t1 = fb_mono_ms();
+	fprintf(stderr, "cover: reversal command to up on %lld ms (rest 200)\n",
+		(long long)(t1 - t0));
+	CHECK(t1 - t0 >= 200);
+	CHECK(cover_wait(c, OUT_UP, 0, 5000, &both));
+	/* STOP half way down: both off, a position between the ends. */
+	wait_ms(c, 300);
+	CHECK(cover_to(c, 0) == 0);
+	CHECK(cover_wait(c, OUT_DOWN, 1, 2000, &both));
+	wait_ms(c, 400);
+	CHECK(push_value(c, "blind", "blind", &stop) == 0);
+	CHECK(cover_wait(c, OUT_DOWN, 0, 2000, &both));
+	wait_ms(c, 50);
+	s = point(c, "blind", "blind");
+	CHECK(s.value.kind == FB_VALUE_FLOAT && s.value.f > 0 && s.value.f < 100);
+	/* set_position back up to 90: up on for about (90 - pos) % of 1 s */
+	CHECK(cover_to(c, 90) == 0);
+	CHECK(cover_wait(c, OUT_UP, 1, 2000, &both));
+	CHECK(cover_wait(c, OUT_UP, 0, 3000, &both));
+	wait_ms(c, 50);
+	s = point(c, "blind", "blind");
+	CHECK(s.value.kind == FB_VALUE_FLOAT && s.value.f == 90);
+	/* A restart during a run: both off again, the position unknown. */
+	wait_ms(c, 300);
+	CHECK(cover_to(c, 0) == 0);
+	CHECK(cover_wait(c, OUT_DOWN, 1, 2000, &both));
+	stop_driver(c);
+	CHECK(start_driver(c, c->config, "blind"));
+	CHECK_EQ_INT(sim_get(c, OUT_UP), 0);
+	CHECK_EQ_INT(sim_get(c, OUT_DOWN), 0);
+	CHECK(point(c, "blind", "blind").value.kind == FB_VALUE_NONE);
+	CHECK_EQ_INT(both, 0);
+}
+
 static void test_counter(struct ctx *c)
 {
 	double base = point(c, "board", "pulses").value.f, v;
@@ -613,7 +730,7 @@ static void test_notify(struct ctx *c)
 	CHECK(start_driver(c, c->config, "board"));
 	notify_collect(fd, 1500, buf, sizeof(buf));
 	/* Ready once the lines are requested and the values published. */
-	CHECK_STR_CONTAINS(buf, "READY=1\nSTATUS=2 of 2 devices running, ");
+	CHECK_STR_CONTAINS(buf, "READY=1\nSTATUS=3 of 3 devices running, ");
 	CHECK_STR_CONTAINS(buf, "on chip fb-sim (/dev/gpiochip");
 	CHECK_EQ_INT(count_of(buf, "READY=1"), 1);
 	/* Every 200 ms (half of WATCHDOG_USEC) from an otherwise idle loop. */
@@ -766,6 +883,7 @@ int main(int argc, char **argv)
 	test_events(&c);
 	test_outputs_start_initialised_and_follow_commands(&c);
 	test_restart_outputs(&c);
+	test_cover(&c);
 	test_counter(&c);
 	test_counter_debounced(&c);
 	test_notify(&c);

@@ -99,6 +99,91 @@ static void mistakes_are_named(void)
 	remove("bad-gpio.json");
 }
 
+/* Writes text to path and loads it. */
+static struct fb_definition *load_text(const char *path, const char *text, struct fb_diag *d)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return NULL;
+	fputs(text, f);
+	fclose(f);
+	fb_diag_init(d);
+	return fb_model_load(path, d);
+}
+
+#define GPIO_HEAD "{ \"manufacturer\": \"x\", \"model\": \"y\", \"protocol\": \"gpio\", \"points\": ["
+#define GPIO_RELAYS "{ \"key\": \"up\", \"name\": \"Up\", \"role\": \"output\", \"line\": 1, " \
+	"\"initial\": true, \"on_exit\": \"keep\" }," \
+	"{ \"key\": \"down\", \"name\": \"Down\", \"role\": \"output\", \"line\": 2 },"
+
+/* A cover on two outputs: the cover takes its relays over (read-only, off
+ * at start and exit, never restored); mistakes are named. */
+static void cover_on_two_outputs(void)
+{
+	static const struct { const char *points, *want; } bad[] = {
+		{ GPIO_RELAYS "{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\" }",
+		  "points[2] (c).cover: required for role cover" },
+		{ GPIO_RELAYS "{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\", "
+		  "\"cover\": {\"position_open\": 100} }",
+		  "points[2] (c).cover: required for role cover" },
+		{ GPIO_RELAYS "{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\", \"line\": 3, "
+		  "\"cover\": {\"open\": \"up\", \"close\": \"down\", \"run_time_s\": 5} }",
+		  "points[2] (c).line: does not apply to role cover" },
+		{ GPIO_RELAYS "{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\", "
+		  "\"cover\": {\"open\": \"up\", \"close\": \"down\"} }",
+		  "points[2] (c).cover.run_time_s: required for a cover on relays" },
+		{ GPIO_RELAYS "{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\", "
+		  "\"cover\": {\"open\": \"up\", \"close\": \"down\", \"run_time\": 5} }",
+		  "points[2] (c).cover: unknown field \"run_time\": did you mean \"run_time_s\"?" },
+		{ GPIO_RELAYS "{ \"key\": \"i\", \"name\": \"I\", \"role\": \"input\", \"line\": 4 },"
+		  "{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\", "
+		  "\"cover\": {\"open\": \"up\", \"close\": \"i\", \"run_time_s\": 5} }",
+		  "points[3] (c).cover.close: expected an output point, \"i\" has role input" },
+		{ GPIO_RELAYS "{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\", "
+		  "\"cover\": {\"open\": \"up\", \"close\": \"dwn\", \"run_time_s\": 5} }",
+		  "points[2] (c).cover.close: no point \"dwn\" in this definition" },
+	};
+	struct fb_diag d;
+	struct fb_definition *def;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[2048];
+
+		snprintf(text, sizeof(text), GPIO_HEAD "%s ] }", bad[i].points);
+		def = load_text("cover-gpio.json", text, &d);
+		CHECK(def == NULL);
+		CHECK(has(&d, bad[i].want));
+		fb_model_free(def);
+		fb_diag_free(&d);
+	}
+	def = load_text("cover-gpio.json", GPIO_HEAD GPIO_RELAYS
+			"{ \"key\": \"c\", \"name\": \"C\", \"role\": \"cover\", \"device_class\": "
+			"\"blind\", \"cover\": {\"open\": \"up\", \"close\": \"down\", "
+			"\"open_time_s\": 3, \"close_time_s\": 4, \"reverse_pause_ms\": 250} } ] }",
+			&d);
+	CHECK(def != NULL);
+	if (def) {
+		const struct fb_point_def *c = fb_model_point(def, "c");
+		const struct fb_point_def *up = fb_model_point(def, "up");
+
+		CHECK(c->component == FB_COMP_COVER && c->writable &&
+		      fb_point_value_kind(c) == FB_VALUE_FLOAT);
+		CHECK_EQ_INT(c->ext.open_ms, 3000);
+		CHECK_EQ_INT(c->ext.close_ms, 4000);
+		CHECK_EQ_INT(c->ext.reverse_pause_ms, 250);
+		CHECK(!fb_gpio_role_has_line(c->gpio.role));
+		/* taken over, whatever the definition said */
+		CHECK(up->component == FB_COMP_BINARY_SENSOR && !up->writable);
+		CHECK(!up->gpio.initial && !up->gpio.restore &&
+		      up->gpio.on_exit == FB_GPIO_EXIT_OFF);
+		CHECK(!strcmp(fb_gpio_role_name(FB_GPIO_COVER), "cover"));
+	}
+	fb_model_free(def);
+	fb_diag_free(&d);
+	remove("cover-gpio.json");
+}
+
 static void gpio_bus_binds_lines(void)
 {
 	FILE *f = fopen("gpio-bus.json", "w");
@@ -147,6 +232,7 @@ int main(int argc, char **argv)
 	RUN_TEST(shipped_definitions_load);
 	RUN_TEST(roles_set_components);
 	RUN_TEST(mistakes_are_named);
+	RUN_TEST(cover_on_two_outputs);
 	RUN_TEST(gpio_bus_binds_lines);
 	return fb_test_finish();
 }

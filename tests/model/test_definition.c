@@ -445,6 +445,123 @@ static void component_blocks(void)
 	done(&l);
 }
 
+/* A cover on two relays: the block's fields, its references and the
+ * commands it takes. */
+#define RELAYS "{\"key\":\"up\",\"name\":\"Up\",\"table\":\"coil\",\"address\":0}," \
+	"{\"key\":\"down\",\"name\":\"Down\",\"table\":\"coil\",\"address\":1},"
+#define RCOVER(extra, block) "{\"key\":\"c\",\"name\":\"C\",\"component\":\"cover\"," \
+	"\"writable\":true" extra ",\"cover\":{" block "}}"
+static void relay_cover_blocks(void)
+{
+	static const struct { const char *points, *want; } cases[] = {
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_tme_s\":10"),
+		  "points[2] (c).cover: unknown field \"run_tme_s\": did you mean \"run_time_s\"?" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\""),
+		  "points[2] (c).cover.run_time_s: required for a cover on relays" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"run_time_s\":10"),
+		  "points[2] (c).cover.close: required" },
+		{ RELAYS RCOVER("", "\"close\":\"down\",\"run_time_s\":10"),
+		  "points[2] (c).cover.open: required" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10,\"open_time_s\":9"),
+		  "points[2] (c).cover.run_time_s: expected either run_time_s or open_time_s and close_time_s, not both" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"open_time_s\":9"),
+		  "points[2] (c).cover.close_time_s: required with open_time_s" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":0"),
+		  "points[2] (c).cover.run_time_s: expected 0.1..600 seconds, got 0" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":601"),
+		  "points[2] (c).cover.run_time_s: expected 0.1..600 seconds, got 601" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":\"10\""),
+		  "points[2] (c).cover.run_time_s: expected a number" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10,\"reverse_pause_ms\":20000"),
+		  "points[2] (c).cover.reverse_pause_ms: expected" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10,\"position_open\":0"),
+		  "points[2] (c).cover.position_open: only applies to a position register" },
+		{ RELAYS RCOVER(",\"table\":\"holding_register\",\"address\":5", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10"),
+		  "points[2] (c).table: a cover on relays has no register of its own" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"up\",\"run_time_s\":10"),
+		  "points[2] (c).cover.close: expected another point than open (\"up\")" },
+		{ RELAYS RCOVER("", "\"open\":\"uup\",\"close\":\"down\",\"run_time_s\":10"),
+		  "points[2] (c).cover.open: no point \"uup\" in this definition" },
+		{ "{\"key\":\"up\",\"name\":\"Up\",\"table\":\"coil\",\"address\":0,\"writable\":true},"
+		  "{\"key\":\"down\",\"name\":\"Down\",\"table\":\"coil\",\"address\":1},"
+		  RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10"),
+		  "points[2] (c).cover.open: expected \"up\" without \"writable\": only the cover switches it" },
+		{ "{\"key\":\"up\",\"name\":\"Up\",\"table\":\"discrete_input\",\"address\":0},"
+		  "{\"key\":\"down\",\"name\":\"Down\",\"table\":\"coil\",\"address\":1},"
+		  RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10"),
+		  "points[2] (c).cover.open: expected a coil or a bit of a holding register, \"up\" is discrete_input bool" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10") ","
+		  "{\"key\":\"d\",\"name\":\"D\",\"component\":\"cover\",\"writable\":true,"
+		  "\"cover\":{\"open\":\"down\",\"close\":\"c\",\"run_time_s\":5}}",
+		  "points[3] (d).cover.open: \"down\" is already a relay of cover \"c\"" },
+		{ RELAYS RCOVER("", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":10") ","
+		  "{\"key\":\"d\",\"name\":\"D\",\"component\":\"cover\",\"writable\":true,"
+		  "\"cover\":{\"open\":\"down\",\"close\":\"c\",\"run_time_s\":5}}",
+		  "points[3] (d).cover.close: expected a relay point, \"c\" is a cover" },
+		{ HR("a", 0, "uint16", "\"component\":\"cover\",\"cover\":{\"run_time_s\":10}"),
+		  "points[0] (a).cover.run_time_s: only applies to a cover on relays" },
+		{ HR("a", 0, "uint16", "\"component\":\"cover\",\"cover\":{\"stop_value\":50}"),
+		  "points[0] (a).cover.stop_value: expected a value outside position_closed..position_open (0..100), got 50" },
+		{ "{\"key\":\"a\",\"name\":\"A\",\"table\":\"holding_register\",\"address\":0,"
+		  "\"type\":\"uint8\",\"byte\":\"low\",\"component\":\"cover\",\"cover\":{\"stop_value\":300}}",
+		  "points[0] (a).cover.stop_value: expected 0..255 (what uint8 can hold), got 300" },
+	};
+	struct loaded l;
+	struct fb_value v;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL;
+
+		if (asprintf(&text, HEADER "\"points\": [%s]}\n", cases[i].points) < 0)
+			abort();
+		load_text(&l, "relays.json", text);
+		CHECK(l.def == NULL);
+		CHECK_STR_CONTAINS(l.text, cases[i].want);
+		done(&l);
+		free(text);
+	}
+
+	/* no register of its own: nothing at address 0 to forbid */
+	load_text(&l, "relays.json", HEADER "\"forbidden_ranges\": [[0, 9]], \"points\": [" RELAYS
+		  "{\"key\":\"bits\",\"name\":\"B\",\"table\":\"holding_register\",\"address\":10,"
+		  "\"type\":\"bit\",\"bit\":3},"
+		  "{\"key\":\"bits2\",\"name\":\"B2\",\"table\":\"holding_register\",\"address\":10,"
+		  "\"type\":\"bit\",\"bit\":4},"
+		  RCOVER(",\"device_class\":\"shutter\"", "\"open\":\"up\",\"close\":\"down\",\"run_time_s\":12.5") ","
+		  "{\"key\":\"aw\",\"name\":\"Aw\",\"component\":\"cover\",\"writable\":true,\"cover\":{\"open\":\"bits\","
+		  "\"close\":\"bits2\",\"open_time_s\":20,\"close_time_s\":18,\"reverse_pause_ms\":0}},"
+		  HR("pos", 11, "uint16", "\"component\":\"cover\",\"cover\":{\"stop_value\":255}")
+		  "]}\n");
+	CHECK(l.def != NULL);
+	CHECK_EQ_INT(l.diag.warnings, 0);
+	if (l.def) {
+		const struct fb_point_def *c = &l.def->points[4], *aw = &l.def->points[5];
+		const struct fb_point_def *pos = &l.def->points[6];
+
+		CHECK(!strcmp(c->ext.relay_open, "up") && !strcmp(c->ext.relay_close, "down"));
+		CHECK_EQ_INT(c->ext.open_ms, 12500);
+		CHECK_EQ_INT(c->ext.close_ms, 12500);
+		CHECK_EQ_INT(c->ext.reverse_pause_ms, 500); /* the default */
+		CHECK_EQ_INT(aw->ext.open_ms, 20000);
+		CHECK_EQ_INT(aw->ext.close_ms, 18000);
+		CHECK_EQ_INT(aw->ext.reverse_pause_ms, 0);
+		/* commands: OPEN 100, CLOSE 0, a position, STOP as a string */
+		CHECK(fb_point_parse_command(c, "OPEN", &v) == 0 && v.kind == FB_VALUE_FLOAT &&
+		      v.f == 100);
+		CHECK(fb_point_parse_command(c, "CLOSE", &v) == 0 && v.f == 0);
+		CHECK(fb_point_parse_command(c, "37", &v) == 0 && v.f == 37);
+		CHECK(fb_point_parse_command(c, "STOP", &v) == 0 && v.kind == FB_VALUE_STRING &&
+		      !strcmp(v.s, "STOP"));
+		CHECK(fb_point_parse_command(c, "101", &v) < 0);
+		CHECK(fb_point_parse_command(c, "-1", &v) < 0);
+		/* a position register with a stop value writes it on STOP */
+		CHECK(pos->ext.has_stop && pos->ext.stop_value == 255);
+		CHECK(fb_point_parse_command(pos, "STOP", &v) == 0 && v.f == 255);
+		CHECK(fb_point_parse_command(pos, "255", &v) < 0); /* not as a position */
+	}
+	done(&l);
+}
+
 static void raw_request_button(void)
 {
 	struct loaded l;
@@ -1165,6 +1282,7 @@ int main(void)
 	RUN_TEST(raw_request_button);
 	RUN_TEST(light_and_valve_points);
 	RUN_TEST(component_blocks);
+	RUN_TEST(relay_cover_blocks);
 	RUN_TEST(defaults_are_applied);
 	RUN_TEST(full_point_parses);
 	RUN_TEST(inline_rules);

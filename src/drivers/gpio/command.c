@@ -25,8 +25,14 @@ void gl_command_run(struct gl_driver *d, const struct fb_command *cmd)
 	snprintf(r.origin, sizeof(r.origin), "%s", cmd->origin);
 	if (!p) {
 		snprintf(r.reason, sizeof(r.reason), "no point %u in this table", cmd->point_index);
+	} else if (p->cfg.role == FB_GPIO_COVER) {
+		gl_cover_command(d, p, v, &r);
 	} else if (!p->line) {
 		snprintf(r.reason, sizeof(r.reason), "device %s is disabled", p->dev->id);
+	} else if (p->relay) {
+		/* Switched alone it could join the other relay of its cover. */
+		snprintf(r.reason, sizeof(r.reason), "%s.%s is a cover's relay: command the "
+			 "cover", p->dev->id, p->def->key);
 	} else if (p->cfg.role == FB_GPIO_OUTPUT) {
 		if (gl_line_set(p->line, on) < 0 || (got = gl_line_get(p->line)) < 0) {
 			snprintf(r.reason, sizeof(r.reason), "line %d: %s", p->offset,

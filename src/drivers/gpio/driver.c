@@ -165,6 +165,24 @@ static int driver_build(struct gl_driver *d)
 			pdesc[d->npoints].kind = (uint8_t)fb_point_value_kind(p->def);
 			d->npoints++;
 		}
+		/* A cover's relays start off, whatever was on or saved before. */
+		for (size_t j = first; j < d->npoints; j++) {
+			struct gl_point *c = &d->points[j];
+
+			if (c->cfg.role != FB_GPIO_COVER)
+				continue;
+			gl_cover_setup(c, &d->points[first], d->npoints - first);
+			if (c->open_idx >= 0)
+				d->points[c->open_idx].relay = true;
+			if (c->close_idx >= 0)
+				d->points[c->close_idx].relay = true;
+		}
+		for (size_t j = first; j < d->npoints; j++)
+			if (d->points[j].relay) {
+				d->points[j].value = false;
+				d->points[j].cfg.restore = false;
+				d->points[j].cfg.on_exit = FB_GPIO_EXIT_OFF;
+			}
 		d->devices[d->ndevices++] = dc;
 	}
 	d->table = fb_daemon_table_create(d->cfg, d->bus, ddesc, d->ndevices, pdesc, d->npoints);

@@ -5,7 +5,7 @@
  * Floors, each file calling only those below it: driver.c sets up (table
  * layout, line requests), runs the poll() loop and applies the exit policy;
  * command.c executes commands; points.c turns edges and deadlines into
- * table values; chip.c finds the chip and lines, persist.c keeps counters
+ * table values; cover.c drives covers on two outputs; chip.c finds the chip and lines, persist.c keeps counters
  * and outputs across restarts; at the bottom gpio-backend.h (libgpiod,
  * gpio_backend_v1.c or _v2.c) and gpio-logic.h (logic.c, no I/O). */
 #ifndef FB_GPIO_INTERNAL_H
@@ -37,6 +37,10 @@ struct gl_point {
 	bool value;                        /* outputs: logical value driven */
 	int64_t until_ms;                  /* pulse end / event clear, 0 = none */
 	double rate;                       /* rate: last published */
+	/* covers (cover.c; until_ms: the next position update) */
+	struct fb_cover_run run;
+	int open_idx, close_idx;           /* their output points, -1 if none */
+	bool relay;                        /* an output a cover switches */
 };
 
 struct gl_driver {
@@ -87,6 +91,17 @@ void gl_points_read_edges(struct gl_driver *d, struct gl_point *p);
 int64_t gl_points_run_deadlines(struct gl_driver *d, int64_t now_ms);
 /* Publishes the started devices' values and every device's online state. */
 void gl_points_publish_initial(struct gl_driver *d);
+
+/* cover.c: covers on two outputs.  setup resolves c's relays among the
+ * n points of its device from `first` on; deadline runs a due run end or
+ * position update and returns c's next deadline (INT64_MAX: none);
+ * command fills r (status FAILED with a reason, or DONE). */
+void gl_cover_setup(struct gl_point *c, const struct gl_point *first, size_t n);
+bool gl_cover_ready(const struct gl_driver *d, const struct gl_point *c);
+int64_t gl_cover_deadline(struct gl_driver *d, struct gl_point *c, int64_t now_ms);
+void gl_cover_publish_initial(struct gl_driver *d, struct gl_point *c);
+void gl_cover_command(struct gl_driver *d, struct gl_point *c, const struct fb_value *v,
+		      struct fb_command_result *r);
 
 /* command.c: executes one command and writes its result. */
 void gl_command_run(struct gl_driver *d, const struct fb_command *cmd);

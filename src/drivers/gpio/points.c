@@ -118,6 +118,12 @@ int64_t gl_points_run_deadlines(struct gl_driver *d, int64_t now_ms)
 		struct gl_point *p = &d->points[i];
 		int64_t dl = INT64_MAX;
 
+		if (p->cfg.role == FB_GPIO_COVER) {
+			dl = gl_cover_deadline(d, p, now_ms);
+			if (dl < next)
+				next = dl;
+			continue;
+		}
 		if (!p->line && p->cfg.role != FB_GPIO_RATE && p->cfg.role != FB_GPIO_EVENT)
 			continue;
 		if (gl_points_is_input(p) && p->db.deadline_ns != GL_NEVER) {
@@ -193,6 +199,9 @@ void gl_points_publish_initial(struct gl_driver *d)
 		case FB_GPIO_COUNTER:
 			write_float(d, p, gl_counter_total(&p->ctr, p->cfg.impulses_per_unit));
 			publish_rates(d, p, now_ns);
+			break;
+		case FB_GPIO_COVER:
+			gl_cover_publish_initial(d, p);
 			break;
 		default:
 			break;

@@ -141,6 +141,10 @@ static void run_one(struct mb_driver *d, const struct fb_command *cmd)
 		       dev->failures);
 		return;
 	}
+	if (p->ext.relay_open) {
+		mb_cover_command(d, dev, pi, cmd);
+		return;
+	}
 	if (encode(dev, d->rtu_framing, p, &cmd->value, &w) < 0) {
 		mb_command_result(d, cmd, FB_COMMAND_FAILED, "value out of range for %s/%s: %s",
 		       dev->conf->id, p->key, strerror(errno));

@@ -72,7 +72,7 @@ static int driver_build(struct mb_driver *d, int64_t now)
 		}
 	}
 	d->table = fb_daemon_bus_table_create(d->cfg, d->bus, diag, ndiag);
-	return d->table ? 0 : -1;
+	return d->table ? mb_covers_setup(d) : -1;
 }
 
 /* Serial line timing, and the airtime budget logged once at start. */
@@ -107,6 +107,7 @@ static void bus_down(struct mb_driver *d)
 		d->devices[i].failures = d->bus->offline_after;
 		mb_device_set_online(d, &d->devices[i], false, "bus down");
 	}
+	mb_covers_link_down(d);
 	mb_stats_publish(d, fb_mono_ms(), true);
 }
 
@@ -168,6 +169,7 @@ static int driver_loop(struct mb_driver *d)
 			if (d->devices[i].own_def && d->devices[i].online &&
 			    now >= d->devices[i].sunspec_next_ms)
 				mb_sunspec_locate(d, &d->devices[i], now);
+		mb_covers_tick(d, fb_mono_ms());
 		more_commands = mb_commands_run(d);
 		for (int i = 0; i < STEPS_PER_PASS && d->ctx; i++) {
 			struct mb_device *served = mb_sched_step(d, fb_mono_ms());
@@ -179,7 +181,9 @@ static int driver_loop(struct mb_driver *d)
 			 * back to back stay one notification (one state). */
 			if (!mb_sched_next_is(d, served, fb_mono_ms()))
 				fb_table_notify(d->table);
-			/* Writes go out at the next frame boundary. */
+			/* Writes go out at the next frame boundary; so do run
+			 * ends, which must not wait for a pass of reads. */
+			mb_covers_tick(d, fb_mono_ms());
 			more_commands = mb_commands_run(d);
 			/* A pass of slow transactions must not starve it. */
 			fb_notify_loop_watchdog(&nl, fb_mono_ms());
@@ -206,6 +210,8 @@ static int driver_loop(struct mb_driver *d)
 		deadline = min64(deadline, d->ctx ? mb_sched_next_deadline(d) : d->next_connect_ms);
 		if (more_commands)
 			deadline = min64(deadline, d->commands_resume_ms);
+		if (d->ctx)
+			deadline = mb_covers_deadline(d, deadline);
 		deadline = fb_deadline_min(deadline, fb_notify_loop_watchdog(&nl, now));
 		/* 0 would disarm the timer: a deadline already passed fires now. */
 		fb_timerfd_arm(d->timer_fd, deadline > now ? deadline : now);
@@ -249,6 +255,7 @@ static void driver_free(struct mb_driver *d)
 		free(d->devices[i].pstate);
 		mb_sunspec_free(&d->devices[i]);
 	}
+	mb_covers_free(d);
 	free(d->devices);
 	free(d->point_map);
 	free(d->splits_path);

@@ -103,6 +103,8 @@ struct mb_driver {
 	int64_t next_stats_ms;
 	/* learned splits */
 	char *splits_path;                   /* owned; NULL = not persisted */
+	struct mb_cover *covers;             /* owned: covers on relays (cover.c) */
+	size_t ncovers;
 };
 
 /* Result of one transaction (xact.c). */
@@ -221,6 +223,20 @@ void mb_sched_reset(struct mb_driver *d, int64_t now_ms);
  * if more may be queued (it stops after a few batches so result readers
  * keep up with the results ring): call again soon. */
 bool mb_commands_run(struct mb_driver *d);
+
+/* cover.c: covers on two relays.  setup after the devices exist (-1:
+ * ENOMEM); tick every loop pass with the link up (run ends, relays
+ * switched off at start and after a reconnect, progress); deadline
+ * lowers `deadline` to the next run end or progress update. */
+struct mb_cover;
+int mb_covers_setup(struct mb_driver *d);
+void mb_covers_free(struct mb_driver *d);
+void mb_covers_tick(struct mb_driver *d, int64_t now_ms);
+void mb_covers_link_down(struct mb_driver *d);
+int64_t mb_covers_deadline(const struct mb_driver *d, int64_t deadline);
+/* A command to a cover on relays (point pi of dev), with its result. */
+void mb_cover_command(struct mb_driver *d, struct mb_device *dev, uint32_t pi,
+		      const struct fb_command *cmd);
 
 /* stats.c: diagnostic points. */
 void mb_stats_account(struct mb_driver *d, struct mb_device *dev, int err,

@@ -93,17 +93,29 @@ static void cover(cJSON *c, const struct ex_device *d, const struct fb_point_def
 
 	/* The root state topic reaches the cover too: map it to a state, or
 	 * HA would try the whole JSON document as one. */
-	add_fmt(c, "value_template", "{%% if value_json.%s is none %%}None{%% elif "
-		"value_json.%s == %lld %%}closed{%% else %%}open{%% endif %%}", k, k,
-		(long long)x->position_closed);
+	if (x->relay_open)
+		/* On relays: moving while a relay reads on (read back from the
+		 * device), else what the estimate says; get() because the user
+		 * may not see the relay points. */
+		add_fmt(c, "value_template", "{%% if value_json.get('%s') == 'ON' %%}opening"
+			"{%% elif value_json.get('%s') == 'ON' %%}closing{%% elif value_json.%s is none %%}None"
+			"{%% elif value_json.%s >= 100 %%}open{%% elif value_json.%s <= 0 %%}"
+			"closed{%% else %%}stopped{%% endif %%}", x->relay_open, x->relay_close,
+			k, k, k);
+	else
+		add_fmt(c, "value_template", "{%% if value_json.%s is none %%}None{%% elif "
+			"value_json.%s == %lld %%}closed{%% else %%}open{%% endif %%}", k, k,
+			(long long)x->position_closed);
 	cJSON_AddStringToObject(c, "position_topic", d->state_topic);
 	/* An empty position is ignored by HA; a scaled register may be 55.5. */
 	add_fmt(c, "position_template", "{%% if value_json.%s is not none %%}{{ value_json.%s "
 		"| round(0) | int }}{%% endif %%}", k, k);
 	cJSON_AddNumberToObject(c, "position_open", (double)x->position_open);
 	cJSON_AddNumberToObject(c, "position_closed", (double)x->position_closed);
-	/* A position register has no stop. */
-	cJSON_AddNullToObject(c, "payload_stop");
+	/* STOP (HA's default payload) stops a run on relays, or writes a
+	 * position register's stop_value; without one there is no stop. */
+	if (!x->relay_open && !x->has_stop)
+		cJSON_AddNullToObject(c, "payload_stop");
 	if (cmd)
 		cJSON_AddStringToObject(c, "set_position_topic", cmd);
 }
