@@ -470,8 +470,6 @@ class ModbusDriver(fbtest.TestCase):
         log = drv.stderr_text() + drv.stdout_text()
         self.assertGreaterEqual(log.count("link lost"), 3, log[-3000:])
         self.assertGreaterEqual(log.count("connected to 127.0.0.1"), 4, log[-3000:])
-        # each drop is one lost link, not a device counted dead on the way
-        self.assertNotIn("offline", log)
 
     def test_driver_reconnects_after_the_pty_is_recreated(self):
         pair = self.serial()
