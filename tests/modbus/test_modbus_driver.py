@@ -467,6 +467,13 @@ class ModbusDriver(fbtest.TestCase):
                             [d["points"][f"d1/h{k}"]["v"] for k in range(4)] ==
                             [10 + i, 20 + i, 30 + i, 40 + i],
                             timeout=20, what=f"values read after drop {i + 1}")
+        # A closed connection is seen at once (recv() returns 0), never
+        # waited out as a timeout: the statistics refreshed after the drops
+        # (every 10 s) count none.
+        seen = self.dump()["points"]["d1/_diag_requests"]["v"] or 0
+        d = self.wait_table(lambda d: (d["points"]["d1/_diag_requests"]["v"] or 0) > seen,
+                            timeout=25, what="statistics refreshed after the drops")
+        self.assertEqual(d["points"]["d1/_diag_timeouts"]["v"], 0)
         log = drv.stderr_text() + drv.stdout_text()
         self.assertGreaterEqual(log.count("link lost"), 3, log[-3000:])
         self.assertGreaterEqual(log.count("connected to 127.0.0.1"), 4, log[-3000:])
