@@ -6,8 +6,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-/* The whole request in one send(); a short send on a fresh 12-byte write
- * only happens with a full send buffer, so the loop is for correctness. */
+/* The whole request in one send().  libmodbus leaves its socket
+ * non-blocking: a full send buffer (a peer that stopped reading) fails
+ * with EAGAIN, as libmodbus's own send would, and the retry or the
+ * offline logic in xact.c takes over. */
 static int send_all(int fd, const uint8_t *b, size_t n)
 {
 	while (n) {
