@@ -205,6 +205,11 @@ class ModbusSlave:
         """Delay every response by `seconds`."""
         self.control("delay", seconds=seconds)
 
+    def drop(self):
+        """TCP: close every client connection (the server keeps listening);
+        returns how many were closed."""
+        return self.control("drop")["dropped"]
+
     def hold(self, on=True):
         """Freeze: read requests but answer none until hold(False), which
         answers every held request at once, in order."""

@@ -56,6 +56,9 @@ Tables: "hr" holding, "ir" input, "co" coils, "di" discrete inputs.
                                                    answered only at "on":false,
                                                    all at once and in order (a
                                                    slave that stalls, then resumes)
+  {"cmd":"drop"}                                   TCP: closes every client
+                                                   connection (-> dropped: how
+                                                   many), keeps listening
   {"cmd":"clamp","unit":1,"table":"hr","address":5,"max":100}
                                                    writes above max store max
                                                    (a device that limits a set
@@ -211,6 +214,7 @@ class State:
         self.delay = 0.0
         self.hold = False
         self.held = []
+        self.server = None      # the TCP server, for "drop"
         self.clamps = []                   # (unit, table, address, max)
         slaves = {}
         for uid, prof in units.items():
@@ -351,6 +355,11 @@ class State:
         if cmd == "delay":
             self.delay = float(req.get("seconds", 0))
             return {}
+        if cmd == "drop":
+            conns = list(self.server.active_connections.values()) if self.server else []
+            for handler in conns:
+                handler.transport.close()
+            return {"dropped": len(conns)}
         if cmd == "hold":
             self.hold = bool(req.get("on", True))
             if not self.hold:
@@ -452,6 +461,7 @@ async def main(args):
                                  address=("127.0.0.1", args.tcp),
                                  handler=TcpHandler, allow_reuse_address=True)
         server.decoder.register(ResetEnergyRequest)
+        STATE.server = server
         serve = asyncio.create_task(server.serve_forever())
         tasks.append(serve)
         # serve_forever() binds inside the task: a bind error ends the task

@@ -74,6 +74,7 @@ struct mb_driver {
 	struct fb_table *table;              /* owned */
 	modbus_t *ctx;                       /* NULL while disconnected */
 	bool rtu_framing;                    /* RTU or RTU-over-TCP */
+	uint16_t tcp_tid;                    /* Modbus TCP reads (poll.c) */
 	bool line_held;                      /* a scan holds the line lock itself */
 	bool scanning;                       /* a queued scan runs: polling paused */
 	dev_t link_rdev;                     /* RTU: what the path named at open */

@@ -3,6 +3,7 @@
  * Values pass the point's deadband before they are published, and a
  * heartbeat re-publishes unchanged values. */
 #include "modbus-internal.h"
+#include "tcp_xact.h"
 #include "clock.h"
 #include "log.h"
 
@@ -14,13 +15,40 @@ struct read_req {
 	enum fb_reg_table table;
 	uint16_t start, count;
 	uint16_t *regs;  /* borrowed, room for count */
+	uint16_t *tid;   /* Modbus TCP: the driver's transaction counter, and
+			  * the read goes through tcp_xact.c; NULL: libmodbus */
 };
+
+/* Modbus TCP reads skip libmodbus's receive path (tcp_xact.h says why);
+ * the socket, unit and timeouts are still the context's, so connecting,
+ * flushing, draining and reconnecting stay link.c's.  Transaction ids
+ * live in the upper half (libmodbus counts its own from 0 for writes),
+ * so a late answer to one of its requests is not taken for ours. */
+static int read_tcp(modbus_t *ctx, const struct read_req *r)
+{
+	static const uint8_t fc[] = { [FB_REG_COIL] = 1, [FB_REG_DISCRETE_INPUT] = 2,
+				      [FB_REG_INPUT] = 4, [FB_REG_HOLDING] = 3 };
+	uint32_t s, us, bs, bus;
+	struct mb_tcp_read q = { .tid = (uint16_t)(0x8000 | (++*r->tid & 0x7FFF)),
+				 .unit = (uint8_t)modbus_get_slave(ctx), .fc = fc[r->table],
+				 .start = r->start, .count = r->count };
+
+	modbus_get_response_timeout(ctx, &s, &us);
+	modbus_get_byte_timeout(ctx, &bs, &bus);
+	if (mb_tcp_read_xact(modbus_get_socket(ctx), &q, (int)(s * 1000 + us / 1000),
+			     (int)(bs * 1000 + bus / 1000), r->regs) < 0)
+		return -1;
+	return r->count;
+}
 
 static int read_raw(modbus_t *ctx, void *arg)
 {
 	struct read_req *r = arg;
 	uint8_t bits[MB_MAX_READ_BITS];
 	int n;
+
+	if (r->tid)
+		return read_tcp(ctx, r);
 
 	switch (r->table) {
 	case FB_REG_COIL:
@@ -153,7 +181,8 @@ enum mb_xact mb_poll_block(struct mb_driver *d, struct mb_device *dev,
 			   struct fb_plan_block *blk, int64_t now_ms, bool probe)
 {
 	uint16_t regs[MB_MAX_READ_BITS];
-	struct read_req req = { blk->table, blk->start, blk->count, regs };
+	struct read_req req = { blk->table, blk->start, blk->count, regs,
+				d->rtu_framing ? NULL : &d->tcp_tid };
 	uint64_t epoch = d->write_epoch;
 	enum mb_xact rc;
 	int err;
@@ -200,7 +229,8 @@ enum mb_xact mb_read_point(struct mb_driver *d, struct mb_device *dev,
 
 	/* One request for the point and its scale-factor register. */
 	fb_point_extent(p, &first, &last);
-	struct read_req req = { p->table, first, (uint16_t)(last - first + 1), words };
+	struct read_req req = { p->table, first, (uint16_t)(last - first + 1), words,
+				d->rtu_framing ? NULL : &d->tcp_tid };
 	enum mb_xact rc = mb_xact_read(d, dev, read_one, &req, -1, false, err);
 
 	memset(v, 0, sizeof(*v));
