@@ -41,7 +41,7 @@
 #define NPOINTS 64
 #define STOP_MS 90000
 #define DEADLINE_MS 150000
-#define MIN_READS 1000000ull
+#define MIN_READS 200000ull
 /* table_reader.c's READ_GIVE_UP_MS and GIVE_UP_BURST_MS, with margins for
  * rounding and for the reader being preempted itself. */
 #define WAITED_NS (19 * 1000000ll)
