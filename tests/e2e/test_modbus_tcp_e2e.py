@@ -41,10 +41,17 @@ class ModbusTcpE2E(fbtest.TestCase):
         self.gw.start_driver()
         self.gw.start_exporter()
         # Unchecked, a slow start let a test go on and fail later with a
-        # misleading message (or kill a driver the exporter never attached).
+        # misleading message.
         self.assertIsNotNone(self.sub.wait_message(f"{self.base}/meter/state",
                                                    timeout=fbtest.slack(15)),
                              "no state within the start-up time")
+        # The first state comes before the first poll (null values, meter
+        # offline).  A test that killed the driver then saw no "offline":
+        # the meter never was online.  Started means the meter is online.
+        avail = f"{self.base}/meter/availability"
+        self.assertIsNotNone(self.sub.wait_message(
+            lambda m: m.topic == avail and m.payload == "online", timeout=fbtest.slack(15)),
+            "the meter did not come online")
 
     def latest_state(self, dev):
         return self.sub.latest(f"{self.base}/{dev}/state").json()
