@@ -40,7 +40,18 @@ class ModbusTcpE2E(fbtest.TestCase):
     def start_gateway(self):
         self.gw.start_driver()
         self.gw.start_exporter()
-        self.sub.wait_message(f"{self.base}/meter/state", timeout=15)
+        # Unchecked, a slow start let a test go on and fail later with a
+        # misleading message.
+        self.assertIsNotNone(self.sub.wait_message(f"{self.base}/meter/state",
+                                                   timeout=fbtest.slack(15)),
+                             "no state within the start-up time")
+        # The first state comes before the first poll (null values, meter
+        # offline).  A test that killed the driver then saw no "offline":
+        # the meter never was online.  Started means the meter is online.
+        avail = f"{self.base}/meter/availability"
+        self.assertIsNotNone(self.sub.wait_message(
+            lambda m: m.topic == avail and m.payload == "online", timeout=fbtest.slack(15)),
+            "the meter did not come online")
 
     def latest_state(self, dev):
         return self.sub.latest(f"{self.base}/{dev}/state").json()
@@ -224,19 +235,21 @@ class ModbusTcpE2E(fbtest.TestCase):
         t0 = time.monotonic()
         self.gw.drivers["meters"].kill()
         msg = self.sub.wait_message(lambda m: m.topic == avail and m.payload == "offline",
-                                    timeout=15, since=t0)
+                                    timeout=fbtest.slack(15), since=t0)
         self.assertIsNotNone(msg, "dead driver's devices not taken offline")
         t1 = time.monotonic()
         self.gw.start_driver()
         msg = self.sub.wait_message(lambda m: m.topic == avail and m.payload == "online",
-                                    timeout=15, since=t1)
+                                    timeout=fbtest.slack(15), since=t1)
         self.assertIsNotNone(msg, "restarted driver's devices not back online")
-        self.assertIsNotNone(self.sub.wait_message(f"{self.base}/meter/state", timeout=5, since=t1))
+        self.assertIsNotNone(self.sub.wait_message(f"{self.base}/meter/state",
+                                                   timeout=fbtest.slack(5), since=t1))
         self.assertRegex(self.gw.exporters["ha"].stderr_text(),
                          r"attached to state table generation 2")
         # commands flow through the new generation's queue
         fbtest.publish(self.broker, f"{self.base}/relays/relay_8/set", "ON")
-        self.assertTrue(fbtest.wait_for(lambda: self.slave.coils(2)[7] is True, 5))
+        self.assertTrue(fbtest.wait_for(lambda: self.slave.coils(2)[7] is True,
+                                        fbtest.slack(5)))
 
     def test_clean_stop_leaves_nothing_behind(self):
         self.start_gateway()

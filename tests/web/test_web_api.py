@@ -610,7 +610,9 @@ class WebApi(fbtest.TestCase):
             p["device"] == "meter" and p["point"] == "voltage" and p["value"] == 241.25
             for p in e[2]["points"]), 5)
         self.assertIsNotNone(got, "no update event for the new voltage")
-        self.assertLessEqual(got[0] - t0, POLL_MS / 1000 + 0.1)
+        # One interval plus the push; a loaded machine adds latency, but
+        # below two intervals (normal build) it still was the first poll.
+        self.assertLessEqual(got[0] - t0, POLL_MS / 1000 + fbtest.slack(0.4))
         points = [p for p in got[2]["points"] if p["point"] == "voltage"]
         self.assertEqual(len(points), 1)  # coalesced: one entry per point
         ev.close()

@@ -5,6 +5,8 @@
 (docs/bus-scan.md).  The daemons of test_web_api.py: a pymodbus TCP slave
 with units 1 (sdm120) and 2 (relay8: no registers, so exception 02)."""
 
+import time
+
 import fbtest
 from test_web_api import WebApi
 
@@ -18,17 +20,24 @@ class WebScan(WebApi):
         self.assertEqual(doc["status"], "done")
         found = {d["unit_id"]: d for d in doc["devices"]}
         self.assertEqual(sorted(found), [1, 2], doc)
+        t_done = time.monotonic()
         self.assertIn("value", found[1])
         self.assertEqual(found[2]["exception"], 2)
         self.assertTrue(fbtest.wait_for(
-            lambda: "scan of bus meters: done" in self.web.stderr_text(), 5))
+            lambda: "scan of bus meters: done" in self.web.stderr_text(), fbtest.slack(5)))
         # GET: nothing running any more (the live case is the browser test's)
         st, _, doc = c.request("GET", "buses/meters/scan")
         self.assertEqual((st, doc), (200, {"running": False, "progress": "", "found": []}))
         st, _, doc = c.request("GET", "buses/nosuch/scan")
         self.assertEqual(st, 404, doc)
-        # polling resumed: the exporter side keeps getting values
-        self.assertIn("polling resumes", self.gw.drivers["meters"].stderr_text())
+        # polling resumed.  The driver reports the scan done before it logs
+        # this line, so the answer can come first: wait for it.
+        drv = self.gw.drivers["meters"]
+        self.assertTrue(fbtest.wait_for(lambda: "polling resumes" in drv.stderr_text(),
+                                        fbtest.slack(5)), drv.stderr_text())
+        self.assertIsNotNone(self.slave.wait_request(lambda e: e["kind"] == "read",
+                                                     fbtest.slack(5), since=t_done),
+                             "no poll after the scan")
 
     def test_scan_needs_the_operator_role_and_valid_ids(self):
         v = self.logged_in("view")
