@@ -315,6 +315,27 @@ class Connection(fbtest.TestCase):
         self.assertIsNotNone(broker.wait_log(rf"Received PINGREQ from {re.escape(sc.node)}", 20),
                              "no PINGREQ within 2 keep-alive periods")
 
+    def test_keep_alive_pings_every_period_and_link_stays(self):
+        # The keepalive check is a deadline from the last packet each way
+        # (mqtt_link.c), sharing other wake-ups up to a quarter period: an
+        # idle link gets a PINGREQ every 10 to 12.5 s with keep_alive_s 10
+        # (the log has whole seconds: 9..14), never late enough for the
+        # broker (15 s) to drop it.
+        broker = fbtest.Broker(self.procs, self.tmp)
+        sc = scenario.ExportScenario(self, broker, {"port": broker.port,
+                                                    "keep_alive_s": 10}).start()
+        rx = re.compile(rf"^(\S+): Received PINGREQ from {re.escape(sc.node)}$", re.M)
+        self.assertTrue(fbtest.wait_for(lambda: len(rx.findall(broker.log_text())) >= 3,
+                                        fbtest.slack(45)),
+                        "fewer than 3 PINGREQs:\n" + broker.log_text()[-2000:])
+        t = [time.mktime(time.strptime(x, "%Y-%m-%dT%H:%M:%S"))
+             for x in rx.findall(broker.log_text())[:3]]
+        gaps = [b - a for a, b in zip(t, t[1:])]
+        for g in gaps:
+            self.assertTrue(9 <= g <= 14, f"PINGREQ gaps {gaps} s with keep_alive_s 10")
+        self.assertNotIn("exceeded timeout", broker.log_text())
+        self.assertEqual(sc.log().count("connected to"), 1, sc.log()[-2000:])
+
     def test_keep_alive_0_disables(self):
         broker = fbtest.Broker(self.procs, self.tmp)
         sc = scenario.ExportScenario(self, broker, {"port": broker.port,

@@ -110,8 +110,9 @@ static cJSON *doc_for(struct fixture *f, const struct fb_definition *def)
 	f->ex = (struct exporter){ .conn = &f->conn };
 	snprintf(f->ex.base, sizeof(f->ex.base), "fieldbridge/gw_ha");
 	snprintf(f->ex.status_topic, sizeof(f->ex.status_topic), "fieldbridge/gw_ha/status");
-	f->dev = (struct ex_device){ .conf = &f->conf, .def = def, .access = f->access };
-	snprintf(f->dev.state_topic, sizeof(f->dev.state_topic), "fieldbridge/gw_ha/hp/state");
+	f->dev = (struct ex_device){ .conf = &f->conf, .def = def, .access = f->access,
+		.state_topic = (char *)"fieldbridge/gw_ha/hp/state",
+		.avail_topic = (char *)"fieldbridge/gw_ha/hp/availability" };
 	return ex_discovery_device_doc(&f->ex, &f->dev, NULL);
 }
 

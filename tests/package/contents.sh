@@ -27,6 +27,9 @@ for u in fieldbridge.target fieldbridge-modbus@.service fieldbridge-gpio@.servic
   has -rw-r--r-- "/lib/systemd/system/$u"
 done
 has -rw-r--r-- /usr/share/bash-completion/completions/fieldbridgectl
+# The WebSocket plugin, in the package's own libdir (FB_PLUGIN_DIR).
+grep -Eq '^-rw-r--r-- /usr/lib/[^/]+/fieldbridge/fieldbridge-ws\.so$' <<<"$list" && ok ||
+  bad "missing /usr/lib/<triplet>/fieldbridge/fieldbridge-ws.so"
 has -rw-r--r-- /usr/lib/sysusers.d/fieldbridge.conf
 has -rw-r--r-- /lib/udev/rules.d/60-fieldbridge.rules
 has -rw-r--r-- /usr/share/fieldbridge/conf/fieldbridge.json

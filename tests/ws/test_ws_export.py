@@ -116,6 +116,60 @@ class WebSocketExport(fbtest.TestCase):
         self.expect_log(sc, rf"ws://127\.0\.0\.1:{port}/other")
         self.assertTrue(sc.exporter().alive())
 
+    # -- the plugin (src/export/ws/ws_plugin.h): loaded only in websocket mode
+    def mapped(self, sc):
+        with open(f"/proc/{sc.exporter().pid}/maps") as f:
+            return {os.path.basename(line.split()[-1]) for line in f if "/" in line}
+
+    def test_socket_mode_maps_no_websocket_library(self):
+        broker = fbtest.Broker(self.procs, self.tmp)
+        sc = scenario.ExportScenario(self, broker).start()
+        sc.check_state()
+        libs = self.mapped(sc)
+        self.assertTrue([x for x in libs if x.startswith("libmosquitto.so")], libs)  # read at all
+        for name in ("fieldbridge-ws.so", "libwebsockets", "libuv"):
+            self.assertFalse([x for x in libs if x.startswith(name)], f"{name} mapped: {libs}")
+
+    def test_ws_mode_loads_the_plugin(self):
+        broker = fbtest.Broker(self.procs, self.tmp, websockets=True)
+        sc = scenario.ExportScenario(self, broker, {
+            "connection_mode": "websocket", "port": broker.ws_port}).start()
+        sc.check_state()
+        libs = self.mapped(sc)
+        self.assertIn("fieldbridge-ws.so", libs)
+        self.assertTrue([x for x in libs if x.startswith("libwebsockets.so")], libs)
+
+    def plugin_env(self, path):
+        os.environ["FB_WS_PLUGIN"] = path
+        self.addCleanup(os.environ.pop, "FB_WS_PLUGIN", None)
+
+    def test_missing_plugin_is_a_clear_error(self):
+        missing = os.path.join(self.tmp, "no-such-dir", "fieldbridge-ws.so")
+        self.plugin_env(missing)
+        broker = fbtest.Broker(self.procs, self.tmp, websockets=True)
+        sc = scenario.ExportScenario(self, broker, {
+            "connection_mode": "websocket", "port": broker.ws_port})
+        sc.start(wait=False)
+        ok = fbtest.wait_for(lambda: not sc.exporter().alive(), fbtest.slack(20))
+        self.assertTrue(ok, "exporter kept running without its plugin:\n" + sc.log()[-3000:])
+        self.assertNotEqual(sc.exporter().popen.returncode, 0)
+        self.assertRegex(sc.log(), r"connection_mode websocket needs the WebSocket plugin "
+                         + re.escape(missing) + r", which cannot be loaded: .*No such file")
+
+    def test_plugin_without_entry_is_refused(self):
+        # any shared object that is not the plugin: the C library
+        other = next(x.split()[-1] for x in open(f"/proc/{os.getpid()}/maps")
+                     if "/libc.so" in x)
+        self.plugin_env(other)
+        broker = fbtest.Broker(self.procs, self.tmp, websockets=True)
+        sc = scenario.ExportScenario(self, broker, {
+            "connection_mode": "websocket", "port": broker.ws_port})
+        sc.start(wait=False)
+        ok = fbtest.wait_for(lambda: not sc.exporter().alive(), fbtest.slack(20))
+        self.assertTrue(ok, "exporter kept running with a foreign plugin:\n" + sc.log()[-3000:])
+        self.assertRegex(sc.log(), re.escape(other) + r" is not a fieldbridge WebSocket plugin "
+                         r"\(no fb_ws_plugin_v1\)")
+
 
 if __name__ == "__main__":
     fbtest.main(tools=fbtest.MQTT_TOOLS + ("mosquitto_passwd", "openssl"))

@@ -101,6 +101,21 @@ static const struct fb_bus_conf *bus_conf(const struct fb_config *cfg, size_t b)
 	return b < cfg->nbuses ? &cfg->buses[b] : &cfg->mbservers[b - cfg->nbuses].status;
 }
 
+static int device_topics(struct ex_device *dev, const char *base, const char *id)
+{
+	static const char state[] = "/state", avail[] = "/availability";
+	size_t stem = strlen(base) + 1 + strlen(id);
+	char *p = malloc(2 * stem + sizeof(state) + sizeof(avail));
+
+	if (!p)
+		return -1;
+	dev->state_topic = p;
+	p += sprintf(p, "%s/%s%s", base, id, state) + 1;
+	dev->avail_topic = p;
+	sprintf(p, "%s/%s%s", base, id, avail);
+	return 0;
+}
+
 int ex_devices_build(struct exporter *ex)
 {
 	size_t ndev = 0;
@@ -140,12 +155,8 @@ int ex_devices_build(struct exporter *ex)
 				return -1;
 			for (size_t p = 0; p < def->npoints; p++)
 				dev->point_index[p] = -1;
-			if (snprintf(dev->state_topic, sizeof(dev->state_topic), "%s/%s/state",
-				     ex->base, dc->id) >= (int)sizeof(dev->state_topic) ||
-			    snprintf(dev->avail_topic, sizeof(dev->avail_topic),
-				     "%s/%s/availability", ex->base, dc->id) >=
-				    (int)sizeof(dev->avail_topic))
-				return -1; /* ids are at most 31 characters: cannot happen */
+			if (device_topics(dev, ex->base, dc->id) < 0)
+				return -1;
 		}
 	}
 	return 0;
@@ -158,6 +169,7 @@ void ex_devices_free(struct exporter *ex)
 		free(ex->devices[i].last_cmd_ts);
 		free(ex->devices[i].access);
 		free(ex->devices[i].diag_index);
+		free(ex->devices[i].state_topic); /* and avail_topic */
 	}
 	free(ex->devices);
 	free(ex->buses);

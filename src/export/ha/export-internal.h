@@ -60,8 +60,10 @@ struct ex_device {
 	uint8_t *access;     /* per def point: enum fb_access for our user; owned */
 	uint32_t diag_visible; /* bit i: fb_model_diag_points()[i] readable by our user */
 	bool exported;       /* at least one point visible to our user */
-	char state_topic[EX_TOPIC_MAX];
-	char avail_topic[EX_TOPIC_MAX];
+	/* "<base>/<id>/state" and ".../availability": one owned block sized
+	 * to fit (EX_TOPIC_MAX arrays cost 512 bytes a device, most unused). */
+	char *state_topic;
+	char *avail_topic;   /* inside state_topic's block: not freed alone */
 };
 
 struct ex_bus {
@@ -130,7 +132,6 @@ struct exporter {
 	int64_t republish_at_ms;             /* after a Home Assistant birth */
 	/* No fixed tick: each periodic job is a deadline of its own. */
 	int64_t next_maintain_ms;            /* the tables (bus_view.c) */
-	int64_t next_misc_ms;                /* libmosquitto's keepalive */
 	int64_t next_retry_ms;               /* queued commands, heap trim */
 	/* A discovery burst queues megabytes in libmosquitto for a moment;
 	 * once sent, the heap is handed back to the system. */

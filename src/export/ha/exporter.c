@@ -183,7 +183,7 @@ int ex_run(const struct fb_daemon_args *args)
 	}
 	ex.user = fb_users_find(ex.users, ex.conn->user);
 	{
-		char err[256];
+		char err[1024]; /* a plugin's path and dlerror's, twice the path */
 
 		/* The WebSocket bridge reads the TLS files now: say precisely
 		 * which file or password is wrong before it does. */

@@ -211,6 +211,7 @@ void ex_link_connect(struct ex_link *l, int64_t now_ms)
 	 * timeout_s bounds the whole attempt. */
 	errno = 0;
 	rc = mosquitto_connect_async(l->mosq, host, port, c->keep_alive_s);
+	l->last_in_ms = l->last_out_ms = now_ms;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		link_lost(l, rc, now_ms);
 		return;
@@ -234,10 +235,26 @@ int64_t ex_link_deadlines(struct ex_link *l, int64_t now_ms)
 	return fb_deadline_min(l->reconnect_at_ms, l->connect_deadline_ms);
 }
 
-void ex_link_misc(struct ex_link *l)
+/* libmosquitto sends PINGREQ once keep_alive_s passed since the last
+ * packet out or in, on whole seconds of CLOCK_MONOTONIC (fb_mono_ms's
+ * clock): due at the start of that second, never later. */
+int64_t ex_link_keepalive_ms(const struct ex_link *l)
 {
-	if (l->connected || l->connecting)
-		mosquitto_loop_misc(l->mosq); /* keepalive PINGREQ */
+	int64_t last = l->last_in_ms < l->last_out_ms ? l->last_in_ms : l->last_out_ms;
+
+	if (l->conn->keep_alive_s <= 0 || !(l->connected || l->connecting))
+		return 0;
+	return (last / 1000 + l->conn->keep_alive_s) * 1000;
+}
+
+void ex_link_misc(struct ex_link *l, int64_t now_ms)
+{
+	if (!(l->connected || l->connecting))
+		return;
+	mosquitto_loop_misc(l->mosq); /* keepalive PINGREQ */
+	/* As libmosquitto after a PINGREQ: the broker gets keep_alive_s to
+	 * answer before the next check (no PINGRESP then: connection lost). */
+	l->last_in_ms = l->last_out_ms = now_ms;
 }
 
 int ex_link_socket(const struct ex_link *l)
@@ -285,10 +302,14 @@ bool ex_link_service(struct ex_link *l, short revents, int64_t now_ms)
 		link_lost(l, MOSQ_ERR_ERRNO, now_ms);
 		return false;
 	}
-	if (revents & (POLLIN | POLLHUP | POLLERR))
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		rc = mosquitto_loop_read(l->mosq, 1);
-	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
+		l->last_in_ms = now_ms;
+	}
+	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT)) {
 		rc = mosquitto_loop_write(l->mosq, 1);
+		l->last_out_ms = now_ms;
+	}
 	ex_tls_explain(l, held, rc != MOSQ_ERR_SUCCESS);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		link_lost(l, rc, now_ms);
@@ -385,6 +406,7 @@ static void link_send(struct ex_link *l, const char *topic, const char *payload,
 	if (!l->connected)
 		return;
 	rc = mosquitto_publish(l->mosq, NULL, topic, len, payload, l->conn->qos, retain);
+	l->last_out_ms = fb_mono_ms();
 	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
 		fb_debug("publish %s: %s", topic, mosquitto_strerror(rc));
 }
@@ -411,6 +433,7 @@ int ex_link_subscribe(struct ex_link *l, const char *filter)
 	if (!l->connected)
 		return -1;
 	rc = mosquitto_subscribe(l->mosq, NULL, filter, l->conn->qos);
+	l->last_out_ms = fb_mono_ms();
 	if (rc != MOSQ_ERR_SUCCESS) {
 		fb_warn("connection %s: cannot subscribe to %s: %s", l->conn->name, filter,
 			mosquitto_strerror(rc));

@@ -53,6 +53,9 @@ struct ex_link {
 	int64_t connect_deadline_ms;  /* timeout_s, 0 = none */
 	int64_t reconnect_at_ms;      /* 0 = not scheduled */
 	int reconnect_backoff_ms;
+	/* fb_mono_ms of the last bytes each way, as libmosquitto keeps them
+	 * for keepalive (every read and write goes through this file). */
+	int64_t last_in_ms, last_out_ms;
 };
 
 /* Sets up *l (conn and transport borrowed, must outlive it) with a client
@@ -67,8 +70,11 @@ void ex_link_connect(struct ex_link *l, int64_t now_ms);
 /* Connect retries and the connect timeout; returns the link's next
  * deadline (fb_mono_ms units), 0 for none. */
 int64_t ex_link_deadlines(struct ex_link *l, int64_t now_ms);
-/* About once a second: keepalive PINGREQ. */
-void ex_link_misc(struct ex_link *l);
+/* When libmosquitto's keepalive next has work (a PINGREQ due, or a
+ * PINGRESP overdue), fb_mono_ms units; 0 when keep_alive_s is 0 or there
+ * is no connection.  Hands that moment to ex_link_misc. */
+int64_t ex_link_keepalive_ms(const struct ex_link *l);
+void ex_link_misc(struct ex_link *l, int64_t now_ms);
 /* The socket to poll (-1 while there is none) and whether to ask POLLOUT. */
 int ex_link_socket(const struct ex_link *l);
 bool ex_link_want_write(const struct ex_link *l);

@@ -2,7 +2,8 @@
 /* What the exporter publishes, and when.  Every trigger comes here: the
  * link coming up, a message (Home Assistant's birth, a retained config, a
  * command), SIGHUP, a table change, a deadline (no fixed tick: an idle
- * exporter wakes only for keepalive and its drivers' heartbeat watch).  Publishing itself is
+ * exporter wakes only for its drivers' heartbeat watch, keepalive riding on
+ * it, and for table notifications).  Publishing itself is
  * done by state.c and discovery.c; steady state and "everything again"
  * both go through the dirty marks (devices.c), drained with back-pressure
  * by ex_state_publish_dirty. */
@@ -227,7 +228,7 @@ static bool states_waiting(const struct exporter *ex)
 
 int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 {
-	int64_t deadline = ex_link_deadlines(&ex->link, now_ms);
+	int64_t deadline = ex_link_deadlines(&ex->link, now_ms), keepalive;
 	bool retry = false;
 
 	/* States held back by a full socket go on as soon as nothing is
@@ -240,13 +241,10 @@ int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 		republish_all(ex);
 	}
 	ex_cleanup_tick(ex, now_ms);
-	if (now_ms >= ex->next_misc_ms) {
-		/* A quarter of keep_alive_s: a PINGREQ goes out at most 1.25
-		 * keepalives after the last packet (the broker waits 1.5). */
-		int ka = ex->conn->keep_alive_s > 0 ? ex->conn->keep_alive_s : 60;
-
-		ex_link_misc(&ex->link);
-		ex->next_misc_ms = now_ms + ka * 1000 / 4;
+	keepalive = ex_link_keepalive_ms(&ex->link);
+	if (keepalive && now_ms >= keepalive) {
+		ex_link_misc(&ex->link, now_ms);
+		keepalive = ex_link_keepalive_ms(&ex->link);
 	}
 	if (now_ms >= ex->next_retry_ms) {
 		if (ex->trim_after_burst && !ex_link_want_write(&ex->link)) {
@@ -263,9 +261,16 @@ int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 	if (now_ms >= ex->next_retry_ms)
 		ex->next_retry_ms = ex->trim_after_burst || commands_waiting(ex) ? now_ms + RETRY_MS
 										  : 0;
-	deadline = fb_deadline_min(deadline, ex->next_misc_ms);
 	deadline = fb_deadline_min(deadline, ex->next_maintain_ms);
 	deadline = fb_deadline_min(deadline, ex->next_retry_ms);
 	deadline = fb_deadline_min(deadline, ex->republish_at_ms);
-	return fb_deadline_min(deadline, ex->cleanup_until_ms);
+	deadline = fb_deadline_min(deadline, ex->cleanup_until_ms);
+	/* The keepalive check rides on another wake-up (the heartbeat watch
+	 * comes every few seconds) up to a quarter keepalive late: the broker
+	 * waits 1.5 keepalives, and the old fixed quarter-keepalive tick was
+	 * as late.  Only with none in that window does it wake us itself. */
+	if (keepalive && !(deadline >= keepalive &&
+			   deadline <= keepalive + (int64_t)ex->conn->keep_alive_s * 1000 / 4))
+		deadline = fb_deadline_min(deadline, keepalive);
+	return deadline;
 }

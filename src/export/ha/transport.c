@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Transport selection.  Socket mode is libmosquitto's own TCP connection;
- * websocket mode is the fb_ws bridge (src/export/ws, docs/websocket.md):
- * libmosquitto talks to the bridge's private unix socket and the bridge
- * carries the bytes over ws:// or wss://, doing the TLS itself. */
+ * websocket mode is the fb_ws bridge (src/export/ws, docs/websocket.md),
+ * a plugin loaded only in that mode (ws_load.c): libmosquitto talks to the
+ * bridge's private unix socket and the bridge carries the bytes over ws://
+ * or wss://, doing the TLS itself. */
 #include "transport.h"
-#include "ws_bridge.h"
+#include "ws_plugin.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -50,20 +51,30 @@ static void socket_close(void *ctx)
 	(void)ctx;
 }
 
+/* websocket: the plugin's table and its bridge. */
+struct ws_ctx {
+	const struct fb_ws_plugin *p;
+	void *bridge;
+};
+
 static int ws_target(void *ctx, const char **host, int *port, char *err, size_t errlen)
 {
+	struct ws_ctx *w = ctx;
+
 	(void)err;
 	(void)errlen;
-	*host = fb_ws_bridge_socket_path(ctx);
+	*host = w->p->socket_path(w->bridge);
 	*port = 0; /* libmosquitto: port 0 means host is a unix socket path */
 	return 0;
 }
 
 static size_t ws_add_fds(void *ctx, struct pollfd *pfd, size_t max)
 {
+	struct ws_ctx *w = ctx;
+
 	if (max < 1)
 		return 0;
-	pfd[0] = (struct pollfd){ .fd = fb_ws_bridge_fd(ctx), .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = w->p->fd(w->bridge), .events = POLLIN };
 	return 1;
 }
 
@@ -71,35 +82,72 @@ static size_t ws_add_fds(void *ctx, struct pollfd *pfd, size_t max)
  * (TLS handshake, upgrade timeouts) are behind the returned deadline. */
 static int64_t ws_service(void *ctx, struct pollfd *pfd, size_t n, int64_t now_ms)
 {
+	struct ws_ctx *w = ctx;
+
 	(void)pfd;
 	(void)n;
-	fb_ws_bridge_service(ctx);
-	return fb_ws_bridge_deadline_ms(ctx, now_ms);
+	return w->p->service(w->bridge, now_ms);
 }
 
 static const char *ws_last_error(void *ctx)
 {
-	return fb_ws_bridge_last_error(ctx);
+	struct ws_ctx *w = ctx;
+
+	return w->p->last_error(w->bridge);
 }
 
 static long ws_tls_verify_error(void *ctx)
 {
-	return fb_ws_bridge_tls_verify_error(ctx);
+	struct ws_ctx *w = ctx;
+
+	return w->p->tls_verify_error(w->bridge);
 }
 
 static void ws_close(void *ctx)
 {
-	fb_ws_bridge_free(ctx);
+	struct ws_ctx *w = ctx;
+
+	if (!w)
+		return;
+	w->p->close(w->bridge);
+	free(w);
 }
 
 static int ws_open(struct ex_transport *t, const struct fb_conn_conf *conn,
 		   char *err, size_t errlen)
 {
-	/* systemd's RuntimeDirectory= sets this; the bridge falls back to
-	 * $XDG_RUNTIME_DIR or /tmp, always inside a fresh 0700 directory. */
-	struct fb_ws_bridge *b = fb_ws_bridge_new(conn, getenv("RUNTIME_DIRECTORY"));
+	const struct fb_ws_plugin *p = ex_ws_plugin_load(err, errlen);
+	struct fb_ws_plugin_conf pc;
+	struct ws_ctx *w;
 
-	if (!b) {
+	if (!p)
+		return -1;
+	pc = (struct fb_ws_plugin_conf){
+		.broker = conn->broker,
+		.port = conn->port,
+		.ws_path = conn->ws_path,
+		.ssl = conn->ssl == FB_SSL_ON ? FB_WS_PLUGIN_SSL_ON
+		     : conn->ssl == FB_SSL_TRUST_ALL ? FB_WS_PLUGIN_SSL_TRUST_ALL
+		     : FB_WS_PLUGIN_SSL_OFF,
+		.ca_file = conn->ssl_server_crt,
+		.client_crt = conn->ssl_client_crt,
+		.client_key = conn->ssl_client_key,
+		.client_key_password = conn->ssl_client_key_password,
+		.hostname_verification = conn->hostname_verification,
+		.timeout_s = conn->timeout_s,
+		/* systemd's RuntimeDirectory= sets this; the bridge falls
+		 * back to $XDG_RUNTIME_DIR or /tmp, always inside a fresh
+		 * 0700 directory. */
+		.runtime_dir = getenv("RUNTIME_DIRECTORY"),
+	};
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w->p = p;
+	w->bridge = p->open(&pc);
+	if (!w->bridge) {
 		if (errno == EPROTO)
 			snprintf(err, errlen, "ssl_server_crt / ssl_client_crt / ssl_client_key / "
 				 "ssl_client_key_password: the WebSocket TLS settings were refused "
@@ -107,11 +155,12 @@ static int ws_open(struct ex_transport *t, const struct fb_conn_conf *conn,
 		else
 			snprintf(err, errlen, "cannot start the WebSocket bridge: %s",
 				 strerror(errno));
+		free(w);
 		return -1;
 	}
 	*t = (struct ex_transport){
 		.name = "websocket",
-		.ctx = b,
+		.ctx = w,
 		.tls_in_transport = true,
 		.target = ws_target,
 		.add_fds = ws_add_fds,

@@ -2,8 +2,9 @@
 /* The transport seam: where libmosquitto's MQTT byte stream goes.
  *
  * libmosquitto is the only MQTT implementation.  In socket mode it
- * connects straight to broker:port.  In websocket mode a bridge library
- * (src/export/ws) listens on a private unix socket, libmosquitto connects
+ * connects straight to broker:port.  In websocket mode a bridge plugin
+ * (src/export/ws, fieldbridge-ws.so, loaded by ws_load.c only in that
+ * mode) listens on a private unix socket, libmosquitto connects
  * there (mosquitto_connect(m, "/dir/sock", 0, keepalive) works), and the
  * bridge forwards the bytes over ws:// or wss://.  The exporter's poll()
  * loop owns everything: a transport only adds fds and is serviced once per
@@ -19,6 +20,8 @@
 #include <stdint.h>
 
 #include "config.h"
+
+struct fb_ws_plugin; /* ws_plugin.h */
 
 #define EX_TRANSPORT_FDS_MAX 8
 
@@ -50,5 +53,11 @@ struct ex_transport {
  * the parameter (e.g. connection_mode websocket not built in). */
 int ex_transport_open(struct ex_transport *t, const struct fb_conn_conf *conn,
 		      char *err, size_t errlen);
+
+/* The WebSocket plugin (ws_load.c), loaded on the first call and kept:
+ * $FB_WS_PLUGIN, else the build tree's, else FB_DEFAULT_PLUGIN_DIR's.
+ * NULL with a message in err saying which file failed and why (missing,
+ * a library it needs missing, another interface version). */
+const struct fb_ws_plugin *ex_ws_plugin_load(char *err, size_t errlen);
 
 #endif
