@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The few libm functions the value path needs, as bit-exact inline code.
+/* The few libm functions the value path needs (nearbyint, round, ceil, nextafter,
+ * pow(10, n)), as bit-exact inline code.
  * Nothing else in the drivers needs libm (libcjson and libmodbus do not),
  * and libm is ~0.3 MB of a driver's RSS (its IFUNC resolvers touch pages
  * all over it at start).  All assume the default rounding mode
@@ -32,6 +33,19 @@ static inline double fb_fpmath_round(double x)
 		return x;
 	t = (double)(int64_t)a; /* exact: a < 2^52 */
 	if (a - t >= 0.5)       /* exact difference */
+		t += 1.0;
+	return copysign(t, x);
+}
+
+/* ceil(3), keeping the sign of a zero result (ceil(-0.5) is -0). */
+static inline double fb_fpmath_ceil(double x)
+{
+	double t;
+
+	if (!(fabs(x) < 0x1p52))
+		return x;
+	t = (double)(int64_t)x; /* exact, toward zero */
+	if (t < x)
 		t += 1.0;
 	return copysign(t, x);
 }

@@ -4,6 +4,7 @@
  * Pure arithmetic on a monotonic clock the driver passes in: the driver
  * switches the relays as told (offs before ons) and sleeps on its timerfd
  * until fb_cover_run_deadline.  Positions are 0 (closed) .. 100 (open). */
+#include "fpmath.h"
 #include "model.h"
 
 #include <math.h>
@@ -58,7 +59,7 @@ static void start_run(struct fb_cover_run *c, int dir, int64_t now)
 		if (ms > full_ms(c, dir))
 			ms = full_ms(c, dir);
 	}
-	c->deadline = now + (int64_t)ceil(ms);
+	c->deadline = now + (int64_t)fb_fpmath_ceil(ms);
 }
 
 /* Both relays off; remembers which way it ran for the reversal pause. */

@@ -49,6 +49,8 @@ static int compare_one(double x, double y, int *printed)
 		bad++;
 	if (!same_bits(fb_fpmath_round(x), round(x)))
 		bad++;
+	if (!same_bits(fb_fpmath_ceil(x), ceil(x)))
+		bad++;
 	if (!same_bits(fb_fpmath_nextafter(x, y), nextafter(x, y)))
 		bad++;
 	if (!same_bitsf(fb_fpmath_nextafterf((float)x, (float)y),

@@ -6,6 +6,7 @@
  * of the driver's one timerfd (points.c's deadline pass asks for them). */
 #include "gpio-internal.h"
 #include "clock.h"
+#include "fpmath.h"
 #include "log.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@ static void write_position(struct gl_driver *d, struct gl_point *c, int64_t now)
 
 	if (!isnan(pos)) {
 		v.kind = FB_VALUE_FLOAT;
-		v.f = round(pos);
+		v.f = fb_fpmath_round(pos);
 	}
 	fb_table_point_write(d->table, c->index, &v, FB_QUALITY_OK, fb_now_ms());
 }

@@ -7,6 +7,7 @@
  * timerfd (mb_covers_deadline); nothing sleeps. */
 #include "modbus-internal.h"
 #include "clock.h"
+#include "fpmath.h"
 #include "log.h"
 
 #include <math.h>
@@ -77,7 +78,7 @@ static void store_position(struct mb_driver *d, struct mb_cover *c, int64_t now,
 	double pos = fb_cover_run_position(&c->run, now);
 	struct fb_value v = { 0 };
 
-	pos = isnan(pos) ? NAN : round(pos);
+	pos = isnan(pos) ? NAN : fb_fpmath_round(pos);
 	if (!force && c->has_published &&
 	    (pos == c->published || (isnan(pos) && isnan(c->published))))
 		return;
