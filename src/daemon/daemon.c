@@ -327,11 +327,3 @@ int fb_timerfd_arm(int fd, int64_t deadline_mono_ms)
 	}
 	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
-
-void fb_timerfd_drain(int fd)
-{
-	uint64_t n;
-
-	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
-		;
-}

@@ -226,8 +226,6 @@ static int driver_loop(struct mb_driver *d)
 		}
 		if (pfd[0].revents & POLLIN)
 			handle_signal(d);
-		if (pfd[1].revents & POLLIN)
-			fb_timerfd_drain(d->timer_fd);
 		if (pfd[2].revents & POLLIN)
 			d->command_fd_ready = true;
 		lock_timeouts = fb_table_command_lock_timeouts(d->table, fb_mono_ms());

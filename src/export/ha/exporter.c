@@ -132,8 +132,6 @@ static int exporter_loop(struct exporter *ex)
 			ex_session_signal(ex);
 			entities = count_entities(ex, &devices); /* SIGHUP: new rights */
 		}
-		if (pfd[1].revents & POLLIN)
-			fb_timerfd_drain(ex->timer_fd);
 		/* Resume the back-pressured states whenever nothing is queued:
 		 * a burst often drains inside a publish call, with no POLLOUT
 		 * to say so (states then waited for the 1 s tick). */
