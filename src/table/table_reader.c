@@ -336,6 +336,13 @@ static size_t full_scan(struct fb_table_reader *r, fb_table_point_cb point_cb,
 	return n;
 }
 
+bool fb_table_reader_has_news(const struct fb_table_reader *r)
+{
+	return r->need_full_scan ||
+	       atomic_load_explicit(&r->journal->head, memory_order_acquire) != r->journal_tail ||
+	       atomic_load_explicit(&r->results->head, memory_order_acquire) != r->results_tail;
+}
+
 size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb point_cb,
 			       fb_table_device_cb device_cb, void *ctx)
 {

@@ -490,6 +490,15 @@ void fb_table_point_write(struct fb_table *t, uint32_t index,
 	fb_table_point_write_raw(t, index, v, q, now_ms, NULL, 0);
 }
 
+void fb_table_point_write_quiet(struct fb_table *t, uint32_t index,
+				const struct fb_value *v, enum fb_quality q, int64_t now_ms)
+{
+	int pending = t->pending;
+
+	fb_table_point_write_raw(t, index, v, q, now_ms, NULL, 0);
+	t->pending = pending;
+}
+
 void fb_table_point_write_raw(struct fb_table *t, uint32_t index,
 			      const struct fb_value *v, enum fb_quality q, int64_t now_ms,
 			      const uint16_t *raw, size_t nraw)
