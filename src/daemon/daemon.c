@@ -327,3 +327,11 @@ int fb_timerfd_arm(int fd, int64_t deadline_mono_ms)
 	}
 	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
+
+int fb_timerfd_rearm(int fd, int64_t deadline_mono_ms, int64_t *armed)
+{
+	if (*armed == deadline_mono_ms)
+		return 0;
+	*armed = deadline_mono_ms;
+	return fb_timerfd_arm(fd, deadline_mono_ms);
+}

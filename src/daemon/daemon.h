@@ -108,5 +108,9 @@ int fb_signalfd_read(int fd);
  * the fd: two syscalls a wake-up fewer. */
 int fb_timerfd_open(void);
 int fb_timerfd_arm(int fd, int64_t deadline_mono_ms);
+/* fb_timerfd_arm unless *armed already holds that deadline: a loop whose
+ * deadline did not move pays no syscall.  Set *armed to -1 when poll()
+ * reports the fd readable (it stays readable until armed again). */
+int fb_timerfd_rearm(int fd, int64_t deadline_mono_ms, int64_t *armed);
 
 #endif

@@ -197,9 +197,9 @@ void fb_table_command_fd_drain(struct fb_table *t);
 struct fb_table_reader;
 
 /* Maps the table `path` (see fb_table_create) read-only for values,
- * read-write for the command queue.  Starts a small waiter thread that turns
- * the segment's futex into readability of fb_table_reader_fd(), because a
- * futex cannot sit in poll().  Caller frees with fb_table_detach(). Fails
+ * read-write for the command queue, and watches the file (inotify): the
+ * driver's fb_table_notify makes fb_table_reader_fd() readable, with no
+ * thread of ours in between.  Caller frees with fb_table_detach(). Fails
  * with ENOENT if no driver created the table yet, EPERM for a file that is
  * not the service user's (see above), EPROTO/EINVAL for a file that is not
  * a valid table.  A reader handle (like the driver's fb_table) is used from
