@@ -328,10 +328,10 @@ int fb_timerfd_arm(int fd, int64_t deadline_mono_ms)
 	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-void fb_timerfd_drain(int fd)
+int fb_timerfd_rearm(int fd, int64_t deadline_mono_ms, int64_t *armed)
 {
-	uint64_t n;
-
-	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
-		;
+	if (*armed == deadline_mono_ms)
+		return 0;
+	*armed = deadline_mono_ms;
+	return fb_timerfd_arm(fd, deadline_mono_ms);
 }

@@ -103,9 +103,14 @@ int fb_signalfd_open(void);
 int fb_signalfd_read(int fd);
 
 /* A CLOCK_MONOTONIC timerfd armed one-shot; deadline in fb_mono_ms() units,
- * 0 disarms. */
+ * 0 disarms.  Arming also clears an expiry nobody read (timerfd_settime
+ * resets the count), so a loop that arms before every poll() never reads
+ * the fd: two syscalls a wake-up fewer. */
 int fb_timerfd_open(void);
 int fb_timerfd_arm(int fd, int64_t deadline_mono_ms);
-void fb_timerfd_drain(int fd);
+/* fb_timerfd_arm unless *armed already holds that deadline: a loop whose
+ * deadline did not move pays no syscall.  Set *armed to -1 when poll()
+ * reports the fd readable (it stays readable until armed again). */
+int fb_timerfd_rearm(int fd, int64_t deadline_mono_ms, int64_t *armed);
 
 #endif

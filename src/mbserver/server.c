@@ -203,8 +203,6 @@ static int server_loop(struct server *s)
 		if (pfd[0].revents & POLLIN)
 			s->stop = fb_daemon_signal_stop(s->setup.signal_fd, "server",
 							s->setup.server->name, NULL);
-		if (pfd[1].revents & POLLIN)
-			fb_timerfd_drain(s->setup.timer_fd);
 		for (size_t b = 0; b < nb; b++)
 			if (pfd[3 + b].revents & POLLIN)
 				fb_table_follower_drain(s->map.buses[b].follower, now);

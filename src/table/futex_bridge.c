@@ -1,22 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Turns a futex word in the shared segment into a pollable eventfd.
+/* Turns a futex word in the shared segment into a pollable eventfd: how
+ * the driver learns of queued commands (cmd_notify).
  *
  * Why a thread and an eventfd: every daemon has exactly one poll() loop
- * (STYLE.md section 5) and a futex cannot sit in a poll set.  The other
- * designs cost more:
- *  - the driver writing to per-reader pipes/eventfds would have to know its
- *    readers (fd passing, registration, cleanup of dead exporters) and could
- *    block or fail on a slow one;
- *  - a timer polling the table wakes every process for nothing, and adds
- *    latency.
- * With the bridge the driver stays oblivious of readers: it bumps a word and
- * issues FUTEX_WAKE only when someone sleeps (see fb_futex_signal), so a
- * fast writer pays no syscall while nobody waits and never blocks on slow
- * readers.  Each reader's thread does nothing but futex-wait, so the only
- * sleep is a futex wait; eventfd counters merge, which coalesces a burst of
- * notifications into one readable event.
- *
- * The same bridge serves the driver's command queue (cmd_notify). */
+ * (STYLE.md section 5) and a futex cannot sit in a poll set.  A producer
+ * (exporter, web, fieldbridgectl) bumps the word and issues FUTEX_WAKE
+ * only when the driver's thread sleeps (fb_futex_signal), and never
+ * learns more of the driver than the table.  Table changes take the other
+ * direction through table_watch.c: the driver touches the file and its
+ * readers' inotify watches wake, one wake-up instead of this thread's two
+ * (the driver cannot do the same for commands: touching the file for its
+ * readers would wake itself).  Eventfd counters merge, which coalesces a
+ * burst of commands into one readable event. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>

@@ -29,7 +29,8 @@
 #include "table.h"
 
 #define FB_SHM_MAGIC 0x46425442u   /* "FBTB" */
-#define FB_SHM_VERSION 2u          /* 2: raw words per point */
+#define FB_SHM_VERSION 3u          /* 2: raw words per point; 3: readers watch
+				    * the file (table_watch.c), no futex */
 #define FB_TABLE_PATH_MAX 256      /* "<runtime dir>/<name>", incl. NUL */
 #define FB_TABLE_BASE_MAX 200      /* the <name> part, incl. NUL */
 
@@ -74,7 +75,9 @@ struct fb_shm_header {
 	/* Futex words on their own cache line: they are the hot shared state. */
 	/* driver (fb_table_notify) and the next generation: bumped per wake-up */
 	_Atomic uint32_t notify;
-	/* readers' bridge threads: how many may be asleep on `notify` */
+	/* readers attached and watching the file (table_watch.c): while > 0
+	 * fb_table_notify touches the file.  A reader that died attached
+	 * leaves it counted: one futimens a notify, until the next table. */
 	_Atomic uint32_t waiters;
 	/* exporters (fb_table_command_push): bumped per pushed command */
 	_Atomic uint32_t cmd_notify;
@@ -226,7 +229,28 @@ static inline void fb_shm_words_load(void *dst, const _Atomic uint64_t *src, siz
 	}
 }
 
-/* ---- futex bridge (futex_bridge.c) ---- */
+/* ---- a reader's wake-up (table_watch.c) ---- */
+
+/* inotify on the table file plus an eventfd for the reader's own wake-up,
+ * in one epoll set: the fd a reader's poll() sleeps on. */
+struct fb_table_watch {
+	int epfd, ifd, kfd;          /* owned; -1 when closed */
+	bool kicked;                 /* kfd holds a count */
+};
+
+/* Watches the open table_fd (path: where /proc is not mounted). */
+int fb_table_watch_open(struct fb_table_watch *w, int table_fd, const char *path);
+/* Makes the watch readable without a change of the table. */
+void fb_table_watch_kick(struct fb_table_watch *w);
+/* Consumes every event so far: the fd sleeps until the next one. */
+void fb_table_watch_drain(struct fb_table_watch *w);
+int fb_table_watch_fd(const struct fb_table_watch *w);
+/* Safe on a closed watch. */
+void fb_table_watch_close(struct fb_table_watch *w);
+/* Writer side: an event for every reader watching the file. */
+void fb_table_wake_readers(int table_fd);
+
+/* ---- futex bridge (futex_bridge.c): the driver's command queue ---- */
 
 /* Bumps *word and wakes its sleepers, with a syscall only if *waiters > 0. */
 void fb_futex_signal(_Atomic uint32_t *word, _Atomic uint32_t *waiters);
@@ -298,6 +322,7 @@ struct fb_table {
 	 * fb_table_command_lock_timeouts last reported some */
 	unsigned lock_timeouts;
 	int64_t lock_reported_ms;
+	int64_t next_size_check_ms;   /* damaged(): the next fstat */
 	struct fb_futex_bridge cmd_bridge;
 };
 
@@ -331,7 +356,8 @@ struct fb_table_reader {
 	uint64_t journal_tail;
 	uint64_t results_tail;
 	int need_full_scan;
-	struct fb_futex_bridge bridge;
+	struct fb_table_watch watch;
+	bool counted;                 /* we added ourselves to hdr->waiters */
 };
 
 /* ---- test-only hooks (tests/table), never used by daemons ---- */

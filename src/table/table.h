@@ -119,6 +119,14 @@ void fb_table_point_write(struct fb_table *t, uint32_t index,
 void fb_table_point_write_raw(struct fb_table *t, uint32_t index,
 			      const struct fb_value *v, enum fb_quality q, int64_t now_ms,
 			      const uint16_t *raw, size_t nraw);
+/* The same as fb_table_point_write, but the change does not make the next
+ * fb_table_notify wake readers: for periodic low-value updates
+ * (statistics), which readers pick up at their next wake-up of any kind
+ * (fb_table_follower_maintain comes at least every
+ * FB_TABLE_FOLLOWER_QUIET_MS).  An idle bus then wakes its exporter only
+ * for the heartbeat watch. */
+void fb_table_point_write_quiet(struct fb_table *t, uint32_t index,
+				const struct fb_value *v, enum fb_quality q, int64_t now_ms);
 /* Force a journal entry for `index` even if nothing changed (e.g. after a
  * command's read-back, so the confirmed state is re-published). */
 void fb_table_point_touch(struct fb_table *t, uint32_t index);
@@ -189,9 +197,9 @@ void fb_table_command_fd_drain(struct fb_table *t);
 struct fb_table_reader;
 
 /* Maps the table `path` (see fb_table_create) read-only for values,
- * read-write for the command queue.  Starts a small waiter thread that turns
- * the segment's futex into readability of fb_table_reader_fd(), because a
- * futex cannot sit in poll().  Caller frees with fb_table_detach(). Fails
+ * read-write for the command queue, and watches the file (inotify): the
+ * driver's fb_table_notify makes fb_table_reader_fd() readable, with no
+ * thread of ours in between.  Caller frees with fb_table_detach(). Fails
  * with ENOENT if no driver created the table yet, EPERM for a file that is
  * not the service user's (see above), EPROTO/EINVAL for a file that is not
  * a valid table.  A reader handle (like the driver's fb_table) is used from
@@ -234,6 +242,11 @@ typedef void (*fb_table_point_cb)(void *ctx, uint32_t point_index);
 typedef void (*fb_table_device_cb)(void *ctx, uint32_t device_index);
 size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb point_cb,
 			       fb_table_device_cb device_cb, void *ctx);
+
+/* True if the journal or the results ring moved since the last
+ * fb_table_reader_changes (a quiet write, or a change whose wake-up is
+ * still on its way). */
+bool fb_table_reader_has_news(const struct fb_table_reader *r);
 
 /* Age of the driver's heartbeat in ms (CLOCK_MONOTONIC), or -1 if none yet;
  * a heartbeat from the future counts as fresh (0), a negative one as

@@ -150,13 +150,20 @@ static void update_liveness(struct fb_table_follower *f, int64_t mono_ms)
 
 void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms)
 {
+	bool kept;
+
 	if (f->reader && fb_table_reader_superseded(f->reader))
 		let_go(f, FB_FOLLOWER_SUPERSEDED);
 	else if (f->reader && !f->alive && replaced(f, mono_ms))
 		let_go(f, FB_FOLLOWER_REPLACED);
+	kept = f->reader != NULL;
 	if (!f->reader && attach(f, mono_ms) < 0)
 		return;
 	update_liveness(f, mono_ms);
+	/* Quiet writes (statistics) ride on this wake-up.  A table attached
+	 * just now has its fd readable for the first drain instead. */
+	if (kept && fb_table_reader_has_news(f->reader))
+		fb_table_follower_drain(f, mono_ms);
 }
 
 int64_t fb_table_follower_next_ms(const struct fb_table_follower *f, int64_t mono_ms)
@@ -167,6 +174,8 @@ int64_t fb_table_follower_next_ms(const struct fb_table_follower *f, int64_t mon
 	    (age = fb_table_reader_heartbeat_age_ms(f->reader, mono_ms)) < 0 ||
 	    age > f->stale_after_ms)
 		return mono_ms + SUPERSEDED_RETRY_MS;
+	if (f->stale_after_ms - age + 1 > FB_TABLE_FOLLOWER_QUIET_MS)
+		return mono_ms + FB_TABLE_FOLLOWER_QUIET_MS;
 	return mono_ms + (f->stale_after_ms - age) + 1;
 }
 

@@ -87,11 +87,16 @@ struct fb_table_reader *fb_table_follower_reader(const struct fb_table_follower 
 bool fb_table_follower_alive(const struct fb_table_follower *f);
 
 /* Re-attaches a superseded or replaced table, attaches a table that
- * appeared, and checks the heartbeat (mono_ms: fb_mono_ms units). */
+ * appeared, checks the heartbeat (mono_ms: fb_mono_ms units) and drains
+ * changes that came without a wake-up (quiet writes). */
 void fb_table_follower_maintain(struct fb_table_follower *f, int64_t mono_ms);
+/* Quiet writes (fb_table_point_write_quiet) wait at most this long for a
+ * maintain, which drains them. */
+#define FB_TABLE_FOLLOWER_QUIET_MS 10000
 /* When the next maintain is due (mono_ms units): a second from mono_ms
  * while detached or silent (attach retries, a replacing driver), else the
- * moment the heartbeat, as the table has it now, would turn stale. */
+ * moment the heartbeat, as the table has it now, would turn stale, and
+ * at the latest FB_TABLE_FOLLOWER_QUIET_MS from mono_ms. */
 int64_t fb_table_follower_next_ms(const struct fb_table_follower *f, int64_t mono_ms);
 /* Drains the fd and walks the journal into point_changed/device_changed,
  * calls `drained`, then, if the table was superseded, re-attaches (as

@@ -128,7 +128,7 @@ struct fb_table_reader *fb_table_attach(const char *path)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		goto fail;
-	r->bridge.efd = -1;
+	r->watch.epfd = r->watch.ifd = r->watch.kfd = -1;
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
 	memset(&h, 0, sizeof(h));
@@ -144,6 +144,8 @@ struct fb_table_reader *fb_table_attach(const char *path)
 	}
 	/* Whoever may write the file may truncate it: no SIGBUS for us. */
 	if (fb_table_guard_add(r->base, r->size) < 0)
+		goto fail;
+	if (fb_table_watch_open(&r->watch, fd, path) < 0)
 		goto fail;
 	close(fd);
 	fd = -1;
@@ -167,9 +169,11 @@ struct fb_table_reader *fb_table_attach(const char *path)
 	r->need_full_scan = 1;
 	r->journal_tail = atomic_load_explicit(&r->journal->head, memory_order_acquire);
 	r->results_tail = atomic_load_explicit(&r->results->head, memory_order_acquire);
-	if (fb_futex_bridge_start(&r->bridge, &r->hdr->notify, &r->hdr->waiters) < 0)
-		goto fail;
-	fb_futex_bridge_kick(&r->bridge);
+	/* From here on every notify touches the file; one that came before
+	 * is in the full scan the kick starts. */
+	atomic_fetch_add(&r->hdr->waiters, 1);
+	r->counted = true;
+	fb_table_watch_kick(&r->watch);
 	return r;
 
 fail:
@@ -181,16 +185,19 @@ fail:
 	return NULL;
 }
 
-/* Also frees a reader that fb_table_attach built only in part: no bridge
- * yet (efd -1), no mapping yet (base NULL), descriptions not copied. */
+/* Also frees a reader that fb_table_attach built only in part: no watch
+ * yet (fds -1), no mapping yet (base NULL), descriptions not copied. */
 void fb_table_detach(struct fb_table_reader *r)
 {
 	int err = errno;
 
 	if (!r)
 		return;
-	fb_futex_bridge_stop(&r->bridge);
+	fb_table_watch_close(&r->watch);
 	if (r->base) {
+		/* (a truncated table reads and writes a blank page: harmless) */
+		if (r->counted)
+			atomic_fetch_sub(&r->hdr->waiters, 1);
 		fb_table_guard_remove(r->base);
 		munmap(r->base, r->size);
 	}
@@ -204,7 +211,7 @@ void fb_table_detach(struct fb_table_reader *r)
 
 int fb_table_reader_fd(const struct fb_table_reader *r)
 {
-	return r->bridge.efd;
+	return fb_table_watch_fd(&r->watch);
 }
 
 uint32_t fb_table_reader_generation(const struct fb_table_reader *r)
@@ -346,6 +353,13 @@ static size_t full_scan(struct fb_table_reader *r, fb_table_point_cb point_cb,
 	return n;
 }
 
+bool fb_table_reader_has_news(const struct fb_table_reader *r)
+{
+	return r->need_full_scan ||
+	       atomic_load_explicit(&r->journal->head, memory_order_acquire) != r->journal_tail ||
+	       atomic_load_explicit(&r->results->head, memory_order_acquire) != r->results_tail;
+}
+
 size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb point_cb,
 			       fb_table_device_cb device_cb, void *ctx)
 {
@@ -354,7 +368,7 @@ size_t fb_table_reader_changes(struct fb_table_reader *r, fb_table_point_cb poin
 
 	/* Drain first: a notify landing after this re-arms the fd, so no
 	 * change can slip between the walk and the next poll(). */
-	fb_futex_bridge_drain(&r->bridge);
+	fb_table_watch_drain(&r->watch);
 	head = atomic_load_explicit(&r->journal->head, memory_order_acquire);
 	count = head - r->journal_tail;
 	/* count > SIZE: fell behind (or the head went backwards, which

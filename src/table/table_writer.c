@@ -50,7 +50,7 @@ static void supersede_old(int fd)
 	if (fb_table_guard_add(h, sizeof(*h)) == 0) {
 		atomic_store(&h->superseded, 1);
 		atomic_fetch_add(&h->notify, 1);
-		fb_futex_wake_all(&h->notify);
+		fb_table_wake_readers(fd);
 		atomic_fetch_add(&h->cmd_notify, 1);
 		fb_futex_wake_all(&h->cmd_notify);
 		fb_table_guard_remove(h);
@@ -408,20 +408,31 @@ static void rebuild(struct fb_table *t)
 	 * their own SIGBUS (fb_table_reader_superseded). */
 	atomic_store(&old.hdr->superseded, 1);
 	atomic_fetch_add(&old.hdr->notify, 1);
-	fb_futex_wake_all(&old.hdr->notify);
+	fb_table_wake_readers(old.fd);
 	unmap(old.base_map, old.size, old.fd);
 	t->pending = 1;
 }
 
 /* Truncated, or flagged superseded while we hold the bus lock (no driver
- * can have replaced us, so someone else wrote the flag). */
-static bool damaged(const struct fb_table *t)
+ * can have replaced us, so someone else wrote the flag).  The size check
+ * is a backstop (a truncation is mostly caught by the SIGBUS guard on the
+ * next store), so it runs at most once a second: on a bus polled every
+ * 10 ms it was one of the driver's seven syscalls a read. */
+#define SIZE_CHECK_PERIOD_MS 1000
+
+static bool damaged(struct fb_table *t, int64_t mono_ms)
 {
 	struct stat st;
 
 	if (fb_table_guard_hit(t->base_map) || atomic_load(&t->hdr->superseded))
 		return true;
-	return fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->size;
+	/* (the second test: a clock that went back, as in tests) */
+	if (mono_ms >= t->next_size_check_ms ||
+	    mono_ms < t->next_size_check_ms - SIZE_CHECK_PERIOD_MS) {
+		t->next_size_check_ms = mono_ms + SIZE_CHECK_PERIOD_MS;
+		return fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->size;
+	}
+	return false;
 }
 
 void fb_table_destroy(struct fb_table *t)
@@ -479,6 +490,15 @@ void fb_table_point_write(struct fb_table *t, uint32_t index,
 	fb_table_point_write_raw(t, index, v, q, now_ms, NULL, 0);
 }
 
+void fb_table_point_write_quiet(struct fb_table *t, uint32_t index,
+				const struct fb_value *v, enum fb_quality q, int64_t now_ms)
+{
+	int pending = t->pending;
+
+	fb_table_point_write_raw(t, index, v, q, now_ms, NULL, 0);
+	t->pending = pending;
+}
+
 void fb_table_point_write_raw(struct fb_table *t, uint32_t index,
 			      const struct fb_value *v, enum fb_quality q, int64_t now_ms,
 			      const uint16_t *raw, size_t nraw)
@@ -532,12 +552,16 @@ void fb_table_notify(struct fb_table *t)
 	if (!t->pending)
 		return;
 	t->pending = 0;
-	fb_futex_signal(&t->hdr->notify, &t->hdr->waiters);
+	/* Pairs with fb_table_attach's waiters++ (both seq_cst): a reader
+	 * counted after our load finds this change in its first scan. */
+	atomic_fetch_add(&t->hdr->notify, 1);
+	if (atomic_load(&t->hdr->waiters) > 0)
+		fb_table_wake_readers(t->fd);
 }
 
 void fb_table_heartbeat(struct fb_table *t, int64_t mono_ms)
 {
-	if (damaged(t))
+	if (damaged(t, mono_ms))
 		rebuild(t);
 	/* 0 means "no heartbeat yet" to readers. */
 	atomic_store_explicit(&t->hdr->heartbeat_ms, mono_ms > 0 ? mono_ms : 1,

@@ -206,8 +206,6 @@ static int run(struct web *w, int sfd, int tfd)
 			fb_notify_loop_stopping(&nl);
 			return 0;
 		}
-		if (pfd[1].revents & POLLIN)
-			fb_timerfd_drain(tfd);
 		if (users_at && (pfd[users_at].revents & POLLIN))
 			users_changed = web_watch_drain(w->users_watch, w->auth.users_path);
 		for (size_t i = 2 + w->nmhd; i < n; i++) {

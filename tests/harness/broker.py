@@ -262,10 +262,22 @@ class Broker:
             first = False
 
     def _pick_ports(self):
-        self.port = free_port()
-        self.tls_port = free_port() if self.tls else None
-        self.ws_port = free_port() if self.websockets else None
-        self.wss_port = free_port() if self.ws_tls else None
+        # Distinct: free_port() closes its socket, so two calls can return
+        # the same port (seen in CI: ws and wss listeners on one port).
+        taken = set()
+
+        def pick(wanted):
+            if not wanted:
+                return None
+            while True:
+                p = free_port()
+                if p not in taken:
+                    taken.add(p)
+                    return p
+        self.port = pick(True)
+        self.tls_port = pick(self.tls)
+        self.ws_port = pick(self.websockets)
+        self.wss_port = pick(self.ws_tls)
 
     def _conf_text(self):
         g = [
@@ -321,7 +333,9 @@ class Broker:
                 return self
             log = self.log_text()[log_mark:]
             self.proc.stop(grace=1)
-            if first and "Address already in use" in log:
+            # libwebsockets says only that it could not listen
+            if first and ("Address already in use" in log or
+                          "Unable to create websockets listener" in log):
                 continue
             self.procs.fail()
             raise RuntimeError(f"mosquitto did not become ready:\n{log[-3000:]}")

@@ -125,6 +125,7 @@ static void clear_counts(struct seen *s)
 
 static void waits_for_a_driver_then_reports_everything_once(void)
 {
+	int drained;
 	struct seen s = { 0 };
 	struct fb_table_follower *f = fb_table_follower_new(instance, STALE_MS, &handlers, &s);
 	struct fb_table *t;
@@ -172,6 +173,20 @@ static void waits_for_a_driver_then_reports_everything_once(void)
 	fb_table_follower_drain(f, now);
 	CHECK_EQ_INT(s.devices[1], 1);
 	CHECK_EQ_INT(s.devices[0], 0);
+
+	/* A quiet write (statistics) wakes nobody; the next maintain, due
+	 * within FB_TABLE_FOLLOWER_QUIET_MS, reports it. */
+	clear_counts(&s);
+	drained = s.drained;
+	fb_table_point_write_quiet(t, 3, &(struct fb_value){ .kind = FB_VALUE_INT, .i = 9 },
+				   FB_QUALITY_OK, fb_now_ms());
+	fb_table_notify(t);
+	CHECK(!readable(fb_table_follower_fd(f), 200));
+	CHECK(fb_table_follower_next_ms(f, now) <= now + FB_TABLE_FOLLOWER_QUIET_MS);
+	fb_table_follower_maintain(f, now);
+	CHECK_EQ_INT(s.points[3], 1);
+	CHECK_EQ_INT(s.drained, drained + 1);
+	CHECK_EQ_INT(s.attached, 1); /* the same table, kept */
 
 	fb_table_follower_free(f);
 	CHECK_EQ_INT(s.detached, 1);

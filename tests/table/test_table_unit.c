@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "table-internal.h"
@@ -601,6 +603,92 @@ out:
 	fb_table_destroy(t);
 }
 
+/* Readers are counted while attached, and only then does a notify touch
+ * the file (the driver's one syscall per notify); every reader wakes. */
+static void a_notify_touches_the_file_only_while_readers_watch(void)
+{
+	struct fb_table *t = make_table();
+	struct fb_value v = { .kind = FB_VALUE_INT, .i = 1 };
+	struct fb_table_reader *r1, *r2;
+	struct timespec pause = { 0, 30 * 1000 * 1000 };
+	struct stat st0, st1;
+	struct seen s;
+
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	/* (the first store dirties the page: on a disk file system that
+	 * fault updates the times itself) */
+	fb_table_point_write(t, 1, &v, FB_QUALITY_OK, 1);
+	fb_table_notify(t);
+	CHECK(stat(instance, &st0) == 0);
+	nanosleep(&pause, NULL); /* past the file system's time granularity */
+	v.i = 3;
+	fb_table_point_write(t, 1, &v, FB_QUALITY_OK, 1);
+	fb_table_notify(t);
+	CHECK(stat(instance, &st1) == 0);
+	CHECK(st1.st_ctim.tv_sec == st0.st_ctim.tv_sec &&
+	      st1.st_ctim.tv_nsec == st0.st_ctim.tv_nsec);
+
+	r1 = fb_table_attach(instance);
+	r2 = fb_table_attach(instance);
+	CHECK(r1 && r2);
+	if (!r1 || !r2)
+		goto out;
+	CHECK_EQ_INT(atomic_load(&t->hdr->waiters), 2);
+	changes(r1, &s);
+	changes(r2, &s);
+	v.i = 2;
+	fb_table_point_write(t, 1, &v, FB_QUALITY_OK, 2);
+	fb_table_notify(t);
+	CHECK(fd_readable(fb_table_reader_fd(r1), 2000));
+	CHECK(fd_readable(fb_table_reader_fd(r2), 2000));
+	CHECK(stat(instance, &st1) == 0);
+	CHECK(st1.st_ctim.tv_sec != st0.st_ctim.tv_sec ||
+	      st1.st_ctim.tv_nsec != st0.st_ctim.tv_nsec);
+	fb_table_detach(r2);
+	r2 = NULL;
+	CHECK_EQ_INT(atomic_load(&t->hdr->waiters), 1);
+	fb_table_detach(r1);
+	r1 = NULL;
+	CHECK_EQ_INT(atomic_load(&t->hdr->waiters), 0);
+out:
+	fb_table_detach(r1);
+	fb_table_detach(r2);
+	fb_table_destroy(t);
+}
+
+/* A quiet write journals without waking anyone; the reader still finds
+ * it, and a loud write after it wakes for both. */
+static void a_quiet_write_waits_for_the_next_wake_up(void)
+{
+	struct fb_table *t = make_table();
+	struct fb_table_reader *r = t ? fb_table_attach(instance) : NULL;
+	struct fb_value v = { .kind = FB_VALUE_INT, .i = 7 };
+	struct seen s;
+
+	CHECK(r != NULL);
+	if (!r)
+		goto out;
+	changes(r, &s);
+	CHECK(!fb_table_reader_has_news(r));
+	fb_table_point_write_quiet(t, 2, &v, FB_QUALITY_OK, 1);
+	fb_table_notify(t);
+	CHECK(!fd_readable(fb_table_reader_fd(r), 200));
+	CHECK(fb_table_reader_has_news(r));
+	CHECK_EQ_INT(changes(r, &s), 1);
+	CHECK(!fb_table_reader_has_news(r));
+	v.i = 8;
+	fb_table_point_write_quiet(t, 2, &v, FB_QUALITY_OK, 2);
+	fb_table_point_write(t, 3, &v, FB_QUALITY_OK, 2);
+	fb_table_notify(t);
+	CHECK(fd_readable(fb_table_reader_fd(r), 2000));
+	CHECK_EQ_INT(changes(r, &s), 2);
+out:
+	fb_table_detach(r);
+	fb_table_destroy(t);
+}
+
 static void reader_fd_is_readable_only_after_a_change(void)
 {
 	struct fb_table *t = make_table();
@@ -726,5 +814,7 @@ int main(void)
 	RUN_TEST(full_queue_fails_with_eagain);
 	RUN_TEST(reader_fd_is_readable_only_after_a_change);
 	RUN_TEST(reader_keeps_no_descriptor_pages_mapped);
+	RUN_TEST(a_notify_touches_the_file_only_while_readers_watch);
+	RUN_TEST(a_quiet_write_waits_for_the_next_wake_up);
 	return fb_test_finish();
 }

@@ -95,8 +95,6 @@ static int driver_loop(struct gl_driver *d)
 				gl_points_read_edges(d, &d->points[owner[i]]);
 		if (pfd[0].revents & POLLIN)
 			handle_signal(d);
-		if (pfd[1].revents & POLLIN)
-			fb_timerfd_drain(d->timer_fd);
 		if (pfd[2].revents & POLLIN) {
 			fb_table_command_fd_drain(d->table);
 			while (fb_table_command_pop(d->table, &cmd) == 1)

@@ -147,7 +147,7 @@ static void driver_notify(struct mb_driver *d, struct fb_notify_loop *nl, int64_
 
 static int driver_loop(struct mb_driver *d)
 {
-	int64_t next_heartbeat = 0, stats_ms = -1;
+	int64_t next_heartbeat = 0, stats_ms = -1, armed = -1;
 	uint64_t errors = 0;
 	struct fb_notify_loop nl;
 
@@ -214,7 +214,7 @@ static int driver_loop(struct mb_driver *d)
 			deadline = mb_covers_deadline(d, deadline);
 		deadline = fb_deadline_min(deadline, fb_notify_loop_watchdog(&nl, now));
 		/* 0 would disarm the timer: a deadline already passed fires now. */
-		fb_timerfd_arm(d->timer_fd, deadline > now ? deadline : now);
+		fb_timerfd_rearm(d->timer_fd, deadline > now ? deadline : now, &armed);
 		pfd[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = d->timer_fd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = fb_table_command_fd(d->table), .events = POLLIN };
@@ -224,10 +224,10 @@ static int driver_loop(struct mb_driver *d)
 			fb_log_errno(FB_LOG_ERR, "poll");
 			return -1;
 		}
+		if (pfd[1].revents & POLLIN)
+			armed = -1;
 		if (pfd[0].revents & POLLIN)
 			handle_signal(d);
-		if (pfd[1].revents & POLLIN)
-			fb_timerfd_drain(d->timer_fd);
 		if (pfd[2].revents & POLLIN)
 			d->command_fd_ready = true;
 		lock_timeouts = fb_table_command_lock_timeouts(d->table, fb_mono_ms());

@@ -27,10 +27,19 @@ void mb_stats_account(struct mb_driver *d, struct mb_device *dev, int err,
 		dev->stats.latency_ms = (double)elapsed_us / 1000.0;
 }
 
+/* The periodic statistics are written quietly: they reach readers with
+ * their next wake-up (a value change, or the heartbeat watch every few
+ * seconds), so an idle bus does not wake every exporter every 10 s.  A
+ * forced publish (link up or down) wakes them at once. */
 static void put(struct mb_driver *d, const struct mb_device *dev, enum fb_diag_point k,
-		const struct fb_value *v, int64_t now_ms)
+		const struct fb_value *v, int64_t now_ms, bool force)
 {
-	fb_table_point_write(d->table, dev->first_diag + (uint32_t)k, v, FB_QUALITY_OK, now_ms);
+	uint32_t index = dev->first_diag + (uint32_t)k;
+
+	if (force)
+		fb_table_point_write(d->table, index, v, FB_QUALITY_OK, now_ms);
+	else
+		fb_table_point_write_quiet(d->table, index, v, FB_QUALITY_OK, now_ms);
 }
 
 void mb_stats_publish(struct mb_driver *d, int64_t mono_ms, bool force)
@@ -60,18 +69,18 @@ void mb_stats_publish(struct mb_driver *d, int64_t mono_ms, bool force)
 		v.kind = FB_VALUE_UINT;
 		for (int k = FB_DIAG_REQUESTS; k <= FB_DIAG_CRC_ERRORS; k++) {
 			v.u = counts[k - FB_DIAG_REQUESTS];
-			put(d, dev, (enum fb_diag_point)k, &v, now);
+			put(d, dev, (enum fb_diag_point)k, &v, now, force);
 		}
 		v.kind = FB_VALUE_FLOAT;
 		v.f = dev->stats.latency_ms;
-		put(d, dev, FB_DIAG_LATENCY_MS, &v, now);
+		put(d, dev, FB_DIAG_LATENCY_MS, &v, now, force);
 		v.f = (double)(int64_t)(d->utilisation_pct * 10.0 + 0.5) / 10.0;
-		put(d, dev, FB_DIAG_BUS_UTILISATION, &v, now);
+		put(d, dev, FB_DIAG_BUS_UTILISATION, &v, now, force);
 		memset(&v, 0, sizeof(v));
 		v.kind = FB_VALUE_BOOL;
 		v.b = d->ctx != NULL;
-		put(d, dev, FB_DIAG_BUS_CONNECTED, &v, now);
+		put(d, dev, FB_DIAG_BUS_CONNECTED, &v, now, force);
 		v.b = d->scanning;
-		put(d, dev, FB_DIAG_BUS_SCANNING, &v, now);
+		put(d, dev, FB_DIAG_BUS_SCANNING, &v, now, force);
 	}
 }

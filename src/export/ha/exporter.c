@@ -90,7 +90,7 @@ static int64_t exporter_notify(struct exporter *ex, struct fb_notify_loop *nl, s
 
 static int exporter_loop(struct exporter *ex)
 {
-	int64_t transport_deadline = 0, start_ms = fb_mono_ms();
+	int64_t transport_deadline = 0, start_ms = fb_mono_ms(), armed = -1;
 	struct pollfd *pfd = calloc(3 + ex->nbuses + EX_TRANSPORT_FDS_MAX, sizeof(*pfd));
 	struct fb_notify_loop nl;
 	size_t devices, entities = count_entities(ex, &devices);
@@ -107,7 +107,7 @@ static int exporter_loop(struct exporter *ex)
 		deadline = fb_deadline_min(ex_session_deadlines(ex, now), transport_deadline);
 		deadline = fb_deadline_min(deadline, exporter_notify(ex, &nl, entities, devices,
 								     start_ms, now));
-		fb_timerfd_arm(ex->timer_fd, deadline);
+		fb_timerfd_rearm(ex->timer_fd, deadline, &armed);
 		pfd[n++] = (struct pollfd){ .fd = ex->signal_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = ex->timer_fd, .events = POLLIN };
 		sock = ex_link_socket(&ex->link);
@@ -128,12 +128,12 @@ static int exporter_loop(struct exporter *ex)
 			return -1;
 		}
 		now = fb_mono_ms();
+		if (pfd[1].revents & POLLIN)
+			armed = -1;
 		if (pfd[0].revents & POLLIN) {
 			ex_session_signal(ex);
 			entities = count_entities(ex, &devices); /* SIGHUP: new rights */
 		}
-		if (pfd[1].revents & POLLIN)
-			fb_timerfd_drain(ex->timer_fd);
 		/* Resume the back-pressured states whenever nothing is queued:
 		 * a burst often drains inside a publish call, with no POLLOUT
 		 * to say so (states then waited for the 1 s tick). */
