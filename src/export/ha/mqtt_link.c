@@ -44,6 +44,9 @@ static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
 	(void)m;
 	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
 		snprintf(l->lib_error, sizeof(l->lib_error), "%s", str);
+	/* The only sign that mosquitto_loop_misc sent a keepalive. */
+	if ((level & MOSQ_LOG_DEBUG) && strstr(str, " sending PINGREQ"))
+		l->ping_sent = true;
 	/* A handshake that fails inside mosquitto_connect_async frees its
 	 * SSL object before we could hold it: ask for the verdict now. */
 	if ((level & MOSQ_LOG_ERR) && !l->connected && !l->tls_problem[0])
@@ -242,19 +245,31 @@ int64_t ex_link_keepalive_ms(const struct ex_link *l)
 {
 	int64_t last = l->last_in_ms < l->last_out_ms ? l->last_in_ms : l->last_out_ms;
 
+	int64_t due;
+
 	if (l->conn->keep_alive_s <= 0 || !(l->connected || l->connecting))
 		return 0;
-	return (last / 1000 + l->conn->keep_alive_s) * 1000;
+	due = (last / 1000 + l->conn->keep_alive_s) * 1000;
+	return due > l->keepalive_recheck_ms ? due : l->keepalive_recheck_ms;
 }
 
 void ex_link_misc(struct ex_link *l, int64_t now_ms)
 {
 	if (!(l->connected || l->connecting))
 		return;
+	l->ping_sent = false;
 	mosquitto_loop_misc(l->mosq); /* keepalive PINGREQ */
-	/* As libmosquitto after a PINGREQ: the broker gets keep_alive_s to
-	 * answer before the next check (no PINGRESP then: connection lost). */
-	l->last_in_ms = l->last_out_ms = now_ms;
+	if (l->ping_sent || l->connecting) {
+		/* As libmosquitto after a PINGREQ: the broker gets
+		 * keep_alive_s to answer before the next check (no PINGRESP
+		 * then: connection lost). */
+		l->last_in_ms = l->last_out_ms = now_ms;
+		l->keepalive_recheck_ms = 0;
+	} else {
+		/* Not due by libmosquitto's clock: once assuming it pinged
+		 * made the next PINGREQ a whole period late. */
+		l->keepalive_recheck_ms = now_ms + 1000;
+	}
 }
 
 int ex_link_socket(const struct ex_link *l)
@@ -449,6 +464,7 @@ void ex_link_unsubscribe(struct ex_link *l, const char *filter)
 	if (!l->connected)
 		return;
 	rc = mosquitto_unsubscribe(l->mosq, NULL, filter);
+	l->last_out_ms = fb_mono_ms();
 	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
 		fb_debug("unsubscribe %s: %s", filter, mosquitto_strerror(rc));
 }

@@ -56,6 +56,11 @@ struct ex_link {
 	/* fb_mono_ms of the last bytes each way, as libmosquitto keeps them
 	 * for keepalive (every read and write goes through this file). */
 	int64_t last_in_ms, last_out_ms;
+	/* A keepalive check found nothing to send (libmosquitto had traffic
+	 * we did not see, e.g. an ack it wrote itself): the next check is
+	 * not before this, so it neither spins nor waits a whole period. */
+	int64_t keepalive_recheck_ms;
+	bool ping_sent;        /* libmosquitto logged "sending PINGREQ" */
 };
 
 /* Sets up *l (conn and transport borrowed, must outlive it) with a client
