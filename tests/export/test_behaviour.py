@@ -43,6 +43,15 @@ class Behaviour(fbtest.TestCase):
             lambda e: e["kind"] == "write" and e["unit"] == 2 and e["address"] == relay - 1,
             timeout=10, since=t0), f"relay_{relay}: the witness command never arrived")
 
+    def wait_online(self, sc):
+        """The exporter has published the devices online: it saw the
+        driver, so what happens after stopping the driver is about the
+        stop (a driver stopped sooner may never be seen online at all)."""
+        avail = f"{sc.base}/relays/availability"
+        self.assertIsNotNone(sc.sub.wait_message(
+            lambda m: m.topic == avail and m.payload == "online", timeout=fbtest.slack(15)),
+            "the devices never came online")
+
     def wait_offline(self, sc, since):
         """The driver's heartbeat went stale: the exporter knows it is gone.
         Only an "offline" after the devices were seen online counts: the
@@ -401,6 +410,7 @@ class Behaviour(fbtest.TestCase):
 
     def test_commands_fail_loudly_when_driver_stays_away(self):
         sc = self.make().start()
+        self.wait_online(sc)
         t0 = time.monotonic()
         sc.gw.drivers["meters"].stop()
         self.wait_offline(sc, t0)
