@@ -186,6 +186,16 @@ int fb_futex_bridge_start(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 	return 0;
 }
 
+/* Makes the eventfd readable without a futex change. */
+static void fb_futex_bridge_kick(struct fb_futex_bridge *b)
+{
+	uint64_t one = 1;
+
+	if (write(b->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN only: the counter is already readable. */
+	}
+}
+
 int fb_futex_bridge_move(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 			 _Atomic uint32_t *waiters)
 {
@@ -213,11 +223,3 @@ void fb_futex_bridge_drain(struct fb_futex_bridge *b)
 		;
 }
 
-void fb_futex_bridge_kick(struct fb_futex_bridge *b)
-{
-	uint64_t one = 1;
-
-	if (write(b->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN only: the counter is already readable. */
-	}
-}

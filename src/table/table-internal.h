@@ -281,8 +281,6 @@ int fb_futex_bridge_move(struct fb_futex_bridge *b, _Atomic uint32_t *word,
 void fb_futex_bridge_stop(struct fb_futex_bridge *b);
 /* Empties the eventfd counter. */
 void fb_futex_bridge_drain(struct fb_futex_bridge *b);
-/* Makes the eventfd readable without a futex change. */
-void fb_futex_bridge_kick(struct fb_futex_bridge *b);
 
 /* ---- truncation guard (table_guard.c) ---- */
 

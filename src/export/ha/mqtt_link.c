@@ -244,7 +244,6 @@ int64_t ex_link_deadlines(struct ex_link *l, int64_t now_ms)
 int64_t ex_link_keepalive_ms(const struct ex_link *l)
 {
 	int64_t last = l->last_in_ms < l->last_out_ms ? l->last_in_ms : l->last_out_ms;
-
 	int64_t due;
 
 	if (l->conn->keep_alive_s <= 0 || !(l->connected || l->connecting))
