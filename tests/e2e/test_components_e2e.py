@@ -9,14 +9,12 @@ project's own (fieldbridgectl definition check, fb_model_check_ha); commands
 go round trip: MQTT -> coil/register -> read back -> state."""
 
 import json
-import os
 import subprocess
 import time
 
 import fbtest
-import gateway
+from device_case import CTL, DeviceCase
 
-CTL = os.path.join(os.environ.get("FB_BUILD_DIR", "build/dev"), "src/ctl/fieldbridgectl")
 
 DEFINITION = {
     "manufacturer": "fieldbridge tests", "model": "Components", "protocol": "modbus",
@@ -37,37 +35,13 @@ DEFINITION = {
 }
 
 
-class ComponentsE2E(fbtest.TestCase):
-    def setUp(self):
-        super().setUp()
-        if not os.access(CTL, os.X_OK):
-            self.skipTest(f"{CTL} not built")
-        self.defs = os.path.join(self.tmp, "defs")
-        os.makedirs(self.defs)
-        self.def_path = os.path.join(self.defs, "test-components.json")
-        with open(self.def_path, "w") as f:
-            json.dump(DEFINITION, f)
-        self.broker = fbtest.Broker(self.procs, self.tmp)
-        self.slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
+class ComponentsE2E(DeviceCase):
+    DEFINITION = DEFINITION
+    DEFINITION_NAME = "test-components"
+
+    def prime(self):
         self.slave.set_registers(1, "hr", 3, [0x55])
         self.slave.set_registers(1, "ir", 5, [40, 0])
-        self.gw = gateway.Gateway(self.procs, self.tmp, self.broker, definition_dirs=[self.defs],
-                                  buses=[gateway.tcp_bus(self.slave.port, [
-                                      gateway.device("c", "test-components", 1)],
-                                      poll_interval_ms=300)])
-        self.base = self.gw.base()
-        self.node = self.gw.node_id()
-        self.sub = fbtest.Subscriber(self.broker, ["homeassistant/#", "fieldbridge/#"])
-        self.gw.start_driver()
-        self.gw.start_exporter()
-        self.sub.wait_message(f"{self.base}/c/state", timeout=15)
-
-    def state(self, pred, since, what):
-        msg = self.sub.wait_message(
-            lambda m: m.topic == f"{self.base}/c/state" and pred(m.json()),
-            timeout=10, since=since)
-        self.assertIsNotNone(msg, what)
-        return msg.json()
 
     def test_light_valve_and_raw_button_discovery_and_round_trip(self):
         r = subprocess.run([CTL, "definition", "check", self.def_path],
@@ -108,30 +82,26 @@ class ComponentsE2E(fbtest.TestCase):
         self.assertNotIn("energy_reset", st)
 
         # light on a coil
-        t0 = time.monotonic()
-        fbtest.publish(self.broker, f"{self.base}/c/lamp/set", "ON")
-        self.state(lambda s: s["lamp"] == "ON", t0, "lamp ON never published")
+        t0 = self.send("lamp", "ON")
+        self.state(lambda s: s["lamp"] == "ON", "lamp ON never published", t0)
         self.assertEqual(self.slave.coils(1, 0, 2), [True, False])
         # light on a register with raw on/off values
-        t0 = time.monotonic()
-        fbtest.publish(self.broker, f"{self.base}/c/strip/set", "ON")
-        self.state(lambda s: s["strip"] == "ON", t0, "strip ON never published")
+        t0 = self.send("strip", "ON")
+        self.state(lambda s: s["strip"] == "ON", "strip ON never published", t0)
         self.assertEqual(self.slave.get_registers(1, "hr", 3, 1), [0xAA])
-        t0 = time.monotonic()
-        fbtest.publish(self.broker, f"{self.base}/c/strip/set", "OFF")
-        self.state(lambda s: s["strip"] == "OFF", t0, "strip OFF never published")
+        t0 = self.send("strip", "OFF")
+        self.state(lambda s: s["strip"] == "OFF", "strip OFF never published", t0)
         self.assertEqual(self.slave.get_registers(1, "hr", 3, 1), [0x55])
         # valve: HA sends payload_open (ON)
-        t0 = time.monotonic()
-        fbtest.publish(self.broker, f"{self.base}/c/water/set", "ON")
-        self.state(lambda s: s["water"] == "ON", t0, "valve open never published")
+        t0 = self.send("water", "ON")
+        self.state(lambda s: s["water"] == "ON", "valve open never published", t0)
         self.assertEqual(self.slave.coils(1, 0, 2), [True, True])
         # raw button, pressed the way HA's command_template does it
         t0 = time.monotonic()
         fbtest.publish(self.broker, f"{self.base}/c/energy_reset/set",
                        json.dumps({"value": "PRESS", "event_id": "e2e-reset",
                                    "ts": int(time.time() * 1000)}))
-        self.state(lambda s: s["energy"] == 0, t0, "energy not reset")
+        self.state(lambda s: s["energy"] == 0, "energy not reset", t0)
         self.assertEqual(len([e for e in self.slave.requests(unit=1) if e["fc"] == 0x42]), 1)
 
 

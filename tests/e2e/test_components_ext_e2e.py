@@ -9,14 +9,12 @@ discovery payload carries the keys HA needs (research ha-discovery.md §12)
 and the definition passes `fieldbridgectl definition check`."""
 
 import json
-import os
 import subprocess
 import time
 
 import fbtest
-import gateway
+from device_case import CTL, DeviceCase
 
-CTL = os.path.join(os.environ.get("FB_BUILD_DIR", "build/dev"), "src/ctl/fieldbridgectl")
 
 DEFINITION = {
     "manufacturer": "fieldbridge tests", "model": "Components 2", "protocol": "modbus",
@@ -48,43 +46,17 @@ DEFINITION = {
 }
 
 
-class ComponentsExtE2E(fbtest.TestCase):
-    def setUp(self):
-        super().setUp()
-        if not os.access(CTL, os.X_OK):
-            self.skipTest(f"{CTL} not built")
-        self.defs = os.path.join(self.tmp, "defs")
-        os.makedirs(self.defs)
-        self.def_path = os.path.join(self.defs, "test-components-ext.json")
-        with open(self.def_path, "w") as f:
-            json.dump(DEFINITION, f)
-        self.broker = fbtest.Broker(self.procs, self.tmp)
-        self.slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
+class ComponentsExtE2E(DeviceCase):
+    DEFINITION = DEFINITION
+    DEFINITION_NAME = "test-components-ext"
+
+    def prime(self):
         self.slave.set_registers(1, "ir", 0, [215])          # 21.5 °C
         self.slave.set_registers(1, "hr", 3, [1, 200])       # heat, 20.0 °C
-        self.gw = gateway.Gateway(self.procs, self.tmp, self.broker, definition_dirs=[self.defs],
-                                  buses=[gateway.tcp_bus(self.slave.port, [
-                                      gateway.device("c", "test-components-ext", 1)],
-                                      poll_interval_ms=300)])
-        self.base = self.gw.base()
-        self.node = self.gw.node_id()
-        self.sub = fbtest.Subscriber(self.broker, ["homeassistant/#", "fieldbridge/#"])
-        self.gw.start_driver()
-        self.exporter = self.gw.start_exporter()
-        self.sub.wait_message(f"{self.base}/c/state", timeout=fbtest.slack(15))
-
-    def state(self, pred, since, what):
-        msg = self.sub.wait_message(
-            lambda m: m.topic == f"{self.base}/c/state" and pred(m.json()),
-            timeout=fbtest.slack(10), since=since)
-        self.assertIsNotNone(msg, what)
-        return msg.json()
 
     def command(self, key, payload, pred, what):
         """Publishes a command and waits for the read-back in the state."""
-        t0 = time.monotonic()
-        fbtest.publish(self.broker, f"{self.base}/c/{key}/set", payload)
-        return self.state(pred, t0, what)
+        return self.state(pred, what, self.send(key, payload))
 
     def container(self, value):
         return json.dumps({"value": value, "event_id": f"e2e-{time.monotonic_ns()}",
@@ -153,7 +125,7 @@ class ComponentsExtE2E(fbtest.TestCase):
         # the device moving on its own shows too (the state is read, not echoed)
         t0 = time.monotonic()
         self.slave.set_registers(1, "hr", 1, [655])
-        self.state(lambda s: s["blind"] == 65.5, t0, "device-side position not published")
+        self.state(lambda s: s["blind"] == 65.5, "device-side position not published", t0)
         self.refused("blind", "101", 1)
         self.refused("blind", "STOP", 1)
 

@@ -8,16 +8,13 @@ Assistant sends them switch the relays for the run time; the slave's own
 write log (every write, in the order it applied them) shows the two
 relays never on together, and the rest before a reversal."""
 
-import json
-import os
 import subprocess
 import threading
 import time
 
 import fbtest
-import gateway
+from device_case import CTL, DeviceCase
 
-CTL = os.path.join(os.environ.get("FB_BUILD_DIR", "build/dev"), "src/ctl/fieldbridgectl")
 RUN_S, PAUSE_MS = 2.0, 400
 
 DEFINITION = {
@@ -42,33 +39,19 @@ DEFINITION = {
 }
 
 
-class CoverRelaysE2E(fbtest.TestCase):
-    def setUp(self):
-        super().setUp()
-        if not os.access(CTL, os.X_OK):
-            self.skipTest(f"{CTL} not built")
-        self.defs = os.path.join(self.tmp, "defs")
-        os.makedirs(self.defs)
-        self.def_path = os.path.join(self.defs, "test-cover-relays.json")
-        with open(self.def_path, "w") as f:
-            json.dump(DEFINITION, f)
-        self.broker = fbtest.Broker(self.procs, self.tmp)
-        self.slave = fbtest.ModbusSlave(self.procs, {1: "holding"})
+class CoverRelaysE2E(DeviceCase):
+    DEFINITION = DEFINITION
+    DEFINITION_NAME = "test-cover-relays"
+
+    def prime(self):
         # A previous run left both relays on (a crash): they must go off.
         self.slave.set_coils(1, 0, [True, True])
         self.slave.set_registers(1, "hr", 6, [0x0103])
-        self.gw = gateway.Gateway(self.procs, self.tmp, self.broker, definition_dirs=[self.defs],
-                                  buses=[gateway.tcp_bus(self.slave.port, [
-                                      gateway.device("c", "test-cover-relays", 1)],
-                                      poll_interval_ms=300)])
-        self.base = self.gw.base()
-        self.node = self.gw.node_id()
-        self.sub = fbtest.Subscriber(self.broker, ["homeassistant/#", "fieldbridge/#"])
+
+    def setUp(self):
         self.samples, self.sampling = [], True
         self.sampler = threading.Thread(target=self.sample, daemon=True)
-        self.gw.start_driver()
-        self.exporter = self.gw.start_exporter()
-        self.sub.wait_message(f"{self.base}/c/state", timeout=fbtest.slack(15))
+        super().setUp()
         self.sampler.start()
 
     def tearDown(self):
@@ -84,18 +67,6 @@ class CoverRelaysE2E(fbtest.TestCase):
                 self.samples.append(self.slave.coils(1, 0, 2))
             except Exception:  # the slave stopping at the end of the test
                 return
-
-    def state(self, pred, what, since=None, timeout=10):
-        msg = self.sub.wait_message(
-            lambda m: m.topic == f"{self.base}/c/state" and pred(m.json()),
-            timeout=fbtest.slack(timeout), since=since)
-        self.assertIsNotNone(msg, what)
-        return msg.json()
-
-    def send(self, key, payload):
-        t0 = time.monotonic()
-        fbtest.publish(self.broker, f"{self.base}/c/{key}/set", payload)
-        return t0
 
     def relay_log(self):
         """[(t, coil, on)] of every coil write, in the order applied."""
