@@ -153,7 +153,7 @@ static int server_loop(struct server *s)
 {
 	size_t nb = s->map.nbuses, max = s->clients.max;
 	struct pollfd *pfd = calloc(3 + nb + max, sizeof(*pfd));
-	int64_t next_maintain = 0;
+	int64_t next_maintain = 0, armed = -1; /* armed: the timerfd's deadline */
 	struct fb_notify_loop nl;
 
 	if (!pfd)
@@ -182,7 +182,8 @@ static int server_loop(struct server *s)
 		}
 		deadline = mbs_clients_expire(&s->clients, &s->answer, now);
 		deadline = fb_deadline_min(deadline, fb_notify_loop_watchdog(&nl, now));
-		fb_timerfd_arm(s->setup.timer_fd, deadline < next_maintain ? deadline : next_maintain);
+		fb_timerfd_rearm(s->setup.timer_fd, deadline < next_maintain ? deadline : next_maintain,
+				 &armed);
 		pfd[n++] = (struct pollfd){ .fd = s->setup.signal_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = s->setup.timer_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = s->clients.listen_fd, .events = POLLIN };
@@ -200,6 +201,8 @@ static int server_loop(struct server *s)
 			return -1;
 		}
 		now = fb_mono_ms();
+		if (pfd[1].revents & POLLIN)
+			armed = -1;
 		if (pfd[0].revents & POLLIN)
 			s->stop = fb_daemon_signal_stop(s->setup.signal_fd, "server",
 							s->setup.server->name, NULL);

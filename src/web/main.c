@@ -136,6 +136,7 @@ static int run(struct web *w, int sfd, int tfd)
 {
 	struct fb_notify_loop nl;
 	bool users_changed = false;
+	int64_t armed = -1; /* the timerfd's deadline; -1: none, or it fired */
 
 	fb_notify_loop_init(&nl, fb_mono_ms());
 	for (;;) {
@@ -168,7 +169,7 @@ static int run(struct web *w, int sfd, int tfd)
 		if (any_dirty(w))
 			next = fb_deadline_min(next, w->next_flush_ms);
 		next = fb_deadline_min(next, fb_notify_loop_watchdog(&nl, now));
-		fb_timerfd_arm(tfd, next > now ? next : now + 1);
+		fb_timerfd_rearm(tfd, next > now ? next : now + 1, &armed);
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
@@ -202,6 +203,8 @@ static int run(struct web *w, int sfd, int tfd)
 			fb_log_errno(FB_LOG_ERR, "web: poll");
 			return 1;
 		}
+		if (pfd[1].revents & POLLIN)
+			armed = -1;
 		if ((pfd[0].revents & POLLIN) && fb_daemon_signal_stop(sfd, "web", "server", NULL)) {
 			fb_notify_loop_stopping(&nl);
 			return 0;

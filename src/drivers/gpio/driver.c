@@ -46,6 +46,10 @@ static int driver_loop(struct gl_driver *d)
 	/* Which devices run is settled at start (a restart retries the rest). */
 	fb_notify_loop_status(&nl, "%zu of %zu devices running, %zu points on chip %s (%s)",
 			      running, d->ndevices, d->npoints, d->bus->gpio_chip, d->chip_path);
+	/* The deadline the timerfd holds (-1: none, or it fired): re-arming
+	 * the same one is a syscall saved on every edge. */
+	int64_t armed = -1;
+
 	while (!d->stop) {
 		int64_t now = fb_mono_ms(), deadline;
 		unsigned lock_timeouts;
@@ -70,7 +74,7 @@ static int driver_loop(struct gl_driver *d)
 		if (d->persist_dirty && d->persist_next_ms < deadline)
 			deadline = d->persist_next_ms;
 		deadline = fb_deadline_min(deadline, fb_notify_loop_watchdog(&nl, now));
-		fb_timerfd_arm(d->timer_fd, deadline > now ? deadline : now);
+		fb_timerfd_rearm(d->timer_fd, deadline > now ? deadline : now, &armed);
 
 		pfd[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = d->timer_fd, .events = POLLIN };
@@ -89,6 +93,8 @@ static int driver_loop(struct gl_driver *d)
 			rc = -1;
 			break;
 		}
+		if (pfd[1].revents & POLLIN)
+			armed = -1;
 		/* Edges first: a debounce window that ends now must see them. */
 		for (size_t i = 3; i < n; i++)
 			if (pfd[i].revents & POLLIN)
