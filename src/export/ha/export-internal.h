@@ -136,6 +136,12 @@ struct exporter {
 	/* A discovery burst queues megabytes in libmosquitto for a moment;
 	 * once sent, the heap is handed back to the system. */
 	bool trim_after_burst;
+	/* discovery.c: the "everything again" burst goes out at the socket's
+	 * pace, like states, instead of queueing it all in libmosquitto at
+	 * once (3.5 MB for 10k entities, most of the heap's peak). */
+	bool discovery_pending;
+	size_t discovery_next;               /* index into devices */
+	size_t discovery_sent;               /* devices this burst, for the log */
 
 	uint64_t event_seq;
 	char boot_id[17];      /* random per process start: event ids stay unique */
@@ -226,7 +232,12 @@ void ex_discovery_object_id(const struct exporter *ex, const struct ex_device *d
 			    size_t len);
 
 /* discovery.c */
+/* Starts publishing every exported device's config (after a connect or a
+ * birth); ex_discovery_continue sends them. */
 void ex_discovery_publish_all(struct exporter *ex);
+/* Publishes the configs still to go while the socket takes them; true
+ * once none is left (states wait until then). */
+bool ex_discovery_continue(struct exporter *ex);
 /* One device's config; `removed` (borrowed, may be NULL) is an object
  * {point key: platform} of components Home Assistant must delete. */
 void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,

@@ -24,7 +24,8 @@
 
 /* After a connect (the broker may have lost retained messages in a
  * restart) and after Home Assistant's birth.  Discovery configs go out
- * first, at once: states a consumer cannot yet place would be lost. */
+ * first, as fast as the socket takes them; states follow once all are out
+ * (a state a consumer cannot yet place would be lost). */
 static void republish_all(struct exporter *ex)
 {
 	ex_discovery_publish_all(ex);
@@ -116,7 +117,8 @@ void ex_session_table_readable(struct exporter *ex, struct ex_bus *bus)
 
 void ex_session_link_drained(struct exporter *ex)
 {
-	ex_state_publish_dirty(ex);
+	if (ex_discovery_continue(ex))
+		ex_state_publish_dirty(ex);
 }
 
 /* SIGHUP: rights can change at run time (the web page edits the users
@@ -233,8 +235,9 @@ int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 
 	/* States held back by a full socket go on as soon as nothing is
 	 * queued, whatever woke us (there is no tick to catch them later). */
-	if (ex->link.connected && !ex_link_want_write(&ex->link) && states_waiting(ex))
-		ex_state_publish_dirty(ex);
+	if (ex->link.connected && !ex_link_want_write(&ex->link) &&
+	    (ex->discovery_pending || states_waiting(ex)))
+		ex_session_link_drained(ex);
 
 	if (ex->republish_at_ms && now_ms >= ex->republish_at_ms) {
 		ex->republish_at_ms = 0;
@@ -247,7 +250,8 @@ int64_t ex_session_deadlines(struct exporter *ex, int64_t now_ms)
 		keepalive = ex_link_keepalive_ms(&ex->link);
 	}
 	if (now_ms >= ex->next_retry_ms) {
-		if (ex->trim_after_burst && !ex_link_want_write(&ex->link)) {
+		if (ex->trim_after_burst && !ex->discovery_pending &&
+		    !ex_link_want_write(&ex->link)) {
 			ex->trim_after_burst = false;
 			malloc_trim(0);
 		}

@@ -217,6 +217,9 @@ void ex_state_publish(struct exporter *ex, struct ex_device *dev)
  * of old ones.  The same holds for "everything again" after a connect. */
 void ex_state_publish_dirty(struct exporter *ex)
 {
+	/* A state Home Assistant cannot yet place would be lost. */
+	if (ex->discovery_pending)
+		return;
 	for (size_t b = 0; b < ex->nbuses; b++) {
 		struct ex_bus *bus = &ex->buses[b];
 		size_t i = 0;
