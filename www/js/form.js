@@ -54,6 +54,7 @@ function fileControl(id, name, value, info0, help) {
     'aria-label': `Upload ${name} (PEM)`, id: `${id}-upload`, dataset: { upload: name } });
   let pem = null;
   let removed = false;
+  let loading = null; // a chosen file still being read (Save waits for it)
   const showInfo = (v) => {
     clear(info);
     if (!v || typeof v !== 'object') return;
@@ -68,7 +69,8 @@ function fileControl(id, name, value, info0, help) {
     if (dl.childElementCount) info.append(dl);
   };
   showInfo(info0 || (value && typeof value === 'object' ? value : null));
-  file.addEventListener('change', async () => {
+  file.addEventListener('change', () => { loading = load(); });
+  const load = async () => {
     const f = file.files[0];
     if (!f) return;
     pem = await f.text();
@@ -79,7 +81,7 @@ function fileControl(id, name, value, info0, help) {
     info.append(h(`p.${ok ? 'hint' : 'bad'}`, ok
       ? `${f.name}: ${pem.length} bytes of PEM; subject, issuer and expiry are shown after saving.`
       : `${f.name} does not look like a PEM file.`));
-  });
+  };
   const remove = h('button.small.link', {
     type: 'button',
     onclick: () => { pem = null; removed = true; file.value = ''; shown.value = ''; clear(info); },
@@ -88,6 +90,7 @@ function fileControl(id, name, value, info0, help) {
   return {
     el: wrap,
     focusEl: file,
+    pending: () => loading,
     read: () => (pem ? pem : removed ? null : stored ? { set: true } : undefined),
     showInfo,
     fresh: (v, inf) => {
@@ -205,6 +208,12 @@ export class Form {
       msg);
     this.controls.set(name, { ...ctl, wrap, msg, p });
     return wrap;
+  }
+
+  // A file chosen just before Save is read asynchronously: read() after
+  // this has its text, not the stored file's.
+  async settled() {
+    await Promise.all([...this.controls.values()].map((c) => c.pending?.()));
   }
 
   read() {

@@ -92,6 +92,8 @@ export async function connectionEditor(name, opts = {}) {
 
   const save = async () => {
     status.replaceChildren();
+    await form.settled();
+    await adv.settled();
     const body = { ...form.read(), ...adv.read() };
     const n = nameInput.value.trim();
     try {
