@@ -73,7 +73,9 @@ function fileControl(id, name, value, info0, help) {
   const load = async () => {
     const f = file.files[0];
     if (!f) return;
-    pem = await f.text();
+    const text = await f.text();
+    if (file.files[0] !== f) return; // removed or replaced meanwhile
+    pem = text;
     removed = false;
     shown.value = `${f.name} (uploaded, checked when saved)`;
     clear(info);
@@ -210,13 +212,10 @@ export class Form {
     return wrap;
   }
 
-  // A file chosen just before Save is read asynchronously: read() after
-  // this has its text, not the stored file's.
-  async settled() {
+  // Async: a file chosen just before Save is still being read, and the
+  // body must carry its text, not the stored file's.
+  async read() {
     await Promise.all([...this.controls.values()].map((c) => c.pending?.()));
-  }
-
-  read() {
     const out = {};
     for (const [name, c] of this.controls) {
       if (c.wrap.hidden) continue;

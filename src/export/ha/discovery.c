@@ -64,32 +64,27 @@ void ex_discovery_publish_all(struct exporter *ex)
 	gateway_discovery(ex);
 	ex->discovery_pending = true;
 	ex->discovery_next = 0;
-	ex->discovery_sent = 0;
 	ex_discovery_continue(ex);
 }
 
-bool ex_discovery_continue(struct exporter *ex)
+void ex_discovery_continue(struct exporter *ex)
 {
-	size_t n;
+	size_t n = 0;
 
-	if (!ex->discovery_pending)
-		return true;
 	/* Disconnected: the next connect starts the burst again. */
-	if (!ex->link.connected)
-		return false;
+	if (!ex->discovery_pending || !ex->link.connected)
+		return;
 	for (; ex->discovery_next < ex->ndevices; ex->discovery_next++) {
 		const struct ex_device *d = &ex->devices[ex->discovery_next];
 
 		if (ex_link_want_write(&ex->link))
-			return false;
-		if (!d->exported)
-			continue;
-		ex_discovery_publish_device(ex, d, NULL);
-		ex->discovery_sent++;
+			return;
+		if (d->exported)
+			ex_discovery_publish_device(ex, d, NULL);
 	}
 	ex->discovery_pending = false;
-	n = ex->discovery_sent;
+	for (size_t i = 0; i < ex->ndevices; i++)
+		n += ex->devices[i].exported;
 	fb_info("connection %s: discovery published for %zu device%s", ex->conn->name,
 		n, n == 1 ? "" : "s");
-	return true;
 }

@@ -133,15 +133,14 @@ struct exporter {
 	/* No fixed tick: each periodic job is a deadline of its own. */
 	int64_t next_maintain_ms;            /* the tables (bus_view.c) */
 	int64_t next_retry_ms;               /* queued commands, heap trim */
-	/* A discovery burst queues megabytes in libmosquitto for a moment;
-	 * once sent, the heap is handed back to the system. */
+	/* "Everything again" builds a document per device and state; once
+	 * sent, the freed heap is handed back to the system. */
 	bool trim_after_burst;
-	/* discovery.c: the "everything again" burst goes out at the socket's
-	 * pace, like states, instead of queueing it all in libmosquitto at
-	 * once (3.5 MB for 10k entities, most of the heap's peak). */
+	/* discovery.c: that burst's configs go out at the socket's pace, like
+	 * states, instead of queueing all in libmosquitto at once (3.5 MB for
+	 * 10k entities); states wait until the last one is out. */
 	bool discovery_pending;
 	size_t discovery_next;               /* index into devices */
-	size_t discovery_sent;               /* devices this burst, for the log */
 
 	uint64_t event_seq;
 	char boot_id[17];      /* random per process start: event ids stay unique */
@@ -235,9 +234,8 @@ void ex_discovery_object_id(const struct exporter *ex, const struct ex_device *d
 /* Starts publishing every exported device's config (after a connect or a
  * birth); ex_discovery_continue sends them. */
 void ex_discovery_publish_all(struct exporter *ex);
-/* Publishes the configs still to go while the socket takes them; true
- * once none is left (states wait until then). */
-bool ex_discovery_continue(struct exporter *ex);
+/* Publishes the configs still to go while the socket takes them. */
+void ex_discovery_continue(struct exporter *ex);
 /* One device's config; `removed` (borrowed, may be NULL) is an object
  * {point key: platform} of components Home Assistant must delete. */
 void ex_discovery_publish_device(struct exporter *ex, const struct ex_device *d,

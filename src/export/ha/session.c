@@ -117,8 +117,8 @@ void ex_session_table_readable(struct exporter *ex, struct ex_bus *bus)
 
 void ex_session_link_drained(struct exporter *ex)
 {
-	if (ex_discovery_continue(ex))
-		ex_state_publish_dirty(ex);
+	ex_discovery_continue(ex);
+	ex_state_publish_dirty(ex); /* waits while configs are pending */
 }
 
 /* SIGHUP: rights can change at run time (the web page edits the users

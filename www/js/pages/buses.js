@@ -96,7 +96,7 @@ export async function busEditor(name, opts = {}) {
   const validate = async () => {
     if (air.el.hidden) return;
     try {
-      const res = await post('config/validate', { bus: { name: nameInput.value || 'new', ...form.read() } });
+      const res = await post('config/validate', { bus: { name: nameInput.value || 'new', ...(await form.read()) } });
       air.show(diagnostics(res), null, savedName || nameInput.value.trim());
     } catch (err) {
       if (err instanceof ApiError && err.diagnostics.length) air.show(err.diagnostics, null, savedName);
@@ -108,7 +108,7 @@ export async function busEditor(name, opts = {}) {
 
   const save = async () => {
     status.replaceChildren();
-    const body = { name: savedName || nameInput.value.trim(), ...form.read() };
+    const body = { name: savedName || nameInput.value.trim(), ...(await form.read()) };
     try {
       if (savedName) {
         const r = await request('PUT', `buses/${seg(savedName)}`, body, { etag });
@@ -210,7 +210,7 @@ export async function deviceEditor(bus, id, opts = {}) {
     onsubmit: async (ev) => {
       ev.preventDefault();
       status.replaceChildren();
-      const body = { id: id || idInput.value.trim(), ...form.read() };
+      const body = { id: id || idInput.value.trim(), ...(await form.read()) };
       try {
         if (id) await request('PUT', `buses/${seg(bus)}/devices/${seg(id)}`, body, { etag });
         else await request('POST', `buses/${seg(bus)}/devices`, body);

@@ -92,9 +92,7 @@ export async function connectionEditor(name, opts = {}) {
 
   const save = async () => {
     status.replaceChildren();
-    await form.settled();
-    await adv.settled();
-    const body = { ...form.read(), ...adv.read() };
+    const body = { ...(await form.read()), ...(await adv.read()) };
     const n = nameInput.value.trim();
     try {
       if (savedName) {

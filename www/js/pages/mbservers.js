@@ -54,7 +54,7 @@ export async function serverEditor(name, opts = {}) {
     status.replaceChildren();
     nameMsg.replaceChildren();
     form.clearMessages();
-    const body = form.read();
+    const body = await form.read();
     try {
       if (savedName) {
         const r = await request('PUT', `mbservers/${seg(savedName)}`, body, { etag });

@@ -41,8 +41,7 @@ async function gatewaySection() {
       status.replaceChildren();
       form.clearMessages();
       try {
-        await form.settled();
-        const res = await request('PUT', 'gateway', form.read(), { etag });
+        const res = await request('PUT', 'gateway', await form.read(), { etag });
         etag = res.etag || etag;
         status.replaceChildren(notice('ok', 'Saved in the main file. Every daemon reads it at start: apply restarts them.'));
         window.dispatchEvent(new Event('fb-changed'));

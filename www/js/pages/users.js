@@ -104,7 +104,7 @@ async function editor(name, ctx) {
     novalidate: true,
     onsubmit: async (ev) => {
       ev.preventDefault();
-      const body = { name: name || nameInput.value.trim(), ...form.read(), rights: rights.read() };
+      const body = { name: name || nameInput.value.trim(), ...(await form.read()), rights: rights.read() };
       try {
         if (name) await request('PUT', `users/${seg(name)}`, body, { etag });
         else await request('POST', 'users', body);
