@@ -31,6 +31,13 @@ def read_json(path):
         return json.load(f)
 
 
+
+def upload(b, field, label, path):
+    """Chooses a file as a user does: Save only once the page has read it
+    (under load the change event can come after an immediate click)."""
+    b.css(f"input[data-upload='{label}']")[0].send_keys(path)
+    b.wait_text(f".field[data-field={field}] .certinfo", r"bytes of PEM|does not look like")
+
 class WebBrowser(webtest.BrowserCase):
     # ------------------------------------------------------------ first run
     def test_first_run_with_the_setup_code(self):
@@ -159,9 +166,9 @@ class WebBrowser(webtest.BrowserCase):
         }
         for label, v in values.items():
             b.fill(label, v)
-        b.css("input[data-upload='SSL Server CRT']")[0].send_keys(certs.ca)
-        b.css("input[data-upload='SSL Client CRT']")[0].send_keys(certs.client_cert)
-        b.css("input[data-upload='SSL Client Key']")[0].send_keys(certs.client_key_encrypted)
+        upload(b, "ssl_server_crt", "SSL Server CRT", certs.ca)
+        upload(b, "ssl_client_crt", "SSL Client CRT", certs.client_cert)
+        upload(b, "ssl_client_key", "SSL Client Key", certs.client_key_encrypted)
         b.wait_text(".field[data-field=ssl_client_key] .certinfo", "bytes of PEM")
         b.click("#conn-save")
         b.wait_text(".form-status", "Saved connection ha", timeout=15)
@@ -207,7 +214,7 @@ class WebBrowser(webtest.BrowserCase):
         again = read_json(path)
         self.assertEqual(again, conn)
         # Another key: the page says whether it belongs to the certificate.
-        b.css("input[data-upload='SSL Client Key']")[0].send_keys(certs.client_key)
+        upload(b, "ssl_client_key", "SSL Client Key", certs.client_key)
         b.click("#conn-save")
         b.wait_text(".form-status", "Saved connection ha")
         b.wait_text(".field[data-field=ssl_client_key] .certinfo", r"Key matches certificate\s*yes")
@@ -216,7 +223,7 @@ class WebBrowser(webtest.BrowserCase):
         # stored key stays.
         key_file = os.path.join(site.gw.dir, "certs", "ha", "ssl_client_key.pem")
         before = open(key_file).read()
-        b.css("input[data-upload='SSL Client Key']")[0].send_keys(certs.untrusted_client_key)
+        upload(b, "ssl_client_key", "SSL Client Key", certs.untrusted_client_key)
         b.click("#conn-save")
         b.wait_text(".field[data-field=ssl_client_key] .field-msg",
                     r"is not the key of ssl_client_crt")
