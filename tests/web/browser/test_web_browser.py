@@ -361,7 +361,14 @@ class WebBrowser(webtest.BrowserCase):
         self.assertFalse(sw.is_selected())
         b.shot("2-failed")
         self.assertEqual(site.slave.coils(2)[0], False)
+        # Still silent, the board goes offline (the failed write and the
+        # polls count), and the gateway sends nothing to an offline device.
+        # Answering again, it comes back; the user switches once it shows
+        # "available". (Unmuting at once raced the failures in flight.)
+        b.wait_text(f"{relays} h2 .badge", r"^unavailable$", timeout=15)
+        b.shot("3-offline")
         site.slave.mute(2, False)
+        b.wait_text(f"{relays} h2 .badge", r"^available$", timeout=15)
         b.d.execute_script("arguments[0].click()", sw)
         b.wait_text(f"{row} .result", r"^done$", timeout=15)
         self.assertTrue(fbtest.wait_for(lambda: site.slave.coils(2)[0] is True, 5))
