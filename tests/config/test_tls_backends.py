@@ -42,15 +42,15 @@ class Backends(unittest.TestCase):
             with open(os.path.join(d, name), "w") as out:
                 out.write("# a comment before the first block\n")
                 for p in parts:
-                    out.write(open(os.path.join(d, p)).read())
+                    out.write(fbtest.read_text(os.path.join(d, p)))
         with open(os.path.join(d, "garbage.pem"), "w") as f:
             f.write("this is not a certificate\n")
         with open(os.path.join(d, "broken.crt"), "w") as f:
             f.write("-----BEGIN CERTIFICATE-----\nMIIB!!notbase64\n"
                     "-----END CERTIFICATE-----\n")
         with open(os.path.join(d, "half-broken.crt"), "w") as f:
-            f.write(open(os.path.join(d, "ca.crt")).read())
-            f.write(open(os.path.join(d, "broken.crt")).read())
+            f.write(fbtest.read_text(os.path.join(d, "ca.crt")))
+            f.write(fbtest.read_text(os.path.join(d, "broken.crt")))
 
     @classmethod
     def tearDownClass(cls):

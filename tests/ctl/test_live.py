@@ -364,7 +364,7 @@ class Live(fbtest.TestCase):
         self.assertEqual(buses["spare"]["last_error"],
                          "bus spare: cannot open /dev/ttyUSB9: No such file or directory")
         self.assertIsNone(buses["meters"]["last_error"])
-        asked = open(calls).read()
+        asked = fbtest.read_text(calls)
         self.assertIn("-p err", asked)
         self.assertIn("-u fieldbridge-modbus@meters.service -u fieldbridge-gpio@meters.service",
                       asked)

@@ -2,7 +2,11 @@
 """A TCP proxy between an MQTT client and the broker that understands just
 enough MQTT 3.1.1 framing to count QoS 1 PUBLISHes the client has in
 flight: PUBACKs from the broker are held for `puback_delay` seconds, so a
-burst fills the client's window and `max_outstanding` shows its size."""
+burst fills the client's window and `max_outstanding` shows its size.
+
+With `hold=True` it passes the client's CONNECT, then reads nothing more
+from the client until release(): a broker that stopped reading, so the
+client's socket fills (its receive buffer is kept small for that)."""
 
 import socket
 import threading
@@ -31,15 +35,22 @@ def _packets(buf):
 
 
 class MqttProxy:
-    def __init__(self, upstream_port, puback_delay=0.3, host="127.0.0.1"):
+    def __init__(self, upstream_port, puback_delay=0.3, host="127.0.0.1", hold=False):
         self.upstream = (host, upstream_port)
         self.delay = puback_delay
+        self.released = threading.Event()
+        if not hold:
+            self.released.set()
+        self.bytes_from_client = 0
         self.lock = threading.Lock()
         self.outstanding = set()
         self.max_outstanding = 0
         self.qos1_published = 0
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hold:
+            # Before listen(): accepted sockets inherit it, window included.
+            self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.srv.bind((host, 0))
         self.srv.listen(4)
         self.port = self.srv.getsockname()[1]
@@ -68,8 +79,12 @@ class MqttProxy:
                 data = b""
             if not data:
                 break
+            with self.lock:
+                self.bytes_from_client += len(data)
             pkts, buf = _packets(buf + data)
+            connected = False
             for first, body, raw in pkts:
+                connected |= first >> 4 == 1
                 if first >> 4 == 3 and (first >> 1) & 3 == 1:
                     tlen = int.from_bytes(body[0:2], "big")
                     pid = int.from_bytes(body[2 + tlen:4 + tlen], "big")
@@ -81,7 +96,13 @@ class MqttProxy:
                     u.sendall(raw)
                 except OSError:
                     return
+            if connected:
+                self.released.wait()
         self._shut(c, u)
+
+    def release(self):
+        """Read from the client again (hold=True)."""
+        self.released.set()
 
     def _down(self, u, c):
         """broker -> client: PUBACKs are delayed; everything stays in order."""
@@ -115,6 +136,7 @@ class MqttProxy:
 
     def close(self):
         self.closed = True
+        self.released.set()
         self.srv.close()
         self._shut(*self.socks)
         for s in self.socks:

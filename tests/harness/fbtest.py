@@ -68,7 +68,7 @@ __all__ = [
     "client_args", "publish", "retained_snapshot", "topic_matches",
     "MODBUS_SLAVE", "PYTHON", "Gate", "ModbusSlave", "SerialPair", "float32_from_regs",
     "regs_from_float32",
-    "HERE", "SKIP_EXIT", "TestCase", "main", "skip_module", "tree_snapshot",
+    "HERE", "SKIP_EXIT", "TestCase", "main", "read_text", "skip_module", "tree_snapshot",
 ]
 
 
@@ -96,6 +96,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 SKIP_EXIT = 77      # ctest's SKIP_RETURN_CODE for every test
+
+
+def read_text(path):
+    """The whole of a text file, closed again (no ResourceWarning)."""
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 def skip_module(reason):

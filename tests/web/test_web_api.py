@@ -435,13 +435,13 @@ class WebApi(fbtest.TestCase):
         self.assertEqual(st, 200, doc)
         self.assertNotEqual(h2["etag"], etag)
         path = os.path.join(self.gw.dir, "connections.d", "ha2.json")
-        before = open(path).read()
+        before = fbtest.read_text(path)
         for method, body in (("PATCH", {"qos": 0}), ("PUT", {"user": "admin", "broker": "x"}),
                              ("DELETE", None)):
             st, _, doc = c.request(method, "connections/ha2", body, headers={"If-Match": etag})
             self.assertEqual(st, 409, (method, doc))
             self.assertEqual(doc["etag"], h2["etag"])
-        self.assertEqual(open(path).read(), before)
+        self.assertEqual(fbtest.read_text(path), before)
         st, _, _ = c.request("DELETE", "connections/ha2", headers={"If-Match": h2["etag"]})
         self.assertEqual(st, 204)
         self.assertFalse(os.path.exists(path))
@@ -474,7 +474,7 @@ class WebApi(fbtest.TestCase):
     def test_certificates_uploaded_as_pem_are_checked_and_described(self):
         certs = fbtest.Certs(os.path.join(self.tmp, "pki"))
         c = self.logged_in()
-        pem = lambda p: open(p).read()  # noqa: E731
+        pem = fbtest.read_text
         st, _, doc = c.request("POST", "connections", {
             "name": "tls", "user": "admin", "broker": "localhost", "port": 8883, "ssl": "on",
             "ssl_server_crt": pem(certs.ca), "ssl_client_crt": pem(certs.client_cert),
@@ -489,13 +489,13 @@ class WebApi(fbtest.TestCase):
         # a client certificate of another key: refused at the key field in
         # the loader's words (the exporter could never connect), nothing stored
         crt = os.path.join(self.gw.dir, "certs", "tls", "ssl_client_crt.pem")
-        before = open(crt).read()
+        before = fbtest.read_text(crt)
         st, _, doc = c.request("PATCH", "connections/tls", {
             "ssl_client_crt": pem(certs.untrusted_client_cert)})
         self.assertEqual(st, 422, doc)
         self.assertEqual(doc["diagnostics"][0].get("field"), "ssl_client_key", doc)
         self.assertIn("is not the key of ssl_client_crt", doc["diagnostics"][0]["message"])
-        self.assertEqual(open(crt).read(), before)
+        self.assertEqual(fbtest.read_text(crt), before)
         # not a certificate: refused, naming what was uploaded, not a temporary path
         st, _, doc = c.request("PATCH", "connections/tls", {"ssl_server_crt": "-----BEGIN "
                                                             "CERTIFICATE-----\nAAAA\n"})
@@ -712,7 +712,7 @@ class WebApi(fbtest.TestCase):
             self.assertEqual(st, 403, (method, path, doc))
         self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "connections.d")))
         self.assertFalse(os.path.exists(os.path.join(self.gw.dir, "buses.d")))
-        self.assertNotIn("evil", open(self.gw.users_path).read())
+        self.assertNotIn("evil", fbtest.read_text(self.gw.users_path))
 
     # ------------------------------------------------------------------ first run
     def test_setup_code_creates_the_first_admin_once(self):
@@ -831,9 +831,9 @@ class WebApi(fbtest.TestCase):
         self.assertIsNone(st, "plain HTTP answered on the TLS port")
         # the same certificate at the next start
         self.web.stop()
-        before = open(crt).read()
+        before = fbtest.read_text(crt)
         self.start_web(driver=False)
-        self.assertEqual(open(crt).read(), before)
+        self.assertEqual(fbtest.read_text(crt), before)
         # Its RSS (target <= 8 MB) is a bench figure, not a test: machines
         # here are noisy and a 30 KB swing made this test flaky.
 
@@ -1064,12 +1064,12 @@ class WebApi(fbtest.TestCase):
                 cfg = json.loads(f["content"])
                 cfg["buses"][0]["poll_interval_ms"] = -5
                 f["content"] = json.dumps(cfg, indent=2)
-        before = open(self.gw.config_path).read()
+        before = fbtest.read_text(self.gw.config_path)
         st, _, doc = c.request("POST", "restore", broken)
         self.assertEqual(st, 422, doc)
         self.assertTrue(any("poll_interval_ms" in d["message"] for d in doc["diagnostics"]),
                         doc)
-        self.assertEqual(open(self.gw.config_path).read(), before)
+        self.assertEqual(fbtest.read_text(self.gw.config_path), before)
         # paths outside what fieldbridge writes, and non-bundles
         evil = {"fieldbridge_backup": 1, "files": [
             {"path": "../evil.json", "mode": 0o644, "content": "{}"}]}
@@ -1111,7 +1111,7 @@ class WebApi(fbtest.TestCase):
         st, _, res = c.request("POST", "apply", {})
         self.assertEqual(st, 200, res)
         self.assertNotIn("confirm", res)
-        original = open(self.gw.config_path).read()
+        original = fbtest.read_text(self.gw.config_path)
         dropin = os.path.join(os.path.dirname(self.gw.config_path), "connections.d", "ha2.json")
 
         def change_listener_and_a_connection():
@@ -1148,7 +1148,7 @@ class WebApi(fbtest.TestCase):
                         "the old listener did not come back")
         self.assertGreater(time.monotonic() - t0, timeout - 1.5)  # not before the deadline
         self.assertTrue(fbtest.wait_for(lambda: not fbtest.port_open(new_port), 5))
-        self.assertEqual(open(self.gw.config_path).read(), original)
+        self.assertEqual(fbtest.read_text(self.gw.config_path), original)
         self.assertTrue(fbtest.wait_for(lambda: "the configuration from before it is applied "
                                         "again" in self.web.stderr_text(), fbtest.slack(10)),
                         self.web.stderr_text())
@@ -1297,7 +1297,7 @@ class WebApi(fbtest.TestCase):
     def test_a_listener_that_cannot_open_rolls_back_at_once(self):
         c = self.start_web(driver=False, args=("--confirm-timeout-s", "60"))
         self.assertEqual(c.login("admin")[0], 200)
-        original = open(self.gw.config_path).read()
+        original = fbtest.read_text(self.gw.config_path)
         busy = socket.socket()
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
@@ -1309,7 +1309,7 @@ class WebApi(fbtest.TestCase):
                                         "rolled back" in self.web.stderr_text(), 10))
         busy.close()
         self.assertTrue(fbtest.wait_port(self.port, 5))
-        self.assertEqual(open(self.gw.config_path).read(), original)
+        self.assertEqual(fbtest.read_text(self.gw.config_path), original)
         self.assertEqual(c.request("GET", "status")[0], 200)
 
     def test_apply_without_root_goes_through_the_request_file(self):

@@ -52,7 +52,7 @@ class WebGatewayMbservers(WebApi):
         self.assertIn("server", schema)
 
         # A value outside the set: the field table's message, as fieldbridgectl says it.
-        before = open(self.gw.config_path).read()
+        before = fbtest.read_text(self.gw.config_path)
         st, _, doc = c.request("PATCH", "gateway", {"log_level": "loud"},
                                headers={"If-Match": etag})
         self.assertEqual(st, 422, doc)
@@ -66,14 +66,14 @@ class WebGatewayMbservers(WebApi):
                                headers={"If-Match": etag})
         self.assertEqual(st, 400, doc)
         self.assertIn("state_dir: not a field of a gateway", doc["error"])
-        self.assertEqual(open(self.gw.config_path).read(), before)
+        self.assertEqual(fbtest.read_text(self.gw.config_path), before)
 
         st, h2, doc = c.request("PATCH", "gateway", {"log_level": "warning"},
                                 headers={"If-Match": etag})
         self.assertEqual(st, 200, doc)
         self.assertEqual(doc["log_level"], "warning")
         self.assertNotEqual(h2["etag"], etag)
-        after = open(self.gw.config_path).read()
+        after = fbtest.read_text(self.gw.config_path)
         self.assertTrue(after.startswith("// written by hand: keep this line\n"), after[:80])
         # Only the member was added: the rest of the text is byte for byte the same.
         self.assertEqual(after.replace(', "log_level": "warning"', "")
@@ -90,7 +90,7 @@ class WebGatewayMbservers(WebApi):
                                headers={"If-Match": etag})
         self.assertEqual(st, 409, doc)
         self.assertEqual(doc["etag"], h2["etag"])
-        self.assertEqual(open(self.gw.config_path).read(), after)
+        self.assertEqual(fbtest.read_text(self.gw.config_path), after)
         # GET's answer PUT back as it is changes nothing but what was edited.
         st, h3, cur = c.request("GET", "gateway")
         cur["name"] = "Workshop"
@@ -117,13 +117,13 @@ class WebGatewayMbservers(WebApi):
         c = self.logged_in("view")
         st, h, doc = c.request("GET", "gateway")
         self.assertEqual(st, 200, doc)
-        before = open(self.gw.config_path).read()
+        before = fbtest.read_text(self.gw.config_path)
         for user in ("view", "oper"):
             u = self.logged_in(user)
             st, _, doc = u.request("PATCH", "gateway", {"log_level": "debug"},
                                    headers={"If-Match": h["etag"]})
             self.assertEqual(st, 403, (user, doc))
-        self.assertEqual(open(self.gw.config_path).read(), before)
+        self.assertEqual(fbtest.read_text(self.gw.config_path), before)
 
     def test_mbservers_crud_with_etags_and_roles(self):
         c = self.logged_in()
@@ -145,7 +145,7 @@ class WebGatewayMbservers(WebApi):
         st, _, lst = c.request("GET", "mbservers")
         self.assertEqual([s["name"] for s in lst], ["evcc"])
         # Refusals: the field table's range, the loader's reference check, a duplicate.
-        before = open(path).read()
+        before = fbtest.read_text(path)
         st, _, doc = c.request("PATCH", "mbservers/evcc", {"port": 70000},
                                headers={"If-Match": etag})
         self.assertEqual(st, 422, doc)
@@ -160,7 +160,7 @@ class WebGatewayMbservers(WebApi):
         st, _, doc = c.request("POST", "mbservers", {"name": "x2", "bus": "meters"})
         self.assertEqual(st, 422, doc)
         self.assertTrue(any("user" in d["message"] for d in doc["diagnostics"]), doc)
-        self.assertEqual(open(path).read(), before)
+        self.assertEqual(fbtest.read_text(path), before)
 
         st, h2, doc = c.request("PATCH", "mbservers/evcc", {"writes": "forward"},
                                 headers={"If-Match": etag})
@@ -213,11 +213,11 @@ class WebGatewayMbservers(WebApi):
         st, h, doc = c.request("GET", "mbservers/evcc")
         self.assertEqual((doc["bus"], doc["unit_ids"]), (["meters", "line2"],
                                                          {"relays": 7, "meter": 3}))
-        before = open(path).read()
+        before = fbtest.read_text(path)
         body = {k: v for k, v in doc.items() if not k.startswith("_") and k != "name"}
         st, h, doc = c.request("PUT", "mbservers/evcc", body, headers={"If-Match": h["etag"]})
         self.assertEqual(st, 200, doc)
-        self.assertEqual(open(path).read(), before)
+        self.assertEqual(fbtest.read_text(path), before)
         r = subprocess.run([CTL, "--json", "-c", self.gw.config_path, "server", "show", "evcc"],
                            capture_output=True, text=True, check=True)
         self.assertEqual(json.loads(r.stdout)["server"]["fields"]["unit_ids"],
@@ -234,7 +234,7 @@ class WebGatewayMbservers(WebApi):
         st, _, doc = c.request("PATCH", "mbservers/evcc", {"bus": "meters,,line2"},
                                headers={"If-Match": h["etag"]})
         self.assertEqual(st, 422, doc)
-        self.assertEqual(open(path).read(), before)
+        self.assertEqual(fbtest.read_text(path), before)
         # Emptied: back to one bus and the bus's own unit ids.
         st, h, doc = c.request("PATCH", "mbservers/evcc", {"bus": "meters", "unit_ids": ""},
                                headers={"If-Match": h["etag"]})

@@ -63,7 +63,7 @@ class WebBrowser(webtest.BrowserCase):
         users = read_json(site.gw.users_path)["users"]
         self.assertEqual([(u["name"], u.get("role")) for u in users], [(ADMIN, "admin")])
         self.assertTrue(users[0]["password_hash"].startswith("$"))
-        self.assertNotIn(PASSWORD, open(site.gw.users_path).read())
+        self.assertNotIn(PASSWORD, fbtest.read_text(site.gw.users_path))
 
         # Step 2: a bus, through the schema-driven bus form.
         b.wait_text("ol.steps li.current", "Bus")
@@ -190,7 +190,7 @@ class WebBrowser(webtest.BrowserCase):
             self.assertEqual(conn.get(k), v, k)
         self.assertIn(conn.get("retain"), (False, "off"))
         self.assertIn(conn.get("hostname_verification"), (True, "on"))
-        text = open(path).read()
+        text = fbtest.read_text(path)
         self.assertNotIn("broker-pass", text)
         self.assertNotIn(certs.client_key_password, text)
         for f in ("ssl_server_crt", "ssl_client_crt", "ssl_client_key"):
@@ -222,12 +222,12 @@ class WebBrowser(webtest.BrowserCase):
         # so the save is refused at that field in the loader's words and the
         # stored key stays.
         key_file = os.path.join(site.gw.dir, "certs", "ha", "ssl_client_key.pem")
-        before = open(key_file).read()
+        before = fbtest.read_text(key_file)
         upload(b, "ssl_client_key", "SSL Client Key", certs.untrusted_client_key)
         b.click("#conn-save")
         b.wait_text(".field[data-field=ssl_client_key] .field-msg",
                     r"is not the key of ssl_client_crt")
-        self.assertEqual(open(key_file).read(), before)
+        self.assertEqual(fbtest.read_text(key_file), before)
         b.shot("4-key-mismatch")
         # The list shows it.
         b.go("export")
@@ -333,7 +333,7 @@ class WebBrowser(webtest.BrowserCase):
         b.wait_text(".form-status", "Saved user op")
         users = {u["name"]: u for u in read_json(site.gw.users_path)["users"]}
         self.assertEqual(users["op"].get("role"), "operator")
-        self.assertNotIn("operator pass 1", open(site.gw.users_path).read())
+        self.assertNotIn("operator pass 1", fbtest.read_text(site.gw.users_path))
         b.shot("1-user-saved")
         b.click("#logout")
         b.wait("#login-form")
