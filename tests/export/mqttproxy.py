@@ -82,9 +82,9 @@ class MqttProxy:
             with self.lock:
                 self.bytes_from_client += len(data)
             pkts, buf = _packets(buf + data)
-            connected = False
+            saw_connect = False
             for first, body, raw in pkts:
-                connected |= first >> 4 == 1
+                saw_connect |= first >> 4 == 1
                 if first >> 4 == 3 and (first >> 1) & 3 == 1:
                     tlen = int.from_bytes(body[0:2], "big")
                     pid = int.from_bytes(body[2 + tlen:4 + tlen], "big")
@@ -96,7 +96,7 @@ class MqttProxy:
                     u.sendall(raw)
                 except OSError:
                     return
-            if connected:
+            if saw_connect:
                 self.released.wait()
         self._shut(c, u)
 

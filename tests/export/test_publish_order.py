@@ -80,6 +80,7 @@ class PublishOrder(fbtest.TestCase):
 # buffer grows to 2.5 MB or more on its own).
 WIDE_DEVICES = 16
 WIDE_POINTS = 2000
+READS_PER_POLL = -(-WIDE_POINTS // 125)   # a device's requests (125 registers at most)
 
 
 def write_wide_definition(folder):
@@ -111,7 +112,7 @@ class PublishOrderBackPressured(fbtest.TestCase):
         gw.start_driver()
         self.assertTrue(fbtest.wait_for(
             lambda: "online" in gw.drivers["meters"].stderr_text()
-            and len(slave.requests("read")) >= 16 * WIDE_DEVICES, 30),
+            and len(slave.requests("read")) >= READS_PER_POLL * WIDE_DEVICES, 30),
             gw.drivers["meters"].log_tail())
         exporter = gw.start_exporter()
         self.assertTrue(fbtest.wait_for(lambda: "connected to" in exporter.stderr_text(), 20),

@@ -53,6 +53,7 @@ static void on_down(void *ctx)
 	struct exporter *ex = ctx;
 
 	ex_cleanup_stop(ex);
+	ex->discovery_pending = false; /* the next connect starts it again */
 	for (size_t i = 0; i < ex->ndevices; i++)
 		ex->devices[i].published_avail = -1;
 }
